@@ -1,0 +1,1 @@
+"""radvqa_data.audit"""

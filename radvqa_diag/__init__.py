@@ -1,0 +1,1 @@
+"""radvqa diag: checkpoint + eval set -> saliency -> failure modes -> report (HTML)."""

@@ -1,0 +1,1 @@
+"""radvqa train: shards -> stage 1..N (LoRA) -> checkpoints -> eval."""

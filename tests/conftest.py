@@ -1,0 +1,45 @@
+"""Shared fixtures.
+
+Real public data lives outside the project (`../shared/data` beside the checkout, override with
+RADVQA_SHARED_DATA). Tests that need a dataset take the `shared_data` fixture and are skipped
+cleanly when that folder (or the dataset inside it) is absent.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_DIR = REPO_ROOT / "catalogs" / "sample"
+
+
+def shared_data_root() -> Path:
+    """Where the real datasets are: $RADVQA_SHARED_DATA or ../shared/data beside the repo."""
+    env = os.environ.get("RADVQA_SHARED_DATA")
+    return Path(env) if env else REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """Root of the real datasets; skips the test when it is absent."""
+    root = shared_data_root()
+    if not root.is_dir():
+        pytest.skip(f"real datasets not found at {root} (set RADVQA_SHARED_DATA)")
+    return root
+
+
+def dataset(root: Path, name: str) -> Path:
+    """One dataset folder under the shared root; skips the test when it is absent."""
+    path = root / name
+    if not path.exists():
+        pytest.skip(f"dataset {name} not found under {root}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def sample_dir() -> Path:
+    """The small MedPix 2.0 sample the project ships (catalogs/sample)."""
+    return SAMPLE_DIR
