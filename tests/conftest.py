@@ -43,3 +43,26 @@ def dataset(root: Path, name: str) -> Path:
 def sample_dir() -> Path:
     """The small MedPix 2.0 sample the project ships (catalogs/sample)."""
     return SAMPLE_DIR
+
+
+@pytest.fixture(scope="session")
+def sample_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A catalog built from the shipped sample (catalogs/sample: MedPix 2.0 + VQA-RAD subsets)."""
+    from radvqa_data.catalog.ingest import add_source
+
+    path = tmp_path_factory.mktemp("sample-catalog") / "sample.duckdb"
+    add_source(path, "medpix2", SAMPLE_DIR / "medpix2", progress=False)
+    if (SAMPLE_DIR / "vqa-rad").is_dir():
+        add_source(path, "vqa-rad", SAMPLE_DIR / "vqa-rad", progress=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def real_catalog(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
+    """A catalog of the real MedPix 2.0 and VQA-RAD data from the shared folder (built once)."""
+    from radvqa_data.catalog.ingest import add_source
+
+    path = tmp_path_factory.mktemp("real-catalog") / "real.duckdb"
+    add_source(path, "medpix2", dataset(shared_data, "medpix2"), progress=False)
+    add_source(path, "vqa-rad", dataset(shared_data, "vqa-rad"), progress=False)
+    return path
