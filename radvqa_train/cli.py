@@ -1,12 +1,94 @@
-"""`radvqa-train` command line."""
+"""`radvqa-train` command line: tiny-model, recipes, run, eval.
+
+Each command parses options and calls a plain function; torch/transformers/peft are imported
+inside those functions so `radvqa-train --help` answers at once.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from radvqa_data.cli_util import user_errors
 
 app = typer.Typer(
     name="radvqa-train",
+    help="Multi-stage LoRA fine-tuning of a vision-language model, and the standard VQA evaluation.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.command("tiny-model")
+def tiny_model_cmd(
+    family: str = typer.Option("paligemma", "--family", help="paligemma | idefics3"),
+    out: Path = typer.Option(..., "--out", help="Folder to write the model + processor into."),
+    image_size: int = typer.Option(32, help="Image side in pixels (multiple of 16)."),
+    seed: int = typer.Option(0, help="Seed of the random weights."),
+) -> None:
+    """Write a tiny randomly initialized model of FAMILY (for smoke tests and demos)."""
+    with user_errors():
+        from radvqa_train.tiny_model import build_tiny_model
+
+        path = build_tiny_model(family, out, image_size=image_size, seed=seed)
+        typer.echo(f"wrote tiny {family} model to {path}")
+
+
+@app.command("recipes")
+def recipes_cmd() -> None:
+    """List the recipes shipped with the package."""
+    with user_errors():
+        from radvqa_train.config import list_recipes
+
+        for name, desc in list_recipes():
+            typer.echo(f"{name:16s} {desc}")
+
+
+@app.command(
+    "run",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def run_cmd(
+    ctx: typer.Context,
+    recipe: str = typer.Argument(..., help="Recipe YAML path or shipped recipe name."),
+    model: str | None = typer.Option(None, "--model", help="Model directory or hub id (overrides the recipe)."),
+    shards: Path | None = typer.Option(None, "--shards", help="Folder of synthetic QA shards (`synthetic`)."),
+    catalog: Path | None = typer.Option(None, "--catalog", help="Catalog DuckDB file (benchmarks, captions)."),
+    out: Path = typer.Option(Path("out/train"), "--out", help="Output folder."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint in OUT."),
+) -> None:
+    """Train the stages of RECIPE; extra `key=value` arguments override the recipe."""
+    with user_errors():
+        from radvqa_train.config import load_config
+        from radvqa_train.run import run_recipe
+
+        cfg = load_config(recipe, overrides=list(ctx.args), model=model)
+        run_recipe(cfg, out=out, shards=shards, catalog=catalog, resume=resume)
+
+
+@app.command("eval")
+def eval_cmd(
+    data: str = typer.Option(..., "--data", help="synthetic[:SPLIT] | NAME:SPLIT (e.g. vqa-rad:test)."),
+    model: str | None = typer.Option(None, "--model", help="Model or stage folder to generate with."),
+    predictions: Path | None = typer.Option(None, "--predictions", help="JSONL/CSV with id + prediction."),
+    catalog: Path | None = typer.Option(None, "--catalog", help="Catalog DuckDB file."),
+    shards: Path | None = typer.Option(None, "--shards", help="Folder of synthetic QA shards."),
+    limit: int | None = typer.Option(None, "--limit", help="Score only the first N rows."),
+    batch_size: int = typer.Option(8, "--batch-size", help="Generation batch size."),
+    max_new_tokens: int = typer.Option(16, "--max-new-tokens", help="Longest generated answer."),
+    out: Path = typer.Option(Path("out/eval"), "--out", help="Output folder."),
+) -> None:
+    """Generate answers (or read --predictions) and score them with the standard VQA metrics."""
+    with user_errors():
+        from radvqa_train.evaluate import evaluate
+
+        evaluate(
+            data, model=model, predictions=predictions, catalog=catalog, shards=shards,
+            limit=limit, out=out, batch_size=batch_size, max_new_tokens=max_new_tokens,
+        )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,172 @@
+"""Tiny randomly initialized vision-language models for tests and demos (no downloads).
+
+`build_tiny_model("paligemma", out)` writes a model directory that
+`AutoProcessor.from_pretrained` and `AutoModelForImageTextToText.from_pretrained` reload.
+The text tokenizer is a byte-level BPE trained here with `tokenizers` on the radiology text
+shipped in `radvqa_train/data/radiology_corpus.txt` (MedPix captions + VQA-RAD questions), so
+token counts and answer spans look like real radiology text rather than bytes.
+
+Families: ``paligemma`` (prefix/suffix prompts, fixed image-token count) and ``idefics3``
+(SmolVLM-style chat template; its processor needs no torchvision).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from radvqa_data.errors import ConfigError
+
+FAMILIES = ("paligemma", "idefics3")
+
+#: Size knobs of every tiny model: bigger values make tests slower, not more meaningful.
+HIDDEN = 64
+LAYERS = 2
+HEADS = 4
+BPE_VOCAB = 1024
+
+
+def corpus_lines() -> list[str]:
+    """The shipped radiology text, one caption or question+answer per line."""
+    text = resources.files("radvqa_train").joinpath("data/radiology_corpus.txt").read_text("utf-8")
+    return [line for line in text.splitlines() if line.strip()]
+
+
+def _train_tokenizer(special: list[str], *, bos: str, eos: str, pad: str, unk: str):
+    """Byte-level BPE on the corpus, wrapped as a transformers fast tokenizer."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE(unk_token=None))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=BPE_VOCAB,
+        special_tokens=special,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(corpus_lines(), trainer=trainer)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token=bos, eos_token=eos, pad_token=pad, unk_token=unk
+    )
+
+
+def _paligemma(out_dir: Path, image_size: int):
+    from transformers import (
+        GemmaConfig,
+        PaliGemmaConfig,
+        PaliGemmaForConditionalGeneration,
+        PaliGemmaProcessor,
+        SiglipImageProcessorPil,
+        SiglipVisionConfig,
+    )
+
+    patch = 8 if image_size % 8 == 0 else 4
+    tokenizer = _train_tokenizer(["<pad>", "<eos>", "<bos>", "<unk>", "<image>"],
+                                 bos="<bos>", eos="<eos>", pad="<pad>", unk="<unk>")
+    image_processor = SiglipImageProcessorPil(
+        size={"height": image_size, "width": image_size},
+        image_mean=[0.5, 0.5, 0.5],
+        image_std=[0.5, 0.5, 0.5],
+    )
+    image_processor.image_seq_length = (image_size // patch) ** 2
+    processor = PaliGemmaProcessor(image_processor=image_processor, tokenizer=tokenizer)
+    vocab = len(processor.tokenizer)  # the processor added 1,152 <loc>/<seg> tokens
+    config = PaliGemmaConfig(
+        vision_config=SiglipVisionConfig(
+            hidden_size=HIDDEN, intermediate_size=2 * HIDDEN, num_hidden_layers=LAYERS,
+            num_attention_heads=HEADS, image_size=image_size, patch_size=patch,
+            projection_dim=HIDDEN,
+        ),
+        text_config=GemmaConfig(
+            vocab_size=vocab, hidden_size=HIDDEN, intermediate_size=2 * HIDDEN,
+            num_hidden_layers=LAYERS, num_attention_heads=HEADS, num_key_value_heads=HEADS,
+            head_dim=HIDDEN // HEADS, max_position_embeddings=512,
+            pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+        ),
+        image_token_index=processor.image_token_id,
+        vocab_size=vocab,
+        projection_dim=HIDDEN,
+        hidden_size=HIDDEN,
+    )
+    config.text_config.vocab_size = vocab
+    model = PaliGemmaForConditionalGeneration(config)
+    return model, processor
+
+
+def _idefics3(out_dir: Path, image_size: int):
+    from transformers import (
+        Idefics3Config,
+        Idefics3ForConditionalGeneration,
+        Idefics3ImageProcessorPil,
+        Idefics3Processor,
+        Idefics3VisionConfig,
+        LlamaConfig,
+    )
+
+    patch, scale = 8, 2
+    special = ["<|pad|>", "<|im_start|>", "<end_of_utterance>", "<unk>",
+               "<fake_token_around_image>", "<image>", "<global-img>"]
+    tokenizer = _train_tokenizer(special, bos="<|im_start|>", eos="<end_of_utterance>",
+                                 pad="<|pad|>", unk="<unk>")
+    image_processor = Idefics3ImageProcessorPil(
+        do_image_splitting=False,
+        size={"longest_edge": image_size},
+        max_image_size={"longest_edge": image_size},
+        image_mean=[0.5, 0.5, 0.5],
+        image_std=[0.5, 0.5, 0.5],
+    )
+    seq_len = int((image_size // patch) ** 2 / scale**2)
+    template = (
+        "{% for message in messages %}<|im_start|>{{ message['role'] | capitalize }}:"
+        "{% for part in message['content'] %}"
+        "{% if part['type'] == 'image' %}<image>{% else %} {{ part['text'] }}{% endif %}"
+        "{% endfor %}<end_of_utterance>\n{% endfor %}"
+        "{% if add_generation_prompt %}<|im_start|>Assistant:{% endif %}"
+    )
+    processor = Idefics3Processor(image_processor=image_processor, tokenizer=tokenizer,
+                                  image_seq_len=seq_len, chat_template=template)
+    vocab = len(processor.tokenizer)
+    config = Idefics3Config(
+        vision_config=Idefics3VisionConfig(
+            hidden_size=HIDDEN, intermediate_size=2 * HIDDEN, num_hidden_layers=LAYERS,
+            num_attention_heads=HEADS, image_size=image_size, patch_size=patch,
+        ),
+        text_config=LlamaConfig(
+            vocab_size=vocab, hidden_size=HIDDEN, intermediate_size=2 * HIDDEN,
+            num_hidden_layers=LAYERS, num_attention_heads=HEADS, num_key_value_heads=HEADS,
+            max_position_embeddings=1024, pad_token_id=tokenizer.pad_token_id,
+            bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+            tie_word_embeddings=False,
+        ),
+        image_token_id=processor.image_token_id,
+        scale_factor=scale,
+        tie_word_embeddings=False,
+    )
+    model = Idefics3ForConditionalGeneration(config)
+    return model, processor
+
+
+def build_tiny_model(family: str, out_dir: Path, *, image_size: int = 32, seed: int = 0) -> Path:
+    """Write a tiny random model + processor of `family` to `out_dir` and return it.
+
+    Deterministic for a given `seed`. Takes about a second; the result is about 1 MB.
+    """
+    import torch
+
+    if family not in FAMILIES:
+        raise ConfigError(f"unknown model family '{family}'; expected one of: {', '.join(FAMILIES)}")
+    if image_size < 16 or image_size % 16:
+        raise ConfigError(f"image_size {image_size}: expected a multiple of 16 (16, 32, 64, ...)")
+    out_dir = Path(out_dir)
+    torch.manual_seed(seed)
+    builder = _paligemma if family == "paligemma" else _idefics3
+    model, processor = builder(out_dir, image_size)
+    model.generation_config.pad_token_id = processor.tokenizer.pad_token_id
+    model.generation_config.eos_token_id = processor.tokenizer.eos_token_id
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out_dir)
+    processor.save_pretrained(out_dir)
+    return out_dir
