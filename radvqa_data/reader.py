@@ -1,0 +1,127 @@
+"""The one small reader that `radvqa_train` and `radvqa_diag` use to get QA rows with images.
+
+`read_qa(spec, shards=..., catalog=...)` returns a Polars DataFrame with the columns of
+`READ_COLUMNS`, whatever the origin:
+
+- ``synthetic`` / ``synthetic:SPLIT``: the QA shards written by `radvqa-data synth`
+  (``SHARDS/qa/part-*.parquet``, columns of `radvqa_data.schema.QA_SCHEMA`), joined to the
+  catalog's ``images`` table for the image file, modality and region.
+- ``NAME:SPLIT`` (``vqa-rad:test``, ``slake:train``): benchmark rows of the catalog
+  (``benchmark_qa`` joined to ``images``); ``id`` is the benchmark's own row id (``qid``).
+- ``captions`` / ``captions:SOURCE``: caption-alignment rows, one per image with a ``caption``
+  text (question "Describe the image.", answer = the caption). Only images of the ``train``
+  split or of sources without splits, so that test captions never reach training.
+
+Rows whose image file is missing are dropped and counted (`stats["dropped_no_image"]`), unless
+`require_images=False` (scoring a predictions file needs no pixels).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import polars as pl
+
+from radvqa_data.errors import InputError
+
+log = logging.getLogger(__name__)
+
+READ_COLUMNS = ("id", "image_id", "image_path", "question", "answer", "answer_type",
+                "question_type", "modality", "organ", "source", "split")
+
+CAPTION_QUESTION = "Describe the image."
+
+
+def _query_catalog(catalog: Path | None, sql: str, params: list, what: str) -> pl.DataFrame:
+    from radvqa_data.catalog.db import connect
+
+    if catalog is None:
+        raise InputError(f"{what} needs the catalog: pass --catalog FILE")
+    con = connect(catalog, read_only=True)
+    try:
+        return con.execute(sql, params).pl()
+    finally:
+        con.close()
+
+
+def _benchmark(name: str, split: str, catalog: Path | None) -> pl.DataFrame:
+    sql = """
+        SELECT q.qid AS id, q.image_id, i.path AS image_path, q.question, q.answer,
+               lower(trim(q.answer_type)) AS answer_type, q.question_type,
+               coalesce(q.modality, i.modality) AS modality, coalesce(q.organ, i.region) AS organ,
+               q.source, q.split
+        FROM benchmark_qa q LEFT JOIN images i ON i.source = q.source AND i.image_id = q.image_id
+        WHERE q.source = ? AND q.split = ? ORDER BY q.qid
+    """
+    df = _query_catalog(catalog, sql, [name, split], f"'{name}:{split}'")
+    if df.height == 0:
+        raise InputError(f"{catalog}: no benchmark rows for source '{name}' split '{split}' "
+                         f"(add it with `radvqa-data catalog add {name} PATH`)")
+    return df
+
+
+def _captions(source: str | None, catalog: Path | None) -> pl.DataFrame:
+    sql = f"""
+        SELECT i.source || ':' || i.image_id AS id, i.image_id, i.path AS image_path,
+               '{CAPTION_QUESTION}' AS question, t.text AS answer, 'open' AS answer_type,
+               'OTHER' AS question_type, i.modality, i.region AS organ, i.source,
+               coalesce(i.split, 'train') AS split
+        FROM texts t JOIN images i ON i.source = t.source AND i.image_id = t.image_id
+        WHERE t.field = 'caption' AND (i.split = 'train' OR i.split IS NULL)
+          AND (CAST(? AS VARCHAR) IS NULL OR i.source = CAST(? AS VARCHAR))
+        ORDER BY i.source, i.image_id
+    """
+    return _query_catalog(catalog, sql, [source, source], "'captions'")
+
+
+def _synthetic(split: str | None, shards: Path | None, catalog: Path | None) -> pl.DataFrame:
+    if shards is None:
+        raise InputError("'synthetic' data needs the shard folder: pass --shards DIR")
+    files = sorted((Path(shards) / "qa").glob("part-*.parquet"))
+    if not files:
+        raise InputError(f"{shards}: no QA shards (expected {shards}/qa/part-*.parquet from `radvqa-data synth`)")
+    try:
+        qa = pl.read_parquet(files)
+    except Exception as exc:  # polars raises several error types for bad files
+        raise InputError(f"{shards}/qa: cannot read the Parquet shards ({exc})") from exc
+    missing = {"id", "image_id", "source", "split", "question", "answer"} - set(qa.columns)
+    if missing:
+        raise InputError(f"{shards}/qa: shards lack columns {sorted(missing)} (expected QA_SCHEMA)")
+    if split is not None:
+        qa = qa.filter(pl.col("split") == split)
+    images = _query_catalog(
+        catalog, "SELECT source, image_id, path AS image_path, modality, region AS organ FROM images",
+        [], "'synthetic'")
+    df = qa.join(images, on=["source", "image_id"], how="left")
+    return df.select([pl.col(c) if c in df.columns else pl.lit(None, pl.String).alias(c)
+                      for c in READ_COLUMNS])
+
+
+def read_qa(spec: str, *, shards: Path | None = None, catalog: Path | None = None,
+            require_images: bool = True, stats: dict | None = None) -> pl.DataFrame:
+    """QA rows (columns `READ_COLUMNS`) for a data spec; see the module docstring.
+
+    `stats`, when given, receives ``rows`` and ``dropped_no_image`` counts.
+    """
+    name, _, rest = spec.partition(":")
+    if name == "synthetic":
+        df = _synthetic(rest or None, shards, catalog)
+    elif name == "captions":
+        df = _captions(rest or None, catalog)
+    elif rest:
+        df = _benchmark(name, rest, catalog)
+    else:
+        raise InputError(f"data spec '{spec}': expected synthetic[:SPLIT], captions[:SOURCE] or NAME:SPLIT")
+    df = df.select([pl.col(c).cast(pl.String) for c in READ_COLUMNS])
+    dropped = 0
+    if require_images:
+        exists = [p is not None and Path(p).is_file() for p in df["image_path"].to_list()]
+        keep = pl.Series(exists, dtype=pl.Boolean)
+        dropped = df.height - int(keep.sum())
+        df = df.filter(keep)
+        if dropped:
+            log.warning("%s: dropped %d rows without an image file", spec, dropped)
+    if stats is not None:
+        stats.update(rows=df.height, dropped_no_image=dropped)
+    return df
