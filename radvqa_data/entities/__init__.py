@@ -1,0 +1,1 @@
+"""Entities: lexicon + scispaCy pipeline over catalogued texts, stored in the catalog."""

@@ -1,0 +1,102 @@
+"""The entity pipeline: spaCy + scispaCy abbreviations + the shipped lexicon + ConText rules.
+
+By default it runs on `spacy.blank("en")` so that no model download is ever needed; with
+`model=NAME` it loads an installed trained pipeline (e.g. `en_core_sci_sm`) and puts the lexicon
+ruler before its NER, so lexicon labels win where both match. spaCy and scispaCy are imported
+inside the functions: importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from radvqa_data.errors import ConfigError
+from radvqa_data.lexicon import ruler_patterns, surface_index
+from radvqa_data.synth.types import Entity
+
+from .context import context_flags
+
+#: Labels whose mentions can be negated or uncertain. Anatomy, side and technique words inside a
+#: negated phrase ("no dominant prostate mass") locate the absent finding; they are not absent.
+CONTEXT_LABELS = frozenset({"FINDING", "ATTRIBUTE", "SIZE", "ENTITY"})
+
+
+def silence_spacy_warnings() -> None:
+    """scispaCy's AbbreviationDetector warns W036 on every doc of a blank pipeline: harmless."""
+    warnings.filterwarnings("ignore", message=r".*W036.*")
+    warnings.filterwarnings("ignore", message=r".*\[W108\].*")
+
+
+def build_pipeline(model: str | None = None) -> Any:
+    """Return the spaCy `Language` used for entities (blank + lexicon unless `model`)."""
+    import spacy
+    from scispacy.abbreviation import AbbreviationDetector  # noqa: F401  registers the factory
+
+    silence_spacy_warnings()
+    if model:
+        try:
+            nlp = spacy.load(model, exclude=["parser", "lemmatizer", "tagger"])
+        except OSError as exc:
+            raise ConfigError(
+                f"spaCy model '{model}' is not installed; install its package, or leave out "
+                "--model to use the shipped lexicon pipeline"
+            ) from exc
+    else:
+        nlp = spacy.blank("en")
+    if "sentencizer" not in nlp.pipe_names and "senter" not in nlp.pipe_names:
+        nlp.add_pipe("sentencizer", first=True)
+    nlp.add_pipe("abbreviation_detector")
+    where = {"before": "ner"} if "ner" in nlp.pipe_names else {}
+    ruler = nlp.add_pipe(
+        "entity_ruler", config={"phrase_matcher_attr": "LOWER", "validate": False}, **where
+    )
+    ruler.add_patterns(ruler_patterns())
+    return nlp
+
+
+def doc_entities(doc: Any, field: str) -> list[Entity]:
+    """Entities of one processed doc, with normalized form, negation, uncertainty and CUI."""
+    index = surface_index()
+    found: list[tuple[int, int, int, int, str, str, str | None]] = []  # tok s/e, char s/e, label, norm, cui
+    taken: set[int] = set()
+    for ent in doc.ents:
+        if "|" in ent.ent_id_:
+            label, norm = ent.ent_id_.split("|", 1)
+        else:
+            label, norm = ent.label_, ent.text.lower()
+        entry = index.get(ent.text.lower())
+        cui = entry.cui if entry is not None and entry.norm == norm else None
+        found.append((ent.start, ent.end, ent.start_char, ent.end_char, label, norm, cui))
+        taken.update(range(ent.start, ent.end))
+    # A short form the AbbreviationDetector resolved ("LUL" -> "left upper lobe") takes the
+    # lexicon entry of its long form when the ruler did not already tag it.
+    for short in getattr(doc._, "abbreviations", []):
+        entry = index.get(short._.long_form.text.lower())
+        if entry is None or taken.intersection(range(short.start, short.end)):
+            continue
+        found.append((short.start, short.end, short.start_char, short.end_char, entry.label, entry.norm, entry.cui))
+        taken.update(range(short.start, short.end))
+    if not found:
+        return []
+    found.sort(key=lambda f: f[0])
+    words = [t.lower_ for t in doc]
+    sent_ids = _sentence_ids(doc)
+    flags = context_flags(words, sent_ids, [(f[0], f[1]) for f in found])
+    out = []
+    for (_, _, cs, ce, label, norm, cui), (neg, unc) in zip(found, flags):
+        in_scope = label in CONTEXT_LABELS
+        out.append(
+            Entity(field, cs, ce, doc.text[cs:ce], label, norm, neg and in_scope, unc and in_scope, cui)
+        )
+    return out
+
+
+def _sentence_ids(doc: Any) -> list[int]:
+    ids = [0] * len(doc)
+    if not doc.has_annotation("SENT_START"):
+        return ids
+    for n, sent in enumerate(doc.sents):
+        for i in range(sent.start, sent.end):
+            ids[i] = n
+    return ids

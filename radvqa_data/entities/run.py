@@ -1,0 +1,86 @@
+"""`radvqa-data entities`: extract entities for every catalogued text not yet processed."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from radvqa_data.catalog.db import connect
+from radvqa_data.synth.progress import progress_bar
+
+from .extract import extract_entities
+from .store import ensure_entity_tables, link_source_cuis, pending_texts, pipeline_id, write_batch
+
+WRITE_EVERY = 2048  # texts per transaction: higher = fewer commits, more lost on Ctrl-C
+
+
+@dataclass
+class EntitySummary:
+    """What one `entities` run did."""
+
+    pipeline: str
+    texts_processed: int = 0
+    texts_skipped: int = 0  # already processed by this pipeline
+    mentions: int = 0
+    by_label: Counter = field(default_factory=Counter)
+    negated: int = 0
+    uncertain: int = 0
+    cuis_linked: int = 0
+    seconds: float = 0.0
+
+
+def run_entities(
+    catalog: str | Path,
+    *,
+    model: str | None = None,
+    n_process: int = 2,
+    batch_size: int = 256,
+    sources: list[str] | None = None,
+    progress: bool = True,
+) -> EntitySummary:
+    """Process the catalog's new or changed texts and store their entities (incremental)."""
+    t0 = time.perf_counter()
+    pid = pipeline_id(model)
+    summary = EntitySummary(pid)
+    con = connect(catalog)
+    try:
+        ensure_entity_tables(con)
+        total, items = pending_texts(con, pid, sources)
+        summary.texts_skipped = con.execute("SELECT count(*) FROM texts").fetchall()[0][0] - total
+        md5: dict[tuple[str, str, str], str] = {}
+
+        def tracked():
+            for key, fld, text in items:
+                md5[(*key, fld)] = hashlib.md5(text.encode("utf-8")).hexdigest()
+                yield key, fld, text
+
+        batch: list = []
+        with progress_bar("entities", total, "texts", progress) as advance:
+            for result in extract_entities(tracked(), model=model, n_process=n_process, batch_size=batch_size):
+                batch.append(result)
+                if len(batch) >= WRITE_EVERY:
+                    _flush(con, batch, pid, md5, summary)
+                    advance(len(batch))
+                    batch = []
+            if batch:
+                _flush(con, batch, pid, md5, summary)
+                advance(len(batch))
+        summary.cuis_linked = link_source_cuis(con)
+    finally:
+        con.close()
+    summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+def _flush(con, batch, pid, md5, summary: EntitySummary) -> None:
+    summary.mentions += write_batch(con, batch, pid, md5)
+    summary.texts_processed += len(batch)
+    for key, fld, ents in batch:
+        md5.pop((*key, fld), None)
+        for e in ents:
+            summary.by_label[e.label] += 1
+            summary.negated += e.negated
+            summary.uncertain += e.uncertain

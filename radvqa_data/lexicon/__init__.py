@@ -1,0 +1,93 @@
+"""The radiology lexicon the project ships: one TSV file per entity label.
+
+Each data line is ``norm<TAB>synonyms<TAB>cui<TAB>group``: `synonyms` are `|`-separated surface
+forms matched case-insensitively by the entity ruler, `norm` is the form answers use, `cui` is a
+UMLS CUI where one was verified against ROCOv2's `cui_mapping.csv`, and `group` is a coarse class
+(the region of an anatomy term, the catalog modality of a modality term, ...). Lines starting
+with `#` are comments.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+LEXICON_DIR = Path(__file__).resolve().parent
+
+#: file stem -> entity label
+LABELS: dict[str, str] = {
+    "modality": "MODALITY",
+    "sequence": "SEQUENCE",
+    "plane": "PLANE",
+    "anatomy": "ANATOMY",
+    "finding": "FINDING",
+    "laterality": "LATERALITY",
+    "size": "SIZE",
+    "attribute": "ATTRIBUTE",
+    "contrast": "CONTRAST",
+}
+
+
+@dataclass(frozen=True)
+class LexiconEntry:
+    """One concept of the lexicon."""
+
+    label: str
+    norm: str
+    synonyms: tuple[str, ...]
+    cui: str | None
+    group: str | None
+
+
+@functools.lru_cache(maxsize=1)
+def load_lexicon(directory: str | None = None) -> tuple[LexiconEntry, ...]:
+    """Read every lexicon file (the shipped ones unless `directory` is given)."""
+    root = Path(directory) if directory else LEXICON_DIR
+    entries: list[LexiconEntry] = []
+    for stem, label in LABELS.items():
+        path = root / f"{stem}.tsv"
+        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip() or line.startswith("#"):
+                continue
+            parts = line.split("\t")
+            if len(parts) != 4:
+                raise ValueError(f"{path}:{lineno}: expected 4 tab-separated columns, got {len(parts)}")
+            norm, syns, cui, group = (p.strip() for p in parts)
+            forms = tuple(dict.fromkeys(s.strip() for s in [norm, *syns.split("|")] if s.strip()))
+            entries.append(LexiconEntry(label, norm, forms, cui or None, group or None))
+    return tuple(entries)
+
+
+def ruler_patterns() -> list[dict[str, str]]:
+    """Entity-ruler patterns: one phrase pattern per surface form, `id` = label|norm."""
+    return [
+        {"label": e.label, "pattern": form, "id": f"{e.label}|{e.norm}"}
+        for e in load_lexicon()
+        for form in e.synonyms
+    ]
+
+
+@functools.lru_cache(maxsize=1)
+def by_norm() -> dict[tuple[str, str], LexiconEntry]:
+    """(label, norm) -> entry."""
+    return {(e.label, e.norm): e for e in load_lexicon()}
+
+
+@functools.lru_cache(maxsize=1)
+def surface_index() -> dict[str, LexiconEntry]:
+    """Lower-cased surface form -> entry (first file wins on a clash)."""
+    index: dict[str, LexiconEntry] = {}
+    for e in load_lexicon():
+        for form in e.synonyms:
+            index.setdefault(form.lower(), e)
+    return index
+
+
+def synonyms_of(norm: str) -> tuple[str, ...]:
+    """All surface forms of a normalized term (any label); just `(norm,)` when unknown."""
+    forms: list[str] = [norm]
+    for e in load_lexicon():
+        if e.norm.lower() == norm.lower():
+            forms.extend(e.synonyms)
+    return tuple(dict.fromkeys(forms))
