@@ -1,0 +1,73 @@
+"""What every backend shares: sampling settings, one completion, counters, the protocol."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Protocol
+
+from radvqa_data.llm.prompting import Prompt
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Sampling settings, explicit and recorded (as JSON) on every generated row."""
+
+    temperature: float = 0.7  # 0 = greedy; higher = more varied questions, more junk
+    top_p: float = 0.95
+    max_new_tokens: int = 512  # a reply of 4 pairs with evidence is about 250 tokens
+    seed: int = 0
+
+    def to_json(self) -> str:
+        """Stable JSON text for the `sampling` column."""
+        return json.dumps(asdict(self), sort_keys=True)
+
+
+@dataclass
+class Completion:
+    """One backend answer: the text, or why there is none."""
+
+    text: str | None
+    error: str | None = None  # e.g. "timeout", "http_500" after all retries
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    attempts: int = 1
+
+
+@dataclass
+class BackendStats:
+    """Counters a run reports at the end (and the benchmark reads)."""
+
+    requests: int = 0
+    retries: int = 0
+    timeouts: int = 0
+    failures: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+
+    def add(self, c: Completion) -> None:
+        """Count one finished request."""
+        self.requests += 1
+        self.retries += c.attempts - 1
+        self.failures += c.error is not None
+        self.prompt_tokens += c.prompt_tokens or 0
+        self.completion_tokens += c.completion_tokens or 0
+
+
+class Backend(Protocol):
+    """Turns a batch of prompts into completions, in the same order."""
+
+    name: str  # openai | transformers | vllm
+    model: str
+    sampling: Sampling
+    stats: BackendStats
+
+    def complete(self, prompts: Sequence[Prompt]) -> list[Completion]:
+        """Answer every prompt; per-prompt failures are `Completion(text=None, error=...)`."""
+        ...
+
+    def close(self) -> None:
+        """Release clients, models or servers."""
+        ...

@@ -1,0 +1,175 @@
+"""LLMGenerator: image records -> prompts -> backend text -> parsed, grounded, verified candidates.
+
+The same code runs for every backend; a backend only turns prompts into text. Records are
+processed in chunks: all prompts of a chunk go to the backend together, so an HTTP backend keeps
+`concurrency` requests in flight and vLLM sees a whole batch. Nothing is dropped silently: an
+unparseable reply, a backend failure, an ungrounded answer or a verifier "no" each becomes a
+Candidate with `reject_reason` set (the raw reply, cut short, in `source_text`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from radvqa_data.llm import grounding
+from radvqa_data.llm.backends.base import Backend, Completion
+from radvqa_data.llm.parse import ParsedItem, parse_response
+from radvqa_data.llm.prompting import DEFAULT_TEMPLATES, DEFAULT_VERIFY_TEMPLATE, qa_prompt, verify_prompt
+from radvqa_data.synth.types import Candidate, ImageRecord
+
+RAW_KEEP = 500  # characters of a bad reply kept on its reject row, enough to see what went wrong
+
+_QTYPE_HINTS = (
+    ("MODALITY", r"\b(modality|imaging technique|kind of (scan|image)|type of (scan|image|study)|ct|mri|x-ray|ultrasound)\b"),
+    ("PLANE", r"\b(plane|axial|coronal|sagittal|view|projection)\b"),
+    ("COUNT", r"\bhow many\b"),
+    ("SIZE", r"\b(size|large|enlarged|small|diameter|measure)\b"),
+    ("COLOR", r"\b(colou?r|density|dense|intensity|signal|echogenic|bright|dark)\b"),
+    ("POS", r"\b(where|which side|located|location|lobe|left or right|side)\b"),
+    ("ORGAN", r"\b(organ|organ system|body part|region)\b"),
+    ("ABN", r"\b(abnormal|abnormality|diagnosis|lesion|finding)\b"),
+    ("PRES", r"^(is|are) there\b"),
+)
+
+
+def guess_question_type(question: str) -> str:
+    """A VQA-RAD question type from the wording, when the model gave none ("OTHER" if unsure)."""
+    low = question.lower()
+    return next((qtype for qtype, pattern in _QTYPE_HINTS if re.search(pattern, low)), "OTHER")
+
+
+def parse_verdict(text: str | None) -> bool | None:
+    """The verifier's yes/no (JSON `verdict`, or a leading yes/no word); None if unreadable."""
+    if not text:
+        return None
+    m = re.search(r'"?(?:verdict|answer|correct)"?\s*:\s*"?(yes|no|true|false)', text, re.I)
+    word = m.group(1) if m else (re.findall(r"\b(yes|no)\b", text.lower()[:40]) or [None])[0]
+    return None if word is None else word.lower() in ("yes", "true")
+
+
+@dataclass
+class _Source:
+    record: ImageRecord
+    template_id: str
+    prompt_version: str
+    kind: str  # open | closed
+
+
+class LLMGenerator:
+    """A `Generator` (radvqa_data.synth.types) backed by an LLM `Backend`."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        templates: dict[str, str] | None = None,  # kind -> template file; default open + closed v1
+        n_pairs: int = 4,  # pairs asked per prompt
+        verify_backend: Backend | None = None,  # second pass judge; None = no verification
+        verify_template: str = DEFAULT_VERIFY_TEMPLATE,
+        chunk_records: int = 32,  # records per backend call; higher keeps a server busier, loses more on Ctrl-C
+    ) -> None:
+        self.backend = backend
+        self.name = backend.name
+        self.templates = templates or dict(DEFAULT_TEMPLATES)
+        self.n_pairs = n_pairs
+        self.verify_backend = verify_backend
+        self.verify_template = verify_template
+        self.chunk_records = max(1, chunk_records)
+        self.counts: Counter[str] = Counter()  # parsed / rejected-by-reason, for the run summary
+
+    def generate(self, records: Iterable[ImageRecord]) -> Iterator[Candidate]:
+        """Yield candidates (kept and rejected) for `records`, chunk by chunk."""
+        chunk: list[ImageRecord] = []
+        for record in records:
+            chunk.append(record)
+            if len(chunk) >= self.chunk_records:
+                yield from self._chunk(chunk)
+                chunk = []
+        if chunk:
+            yield from self._chunk(chunk)
+
+    def _chunk(self, records: Sequence[ImageRecord]) -> list[Candidate]:
+        sources, prompts, out = [], [], []
+        for record in records:
+            if not any(t.strip() for t in record.texts.values()):
+                out.append(self._reject(_Source(record, next(iter(self.templates.values())), "", "open"), "no_source_text"))
+                continue
+            for kind, template_id in self.templates.items():
+                prompt = qa_prompt(record, template_id, self.n_pairs)
+                sources.append(_Source(record, template_id, prompt.prompt_version, kind))
+                prompts.append(prompt)
+        completions = self.backend.complete(prompts) if prompts else []
+        kept: list[tuple[Candidate, ParsedItem]] = []
+        for src, completion in zip(sources, completions, strict=True):
+            out.extend(self._candidates(src, completion, kept))
+        if self.verify_backend is not None and kept:
+            self._verify(kept)
+        out.extend(c for c, _ in kept)
+        for c in out:
+            self.counts[c.reject_reason or "kept"] += 1
+        return out
+
+    def _candidates(self, src: _Source, completion: Completion, kept: list) -> list[Candidate]:
+        if completion.error is not None:
+            return [self._reject(src, "backend_error", raw=completion.error)]
+        parsed = parse_response(completion.text)
+        if parsed.reject_reason:
+            return [self._reject(src, parsed.reject_reason, raw=completion.text)]
+        rejects = []
+        for item in parsed.items:
+            answer_type = item.answer_type or ("closed" if item.answer.lower() in ("yes", "no") else src.kind)
+            g = grounding.ground(item.question, item.answer, answer_type, item.evidence, src.record)
+            cand = self._candidate(src, item.question, g.answer, answer_type, item.question_type or guess_question_type(item.question))
+            cand.source_field, cand.source_text, cand.span_start, cand.span_end = (
+                g.source_field, g.source_text, g.span_start, g.span_end,
+            )
+            if g.reject_reason:
+                cand.reject_reason = g.reject_reason
+                rejects.append(cand)
+            else:
+                kept.append((cand, item))
+        return rejects
+
+    def _verify(self, kept: list[tuple[Candidate, ParsedItem]]) -> None:
+        assert self.verify_backend is not None
+        prompts = [verify_prompt(c.record, c.question, c.answer, self.verify_template) for c, _ in kept]
+        for (cand, _), completion in zip(kept, self.verify_backend.complete(prompts), strict=True):
+            verdict = None if completion.error else parse_verdict(completion.text)
+            if completion.error:
+                cand.reject_reason = "verifier_error"
+            elif verdict is None:
+                cand.reject_reason = "verifier_unparseable"
+            elif not verdict:
+                cand.reject_reason = "verifier_disagrees"
+
+    def _candidate(self, src: _Source, question: str, answer: str, answer_type: str, question_type: str) -> Candidate:
+        b = self.backend
+        return Candidate(
+            record=src.record,
+            question=question,
+            answer=answer,
+            answer_type=answer_type,
+            question_type=question_type,
+            generator=b.name,
+            template_id=src.template_id,
+            prompt_version=src.prompt_version,
+            model=b.model,
+            sampling=b.sampling.to_json(),
+            seed=b.sampling.seed,
+        )
+
+    def _reject(self, src: _Source, reason: str, raw: str | None = None) -> Candidate:
+        cand = self._candidate(src, "", "", src.kind, "OTHER")
+        cand.reject_reason = reason
+        if raw:
+            cand.source_field, cand.source_text = "response", raw[:RAW_KEEP]
+        return cand
+
+    def summary(self) -> dict[str, object]:
+        """Counts by outcome plus backend counters (requests, retries, tokens, seconds)."""
+        stats = self.backend.stats
+        return {"candidates": dict(self.counts), "backend": json.loads(json.dumps(stats.__dict__))}
