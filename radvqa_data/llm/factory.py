@@ -29,7 +29,9 @@ def make_backend(
     if backend not in BACKENDS:
         raise ConfigError(f"unknown LLM backend '{backend}'; choose one of {', '.join(BACKENDS)}")
     if not model:
-        raise ConfigError(f"--backend {backend} needs --model (a model name, or a local model directory)")
+        raise ConfigError(
+            f"--backend {backend} needs --model (a model name, or a local model directory)"
+        )
     if backend == "openai":
         from radvqa_data.llm.backends.openai_http import OpenAIBackend
 
@@ -85,8 +87,14 @@ def make_generator(
         max_new_tokens=defaults.max_new_tokens if max_new_tokens is None else int(max_new_tokens),
         seed=defaults.seed if seed is None else int(seed),
     )
-    if not 0 <= sampling.temperature <= 2 or not 0 < sampling.top_p <= 1 or sampling.max_new_tokens < 1:
-        raise ConfigError("sampling: need 0 <= temperature <= 2, 0 < top_p <= 1, max_new_tokens >= 1")
+    if (
+        not 0 <= sampling.temperature <= 2
+        or not 0 < sampling.top_p <= 1
+        or sampling.max_new_tokens < 1
+    ):
+        raise ConfigError(
+            "sampling: need 0 <= temperature <= 2, 0 < top_p <= 1, max_new_tokens >= 1"
+        )
     be = make_backend(
         backend,
         base_url=base_url,

@@ -18,13 +18,21 @@ from dataclasses import dataclass
 from radvqa_data.llm import grounding
 from radvqa_data.llm.backends.base import Backend, Completion
 from radvqa_data.llm.parse import ParsedItem, parse_response
-from radvqa_data.llm.prompting import DEFAULT_TEMPLATES, DEFAULT_VERIFY_TEMPLATE, qa_prompt, verify_prompt
+from radvqa_data.llm.prompting import (
+    DEFAULT_TEMPLATES,
+    DEFAULT_VERIFY_TEMPLATE,
+    qa_prompt,
+    verify_prompt,
+)
 from radvqa_data.synth.types import Candidate, ImageRecord
 
 RAW_KEEP = 500  # characters of a bad reply kept on its reject row, enough to see what went wrong
 
 _QTYPE_HINTS = (
-    ("MODALITY", r"\b(modality|imaging technique|kind of (scan|image)|type of (scan|image|study)|ct|mri|x-ray|ultrasound)\b"),
+    (
+        "MODALITY",
+        r"\b(modality|imaging technique|kind of (scan|image)|type of (scan|image|study)|ct|mri|x-ray|ultrasound)\b",
+    ),
     ("PLANE", r"\b(plane|axial|coronal|sagittal|view|projection)\b"),
     ("COUNT", r"\bhow many\b"),
     ("SIZE", r"\b(size|large|enlarged|small|diameter|measure)\b"),
@@ -96,7 +104,12 @@ class LLMGenerator:
         sources, prompts, out = [], [], []
         for record in records:
             if not any(t.strip() for t in record.texts.values()):
-                out.append(self._reject(_Source(record, next(iter(self.templates.values())), "", "open"), "no_source_text"))
+                out.append(
+                    self._reject(
+                        _Source(record, next(iter(self.templates.values())), "", "open"),
+                        "no_source_text",
+                    )
+                )
                 continue
             for kind, template_id in self.templates.items():
                 prompt = qa_prompt(record, template_id, self.n_pairs)
@@ -121,11 +134,22 @@ class LLMGenerator:
             return [self._reject(src, parsed.reject_reason, raw=completion.text)]
         rejects = []
         for item in parsed.items:
-            answer_type = item.answer_type or ("closed" if item.answer.lower() in ("yes", "no") else src.kind)
+            answer_type = item.answer_type or (
+                "closed" if item.answer.lower() in ("yes", "no") else src.kind
+            )
             g = grounding.ground(item.question, item.answer, answer_type, item.evidence, src.record)
-            cand = self._candidate(src, item.question, g.answer, answer_type, item.question_type or guess_question_type(item.question))
+            cand = self._candidate(
+                src,
+                item.question,
+                g.answer,
+                answer_type,
+                item.question_type or guess_question_type(item.question),
+            )
             cand.source_field, cand.source_text, cand.span_start, cand.span_end = (
-                g.source_field, g.source_text, g.span_start, g.span_end,
+                g.source_field,
+                g.source_text,
+                g.span_start,
+                g.span_end,
             )
             if g.reject_reason:
                 cand.reject_reason = g.reject_reason
@@ -136,7 +160,9 @@ class LLMGenerator:
 
     def _verify(self, kept: list[tuple[Candidate, ParsedItem]]) -> None:
         assert self.verify_backend is not None
-        prompts = [verify_prompt(c.record, c.question, c.answer, self.verify_template) for c, _ in kept]
+        prompts = [
+            verify_prompt(c.record, c.question, c.answer, self.verify_template) for c, _ in kept
+        ]
         for (cand, _), completion in zip(kept, self.verify_backend.complete(prompts), strict=True):
             verdict = None if completion.error else parse_verdict(completion.text)
             if completion.error:
@@ -146,7 +172,9 @@ class LLMGenerator:
             elif not verdict:
                 cand.reject_reason = "verifier_disagrees"
 
-    def _candidate(self, src: _Source, question: str, answer: str, answer_type: str, question_type: str) -> Candidate:
+    def _candidate(
+        self, src: _Source, question: str, answer: str, answer_type: str, question_type: str
+    ) -> Candidate:
         b = self.backend
         return Candidate(
             record=src.record,

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from radvqa_data.synth.types import ImageRecord
 
 MAX_ANSWER_WORDS = 5  # longer answers are shortened to a grounded entity span, or rejected
-FUZZY_CUTOFF = 88.0  # rapidfuzz score (0-100) for a fuzzy span / word match; lower admits paraphrase
+FUZZY_CUTOFF = (
+    88.0  # rapidfuzz score (0-100) for a fuzzy span / word match; lower admits paraphrase
+)
 SHORT_EXACT = 4  # answers this short must match whole words exactly ("CT" must not match "aCTive")
 
 UNGROUNDED = "ungrounded_answer"
@@ -104,7 +106,10 @@ def words_supported(phrase: str, record: ImageRecord) -> Grounding | None:
         return None
     for name, text in record.texts.items():
         vocab = set(_WORD.findall(text.lower()))
-        if all(w in vocab or process.extractOne(w, vocab, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF) for w in words):
+        if all(
+            w in vocab or process.extractOne(w, vocab, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+            for w in words
+        ):
             for m in re.finditer(r"[^.;\n]+", text):  # the sentence holding the first word
                 if words[0] in m.group(0).lower():
                     return Grounding(phrase, name, m.group(0).strip(), m.start(), m.end())
@@ -123,7 +128,9 @@ def shorten(answer: str, question: str, record: ImageRecord) -> Grounding | None
     return None
 
 
-def ground(question: str, answer: str, answer_type: str, evidence: str | None, record: ImageRecord) -> Grounding:
+def ground(
+    question: str, answer: str, answer_type: str, evidence: str | None, record: ImageRecord
+) -> Grounding:
     """Ground one LLM pair in `record`; a `Grounding` with `reject_reason` set when it is not."""
     if answer.lower() in _YES_NO:
         # A yes/no answer has no words to ground: the quoted evidence (or, for "yes", the
@@ -131,11 +138,15 @@ def ground(question: str, answer: str, answer_type: str, evidence: str | None, r
         if evidence:
             hit = find_span(evidence, record) or words_supported(evidence, record)
             if hit:
-                return Grounding(answer, hit.source_field, hit.source_text, hit.span_start, hit.span_end)
+                return Grounding(
+                    answer, hit.source_field, hit.source_text, hit.span_start, hit.span_end
+                )
         if answer.lower() == "yes":
             hit = words_supported(question, record)
             if hit:
-                return Grounding(answer, hit.source_field, hit.source_text, hit.span_start, hit.span_end)
+                return Grounding(
+                    answer, hit.source_field, hit.source_text, hit.span_start, hit.span_end
+                )
         return Grounding(answer, reject_reason=NO_EVIDENCE if not evidence else UNGROUNDED)
     if len(answer.split()) > MAX_ANSWER_WORDS:
         short = shorten(answer, question, record)

@@ -189,7 +189,13 @@ def _items_from_value(value: Any) -> tuple[list[ParsedItem], int]:
         low = {str(k).lower().replace(" ", "_"): v for k, v in entry.items()}
         q = next((low[k] for k in _Q_KEYS if k in low), None)
         a = next((low[k] for k in _A_KEYS if k in low), None)
-        item = make_item(q, a, low.get("answer_type"), low.get("question_type") or low.get("type"), low.get("evidence"))
+        item = make_item(
+            q,
+            a,
+            low.get("answer_type"),
+            low.get("question_type") or low.get("type"),
+            low.get("evidence"),
+        )
         if item is None:
             skipped += 1
         else:
@@ -200,11 +206,17 @@ def _items_from_value(value: Any) -> tuple[list[ParsedItem], int]:
 # --- labelled text and numbered lists ---------------------------------------------------------
 
 _NUM = r"(?:\(?\d{1,3}[.):]\s*|[-*•]\s+)?"
-_Q_LABEL = re.compile(rf"^\s*{_NUM}(?:Q(?:uestion)?\s*\d{{0,3}}\s*[:.)\-–]|Q\d{{1,3}}\b\s*[:.)\-–]?)\s*(.*)$", re.I)
-_A_LABEL = re.compile(rf"^\s*{_NUM}(?:A(?:nswer)?\s*\d{{0,3}}\s*[:.)\-–]|A\d{{1,3}}\b\s*[:.)\-–]?)\s*(.*)$", re.I)
+_Q_LABEL = re.compile(
+    rf"^\s*{_NUM}(?:Q(?:uestion)?\s*\d{{0,3}}\s*[:.)\-–]|Q\d{{1,3}}\b\s*[:.)\-–]?)\s*(.*)$", re.I
+)
+_A_LABEL = re.compile(
+    rf"^\s*{_NUM}(?:A(?:nswer)?\s*\d{{0,3}}\s*[:.)\-–]|A\d{{1,3}}\b\s*[:.)\-–]?)\s*(.*)$", re.I
+)
 _INLINE_A = re.compile(r"\s(?:\||;|,|-|–|—)?\s*\bA(?:nswer)?\s*\d{0,3}\s*:\s*", re.I)
 _NUMBERED = re.compile(r"^\s*(?:\d{1,3}[.)]|[-*•])\s+(.+?\?)\s*(?:(?:[-–—:=]|->|=>)\s*)?(.*)$")
-_TYPE_TAG = re.compile(r"\s*[\[(]\s*(?:type\s*[:=]\s*)?([A-Za-z]+)(?:\s*[,/]\s*([A-Za-z]+))?\s*[\])]\s*$")
+_TYPE_TAG = re.compile(
+    r"\s*[\[(]\s*(?:type\s*[:=]\s*)?([A-Za-z]+)(?:\s*[,/]\s*([A-Za-z]+))?\s*[\])]\s*$"
+)
 
 
 def _parse_text(text: str) -> ParseResult:
@@ -244,7 +256,11 @@ def _parse_text(text: str) -> ParseResult:
             else:
                 pending_q = question  # answer on the next line
             continue
-        if pending_q is not None and pending_q.endswith("?") and line.startswith((" ", "\t", "-", "→")):
+        if (
+            pending_q is not None
+            and pending_q.endswith("?")
+            and line.startswith((" ", "\t", "-", "→"))
+        ):
             skipped += _add(items, pending_q, line.strip().lstrip("-→ ").strip())
             pending_q = None
     return ParseResult(items=items, fmt="text" if items else None, skipped=skipped)
@@ -280,7 +296,9 @@ def _clean(value: Any) -> str:
     return s
 
 
-def make_item(question: Any, answer: Any, answer_type: Any, question_type: Any, evidence: Any) -> ParsedItem | None:
+def make_item(
+    question: Any, answer: Any, answer_type: Any, question_type: Any, evidence: Any
+) -> ParsedItem | None:
     """Normalize one pair; None when the question or the answer is missing."""
     q = _clean(question)
     a = _clean(answer).rstrip(".;,").strip()
@@ -291,6 +309,14 @@ def make_item(question: Any, answer: Any, answer_type: Any, question_type: Any, 
     at = _clean(answer_type).lower() or None
     qt = _clean(question_type).upper() or None
     at = at if at in ANSWER_TYPES else None
-    qt = {"ABNORMALITY": "ABN", "PRESENCE": "PRES", "POSITION": "POS", "ATTRIBUTE": "ATTRIB", "ORGAN SYSTEM": "ORGAN"}.get(qt or "", qt)
+    qt = {
+        "ABNORMALITY": "ABN",
+        "PRESENCE": "PRES",
+        "POSITION": "POS",
+        "ATTRIBUTE": "ATTRIB",
+        "ORGAN SYSTEM": "ORGAN",
+    }.get(qt or "", qt)
     qt = qt if qt in QUESTION_TYPES else None
-    return ParsedItem(question=q, answer=a, answer_type=at, question_type=qt, evidence=_clean(evidence) or None)
+    return ParsedItem(
+        question=q, answer=a, answer_type=at, question_type=qt, evidence=_clean(evidence) or None
+    )

@@ -51,7 +51,10 @@ QA_SCHEMA_JSON: dict[str, Any] = {
 
 VERIFY_SCHEMA_JSON: dict[str, Any] = {
     "type": "object",
-    "properties": {"verdict": {"type": "string", "enum": ["yes", "no"]}, "reason": {"type": "string"}},
+    "properties": {
+        "verdict": {"type": "string", "enum": ["yes", "no"]},
+        "reason": {"type": "string"},
+    },
     "required": ["verdict"],
     "additionalProperties": False,
 }
@@ -91,7 +94,9 @@ def template_version(template_id: str) -> str:
     """`open_qa.v1.jinja` -> `v1`; a ConfigError for a name outside the NAME.vN.jinja scheme."""
     m = _NAME.match(template_id)
     if not m:
-        raise ConfigError(f"prompt template '{template_id}' must be named NAME.vN.jinja (e.g. open_qa.v1.jinja)")
+        raise ConfigError(
+            f"prompt template '{template_id}' must be named NAME.vN.jinja (e.g. open_qa.v1.jinja)"
+        )
     return m.group("version")
 
 
@@ -149,12 +154,23 @@ def record_context(record: ImageRecord) -> dict[str, Any]:
 
 def qa_prompt(record: ImageRecord, template_id: str, n_pairs: int = 4) -> Prompt:
     """The QA-writing prompt for one record."""
-    return render(template_id, QA_SCHEMA_JSON, "qa_pairs", n_pairs=n_pairs, **record_context(record))
+    return render(
+        template_id, QA_SCHEMA_JSON, "qa_pairs", n_pairs=n_pairs, **record_context(record)
+    )
 
 
-def verify_prompt(record: ImageRecord, question: str, answer: str, template_id: str = DEFAULT_VERIFY_TEMPLATE) -> Prompt:
+def verify_prompt(
+    record: ImageRecord, question: str, answer: str, template_id: str = DEFAULT_VERIFY_TEMPLATE
+) -> Prompt:
     """The yes/no verifier prompt for one QA pair of `record`."""
-    return render(template_id, VERIFY_SCHEMA_JSON, "verdict", question=question, answer=answer, **record_context(record))
+    return render(
+        template_id,
+        VERIFY_SCHEMA_JSON,
+        "verdict",
+        question=question,
+        answer=answer,
+        **record_context(record),
+    )
 
 
 def _cut(text: str) -> str:

@@ -17,7 +17,9 @@ TEXT_KEYS = ("text", "response", "content", "output", "completion")
 def read_responses(path: Path) -> Iterator[tuple[str, str | None]]:
     """Yield (id, raw text) from a JSON list of strings or JSON lines; InputError on bad shape."""
     if not path.is_file():
-        raise InputError(f"{path}: file not found (expected JSON lines of raw replies or a JSON list)")
+        raise InputError(
+            f"{path}: file not found (expected JSON lines of raw replies or a JSON list)"
+        )
     raw = path.read_text(encoding="utf-8", errors="replace")
     stripped = raw.lstrip()
     if stripped.startswith("["):
@@ -53,7 +55,9 @@ def _text_of(value: Any, path: Path, where: int) -> str | None:
             return value["choices"][0]["message"]["content"]
         except (KeyError, IndexError, TypeError):
             pass
-    raise InputError(f"{path}: entry {where} has no text; expected a string or an object with one of {TEXT_KEYS}")
+    raise InputError(
+        f"{path}: entry {where} has no text; expected a string or an object with one of {TEXT_KEYS}"
+    )
 
 
 def parse_file(path: Path, out: TextIO) -> dict[str, Any]:
@@ -71,4 +75,9 @@ def parse_file(path: Path, out: TextIO) -> dict[str, Any]:
             pairs += 1
             row = {"response_id": rid, "format": result.fmt, **item.__dict__}
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    return {"responses": responses, "with_pairs": with_pairs, "pairs": pairs, "rejected": dict(rejected)}
+    return {
+        "responses": responses,
+        "with_pairs": with_pairs,
+        "pairs": pairs,
+        "rejected": dict(rejected),
+    }

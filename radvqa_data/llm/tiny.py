@@ -23,7 +23,9 @@ CHAT_TEMPLATE = (
 )
 
 
-def build_tiny_causal_lm(out_dir: str | Path, *, hidden: int = 32, layers: int = 2, seed: int = 0) -> Path:
+def build_tiny_causal_lm(
+    out_dir: str | Path, *, hidden: int = 32, layers: int = 2, seed: int = 0
+) -> Path:
     """Write a tiny Llama + tokenizer (with chat template) to `out_dir`; returns the directory."""
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -36,10 +38,15 @@ def build_tiny_causal_lm(out_dir: str | Path, *, hidden: int = 32, layers: int =
     tok.decoder = decoders.ByteLevel()
     special = ["<|pad|>", "<|bos|>", "<|end|>", "<|system|>", "<|user|>", "<|assistant|>"]
     trainer = trainers.BpeTrainer(
-        vocab_size=512, special_tokens=special, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False
+        vocab_size=512,
+        special_tokens=special,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
     )
     tok.train_from_iterator(_CORPUS * 10, trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<|bos|>", eos_token="<|end|>", pad_token="<|pad|>")
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token="<|bos|>", eos_token="<|end|>", pad_token="<|pad|>"
+    )
     fast.chat_template = CHAT_TEMPLATE
     torch.manual_seed(seed)
     config = LlamaConfig(

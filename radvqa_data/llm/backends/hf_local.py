@@ -46,15 +46,21 @@ class TransformersBackend:
         self._torch = torch
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        self.tokenizer.padding_side = "left"  # decoder-only: pad on the left so generation continues the prompt
+        self.tokenizer.padding_side = (
+            "left"  # decoder-only: pad on the left so generation continues the prompt
+        )
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.lm = AutoModelForCausalLM.from_pretrained(path, local_files_only=True, dtype=dtype).to(self.device)
+        self.lm = AutoModelForCausalLM.from_pretrained(path, local_files_only=True, dtype=dtype).to(
+            self.device
+        )
         self.lm.eval()
 
     def _format(self, prompt: Prompt) -> str:
         if getattr(self.tokenizer, "chat_template", None):
-            return self.tokenizer.apply_chat_template(prompt.messages, tokenize=False, add_generation_prompt=True)
+            return self.tokenizer.apply_chat_template(
+                prompt.messages, tokenize=False, add_generation_prompt=True
+            )
         return f"{prompt.system}\n\n{prompt.user}\n\n"
 
     def complete(self, prompts: Sequence[Prompt]) -> list[Completion]:
@@ -71,8 +77,13 @@ class TransformersBackend:
         s = self.sampling
         start = time.perf_counter()
         texts = [self._format(p) for p in prompts]
-        enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
-        kwargs: dict[str, Any] = {"max_new_tokens": s.max_new_tokens, "pad_token_id": self.tokenizer.pad_token_id}
+        enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(
+            self.device
+        )
+        kwargs: dict[str, Any] = {
+            "max_new_tokens": s.max_new_tokens,
+            "pad_token_id": self.tokenizer.pad_token_id,
+        }
         if s.temperature > 0:
             kwargs.update(do_sample=True, temperature=s.temperature, top_p=s.top_p)
         else:

@@ -46,11 +46,15 @@ class OpenAIBackend:
         check_server: bool = True,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
-            raise ConfigError(f"--base-url must be an http(s) URL like http://127.0.0.1:8000/v1, got '{base_url}'")
+            raise ConfigError(
+                f"--base-url must be an http(s) URL like http://127.0.0.1:8000/v1, got '{base_url}'"
+            )
         if concurrency < 1 or timeout <= 0 or retries < 0:
             raise ConfigError("--concurrency must be >= 1, --timeout > 0 and retries >= 0")
         if response_format not in RESPONSE_FORMATS:
-            raise ConfigError(f"response_format must be one of {RESPONSE_FORMATS}, got '{response_format}'")
+            raise ConfigError(
+                f"response_format must be one of {RESPONSE_FORMATS}, got '{response_format}'"
+            )
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.sampling = sampling
@@ -72,7 +76,9 @@ class OpenAIBackend:
         import httpx
 
         try:
-            httpx.get(f"{self.base_url}/models", headers=self._headers, timeout=min(self.timeout, 10.0))
+            httpx.get(
+                f"{self.base_url}/models", headers=self._headers, timeout=min(self.timeout, 10.0)
+            )
         except httpx.HTTPError as exc:
             raise ConfigError(
                 f"cannot reach an OpenAI-compatible server at {self.base_url} ({type(exc).__name__}); "
@@ -91,7 +97,9 @@ class OpenAIBackend:
     async def _complete_all(self, prompts: list[Prompt]) -> list[Completion]:
         import httpx
 
-        limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
+        limits = httpx.Limits(
+            max_connections=self.concurrency, max_keepalive_connections=self.concurrency
+        )
         sem = asyncio.Semaphore(self.concurrency)
         async with httpx.AsyncClient(headers=self._headers, limits=limits) as client:
 
@@ -117,7 +125,11 @@ class OpenAIBackend:
             else:
                 body["response_format"] = {
                     "type": "json_schema",
-                    "json_schema": {"name": prompt.schema_name, "schema": prompt.schema, "strict": True},
+                    "json_schema": {
+                        "name": prompt.schema_name,
+                        "schema": prompt.schema,
+                        "strict": True,
+                    },
                 }
         return body
 
@@ -131,7 +143,9 @@ class OpenAIBackend:
                 delay = self.backoff * 2 ** (attempt - 1)
                 await asyncio.sleep(delay * (0.5 + self._rng.random()))
             try:
-                resp = await client.post(f"{self.base_url}/chat/completions", json=self._body(prompt), timeout=timeout)
+                resp = await client.post(
+                    f"{self.base_url}/chat/completions", json=self._body(prompt), timeout=timeout
+                )
             except httpx.TimeoutException:
                 self.stats.timeouts += 1
                 error = "timeout"
@@ -145,7 +159,9 @@ class OpenAIBackend:
                 error = f"http_{resp.status_code}"
                 continue
             if resp.status_code >= 400:
-                return Completion(None, f"http_{resp.status_code}: {resp.text[:200]}", attempts=attempt + 1)
+                return Completion(
+                    None, f"http_{resp.status_code}: {resp.text[:200]}", attempts=attempt + 1
+                )
             return _completion_from(resp, attempt + 1)
         return Completion(None, error, attempts=self.retries + 1)
 
@@ -154,7 +170,9 @@ class OpenAIBackend:
         if self.response_format != "auto" or not self.schema_supported:
             return False
         text = resp.text.lower()
-        if any(word in text for word in ("response_format", "json_schema", "structured", "grammar")):
+        if any(
+            word in text for word in ("response_format", "json_schema", "structured", "grammar")
+        ):
             self.schema_supported = False
             return True
         return False
@@ -171,4 +189,6 @@ def _completion_from(resp: Any, attempts: int) -> Completion:
     except (ValueError, KeyError, IndexError, TypeError):
         return Completion(None, f"bad_reply: {resp.text[:200]}", attempts=attempts)
     usage = data.get("usage") or {}
-    return Completion(text, None, usage.get("prompt_tokens"), usage.get("completion_tokens"), attempts)
+    return Completion(
+        text, None, usage.get("prompt_tokens"), usage.get("completion_tokens"), attempts
+    )

@@ -47,7 +47,9 @@ class VLLMBackend:
 
     name = "vllm"
 
-    def __init__(self, model: str, sampling: Sampling, *, guided: bool = True, **llm_kwargs: Any) -> None:
+    def __init__(
+        self, model: str, sampling: Sampling, *, guided: bool = True, **llm_kwargs: Any
+    ) -> None:
         vllm = load_vllm()
         self.model = model
         self.sampling = sampling
@@ -62,19 +64,27 @@ class VLLMBackend:
         s = self.sampling
         extra = structured_kwargs(self._vllm, prompt.schema) if self.guided else {}
         return self._vllm.SamplingParams(
-            temperature=s.temperature, top_p=s.top_p, max_tokens=s.max_new_tokens, seed=s.seed, **extra
+            temperature=s.temperature,
+            top_p=s.top_p,
+            max_tokens=s.max_new_tokens,
+            seed=s.seed,
+            **extra,
         )
 
     def complete(self, prompts: Sequence[Prompt]) -> list[Completion]:
         """Generate for all prompts in one `LLM.chat` call (vLLM schedules the batch itself)."""
         start = time.perf_counter()
         outputs = self.llm.chat(
-            [p.messages for p in prompts], [self.sampling_params(p) for p in prompts], use_tqdm=False
+            [p.messages for p in prompts],
+            [self.sampling_params(p) for p in prompts],
+            use_tqdm=False,
         )
         results = []
         for out in outputs:
             gen = out.outputs[0]
-            results.append(Completion(gen.text, None, len(out.prompt_token_ids or []), len(gen.token_ids)))
+            results.append(
+                Completion(gen.text, None, len(out.prompt_token_ids or []), len(gen.token_ids))
+            )
         self.stats.seconds += time.perf_counter() - start
         for c in results:
             self.stats.add(c)
