@@ -22,6 +22,7 @@ from radvqa_data.llm.prompting import (
     DEFAULT_TEMPLATES,
     DEFAULT_VERIFY_TEMPLATE,
     qa_prompt,
+    template_version,
     verify_prompt,
 )
 from radvqa_data.synth.types import Candidate, ImageRecord
@@ -126,6 +127,19 @@ class LLMGenerator:
             self.counts[c.reject_reason or "kept"] += 1
         return out
 
+    def candidates_from_reply(
+        self, record: ImageRecord, template_id: str, text: str | None
+    ) -> list[Candidate]:
+        """Parse and ground one raw reply to `template_id`'s prompt for `record` (no backend call, no verify).
+
+        Useful to re-check saved replies; the generation loop uses the same code.
+        """
+        kind = next((k for k, t in self.templates.items() if t == template_id), "open")
+        src = _Source(record, template_id, template_version(template_id), kind)
+        kept: list[tuple[Candidate, ParsedItem]] = []
+        rejects = self._candidates(src, Completion(text), kept)
+        return rejects + [c for c, _ in kept]
+
     def _candidates(self, src: _Source, completion: Completion, kept: list) -> list[Candidate]:
         if completion.error is not None:
             return [self._reject(src, "backend_error", raw=completion.error)]
@@ -138,19 +152,10 @@ class LLMGenerator:
                 "closed" if item.answer.lower() in ("yes", "no") else src.kind
             )
             g = grounding.ground(item.question, item.answer, answer_type, item.evidence, src.record)
-            cand = self._candidate(
-                src,
-                item.question,
-                g.answer,
-                answer_type,
-                item.question_type or guess_question_type(item.question),
-            )
-            cand.source_field, cand.source_text, cand.span_start, cand.span_end = (
-                g.source_field,
-                g.source_text,
-                g.span_start,
-                g.span_end,
-            )
+            qtype = item.question_type or guess_question_type(item.question)
+            cand = self._candidate(src, item.question, g.answer, answer_type, qtype)
+            cand.source_field, cand.source_text = g.source_field, g.source_text
+            cand.span_start, cand.span_end = g.span_start, g.span_end
             if g.reject_reason:
                 cand.reject_reason = g.reject_reason
                 rejects.append(cand)

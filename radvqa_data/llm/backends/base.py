@@ -46,6 +46,7 @@ class BackendStats:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     seconds: float = 0.0
+    peak_in_flight: int = 0  # most requests awaiting a reply at once (HTTP backend)
 
     def add(self, c: Completion) -> None:
         """Count one finished request."""

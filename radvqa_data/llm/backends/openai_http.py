@@ -102,10 +102,17 @@ class OpenAIBackend:
         )
         sem = asyncio.Semaphore(self.concurrency)
         async with httpx.AsyncClient(headers=self._headers, limits=limits) as client:
+            in_flight = 0
 
             async def one(p: Prompt) -> Completion:
+                nonlocal in_flight
                 async with sem:
-                    return await self._request(client, p)
+                    in_flight += 1
+                    self.stats.peak_in_flight = max(self.stats.peak_in_flight, in_flight)
+                    try:
+                        return await self._request(client, p)
+                    finally:
+                        in_flight -= 1
 
             return await asyncio.gather(*(one(p) for p in prompts))
 
