@@ -121,7 +121,7 @@ class LLMGenerator:
         for src, completion in zip(sources, completions, strict=True):
             out.extend(self._candidates(src, completion, kept))
         if self.verify_backend is not None and kept:
-            self._verify(kept)
+            self.verify([c for c, _ in kept])
         out.extend(c for c, _ in kept)
         for c in out:
             self.counts[c.reject_reason or "kept"] += 1
@@ -146,29 +146,30 @@ class LLMGenerator:
         parsed = parse_response(completion.text)
         if parsed.reject_reason:
             return [self._reject(src, parsed.reject_reason, raw=completion.text)]
-        rejects = []
         for item in parsed.items:
             answer_type = item.answer_type or (
                 "closed" if item.answer.lower() in ("yes", "no") else src.kind
             )
-            g = grounding.ground(item.question, item.answer, answer_type, item.evidence, src.record)
+            g = grounding.ground(item.question, item.answer, item.evidence, src.record)
             qtype = item.question_type or guess_question_type(item.question)
             cand = self._candidate(src, item.question, g.answer, answer_type, qtype)
             cand.source_field, cand.source_text = g.source_field, g.source_text
             cand.span_start, cand.span_end = g.span_start, g.span_end
-            if g.reject_reason:
-                cand.reject_reason = g.reject_reason
-                rejects.append(cand)
-            else:
-                kept.append((cand, item))
-        return rejects
+            kept.append((cand, item))  # the shared filter chain judges grounding and length
+        return []
 
-    def _verify(self, kept: list[tuple[Candidate, ParsedItem]]) -> None:
-        assert self.verify_backend is not None
+    def verify(self, cands: list[Candidate]) -> None:
+        """Second pass: the verifier (default: this backend) judges each unrejected candidate.
+
+        Sets `reject_reason` to `verifier_disagrees`, `verifier_unparseable` or `verifier_error`.
+        """
+        verifier = self.verify_backend or self.backend
+        todo = [c for c in cands if c.reject_reason is None]
         prompts = [
-            verify_prompt(c.record, c.question, c.answer, self.verify_template) for c, _ in kept
+            verify_prompt(c.record, c.question, c.answer, self.verify_template) for c in todo
         ]
-        for (cand, _), completion in zip(kept, self.verify_backend.complete(prompts), strict=True):
+        replies = verifier.complete(prompts) if prompts else []
+        for cand, completion in zip(todo, replies, strict=True):
             verdict = None if completion.error else parse_verdict(completion.text)
             if completion.error:
                 cand.reject_reason = "verifier_error"

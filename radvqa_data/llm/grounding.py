@@ -1,11 +1,14 @@
-"""Ground an LLM answer in the record's own texts and metadata (rapidfuzz), or reject it.
+"""Locate the source span behind an LLM answer (rapidfuzz), so the shared filters can judge it.
 
-What a model writes is kept only when the source supports it: the answer (open questions) or the
-quoted evidence (yes/no questions) must be found in the caption/findings (exactly, or fuzzily at
-word boundaries), in the structured metadata, or among the extracted entities; for a multi-word
-answer every content word must be supported. A long answer is shortened only to an entity
-mention inside it that is itself in the source; otherwise it is rejected. The located span is
-recorded as `source_field` / `source_text` / `span_start` / `span_end`.
+A rules template knows where its answer came from; an LLM does not say. Here the answer (open
+questions; also its lexicon synonyms) or the quoted evidence (yes/no questions) is looked up in
+the caption/findings (exactly, or fuzzily at word boundaries), the structured metadata and the
+extracted entities; for a multi-word answer every content word must be supported. The span found
+becomes `source_field` / `source_text` / `span_start` / `span_end`. Nothing is rejected here:
+`radvqa_data.filters.GroundingFilter` rejects candidates without a span (`ungrounded`) or whose
+span does not support the answer, and `LengthFilter` rejects long answers. What is LLM-specific
+is shortening: a long answer becomes an entity mention inside it, when that mention is in the
+source and not in the question.
 """
 
 from __future__ import annotations
@@ -13,17 +16,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from radvqa_data.lexicon import synonyms_of
 from radvqa_data.synth.types import ImageRecord
 
-MAX_ANSWER_WORDS = 5  # longer answers are shortened to a grounded entity span, or rejected
+MAX_ANSWER_WORDS = (
+    5  # longer answers are shortened to a grounded entity span (else LengthFilter rejects)
+)
 FUZZY_CUTOFF = (
     88.0  # rapidfuzz score (0-100) for a fuzzy span / word match; lower admits paraphrase
 )
 SHORT_EXACT = 4  # answers this short must match whole words exactly ("CT" must not match "aCTive")
-
-UNGROUNDED = "ungrounded_answer"
-TOO_LONG = "answer_too_long"
-NO_EVIDENCE = "closed_answer_without_evidence"
 
 _STOP = frozenset(
     "a an the of in on at to and or with without is are was were be this that these there which what "
@@ -35,14 +37,13 @@ _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 
 @dataclass(frozen=True)
 class Grounding:
-    """Where the answer was found, or why it was not; `answer` may be a shortened form."""
+    """Where the answer was found (all None when it was not); `answer` may be a shortened form."""
 
     answer: str
     source_field: str | None = None
     source_text: str | None = None
     span_start: int | None = None
     span_end: int | None = None
-    reject_reason: str | None = None
 
 
 def content_words(text: str) -> list[str]:
@@ -51,7 +52,18 @@ def content_words(text: str) -> list[str]:
 
 
 def find_span(phrase: str, record: ImageRecord) -> Grounding | None:
-    """Locate `phrase` in the record: exact word match, metadata value, entity norm, fuzzy span."""
+    """Locate `phrase` (or a lexicon synonym: "MRI" -> "MR") in the record; None if absent."""
+    for form in synonyms_of(phrase.strip()):
+        hit = _find_form(form, record)
+        if hit:
+            return Grounding(
+                phrase, hit.source_field, hit.source_text, hit.span_start, hit.span_end
+            )
+    return None
+
+
+def _find_form(phrase: str, record: ImageRecord) -> Grounding | None:
+    """Exact word match in a text, metadata value, entity norm, then a fuzzy span."""
     needle = phrase.strip().lower()
     if not needle:
         return None
@@ -112,9 +124,18 @@ def words_supported(phrase: str, record: ImageRecord) -> Grounding | None:
         ):
             for m in re.finditer(r"[^.;\n]+", text):  # the sentence holding the first word
                 if words[0] in m.group(0).lower():
-                    return Grounding(phrase, name, m.group(0).strip(), m.start(), m.end())
-            return Grounding(phrase, name, None)
+                    start, end = _strip_span(text, m.start(), m.end())
+                    return Grounding(phrase, name, text[start:end], start, end)
+            return Grounding(phrase, name, text, 0, len(text))
     return None
+
+
+def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
 
 
 def shorten(answer: str, question: str, record: ImageRecord) -> Grounding | None:
@@ -128,28 +149,26 @@ def shorten(answer: str, question: str, record: ImageRecord) -> Grounding | None
     return None
 
 
-def ground(
-    question: str, answer: str, answer_type: str, evidence: str | None, record: ImageRecord
-) -> Grounding:
-    """Ground one LLM pair in `record`; a `Grounding` with `reject_reason` set when it is not."""
+def ground(question: str, answer: str, evidence: str | None, record: ImageRecord) -> Grounding:
+    """The span of `record` that supports one LLM pair (fields None when there is none)."""
     if answer.lower() in _YES_NO:
-        # A yes/no answer has no words to ground: the quoted evidence (or, for "yes", the
-        # question's own content words) must be in the source.
+        # A yes/no answer has no words to find: the quoted evidence (or, for "yes", the question's
+        # own content words) must be in the source.
+        hit = None
         if evidence:
             hit = find_span(evidence, record) or words_supported(evidence, record)
-            if hit:
-                return Grounding(
-                    answer, hit.source_field, hit.source_text, hit.span_start, hit.span_end
-                )
-        if answer.lower() == "yes":
+        if hit is None and answer.lower() == "yes":
             hit = words_supported(question, record)
-            if hit:
-                return Grounding(
-                    answer, hit.source_field, hit.source_text, hit.span_start, hit.span_end
-                )
-        return Grounding(answer, reject_reason=NO_EVIDENCE if not evidence else UNGROUNDED)
+        return Grounding(answer, *_where(hit))
     if len(answer.split()) > MAX_ANSWER_WORDS:
-        short = shorten(answer, question, record)
-        return short if short else Grounding(answer, reject_reason=TOO_LONG)
+        return shorten(answer, question, record) or Grounding(answer)
     hit = find_span(answer, record) or words_supported(answer, record)
-    return hit if hit else Grounding(answer, reject_reason=UNGROUNDED)
+    return Grounding(answer, *_where(hit))
+
+
+def _where(hit: Grounding | None) -> tuple[str | None, str | None, int | None, int | None]:
+    return (
+        (hit.source_field, hit.source_text, hit.span_start, hit.span_end)
+        if hit
+        else (None, None, None, None)
+    )
