@@ -40,7 +40,7 @@ def _query_catalog(catalog: Path | None, sql: str, params: list, what: str) -> p
         raise InputError(f"{what} needs the catalog: pass --catalog FILE")
     con = connect(catalog, read_only=True)
     try:
-        return con.execute(sql, params).pl()
+        return con.sql(sql, params=params).pl()  # DuckDB 2: execute() results have no .pl()
     finally:
         con.close()
 

@@ -1,0 +1,92 @@
+"""Stage data: read + filter each source, mix them by weight in a deterministic order.
+
+The order of examples of a stage is a pure function of (seed, sizes, weights), so a resumed
+run only needs the number of optimizer steps already taken to continue at the same example
+("data position"). Each draw picks a source with probability proportional to its weight, then
+the next example of that source's own shuffled cycle. With several processes (DDP), global
+batch b holds draws [b*G, (b+1)*G) and process r takes every world-th one of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from radvqa_data.errors import InputError
+from radvqa_data.reader import read_qa
+from radvqa_train.config import DataSpec, StageConfig
+
+
+@dataclass
+class StageData:
+    """The rows of each source of a stage, and their mixing weights."""
+
+    frames: list[pl.DataFrame]
+    weights: list[float]
+    specs: list[str]
+
+    @property
+    def total(self) -> int:
+        return sum(f.height for f in self.frames)
+
+
+def load_source(d: DataSpec, *, shards: Path | None, catalog: Path | None,
+                stats: dict | None = None) -> pl.DataFrame:
+    """Rows of one data source after its filters and limit."""
+    df = read_qa(d.spec, shards=shards, catalog=catalog, stats=stats)
+    for col, allowed in (("source", d.sources), ("question_type", d.question_types),
+                         ("answer_type", d.answer_types)):
+        if allowed:
+            df = df.filter(pl.col(col).is_in(list(allowed)))
+    if d.limit is not None:
+        df = df.head(d.limit)
+    if df.height == 0:
+        raise InputError(f"data '{d.spec}': no rows with an image file left after filters")
+    return df
+
+
+def load_stage(stage: StageConfig, *, shards: Path | None, catalog: Path | None) -> StageData:
+    """Read every source of `stage`."""
+    frames = [load_source(d, shards=shards, catalog=catalog) for d in stage.data]
+    return StageData(frames, [float(d.weight) for d in stage.data], [d.spec for d in stage.data])
+
+
+def draw_order(sizes: list[int], weights: list[float], n_draws: int, seed: int) -> list[tuple[int, int]]:
+    """`n_draws` (source, row) pairs: weighted source choice, per-source reshuffled cycles."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    p = np.asarray(weights, dtype=float) / float(sum(weights))
+    choices = rng.choice(len(sizes), size=n_draws, p=p) if len(sizes) > 1 else np.zeros(n_draws, int)
+    perms: list[Any] = [rng.permutation(n) for n in sizes]
+    cursors = [0] * len(sizes)
+    out = []
+    for src in choices.tolist():
+        if cursors[src] == sizes[src]:  # a source is exhausted: start a new shuffled pass
+            perms[src] = rng.permutation(sizes[src])
+            cursors[src] = 0
+        out.append((src, int(perms[src][cursors[src]])))
+        cursors[src] += 1
+    return out
+
+
+def total_steps(stage: StageConfig, n_rows: int, world_size: int) -> int:
+    """Optimizer steps of a stage: max_steps, or epochs over the rows at the global batch size."""
+    if stage.max_steps is not None:
+        return stage.max_steps
+    global_batch = stage.batch_size * stage.grad_accum * world_size
+    return max(1, int(-(-stage.epochs * n_rows // global_batch)))
+
+
+def load_image(path: str) -> Any:
+    """Decoded RGB image, or None when the file cannot be decoded (counted by the caller)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            return im.convert("RGB")
+    except (OSError, UnidentifiedImageError):
+        return None
