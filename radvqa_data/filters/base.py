@@ -1,0 +1,81 @@
+"""The filter step shape and the chain that counts kept/dropped per reason."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+from radvqa_data.synth.types import Candidate
+
+
+class Filter(Protocol):
+    """Says keep (None) or drop (a short machine-readable reason) for one candidate."""
+
+    name: str
+
+    def __call__(self, cand: Candidate) -> str | None: ...
+
+
+class FilterChain:
+    """Run filters in order; the first reason wins. Counts every decision.
+
+    A candidate a generator already rejected (`reject_reason` set) keeps that reason and is
+    counted like any other reject, so nothing is dropped silently.
+    """
+
+    def __init__(self, filters: Sequence[Filter]) -> None:
+        self.filters = list(filters)
+        self.kept = 0
+        self.rejected: Counter[str] = Counter()
+
+    def check(self, cand: Candidate) -> str | None:
+        """The reason to reject `cand`, or None to keep it (and count the decision)."""
+        reason = cand.reject_reason
+        if reason is None:
+            for f in self.filters:
+                reason = f(cand)
+                if reason is not None:
+                    break
+        if reason is None:
+            self.kept += 1
+        else:
+            self.rejected[reason] += 1
+        return reason
+
+    def split(self, cands: Iterable[Candidate]) -> tuple[list[Candidate], list[tuple[Candidate, str]]]:
+        """Partition candidates into (kept, [(rejected, reason)])."""
+        kept: list[Candidate] = []
+        rejected: list[tuple[Candidate, str]] = []
+        for c in cands:
+            reason = self.check(c)
+            if reason is None:
+                kept.append(c)
+            else:
+                rejected.append((c, reason))
+        return kept, rejected
+
+    def reset(self) -> None:
+        """Clear per-shard state of stateful filters (duplicates), not the counters."""
+        for f in self.filters:
+            if hasattr(f, "reset"):
+                f.reset()
+
+
+def default_filters(*, max_answer_words: int = 5, grounding_threshold: float = 85.0) -> list[Filter]:
+    """The standard chain: cheap structural checks first, fuzzy grounding last but one."""
+    from radvqa_data.filters.answer_leak import AnswerInQuestionFilter
+    from radvqa_data.filters.duplicates import ImageDuplicateFilter
+    from radvqa_data.filters.grounding import GroundingFilter
+    from radvqa_data.filters.language import LanguageFilter
+    from radvqa_data.filters.length import LengthFilter
+    from radvqa_data.filters.non_visual import NonVisualFilter
+
+    return [
+        LengthFilter(max_answer_words=max_answer_words),
+        LanguageFilter(),
+        NonVisualFilter(),
+        AnswerInQuestionFilter(),
+        GroundingFilter(threshold=grounding_threshold),
+        ImageDuplicateFilter(),
+    ]

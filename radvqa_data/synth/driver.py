@@ -1,0 +1,107 @@
+"""The synth driver: shards of image records -> any Generator -> filters -> balance -> Parquet.
+
+The driver is backend-agnostic: it accepts any `Generator` (rules, or an LLM backend from
+`radvqa_data.llm`), runs every candidate through the shared `FilterChain` and the yes/no
+balancer, and writes kept rows and rejects (with their reason) shard by shard.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from radvqa_data.catalog.db import connect
+from radvqa_data.errors import InputError
+from radvqa_data.filters import FilterChain, YesNoBalancer, default_filters
+from radvqa_data.synth.config import BENCHMARK_KINDS, SynthConfig
+from radvqa_data.synth.manifest import shard_stats, write_manifest
+from radvqa_data.synth.progress import progress_bar
+from radvqa_data.synth.records import case_splits, catalog_fingerprint, load_shard, plan_shards
+from radvqa_data.synth.shards import claim_output, finished_shards, row_id, to_row, write_shard
+from radvqa_data.synth.types import Generator
+
+
+@dataclass
+class SynthSummary:
+    """What one `synth` run did (this run's shards; the manifest has the totals)."""
+
+    out: Path
+    shards_total: int = 0
+    shards_skipped: int = 0  # finished by an earlier run
+    images: int = 0
+    kept: int = 0
+    rejected: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+    manifest: dict = field(default_factory=dict)
+
+
+def resolve_sources(con, requested: list[str]) -> list[str]:
+    """The requested sources (each must be catalogued), or every non-benchmark source."""
+    rows = con.execute("SELECT name, kind FROM sources ORDER BY name").fetchall()
+    known = {name: kind for name, kind in rows}
+    if requested:
+        unknown = [s for s in requested if s not in known]
+        if unknown:
+            raise InputError(f"source(s) {', '.join(unknown)} not in the catalog (catalogued: {', '.join(known) or 'none'})")
+        return list(requested)
+    chosen = [n for n, k in known.items() if k not in BENCHMARK_KINDS]
+    if not chosen:
+        raise InputError("the catalog has no source to synthesize from; add one with `radvqa-data catalog add`")
+    return chosen
+
+
+def run_synth(
+    catalog: str | Path,
+    out: str | Path,
+    config: SynthConfig,
+    generator: Generator,
+    *,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> SynthSummary:
+    """Synthesize QA shards into `out` (resuming finished shards of the same run)."""
+    config.validate()
+    t0 = time.perf_counter()
+    out = Path(out)
+    con = connect(catalog, read_only=True)
+    try:
+        sources = resolve_sources(con, config.sources)
+        config.sources = sources
+        fp = catalog_fingerprint(con, sources)
+        claim_output(out, {"config": config.fingerprint(), "catalog": fp}, overwrite=overwrite)
+        plans = plan_shards(con, sources, allow_missing=config.allow_missing_images,
+                            shard_size=config.shard_size, limit=config.limit)
+        overrides, conflicts = case_splits(con, sources)
+        done = finished_shards(out)
+        summary = SynthSummary(out, shards_total=len(plans), shards_skipped=sum(p.index in done for p in plans))
+        chain = FilterChain(default_filters(max_answer_words=config.max_answer_words,
+                                            grounding_threshold=config.grounding_threshold))
+        balancer = YesNoBalancer(config.yes_share_max)
+        todo = [p for p in plans if p.index not in done]
+        with progress_bar("synth", sum(p.n_images for p in todo), "images", progress) as advance:
+            for plan in todo:
+                records = load_shard(con, plan, allow_missing=config.allow_missing_images, split_override=overrides)
+                chain.reset()
+                kept_c, rejected_c = chain.split(generator.generate(records))
+                kept_ids = [(row_id(c), c) for c in kept_c]
+                kept_ids, trimmed = balancer.balance(kept_ids)
+                kept = [to_row(rid, c) for rid, c in kept_ids]
+                rejects = [{**to_row(row_id(c), c), "reason": reason} for c, reason in rejected_c]
+                rejects += [{**to_row(rid, c), "reason": balancer.name} for rid, c in trimmed]
+                stats = shard_stats(plan, len(records), kept, rejects)
+                write_shard(out, plan.index, kept, rejects, stats)
+                done[plan.index] = stats
+                summary.images += len(records)
+                summary.kept += len(kept)
+                summary.rejected.update(r["reason"] for r in rejects)
+                advance(plan.n_images)
+        summary.manifest = write_manifest(
+            out, config, catalog=Path(catalog), catalog_fp=fp, plans=plans, done=done, case_conflicts=conflicts,
+            generator=getattr(generator, "name", type(generator).__name__),
+        )
+    finally:
+        con.close()
+    summary.seconds = time.perf_counter() - t0
+    return summary

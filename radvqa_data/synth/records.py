@@ -1,0 +1,141 @@
+"""Read `ImageRecord`s from the catalog, one shard at a time.
+
+The work is partitioned deterministically: the selected images are sorted by (source, image_id)
+and cut into chunks of `shard_size` images; shard k is always the same images for the same
+catalog and options, which is what lets a rerun skip finished shards. Each shard is loaded with
+range queries, so memory holds one shard, not the catalog.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+
+import duckdb
+
+from radvqa_data.catalog.db import table_exists
+from radvqa_data.synth.types import Entity, ImageRecord
+
+#: The splits in order of precedence when one case has images in several: the case goes to the
+#: most held-out split, so test images never share a case with training images.
+SPLIT_PRECEDENCE = ("test", "validation", "train")
+
+
+@dataclass(frozen=True)
+class ShardPlan:
+    """Shard `index` covers images `first`..`last` (inclusive, sorted) of `source`."""
+
+    index: int
+    source: str
+    first: str
+    last: str
+    n_images: int
+
+
+def _where(sources: list[str], allow_missing: bool) -> tuple[str, list]:
+    clause = f"source IN ({','.join('?' * len(sources))})"
+    if not allow_missing:
+        clause += " AND status = 'ok'"
+    return clause, list(sources)
+
+
+def plan_shards(
+    con: duckdb.DuckDBPyConnection, sources: list[str], *, allow_missing: bool, shard_size: int, limit: int | None
+) -> list[ShardPlan]:
+    """Cut the selected images into deterministic shards (never spanning two sources)."""
+    where, params = _where(sources, allow_missing)
+    rows = con.execute(
+        f"SELECT source, image_id FROM images WHERE {where} ORDER BY source, image_id"
+        + (f" LIMIT {int(limit)}" if limit else ""),
+        params,
+    ).fetchall()
+    plans: list[ShardPlan] = []
+    by_source: dict[str, list[str]] = defaultdict(list)
+    for source, image_id in rows:
+        by_source[source].append(image_id)
+    for source in sorted(by_source):
+        ids = by_source[source]
+        for i in range(0, len(ids), shard_size):
+            chunk = ids[i : i + shard_size]
+            plans.append(ShardPlan(len(plans), source, chunk[0], chunk[-1], len(chunk)))
+    return plans
+
+
+def case_splits(con: duckdb.DuckDBPyConnection, sources: list[str]) -> tuple[dict[tuple[str, str], str], int]:
+    """(source, case) -> the split all its images get, and how many cases spanned several splits."""
+    rows = con.execute(
+        f"SELECT source, group_id, list(DISTINCT split) FROM images "
+        f"WHERE source IN ({','.join('?' * len(sources))}) AND group_id IS NOT NULL AND split IS NOT NULL "
+        "GROUP BY source, group_id",
+        sources,
+    ).fetchall()
+    resolved: dict[tuple[str, str], str] = {}
+    conflicts = 0
+    for source, case, splits in rows:
+        if len(splits) > 1:
+            conflicts += 1
+            ranked = sorted(splits, key=lambda s: SPLIT_PRECEDENCE.index(s) if s in SPLIT_PRECEDENCE else 99)
+            resolved[(source, case)] = ranked[0]
+    return resolved, conflicts
+
+
+def load_shard(
+    con: duckdb.DuckDBPyConnection, plan: ShardPlan, *, allow_missing: bool, split_override: dict[tuple[str, str], str]
+) -> list[ImageRecord]:
+    """The image records of one shard, with their texts, entities and CUIs."""
+    rng = "source = ? AND image_id BETWEEN ? AND ?"
+    params = [plan.source, plan.first, plan.last]
+    status = "" if allow_missing else " AND status = 'ok'"
+    images = con.execute(
+        "SELECT source, image_id, group_id, split, status, path, modality, modality_raw, plane, "
+        f"region, region_raw, laterality FROM images WHERE {rng}{status} ORDER BY image_id",
+        params,
+    ).fetchall()
+    records: dict[str, ImageRecord] = {}
+    for src, iid, case, split, st, path, mod, mod_raw, plane, region, region_raw, lat in images:
+        split = split_override.get((src, case), split) if case else split
+        records[iid] = ImageRecord(src, iid, case, split, st, path, mod, mod_raw, plane, region, region_raw, lat)
+    for iid, fld, text in con.execute(f"SELECT image_id, field, text FROM texts WHERE {rng}", params).fetchall():
+        if iid in records:
+            records[iid].texts[fld] = text
+    if table_exists(con, "entities"):
+        ents = con.execute(
+            "SELECT image_id, field, span_start, span_end, text, label, norm, negated, uncertain, cui "
+            f"FROM entities WHERE {rng} ORDER BY image_id, field, span_start",
+            params,
+        ).fetchall()
+        for iid, fld, s, e, text, label, norm, neg, unc, cui in ents:
+            if iid in records:
+                records[iid].entities.append(Entity(fld, s, e, text, label, norm, neg, unc, cui))
+    for iid, cui in con.execute(f"SELECT image_id, cui FROM concepts WHERE {rng} ORDER BY cui", params).fetchall():
+        if iid in records:
+            records[iid].cuis.append(cui)
+    return list(records.values())
+
+
+def catalog_fingerprint(con: duckdb.DuckDBPyConnection, sources: list[str]) -> str:
+    """A cheap content hash of what synthesis reads for `sources` (images, texts, entities)."""
+    ph = ",".join("?" * len(sources))
+    parts = [
+        con.execute(
+            f"SELECT count(*), coalesce(sum(hash(source, image_id, split, group_id, status, modality, modality_raw, plane, region)), 0) "
+            f"FROM images WHERE source IN ({ph})",
+            sources,
+        ).fetchall()[0],
+        con.execute(
+            f"SELECT count(*), coalesce(sum(hash(source, image_id, field, text)), 0) FROM texts WHERE source IN ({ph})",
+            sources,
+        ).fetchall()[0],
+    ]
+    if table_exists(con, "entities"):
+        parts.append(
+            con.execute(
+                f"SELECT count(*), coalesce(sum(hash(source, image_id, field, span_start, norm, negated, uncertain)), 0) "
+                f"FROM entities WHERE source IN ({ph})",
+                sources,
+            ).fetchall()[0]
+        )
+    blob = json.dumps([[int(a), int(b) % (1 << 64)] for a, b in parts])
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]

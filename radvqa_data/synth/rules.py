@@ -1,0 +1,35 @@
+"""The `rules` backend: typed QA pairs from metadata and entities, no model needed."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Iterator
+
+from radvqa_data.synth.rules_caption import caption_candidates
+from radvqa_data.synth.rules_metadata import metadata_candidates
+from radvqa_data.synth.types import Candidate, ImageRecord
+
+
+class RulesGenerator:
+    """Yield MODALITY/PLANE/ORGAN questions from metadata and PRES/ABN/POS/SIZE/ATTRIB/COUNT
+    questions from the caption's entities.
+
+    Randomness (phrasing, yes/no polarity, alternatives) comes from one RNG per image seeded by
+    (seed, source, image_id), so a shard's output does not depend on which other images run.
+    """
+
+    name = "rules"
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+
+    def generate(self, records: Iterable[ImageRecord]) -> Iterator[Candidate]:
+        """Candidates for each record, metadata questions first."""
+        for rec in records:
+            rng = random.Random(f"{self.seed}:{rec.source}:{rec.image_id}")
+            for cand in metadata_candidates(rec, rng):
+                cand.seed = self.seed
+                yield cand
+            for cand in caption_candidates(rec, rng):
+                cand.seed = self.seed
+                yield cand

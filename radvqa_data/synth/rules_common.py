@@ -1,0 +1,58 @@
+"""Helpers shared by the rule modules: build a candidate from a template, flip a fair coin."""
+
+from __future__ import annotations
+
+import random
+
+from radvqa_data.synth.templates import RULES_VERSION, TEMPLATES, article
+from radvqa_data.synth.types import Candidate, ImageRecord
+
+
+def pick_polarity(rng: random.Random) -> bool:
+    """True (ask about the true value: answer yes) or False (ask about an alternative: no)."""
+    return rng.random() < 0.5
+
+
+def make(
+    rec: ImageRecord,
+    rng: random.Random,
+    qtype: str,
+    key: str,
+    answer: str,
+    answer_type: str,
+    field: str,
+    span: str,
+    slots: dict[str, str],
+    span_start: int | None = None,
+    span_end: int | None = None,
+) -> Candidate:
+    """Fill a randomly chosen phrasing of template `key` (articles added for every slot)."""
+    phrasings = TEMPLATES[key]
+    idx = rng.randrange(len(phrasings))
+    values = {f"{k}_article": article(v) for k, v in slots.items()}
+    values.update(slots)  # an explicit "<slot>_article" (e.g. "" before a mass noun) wins
+    question = " ".join(phrasings[idx].format(**values).split())
+    question = question[0].upper() + question[1:]
+    return Candidate(
+        record=rec,
+        question=question,
+        answer=answer,
+        answer_type=answer_type,
+        question_type=qtype,
+        generator="rules",
+        template_id=f"{key}#{idx}",
+        prompt_version=RULES_VERSION,
+        source_field=field,
+        source_text=span,
+        span_start=span_start,
+        span_end=span_end,
+    )
+
+
+def reject(rec: ImageRecord, qtype: str, key: str, reason: str, field: str, text: str | None) -> Candidate:
+    """A candidate the rules could not produce, kept (with `reason`) for the rejects table."""
+    return Candidate(
+        record=rec, question="", answer="", answer_type="open", question_type=qtype, generator="rules",
+        template_id=key, prompt_version=RULES_VERSION, source_field=field,
+        source_text=(text or "")[:500], reject_reason=reason,
+    )

@@ -1,0 +1,90 @@
+"""Shard files of a synth output folder, and the per-shard state that makes reruns resume.
+
+    DIR/qa/part-NNNNN.parquet       kept rows (schema.QA_SCHEMA, zstd)
+    DIR/rejects/part-NNNNN.parquet  rejected rows (schema.REJECT_SCHEMA: + reason)
+    DIR/_state/run.json             config + catalog fingerprints of the run that owns DIR
+    DIR/_state/part-NNNNN.json      counts of a finished shard (written last: the commit mark)
+    DIR/manifest.json               totals, resolved config, catalog, code version
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+
+from radvqa_data import atomic
+from radvqa_data.errors import ConfigError
+from radvqa_data.schema import QA_SCHEMA, REJECT_SCHEMA
+from radvqa_data.synth.types import Candidate
+
+
+def shard_name(index: int) -> str:
+    """`part-NNNNN.parquet` for shard `index`."""
+    return f"part-{index:05d}.parquet"
+
+
+def row_id(c: Candidate) -> str:
+    """Stable id: hash of (source, image_id, question, answer, generator/template)."""
+    key = "\x1f".join((c.record.source, c.record.image_id, c.question, c.answer, f"{c.generator}/{c.template_id}"))
+    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+
+
+def to_row(rid: str, c: Candidate) -> dict:
+    """One QA_SCHEMA row of a candidate."""
+    r = c.record
+    return {
+        "id": rid, "image_id": r.image_id, "case_id": r.case_id, "source": r.source, "split": r.split,
+        "question": c.question, "answer": c.answer, "answer_type": c.answer_type,
+        "question_type": c.question_type, "generator": c.generator, "template_id": c.template_id,
+        "prompt_version": c.prompt_version, "model": c.model, "sampling": c.sampling, "seed": c.seed,
+        "source_field": c.source_field, "source_text": c.source_text,
+        "span_start": c.span_start, "span_end": c.span_end,
+    }
+
+
+def write_shard(out: Path, index: int, kept: list[dict], rejects: list[dict], stats: dict) -> None:
+    """Write one shard's two Parquet files, then its state file (the commit mark), atomically."""
+    name = shard_name(index)
+    atomic.write_parquet(out / "rejects" / name, pa.Table.from_pylist(rejects, schema=REJECT_SCHEMA))
+    atomic.write_parquet(out / "qa" / name, pa.Table.from_pylist(kept, schema=QA_SCHEMA))
+    atomic.write_json(out / "_state" / name.replace(".parquet", ".json"), stats)
+
+
+def finished_shards(out: Path) -> dict[int, dict]:
+    """Index -> stats of every shard whose state file and both Parquet files exist."""
+    done: dict[int, dict] = {}
+    for p in sorted((out / "_state").glob("part-*.json")):
+        name = p.name.replace(".json", ".parquet")
+        if (out / "qa" / name).exists() and (out / "rejects" / name).exists():
+            done[int(p.stem.split("-")[1])] = json.loads(p.read_text())
+    return done
+
+
+def claim_output(out: Path, run: dict, *, overwrite: bool) -> None:
+    """Make `out` this run's folder: fresh, the same run resuming, or (with overwrite) wiped.
+
+    A folder holding shards of another configuration or catalog is refused, because mixing
+    them would make the manifest lie.
+    """
+    state = out / "_state" / "run.json"
+    if overwrite:
+        for sub in ("qa", "rejects", "_state"):
+            shutil.rmtree(out / sub, ignore_errors=True)
+        (out / "manifest.json").unlink(missing_ok=True)
+    elif state.exists():
+        old = json.loads(state.read_text())
+        if old != run:
+            diff = sorted(k for k in run if old.get(k) != run.get(k))
+            raise ConfigError(
+                f"{out}: holds shards of a different run ({', '.join(diff)} changed); "
+                "use another --out or pass --overwrite"
+            )
+        return
+    elif (out / "qa").exists() and any((out / "qa").iterdir()):
+        raise ConfigError(f"{out}: has shards but no run state; use another --out or pass --overwrite")
+    atomic.write_json(state, run)
+
