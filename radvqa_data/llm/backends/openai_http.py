@@ -77,7 +77,7 @@ class OpenAIBackend:
 
         try:
             httpx.get(
-                f"{self.base_url}/models", headers=self._headers, timeout=min(self.timeout, 10.0)
+                f"{self.base_url}/models", headers=self._headers, timeout=10.0
             )
         except httpx.HTTPError as exc:
             raise ConfigError(

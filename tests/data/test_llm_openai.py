@@ -1,0 +1,181 @@
+"""The `openai` backend against a real OpenAI-compatible server: `transformers serve` with a tiny
+model built here, started on 127.0.0.1 by the test and stopped after it (no fake server)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from radvqa_data.errors import ConfigError
+from radvqa_data.llm.factory import make_generator
+from tests.data.test_llm_generate import HAND_WRITTEN_REPLY, make_record
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_transformers_serve(model_dir: Path, port: int, log: Path) -> subprocess.Popen:
+    """`transformers serve MODEL_DIR` on 127.0.0.1:port, offline (no hub access)."""
+    exe = Path(sys.executable).with_name("transformers")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    cmd = [
+        str(exe),
+        "serve",
+        str(model_dir),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--device",
+        "cpu",
+    ]
+    return subprocess.Popen(cmd, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, log: Path, limit: float = 120.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(
+                f"transformers serve exited {proc.returncode}:\n{log.read_text()[-2000:]}"
+            )
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"transformers serve not healthy after {limit}s:\n{log.read_text()[-2000:]}")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    pytest.importorskip("fastapi", reason="needs transformers[serving]")
+    pytest.importorskip("uvicorn", reason="needs transformers[serving]")
+    from radvqa_data.llm.tiny import build_tiny_causal_lm
+
+    root = tmp_path_factory.mktemp("serve")
+    model_dir = build_tiny_causal_lm(root / "model")
+    port = free_port()
+    log = root / "serve.log"
+    proc = start_transformers_serve(model_dir, port, log)
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", proc, log)
+        yield f"http://127.0.0.1:{port}/v1", str(model_dir)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_concurrent_requests_stay_in_flight_and_rows_record_provenance(
+    server: tuple[str, str],
+) -> None:
+    url, model = server
+    gen = make_generator(
+        "openai",
+        base_url=url,
+        model=model,
+        concurrency=4,
+        timeout=60,
+        temperature=0.7,
+        top_p=0.9,
+        max_new_tokens=24,
+        seed=11,
+    )
+    records = [make_record(f"img{i}") for i in range(5)]
+    cands = list(gen.generate(records))
+    stats = gen.backend.stats
+    assert stats.requests == 10 and stats.failures == 0
+    assert stats.peak_in_flight == 4  # 10 prompts, 4 slots: the semaphore kept 4 requests open
+    assert stats.completion_tokens > 0 and stats.prompt_tokens > 10 * 100  # usage from the server
+    assert cands and all(
+        c.reject_reason for c in cands
+    )  # random weights: noise, rejected with reasons
+    for c in cands:
+        assert (c.generator, c.model, c.seed) == ("openai", model, 11)
+        assert json.loads(c.sampling) == {
+            "temperature": 0.7,
+            "top_p": 0.9,
+            "max_new_tokens": 24,
+            "seed": 11,
+        }
+        assert (
+            c.template_id in ("open_qa.v1.jinja", "closed_qa.v1.jinja") and c.prompt_version == "v1"
+        )
+
+
+def test_first_attempt_timeout_is_retried_with_backoff(server: tuple[str, str]) -> None:
+    url, model = server
+    # 1 ms for the first attempt cannot be met; the retry gets 1 ms * 5000 = 5 s and succeeds.
+    gen = make_generator(
+        "openai",
+        base_url=url,
+        model=model,
+        concurrency=2,
+        timeout=0.001,
+        max_new_tokens=8,
+        backend_options={"timeout_growth": 5000.0, "retries": 2, "backoff": 0.05},
+    )
+    completions = gen.backend.complete([p for r in [make_record()] for p in _prompts(r)])
+    assert all(c.text is not None and c.error is None for c in completions)
+    assert all(c.attempts >= 2 for c in completions)
+    assert gen.backend.stats.timeouts >= 2 and gen.backend.stats.retries >= 2
+
+
+def test_timeouts_on_every_attempt_become_backend_error_rejects(server: tuple[str, str]) -> None:
+    url, model = server
+    gen = make_generator(
+        "openai",
+        base_url=url,
+        model=model,
+        timeout=0.001,
+        max_new_tokens=8,
+        backend_options={"timeout_growth": 1.0, "retries": 1, "backoff": 0.01},
+    )
+    cands = list(gen.generate([make_record()]))
+    assert [c.reject_reason for c in cands] == ["backend_error", "backend_error"]
+    assert all(c.source_text == "timeout" for c in cands)
+
+
+def test_verifier_pass_judges_every_pair_over_http(server: tuple[str, str]) -> None:
+    url, model = server
+    gen = make_generator(
+        "openai", base_url=url, model=model, max_new_tokens=12, verify=True, temperature=0.0
+    )
+    cands = gen.candidates_from_reply(make_record(), "open_qa.v1.jinja", HAND_WRITTEN_REPLY)
+    before = gen.backend.stats.requests
+    gen.verify(cands)
+    assert gen.backend.stats.requests - before == len(cands) == 6
+    # Noise from random weights rarely says yes: each pair is judged and the outcome recorded.
+    assert {c.reject_reason for c in cands} <= {None, "verifier_unparseable", "verifier_disagrees"}
+    assert any(c.reject_reason for c in cands)
+
+
+def test_unreachable_server_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="cannot reach an OpenAI-compatible server"):
+        make_generator(
+            "openai", base_url=f"http://127.0.0.1:{free_port()}/v1", model="m", timeout=2
+        )
+
+
+def _prompts(record):
+    from radvqa_data.llm.prompting import qa_prompt
+
+    return [qa_prompt(record, "open_qa.v1.jinja"), qa_prompt(record, "closed_qa.v1.jinja")]
