@@ -54,6 +54,7 @@ def test_two_stage_run_loss_falls_lora_changes_projector_only(family, tiny_model
     rows = [r for r in _lines(out) if r["stage"] == "qa" and "loss" in r]
     assert len(rows) == 12
     first, last = sum(r["loss"] for r in rows[:3]) / 3, sum(r["loss"] for r in rows[-3:]) / 3
+    print(family, "loss first, last:", first, last)
     assert last < first - 0.5, (first, last)
     assert {"lr", "samples_per_s", "tokens_per_s", "memory_mb"} <= set(rows[0])
     assert any("eval_loss" in r for r in _lines(out))

@@ -1,0 +1,144 @@
+"""`radvqa-train eval`: greedy answers (or a predictions file) -> per-row scores -> metrics.
+
+Writes, atomically, under OUT:
+- ``predictions.parquet``: id, image_id, image_path, question, reference, prediction,
+  answer_type, question_type, modality, organ, source, split, correct, exact_match, token_f1,
+  recall, bleu1, rouge_l.
+- ``metrics.json``: `radvqa_train.metrics.summarize` plus ``data``, ``model``/``predictions``,
+  ``missing_predictions`` (rows with no prediction: scored as an empty answer) and
+  ``unmatched_predictions`` (prediction ids not in the data).
+- ``metrics.txt``: the same as a readable table.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from radvqa_data.atomic import write_json, write_parquet, write_text
+from radvqa_data.errors import InputError
+from radvqa_data.reader import read_qa
+from radvqa_train.metrics import METRIC_KEYS, score, summarize
+
+
+def read_predictions(path: Path) -> dict[str, str]:
+    """{id: prediction} from JSONL (one object per line) or CSV with columns id, prediction."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: predictions file not found")
+    try:
+        if path.suffix.lower() == ".csv":
+            df = pl.read_csv(path, infer_schema=False)
+        else:
+            df = pl.DataFrame([json.loads(x) for x in path.read_text("utf-8").splitlines() if x.strip()])
+    except (json.JSONDecodeError, pl.exceptions.PolarsError) as exc:
+        raise InputError(f"{path}: cannot parse predictions (expected JSONL or CSV with id, prediction): {exc}") from exc
+    if not {"id", "prediction"} <= set(df.columns):
+        raise InputError(f"{path}: expected columns 'id' and 'prediction', found {df.columns}")
+    return {str(i): "" if p is None else str(p) for i, p in zip(df["id"].to_list(), df["prediction"].to_list())}
+
+
+def generate_answers(model_path: str, rows: list[dict], *, batch_size: int = 8,
+                     max_new_tokens: int = 16, progress: bool = True) -> list[str]:
+    """Greedy answers of the model at `model_path` for `rows` (image_path + question)."""
+    import torch
+
+    from radvqa_train.data import load_image
+    from radvqa_train.families import build_inputs, family_of
+    from radvqa_train.modeling import load_model
+
+    model, processor = load_model(model_path)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model.to(device).eval()
+    family = family_of(model)
+    answers: list[str] = [""] * len(rows)
+    bar = _bar(progress, len(rows))
+    for lo in range(0, len(rows), batch_size):
+        chunk = [(i, load_image(rows[i]["image_path"])) for i in range(lo, min(lo + batch_size, len(rows)))]
+        chunk = [(i, im) for i, im in chunk if im is not None]  # undecodable image: empty answer
+        if chunk:
+            inputs, _ = build_inputs(processor, family, [im for _, im in chunk],
+                                     [rows[i]["question"] for i, _ in chunk])
+            inputs = {k: v.to(device) for k, v in inputs.items()}
+            with torch.no_grad():
+                out = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
+            new = out[:, inputs["input_ids"].shape[1]:]
+            for (i, _), text in zip(chunk, processor.tokenizer.batch_decode(new, skip_special_tokens=True)):
+                answers[i] = text.strip()
+        if bar is not None:
+            bar[0].update(bar[1], advance=min(batch_size, len(rows) - lo))
+    if bar is not None:
+        bar[0].stop()
+    return answers
+
+
+def _bar(enabled: bool, total: int) -> Any:
+    if not enabled:
+        return None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    p = Progress(TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    p.start()
+    return p, p.add_task("gen", total=total)
+
+
+def evaluate(data: str, *, model: str | None = None, predictions: Path | None = None,
+             catalog: Path | None = None, shards: Path | None = None, limit: int | None = None,
+             out: Path = Path("out/eval"), batch_size: int = 8, max_new_tokens: int = 16,
+             progress: bool = True) -> dict:
+    """Score `data` with a model's greedy answers or a predictions file; returns metrics.json."""
+    if (model is None) == (predictions is None):
+        raise InputError("give exactly one of --model DIR or --predictions FILE")
+    stats: dict = {}
+    df = read_qa(data, shards=shards, catalog=catalog, require_images=model is not None, stats=stats)
+    if limit is not None:
+        df = df.head(limit)
+    rows = df.to_dicts()
+    missing = unmatched = 0
+    if predictions is not None:
+        preds = read_predictions(predictions)
+        ids = {r["id"] for r in rows}
+        unmatched = sum(1 for k in preds if k not in ids)
+        missing = sum(1 for r in rows if r["id"] not in preds)
+        answers = [preds.get(r["id"], "") for r in rows]
+    else:
+        answers = generate_answers(model, rows, batch_size=batch_size,
+                                   max_new_tokens=max_new_tokens, progress=progress)
+    scored = []
+    for r, a in zip(rows, answers):
+        row = {**{k: v for k, v in r.items() if k != "answer"}, "reference": r["answer"], "prediction": a}
+        scored.append({**row, **score(r["answer"], a, r["answer_type"])})
+    metrics = summarize(scored)
+    metrics.update(data=data, model=model, predictions=str(predictions) if predictions else None,
+                   dropped_no_image=stats.get("dropped_no_image", 0), missing_predictions=missing,
+                   unmatched_predictions=unmatched)
+    out = Path(out)
+    cols = ["id", "image_id", "image_path", "question", "reference", "prediction", "answer_type",
+            "question_type", "modality", "organ", "source", "split", "correct", *METRIC_KEYS]
+    schema = {c: pl.String for c in cols} | {"correct": pl.Boolean} | {k: pl.Float64 for k in METRIC_KEYS}
+    write_parquet(out / "predictions.parquet", pl.DataFrame([{c: s[c] for c in cols} for s in scored], schema=schema))
+    write_json(out / "metrics.json", metrics)
+    table = metrics_table(metrics)
+    write_text(out / "metrics.txt", table)
+    if progress:
+        print(table)
+    return metrics
+
+
+def metrics_table(metrics: dict) -> str:
+    """Plain-text table: overall, then one block per breakdown."""
+    keys = ("n", "closed_accuracy", "open_recall", "exact_match", "token_f1", "bleu1", "rouge_l")
+    lines = [f"{'group':32s}" + "".join(f"{k:>16s}" for k in keys)]
+
+    def fmt(name: str, m: dict) -> str:
+        cells = [f"{m[k]:>16d}" if k == "n" else (f"{m[k]:>16.4f}" if m[k] is not None else f"{'-':>16s}") for k in keys]
+        return f"{name[:32]:32s}" + "".join(cells)
+
+    lines.append(fmt("overall", metrics["overall"]))
+    for block in ("by_answer_type", "by_question_type", "by_modality", "by_organ"):
+        lines.append(f"-- {block}")
+        lines.extend(fmt(k, v) for k, v in metrics[block].items())
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,74 @@
+"""`eval`: generation with tiny models, scoring predictions files, the VQA-RAD always-yes check."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from radvqa_data.errors import InputError
+from radvqa_train.evaluate import evaluate
+
+PRED_COLUMNS = ["id", "image_id", "image_path", "question", "reference", "prediction", "answer_type",
+                "question_type", "modality", "organ", "source", "split", "correct", "exact_match",
+                "token_f1", "recall", "bleu1", "rouge_l"]
+OVERALL_KEYS = {"closed_accuracy", "open_recall", "exact_match", "token_f1", "bleu1", "rouge_l", "n"}
+
+
+@pytest.mark.parametrize("family", ["paligemma", "idefics3"])
+def test_eval_with_model_writes_predictions_and_metrics(family, tiny_models, toy_data, tmp_path):
+    m = evaluate("synthetic:test", model=str(tiny_models[family]), shards=toy_data["shards"],
+                 catalog=toy_data["catalog"], out=tmp_path, max_new_tokens=4, progress=False)
+    preds = pl.read_parquet(tmp_path / "predictions.parquet")
+    assert preds.columns == PRED_COLUMNS
+    assert preds.height == 12 and preds["split"].unique().to_list() == ["test"]
+    assert preds["prediction"].str.len_chars().sum() > 0  # the model produced text
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert OVERALL_KEYS <= set(saved["overall"]) and saved["overall"]["n"] == 12
+    assert set(saved["by_answer_type"]) == {"closed", "open"}
+    assert saved["by_question_type"]["MODALITY"]["n"] == 6
+    assert "overall" in (tmp_path / "metrics.txt").read_text()
+    assert m["overall"] == saved["overall"]
+
+
+def test_predictions_file_scores_without_model(toy_data, tmp_path):
+    # toy vqa-rad test: images 18..23; 'Is the image bright?' answers yes for even i
+    preds = [{"id": f"q{i}", "prediction": "Yes."} for i in range(18, 24)]
+    preds += [{"id": f"q{i}b", "prediction": "CT"} for i in range(18, 24)]
+    preds.append({"id": "not-in-data", "prediction": "yes"})
+    f = tmp_path / "p.jsonl"
+    f.write_text("".join(json.dumps(p) + "\n" for p in preds))
+    m = evaluate("vqa-rad:test", predictions=f, catalog=toy_data["catalog"], out=tmp_path / "o", progress=False)
+    assert m["overall"]["closed_accuracy"] == 0.5  # 3 of 6 bright
+    assert m["overall"]["open_recall"] == 0.5  # CT for the 3 bright ones
+    assert m["unmatched_predictions"] == 1 and m["missing_predictions"] == 0
+    csv = tmp_path / "p.csv"
+    pl.DataFrame(preds[:6]).write_csv(csv)
+    m2 = evaluate("vqa-rad:test", predictions=csv, catalog=toy_data["catalog"], out=tmp_path / "c", progress=False)
+    assert m2["missing_predictions"] == 6 and m2["by_answer_type"]["closed"]["closed_accuracy"] == 0.5
+
+
+def test_bad_predictions_file_is_one_line_error(toy_data, tmp_path):
+    f = tmp_path / "bad.jsonl"
+    f.write_text('{"qid": 1, "answer": "yes"}\n')
+    with pytest.raises(InputError, match="expected columns 'id' and 'prediction'"):
+        evaluate("vqa-rad:test", predictions=f, catalog=toy_data["catalog"], out=tmp_path, progress=False)
+    with pytest.raises(InputError, match="exactly one"):
+        evaluate("vqa-rad:test", catalog=toy_data["catalog"], out=tmp_path, progress=False)
+
+
+def test_always_yes_on_vqa_rad_test_matches_the_json(real_catalog, shared_data, tmp_path):
+    """Closed accuracy of answering "yes" to everything, computed independently from the raw JSON."""
+    raw = json.loads((shared_data / "vqa-rad" / "VQA_RAD Dataset Public.json").read_text())
+    test = [r for r in raw if str(r["phrase_type"]).startswith("test")]
+    closed = [r for r in test if str(r["answer_type"]).strip().upper() == "CLOSED"]
+    expected = sum(str(r["answer"]).strip().lower() == "yes" for r in closed) / len(closed)
+
+    f = tmp_path / "yes.jsonl"
+    f.write_text("".join(json.dumps({"id": str(r["qid"]), "prediction": "yes"}) + "\n" for r in test))
+    m = evaluate("vqa-rad:test", predictions=f, catalog=real_catalog, out=tmp_path / "o", progress=False)
+    assert m["overall"]["n_closed"] == len(closed)
+    assert m["overall"]["closed_accuracy"] == pytest.approx(expected, abs=1e-6)
+    assert m["missing_predictions"] == 0
