@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from radvqa_data.lexicon import synonyms_of
@@ -14,6 +15,7 @@ def _words(text: str) -> str:
     return " " + _NON_WORD.sub(" ", text.lower()).strip() + " "
 
 
+@functools.lru_cache(maxsize=65536)
 def answer_in_question(question: str, answer: str, *, with_synonyms: bool = True) -> bool:
     """True when the answer (or, with `with_synonyms`, a lexicon synonym of it) occurs in the
     question as whole words, ignoring case and punctuation."""

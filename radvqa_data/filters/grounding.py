@@ -17,6 +17,15 @@ from radvqa_data.lexicon import synonyms_of
 from radvqa_data.synth.types import Candidate
 
 YES_NO = frozenset({"yes", "no"})
+_NUMBERS = {"one": "1", "single": "1", "solitary": "1", "two": "2", "three": "3", "four": "4",
+            "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10",
+            "several": "multiple", "numerous": "multiple"}
+
+
+def _canon(text: str) -> str:
+    """Lower case, number words as digits, no spaces ("Two" -> "2", "3 x 2 cm" -> "3x2cm")."""
+    words = [_NUMBERS.get(w, w) for w in text.lower().split()]
+    return "".join(words)
 
 
 class GroundingFilter:
@@ -45,11 +54,12 @@ class GroundingFilter:
 
     def supports(self, answer: str, span: str) -> bool:
         """True when `span` supports `answer` (directly or via a lexicon synonym)."""
-        low = span.lower()
+        low, canon = span.lower(), _canon(span)
         return any(
             fuzz.partial_ratio(form.lower(), low) >= self.threshold
+            or fuzz.partial_ratio(_canon(form), canon) >= self.threshold
             for form in synonyms_of(answer.strip())
-            if len(form) <= len(low)
+            if len(_canon(form)) <= len(canon)
         )
 
     def __call__(self, cand: Candidate) -> str | None:

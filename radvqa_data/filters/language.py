@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+
 from radvqa_data.catalog.textcheck import non_english_reason
+
+# Template questions repeat thousands of times: remember the verdict per string.
+_cached_reason = functools.lru_cache(maxsize=65536)(non_english_reason)
 from radvqa_data.synth.types import Candidate
 
 
@@ -12,6 +17,6 @@ class LanguageFilter:
     name = "language"
 
     def __call__(self, cand: Candidate) -> str | None:
-        if non_english_reason(cand.question) or non_english_reason(cand.answer):
+        if _cached_reason(cand.question) or _cached_reason(cand.answer):
             return "non_english"
         return None

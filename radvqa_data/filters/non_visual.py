@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from radvqa_data.synth.types import Candidate
@@ -26,6 +27,7 @@ PATTERNS: dict[str, re.Pattern[str]] = {
 }
 
 
+@functools.lru_cache(maxsize=65536)  # template questions repeat: one regex pass per string
 def non_visual_reason(text: str) -> str | None:
     """The non-visual reason (`non_visual_age`, ...) of the first pattern that matches `text`."""
     low = text.lower()

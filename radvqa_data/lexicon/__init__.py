@@ -84,10 +84,14 @@ def surface_index() -> dict[str, LexiconEntry]:
     return index
 
 
+@functools.lru_cache(maxsize=1)
+def _forms_by_norm() -> dict[str, tuple[str, ...]]:
+    out: dict[str, list[str]] = {}
+    for e in load_lexicon():
+        out.setdefault(e.norm.lower(), []).extend(e.synonyms)
+    return {k: tuple(v) for k, v in out.items()}
+
+
 def synonyms_of(norm: str) -> tuple[str, ...]:
     """All surface forms of a normalized term (any label); just `(norm,)` when unknown."""
-    forms: list[str] = [norm]
-    for e in load_lexicon():
-        if e.norm.lower() == norm.lower():
-            forms.extend(e.synonyms)
-    return tuple(dict.fromkeys(forms))
+    return tuple(dict.fromkeys((norm, *_forms_by_norm().get(norm.lower(), ()))))

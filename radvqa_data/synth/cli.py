@@ -1,9 +1,124 @@
-"""CLI commands of radvqa_data.synth (registered on the `radvqa-data` app)."""
+"""CLI commands `entities`, `synth` and `export` (registered on the `radvqa-data` app).
+
+Only typer and the standard library are imported here; the work (and spaCy, duckdb, datasets)
+is imported inside each command so that `radvqa-data --help` stays instant.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from radvqa_data.cli_util import user_errors
+from radvqa_data.paths import DEFAULT_CATALOG
+
+CATALOG_OPT = typer.Option(DEFAULT_CATALOG, "--catalog", help="Catalog file (DuckDB).")
+
+
+def _split_sources(values: list[str] | None) -> list[str]:
+    return [s.strip() for v in values or [] for s in v.split(",") if s.strip()]
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to `app`."""
+    """Add `entities`, `synth` and `export` to `app`."""
+
+    @app.command("entities")
+    def entities_cmd(
+        catalog: Path = CATALOG_OPT,
+        model: str = typer.Option(None, "--model", help="Installed spaCy/scispaCy model (e.g. en_core_sci_sm); default: blank + lexicon."),
+        processes: int = typer.Option(2, "--processes", "-j", help="Worker processes (more: faster, more memory)."),
+        batch_size: int = typer.Option(256, "--batch-size", help="Texts per nlp.pipe batch."),
+        sources: list[str] = typer.Option(None, "--sources", help="Only these catalog sources (comma-separated or repeated)."),
+        progress: bool = typer.Option(True, "--progress/--no-progress"),
+    ) -> None:
+        """Find entities (lexicon + negation/uncertainty) in every catalogued text not yet processed."""
+        with user_errors():
+            from radvqa_data.catalog.db import connect
+            from radvqa_data.entities.run import run_entities
+            from radvqa_data.synth.report import print_entity_summary
+
+            connect(catalog, read_only=True).close()  # a clear error when the catalog is absent
+            summary = run_entities(catalog, model=model, n_process=processes, batch_size=batch_size,
+                                   sources=_split_sources(sources) or None, progress=progress)
+            print_entity_summary(summary)
+
+    @app.command("synth")
+    def synth_cmd(
+        out: Path = typer.Option(..., "--out", help="Output folder: qa/, rejects/, manifest.json."),
+        catalog: Path = CATALOG_OPT,
+        backend: str = typer.Option("rules", "--backend", help="rules | openai | transformers | vllm"),
+        sources: list[str] = typer.Option(None, "--sources", help="Catalog sources (default: all but benchmarks)."),
+        limit: int = typer.Option(None, "--limit", help="Only the first N images (sorted by id)."),
+        seed: int = typer.Option(0, "--seed"),
+        allow_missing_images: bool = typer.Option(False, "--allow-missing-images", help="Also images whose file is missing (text-only metadata rows)."),
+        shard_size: int = typer.Option(256, "--shard-size", help="Images per shard (resume granularity)."),
+        max_answer_words: int = typer.Option(5, "--max-answer-words"),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Wipe shards of a different earlier run in --out."),
+        progress: bool = typer.Option(True, "--progress/--no-progress"),
+        base_url: str = typer.Option(None, "--base-url", help="LLM backends: OpenAI-compatible server URL."),
+        model: str = typer.Option(None, "--model", help="LLM backends: model id or path."),
+        api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env", help="Env variable holding the API key."),
+        concurrency: int = typer.Option(8, "--concurrency"),
+        timeout: float = typer.Option(60.0, "--timeout", help="Seconds per LLM request."),
+        temperature: float = typer.Option(0.7, "--temperature"),
+        top_p: float = typer.Option(0.95, "--top-p"),
+        max_new_tokens: int = typer.Option(256, "--max-new-tokens"),
+        verify: bool = typer.Option(False, "--verify/--no-verify", help="LLM backends: second pass verifying yes/no answers."),
+    ) -> None:
+        """Synthesize typed, grounded QA pairs into Parquet shards (resumable)."""
+        with user_errors():
+            from radvqa_data.synth.config import SynthConfig
+            from radvqa_data.synth.driver import run_synth
+            from radvqa_data.synth.report import print_synth_summary
+
+            settings: dict = {}
+            if backend == "rules":
+                from radvqa_data.synth.rules import RulesGenerator
+
+                generator = RulesGenerator(seed)
+            else:
+                generator = _llm_generator(
+                    backend, base_url=base_url, model=model, api_key_env=api_key_env, concurrency=concurrency,
+                    timeout=timeout, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
+                    seed=seed, verify=verify,
+                )
+                settings = {"model": model, "base_url": base_url, "temperature": temperature, "top_p": top_p,
+                            "max_new_tokens": max_new_tokens, "verify": verify}
+            config = SynthConfig(backend=backend, sources=_split_sources(sources), limit=limit, seed=seed,
+                                 allow_missing_images=allow_missing_images, shard_size=shard_size,
+                                 max_answer_words=max_answer_words, generator_settings=settings)
+            summary = run_synth(catalog, out, config, generator, overwrite=overwrite, progress=progress)
+            print_synth_summary(summary)
+
+    @app.command("export")
+    def export_cmd(
+        shards: Path = typer.Argument(..., help="A synth output folder (with manifest.json)."),
+        fmt: str = typer.Option("hf", "--format", help="hf: a Hugging Face datasets folder (Parquet + README)."),
+        out: Path = typer.Option(..., "--out", help="Output folder."),
+        catalog: Path = typer.Option(None, "--catalog", help="Catalog for image paths (default: the one in the manifest)."),
+        progress: bool = typer.Option(True, "--progress/--no-progress"),
+    ) -> None:
+        """Export shards with their images embedded, for `datasets.load_dataset(OUT)`."""
+        with user_errors():
+            from radvqa_data.errors import ConfigError
+            from radvqa_data.export import export_hf
+
+            if fmt != "hf":
+                raise ConfigError(f"--format {fmt}: unknown format (expected: hf)")
+            result = export_hf(shards, out, catalog=catalog, progress=progress)
+            typer.echo(f"exported {result['rows']} rows ({result['images_embedded']} with image, "
+                       f"{result['images_missing']} without) to {out}: {', '.join(f'{k}={v}' for k, v in result['splits'].items())}")
+
+
+def _llm_generator(backend: str, **kwargs):
+    """The LLM backend's generator (radvqa_data.llm), imported only when asked for."""
+    from radvqa_data.errors import ConfigError
+
+    if backend not in ("openai", "transformers", "vllm"):
+        raise ConfigError(f"--backend {backend}: unknown backend (expected rules, openai, transformers or vllm)")
+    try:
+        from radvqa_data.llm.factory import make_generator
+    except ImportError as exc:
+        raise ConfigError(f"--backend {backend} needs radvqa_data.llm, which is not available here ({exc})") from exc
+    return make_generator(backend, **kwargs)

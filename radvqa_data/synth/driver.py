@@ -80,9 +80,11 @@ def run_synth(
                                             grounding_threshold=config.grounding_threshold))
         balancer = YesNoBalancer(config.yes_share_max)
         todo = [p for p in plans if p.index not in done]
+        text_fields = getattr(generator, "text_fields", None)  # optional: what the generator reads
         with progress_bar("synth", sum(p.n_images for p in todo), "images", progress) as advance:
             for plan in todo:
-                records = load_shard(con, plan, allow_missing=config.allow_missing_images, split_override=overrides)
+                records = load_shard(con, plan, allow_missing=config.allow_missing_images,
+                                     split_override=overrides, text_fields=text_fields)
                 chain.reset()
                 kept_c, rejected_c = chain.split(generator.generate(records))
                 kept_ids = [(row_id(c), c) for c in kept_c]

@@ -82,11 +82,24 @@ def case_splits(con: duckdb.DuckDBPyConnection, sources: list[str]) -> tuple[dic
 
 
 def load_shard(
-    con: duckdb.DuckDBPyConnection, plan: ShardPlan, *, allow_missing: bool, split_override: dict[tuple[str, str], str]
+    con: duckdb.DuckDBPyConnection,
+    plan: ShardPlan,
+    *,
+    allow_missing: bool,
+    split_override: dict[tuple[str, str], str],
+    text_fields: tuple[str, ...] | None = None,
 ) -> list[ImageRecord]:
-    """The image records of one shard, with their texts, entities and CUIs."""
+    """The image records of one shard, with their texts, entities and CUIs.
+
+    `text_fields` limits the texts (and entities) loaded to those a generator reads (the rules
+    read only captions; MedPix case discussions are kilobytes per image); None loads all.
+    """
     rng = "source = ? AND image_id BETWEEN ? AND ?"
     params = [plan.source, plan.first, plan.last]
+    fields_sql, fields_params = "", []
+    if text_fields is not None:
+        fields_sql = f" AND field IN ({','.join('?' * len(text_fields))})" if text_fields else " AND false"
+        fields_params = list(text_fields)
     status = "" if allow_missing else " AND status = 'ok'"
     images = con.execute(
         "SELECT source, image_id, group_id, split, status, path, modality, modality_raw, plane, "
@@ -97,14 +110,14 @@ def load_shard(
     for src, iid, case, split, st, path, mod, mod_raw, plane, region, region_raw, lat in images:
         split = split_override.get((src, case), split) if case else split
         records[iid] = ImageRecord(src, iid, case, split, st, path, mod, mod_raw, plane, region, region_raw, lat)
-    for iid, fld, text in con.execute(f"SELECT image_id, field, text FROM texts WHERE {rng}", params).fetchall():
+    for iid, fld, text in con.execute(f"SELECT image_id, field, text FROM texts WHERE {rng}{fields_sql}", params + fields_params).fetchall():
         if iid in records:
             records[iid].texts[fld] = text
     if table_exists(con, "entities"):
         ents = con.execute(
             "SELECT image_id, field, span_start, span_end, text, label, norm, negated, uncertain, cui "
-            f"FROM entities WHERE {rng} ORDER BY image_id, field, span_start",
-            params,
+            f"FROM entities WHERE {rng}{fields_sql} ORDER BY image_id, field, span_start",
+            params + fields_params,
         ).fetchall()
         for iid, fld, s, e, text, label, norm, neg, unc, cui in ents:
             if iid in records:

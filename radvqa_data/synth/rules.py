@@ -19,6 +19,7 @@ class RulesGenerator:
     """
 
     name = "rules"
+    text_fields = ("caption",)  # the driver loads only these texts and their entities
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed

@@ -52,7 +52,15 @@ def plural(noun: str) -> str:
         return noun[:-2] + "a"
     if noun.endswith(("s", "x", "sh", "ch")):
         return noun + "es"
+    if noun.endswith("y") and noun[-2:-1] not in ("a", "e", "o", "u"):
+        return noun[:-1] + "ies"
     return noun + "s"
+
+
+def _measure(text: str) -> str:
+    """'5.2 x 1.8 x 6 cm' -> '5.2x1.8x6 cm' (one token per dimension list: a short answer)."""
+    text = re.sub(r"\s*x\s*", "x", text.strip().lower())
+    return re.sub(r"(\d)\s*(cm|mm)$", r"\1 \2", text)
 
 
 def _sentence_bounds(text: str) -> list[tuple[int, int]]:
@@ -150,7 +158,7 @@ def _about_finding(rec, rng, caption, ents, bounds, f: Entity, span) -> Iterator
     lo, hi = bounds[_sent_of(bounds, f.start)]
     m = _MEASURE.search(caption, lo, hi)
     if m:
-        yield make(rec, rng, "SIZE", "size.measure_open", re.sub(r"\s+", " ", m.group(0)), "open", "caption",
+        yield make(rec, rng, "SIZE", "size.measure_open", _measure(m.group(0)), "open", "caption",
                    m.group(0), {"f": f.norm}, span_start=m.start(), span_end=m.end())
     for a in (e for e in near if e.label == "ATTRIBUTE" and e.norm in OPPOSITE):
         yes = pick_polarity(rng)

@@ -97,7 +97,7 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
     "pos.side_open": (
         "On which side is the {f}?",
         "Which side is the {f} on?",
-        "Where is the {f}: left or right side?",
+        "Which side is the {f} located on?",
     ),
     "pos.side_yesno": (
         "Is the {f} on the {s} side?",

@@ -1,0 +1,52 @@
+"""Summary tables (rich) printed at the end of `entities` and `synth`."""
+
+from __future__ import annotations
+
+
+def print_entity_summary(summary) -> None:
+    """One table: texts processed/skipped, mentions per label, negated/uncertain, CUIs linked."""
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"entities ({summary.pipeline})", show_header=True)
+    t.add_column("what")
+    t.add_column("count", justify="right")
+    rate = summary.texts_processed / summary.seconds if summary.seconds else 0.0
+    for k, v in [("texts processed", summary.texts_processed), ("texts already done", summary.texts_skipped),
+                 ("mentions", summary.mentions), ("negated", summary.negated), ("uncertain", summary.uncertain),
+                 ("CUIs linked from source concepts", summary.cuis_linked)]:
+        t.add_row(k, f"{v:,}")
+    for label, n in summary.by_label.most_common():
+        t.add_row(f"  {label}", f"{n:,}")
+    t.add_row("seconds", f"{summary.seconds:.1f} ({rate:,.0f} texts/s)")
+    Console(stderr=True).print(t)
+
+
+def print_synth_summary(summary) -> None:
+    """Kept rows per type, yes-rate, rejects per reason, shards done/skipped."""
+    from rich.console import Console
+    from rich.table import Table
+
+    m = summary.manifest
+    console = Console(stderr=True)
+    t = Table(title=f"synth -> {summary.out}")
+    for col in ("question type", "closed", "open", "yes-rate"):
+        t.add_column(col, justify="right" if col != "question type" else "left")
+    by = m.get("by_type_and_answer_type", {})
+    for qt in sorted(m.get("by_question_type", {})):
+        yr = m.get("yes_rate", {}).get(qt)
+        t.add_row(qt, f"{by.get(qt + '/closed', 0):,}", f"{by.get(qt + '/open', 0):,}", "" if yr is None else f"{yr:.0%}")
+    console.print(t)
+    r = Table(title="rejected (reason)")
+    r.add_column("reason")
+    r.add_column("rows", justify="right")
+    for reason, n in sorted(m.get("rejects_by_reason", {}).items(), key=lambda kv: -kv[1]):
+        r.add_row(reason, f"{n:,}")
+    console.print(r)
+    rate = (summary.kept + sum(summary.rejected.values())) / summary.seconds if summary.seconds else 0
+    console.print(
+        f"kept {m.get('qa_rows', 0):,} rows from {m.get('images_with_rows', 0):,}/{m.get('images', 0):,} images; "
+        f"rejected {m.get('reject_rows', 0):,}; shards {summary.shards_total - summary.shards_skipped} written, "
+        f"{summary.shards_skipped} already done; median answer {m.get('median_answer_words')} words; "
+        f"case split violations {m.get('case_split_violations')}; {summary.seconds:.1f}s ({rate:,.0f} rows/s)"
+    )
