@@ -1,0 +1,76 @@
+"""Render `index.html`: one self-contained page (inline CSS/JS, images as files beside it).
+
+No CDN, no fonts, no server: the page opens from disk. The gallery filters (flag, pattern,
+group, correct/wrong) live in the URL hash, e.g. ``index.html#flag=confidently_wrong``, so a
+filtered view can be bookmarked or linked from the pattern list.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import polars as pl
+
+from radvqa_data.atomic import write_text
+from radvqa_diag import failures
+from radvqa_diag.analyze import PRIMARY
+
+IMAGE_KINDS = [("image", "image"), ("map", f"map ({PRIMARY})"), (f"overlay_{PRIMARY}", "gradient×input"),
+               ("overlay_gradcam", "Grad-CAM"), ("overlay_attention", "attention"), ("overlay_rollout", "rollout")]
+
+
+def pct(x: float | None) -> str:
+    """0.734 -> '73.4%'; missing -> '–'."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return f"{100 * x:.1f}%"
+
+
+def _num(x) -> float:
+    return float("nan") if x is None else float(x)
+
+
+def _cards(gallery: pl.DataFrame, patterns: pl.DataFrame, assets: dict) -> list[dict]:
+    pattern_of = {i: p for p, ids in zip(patterns["pattern_id"], patterns["ids"]) for i in ids}
+    cards = []
+    for r in gallery.iter_rows(named=True):
+        meta = " · ".join(f"{k.replace('_', ' ')}: {r.get(k)}" for k in failures.GROUP_COLUMNS if r.get(k))
+        cards.append({
+            "id": r["id"], "question": r["question"], "reference": r.get("reference") or "",
+            "prediction": r["prediction"], "correct": bool(r["correct"]),
+            "confidence": _num(r["confidence_mean"]),
+            "flags": [f for f in failures.FLAGS if r.get(f"flag_{f}")],
+            "pattern": pattern_of.get(r["id"]),
+            "groups": {k: str(r[k]) if r.get(k) is not None else "(unknown)" for k in failures.GROUP_COLUMNS},
+            "assets": assets.get(r["id"], {}), "meta": meta,
+            "body": r.get(f"body_share__{PRIMARY}"), "markers": r.get(f"marker_share__{PRIMARY}"),
+            "border": r.get(f"border_share__{PRIMARY}"), "entropy": _num(r.get(f"entropy__{PRIMARY}")),
+            "agreement": _num(r.get("agreement_spearman")),
+        })
+    return cards
+
+
+def render_report(out: Path, summary: dict, groups: pl.DataFrame, patterns: pl.DataFrame,
+                  gallery: pl.DataFrame, assets: dict) -> Path:
+    """Write charts and `index.html` into `out`; returns the page's path."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    from radvqa_diag.charts import accuracy_chart, flags_chart
+
+    charts = []
+    for dim in failures.GROUP_COLUMNS:
+        if accuracy_chart(groups, dim, out / "charts" / f"accuracy_{dim}.png"):
+            charts.append(f"charts/accuracy_{dim}.png")
+    flags_png = None
+    if summary["flag_counts"]:
+        flags_chart(summary["flag_counts"], out / "charts" / "flags.png")
+        flags_png = "charts/flags.png"
+    env = Environment(loader=PackageLoader("radvqa_diag", "templates"), autoescape=select_autoescape())
+    html = env.get_template("report.html.jinja").render(
+        s=summary, pct=pct, groups=groups.to_dicts(), charts=charts, flags_chart=flags_png,
+        patterns=patterns.to_dicts(), flags=failures.FLAGS, cards=_cards(gallery, patterns, assets),
+        image_kinds=IMAGE_KINDS,
+    )
+    write_text(out / "index.html", html)
+    return out / "index.html"

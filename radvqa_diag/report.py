@@ -1,0 +1,154 @@
+"""`radvqa-diag report`: predictions + model (+ catalog) -> a self-contained report folder.
+
+Steps: read predictions -> saliency + signals per example, in batches (one forward and one
+backward per batch) -> flags, failure patterns, accuracy per group -> charts, gallery images,
+`index.html`, `summary.json`, `examples.parquet`, `groups.parquet`, `patterns.parquet`.
+
+Resumable: each finished batch is written to `OUT/.work/chunk-NNNNN.parquet` (maps to
+`OUT/.work/maps/`); a rerun with the same model and predictions skips finished examples.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from radvqa_data.atomic import write_json, write_parquet
+from radvqa_diag import failures
+from radvqa_diag.analyze import PRIMARY, analyze_batch, load_image
+
+
+@dataclass
+class ReportOptions:
+    """Knobs of a report run."""
+
+    batch_size: int = 8  # higher: faster on a GPU, more memory (attentions are kept for the batch)
+    limit: int | None = None  # analyze only the first N predictions (quick looks)
+    gallery_max: int = 200  # examples shown in the gallery: flagged first, then the rest
+    confident: float | None = None  # confidence threshold of `confidently_wrong`; None: automatic
+    progress: bool = True
+
+
+def _fingerprint(predictions: Path, model: Path, limit: int | None) -> str:
+    h = hashlib.sha256(predictions.read_bytes())
+    h.update(str(model.resolve()).encode())
+    h.update(str(limit).encode())
+    return h.hexdigest()[:16]
+
+
+def _done_records(work: Path, fingerprint: str) -> list[dict]:
+    """Records of an earlier interrupted run of the same inputs (empty when inputs changed)."""
+    meta = work / "meta.json"
+    if not meta.exists() or json.loads(meta.read_text())["fingerprint"] != fingerprint:
+        for old in work.glob("chunk-*.parquet"):
+            old.unlink()
+        return []
+    return [r for f in sorted(work.glob("chunk-*.parquet")) for r in pl.read_parquet(f).to_dicts()]
+
+
+def _progress(enabled: bool):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(TextColumn("saliency"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), disable=not enabled)
+
+
+def compute_records(df: pl.DataFrame, model_dir: Path, work: Path, fingerprint: str,
+                    opts: ReportOptions) -> tuple[list[dict], dict]:
+    """Saliency + signals for every prediction not done yet; returns records and timing."""
+    from radvqa_diag.loading import load_model
+
+    work.mkdir(parents=True, exist_ok=True)
+    records = _done_records(work, fingerprint)
+    write_json(work / "meta.json", {"fingerprint": fingerprint})
+    done = {r["id"] for r in records}
+    todo = [r for r in df.to_dicts() if r["id"] not in done]
+    timing = {"examples": 0, "seconds": 0.0, "device": None}
+    if not todo:
+        return records, timing
+    lm = load_model(model_dir)
+    timing["device"] = str(lm.device)
+    n_chunks = len(list(work.glob("chunk-*.parquet")))
+    with _progress(opts.progress) as bar:
+        task = bar.add_task("saliency", total=len(todo), rate="")
+        for start in range(0, len(todo), opts.batch_size):
+            rows = todo[start : start + opts.batch_size]
+            t0 = time.perf_counter()
+            new = analyze_batch(lm, rows, work / "maps")
+            timing["seconds"] += time.perf_counter() - t0
+            timing["examples"] += sum(r["status"] == "ok" for r in new)
+            write_parquet(work / f"chunk-{n_chunks:05d}.parquet", pl.DataFrame(new, infer_schema_length=None))
+            n_chunks += 1
+            records.extend(new)
+            rate = timing["seconds"] / max(timing["examples"], 1)
+            bar.update(task, advance=len(rows), rate=f"{rate:.2f} s/example")
+    return records, timing
+
+
+def _gallery_order(table: pl.DataFrame, limit: int) -> pl.DataFrame:
+    ok = table.filter(pl.col("status") == "ok")
+    return ok.sort(["n_flags", "correct", "confidence_mean"], descending=[True, False, True]).head(limit)
+
+
+def build_report(predictions: str | Path, model: str | Path, out: str | Path,
+                 catalog: str | Path | None = None, opts: ReportOptions | None = None) -> Path:
+    """Build the report folder at `out`; returns the path of `index.html`."""
+    from radvqa_diag.html import render_report
+    from radvqa_diag.predictions import join_catalog, read_predictions
+
+    opts = opts or ReportOptions()
+    predictions, model, out = Path(predictions), Path(model), Path(out)
+    df = join_catalog(read_predictions(predictions), catalog)
+    if opts.limit:
+        df = df.head(opts.limit)
+    work = out / ".work"
+    records, timing = compute_records(df, model, work, _fingerprint(predictions, model, opts.limit), opts)
+    rec = pl.DataFrame(records, infer_schema_length=None)
+    table = df.join(rec, on="id", how="left")
+    ok = table.filter(pl.col("status") == "ok")
+    flagged, threshold = failures.add_flags(ok, confident=opts.confident, primary=PRIMARY)
+    table = pl.concat([flagged, table.filter(pl.col("status") != "ok")], how="diagonal_relaxed")
+    groups = failures.group_accuracy(table)
+    patterns = failures.failure_patterns(flagged)
+
+    gallery = _gallery_order(table, opts.gallery_max)
+    from radvqa_diag.charts import gallery_images
+
+    assets: dict[str, dict[str, str]] = {}
+    for r in gallery.iter_rows(named=True):
+        files = gallery_images(load_image(r["image_path"]), work / "maps" / f"{r['slug']}.npz",
+                               out / "assets" / r["slug"], PRIMARY)
+        assets[r["id"]] = {k: f"assets/{r['slug']}/{v}" for k, v in files.items()}
+
+    summary = _summary(table, groups, patterns, threshold, timing, predictions, model, catalog)
+    write_parquet(out / "examples.parquet", table)
+    write_parquet(out / "groups.parquet", groups)
+    write_parquet(out / "patterns.parquet", patterns)
+    write_json(out / "summary.json", summary)
+    return render_report(out, summary, groups, patterns, gallery, assets)
+
+
+def _summary(table, groups, patterns, threshold, timing, predictions, model, catalog) -> dict:
+    n = table.height
+    ok = table.filter(pl.col("status") == "ok")
+    k = int(table["correct"].cast(pl.Int64).sum())
+    lo, hi = failures.wilson(k, n)
+    flag_counts = {f: int(ok[f"flag_{f}"].sum()) for f in failures.FLAGS} if ok.height else {}
+    errors = table.filter(pl.col("status") != "ok").select("id", "error").to_dicts()
+    return {
+        "predictions": str(predictions), "model": str(model), "catalog": str(catalog) if catalog else None,
+        "n_examples": n, "n_analyzed": ok.height, "n_failed_items": len(errors), "failed_items": errors[:50],
+        "accuracy": k / n if n else None, "accuracy_ci95": [lo, hi],
+        "primary_method": PRIMARY, "confidence_threshold": threshold,
+        "flag_counts": flag_counts, "n_flagged": int((ok["n_flags"] > 0).sum()) if ok.height else 0,
+        "patterns": [{**p, "ids": p["ids"][:20]} for p in patterns.to_dicts()],
+        "groups": groups.to_dicts(),
+        "paraphrase_linked": int(table["linked_id"].is_not_null().sum()),
+        "timing": {**timing, "seconds_per_example": timing["seconds"] / timing["examples"] if timing["examples"] else None},
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
