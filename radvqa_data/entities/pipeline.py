@@ -46,7 +46,10 @@ def build_pipeline(model: str | None = None) -> Any:
         nlp = spacy.blank("en")
     if "sentencizer" not in nlp.pipe_names and "senter" not in nlp.pipe_names:
         nlp.add_pipe("sentencizer", first=True)
-    nlp.add_pipe("abbreviation_detector")
+    abbrev = nlp.add_pipe("abbreviation_detector")
+    # Its per-doc matcher starts empty and spaCy warns W036 on every doc (warning filters do not
+    # survive pytest or worker processes): one pattern that can never match keeps it quiet.
+    abbrev.global_matcher.add("__radvqa_never__", [[{"ORTH": "\u0000radvqa\u0000never\u0000"}]])
     where = {"before": "ner"} if "ner" in nlp.pipe_names else {}
     ruler = nlp.add_pipe(
         "entity_ruler", config={"phrase_matcher_attr": "LOWER", "validate": False}, **where

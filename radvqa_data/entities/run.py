@@ -39,17 +39,25 @@ def run_entities(
     n_process: int = 2,
     batch_size: int = 256,
     sources: list[str] | None = None,
+    fields: list[str] | None = None,
     progress: bool = True,
 ) -> EntitySummary:
-    """Process the catalog's new or changed texts and store their entities (incremental)."""
+    """Process the catalog's new or changed texts and store their entities (incremental).
+
+    `fields` limits the run to some text fields (e.g. ["caption"]: what the rules backend reads);
+    None processes every field.
+    """
     t0 = time.perf_counter()
     pid = pipeline_id(model)
     summary = EntitySummary(pid)
     con = connect(catalog)
     try:
         ensure_entity_tables(con)
-        total, items = pending_texts(con, pid, sources)
-        summary.texts_skipped = con.execute("SELECT count(*) FROM texts").fetchall()[0][0] - total
+        total, items = pending_texts(con, pid, sources, fields)
+        summary.texts_skipped = con.execute("SELECT count(*) FROM entity_texts WHERE pipeline = ?", [pid]).fetchall()[0][0]
+        if total == 0:  # nothing new: do not pay for building the pipeline
+            summary.seconds = time.perf_counter() - t0
+            return summary
         md5: dict[tuple[str, str, str], str] = {}
 
         def tracked():

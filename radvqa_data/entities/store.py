@@ -16,7 +16,7 @@ from radvqa_data.catalog.db import ensure_tables
 from radvqa_data.lexicon import LABELS, LEXICON_DIR
 from radvqa_data.synth.types import Entity
 
-from . import context
+from . import context, pipeline
 
 ENTITIES_DDL = """
 CREATE TABLE IF NOT EXISTS entities (
@@ -55,7 +55,8 @@ def pipeline_id(model: str | None) -> str:
     h = hashlib.sha256()
     for stem in LABELS:
         h.update((LEXICON_DIR / f"{stem}.tsv").read_bytes())
-    h.update(open(context.__file__, "rb").read())
+    for module in (context, pipeline):  # rule or extraction changes re-run every text
+        h.update(open(module.__file__, "rb").read())
     return f"{model or 'blank'}+lexicon:{h.hexdigest()[:12]}"
 
 
@@ -65,7 +66,10 @@ def ensure_entity_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def pending_texts(
-    con: duckdb.DuckDBPyConnection, pipeline: str, sources: list[str] | None = None
+    con: duckdb.DuckDBPyConnection,
+    pipeline: str,
+    sources: list[str] | None = None,
+    fields: list[str] | None = None,
 ) -> tuple[int, Iterator[tuple[tuple[str, str], str, str]]]:
     """Texts not yet processed by `pipeline` (new or changed): (count, iterator of items)."""
     where = "WHERE (p.source IS NULL OR p.text_md5 <> md5(t.text) OR p.pipeline <> ?)"
@@ -73,6 +77,9 @@ def pending_texts(
     if sources:
         where += f" AND t.source IN ({','.join('?' * len(sources))})"
         params += sources
+    if fields:
+        where += f" AND t.field IN ({','.join('?' * len(fields))})"
+        params += fields
     base = (
         "FROM texts t LEFT JOIN entity_texts p "
         "ON p.source = t.source AND p.image_id = t.image_id AND p.field = t.field " + where

@@ -30,6 +30,7 @@ def register(app: typer.Typer) -> None:
         processes: int = typer.Option(2, "--processes", "-j", help="Worker processes (more: faster, more memory)."),
         batch_size: int = typer.Option(256, "--batch-size", help="Texts per nlp.pipe batch."),
         sources: list[str] = typer.Option(None, "--sources", help="Only these catalog sources (comma-separated or repeated)."),
+        fields: list[str] = typer.Option(None, "--fields", help="Only these text fields, e.g. caption (default: all)."),
         progress: bool = typer.Option(True, "--progress/--no-progress"),
     ) -> None:
         """Find entities (lexicon + negation/uncertainty) in every catalogued text not yet processed."""
@@ -40,7 +41,8 @@ def register(app: typer.Typer) -> None:
 
             connect(catalog, read_only=True).close()  # a clear error when the catalog is absent
             summary = run_entities(catalog, model=model, n_process=processes, batch_size=batch_size,
-                                   sources=_split_sources(sources) or None, progress=progress)
+                                   sources=_split_sources(sources) or None,
+                                   fields=_split_sources(fields) or None, progress=progress)
             print_entity_summary(summary)
 
     @app.command("synth")

@@ -71,6 +71,9 @@ def claim_output(out: Path, run: dict, *, overwrite: bool) -> None:
     them would make the manifest lie.
     """
     state = out / "_state" / "run.json"
+    for sub in ("qa", "rejects", "_state"):  # temp files of a killed run (SIGKILL skips cleanup)
+        for stale in (out / sub).glob(".*.tmp") if (out / sub).is_dir() else ():
+            stale.unlink(missing_ok=True)
     if overwrite:
         for sub in ("qa", "rejects", "_state"):
             shutil.rmtree(out / sub, ignore_errors=True)

@@ -1,0 +1,95 @@
+"""Entities: lexicon, negation/uncertainty on real captions, incremental catalog table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from radvqa_data.lexicon import LABELS, load_lexicon, ruler_patterns, synonyms_of
+from tests.conftest import dataset
+from tests.data.test_synth_support import insert_catalog, medpix_records
+
+NEGATED_MASS_IMAGE = "MPX1009_synpic46283"
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    from radvqa_data.entities.pipeline import build_pipeline
+
+    return build_pipeline()
+
+
+def ents(nlp, text):
+    from radvqa_data.entities.pipeline import doc_entities
+
+    return doc_entities(nlp(text), "caption")
+
+
+def test_lexicon_covers_every_label_and_verified_cuis():
+    entries = load_lexicon()
+    assert {e.label for e in entries} == set(LABELS.values())
+    assert all(e.cui is None or e.cui.startswith("C") for e in entries)
+    assert "mr" in synonyms_of("MRI") and "computed tomography" in synonyms_of("CT")
+    assert len(ruler_patterns()) > 500
+
+
+def test_negated_mass_on_real_caption(nlp, shared_data):
+    rec = medpix_records(dataset(shared_data, "medpix2"), 0, ids=(NEGATED_MASS_IMAGE,))[0]
+    found = {e.norm: e for e in ents(nlp, rec["Description"]["Caption"])}
+    assert found["mass"].negated and not found["mass"].uncertain
+    assert not found["calcification"].negated  # affirmed in the first sentence
+    assert not found["prostate"].negated  # the location of an absent finding is not absent
+
+
+@pytest.mark.parametrize(
+    "text, norm",
+    [
+        ("Possible metastasis in the liver.", "metastasis"),
+        ("Findings suspicious for abscess.", "abscess"),
+        ("Cannot exclude a small fracture.", "fracture"),
+        ("A hemorrhage cannot be excluded.", "hemorrhage"),
+    ],
+)
+def test_uncertainty_triggers(nlp, text, norm):
+    e = {e.norm: e for e in ents(nlp, text)}[norm]
+    assert e.uncertain and not e.negated
+
+
+def test_negation_scope_stops_at_sentence_and_but(nlp):
+    found = ents(nlp, "No effusion. There is a large mass but no pneumothorax, however edema is seen.")
+    by = {e.norm: e.negated for e in found}
+    assert by == {"effusion": True, "large": False, "mass": False, "pneumothorax": True, "edema": False}
+
+
+def test_abbreviation_resolves_to_lexicon_entry(nlp):
+    found = ents(nlp, "Collapse of the right middle lobe (RML). The RML is airless.")
+    rml = [e for e in found if e.text == "RML"]
+    assert rml and all(e.label == "ANATOMY" and e.norm == "lung" for e in rml)
+
+
+def test_entities_table_is_incremental(tmp_path: Path, shared_data):
+    from radvqa_data.entities.run import run_entities
+
+    cat = insert_catalog(tmp_path / "c.duckdb", medpix_records(dataset(shared_data, "medpix2"), 30))
+    first = run_entities(cat, n_process=1, progress=False)
+    assert first.texts_processed == 30 and first.mentions > 30 and first.negated >= 1
+    again = run_entities(cat, n_process=1, progress=False)
+    assert again.texts_processed == 0 and again.texts_skipped == 30
+    con = duckdb.connect(str(cat))
+    con.execute("UPDATE texts SET text = 'No pneumothorax.' WHERE image_id = (SELECT min(image_id) FROM texts)")
+    con.execute("INSERT INTO texts VALUES ('medpix2', 'NEW1', 'caption', 'Possible abscess in the liver.')")
+    con.close()
+    third = run_entities(cat, n_process=2, progress=False)
+    assert third.texts_processed == 2
+    con = duckdb.connect(str(cat), read_only=True)
+    rows = con.execute(
+        "SELECT norm, negated, uncertain FROM entities WHERE image_id IN "
+        "((SELECT min(image_id) FROM texts), 'NEW1') ORDER BY norm"
+    ).fetchall()
+    total = con.execute("SELECT count(*) FROM entities").fetchall()[0][0]
+    n_recorded = con.execute("SELECT sum(n_entities) FROM entity_texts").fetchall()[0][0]
+    con.close()
+    assert ("pneumothorax", True, False) in rows and ("abscess", False, True) in rows
+    assert total == n_recorded  # replaced texts' old mentions are gone, nothing duplicated
