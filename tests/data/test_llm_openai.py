@@ -25,7 +25,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_transformers_serve(model_dir: Path, port: int, log: Path) -> subprocess.Popen:
+def start_transformers_serve(
+    model_dir: Path, port: int, log: Path, *, continuous_batching: bool = False
+) -> subprocess.Popen:
     """`transformers serve MODEL_DIR` on 127.0.0.1:port, offline (no hub access)."""
     exe = Path(sys.executable).with_name("transformers")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
@@ -40,6 +42,8 @@ def start_transformers_serve(model_dir: Path, port: int, log: Path) -> subproces
         "--device",
         "cpu",
     ]
+    if continuous_batching:
+        cmd.append("--continuous-batching")
     return subprocess.Popen(cmd, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
 
 
