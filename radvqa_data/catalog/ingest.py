@@ -1,0 +1,167 @@
+"""`add_source`: read one dataset as its publisher ships it and write it into the catalog.
+
+Steps: the kind's reader parses the publisher's files (a malformed top-level file stops here
+with an `InputError`, before the catalog is touched); image files are probed on all cores with
+probes committed in batches to a cache (resume point); then the source's rows are replaced in
+ONE transaction. So an interrupted run leaves the catalog's tables as they were, and the rerun
+reuses every probe already committed. Adding a source again replaces its rows, never duplicates.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from radvqa_data.catalog import db
+from radvqa_data.catalog.records import Issue, SourceData
+from radvqa_data.catalog.textcheck import non_english_reason
+from radvqa_data.errors import InputError
+from radvqa_data.paths import assets_dir
+
+#: kind -> reader module (each has `read(root, *, source, assets) -> SourceData`).
+KINDS: dict[str, str] = {
+    "medpix2": "radvqa_data.catalog.sources.medpix2",
+    "roco": "radvqa_data.catalog.sources.roco",
+    "rocov2": "radvqa_data.catalog.sources.rocov2",
+    "vqa-rad": "radvqa_data.catalog.sources.vqarad",
+    "slake": "radvqa_data.catalog.sources.slake",
+    "dicom": "radvqa_data.catalog.sources.dicom",
+    "folder": "radvqa_data.catalog.sources.folder",
+}
+
+
+@dataclass
+class IngestSummary:
+    """Counts of one `add_source` run (printed as the summary table by the CLI)."""
+
+    source: str
+    kind: str
+    path: str
+    images: int = 0
+    ok: int = 0
+    missing: int = 0
+    corrupt: int = 0
+    texts: int = 0
+    concepts: int = 0
+    qa_rows: int = 0
+    probed: int = 0  # files decoded in this run
+    reused: int = 0  # probes reused from an earlier (possibly interrupted) run
+    seconds: float = 0.0
+    issues: dict[str, int] = field(default_factory=dict)  # reason -> count
+
+    @property
+    def n_issues(self) -> int:
+        return sum(self.issues.values())
+
+
+def read_source(kind: str, root: Path, source: str, catalog: Path) -> SourceData:
+    """Run the reader of `kind` on `root` (no catalog access)."""
+    if kind not in KINDS:
+        raise InputError(f"unknown source kind '{kind}'; expected one of: {', '.join(KINDS)}")
+    if not root.exists():
+        raise InputError(f"{root}: no such file or folder; expected a {kind} dataset folder")
+    reader = importlib.import_module(KINDS[kind])
+    return reader.read(root, source=source, assets=assets_dir(catalog) / source)
+
+
+def add_source(
+    catalog: str | Path,
+    kind: str,
+    path: str | Path,
+    *,
+    name: str | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+) -> IngestSummary:
+    """Catalog the dataset at `path` (of `kind`) as source `name` (default: the kind).
+
+    Re-adding a source replaces its rows in one transaction. Probes of unchanged image files
+    are reused from earlier runs, so a rerun after an interrupt continues where it stopped.
+    """
+    from radvqa_data.catalog.probe_pool import probe_all
+    from radvqa_data.catalog.writer import write_source
+
+    start = time.perf_counter()
+    catalog = Path(catalog)
+    root = Path(path).expanduser().resolve()
+    source = name or kind
+    data = read_source(kind, root, source, catalog)
+    _check_captions(data)
+    con = db.connect(catalog)
+    try:
+        files = [im.path for im in data.images if im.path is not None and im.status is None]
+        with _progress_bar(progress, len(files), f"probing {source}") as advance:
+            probes, reused = probe_all(con, files, workers=workers, on_done=advance)
+        counts = write_source(con, source, kind, root, data, probes)
+    finally:
+        con.close()
+    # corrupt images were appended to the issues by the writer
+    issues = Counter(i.reason for i in data.issues) + counts.pop("issues")
+    return IngestSummary(
+        source=source,
+        kind=kind,
+        path=str(root),
+        probed=len(probes) - reused,
+        reused=reused,
+        seconds=time.perf_counter() - start,
+        issues=dict(sorted(issues.items())),
+        **counts,
+    )
+
+
+def _check_captions(data: SourceData) -> None:
+    """Record non-English captions as issues (the rows are kept)."""
+    for im in data.images:
+        caption = im.texts.get("caption")
+        reason = non_english_reason(caption) if caption else None
+        if reason:
+            data.issues.append(Issue(im.image_id, "non_english_caption", reason))
+
+
+class _progress_bar:
+    """A rich progress bar with a rate on stderr, or a no-op when `enabled` is False."""
+
+    def __init__(self, enabled: bool, total: int, label: str) -> None:
+        self.enabled, self.total, self.label = enabled and total > 0, total, label
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        if not self.enabled:
+            return lambda n: None
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TaskProgressColumn,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TaskProgressColumn(),
+            TextColumn("[cyan]{task.fields[rate]}"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=False,
+        )
+        self._progress.start()
+        self._task = self._progress.add_task(self.label, total=self.total, rate="")
+        self._t0 = time.perf_counter()
+        self._n = 0
+
+        def advance(n: int) -> None:
+            self._n += n
+            rate = self._n / max(time.perf_counter() - self._t0, 1e-6)
+            self._progress.update(self._task, advance=n, rate=f"{rate:,.0f} img/s")
+
+        return advance
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
+            self._progress.stop()

@@ -1,0 +1,142 @@
+"""Write one source's rows into the catalog in a single transaction (replacing earlier rows).
+
+Rows go in as Arrow tables (`INSERT INTO t (cols) SELECT cols FROM arrow`), which is two orders
+of magnitude faster than row-by-row inserts in DuckDB.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from radvqa_data.catalog.imageprobe import Probe
+from radvqa_data.catalog.records import Issue, SourceData
+
+IMAGE_COLUMNS: list[tuple[str, pa.DataType]] = [
+    ("source", pa.string()),
+    ("image_id", pa.string()),
+    ("split", pa.string()),
+    ("group_id", pa.string()),
+    ("path", pa.string()),
+    ("status", pa.string()),
+    ("error", pa.string()),
+    ("sha256", pa.string()),
+    ("phash", pa.uint64()),
+    ("width", pa.int32()),
+    ("height", pa.int32()),
+    ("format", pa.string()),
+    ("modality", pa.string()),
+    ("modality_raw", pa.string()),
+    ("plane", pa.string()),
+    ("plane_raw", pa.string()),
+    ("region", pa.string()),
+    ("region_raw", pa.string()),
+    ("laterality", pa.string()),
+    ("licence", pa.string()),
+    ("age", pa.string()),
+    ("sex", pa.string()),
+    ("extra", pa.string()),
+]
+QA_COLUMNS = [
+    "qid", "image_id", "split", "question", "answer", "answer_type", "question_type",
+    "question_type_raw", "phrase_type", "linked_id", "organ", "modality", "extra",
+]  # fmt: skip
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]], schema: list[tuple[str, pa.DataType]]) -> None:
+    if not rows:
+        return
+    arrow = pa.table({name: pa.array([r.get(name) for r in rows], typ) for name, typ in schema})
+    cols = ", ".join(f'"{name}"' for name, _ in schema)
+    con.register("_rows", arrow)
+    try:
+        con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _rows")
+    finally:
+        con.unregister("_rows")
+
+
+def _image_rows(source: str, data: SourceData, probes: dict[str, Probe], issues: list[Issue]) -> list[dict[str, Any]]:
+    rows = []
+    for im in data.images:
+        row: dict[str, Any] = {k: getattr(im, k) for k, _ in IMAGE_COLUMNS if hasattr(im, k) and k not in {"path", "extra", "status", "error"}}
+        row.update(source=source, extra=json.dumps(im.extra, default=str) if im.extra else None)
+        path = str(im.path) if im.path is not None else None
+        if im.status is not None:  # the reader already judged the file (e.g. unreadable DICOM)
+            row.update(status=im.status, error=im.error, path=path)
+        elif path is None:
+            row.update(status="missing", error=im.error or "no image file", path=None)
+        else:
+            probe = probes[path]
+            row.update(
+                status=probe.status, error=probe.error, sha256=probe.sha256, phash=probe.phash,
+                width=probe.width, height=probe.height, format=probe.format,
+                path=None if probe.status == "missing" else path,
+            )  # fmt: skip
+            if probe.status == "missing":
+                row["error"] = f"file not found: {path}"
+        if row["status"] == "corrupt":
+            issues.append(Issue(im.image_id, "corrupt_image", row["error"] or ""))
+        rows.append(row)
+    return rows
+
+
+def write_source(
+    con: duckdb.DuckDBPyConnection, source: str, kind: str, root: Path, data: SourceData, probes: dict[str, Probe]
+) -> dict[str, Any]:
+    """Replace `source`'s rows with `data` in one transaction; returns the counts."""
+    new_issues: list[Issue] = []
+    images = _image_rows(source, data, probes, new_issues)
+    texts = [{"source": source, "image_id": im.image_id, "field": f, "text": t} for im in data.images for f, t in im.texts.items() if t]
+    concepts, seen = [], set()
+    for im in data.images:
+        for cui, semtype, origin in im.concepts:
+            if (im.image_id, cui) not in seen:
+                seen.add((im.image_id, cui))
+                concepts.append({"source": source, "image_id": im.image_id, "cui": cui, "semtype": semtype, "origin": origin})
+    qa = [{**q, "source": source, "extra": json.dumps(q.get("extra") or {}, default=str)} for q in data.qa]
+    all_issues = data.issues + new_issues
+    issue_rows = [{"source": source, "item": i.item, "reason": i.reason, "detail": i.detail} for i in all_issues]
+    status = Counter(r["status"] for r in images)
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    s = pa.string()
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table in ("images", "texts", "concepts", "benchmark_qa", "ingest_issues"):
+            con.execute(f"DELETE FROM {table} WHERE source = ?", [source])
+        _insert(con, "images", images, IMAGE_COLUMNS)
+        _insert(con, "texts", texts, [("source", s), ("image_id", s), ("field", s), ("text", s)])
+        _insert(con, "concepts", concepts, [("source", s), ("image_id", s), ("cui", s), ("semtype", s), ("origin", s)])
+        _insert(con, "benchmark_qa", qa, [("source", s)] + [(c, s) for c in QA_COLUMNS])
+        _insert(con, "ingest_issues", issue_rows, [("source", s), ("item", s), ("reason", s), ("detail", s)])
+        if data.cui_names:
+            names = [{"cui": k, "name": v} for k, v in data.cui_names.items()]
+            con.register("_names", pa.table({"cui": [n["cui"] for n in names], "name": [n["name"] for n in names]}))
+            con.execute("INSERT OR REPLACE INTO cui_names SELECT cui, name FROM _names")
+            con.unregister("_names")
+        con.execute(
+            "INSERT INTO sources (name, kind, path, added_at, updated_at, n_images, n_issues, meta) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, "
+            "path = excluded.path, updated_at = excluded.updated_at, n_images = excluded.n_images, "
+            "n_issues = excluded.n_issues, meta = excluded.meta",
+            [source, kind, str(root), now, now, len(images), len(issue_rows), json.dumps(data.meta, default=str)],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return {
+        "images": len(images),
+        "ok": status.get("ok", 0),
+        "missing": status.get("missing", 0),
+        "corrupt": status.get("corrupt", 0),
+        "texts": len(texts),
+        "concepts": len(concepts),
+        "qa_rows": len(qa),
+        "issues": Counter(i.reason for i in new_issues),
+    }
