@@ -44,6 +44,7 @@ def signals_row(image: Any, sal: Saliency) -> tuple[dict[str, Any], dict[str, np
     masks = signals.region_masks(image)
     on_grid = {m: mapsmod.on_image(sal.maps[m], size) for m in METHODS}
     row: dict[str, Any] = {
+        "confidence": sal.confidence,
         "confidence_mean": sal.confidence_mean,
         "confidence_min": sal.confidence_min,
         "answer_logprob": sal.answer_logprob,

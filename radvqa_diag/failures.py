@@ -1,7 +1,8 @@
 """Failure modes: accuracy per group with Wilson intervals, flags per example, flagged-case patterns.
 
 Flags (columns ``flag_*`` of the per-example table):
-- ``confidently_wrong``: wrong, and the model's mean token probability is at or above the
+- ``confidently_wrong``: wrong, and the model's confidence (geometric mean of the answer's token
+  probabilities) is at or above the
   confidence threshold (default: the smaller of 0.5 and the run's 75th percentile, so a weak model
   still shows the wrong answers it was most sure of; the value used goes into summary.json);
 - ``off_anatomy``: less than half of the primary map's relevance lies on the body mask;
@@ -90,11 +91,11 @@ def confidence_threshold(conf: pl.Series, default: float = 0.5) -> float:
 
 def add_flags(df: pl.DataFrame, *, confident: float | None = None, primary: str = "grad_x_input") -> tuple[pl.DataFrame, float]:
     """Add ``flag_*`` columns, ``n_flags`` and ``dominant_flag``; returns the table and the confidence threshold used."""
-    thr = confidence_threshold(df["confidence_mean"]) if confident is None else confident
+    thr = confidence_threshold(df["confidence"]) if confident is None else confident
     body = pl.col(f"body_share__{primary}")
     markers = pl.col(f"marker_share__{primary}")
     df = df.with_columns(
-        (~pl.col("correct") & (pl.col("confidence_mean") >= thr)).fill_null(False).alias("flag_confidently_wrong"),
+        (~pl.col("correct") & (pl.col("confidence") >= thr)).fill_null(False).alias("flag_confidently_wrong"),
         (body.fill_nan(None) < OFF_ANATOMY_BODY_SHARE).fill_null(False).alias("flag_off_anatomy"),
         (markers.fill_nan(None) >= ON_MARKERS_SHARE).fill_null(False).alias("flag_on_markers"),
         paraphrase_inconsistent(df).alias("flag_inconsistent_paraphrase"),
@@ -119,7 +120,7 @@ def failure_patterns(df: pl.DataFrame, *, min_size: int = 1) -> pl.DataFrame:
     g = (
         flagged.group_by(keys)
         .agg(pl.len().alias("n"), pl.col("correct").cast(pl.Float64).mean().alias("accuracy"),
-             pl.col("confidence_mean").mean().alias("mean_confidence"), pl.col("id").alias("ids"))
+             pl.col("confidence").mean().alias("mean_confidence"), pl.col("id").alias("ids"))
         .filter(pl.col("n") >= min_size)
         .sort(["n", "accuracy"], descending=[True, False])
     )

@@ -39,7 +39,7 @@ def _cards(gallery: pl.DataFrame, patterns: pl.DataFrame, assets: dict) -> list[
         cards.append({
             "id": r["id"], "question": r["question"], "reference": r.get("reference") or "",
             "prediction": r["prediction"], "correct": bool(r["correct"]),
-            "confidence": _num(r["confidence_mean"]),
+            "confidence": _num(r["confidence"]),
             "flags": [f for f in failures.FLAGS if r.get(f"flag_{f}")],
             "pattern": pattern_of.get(r["id"]),
             "groups": {k: str(r[k]) if r.get(k) is not None else "(unknown)" for k in failures.GROUP_COLUMNS},

@@ -92,7 +92,7 @@ def compute_records(df: pl.DataFrame, model_dir: Path, work: Path, fingerprint: 
 
 def _gallery_order(table: pl.DataFrame, limit: int) -> pl.DataFrame:
     ok = table.filter(pl.col("status") == "ok")
-    return ok.sort(["n_flags", "correct", "confidence_mean"], descending=[True, False, True]).head(limit)
+    return ok.sort(["n_flags", "correct", "confidence"], descending=[True, False, True]).head(limit)
 
 
 def build_report(predictions: str | Path, model: str | Path, out: str | Path,

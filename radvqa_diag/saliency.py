@@ -6,7 +6,9 @@ The forward pass (eager attention, `output_attentions=True`) serves:
 - ``rollout``: attention rollout through the language-model layers (Abnar & Zuidema 2020:
   ``0.5 A + 0.5 I``, rows renormalized, multiplied from the last layer down), read from the
   answer rows at the image-token columns;
-- the model's confidence in the answer (mean / min token probability).
+- the model's confidence in the answer: geometric mean (= exp of the mean token log-prob, used
+  by the flags), arithmetic mean and minimum of the answer's token probabilities. The arithmetic
+  mean overrates split words: "no" as 'n' 'o' with p = 0.0002, 0.99 has mean 0.5, geometric 0.014.
 The backward pass of the summed answer log-probability serves:
 - ``grad_x_input``: |gradient x input| on the model's input pixels, summed over channels;
 - ``gradcam``: Grad-CAM on the projector output, taken where the language model receives it
@@ -39,7 +41,8 @@ class Saliency:
     attention_lh: np.ndarray  # [layers, heads, gh, gw] answer -> image attention
     answer_tokens: list[str]
     token_probs: list[float]
-    confidence_mean: float
+    confidence: float  # geometric mean of token probabilities = exp(mean token log-prob)
+    confidence_mean: float  # arithmetic mean of token probabilities
     confidence_min: float
     answer_logprob: float
     extra: dict[str, Any] = field(default_factory=dict)
@@ -154,6 +157,7 @@ def _one(lm, b, input_ids, tgt, tok_lp, per_example, attentions, embeds, pixels,
         attention_lh=np.asarray(attention_lh, dtype=np.float32),
         answer_tokens=lm.processor.tokenizer.convert_ids_to_tokens(answer_ids),
         token_probs=[float(p) for p in probs],
+        confidence=float(np.exp(np.log(np.maximum(probs, 1e-30)).mean())) if len(probs) else float("nan"),
         confidence_mean=float(probs.mean()) if len(probs) else float("nan"),
         confidence_min=float(probs.min()) if len(probs) else float("nan"),
         answer_logprob=float(per_example[b].detach()),

@@ -78,7 +78,7 @@ def _table():
         "id": ["a", "b", "c", "d", "e", "f"],
         "correct": [True, False, False, True, False, True],
         "prediction": ["yes", "no", "left", "Left.", "yes", "no"],
-        "confidence_mean": [0.9, 0.95, 0.2, 0.8, 0.9, 0.1],
+        "confidence": [0.9, 0.95, 0.2, 0.8, 0.9, 0.1],
         "linked_id": ["L1", "L1", "L2", "L2", None, None],
         "question_type": ["PRES", "PRES", "POS", "POS", "POS", "PRES"],
         "modality": ["X-ray"] * 6,

@@ -1,0 +1,87 @@
+"""Saliency on tiny models of both families: shapes, finiteness, methods differ, one forward pass,
+and a planted dependence (a model trained to answer from the top-left quadrant) shows up."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from radvqa_diag.loading import load_model
+from radvqa_diag.maps import on_image
+from radvqa_diag.saliency import METHODS, explain_batch
+from tests.diag.conftest import QUESTION, planted_batch, quadrant_image
+
+#: token grid of the tiny models at 32 px: PaliGemma patch 8 -> 4x4; Idefics3 patch 8, shuffle 2 -> 2x2
+TOKEN_GRID = {"paligemma": (4, 4), "idefics3": (2, 2)}
+
+
+def _images(n: int):
+    from PIL import Image
+
+    rng = np.random.default_rng(3)
+    return [Image.fromarray((rng.random((40, 56, 3)) * 255).astype(np.uint8)) for _ in range(n)]
+
+
+@pytest.mark.parametrize("family", ["paligemma", "idefics3"])
+def test_maps_shape_finite_and_distinct(tiny_model_dirs, family):
+    lm = load_model(tiny_model_dirs[family])
+    calls = []
+    handle = lm.model.register_forward_hook(lambda *a: calls.append(1))
+    try:
+        res = explain_batch(lm, _images(3), ["is there a fracture?", "what organ is shown", "is this a CT"],
+                            ["yes", "the left lung", "no"])
+    finally:
+        handle.remove()
+    assert len(calls) == 1, "all maps of a batch must come from one forward pass"
+    assert len(res) == 3
+    n_layers = lm.model.config.text_config.num_hidden_layers
+    n_heads = lm.model.config.text_config.num_attention_heads
+    for r in res:
+        assert set(r.maps) == set(METHODS)
+        for m in ("attention", "rollout", "gradcam"):
+            assert r.maps[m].shape == TOKEN_GRID[family], m
+        assert r.maps["grad_x_input"].shape == (32, 32)
+        assert r.attention_lh.shape == (n_layers, n_heads, *TOKEN_GRID[family])
+        for m, arr in r.maps.items():
+            assert np.isfinite(arr).all() and (arr >= 0).all(), m
+        assert r.maps["grad_x_input"].sum() > 0 and r.maps["attention"].sum() > 0
+        assert 0 < r.confidence_min <= r.confidence <= r.confidence_mean <= 1
+        # methods give different maps (compared on the image, each normalized to [0, 1])
+        on = {m: on_image(r.maps[m], (56, 40)) for m in METHODS}
+        for a in METHODS:
+            for b in METHODS:
+                if a < b:
+                    assert np.abs(on[a] - on[b]).max() > 1e-3, (a, b)
+    # answers of different lengths in one batch get their own token counts
+    assert len(res[1].token_probs) > len(res[0].token_probs)
+
+
+def _quadrant_shares(m: np.ndarray) -> np.ndarray:
+    h, w = m.shape
+    q = np.array([m[: h // 2, : w // 2].sum(), m[: h // 2, w // 2 :].sum(),
+                  m[h // 2 :, : w // 2].sum(), m[h // 2 :, w // 2 :].sum()])
+    return q / q.sum() if q.sum() > 0 else np.full(4, np.nan)
+
+
+def test_planted_dependence_shows_in_gradient_map(planted_paligemma):
+    model_dir, losses = planted_paligemma
+    assert np.mean(losses[-5:]) < 0.3 * np.mean(losses[:5]), "the planted task was not learned"
+    lm = load_model(model_dir)
+    images, answers = planted_batch(np.random.default_rng(123), 16)
+    res = explain_batch(lm, images, [QUESTION] * 16, answers)
+    assert np.mean([r.confidence for r in res]) > 0.8
+    shares = {m: np.nanmean([_quadrant_shares(r.maps[m]) for r in res], axis=0) for m in METHODS}
+    gxi = shares["grad_x_input"]
+    assert gxi[0] > 0.3 and gxi[0] > 1.3 * gxi[1:].max(), gxi
+    # attention from the answer agrees on this model (not required of every method)
+    assert shares["attention"][0] == max(shares["attention"])
+
+
+def test_confidence_tracks_the_answer(planted_paligemma):
+    """Explaining the wrong answer yields a low confidence, the right one a high one."""
+    lm = load_model(planted_paligemma[0])
+    img = quadrant_image((1, 0, 0, 1), seed=5)
+    right, wrong = explain_batch(lm, [img, img], [QUESTION] * 2, ["yes", "no"])
+    assert right.confidence > 0.8 > 0.2 > wrong.confidence
+    assert wrong.confidence_min <= wrong.confidence <= wrong.confidence_mean
+    assert right.answer_logprob > wrong.answer_logprob
