@@ -49,7 +49,8 @@ class IngestSummary:
     qa_rows: int = 0
     probed: int = 0  # files decoded in this run
     reused: int = 0  # probes reused from an earlier (possibly interrupted) run
-    seconds: float = 0.0
+    seconds: float = 0.0  # whole run
+    probe_seconds: float = 0.0  # reading + decoding image files
     issues: dict[str, int] = field(default_factory=dict)  # reason -> count
 
     @property
@@ -93,8 +94,10 @@ def add_source(
     con = db.connect(catalog)
     try:
         files = [im.path for im in data.images if im.path is not None and im.status is None]
+        t0 = time.perf_counter()
         with _progress_bar(progress, len(files), f"probing {source}") as advance:
             probes, reused = probe_all(con, files, workers=workers, on_done=advance)
+        probe_seconds = time.perf_counter() - t0
         counts = write_source(con, source, kind, root, data, probes)
     finally:
         con.close()
@@ -107,6 +110,7 @@ def add_source(
         probed=len(probes) - reused,
         reused=reused,
         seconds=time.perf_counter() - start,
+        probe_seconds=probe_seconds,
         issues=dict(sorted(issues.items())),
         **counts,
     )

@@ -1,0 +1,68 @@
+"""Rich tables for `catalog add` (the run's summary) and `catalog stats`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from radvqa_data.catalog.ingest import IngestSummary
+
+
+def print_summary(s: IngestSummary, catalog: Path, console: Console | None = None) -> None:
+    """The end-of-run table: what was catalogued, and every issue reason with its count."""
+    console = console or Console()
+    table = Table(title=f"catalog add {s.kind} -> source '{s.source}'", show_header=True)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for label, value in (
+        ("images", s.images),
+        ("  ok", s.ok),
+        ("  missing (no file)", s.missing),
+        ("  corrupt", s.corrupt),
+        ("texts", s.texts),
+        ("concepts (CUIs)", s.concepts),
+        ("benchmark QA rows", s.qa_rows),
+        ("files decoded now", s.probed),
+        ("probes reused (unchanged files)", s.reused),
+    ):
+        table.add_row(label, f"{value:,}")
+    for reason, n in s.issues.items():
+        table.add_row(f"[yellow]issue: {reason}[/]", f"{n:,}")
+    console.print(table)
+    rate = s.probed / s.probe_seconds if s.probe_seconds else 0.0
+    console.print(
+        f"{s.n_issues:,} issue(s) recorded in table ingest_issues; {s.seconds:.1f} s"
+        f" ({rate:,.0f} images/s decoded); catalog: {catalog}"
+    )
+
+
+def _fmt(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])) or "-"
+
+
+def print_stats(stats: dict[str, Any], catalog: Path, console: Console | None = None) -> None:
+    """Per source: images by status, split and modality; benchmark QA rows by split; issues."""
+    console = console or Console()
+    table = Table(title=f"catalog {catalog}")
+    table.add_column("source")
+    table.add_column("")
+    table.add_column("counts")
+    for name, src in stats["sources"].items():
+        st = src["status"]
+        rows = [
+            ("images", f"{src['images']:,} (ok {st['ok']:,}, missing {st['missing']:,}, corrupt {st['corrupt']:,})"),
+            ("splits", _fmt(src["splits"])),
+            ("modality", _fmt(src["modality"])),
+        ]
+        if src["qa_rows"]:
+            rows.append(("QA rows", f"{src['qa_rows']:,} ({_fmt(src['qa_splits'])})"))
+        if src.get("concepts"):
+            rows.append(("concepts", f"{src['concepts']:,}"))
+        if src.get("issues"):
+            rows.append(("issues", _fmt(src["issues"])))
+        for i, (label, value) in enumerate(rows):
+            table.add_row(f"{name} ({src['kind']})" if i == 0 else "", label, value, end_section=i == len(rows) - 1)
+    console.print(table)
