@@ -4,7 +4,9 @@ The order of examples of a stage is a pure function of (seed, sizes, weights), s
 run only needs the number of optimizer steps already taken to continue at the same example
 ("data position"). Each draw picks a source with probability proportional to its weight, then
 the next example of that source's own shuffled cycle. With several processes (DDP), global
-batch b holds draws [b*G, (b+1)*G) and process r takes every world-th one of them.
+micro-batch m (counted over all steps) holds draws [m*W*B, (m+1)*W*B) and process r takes
+the r-th block of B of them, so N processes with accumulation k see exactly the examples, in the
+same groups, of one process with accumulation N*k.
 """
 
 from __future__ import annotations

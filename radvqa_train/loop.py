@@ -124,8 +124,9 @@ def train_stage(model: Any, processor: Any, family: str, stage: StageConfig, dat
     for step in range(start, steps):
         t0, n_tokens, n_samples, losses = time.perf_counter(), 0, 0, []
         for micro in range(stage.grad_accum):
-            lo = (step * stage.grad_accum + micro) * stage.batch_size * world
-            draws = order[lo: lo + stage.batch_size * world][rank::world]
+            # contiguous slice per process: N processes x accum k == 1 process x accum N*k
+            lo = ((step * stage.grad_accum + micro) * world + rank) * stage.batch_size
+            draws = order[lo: lo + stage.batch_size]
             batch = encode_rows([frames[s][i] for s, i in draws], processor, family, stage.max_length, counts)
             if batch is None:
                 continue
