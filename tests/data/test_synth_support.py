@@ -47,3 +47,17 @@ def copy_catalog(src: Path, dst: Path) -> Path:
     """A private copy of a session catalog (so a test can add tables without touching others')."""
     shutil.copy(src, dst)
     return dst
+
+
+_RULES_CATALOGS: dict[Path, Path] = {}
+
+
+def rules_catalog_for(real_catalog: Path) -> Path:
+    """A private copy of the real catalog with caption entities, built once per session."""
+    if real_catalog not in _RULES_CATALOGS:
+        from radvqa_data.entities.run import run_entities
+
+        cat = copy_catalog(real_catalog, real_catalog.with_name("synth-rules-copy.duckdb"))
+        run_entities(cat, fields=["caption"], n_process=2, progress=False)
+        _RULES_CATALOGS[real_catalog] = cat
+    return _RULES_CATALOGS[real_catalog]
