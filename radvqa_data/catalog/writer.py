@@ -80,7 +80,7 @@ def _image_rows(source: str, data: SourceData, probes: dict[str, Probe], issues:
             )  # fmt: skip
             if probe.status == "missing":
                 row["error"] = f"file not found: {path}"
-        if row["status"] == "corrupt":
+        if row["status"] == "corrupt" and im.status is None:  # a reader's own verdict is already an issue
             issues.append(Issue(im.image_id, "corrupt_image", row["error"] or ""))
         rows.append(row)
     return rows
