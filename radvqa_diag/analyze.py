@@ -89,7 +89,7 @@ def analyze_batch(lm: Any, rows: list[dict[str, Any]], maps_dir: Path) -> list[d
     if good:
         sals = explain_batch(lm, [im for _, im in good], [r["question"] for r, _ in good],
                              [r["prediction"] for r, _ in good])
-        for (r, image), sal in zip(good, sals):
+        for (r, image), sal in zip(good, sals, strict=True):
             row, on_grid = signals_row(image, sal)
             name = slug(r["id"])
             save_maps(maps_dir / f"{name}.npz", on_grid, sal)

@@ -32,7 +32,7 @@ def _num(x) -> float:
 
 
 def _cards(gallery: pl.DataFrame, patterns: pl.DataFrame, assets: dict) -> list[dict]:
-    pattern_of = {i: p for p, ids in zip(patterns["pattern_id"], patterns["ids"]) for i in ids}
+    pattern_of = {i: p for p, ids in zip(patterns["pattern_id"], patterns["ids"], strict=True) for i in ids}
     cards = []
     for r in gallery.iter_rows(named=True):
         meta = " · ".join(f"{k.replace('_', ' ')}: {r.get(k)}" for k in failures.GROUP_COLUMNS if r.get(k))

@@ -81,7 +81,7 @@ def save_panel(image: Any, maps01: dict[str, np.ndarray], path: str | Path, titl
     fig, axes = plt.subplots(1, n, figsize=(3 * n, 3.4), squeeze=False)
     axes[0][0].imshow(image.convert("RGB"))
     axes[0][0].set_title("image", fontsize=9)
-    for ax, (name, m) in zip(axes[0][1:], maps01.items()):
+    for ax, (name, m) in zip(axes[0][1:], maps01.items(), strict=True):
         ax.imshow(overlay(image, m))
         ax.set_title(name, fontsize=9)
     for ax in axes[0]:

@@ -63,10 +63,17 @@ def join_catalog(df: pl.DataFrame, catalog: str | Path | None) -> pl.DataFrame:
 
     con = connect(catalog, read_only=True)
     try:
-        bq = con.execute(
-            "SELECT qid, image_id, lower(trim(question)) AS qnorm, linked_id, phrase_type FROM benchmark_qa"
-        ).pl()
-        imgs = con.execute("SELECT image_id, path AS catalog_path FROM images WHERE path IS NOT NULL").pl()
+        # DuckDB 2: no `.pl()` on a connection result here; fetchall() also closes the result.
+        bq = pl.DataFrame(
+            con.execute("SELECT qid, image_id, lower(trim(question)), linked_id, phrase_type FROM benchmark_qa").fetchall(),
+            schema=["qid", "image_id", "qnorm", "linked_id", "phrase_type"], orient="row",
+            schema_overrides={c: pl.Utf8 for c in ("qid", "image_id", "qnorm", "linked_id", "phrase_type")},
+        )
+        imgs = pl.DataFrame(
+            con.execute("SELECT image_id, path FROM images WHERE path IS NOT NULL").fetchall(),
+            schema=["image_id", "catalog_path"], orient="row",
+            schema_overrides={"image_id": pl.Utf8, "catalog_path": pl.Utf8},
+        )
     finally:
         con.close()
     df = df.with_columns(pl.col("question").str.strip_chars().str.to_lowercase().alias("_qnorm"))

@@ -92,3 +92,56 @@ def tiny_model_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]
 def planted_paligemma(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[float]]:
     """A tiny PaliGemma that answers from the top-left quadrant (trained once per session)."""
     return train_planted("paligemma", tmp_path_factory.mktemp("diag-planted"))
+
+
+def _flip(answer: str) -> str:
+    return "no" if answer.strip().lower() == "yes" else "yes"
+
+
+@pytest.fixture(scope="session")
+def sample_report(tmp_path_factory: pytest.TempPathFactory, sample_catalog: Path, planted_paligemma):
+    """A report built end to end from the shipped sample: catalog -> `radvqa-train eval` scoring
+    a predictions file -> `build_report`. Every second VQA-RAD paraphrase pair is answered
+    inconsistently, and one row points at a corrupt image file.
+
+    Returns (report dir, predictions.parquet, ids expected to be flagged inconsistent, corrupt id).
+    """
+    import json
+
+    import polars as pl
+
+    from radvqa_data.reader import read_qa
+    from radvqa_diag.report import ReportOptions, build_report
+    from radvqa_train.evaluate import evaluate
+
+    root = tmp_path_factory.mktemp("diag-report")
+    qa = read_qa("vqa-rad:train", catalog=sample_catalog)
+    import duckdb
+
+    con = duckdb.connect(str(sample_catalog), read_only=True)
+    links = dict(con.execute("SELECT qid, linked_id FROM benchmark_qa").fetchall())
+    con.close()
+    pairs: dict[str, list[str]] = {}
+    for qid in qa["id"].to_list():
+        pairs.setdefault(links.get(qid), []).append(qid)
+    pairs = {k: v for k, v in pairs.items() if k and len(v) > 1}
+    inconsistent = {k: v for i, (k, v) in enumerate(sorted(pairs.items())) if i % 2 == 0}
+    flip = {v[0] for v in inconsistent.values()}
+    answers = {r["id"]: (_flip(r["answer"]) if r["id"] in flip else r["answer"]) for r in qa.to_dicts()}
+    jsonl = root / "answers.jsonl"
+    jsonl.write_text("".join(json.dumps({"id": k, "prediction": v}) + "\n" for k, v in answers.items()))
+    evaluate("vqa-rad:train", predictions=jsonl, catalog=sample_catalog, out=root / "eval", progress=False)
+    preds = root / "eval" / "predictions.parquet"
+    df = pl.read_parquet(preds)
+    (root / "corrupt.jpg").write_text("not an image")
+    victim = sorted(set(df["id"]) - {i for v in pairs.values() for i in v})[0]
+    df = df.with_columns(pl.when(pl.col("id") == victim).then(pl.lit(str(root / "corrupt.jpg")))
+                         .otherwise(pl.col("image_path")).alias("image_path"))
+    df.write_parquet(preds)
+    out = root / "report"
+    build_report(preds, planted_paligemma[0], out, sample_catalog, ReportOptions(progress=False))
+    # expected: pairs we flipped, plus pairs whose VQA-RAD reference answers already differ
+    norm = {k: " ".join(v.lower().strip().rstrip(".").split()) for k, v in answers.items()}
+    expected = {i for ids in pairs.values() if len({norm[i] for i in ids}) > 1 for i in ids} - {victim}
+    assert {i for ids in inconsistent.values() for i in ids} <= expected
+    return out, preds, expected, victim

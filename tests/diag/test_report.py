@@ -1,0 +1,102 @@
+"""`radvqa-diag report` end to end on the shipped sample (real VQA-RAD images and paraphrase links)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import polars as pl
+from typer.testing import CliRunner
+
+from radvqa_diag import failures
+from radvqa_diag.cli import app
+
+
+def test_report_folder_contents(sample_report):
+    out, preds, inconsistent, victim = sample_report
+    for name in ("index.html", "summary.json", "examples.parquet", "groups.parquet", "patterns.parquet"):
+        assert (out / name).is_file(), name
+    ex = pl.read_parquet(out / "examples.parquet")
+    src = pl.read_parquet(preds)
+    assert ex.height == src.height and set(ex["id"]) == set(src["id"])
+    s = json.loads((out / "summary.json").read_text())
+    assert s["n_examples"] == src.height and s["n_analyzed"] == src.height - 1
+    assert s["n_failed_items"] == 1 and s["failed_items"][0]["id"] == victim
+    assert "corrupt.jpg" in s["failed_items"][0]["error"]
+    assert s["paraphrase_linked"] > 0
+
+
+def test_paraphrase_flags_match_planted_pairs(sample_report):
+    out, _, expected, _ = sample_report
+    ex = pl.read_parquet(out / "examples.parquet").filter(pl.col("status") == "ok")
+    flagged = set(ex.filter(pl.col("flag_inconsistent_paraphrase"))["id"])
+    assert flagged == expected and len(expected) >= 6
+
+
+def test_group_accuracy_matches_predictions(sample_report):
+    out, preds, _, _ = sample_report
+    groups = pl.read_parquet(out / "groups.parquet")
+    src = pl.read_parquet(preds)
+    for dim in ("answer_type", "question_type"):
+        for value, sub in src.group_by(dim):
+            row = groups.filter((pl.col("dimension") == dim) & (pl.col("value") == value[0])).row(0, named=True)
+            assert row["n"] == sub.height and row["n_correct"] == int(sub["correct"].sum())
+            assert row["ci_low"] <= row["accuracy"] <= row["ci_high"]
+    assert groups["accuracy"].to_list() == sorted(groups["accuracy"].to_list())
+
+
+def test_signals_and_patterns_are_consistent(sample_report):
+    out, _, _, _ = sample_report
+    ex = pl.read_parquet(out / "examples.parquet").filter(pl.col("status") == "ok")
+    for col in ("confidence", "body_share__grad_x_input", "entropy__attention", "agreement_spearman"):
+        assert ex[col].is_not_null().all() and ex[col].is_finite().all(), col
+    assert ((ex["confidence"] > 0) & (ex["confidence"] <= 1)).all()
+    pats = pl.read_parquet(out / "patterns.parquet")
+    assert pats["n"].sum() == ex["dominant_flag"].is_not_null().sum()
+    assert set(pats["dominant_flag"]) <= set(failures.FLAGS)
+
+
+def test_page_is_self_contained(sample_report):
+    out, _, _, _ = sample_report
+    html = (out / "index.html").read_text()
+    assert "<script src" not in html and "<link" not in html and "@import" not in html
+    assert not re.search(r"(src|href)=\"(https?:)?//", html)
+    srcs = re.findall(r'<img src="([^"]+)"', html)
+    assert srcs and all((out / s).is_file() for s in srcs)
+
+
+def test_rerun_resumes_without_recomputing(sample_report, planted_paligemma, sample_catalog):
+    out, preds, _, _ = sample_report
+    before = (out / ".work" / "maps").stat().st_mtime_ns
+    runner = CliRunner()
+    res = runner.invoke(app, ["report", "--predictions", str(preds), "--model", str(planted_paligemma[0]),
+                              "--catalog", str(sample_catalog), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert f"report: {(out / 'index.html').resolve()}" in res.output
+    s = json.loads((out / "summary.json").read_text())
+    assert s["timing"]["examples"] == 0  # every example came from the finished chunks
+    assert (out / ".work" / "maps").stat().st_mtime_ns == before
+
+
+def test_cli_errors_are_one_line(tmp_path, planted_paligemma):
+    bad = tmp_path / "p.parquet"
+    pl.DataFrame({"id": ["a"], "question": ["q"]}).write_parquet(bad)
+    res = CliRunner().invoke(app, ["report", "--predictions", str(bad), "--model", str(planted_paligemma[0]),
+                                   "--out", str(tmp_path / "r")])
+    assert res.exit_code == 1
+    assert "missing column(s) prediction, correct" in res.output and "Traceback" not in res.output
+
+
+def test_saliency_cli_writes_panel(tmp_path, planted_paligemma):
+    from tests.diag.conftest import QUESTION, quadrant_image
+
+    img = tmp_path / "q.png"
+    quadrant_image((1, 0, 1, 0)).save(img)
+    res = CliRunner().invoke(app, ["saliency", "--model", str(planted_paligemma[0]), "--image", str(img),
+                                   "--question", QUESTION, "--out", str(tmp_path / "panel.png")])
+    assert res.exit_code == 0, res.output
+    assert "answer: 'yes'" in res.output
+    from PIL import Image
+
+    with Image.open(tmp_path / "panel.png") as p:
+        assert p.size[0] > 4 * p.size[1] / 1.5  # image + 4 overlays side by side
