@@ -9,6 +9,7 @@ Candidate with `reject_reason` set (the raw reply, cut short, in `source_text`).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections import Counter
@@ -27,6 +28,9 @@ from radvqa_data.llm.prompting import (
 )
 from radvqa_data.synth.types import Candidate, ImageRecord
 
+#: Texts shown to the model and used for grounding: what describes the image. History, exam and
+#: discussion are left out: they invite non-visual questions and make prompts 5x longer.
+DEFAULT_TEXT_FIELDS = ("caption", "findings")
 RAW_KEEP = 500  # characters of a bad reply kept on its reject row, enough to see what went wrong
 
 _QTYPE_HINTS = (
@@ -79,7 +83,10 @@ class LLMGenerator:
         n_pairs: int = 4,  # pairs asked per prompt
         verify_backend: Backend | None = None,  # second pass judge; None = no verification
         verify_template: str = DEFAULT_VERIFY_TEMPLATE,
-        chunk_records: int = 32,  # records per backend call; higher keeps a server busier, loses more on Ctrl-C
+        chunk_records: int = 32,
+        text_fields: tuple[
+            str, ...
+        ] = DEFAULT_TEXT_FIELDS,  # records per backend call; higher keeps a server busier, loses more on Ctrl-C
     ) -> None:
         self.backend = backend
         self.name = backend.name
@@ -88,6 +95,7 @@ class LLMGenerator:
         self.verify_backend = verify_backend
         self.verify_template = verify_template
         self.chunk_records = max(1, chunk_records)
+        self.text_fields = tuple(text_fields)  # the synth driver loads only these texts
         self.counts: Counter[str] = Counter()  # parsed / rejected-by-reason, for the run summary
 
     def generate(self, records: Iterable[ImageRecord]) -> Iterator[Candidate]:
@@ -103,7 +111,7 @@ class LLMGenerator:
 
     def _chunk(self, records: Sequence[ImageRecord]) -> list[Candidate]:
         sources, prompts, out = [], [], []
-        for record in records:
+        for record in map(self.view, records):
             if not any(t.strip() for t in record.texts.values()):
                 out.append(
                     self._reject(
@@ -127,6 +135,17 @@ class LLMGenerator:
             self.counts[c.reject_reason or "kept"] += 1
         return out
 
+    def view(self, record: ImageRecord) -> ImageRecord:
+        """`record` with only the texts (and their entities) this generator reads."""
+        fields = set(self.text_fields)
+        if set(record.texts) <= fields and all(e.field in fields for e in record.entities):
+            return record
+        return dataclasses.replace(
+            record,
+            texts={k: v for k, v in record.texts.items() if k in fields},
+            entities=[e for e in record.entities if e.field in fields],
+        )
+
     def candidates_from_reply(
         self, record: ImageRecord, template_id: str, text: str | None
     ) -> list[Candidate]:
@@ -135,7 +154,7 @@ class LLMGenerator:
         Useful to re-check saved replies; the generation loop uses the same code.
         """
         kind = next((k for k, t in self.templates.items() if t == template_id), "open")
-        src = _Source(record, template_id, template_version(template_id), kind)
+        src = _Source(self.view(record), template_id, template_version(template_id), kind)
         kept: list[tuple[Candidate, ParsedItem]] = []
         rejects = self._candidates(src, Completion(text), kept)
         return rejects + [c for c, _ in kept]

@@ -241,3 +241,62 @@ def test_vllm_structured_output_arguments_follow_the_installed_api() -> None:
     )
     assert list(structured_kwargs(old, {"type": "object"})) == ["guided_decoding"]
     assert structured_kwargs(new, {}) == {}
+
+
+def synth_cli(args: list[str]) -> object:
+    """Run `radvqa-data synth ...` in-process (the real app, as a user types it)."""
+    from typer.testing import CliRunner
+
+    from radvqa_data.cli import app
+
+    return CliRunner().invoke(app, ["synth", *args])
+
+
+def check_synth_output(out: Path, backend: str, model: str, n_images: int) -> None:
+    """Shards written; every reject has a reason and full provenance."""
+    import polars as pl
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert (
+        manifest["complete"] and manifest["generator"] == backend and manifest["images"] == n_images
+    )
+    rejects = pl.read_parquet(out / "rejects" / "*.parquet")
+    kept = pl.read_parquet(out / "qa" / "*.parquet")
+    assert rejects.height >= 2 * n_images  # one per prompt at least: noise from random weights
+    assert rejects["reason"].null_count() == 0 and set(rejects["generator"]) == {backend}
+    assert set(rejects["model"]) == {model} and set(rejects["prompt_version"]) == {"v1"}
+    assert set(rejects["template_id"]) == {"open_qa.v1.jinja", "closed_qa.v1.jinja"}
+    assert all(json.loads(s)["max_new_tokens"] == 24 for s in rejects["sampling"])
+    assert (
+        kept.height + rejects.height
+        == sum(manifest["rejects_by_reason"].values()) + manifest["qa_rows"]
+    )
+
+
+def test_synth_cli_transformers_backend_on_the_shipped_sample(
+    tiny_model: Path, sample_catalog: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "synth-tf"
+    args = [
+        "--catalog",
+        str(sample_catalog),
+        "--out",
+        str(out),
+        "--backend",
+        "transformers",
+        "--model",
+        str(tiny_model),
+        "--max-new-tokens",
+        "24",
+        "--limit",
+        "3",
+        "--seed",
+        "5",
+        "--no-progress",
+    ]
+    result = synth_cli(args)
+    assert result.exit_code == 0, result.output
+    check_synth_output(out, "transformers", str(tiny_model), 3)
+    # A rerun resumes: the finished shard is skipped, nothing is regenerated.
+    again = synth_cli(args)
+    assert again.exit_code == 0 and "1 already done" in again.output

@@ -76,9 +76,7 @@ class OpenAIBackend:
         import httpx
 
         try:
-            httpx.get(
-                f"{self.base_url}/models", headers=self._headers, timeout=10.0
-            )
+            httpx.get(f"{self.base_url}/models", headers=self._headers, timeout=10.0)
         except httpx.HTTPError as exc:
             raise ConfigError(
                 f"cannot reach an OpenAI-compatible server at {self.base_url} ({type(exc).__name__}); "
