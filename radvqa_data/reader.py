@@ -8,9 +8,10 @@
   catalog's ``images`` table for the image file, modality and region.
 - ``NAME:SPLIT`` (``vqa-rad:test``, ``slake:train``): benchmark rows of the catalog
   (``benchmark_qa`` joined to ``images``); ``id`` is the benchmark's own row id (``qid``).
-- ``captions`` / ``captions:SOURCE``: caption-alignment rows, one per image with a ``caption``
-  text (question "Describe the image.", answer = the caption). Only images of the ``train``
-  split or of sources without splits, so that test captions never reach training.
+- ``captions`` / ``captions:SOURCE`` / ``captions:SOURCE:SPLIT``: caption-alignment rows, one
+  per image with a ``caption`` text (question "Describe the image.", answer = the caption).
+  Without SPLIT only images of the ``train`` split or of sources without splits, so that test
+  captions never reach training unless asked for by name (SOURCE may be ``*`` for all).
 
 Rows whose image file is missing are dropped and counted (`stats["dropped_no_image"]`), unless
 `require_images=False` (scoring a predictions file needs no pixels).
@@ -61,18 +62,19 @@ def _benchmark(name: str, split: str, catalog: Path | None) -> pl.DataFrame:
     return df
 
 
-def _captions(source: str | None, catalog: Path | None) -> pl.DataFrame:
+def _captions(source: str | None, split: str | None, catalog: Path | None) -> pl.DataFrame:
     sql = f"""
         SELECT i.source || ':' || i.image_id AS id, i.image_id, i.path AS image_path,
                '{CAPTION_QUESTION}' AS question, t.text AS answer, 'open' AS answer_type,
                'OTHER' AS question_type, i.modality, i.region AS organ, i.source,
                coalesce(i.split, 'train') AS split
         FROM texts t JOIN images i ON i.source = t.source AND i.image_id = t.image_id
-        WHERE t.field = 'caption' AND (i.split = 'train' OR i.split IS NULL)
+        WHERE t.field = 'caption'
+          AND (CAST(? AS VARCHAR) IS NULL AND (i.split = 'train' OR i.split IS NULL) OR i.split = ?)
           AND (CAST(? AS VARCHAR) IS NULL OR i.source = CAST(? AS VARCHAR))
         ORDER BY i.source, i.image_id
     """
-    return _query_catalog(catalog, sql, [source, source], "'captions'")
+    return _query_catalog(catalog, sql, [split, split, source, source], "'captions'")
 
 
 def _synthetic(split: str | None, shards: Path | None, catalog: Path | None) -> pl.DataFrame:
@@ -108,7 +110,8 @@ def read_qa(spec: str, *, shards: Path | None = None, catalog: Path | None = Non
     if name == "synthetic":
         df = _synthetic(rest or None, shards, catalog)
     elif name == "captions":
-        df = _captions(rest or None, catalog)
+        source, _, split = rest.partition(":")
+        df = _captions(None if source in ("", "*") else source, split or None, catalog)
     elif rest:
         df = _benchmark(name, rest, catalog)
     else:

@@ -64,7 +64,12 @@ def prepare_for_stage(model: Any, stage: StageConfig) -> Any:
         for n, p in model.named_parameters():
             p.requires_grad_(f"{name}." in n)
         return model
+    import warnings
+
     from peft import LoraConfig, get_peft_model
+
+    # peft asks transformers' deprecated `is_gradient_checkpointing`: noise, not a user problem
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
 
     cfg = LoraConfig(r=stage.lora.r, lora_alpha=stage.lora.alpha, lora_dropout=stage.lora.dropout,
                      target_modules=_lora_regex(stage), bias="none")

@@ -24,7 +24,9 @@ def test_tiny_model_run_eval_end_to_end(toy_data, tmp_path):
     r = runner.invoke(app, ["run", "tiny-demo", "--model", str(model), "--shards", str(toy_data["shards"]),
                             "--catalog", str(toy_data["catalog"]), "--out", str(out),
                             "stages.0.max_steps=1", "stages.1.max_steps=2", "stages.2.max_steps=1",
-                            "stages.synthetic_qa.eval.every=0"])
+                            "stages.synthetic_qa.eval.every=0",
+                            # toy data: train splits (the shipped recipe targets the sample's validation split)
+                            "stages.align.data=[captions]", "stages.synthetic_qa.data=['synthetic:train']"])
     assert r.exit_code == 0, r.output
     assert all((out / s / "stage.json").exists() for s in ("align", "synthetic_qa", "benchmark"))
     steps = [json.loads(x)["step"] for x in (out / "metrics.jsonl").read_text().splitlines()]

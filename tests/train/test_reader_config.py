@@ -19,6 +19,8 @@ def test_read_all_three_kinds(toy_data):
     caps = read_qa("captions", catalog=toy_data["catalog"])
     assert caps.height == 18 and set(caps["split"].to_list()) == {"train"}  # no test captions
     assert read_qa("captions:other", catalog=toy_data["catalog"]).height == 0
+    test_caps = read_qa("captions:*:test", catalog=toy_data["catalog"])
+    assert test_caps.height == 6 and set(test_caps["split"].to_list()) == {"test"}
 
 
 def test_rows_without_image_file_are_dropped_and_counted(toy_data, tmp_path):
