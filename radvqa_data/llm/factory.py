@@ -106,8 +106,9 @@ def make_generator(
         **(backend_options or {}),
     )
     if chunk_records is None:
-        # Enough prompts per call to fill the server's slots several times over.
-        chunk_records = max(16, 4 * (concurrency or 8)) if backend == "openai" else 32
+        # The driver writes a shard only when all its records are done, so a chunk as large as a
+        # shard loses nothing on Ctrl-C and leaves server slots idle only once per shard.
+        chunk_records = 256 if backend != "transformers" else 32
     return LLMGenerator(
         be,
         templates=templates,

@@ -83,7 +83,7 @@ class LLMGenerator:
         n_pairs: int = 4,  # pairs asked per prompt
         verify_backend: Backend | None = None,  # second pass judge; None = no verification
         verify_template: str = DEFAULT_VERIFY_TEMPLATE,
-        chunk_records: int = 32,
+        chunk_records: int = 32,  # records per backend call; bigger keeps a server busier (tail idles once per call)
         text_fields: tuple[
             str, ...
         ] = DEFAULT_TEXT_FIELDS,  # records per backend call; higher keeps a server busier, loses more on Ctrl-C

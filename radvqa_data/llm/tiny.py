@@ -61,6 +61,10 @@ def build_tiny_causal_lm(
         eos_token_id=fast.eos_token_id,
         pad_token_id=fast.pad_token_id,
     )
-    LlamaForCausalLM(config).save_pretrained(out)
+    model = LlamaForCausalLM(config)
+    # `transformers serve` only samples when the model's generation config says so; a request's
+    # temperature alone does not switch sampling on (instruct models ship do_sample=True).
+    model.generation_config.do_sample = True
+    model.save_pretrained(out)
     fast.save_pretrained(out)
     return out
