@@ -1,0 +1,74 @@
+"""`--against NAME[:SPLIT]`: protected evaluation sets in the catalog (images and benchmark QA)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+from radvqa_data.audit.images import IMAGE_COLUMNS, query_pl
+from radvqa_data.errors import InputError
+
+
+@dataclass(frozen=True)
+class Against:
+    """One protected set: a catalog source, optionally one split."""
+
+    source: str
+    split: str | None
+
+    @property
+    def label(self) -> str:
+        return self.source if self.split is None else f"{self.source}:{self.split}"
+
+
+def parse_against(specs: list[str], con: duckdb.DuckDBPyConnection | None, catalog: str) -> list[Against]:
+    """Parse and check `--against` values against the catalog's sources."""
+    if not specs:
+        return []
+    if con is None:
+        raise InputError("--against needs a catalog: pass --catalog FILE")
+    known = {r[0] for r in con.execute("SELECT name FROM sources").fetchall()}
+    out = []
+    for s in specs:
+        name, _, split = s.partition(":")
+        if name not in known:
+            raise InputError(
+                f"--against {s}: no source '{name}' in {catalog}; sources there: {', '.join(sorted(known)) or '(none)'}"
+            )
+        out.append(Against(name, split or None))
+    return out
+
+
+def protected_images(con: duckdb.DuckDBPyConnection, sets: list[Against]) -> pl.DataFrame:
+    """Images of the protected sets. With a split: images of that split, plus images that carry
+    benchmark questions of that split (VQA-RAD images serve train and test questions at once)."""
+    frames = []
+    for a in sets:
+        if a.split is None:
+            q = f"SELECT {IMAGE_COLUMNS} FROM images WHERE status='ok' AND path IS NOT NULL AND source = ?"
+            frames.append(query_pl(con, q, [a.source]))
+        else:
+            q = f"""SELECT {IMAGE_COLUMNS} FROM images WHERE status='ok' AND path IS NOT NULL AND source = ?
+                    AND (split = ? OR image_id IN (SELECT image_id FROM benchmark_qa WHERE source = ? AND split = ?))"""
+            df = query_pl(con, q, [a.source, a.split, a.source, a.split])
+            frames.append(df.with_columns(pl.lit(a.split).alias("split")))
+    if not frames:
+        return pl.DataFrame()
+    return pl.concat(frames, how="diagonal_relaxed").unique(["source", "image_id"], keep="first", maintain_order=True)
+
+
+def protected_questions(con: duckdb.DuckDBPyConnection, sets: list[Against]) -> pl.DataFrame:
+    """Benchmark QA rows of the protected sets (source, qid, image_id, split, question, answer)."""
+    frames = []
+    for a in sets:
+        q = "SELECT source, qid, image_id, split, question, answer FROM benchmark_qa WHERE source = ?"
+        params: list = [a.source]
+        if a.split is not None:
+            q += " AND split = ?"
+            params.append(a.split)
+        frames.append(query_pl(con, q, params))
+    if not frames:
+        return pl.DataFrame()
+    return pl.concat(frames)

@@ -1,0 +1,73 @@
+"""Outputs of an audit: `audit.json`, the terminal check lines, and the summary table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from radvqa_data.atomic import write_json
+from radvqa_data.audit.findings import KINDS, LEAKAGE_KINDS, Finding, count_by_kind
+
+#: one line per check on the terminal
+CHECK_TITLES = {
+    "qa_duplicate": "exact duplicate QA pairs",
+    "qa_near_duplicate": "near-duplicate QA pairs (paraphrases)",
+    "image_same_picture": "same picture under two ids",
+    "benchmark_image": "benchmark images in the data",
+    "benchmark_question": "benchmark questions in the data",
+    "caption_duplicate": "captions shared across splits",
+    "group_leak": "case/patient groups across splits",
+}
+
+
+def audit_json(findings: list[Finding]) -> dict[str, Any]:
+    """The `audit.json` object: ``{"findings": [...], "counts": {KIND: n}}``."""
+    return {"findings": [f.to_dict() for f in findings], "counts": count_by_kind(findings)}
+
+
+def write_audit_json(path: Path, findings: list[Finding]) -> None:
+    """Write `audit.json` atomically."""
+    write_json(path, audit_json(findings))
+
+
+def status_of(kind: str, findings: list[Finding], fail_on: set[str]) -> str:
+    """pass / warn / fail for one check: fail when it trips --fail-on, warn when it has findings."""
+    fs = [f for f in findings if f.kind == kind]
+    if not fs:
+        return "pass"
+    if "any" in fail_on or kind in fail_on or ("leakage" in fail_on and any(f.is_leak for f in fs)):
+        return "fail"
+    return "warn"
+
+
+def check_lines(findings: list[Finding], checks_run: list[str], fail_on: set[str]) -> list[tuple[str, str, str]]:
+    """(status, kind, line) per check, in report order; checks not run say 'skipped'."""
+    out = []
+    for kind in KINDS:
+        fs = [f for f in findings if f.kind == kind]
+        if kind not in checks_run:
+            out.append(("skip", kind, f"{CHECK_TITLES[kind]}: not run (needs {_needs(kind)})"))
+            continue
+        st = status_of(kind, findings, fail_on)
+        cross = sum(1 for f in fs if f.cross_split)
+        tail = "" if kind in LEAKAGE_KINDS else f" ({cross} across splits, {len(fs) - cross} within)"
+        out.append((st, kind, f"{CHECK_TITLES[kind]}: {len(fs)}{tail if fs else ''}"))
+    return out
+
+
+def _needs(kind: str) -> str:
+    if kind.startswith("benchmark"):
+        return "--against and a catalog"
+    if kind in ("image_same_picture", "caption_duplicate"):
+        return "a catalog"
+    return "INPUT rows"
+
+
+def print_check_lines(findings: list[Finding], checks_run: list[str], fail_on: set[str]) -> None:
+    """Plain check lines a person can scan (pass / warn / fail / skip) via rich."""
+    from rich.console import Console
+
+    style = {"pass": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
+    con = Console(highlight=False)
+    for st, kind, line in check_lines(findings, checks_run, fail_on):
+        con.print(f"[{style[st]}]{st.upper():<4}[/] {kind:<19} {line}")

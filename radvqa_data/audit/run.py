@@ -1,0 +1,216 @@
+"""`run_audit`: load inputs, run every check, return findings (the CLI and tests call this)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from radvqa_data.audit import captions as cap
+from radvqa_data.audit import qa_checks
+from radvqa_data.audit.bench_questions import benchmark_questions
+from radvqa_data.audit.findings import Finding
+from radvqa_data.audit.image_checks import benchmark_images, same_picture
+from radvqa_data.audit.images import CandidateConfig, load_images, query_pl
+from radvqa_data.audit.inputs import load_inputs
+from radvqa_data.audit.neardup import NearDupConfig
+from radvqa_data.audit.pixels import PixelConfig
+from radvqa_data.audit.protected import parse_against, protected_images, protected_questions
+
+
+@dataclass
+class AuditOptions:
+    """Everything an audit run needs; defaults are the CLI's."""
+
+    inputs: list[Path] = field(default_factory=list)
+    catalog: Path | None = None
+    against: list[str] = field(default_factory=list)
+    columns: str | None = None
+    text: NearDupConfig = field(default_factory=NearDupConfig)
+    pixels: PixelConfig = field(default_factory=PixelConfig)
+    candidates: CandidateConfig = field(default_factory=CandidateConfig)
+    caption_fields: tuple[str, ...] = ("caption",)
+    images: bool = True  # pixel checks (needs image files); off: text and group checks only
+    progress: bool = True
+
+
+@dataclass
+class AuditResult:
+    """Findings plus what was audited (for the report and --fix)."""
+
+    findings: list[Finding]
+    rows: pl.DataFrame | None  # canonical input rows (None without INPUT)
+    checks_run: list[str]
+    seconds: dict[str, float]
+    n_rows: int = 0
+    n_images: int = 0
+    n_protected: int = 0
+    against: list[str] = field(default_factory=list)
+
+
+class _Phases:
+    """A rich progress display with one bar per phase (or nothing when progress is off)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.progress = None
+        if enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+            self.progress = Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
+                                     TextColumn("{task.speed:>7.0f}/s" if False else ""), TimeElapsedColumn(), transient=False)
+
+    def __enter__(self) -> _Phases:
+        if self.progress:
+            self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress:
+            self.progress.__exit__(*exc)  # type: ignore[arg-type]
+
+    def task(self, name: str, total: int | None = None):  # noqa: ANN201
+        if not self.progress:
+            return lambda n=1: None
+        tid = self.progress.add_task(name, total=total)
+        return lambda n=1: self.progress.advance(tid, n)  # type: ignore[union-attr]
+
+
+def run_audit(opts: AuditOptions) -> AuditResult:
+    """Run all checks that the inputs allow; see docs/audit.md for what each check means."""
+    from radvqa_data.catalog import db
+
+    con = db.connect(opts.catalog, read_only=True) if opts.catalog else None
+    sets = parse_against(opts.against, con, str(opts.catalog))
+    findings: list[Finding] = []
+    secs: dict[str, float] = {}
+    checks: list[str] = []
+
+    rows = None
+    if opts.inputs:
+        rows = load_inputs(opts.inputs, opts.columns).with_row_index("__k")
+        rows = rows.with_columns(pl.col("__k").cast(pl.Int64))
+        rows = qa_checks.prepare(rows)
+    elif con is not None:
+        rows = _catalog_training_rows(con, sets)
+
+    prot_imgs = protected_images(con, sets) if (con is not None and sets) else pl.DataFrame()
+    with _Phases(opts.progress) as ph:
+        if rows is not None and rows.height:
+            t = time.perf_counter()
+            findings += qa_checks.exact_duplicates(rows)
+            secs["qa_duplicate"] = time.perf_counter() - t
+            t = time.perf_counter()
+            findings += qa_checks.near_duplicates(rows, opts.text)
+            secs["qa_near_duplicate"] = time.perf_counter() - t
+            t = time.perf_counter()
+            findings += qa_checks.group_leaks(rows)
+            secs["group_leak"] = time.perf_counter() - t
+            checks += ["qa_duplicate", "qa_near_duplicate", "group_leak"]
+
+        audited = pl.DataFrame()
+        if con is not None:
+            audited = _audited_images(con, rows, prot_imgs, from_input=bool(opts.inputs))
+            if opts.images and audited.height:
+                t = time.perf_counter()
+                findings += same_picture(audited, opts.candidates, opts.pixels, ph.task("same picture", None))
+                secs["image_same_picture"] = time.perf_counter() - t
+                checks.append("image_same_picture")
+            if sets:
+                bimg: list[Finding] = []
+                if opts.images:
+                    t = time.perf_counter()
+                    bimg = benchmark_images(audited, prot_imgs, opts.candidates, opts.pixels, ph.task("benchmark images", None))
+                    findings += bimg
+                    secs["benchmark_image"] = time.perf_counter() - t
+                    checks.append("benchmark_image")
+                if rows is not None:
+                    t = time.perf_counter()
+                    findings += benchmark_questions(rows, bimg, prot_imgs, protected_questions(con, sets), opts.text)
+                    secs["benchmark_question"] = time.perf_counter() - t
+                    checks.append("benchmark_question")
+            t = time.perf_counter()
+            texts = _caption_texts(con, audited, prot_imgs, opts.caption_fields, restrict=bool(opts.inputs))
+            findings += cap.caption_leaks(texts, opts.text)
+            secs["caption_duplicate"] = time.perf_counter() - t
+            checks.append("caption_duplicate")
+            if not opts.inputs:
+                findings += _catalog_group_leaks(con)
+                if "group_leak" not in checks:
+                    checks.append("group_leak")
+    if con is not None:
+        con.close()
+    return AuditResult(findings, rows if opts.inputs else None, checks, secs,
+                       n_rows=0 if rows is None else rows.height, n_images=audited.height if con is not None else 0,
+                       n_protected=prot_imgs.height, against=[a.label for a in sets])
+
+
+def _catalog_training_rows(con, sets) -> pl.DataFrame | None:  # noqa: ANN001
+    """Without INPUT: the catalog's benchmark QA rows outside the protected sets, as QA rows."""
+    q = "SELECT source, qid, image_id, split, question, answer FROM benchmark_qa"
+    df = query_pl(con, q)
+    if df.height == 0:
+        return None
+    for a in sets:
+        cond = pl.col("source") == a.source
+        if a.split is not None:
+            cond = cond & (pl.col("split") == a.split)
+        df = df.filter(~cond)
+    img = query_pl(con, "SELECT source, image_id, group_id FROM images")
+    df = df.join(img, on=["source", "image_id"], how="left")
+    rows = df.select(
+        pl.col("qid").alias("__row_id"), pl.col("source").alias("__source"), pl.col("split").alias("__split"),
+        pl.col("image_id").alias("__image_id"), pl.col("group_id").alias("__group_id"),
+        pl.col("question").alias("__question"), pl.col("answer").alias("__answer"),
+    ).with_row_index("__k").with_columns(pl.col("__k").cast(pl.Int64))
+    return qa_checks.prepare(rows)
+
+
+def _audited_images(con, rows: pl.DataFrame | None, prot: pl.DataFrame, from_input: bool) -> pl.DataFrame:  # noqa: ANN001
+    """Images under audit: those the input rows use (split from the rows), or, without INPUT,
+    every catalog image outside the protected sets."""
+    if from_input:
+        if rows is None:
+            return pl.DataFrame()
+        used = rows.select(pl.col("__source").alias("source"), pl.col("__image_id").alias("image_id"),
+                           pl.col("__split").alias("row_split")).unique(["source", "image_id"], keep="first")
+        imgs = load_images(con).join(used, on=["source", "image_id"])
+        return imgs.with_columns(pl.coalesce("row_split", "split").alias("split")).drop("row_split")
+    imgs = load_images(con)
+    if prot.height:
+        imgs = imgs.join(prot.select("source", "image_id"), on=["source", "image_id"], how="anti")
+    return imgs
+
+
+def _caption_texts(con, audited: pl.DataFrame, prot: pl.DataFrame, fields: tuple[str, ...], restrict: bool) -> pl.DataFrame:  # noqa: ANN001
+    """Caption texts with each image's split: with INPUT the audited and protected images only,
+    without INPUT every catalog image (protected ones included: their captions can leak too)."""
+    ph = ",".join("?" for _ in fields)
+    df = query_pl(
+        con,
+        f"SELECT t.source, t.image_id, i.split, t.text FROM texts t JOIN images i USING (source, image_id) WHERE t.field IN ({ph})",
+        list(fields),
+    )
+    if audited.height:
+        df = df.join(audited.select("source", "image_id", pl.col("split").alias("s2")), on=["source", "image_id"], how="left")
+        df = df.with_columns(pl.coalesce("s2", "split").alias("split")).drop("s2")
+    if restrict:
+        keep = [audited.select("source", "image_id")] if audited.height else []
+        if prot.height:
+            keep.append(prot.select("source", "image_id"))
+        if not keep:
+            return df.head(0)
+        df = df.join(pl.concat(keep).unique(), on=["source", "image_id"])
+    return df
+
+
+def _catalog_group_leaks(con) -> list[Finding]:  # noqa: ANN001
+    """group_leak over catalog images: one group_id with images in two splits of one source."""
+    df = query_pl(
+        con,
+        "SELECT source AS __source, split AS __split, image_id AS __image_id, image_id AS __row_id, group_id AS __group_id, "
+        "NULL::VARCHAR AS __question, NULL::VARCHAR AS __answer FROM images WHERE group_id IS NOT NULL AND split IS NOT NULL"
+    ).with_row_index("__k").with_columns(pl.col("__k").cast(pl.Int64))
+    return qa_checks.group_leaks(df)

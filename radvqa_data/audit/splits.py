@@ -1,0 +1,12 @@
+"""Which side of a leak is the "training" side: split priorities shared by the checks and --fix."""
+
+from __future__ import annotations
+
+_PRIORITY = {"test": 3, "validation": 2, "val": 2, "valid": 2, "dev": 2, "quarantine": -1, "train": 0}
+
+
+def priority(split: str | None) -> int:
+    """Higher = more protected. Evaluation splits outrank training; unknown names sit between."""
+    if split is None:
+        return 0
+    return _PRIORITY.get(str(split).lower(), 1)
