@@ -134,7 +134,9 @@ def record_context(record: ImageRecord) -> dict[str, Any]:
         )
         if value
     }
-    texts = {name: _cut(text) for name, text in record.texts.items() if text and text.strip()}
+    # The caption first: it describes this very image; case findings may cover the whole case.
+    names = sorted(record.texts, key=lambda n: (n != "caption", n))
+    texts = {n: _cut(record.texts[n]) for n in names if record.texts[n] and record.texts[n].strip()}
     seen: set[tuple[str, str]] = set()
     entities = []
     for e in record.entities:
