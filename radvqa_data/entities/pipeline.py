@@ -58,24 +58,30 @@ def build_pipeline(model: str | None = None) -> Any:
     return nlp
 
 
-def doc_entities(doc: Any, field: str) -> list[Entity]:
-    """Entities of one processed doc, with normalized form, negation, uncertainty and CUI."""
+def doc_entities(doc: Any, field: str, text: str | None = None) -> list[Entity]:
+    """Entities of one processed doc, with normalized form, negation, uncertainty and CUI.
+
+    `text` is the doc's text when the caller has it (spaCy rebuilds `doc.text` from tokens).
+    """
     index = surface_index()
+    text = doc.text if text is None else text  # Doc.text and Span.text rebuild from tokens: slow
     found: list[tuple[int, int, int, int, str, str, str | None]] = []  # tok s/e, char s/e, label, norm, cui
     taken: set[int] = set()
-    for ent in doc.ents:
+    for ent in doc.ents:  # `doc.ents` walks every token: read it once
+        surface = text[ent.start_char : ent.end_char].lower()
         if "|" in ent.ent_id_:
             label, norm = ent.ent_id_.split("|", 1)
         else:
-            label, norm = ent.label_, ent.text.lower()
-        entry = index.get(ent.text.lower())
+            label, norm = ent.label_, surface
+        entry = index.get(surface)
         cui = entry.cui if entry is not None and entry.norm == norm else None
         found.append((ent.start, ent.end, ent.start_char, ent.end_char, label, norm, cui))
         taken.update(range(ent.start, ent.end))
     # A short form the AbbreviationDetector resolved ("LUL" -> "left upper lobe") takes the
     # lexicon entry of its long form when the ruler did not already tag it.
     for short in getattr(doc._, "abbreviations", []):
-        entry = index.get(short._.long_form.text.lower())
+        long_form = short._.long_form
+        entry = index.get(text[long_form.start_char : long_form.end_char].lower())
         if entry is None or taken.intersection(range(short.start, short.end)):
             continue
         found.append((short.start, short.end, short.start_char, short.end_char, entry.label, entry.norm, entry.cui))
@@ -83,23 +89,29 @@ def doc_entities(doc: Any, field: str) -> list[Entity]:
     if not found:
         return []
     found.sort(key=lambda f: f[0])
-    words = [t.lower_ for t in doc]
-    sent_ids = _sentence_ids(doc)
-    flags = context_flags(words, sent_ids, [(f[0], f[1]) for f in found])
+    flags = [(False, False)] * len(found)
+    if any(f[4] in CONTEXT_LABELS for f in found):
+        words, sent_ids = _words_and_sentences(doc)
+        flags = context_flags(words, sent_ids, [(f[0], f[1]) for f in found])
     out = []
     for (_, _, cs, ce, label, norm, cui), (neg, unc) in zip(found, flags):
         in_scope = label in CONTEXT_LABELS
         out.append(
-            Entity(field, cs, ce, doc.text[cs:ce], label, norm, neg and in_scope, unc and in_scope, cui)
+            Entity(field, cs, ce, text[cs:ce], label, norm, neg and in_scope, unc and in_scope, cui)
         )
     return out
 
 
-def _sentence_ids(doc: Any) -> list[int]:
-    ids = [0] * len(doc)
-    if not doc.has_annotation("SENT_START"):
-        return ids
-    for n, sent in enumerate(doc.sents):
-        for i in range(sent.start, sent.end):
-            ids[i] = n
-    return ids
+def _words_and_sentences(doc: Any) -> tuple[list[str], list[int]]:
+    """Lower-cased tokens and sentence numbers, read as arrays (iterating Tokens is slow)."""
+    from spacy.attrs import LOWER, SENT_START
+
+    arr = doc.to_array([LOWER, SENT_START])
+    strings = doc.vocab.strings
+    words = [strings[int(h)] for h in arr[:, 0]]
+    sent_ids, n = [], 0
+    for i, start in enumerate(arr[:, 1]):
+        if i > 0 and start == 1:
+            n += 1
+        sent_ids.append(n)
+    return words, sent_ids

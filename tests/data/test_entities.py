@@ -93,3 +93,19 @@ def test_entities_table_is_incremental(tmp_path: Path, shared_data):
     con.close()
     assert ("pneumothorax", True, False) in rows and ("abscess", False, True) in rows
     assert total == n_recorded  # replaced texts' old mentions are gone, nothing duplicated
+
+
+def test_fast_extraction_equals_the_plain_pipeline(nlp, shared_data):
+    """Batching, forked workers, de-duplication and skipping the abbreviation detector on texts
+    without "(" change the speed only: the entities are those of `nlp(text)` one by one."""
+    from radvqa_data.entities.extract import extract_entities
+    from radvqa_data.entities.pipeline import doc_entities
+
+    recs = medpix_records(dataset(shared_data, "medpix2"), 150)
+    texts = [r["Description"]["Caption"] or "" for r in recs] + ["Left upper lobe (LUL) mass. LUL collapse."] * 2
+    plain = [doc_entities(nlp(t), "caption") for t in texts]
+    assert sum("(" in t for t in texts) >= 3 and sum(map(len, plain)) > 300
+    for n_process in (1, 2):
+        fast = [ents for _, _, ents in extract_entities(((i, "caption", t) for i, t in enumerate(texts)),
+                                                        nlp=nlp, n_process=n_process, chunk_size=40)]
+        assert fast == plain
