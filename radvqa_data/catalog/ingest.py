@@ -10,6 +10,7 @@ reuses every probe already committed. Adding a source again replaces its rows, n
 from __future__ import annotations
 
 import importlib
+import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -82,18 +83,22 @@ def add_source(
     Re-adding a source replaces its rows in one transaction. Probes of unchanged image files
     are reused from earlier runs, so a rerun after an interrupt continues where it stopped.
     """
-    from radvqa_data.catalog.probe_pool import probe_all
+    from radvqa_data.catalog.probe_pool import prestart, probe_all
     from radvqa_data.catalog.writer import write_source
 
     start = time.perf_counter()
     catalog = Path(catalog)
     root = Path(path).expanduser().resolve()
     source = name or kind
+    # Start the decoding pool while the metadata is parsed, when there are images to decode.
+    starting = prestart(workers) if _has_many_images(root) else None
     data = read_source(kind, root, source, catalog)
     _check_captions(data)
     con = db.connect(catalog)
     try:
         files = [im.path for im in data.images if im.path is not None and im.status is None]
+        if starting is not None:
+            starting.join()
         t0 = time.perf_counter()
         with _progress_bar(progress, len(files), f"probing {source}") as advance:
             probes, reused = probe_all(con, files, workers=workers, on_done=advance)
@@ -114,6 +119,28 @@ def add_source(
         issues=dict(sorted(issues.items())),
         **counts,
     )
+
+
+def _has_many_images(root: Path, enough: int = 48, depth: int = 2) -> bool:
+    """A cheap look (two folder levels, stops early): are there at least `enough` image files?"""
+    exts = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp"}
+    count, level = 0, [root] if root.is_dir() else []
+    for _ in range(depth + 1):
+        nxt = []
+        for folder in level:
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for e in entries:
+                if e.is_dir():
+                    nxt.append(e.path)
+                elif os.path.splitext(e.name)[1].lower() in exts:
+                    count += 1
+                    if count >= enough:
+                        return True
+        level = nxt
+    return False
 
 
 def _check_captions(data: SourceData) -> None:

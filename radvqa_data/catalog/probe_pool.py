@@ -15,9 +15,11 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -98,24 +100,83 @@ def _commit(con: duckdb.DuckDBPyConnection, batch: list[Probe]) -> None:
         con.unregister("_batch")
 
 
+PRELOAD = ["radvqa_data.catalog.imageprobe", "PIL.Image", "PIL.PngImagePlugin", "PIL.JpegImagePlugin", "imagehash", "scipy.fftpack"]
+_POOL: dict[str, Any] = {}  # {"pool": multiprocessing Pool, "workers": n}: reused across add_source calls
+_POOL_LOCK = threading.Lock()
+
+
+def default_workers() -> int:
+    """Processes to decode with: the CPUs this process may use, at most 8 (memory ~100 MB each)."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        n = os.cpu_count() or 1
+    return max(1, min(n, 8))
+
+
+def get_pool(workers: int) -> Any:
+    """The shared worker pool (started once per process; a start costs ~0.3-1 s of imports).
+
+    Why shared: a session that adds several sources (the demo, the tests, a notebook) pays the
+    start-up once. The pool is terminated at interpreter exit by multiprocessing's finalizers.
+    """
+    import multiprocessing as mp
+
+    with _POOL_LOCK:
+        if _POOL.get("workers") == workers:
+            return _POOL["pool"]
+        close_pool()
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(PRELOAD)
+        with _without_main_module():
+            _POOL.update(pool=ctx.Pool(workers), workers=workers)
+        return _POOL["pool"]
+
+
+def close_pool() -> None:
+    """Terminate the shared pool (it is recreated on demand)."""
+    pool = _POOL.pop("pool", None)
+    _POOL.pop("workers", None)
+    if pool is not None:
+        pool.terminate()
+        pool.join()
+
+
+def _warm(workers: int) -> None:
+    get_pool(workers)
+    # DuckDB imports pandas on its first Arrow scan (~0.3-0.8 s); pay it while the reader parses.
+    try:
+        import pandas  # noqa: F401
+    except ImportError:  # pragma: no cover - pandas is optional for DuckDB
+        pass
+
+
+def prestart(workers: int | None) -> threading.Thread | None:
+    """Start the pool in the background (while the caller parses the source's metadata)."""
+    workers = workers or default_workers()
+    if workers <= 1:
+        return None
+    thread = threading.Thread(target=_warm, args=(workers,), daemon=True)
+    thread.start()
+    return thread
+
+
 def _run(paths: list[str], workers: int) -> Iterator[Probe]:
-    """Probe `paths` (any order out), in-process for few files, else on a forkserver pool."""
+    """Probe `paths` (any order out), in-process for few files, else on the shared pool."""
     from radvqa_data.catalog.imageprobe import probe_chunk, probe_file
 
     if workers <= 1 or len(paths) < POOL_MIN:
         for p in paths:
             yield probe_file(p)
         return
-    import multiprocessing as mp
-
-    ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["radvqa_data.catalog.imageprobe", "PIL.Image", "PIL.PngImagePlugin", "PIL.JpegImagePlugin", "imagehash", "scipy.fftpack"])
+    pool = get_pool(workers)
     chunks = [paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)]
-    with _without_main_module():
-        pool = ctx.Pool(workers)
-    with pool:
+    try:
         for result in pool.imap_unordered(probe_chunk, chunks):
             yield from result
+    except BaseException:
+        close_pool()  # do not leave queued work behind for the next caller
+        raise
 
 
 @contextlib.contextmanager
@@ -150,7 +211,7 @@ def probe_all(
     if on_done and reused:
         on_done(reused)
     todo = [p for p in unique if p not in done]
-    workers = workers if workers is not None else min(2, os.cpu_count() or 1)
+    workers = workers if workers is not None else default_workers()
     batch: list[Probe] = []
     for probe in _run(todo, workers):
         done[probe.path] = probe

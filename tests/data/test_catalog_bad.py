@@ -150,3 +150,21 @@ def test_unknown_kind_and_missing_path(tmp_path: Path) -> None:
         add_source(tmp_path / "c.duckdb", "medpix2", tmp_path / "nope", progress=False)
     with pytest.raises(InputError, match="Descriptions.json: file not found; expected"):
         add_source(tmp_path / "c.duckdb", "medpix2", tmp_path, progress=False)
+
+
+def test_large_jpeg_draft_decode_keeps_size_and_catches_truncation(tmp_path: Path) -> None:
+    """Large JPEGs are decoded at reduced scale for the hash: size stays the file's, truncation is caught."""
+    data = _image_bytes("JPEG", 640)
+    good, cut = tmp_path / "big.jpg", tmp_path / "big_cut.jpg"
+    good.write_bytes(data)
+    cut.write_bytes(data[: int(len(data) * 0.6)])
+    ok = probe_file(str(good))
+    assert (ok.status, ok.width, ok.height, ok.format) == ("ok", 640, 640, "JPEG")
+    bad = probe_file(str(cut))
+    assert bad.status == "corrupt" and "truncated" in bad.error and bad.phash is None
+    # the reduced-scale hash stays close to the textbook full-size imagehash.phash
+    import imagehash
+
+    with Image.open(good) as im:
+        textbook = int(str(imagehash.phash(im)), 16)
+    assert bin(textbook ^ ok.phash).count("1") <= 6

@@ -63,12 +63,15 @@ def _case_texts(cases: list[object], issues: list[Issue]) -> dict[str, tuple[dic
     return out
 
 
-def _image_file(folder: Path, image_id: str) -> Path | None:
-    for ext in IMAGE_EXTS:
-        candidate = folder / f"{image_id}{ext}"
-        if candidate.is_file():
-            return candidate
-    return None
+def _image_files(folder: Path) -> dict[str, Path]:
+    """image id -> file in images/ (one listing instead of a stat per record)."""
+    if not folder.is_dir():
+        return {}
+    out: dict[str, Path] = {}
+    for p in sorted(folder.iterdir()):
+        if p.suffix.lower() in IMAGE_EXTS:
+            out.setdefault(p.stem, p)
+    return out
 
 
 def read(root: Path, *, source: str, assets: Path) -> SourceData:
@@ -79,7 +82,7 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
     issues: list[Issue] = []
     cases = _case_texts(load_json_list(case_path, "a JSON list of MedPix cases"), issues)
     splits = _splits(root)
-    image_dir = root / "images"
+    files = _image_files(root / "images")
     data = SourceData(issues=issues, meta={"files": [desc_path.name, case_path.name], "splits_from": "splitted_dataset" if splits else None})
     seen: set[str] = set()
     for i, rec in enumerate(descriptions):
@@ -108,7 +111,7 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
             "synpic": image_id.split("_", 1)[1] if "_" in image_id else None,
             **{f"topic_{k}": v for k, v in topic.items()},
         }
-        path = _image_file(image_dir, image_id)
+        path = files.get(image_id)
         data.images.append(
             SourceImage(
                 image_id=image_id,
