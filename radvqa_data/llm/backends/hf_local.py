@@ -64,19 +64,24 @@ class TransformersBackend:
         return f"{prompt.system}\n\n{prompt.user}\n\n"
 
     def complete(self, prompts: Sequence[Prompt]) -> list[Completion]:
-        """Generate for every prompt, `batch_size` at a time; results in prompt order."""
-        out: list[Completion] = []
-        for i in range(0, len(prompts), self.batch_size):
-            out.extend(self._batch(prompts[i : i + self.batch_size]))
-        for c in out:
-            self.stats.add(c)
-        return out
+        """Generate for every prompt, `batch_size` at a time; results in prompt order.
 
-    def _batch(self, prompts: Sequence[Prompt]) -> list[Completion]:
+        Prompts are batched by length (short with short) so that little of each batch is padding.
+        """
+        texts = [self._format(p) for p in prompts]
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out: list[Completion | None] = [None] * len(texts)
+        for i in range(0, len(order), self.batch_size):
+            idx = order[i : i + self.batch_size]
+            for j, c in zip(idx, self._batch([texts[j] for j in idx]), strict=True):
+                out[j] = c
+                self.stats.add(c)
+        return [c for c in out if c is not None]
+
+    def _batch(self, texts: list[str]) -> list[Completion]:
         torch = self._torch
         s = self.sampling
         start = time.perf_counter()
-        texts = [self._format(p) for p in prompts]
         enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(
             self.device
         )

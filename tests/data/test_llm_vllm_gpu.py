@@ -1,0 +1,45 @@
+"""vLLM in-process backend for real: GPU tier only (`pytest -m gpu`, vllm installed in its own env).
+
+Not run where this was written (no GPU). A tiny random-weight Llama built from a config needs no
+download; structured output then guarantees JSON even from random weights, so every reply must
+parse (no `unparseable_response`), and throughput is printed.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.gpu
+
+
+def test_vllm_backend_structured_json_on_gpu(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("vllm")
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA GPU")
+    from radvqa_data.llm.factory import make_generator
+    from radvqa_data.llm.tiny import build_tiny_causal_lm
+    from tests.data.test_llm_generate import make_record
+
+    model = build_tiny_causal_lm(tmp_path / "model", hidden=64)
+    gen = make_generator(
+        "vllm",
+        model=str(model),
+        temperature=0.8,
+        max_new_tokens=128,
+        seed=0,
+        backend_options={"gpu_memory_utilization": 0.3, "enforce_eager": True},
+    )
+    records = [make_record(f"img{i}") for i in range(64)]
+    start = time.perf_counter()
+    cands = list(gen.generate(records))
+    seconds = time.perf_counter() - start
+    stats = gen.backend.stats
+    assert stats.requests == 128
+    assert not any(c.reject_reason == "unparseable_response" for c in cands)
+    print(
+        f"vllm: {stats.prompt_tokens / seconds:.0f} prompt tok/s, {stats.completion_tokens / seconds:.0f} generation tok/s"
+    )
