@@ -140,3 +140,5 @@ def test_dicom_pydicom_testfiles_and_unreadable(tmp_path: Path) -> None:
     assert _rows(cat, "SELECT modality FROM images WHERE image_id = 'MR_small.dcm'")[0][0] == "MRI"
     err = dict(_rows(cat, "SELECT image_id, error FROM images WHERE status = 'corrupt'"))
     assert "unreadable DICOM" in err["broken.dcm"] and set(err) == {"broken.dcm", "half.dcm"}
+    again = add_source(cat, "dicom", root, progress=False)  # renderings unchanged: probes reused
+    assert (again.reused, again.probed, again.ok) == (2, 0, 2)

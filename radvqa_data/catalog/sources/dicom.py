@@ -9,6 +9,7 @@ one without pixel data, is catalogued as `corrupt` with the reason.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +56,14 @@ def render_png(ds: Any, out: Path) -> str:
         if getattr(ds, "PhotometricInterpretation", "") == "MONOCHROME1":
             scaled = 255 - scaled
         img = Image.fromarray(scaled.astype(np.uint8), "L")
-    with atomic_path(out) as tmp:
-        img.save(tmp, format="PNG")
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    png = buf.getvalue()
+    # Rewrite only when the rendering changed: an unchanged PNG keeps its mtime, so a rerun
+    # reuses its cached probe instead of decoding it again.
+    if not (out.is_file() and out.read_bytes() == png):
+        with atomic_path(out) as tmp:
+            tmp.write_bytes(png)
     return window
 
 
