@@ -50,3 +50,43 @@ def print_synth_summary(summary) -> None:
         f"{summary.shards_skipped} already done; median answer {m.get('median_answer_words')} words; "
         f"case split violations {m.get('case_split_violations')}; {summary.seconds:.1f}s ({rate:,.0f} rows/s)"
     )
+
+
+def describe_run(out, samples: int = 5, seed: int = 0) -> str:
+    """A plain-text description of a synth output folder: counts per type and answer type,
+    yes-rate per type, rejects per reason, and `samples` random rows per question type."""
+    import json
+    from pathlib import Path
+
+    import polars as pl
+
+    out = Path(out)
+    m = json.loads((out / "manifest.json").read_text())
+    qa = pl.read_parquet(sorted((out / "qa").glob("part-*.parquet")))
+    lines = [f"{out}: {m['qa_rows']:,} QA rows from {m['images_with_rows']:,}/{m['images']:,} images, "
+             f"{m['reject_rows']:,} rejects; median answer {m['median_answer_words']} words; "
+             f"case split violations {m['case_split_violations']}"]
+    open_rows = qa.filter(pl.col("answer_type") == "open")
+    leaks = sum(a.lower() in q.lower() for q, a in open_rows.select("question", "answer").rows())
+    lines.append(f"open answers appearing verbatim in their question: {leaks}")
+    lines.append("\ntype       closed    open  yes-rate")
+    by = m["by_type_and_answer_type"]
+    for t in sorted(m["by_question_type"]):
+        yr = m["yes_rate"].get(t)
+        lines.append(f"{t:<9}{by.get(t + '/closed', 0):>8,}{by.get(t + '/open', 0):>8,}  {'' if yr is None else f'{yr:.1%}'}")
+    lines.append("\nrejects by reason")
+    for reason, n in sorted(m["rejects_by_reason"].items(), key=lambda kv: -kv[1]):
+        lines.append(f"  {reason:<24}{n:>7,}")
+    for t in sorted(m["by_question_type"]):
+        part = qa.filter(pl.col("question_type") == t)
+        lines.append(f"\n{t} samples")
+        for r in part.sample(min(samples, part.height), seed=seed).iter_rows(named=True):
+            lines.append(f"  [{r['image_id']}] {r['question']} -> {r['answer']} ({r['answer_type']}; "
+                         f"{r['template_id']}; {r['source_field']}: {r['source_text'][:60]!r})")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # python -m radvqa_data.synth.report OUT_DIR
+    import sys
+
+    print(describe_run(sys.argv[1]))
