@@ -29,7 +29,7 @@ def _features_metadata() -> bytes:
     from datasets import Features, Image, Value
 
     feats = {name: Value("int64" if str(t) == "int64" else "int32" if str(t) == "int32" else "string")
-             for name, t in zip(QA_SCHEMA.names, QA_SCHEMA.types)}
+             for name, t in zip(QA_SCHEMA.names, QA_SCHEMA.types, strict=False)}
     feats["image"] = Image()
     return json.dumps({"info": {"features": Features(feats).to_dict()}}).encode()
 
@@ -83,7 +83,7 @@ def _with_images(chunk: pl.DataFrame, schema, counts: dict):
     import pyarrow as pa
 
     images = []
-    for path, status in zip(chunk["image_path"], chunk["image_status"]):
+    for path, status in zip(chunk["image_path"], chunk["image_status"], strict=False):
         if path and status == "ok" and Path(path).is_file():
             images.append({"bytes": Path(path).read_bytes(), "path": Path(path).name})
             counts["images_embedded"] += 1

@@ -31,10 +31,10 @@ def _process_chunk(chunk: Sequence[TextItem], batch_size: int = 256) -> list[tup
     # (two thirds of ROCO captions; the detector is about 40% of the pipeline's time).
     with_paren = [t for t in unique if "(" in t]
     without = [t for t in unique if "(" not in t]
-    docs = dict(zip(with_paren, _NLP.pipe(with_paren, batch_size=batch_size)))
+    docs = dict(zip(with_paren, _NLP.pipe(with_paren, batch_size=batch_size), strict=False))
     skip = [name for name in ("abbreviation_detector",) if name in _NLP.pipe_names]
     with _NLP.select_pipes(disable=skip):
-        docs.update(zip(without, _NLP.pipe(without, batch_size=batch_size)))
+        docs.update(zip(without, _NLP.pipe(without, batch_size=batch_size), strict=False))
     return [(key, field, doc_entities(docs[text], field, text)) for key, field, text in chunk]
 
 

@@ -94,7 +94,7 @@ def doc_entities(doc: Any, field: str, text: str | None = None) -> list[Entity]:
         words, sent_ids = _words_and_sentences(doc)
         flags = context_flags(words, sent_ids, [(f[0], f[1]) for f in found])
     out = []
-    for (_, _, cs, ce, label, norm, cui), (neg, unc) in zip(found, flags):
+    for (_, _, cs, ce, label, norm, cui), (neg, unc) in zip(found, flags, strict=False):
         in_scope = label in CONTEXT_LABELS
         out.append(
             Entity(field, cs, ce, text[cs:ce], label, norm, neg and in_scope, unc and in_scope, cui)

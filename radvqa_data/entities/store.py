@@ -113,9 +113,9 @@ def write_batch(
             for col, val in zip(ENTITY_COLUMNS, (
                 source, image_id, field, e.start, e.end, e.text, e.label, e.norm,
                 e.negated, e.uncertain, e.cui, "lexicon" if e.cui else None,
-            )):
+            ), strict=False):
                 ent_rows[col].append(val)
-        for col, val in zip(done, (source, image_id, field, texts_md5[(source, image_id, field)], pipeline, len(ents))):
+        for col, val in zip(done, (source, image_id, field, texts_md5[(source, image_id, field)], pipeline, len(ents)), strict=False):
             done[col].append(val)
     new_ents = pa.table(ent_rows, schema=pa.schema([
         ("source", pa.string()), ("image_id", pa.string()), ("field", pa.string()),
