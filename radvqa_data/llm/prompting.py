@@ -31,14 +31,15 @@ QA_SCHEMA_JSON: dict[str, Any] = {
     "properties": {
         "pairs": {
             "type": "array",
+            "maxItems": 8,  # bounds a guided reply: random or rambling models cannot run on
             "items": {
                 "type": "object",
                 "properties": {
-                    "question": {"type": "string"},
-                    "answer": {"type": "string"},
+                    "question": {"type": "string", "maxLength": 200},
+                    "answer": {"type": "string", "maxLength": 60},
                     "answer_type": {"type": "string", "enum": list(ANSWER_TYPES)},
                     "question_type": {"type": "string", "enum": list(QUESTION_TYPES)},
-                    "evidence": {"type": "string"},
+                    "evidence": {"type": "string", "maxLength": 200},
                 },
                 "required": ["question", "answer", "answer_type", "question_type", "evidence"],
                 "additionalProperties": False,

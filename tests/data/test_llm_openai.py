@@ -140,6 +140,7 @@ def test_first_attempt_timeout_is_retried_with_backoff(server: tuple[str, str]) 
     completions = gen.backend.complete([p for r in [make_record()] for p in _prompts(r)])
     assert all(c.text is not None and c.error is None for c in completions)
     assert all(c.attempts >= 2 for c in completions)
+    assert all(c.finish_reason in ("length", "stop") for c in completions)
     assert gen.backend.stats.timeouts >= 2 and gen.backend.stats.retries >= 2
 
 

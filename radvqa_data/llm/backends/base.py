@@ -33,6 +33,9 @@ class Completion:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     attempts: int = 1
+    finish_reason: str | None = (
+        None  # "stop" | "length" (hit max_new_tokens), when the backend says
+    )
 
 
 @dataclass

@@ -102,7 +102,8 @@ class TransformersBackend:
         for row, n_prompt in zip(new, lengths, strict=True):
             n_new = int((row != self.tokenizer.pad_token_id).sum())
             text = self.tokenizer.decode(row, skip_special_tokens=True)
-            results.append(Completion(text, None, int(n_prompt), n_new))
+            finish = "length" if n_new >= s.max_new_tokens else "stop"
+            results.append(Completion(text, None, int(n_prompt), n_new, finish_reason=finish))
         self.stats.seconds += time.perf_counter() - start
         return results
 

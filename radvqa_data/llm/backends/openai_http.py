@@ -195,5 +195,10 @@ def _completion_from(resp: Any, attempts: int) -> Completion:
         return Completion(None, f"bad_reply: {resp.text[:200]}", attempts=attempts)
     usage = data.get("usage") or {}
     return Completion(
-        text, None, usage.get("prompt_tokens"), usage.get("completion_tokens"), attempts
+        text,
+        None,
+        usage.get("prompt_tokens"),
+        usage.get("completion_tokens"),
+        attempts,
+        data["choices"][0].get("finish_reason"),
     )

@@ -82,8 +82,11 @@ class VLLMBackend:
         results = []
         for out in outputs:
             gen = out.outputs[0]
+            n_prompt = len(out.prompt_token_ids or [])
             results.append(
-                Completion(gen.text, None, len(out.prompt_token_ids or []), len(gen.token_ids))
+                Completion(
+                    gen.text, None, n_prompt, len(gen.token_ids), finish_reason=gen.finish_reason
+                )
             )
         self.stats.seconds += time.perf_counter() - start
         for c in results:
