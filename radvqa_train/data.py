@@ -60,9 +60,10 @@ def draw_order(sizes: list[int], weights: list[float], n_draws: int, seed: int) 
     """`n_draws` (source, row) pairs: weighted source choice, per-source reshuffled cycles."""
     import numpy as np
 
-    rng = np.random.default_rng(seed)
+    # two streams, so that the first k draws do not depend on n_draws (prefix-stable order)
+    pick, rng = np.random.default_rng([seed, 0]), np.random.default_rng([seed, 1])
     p = np.asarray(weights, dtype=float) / float(sum(weights))
-    choices = rng.choice(len(sizes), size=n_draws, p=p) if len(sizes) > 1 else np.zeros(n_draws, int)
+    choices = pick.choice(len(sizes), size=n_draws, p=p) if len(sizes) > 1 else np.zeros(n_draws, int)
     perms: list[Any] = [rng.permutation(n) for n in sizes]
     cursors = [0] * len(sizes)
     out = []

@@ -113,8 +113,8 @@ def train_stage(model: Any, processor: Any, family: str, stage: StageConfig, dat
         scheduler.load_state_dict(ck["scheduler"])
         set_rng_state(ck["rng"][rank])
         start = ck["state"]["step"]
-        if accelerator.is_main_process:
-            log.truncate_after(stage.name, start)
+    if resume and accelerator.is_main_process:  # drop log lines of steps that will be redone
+        log.truncate_after(stage.name, start)
     model, optimizer = accelerator.prepare(model, optimizer)
     device = accelerator.device
     counts = Counts()
@@ -122,6 +122,9 @@ def train_stage(model: Any, processor: Any, family: str, stage: StageConfig, dat
     bar = _progress(progress and accelerator.is_main_process, stage.name, steps, start)
     loss_value, taken = float("nan"), 0
     for step in range(start, steps):
+        if stop_after is not None and taken >= stop_after:  # time-boxed call: leave, resume later
+            _close(bar)
+            return {"finished": False, "step": step, "steps": steps}
         t0, n_tokens, n_samples, losses = time.perf_counter(), 0, 0, []
         for micro in range(stage.grad_accum):
             # contiguous slice per process: N processes x accum k == 1 process x accum N*k
@@ -168,9 +171,6 @@ def train_stage(model: Any, processor: Any, family: str, stage: StageConfig, dat
             bar[0].update(bar[1], advance=1, description=f"{stage.name} loss {loss_value:.4f}",
                           rate=f"{float(stats[2]) / dt:.1f} samples/s")
         taken += 1
-        if stop_after is not None and taken >= stop_after and done < steps:
-            _close(bar)
-            return {"finished": False, "step": done, "steps": steps}
     _close(bar)
     summary = {"finished": True, "steps": steps, "final_loss": loss_value, "counts": counts.__dict__}
     if eval_rows:

@@ -32,6 +32,11 @@ def load_model(path: str, *, precision: str = "fp32", load_in_4bit: bool = False
 
     kwargs: dict[str, Any] = {"dtype": torch.bfloat16 if precision == "bf16" else torch.float32}
     if load_in_4bit:
+        from radvqa_data.errors import ConfigError, require
+
+        if not torch.cuda.is_available():
+            raise ConfigError("load_in_4bit needs a CUDA GPU (bitsandbytes); set load_in_4bit=false on CPU")
+        require("bitsandbytes", "pip install bitsandbytes")
         from transformers import BitsAndBytesConfig
 
         kwargs["quantization_config"] = BitsAndBytesConfig(

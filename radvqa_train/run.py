@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from radvqa_data.atomic import write_json, write_text
-from radvqa_data.errors import InputError
+from radvqa_data.errors import ConfigError, InputError
 from radvqa_train.config import TrainConfig, to_dict
 
 
@@ -27,6 +27,14 @@ def _check_out(out: Path, cfg: TrainConfig, resume: bool) -> None:
     started = (out / "metrics.jsonl").exists() or any((out / s.name).exists() for s in cfg.stages)
     if started and not resume:
         raise InputError(f"{out}: holds an earlier run; pass --resume to continue it or choose another --out")
+    saved = out / "config.yaml"
+    if resume and saved.exists():  # resuming with other settings would mix two runs in one result
+        old = yaml.safe_load(saved.read_text()) or {}
+        new = to_dict(cfg)
+        diff = [k for k in ("model", "stages") if old.get(k) != new.get(k)]
+        if diff:
+            raise ConfigError(f"{saved}: --resume with a config that differs from the run in {out} "
+                              f"(in: {', '.join(diff)}); rerun with the same recipe and overrides")
 
 
 def run_recipe(cfg: TrainConfig, *, out: Path, shards: Path | None = None, catalog: Path | None = None,

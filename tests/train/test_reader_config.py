@@ -73,3 +73,19 @@ def test_all_config_errors_reported_at_once(tmp_path):
         load_config("no-such-recipe")
     with pytest.raises(ConfigError, match="key=value"):
         load_config("tiny-demo", overrides=["max_steps"])
+
+
+def test_draw_order_mixes_by_weight_and_cycles_each_source():
+    from collections import Counter
+
+    from radvqa_train.config import StageConfig
+    from radvqa_train.data import draw_order, total_steps
+
+    order = draw_order([10, 3], [3.0, 1.0], 4000, seed=1)
+    share = Counter(s for s, _ in order)[0] / len(order)
+    assert 0.72 < share < 0.78  # 3:1
+    small = [i for s, i in order if s == 1]
+    assert sorted(small[:3]) == [0, 1, 2] and sorted(small[3:6]) == [0, 1, 2]  # full passes
+    assert draw_order([10, 3], [3.0, 1.0], 50, seed=1) == order[:50]  # deterministic prefix
+    stage = StageConfig(name="s", data=[], epochs=2, batch_size=4, grad_accum=2)
+    assert total_steps(stage, 20, world_size=1) == 5 and total_steps(stage, 20, world_size=2) == 3

@@ -46,3 +46,21 @@ def test_resume_equals_uninterrupted(tiny_models, toy_data, tmp_path):
     assert [x[:2] for x in full] == [x[:2] for x in cut]  # one line per step, no duplicates
     for x, y in zip(full, cut):
         assert abs(x[2] - y[2]) < 1e-4, (x, y)
+
+
+def test_resume_with_another_config_is_refused(tiny_models, toy_data, tmp_path):
+    import pytest
+
+    from radvqa_data.errors import ConfigError
+
+    cfg = load_config("tiny-demo", overrides=[STAGES, "stages.qa.max_steps=2"], model=str(tiny_models["paligemma"]))
+    kw = {"shards": toy_data["shards"], "catalog": toy_data["catalog"], "progress": False}
+    run_recipe(cfg, out=tmp_path, stop_after=2, **kw)
+    other = load_config("tiny-demo", overrides=[STAGES, "stages.qa.max_steps=2", "stages.qa.lr=0.1"],
+                        model=str(tiny_models["paligemma"]))
+    with pytest.raises(ConfigError, match="differs"):
+        run_recipe(other, out=tmp_path, resume=True, **kw)
+    done = run_recipe(cfg, out=tmp_path, resume=True, **kw)
+    assert [s["stage"] for s in done] == ["align", "qa"] and done[-1]["finished"]
+    lines = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [(r["stage"], r["step"]) for r in lines if "loss" in r] == [("align", 1), ("align", 2), ("qa", 1), ("qa", 2)]
