@@ -96,3 +96,10 @@ def probe_file(path: str) -> Probe:
 def probe_chunk(paths: list[str]) -> list[Probe]:
     """Probe a chunk of files (the unit of work sent to a worker process)."""
     return [probe_file(p) for p in paths]
+
+
+def worker_init() -> None:
+    """Pool worker start-up: leave Ctrl-C to the parent, which stops the pool and reports once."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -43,7 +43,7 @@ CREATE TABLE IF NOT EXISTS catalog_probe_cache (
 """
 
 CHUNK = 8  # files per task: large enough to amortise pickling, small enough to balance 2 workers
-BATCH = 256  # probes per committed cache batch
+BATCH = 128  # probes per committed cache batch (an interrupt loses at most this many)
 POOL_MIN = 48  # below this many files a pool costs more than it saves
 
 
@@ -122,6 +122,8 @@ def get_pool(workers: int) -> Any:
     """
     import multiprocessing as mp
 
+    from radvqa_data.catalog.imageprobe import worker_init
+
     with _POOL_LOCK:
         if _POOL.get("workers") == workers:
             return _POOL["pool"]
@@ -129,7 +131,7 @@ def get_pool(workers: int) -> Any:
         ctx = mp.get_context("forkserver")
         ctx.set_forkserver_preload(PRELOAD)
         with _without_main_module():
-            _POOL.update(pool=ctx.Pool(workers), workers=workers)
+            _POOL.update(pool=ctx.Pool(workers, initializer=worker_init), workers=workers)
         return _POOL["pool"]
 
 
@@ -213,13 +215,17 @@ def probe_all(
     todo = [p for p in unique if p not in done]
     workers = workers if workers is not None else default_workers()
     batch: list[Probe] = []
-    for probe in _run(todo, workers):
-        done[probe.path] = probe
-        batch.append(probe)
-        if on_done:
-            on_done(1)
-        if len(batch) >= BATCH:
-            _commit(con, batch)
-            batch = []
+    try:
+        for probe in _run(todo, workers):
+            done[probe.path] = probe
+            batch.append(probe)
+            if on_done:
+                on_done(1)
+            if len(batch) >= BATCH:
+                _commit(con, batch)
+                batch = []
+    except KeyboardInterrupt:
+        _commit(con, batch)  # Ctrl-C: keep the whole probes finished so far for the rerun
+        raise
     _commit(con, batch)
     return done, reused

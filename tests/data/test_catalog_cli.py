@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -53,8 +54,9 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
     assert r.exit_code == 1 and "no catalog here" in r.output
 
 
-def test_interrupted_run_keeps_whole_rows_and_rerun_continues(tmp_path: Path) -> None:
-    """SIGKILL mid-probe (a crash), then rerun: no half rows, no duplicates, earlier probes reused."""
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["crash", "ctrl-c"])
+def test_interrupted_run_keeps_whole_rows_and_rerun_continues(tmp_path: Path, sig: signal.Signals) -> None:
+    """Killed (a crash) or Ctrl-C mid-probe, then rerun: no half rows, no duplicates, probes reused."""
     root = tmp_path / "many"
     root.mkdir()
     rng = np.random.default_rng(0)
@@ -73,8 +75,11 @@ def test_interrupted_run_keeps_whole_rows_and_rerun_continues(tmp_path: Path) ->
         time.sleep(0.02)
     killed = proc.poll() is None
     if killed:
-        os.killpg(proc.pid, signal.SIGKILL)  # the CLI and its worker processes
-    proc.wait(timeout=30)
+        os.killpg(proc.pid, sig)  # the CLI and its worker processes, as a terminal's Ctrl-C does
+    proc.wait(timeout=60)
+    stderr = proc.stderr.read().decode() if proc.stderr else ""
+    if killed and sig == signal.SIGINT:
+        assert proc.returncode == 130 and "Interrupted" in stderr and "Traceback" not in stderr
     con = duckdb.connect(str(cat))
     images = con.execute("SELECT count(*) FROM images").fetchall()[0][0]
     cached = con.execute("SELECT count(*) FROM catalog_probe_cache").fetchall()[0][0]
