@@ -29,7 +29,7 @@ _MODALITY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("CT", re.compile(r"\b(ct|cta|cect|hrct|mdct|computed tomograph\w*|tomogra\w*)\b")),
     ("ultrasound", re.compile(r"\b(us|ultrasound|ultrasonograph\w*|sonograph\w*|doppler|echocardiograph\w*|echo)\b")),
     ("angiography", re.compile(r"\b(angiogra\w*|arteriogra\w*|venogra\w*|dsa)\b")),
-    ("X-ray", re.compile(r"\b(x-?rays?|radiograph\w*|cxr|kub|plain film|chest film|mammogra\w*|fluorosc\w*|barium|esophagram|urogra\w*)\b")),
+    ("X-ray", re.compile(r"\b(x[- ]?rays?|xr|radiograph\w*|cxr|kub|plain film|chest film|mammogra\w*|fluorosc\w*|barium|esophagram|urogra\w*)\b")),
 ]
 
 

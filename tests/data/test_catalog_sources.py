@@ -73,6 +73,7 @@ def test_real_medpix_and_vqarad_figures(real_catalog: Path) -> None:
     assert vq["images"] == 315 and vq["status"]["ok"] == 315
     assert vq["qa_rows"] == 2248 and vq["qa_splits"] == {"train": 1797, "test": 451}
     assert vq["issues"] == {}
+    assert sum(n for m, n in vq["modality"].items() if m != "none") == 63  # stated by open MODALITY answers
     # a record without its file is `missing` with no path, never an error
     (path, err) = _rows(real_catalog, "SELECT path, error FROM images WHERE source='medpix2' AND status='missing' LIMIT 1")[0]
     assert path is None and "no file" in err

@@ -4,7 +4,8 @@ A benchmark: its QA rows go to `benchmark_qa` (split from `phrase_type`: freefor
 test_* -> test). Images are the union of the image folder and the images the JSON names.
 An image's split is the split of its questions when they agree, else NULL (202 of the 315
 images have both train and test questions; `benchmark_qa.split` is the authority and
-`images.extra.qa_splits` lists both).
+`images.extra.qa_splits` lists both). Modality: only where an open MODALITY question's answer
+states it (63 of the 315 images); that answer is `modality_raw`.
 """
 
 from __future__ import annotations
@@ -100,13 +101,18 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
                 "extra": extra,
             }
         )
-        info = per_image.setdefault(image, {"splits": set(), "organ": None, "url": None})
+        info = per_image.setdefault(image, {"splits": set(), "organ": None, "url": None, "modality": []})
+        if data.qa[-1]["question_type"] == "MODALITY" and data.qa[-1]["answer_type"] == "open":
+            info["modality"].append(answer)
         info["splits"].add(split)
         info["organ"] = info["organ"] or clean(row.get("image_organ"))
         info["url"] = info["url"] or clean(row.get("image_case_url"))
     files = {p.name: p for p in image_dir.iterdir() if p.is_file()} if image_dir.is_dir() else {}
     for name in sorted(set(per_image) | set(files)):
-        info = per_image.get(name, {"splits": set(), "organ": None, "url": None})
+        info = per_image.get(name, {"splits": set(), "organ": None, "url": None, "modality": []})
+        # The image's modality, where an open MODALITY question states it ("CT", "MRI - FLAIR").
+        stated = [(normalize.modality(a), a) for a in info["modality"]]
+        stated = [(m, a) for m, a in stated if m not in (None, "other")]
         match = _CASE_ID.search(info["url"] or "")
         splits = sorted(info["splits"])
         data.images.append(
@@ -115,6 +121,8 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
                 path=files.get(name),
                 split=splits[0] if len(splits) == 1 else None,
                 group_id=match.group(1) if match else None,
+                modality=stated[0][0] if stated else None,
+                modality_raw=stated[0][1] if stated else None,
                 region=normalize.region(info["organ"]),
                 region_raw=info["organ"],
                 extra={"qa_splits": splits, "synpic": name.rsplit(".", 1)[0], "case_url": info["url"]},
