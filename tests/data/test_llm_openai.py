@@ -241,3 +241,17 @@ def test_synth_cli_unreachable_server_is_one_error_line(
     assert (
         result.exit_code == 1 and "Error: cannot reach an OpenAI-compatible server" in result.output
     )
+
+
+def test_complete_from_inside_a_running_event_loop(server: tuple[str, str]) -> None:
+    # A notebook already runs an event loop; the backend must not call asyncio.run on it.
+    import asyncio
+
+    url, model = server
+    gen = make_generator("openai", base_url=url, model=model, max_new_tokens=4, concurrency=2)
+
+    async def inside() -> list:
+        return gen.backend.complete(_prompts(make_record()))
+
+    replies = asyncio.run(inside())
+    assert len(replies) == 2 and all(c.text is not None and c.error is None for c in replies)

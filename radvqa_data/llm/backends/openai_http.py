@@ -86,7 +86,16 @@ class OpenAIBackend:
     def complete(self, prompts: Sequence[Prompt]) -> list[Completion]:
         """Send every prompt, `concurrency` at a time; results in prompt order."""
         start = time.perf_counter()
-        results = asyncio.run(self._complete_all(list(prompts)))
+        coro = self._complete_all(list(prompts))
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            results = asyncio.run(coro)
+        else:  # called from inside an event loop (a notebook): run ours in a worker thread
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(1) as pool:
+                results = pool.submit(asyncio.run, coro).result()
         self.stats.seconds += time.perf_counter() - start
         for c in results:
             self.stats.add(c)
@@ -142,14 +151,16 @@ class OpenAIBackend:
         import httpx
 
         error = "unknown"
+        retry_after = 0.0
         for attempt in range(self.retries + 1):
             timeout = self.timeout * (self.timeout_growth**attempt)
             if attempt:
-                delay = self.backoff * 2 ** (attempt - 1)
-                await asyncio.sleep(delay * (0.5 + self._rng.random()))
+                delay = self.backoff * 2 ** (attempt - 1) * (0.5 + self._rng.random())
+                await asyncio.sleep(max(delay, retry_after))
+            body = self._body(prompt)
             try:
                 resp = await client.post(
-                    f"{self.base_url}/chat/completions", json=self._body(prompt), timeout=timeout
+                    f"{self.base_url}/chat/completions", json=body, timeout=timeout
                 )
             except httpx.TimeoutException:
                 self.stats.timeouts += 1
@@ -158,10 +169,15 @@ class OpenAIBackend:
             except httpx.TransportError as exc:
                 error = f"connection_error: {type(exc).__name__}"
                 continue
-            if resp.status_code in (400, 422) and self._drop_schema(resp):
+            if (
+                resp.status_code in (400, 422)
+                and "response_format" in body
+                and self._refuses_schema(resp)
+            ):
                 return await self._request(client, prompt)  # same prompt, plain text from now on
             if resp.status_code in RETRY_STATUS:
                 error = f"http_{resp.status_code}"
+                retry_after = _retry_after(resp)
                 continue
             if resp.status_code >= 400:
                 return Completion(
@@ -170,9 +186,12 @@ class OpenAIBackend:
             return _completion_from(resp, attempt + 1)
         return Completion(None, error, attempts=self.retries + 1)
 
-    def _drop_schema(self, resp: Any) -> bool:
-        """Did the server refuse `response_format`? Then stop sending it (auto mode only)."""
-        if self.response_format != "auto" or not self.schema_supported:
+    def _refuses_schema(self, resp: Any) -> bool:
+        """Did the server refuse `response_format`? Then stop sending it (auto mode only).
+
+        Requests already in flight with the field get the same answer; each retries once without.
+        """
+        if self.response_format != "auto":
             return False
         text = resp.text.lower()
         if any(
@@ -184,6 +203,14 @@ class OpenAIBackend:
 
     def close(self) -> None:
         """Nothing held between batches (one client per batch)."""
+
+
+def _retry_after(resp: Any) -> float:
+    """Seconds a 429/503 asks us to wait (Retry-After in seconds), capped at one minute."""
+    try:
+        return min(60.0, float(resp.headers.get("retry-after", 0)))
+    except ValueError:
+        return 0.0
 
 
 def _completion_from(resp: Any, attempts: int) -> Completion:
