@@ -38,7 +38,7 @@ def read_predictions(path: Path) -> dict[str, str]:
         raise InputError(f"{path}: cannot parse predictions (expected JSONL or CSV with id, prediction): {exc}") from exc
     if not {"id", "prediction"} <= set(df.columns):
         raise InputError(f"{path}: expected columns 'id' and 'prediction', found {df.columns}")
-    return {str(i): "" if p is None else str(p) for i, p in zip(df["id"].to_list(), df["prediction"].to_list())}
+    return {str(i): "" if p is None else str(p) for i, p in zip(df["id"].to_list(), df["prediction"].to_list(), strict=True)}
 
 
 def generate_answers(model_path: str, rows: list[dict], *, batch_size: int = 8,
@@ -66,7 +66,7 @@ def generate_answers(model_path: str, rows: list[dict], *, batch_size: int = 8,
             with torch.no_grad():
                 out = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
             new = out[:, inputs["input_ids"].shape[1]:]
-            for (i, _), text in zip(chunk, processor.tokenizer.batch_decode(new, skip_special_tokens=True)):
+            for (i, _), text in zip(chunk, processor.tokenizer.batch_decode(new, skip_special_tokens=True), strict=True):
                 answers[i] = text.strip()
         if bar is not None:
             bar[0].update(bar[1], advance=min(batch_size, len(rows) - lo))
@@ -78,7 +78,13 @@ def generate_answers(model_path: str, rows: list[dict], *, batch_size: int = 8,
 def _bar(enabled: bool, total: int) -> Any:
     if not enabled:
         return None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     p = Progress(TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     p.start()
@@ -108,7 +114,7 @@ def evaluate(data: str, *, model: str | None = None, predictions: Path | None = 
         answers = generate_answers(model, rows, batch_size=batch_size,
                                    max_new_tokens=max_new_tokens, progress=progress)
     scored = []
-    for r, a in zip(rows, answers):
+    for r, a in zip(rows, answers, strict=True):
         row = {**{k: v for k, v in r.items() if k != "answer"}, "reference": r["answer"], "prediction": a}
         scored.append({**row, **score(r["answer"], a, r["answer_type"])})
     metrics = summarize(scored)

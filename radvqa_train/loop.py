@@ -16,7 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from radvqa_train.checkpoint import (
-    list_checkpoints, load_checkpoint, rng_state, save_checkpoint, set_rng_state)
+    list_checkpoints,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
 from radvqa_train.config import StageConfig
 from radvqa_train.data import StageData, draw_order, load_image, total_steps
 from radvqa_train.families import collate, encode_sample, model_inputs
@@ -184,7 +189,13 @@ def train_stage(model: Any, processor: Any, family: str, stage: StageConfig, dat
 def _progress(enabled: bool, name: str, total: int, start: int) -> tuple | None:
     if not enabled:
         return None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     p = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                  TextColumn("{task.fields[rate]}"), TimeRemainingColumn())

@@ -50,7 +50,7 @@ def run_recipe(cfg: TrainConfig, *, out: Path, shards: Path | None = None, catal
     from radvqa_train.data import load_source, load_stage
     from radvqa_train.families import family_of
     from radvqa_train.loop import train_stage
-    from radvqa_train.modeling import finalize, load_model, prepare_for_stage
+    from radvqa_train.modeling import load_model, prepare_for_stage
     from radvqa_train.tracking import MetricsLog
 
     out = Path(out)

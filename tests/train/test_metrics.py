@@ -6,7 +6,17 @@ import math
 
 import pytest
 
-from radvqa_train.metrics import aggregate, bleu1, normalize, recall, rouge_l, score, summarize, token_f1, tokens
+from radvqa_train.metrics import (
+    aggregate,
+    bleu1,
+    normalize,
+    recall,
+    rouge_l,
+    score,
+    summarize,
+    token_f1,
+    tokens,
+)
 
 
 def test_normalize_drops_case_punctuation_articles():

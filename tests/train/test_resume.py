@@ -44,7 +44,7 @@ def test_resume_equals_uninterrupted(tiny_models, toy_data, tmp_path):
 
     full, cut = losses(tmp_path / "full"), losses(tmp_path / "cut")
     assert [x[:2] for x in full] == [x[:2] for x in cut]  # one line per step, no duplicates
-    for x, y in zip(full, cut):
+    for x, y in zip(full, cut, strict=True):
         assert abs(x[2] - y[2]) < 1e-4, (x, y)
 
 
