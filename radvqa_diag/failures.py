@@ -2,9 +2,8 @@
 
 Flags (columns ``flag_*`` of the per-example table):
 - ``confidently_wrong``: wrong, and the model's confidence (geometric mean of the answer's token
-  probabilities) is at or above the
-  confidence threshold (default: the smaller of 0.5 and the run's 75th percentile, so a weak model
-  still shows the wrong answers it was most sure of; the value used goes into summary.json);
+  probabilities) is at or above the threshold (default: the run's 75th percentile clamped to
+  [0.2, 0.5], see `confidence_threshold`; the value used goes into summary.json);
 - ``off_anatomy``: less than half of the primary map's relevance lies on the body mask;
 - ``on_markers``: at least 20 % of the relevance lies on burned-in text / markers;
 - ``inconsistent_paraphrase``: the model answers a question and its paraphrase (VQA-RAD
@@ -40,7 +39,8 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # clamp: at k = 0 or k = n rounding can put the bound a hair past p
+    return max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half))
 
 
 def group_accuracy(df: pl.DataFrame, columns: tuple[str, ...] = GROUP_COLUMNS) -> pl.DataFrame:
@@ -81,12 +81,21 @@ def paraphrase_inconsistent(df: pl.DataFrame) -> pl.Series:
     return flag.alias("inconsistent_paraphrase")
 
 
-def confidence_threshold(conf: pl.Series, default: float = 0.5) -> float:
-    """min(default, 75th percentile of the run's confidences)."""
+#: the automatic "confident" threshold stays within these bounds (geometric-mean token probability)
+CONFIDENT_RANGE = (0.2, 0.5)
+
+
+def confidence_threshold(conf: pl.Series) -> float:
+    """The run's 75th-percentile confidence, clamped to `CONFIDENT_RANGE`.
+
+    A strong model gets 0.5; a weaker one still shows the wrong answers it was most sure of,
+    but nothing below 0.2 is ever called confident (an untrained model flags nothing).
+    """
+    lo, hi = CONFIDENT_RANGE
     finite = conf.drop_nulls().drop_nans()
     if finite.len() == 0:
-        return default
-    return float(min(default, finite.quantile(0.75)))
+        return hi
+    return float(min(hi, max(lo, finite.quantile(0.75))))
 
 
 def add_flags(df: pl.DataFrame, *, confident: float | None = None, primary: str = "grad_x_input") -> tuple[pl.DataFrame, float]:

@@ -74,7 +74,7 @@ def compute_records(df: pl.DataFrame, model_dir: Path, work: Path, fingerprint: 
     write_json(work / "meta.json", {"fingerprint": fingerprint})
     done = {r["id"] for r in records}
     todo = [r for r in df.to_dicts() if r["id"] not in done]
-    timing = {"examples": 0, "seconds": 0.0, "device": None}
+    timing = {"examples": 0, "seconds": 0.0, "device": None}  # this run only
     if not todo:
         return records, timing
     lm = load_model(model_dir)
@@ -86,8 +86,13 @@ def compute_records(df: pl.DataFrame, model_dir: Path, work: Path, fingerprint: 
             rows = todo[start : start + opts.batch_size]
             t0 = time.perf_counter()
             new = analyze_batch(lm, rows, work / "maps")
-            timing["seconds"] += time.perf_counter() - t0
-            timing["examples"] += sum(r["status"] == "ok" for r in new)
+            spent = time.perf_counter() - t0
+            n_ok = sum(r["status"] == "ok" for r in new)
+            for r in new:  # kept per example so a resumed run still reports the speed
+                r["seconds"] = spent / n_ok if r["status"] == "ok" else None
+                r["device"] = timing["device"]
+            timing["seconds"] += spent
+            timing["examples"] += n_ok
             write_parquet(work / f"chunk-{n_chunks:05d}.parquet", pl.DataFrame(new, infer_schema_length=None))
             n_chunks += 1
             records.extend(new)
@@ -139,6 +144,13 @@ def build_report(predictions: str | Path, model: str | Path, out: str | Path,
     return render_report(out, summary, groups, patterns, gallery, assets)
 
 
+def _mean_seconds(ok: pl.DataFrame) -> float | None:
+    """Saliency + signals seconds per example over all runs that produced the records."""
+    if "seconds" not in ok.columns or ok["seconds"].is_null().all():
+        return None
+    return float(ok["seconds"].mean())
+
+
 def _summary(table, groups, patterns, threshold, timing, predictions, model, catalog) -> dict:
     n = table.height
     ok = table.filter(pl.col("status") == "ok")
@@ -155,6 +167,7 @@ def _summary(table, groups, patterns, threshold, timing, predictions, model, cat
         "patterns": [{**p, "ids": p["ids"][:20]} for p in patterns.to_dicts()],
         "groups": groups.to_dicts(),
         "paraphrase_linked": int(table["linked_id"].is_not_null().sum()),
-        "timing": {**timing, "seconds_per_example": timing["seconds"] / timing["examples"] if timing["examples"] else None},
+        "timing": {**timing, "seconds_per_example": _mean_seconds(ok),
+                   "device": ok["device"].drop_nulls().mode().sort()[0] if "device" in ok.columns and ok["device"].drop_nulls().len() else None},
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }

@@ -1,9 +1,11 @@
 """Where a saliency map falls on the image, and how much the methods agree.
 
 Region masks come from the image alone (no segmentation model):
-- ``body``: Otsu threshold on grey levels, largest connected component, holes filled: the patient.
-- ``markers``: burned-in text, arrows and side markers: small bright connected components that lie
-  outside the body, plus small near-saturated components anywhere (annotations drawn on anatomy).
+- ``body``: grey level above half the Otsu threshold, the large connected components, closed
+  and holes filled: the patient.
+- ``markers``: burned-in text, side markers and rulers: small visible connected components off the
+  body and not touching it. Annotations drawn *on* the anatomy (arrows) are not detected: bright
+  flat blobs inside the body are as often bone or contrast as they are arrows.
 - ``border``: a frame of 5 % of the shorter side.
 All shares are fractions of the map's total relevance.
 """
@@ -59,26 +61,30 @@ def region_masks(image) -> RegionMasks:
     size = work_size(*image.size)
     gray = np.asarray(image.convert("L").resize(size), dtype=np.float32) / 255.0
     h, w = gray.shape
-    fg = gray > otsu_threshold(gray)
+    otsu = otsu_threshold(gray)
+    # Body: anything clearly above the (dark) background, not only the brightest class: Otsu
+    # alone keeps the bright skin/fat ring of a head MR and drops the brain inside it.
+    fg = ndimage.binary_opening(gray > max(0.04, 0.5 * otsu), iterations=1)
     labels, n = ndimage.label(fg)
     body = np.zeros_like(fg)
     if n:
         areas = np.bincount(labels.ravel())[1:]
-        body = labels == (1 + int(np.argmax(areas)))
-        body = ndimage.binary_fill_holes(ndimage.binary_closing(body, iterations=2))
+        big = np.flatnonzero(areas >= 0.25 * areas.max()) + 1  # two legs, two hands: keep both
+        body = np.isin(labels, big)
+        body = ndimage.binary_fill_holes(ndimage.binary_closing(body, iterations=3))
     max_area = MARKER_MAX_AREA * h * w
     markers = np.zeros_like(fg)
-    bright_labels, nb = ndimage.label(gray >= max(otsu_threshold(gray), 0.6))
-    if nb:
-        areas = np.bincount(bright_labels.ravel())
-        inside = np.bincount(bright_labels.ravel(), weights=body.ravel().astype(float))
-        peak = ndimage.maximum(gray, bright_labels, index=np.arange(nb + 1))
-        for i in range(1, nb + 1):
-            small = areas[i] <= max_area
-            outside = inside[i] < 0.5 * areas[i]
-            if small and (outside or peak[i] >= 0.98):
-                markers |= bright_labels == i
-        markers = ndimage.binary_dilation(markers, iterations=1)
+    # small visible blobs off the body and not touching it: text, side markers, rulers (any
+    # brightness above background). Slivers along the body's edge touch it and are left out.
+    off_labels, n_off = ndimage.label(fg & ~body)
+    if n_off:
+        areas = np.bincount(off_labels.ravel(), minlength=n_off + 1)
+        near = ndimage.binary_dilation(body, iterations=2)
+        touching = np.bincount(off_labels.ravel(), weights=near.ravel().astype(float), minlength=n_off + 1) > 0
+        keep = (areas <= max_area) & ~touching
+        keep[0] = False  # label 0 is "not foreground"
+        markers |= keep[off_labels]
+    markers = ndimage.binary_dilation(markers, iterations=1)
     k = max(1, round(BORDER_FRACTION * min(h, w)))
     border = np.zeros_like(fg)
     border[:k, :] = border[-k:, :] = border[:, :k] = border[:, -k:] = True
@@ -131,12 +137,16 @@ def topk_iou(a: np.ndarray, b: np.ndarray, fraction: float = TOPK_FRACTION) -> f
 
 def agreement(maps01: dict[str, np.ndarray]) -> dict[str, float]:
     """Mean pairwise Spearman and top-k IoU between methods, and each pair's Spearman."""
+    from scipy.stats import rankdata
+
     names = sorted(maps01)
+    ranks = {n: rankdata(np.ravel(maps01[n])) for n in names}  # rank each map once, not per pair
     out: dict[str, float] = {}
     rhos, ious = [], []
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
-            rho = spearman(maps01[a], maps01[b])
+            ra, rb = ranks[a], ranks[b]
+            rho = float(np.corrcoef(ra, rb)[0, 1]) if np.ptp(ra) > 0 and np.ptp(rb) > 0 else float("nan")
             out[f"rho_{a}_vs_{b}"] = rho
             rhos.append(rho)
             ious.append(topk_iou(maps01[a], maps01[b]))

@@ -71,6 +71,10 @@ def test_wilson_interval():
     assert lo == pytest.approx(0.490, abs=1e-3) and hi == pytest.approx(0.943, abs=1e-3)
     assert failures.wilson(0, 0) != failures.wilson(0, 0)  # nan
     assert failures.wilson(0, 5)[0] == 0.0
+    for n in range(1, 60):  # the interval always holds the observed proportion
+        for k in (0, n // 3, n):
+            lo, hi = failures.wilson(k, n)
+            assert lo <= k / n <= hi
 
 
 def _table():
@@ -116,5 +120,6 @@ def test_group_accuracy_worst_first():
 
 
 def test_auto_confidence_threshold():
-    assert failures.confidence_threshold(pl.Series([0.001, 0.002, 0.003, 0.004])) < 0.01
+    assert failures.confidence_threshold(pl.Series([0.001, 0.002, 0.003, 0.004])) == 0.2
     assert failures.confidence_threshold(pl.Series([0.9, 0.95, 0.99, 0.99])) == 0.5
+    assert failures.confidence_threshold(pl.Series([0.1, 0.2, 0.3, 0.4, 0.3])) == pytest.approx(0.3)
