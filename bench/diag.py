@@ -33,7 +33,13 @@ def _images(n: int, size: int):
 def _paligemma_3b(tmp: Path, layers: int | None):
     """PaliGemma-3B-shaped model (SigLIP So400m/14 at 448 px + Gemma-2B), random weights, no download."""
     import torch
-    from transformers import AutoProcessor, GemmaConfig, PaliGemmaConfig, PaliGemmaForConditionalGeneration, SiglipVisionConfig
+    from transformers import (
+        AutoProcessor,
+        GemmaConfig,
+        PaliGemmaConfig,
+        PaliGemmaForConditionalGeneration,
+        SiglipVisionConfig,
+    )
 
     from radvqa_diag.loading import LoadedModel
     from radvqa_train.families import image_token_id
