@@ -105,6 +105,20 @@ def encode_sample(processor: Any, family: str, image: Any, question: str,
     return Encoded(enc, truncated=True) if len(enc["input_ids"]) <= max_length else Encoded(None)
 
 
+def _stack_padded(tensors: list) -> Any:
+    """Stack, zero-padding every dim to the largest: Idefics3/SmolVLM with image splitting give
+    a different number of crops per image, and the model skips all-zero (padding) crops."""
+    import torch
+
+    shape = [max(t.shape[d] for t in tensors) for d in range(tensors[0].dim())]
+    if all(list(t.shape) == shape for t in tensors):
+        return torch.stack(tensors)
+    out = tensors[0].new_zeros((len(tensors), *shape))
+    for i, t in enumerate(tensors):
+        out[(i, *[slice(0, n) for n in t.shape])] = t
+    return out
+
+
 def collate(features: list[dict], pad_id: int, *, padding_side: str = "right") -> dict:
     """Pad 1-D token fields, stack image fields; add `labels` (-100 outside answer tokens)."""
     import torch
@@ -123,7 +137,7 @@ def collate(features: list[dict], pad_id: int, *, padding_side: str = "right") -
         batch[key] = torch.stack(rows)
     for key in features[0]:
         if key not in batch:
-            batch[key] = torch.stack([f[key] for f in features])
+            batch[key] = _stack_padded([f[key] for f in features])
     batch["answer_mask"] = batch["answer_mask"].bool()
     batch["labels"] = batch["input_ids"].masked_fill(~batch["answer_mask"], -100)
     return batch

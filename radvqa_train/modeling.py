@@ -60,14 +60,16 @@ def _lora_regex(stage: StageConfig) -> str:
 
 def prepare_for_stage(model: Any, stage: StageConfig) -> Any:
     """Freeze/unfreeze or wrap with LoRA according to `stage.train`; returns the model to train."""
-    if stage.train == "full":
-        for p in model.parameters():
-            p.requires_grad_(True)
-        return model
-    if stage.train == "projector":
+    import torch
+
+    if stage.train in ("full", "projector"):
         name = PROJECTOR_MODULE[family_of(model)]
         for n, p in model.named_parameters():
-            p.requires_grad_(f"{name}." in n)
+            p.requires_grad_(stage.train == "full" or f"{name}." in n)
+            if p.requires_grad and p.dtype == torch.bfloat16:
+                # master weights in fp32 (bf16 compute comes from autocast): bf16 Adam updates
+                # of small steps round to zero
+                p.data = p.data.float()
         return model
     import warnings
 

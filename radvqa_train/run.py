@@ -123,8 +123,9 @@ def _print_summary(summaries: list[dict]) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    # cut: text shortened to fit max_length; reject: could not fit without cutting image tokens
     table = Table(title="radvqa-train run")
-    for col in ("stage", "steps", "final loss", "eval loss", "used", "truncated", "rejected", "bad image", "s"):
+    for col in ("stage", "steps", "loss", "eval", "used", "cut", "reject", "bad img", "s"):
         table.add_column(col)
     for s in summaries:
         c = s.get("counts", {})

@@ -56,3 +56,19 @@ def test_too_long_text_is_shortened_and_impossible_fit_rejected(family, processo
     labelled = enc.features["input_ids"][enc.features["answer_mask"]]
     assert proc.tokenizer.decode(labelled, skip_special_tokens=True).strip() == "yes"
     assert encode_sample(proc, family, _img(), question, "yes", max_length=n_image).features is None
+
+
+def test_collate_pads_varying_crop_counts_with_zero_crops():
+    import torch
+
+    from radvqa_train.families import collate
+
+    def feat(n_tokens, n_crops):
+        return {"input_ids": torch.arange(n_tokens), "attention_mask": torch.ones(n_tokens, dtype=torch.long),
+                "answer_mask": torch.arange(n_tokens) >= n_tokens - 2,
+                "pixel_values": torch.ones(n_crops, 3, 8, 8), "pixel_attention_mask": torch.ones(n_crops, 8, 8)}
+
+    b = collate([feat(5, 1), feat(7, 3)], pad_id=0)
+    assert b["pixel_values"].shape == (2, 3, 3, 8, 8) and b["pixel_values"][0, 1:].abs().sum() == 0
+    assert b["labels"][0].tolist() == [-100, -100, -100, 3, 4, -100, -100]
+    assert b["attention_mask"][0].tolist() == [1, 1, 1, 1, 1, 0, 0]
