@@ -100,3 +100,28 @@ def test_saliency_cli_writes_panel(tmp_path, planted_paligemma):
 
     with Image.open(tmp_path / "panel.png") as p:
         assert p.size[0] > 4 * p.size[1] / 1.5  # image + 4 overlays side by side
+
+
+def test_report_with_idefics3_family(tmp_path, tiny_model_dirs):
+    """The report path is family-agnostic: a tiny Idefics3 (chat template, pixel shuffle) works too."""
+    import numpy as np
+
+    from radvqa_diag.report import ReportOptions, build_report
+    from tests.diag.conftest import quadrant_image
+
+    rows = []
+    for i in range(5):
+        quadrant_image((i % 2, 1, 0, 1), size=48, seed=i).save(tmp_path / f"q{i}.png")
+        rows.append({"id": f"q{i}", "image_path": f"q{i}.png", "question": "is the corner bright?",
+                     "reference": "yes", "prediction": ["yes", "no"][i % 2], "correct": i % 2 == 0,
+                     "answer_type": "closed", "question_type": "PRES", "modality": "X-ray",
+                     "organ": "chest", "source": "synthetic"})
+    pl.DataFrame(rows).write_parquet(tmp_path / "predictions.parquet")
+    page = build_report(tmp_path / "predictions.parquet", tiny_model_dirs["idefics3"], tmp_path / "r",
+                        opts=ReportOptions(batch_size=3, progress=False))
+    assert page.is_file()
+    ex = pl.read_parquet(tmp_path / "r" / "examples.parquet")
+    assert (ex["status"] == "ok").all() and ex.height == 5
+    maps = np.load(tmp_path / "r" / ".work" / "maps" / f"{ex['slug'][0]}.npz")
+    assert maps["raw_attention"].shape == (2, 2) and maps["attention_lh"].shape[:2] == (2, 4)
+    assert maps["map_grad_x_input"].shape == (128, 128)
