@@ -76,9 +76,10 @@ def main() -> None:
     )
     ap.add_argument("--model", default=None)
     ap.add_argument(
-        "--continuous-batching",
-        action="store_true",
-        help="start transformers serve with continuous batching",
+        "--no-continuous-batching",
+        dest="continuous_batching",
+        action="store_false",
+        help="start transformers serve without continuous batching (then it runs one request at a time)",
     )
     args = ap.parse_args()
 
@@ -112,8 +113,13 @@ def main() -> None:
                 proc.terminate()
                 proc.wait(timeout=30)
     n = len(prompts)
+    mode = (
+        ""
+        if args.base_url
+        else f" (transformers serve, continuous batching {'on' if args.continuous_batching else 'off'})"
+    )
     print(
-        f"server: {url} model: {model} prompts: {n} ({len(recs)} records x 2 templates), max_new_tokens: {args.max_new_tokens}"
+        f"server: {url}{mode} model: {model} prompts: {n} ({len(recs)} records x 2 templates), max_new_tokens: {args.max_new_tokens}"
     )
     print(
         f"concurrency 1 (baseline): {base_s:7.2f} s  {n / base_s:7.2f} requests/s  {len(recs) / base_s:7.2f} records/s  "
