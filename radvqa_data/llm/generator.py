@@ -222,6 +222,19 @@ class LLMGenerator:
             cand.source_field, cand.source_text = "response", raw[:RAW_KEEP]
         return cand
 
+    @property
+    def settings(self) -> dict[str, object]:
+        """What shapes this generator's rows beyond the model: for the run's manifest and fingerprint."""
+        return {
+            "backend": self.backend.name,
+            "model": self.backend.model,
+            "sampling": json.loads(self.backend.sampling.to_json()),
+            "templates": dict(self.templates),
+            "verify_template": self.verify_template if self.verify_backend is not None else None,
+            "n_pairs": self.n_pairs,
+            "text_fields": list(self.text_fields),
+        }
+
     def summary(self) -> dict[str, object]:
         """Counts by outcome plus backend counters (requests, retries, tokens, seconds)."""
         stats = self.backend.stats

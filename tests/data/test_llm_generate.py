@@ -114,6 +114,11 @@ def test_transformers_backend_end_to_end_rejects_noise_with_reasons_and_provenan
         c.source_text for c in replies
     )  # the raw reply is kept on the reject row
     assert {c.template_id for c in replies} == {"open_qa.v1.jinja", "closed_qa.v1.jinja"}
+    assert gen.settings["templates"] == {"open": "open_qa.v1.jinja", "closed": "closed_qa.v1.jinja"}
+    assert gen.settings["verify_template"] == "verify.v1.jinja" and gen.settings["text_fields"] == [
+        "caption",
+        "findings",
+    ]
     stats = gen.backend.stats
     assert stats.requests == 6 and stats.completion_tokens > 0 and stats.prompt_tokens > 6 * 100
     # Same seed, same records: the same text (sampling is seeded, and the seed is recorded).
