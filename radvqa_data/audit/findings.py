@@ -59,17 +59,14 @@ class Finding:
         return self.kind in LEAKAGE_KINDS or self.cross_split
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON record (extra details under "detail" when present)."""
-        d: dict[str, Any] = {
+        """The `audit.json` record, exactly the documented keys (details go to report.html)."""
+        return {
             "kind": self.kind,
             "a": asdict(self.a),
             "b": asdict(self.b),
             "method": self.method,
             "score": round(float(self.score), 4),
         }
-        if self.extra:
-            d["detail"] = self.extra
-        return d
 
 
 def count_by_kind(findings: list[Finding]) -> dict[str, int]:

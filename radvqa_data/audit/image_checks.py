@@ -18,11 +18,13 @@ from radvqa_data.audit.pixels import PixelConfig, Verdict, compare_files, thumbn
 
 
 def _descriptors(df: pl.DataFrame, cfg: PixelConfig, tick: Callable[[int], None]) -> np.ndarray:
-    out = np.zeros((df.height, 144))
+    from radvqa_data.audit.images import DESC_GRID, DESC_KEEPS
+
+    out = np.zeros((df.height, len(DESC_KEEPS) * DESC_GRID * DESC_GRID))
     for i, p in enumerate(df["path"].to_list()):
         t = thumbnail(p, cfg.size)
         if t is not None:
-            out[i] = descriptor(t)
+            out[i] = descriptor(t.astype(np.float64))
         tick(1)
     return out
 

@@ -28,8 +28,8 @@ class CandidateConfig:
     """Candidate-generation knobs."""
 
     max_hamming: int = 12  # phash bits two candidates may differ by; higher: more candidates
-    knn: int = 5  # descriptor neighbours per query image; higher: more crop recall, more verification
-    knn_min: float = 0.55  # descriptor cosine below which a neighbour is not worth verifying
+    knn: int = 3  # descriptor neighbours per query image; higher: more crop recall, more verification
+    knn_min: float = 0.85  # descriptor cosine below which a neighbour is not worth verifying
 
 
 def load_images(con: duckdb.DuckDBPyConnection, where: str = "TRUE", params: list | None = None) -> pl.DataFrame:
@@ -46,11 +46,8 @@ def phash_candidates(left: pl.DataFrame, right: pl.DataFrame, cfg: CandidateConf
     con = duckdb.connect()
     con.register("l", left.select(pl.int_range(pl.len()).alias("li"), "phash", "sha256"))
     con.register("r", right.select(pl.int_range(pl.len()).alias("ri"), "phash", "sha256"))
-    bands = " OR ".join(
-        f"((l.phash >> {8 * b}) & 255) = ((r.phash >> {8 * b}) & 255)" for b in range(8)
-    )
-    # The OR of band equalities is planned as one join per band by the optimizer? No: DuckDB
-    # would nest-loop an OR. So we unnest band keys and equi-join on (band, value).
+    # An OR of band equalities would be a nested-loop join; unnesting (band, value) keys turns
+    # it into one hash equi-join.
     q = f"""
     WITH lb AS (SELECT li, phash, b, (phash >> (8*b)) & 255 AS v FROM l, range(8) t(b) WHERE phash IS NOT NULL),
          rb AS (SELECT ri, phash, b, (phash >> (8*b)) & 255 AS v FROM r, range(8) t(b) WHERE phash IS NOT NULL),
@@ -64,23 +61,36 @@ def phash_candidates(left: pl.DataFrame, right: pl.DataFrame, cfg: CandidateConf
     {"WHERE li < ri" if same_table else ""}
     GROUP BY li, ri
     """
-    del bands
     out = query_pl(con, q)
     con.close()
     return out
 
 
-def descriptor(thumb: np.ndarray, grid: int = 12, keep: float = 0.7) -> np.ndarray:
-    """Crop-tolerant descriptor: central `keep` of the image on a grid x grid, z-normalized."""
-    from radvqa_data.audit.pixels import _resize
+#: central fractions the descriptor is taken at; comparing 0.8 against 0.6 matches a copy
+#: cropped (or bordered) by ~25%, 0.8 against 0.8 a resized or lightly cropped copy
+DESC_KEEPS = (0.8, 0.6)
+DESC_GRID = 12
 
-    h, w = thumb.shape
-    m = (1 - keep) / 2
-    c = thumb[round(h * m) : round(h * (1 - m)), round(w * m) : round(w * (1 - m))]
-    v = _resize(c, grid, grid).ravel()
-    v = v - v.mean()
-    n = np.linalg.norm(v)
-    return v / n if n > 1e-9 else v
+
+def descriptor(thumb: np.ndarray, grid: int = DESC_GRID) -> np.ndarray:
+    """Crop-tolerant descriptors: the central parts (DESC_KEEPS) on a grid x grid, z-normalized,
+    concatenated (shape len(DESC_KEEPS) * grid * grid)."""
+    from radvqa_data.audit.pixels import _central, _resize
+
+    parts = []
+    for keep in DESC_KEEPS:
+        v = _resize(_central(thumb, keep), grid, grid).ravel()
+        v = v - v.mean()
+        n = np.linalg.norm(v)
+        parts.append(v / n if n > 1e-9 else v)
+    return np.concatenate(parts)
+
+
+def _similarity(q: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Best cosine over the scale pairings (same scale, query zoomed in, query zoomed out)."""
+    g = DESC_GRID * DESC_GRID
+    q0, q1, r0, r1 = q[:, :g], q[:, g:], r[:, :g], r[:, g:]
+    return np.maximum(np.maximum(q0 @ r0.T, q1 @ r0.T), q0 @ r1.T)
 
 
 def knn_candidates(q_desc: np.ndarray, r_desc: np.ndarray, cfg: CandidateConfig, same_table: bool) -> pl.DataFrame:
@@ -91,7 +101,7 @@ def knn_candidates(q_desc: np.ndarray, r_desc: np.ndarray, cfg: CandidateConfig,
         return pl.DataFrame(schema={"li": pl.Int64, "ri": pl.Int64, "sim": pl.Float64})
     step = 1024  # query block: bounds memory at step * len(reference) floats
     for s in range(0, q_desc.shape[0], step):
-        S = q_desc[s : s + step] @ r_desc.T
+        S = _similarity(q_desc[s : s + step], r_desc)
         if same_table:
             idx = np.arange(s, min(s + step, q_desc.shape[0]))
             S[idx - s, idx] = -1.0

@@ -29,11 +29,12 @@ class PixelConfig:
 
     size: int = 96  # coarse thumbnail longest side (locating crops); higher: slower
     hi_size: int = 256  # decision thumbnail longest side; higher: stricter, slower
-    same_threshold: float = 0.90  # high-pass NCC that means "same picture" (calibrated)
+    same_threshold: float = 0.925  # band-pass NCC that means "same picture" (calibrated)
     coarse_min: float = 0.75  # coarse NCC below which a crop location is not refined
     crop_fraction: float = 0.8  # template = central part of the image (drops borders, labels)
     min_scale: float = 0.45  # smallest relative scale searched (a 45% crop of the other image)
-    n_scales: int = 14  # scales between 1.04 and min_scale (geometric)
+    n_scales: int = 12  # scales between 1.04 and min_scale (geometric)
+    refine_spacing: float = 0.015  # scale spacing of the fine search; lower: slower, steadier
 
 
 @dataclass(frozen=True)
@@ -75,25 +76,40 @@ def _resize(a: np.ndarray, w: int, h: int) -> np.ndarray:
     return np.asarray(Image.fromarray(a.astype(np.float32), mode="F").resize((w, h), Image.BILINEAR), dtype=np.float64)
 
 
-def _ncc_map(search: np.ndarray, t: np.ndarray) -> np.ndarray:
+class _Search:
+    """A search image prepared once for many templates: its FFT (at a fast size) and integral
+    images for per-window normalization."""
+
+    def __init__(self, search: np.ndarray) -> None:
+        from scipy import fft
+
+        self.img = np.asarray(search, dtype=np.float64)
+        H, W = self.img.shape
+        self.shape = (fft.next_fast_len(H, real=True), fft.next_fast_len(W, real=True))
+        self.F = fft.rfft2(self.img, s=self.shape)
+        self.S1 = np.zeros((H + 1, W + 1))
+        self.S2 = np.zeros((H + 1, W + 1))
+        self.S1[1:, 1:] = self.img.cumsum(0).cumsum(1)
+        self.S2[1:, 1:] = (self.img**2).cumsum(0).cumsum(1)
+        self.floor = 1e-4 * max(float(self.img.var()), 1e-9)
+
+
+def _ncc_map(search: np.ndarray | _Search, t: np.ndarray) -> np.ndarray:
     """NCC of zero-mean template `t` at every valid offset of `search` (FFT correlation,
-    normalized per window with integral images). Flat windows get -1."""
-    H, W = search.shape
+    normalized per window with integral images). Windows with (almost) no texture get -1."""
+    from scipy import fft
+
+    sp = search if isinstance(search, _Search) else _Search(search)
+    H, W = sp.img.shape
     th, tw = t.shape
     tn = np.linalg.norm(t)
-    S1 = np.zeros((H + 1, W + 1))
-    S2 = np.zeros((H + 1, W + 1))
-    S1[1:, 1:] = search.cumsum(0).cumsum(1)
-    S2[1:, 1:] = (search**2).cumsum(0).cumsum(1)
-    T = np.zeros((H, W))
-    T[:th, :tw] = t
-    corr = np.fft.irfft2(np.fft.rfft2(search) * np.conj(np.fft.rfft2(T)), s=(H, W))[: H - th + 1, : W - tw + 1]
+    corr = fft.irfft2(sp.F * np.conj(fft.rfft2(t, s=sp.shape)), s=sp.shape)[: H - th + 1, : W - tw + 1]
     n = th * tw
+    S1, S2 = sp.S1, sp.S2
     s1 = S1[th:, tw:] - S1[:-th, tw:] - S1[th:, :-tw] + S1[:-th, :-tw]
     s2 = S2[th:, tw:] - S2[:-th, tw:] - S2[th:, :-tw] + S2[:-th, :-tw]
     var = s2 - s1 * s1 / n
-    floor = n * 1e-4 * max(float(search.var()), 1e-9)  # windows with (almost) no texture cannot match
-    return np.where(var > floor, corr / (tn * np.sqrt(np.maximum(var, 1e-12)) + 1e-12), -1.0)
+    return np.where(var > n * sp.floor, corr / (tn * np.sqrt(np.maximum(var, 1e-12)) + 1e-12), -1.0)
 
 
 def _central(a: np.ndarray, fraction: float) -> np.ndarray:
@@ -112,6 +128,7 @@ def best_crop_match(tmpl_src: np.ndarray, search: np.ndarray, cfg: PixelConfig) 
     crop = _central(tmpl_src, cfg.crop_fraction)
     ch, cw = crop.shape
     best, info = -1.0, {}
+    prepared = _Search(search)
     for sc in np.geomspace(1.04, cfg.min_scale, cfg.n_scales):
         th, tw = max(6, round(ch * sc)), max(6, round(cw * sc))
         if th > H or tw > W:
@@ -120,7 +137,7 @@ def best_crop_match(tmpl_src: np.ndarray, search: np.ndarray, cfg: PixelConfig) 
         t = t - t.mean()
         if np.linalg.norm(t) < 1e-6:
             continue
-        ncc = _ncc_map(search, t)
+        ncc = _ncc_map(prepared, t)
         k = int(ncc.argmax())
         if ncc.flat[k] > best:
             best = float(ncc.flat[k])
@@ -130,10 +147,12 @@ def best_crop_match(tmpl_src: np.ndarray, search: np.ndarray, cfg: PixelConfig) 
 
 
 def highpass(a: np.ndarray, k: int = 5) -> np.ndarray:
-    """Image minus its k x k box blur: keeps the fine structure that differs between two slices."""
-    from scipy.ndimage import uniform_filter
+    """Band-pass (difference of Gaussians, sigma 1 and 2 px): keeps the fine structure that
+    differs between two slices, drops the near-pixel noise that resampling and JPEG change."""
+    from scipy.ndimage import gaussian_filter
 
-    return a - uniform_filter(a, k, mode="nearest")
+    a = np.asarray(a, dtype=np.float64)
+    return gaussian_filter(a, 1.0, mode="nearest") - gaussian_filter(a, 2.0, mode="nearest")
 
 
 def aligned_hp(a: np.ndarray, b: np.ndarray, grid: int = 128) -> float:
@@ -142,11 +161,11 @@ def aligned_hp(a: np.ndarray, b: np.ndarray, grid: int = 128) -> float:
 
 
 def refine(tmpl_src: np.ndarray, search: np.ndarray, info: dict[str, Any], cfg: PixelConfig) -> float:
-    """Fine step at high resolution around a coarse location: high-pass NCC of the template's
-    inner part over small shifts (+-3% of the frame) and scales (+-5% in 1% steps).
+    """Fine step at high resolution around a coarse location: band-pass NCC of the template's
+    inner part over small shifts (+-4% of the frame) and scales (+- one coarse scale step).
 
     The inner part (central 75% of the coarse template) keeps scale errors from misaligning the
-    template's edges, which a high-pass comparison would punish. Same picture: > 0.95; a
+    template's edges, which a band-pass comparison would punish. Same picture: >= 0.95; a
     neighbouring slice or another patient: well below (calibration in docs/audit.md).
     """
     H, W = search.shape
@@ -155,22 +174,26 @@ def refine(tmpl_src: np.ndarray, search: np.ndarray, info: dict[str, Any], cfg: 
     # the inner part's box in the search image, from the coarse box of the whole template
     bx, by = info["x"] + info["w"] * (1 - inner) / 2, info["y"] + info["h"] * (1 - inner) / 2
     bw, bh = info["w"] * inner, info["h"] * inner
-    hs = highpass(search)
+    step = (1.04 / cfg.min_scale) ** (1 / max(1, cfg.n_scales - 1)) - 1
+    # one search region for every scale: the coarse box, grown by the largest scale change and
+    # +-4% of the frame for the location error of the coarse step
+    r = max(3, round(0.04 * max(H, W)))
+    gy, gx = round(bh * H * step / 2) + r, round(bw * W * step / 2) + r
+    y0, x0 = max(0, round(by * H) - gy), max(0, round(bx * W) - gx)
+    y1, x1 = min(H, round((by + bh) * H) + gy), min(W, round((bx + bw) * W) + gx)
+    region = _Search(highpass(search)[y0:y1, x0:x1])
     best = -1.0
-    r = max(3, round(0.03 * max(H, W)))
-    for f in np.linspace(0.95, 1.05, 11):
-        th, tw = round(bh * H * f), round(bw * W * f)
-        if th < 8 or tw < 8 or th > H or tw > W:
+    # the band-pass score drops fast with scale error, so the scales between two coarse steps
+    # are searched finely
+    for f in np.linspace(1 - step, 1 + step, max(5, int(2 * step / cfg.refine_spacing) + 1)):
+        # size from the coarse scale (both thumbnails share one longest side, so the scale
+        # carries over between resolutions); the template keeps its own aspect ratio exactly
+        th, tw = round(crop.shape[0] * info["scale"] * f), round(crop.shape[1] * info["scale"] * f)
+        if th < 8 or tw < 8 or th > y1 - y0 or tw > x1 - x0:
             continue
         t = highpass(_resize(crop, tw, th))
         t = t - t.mean()
         if np.linalg.norm(t) < 1e-6:
-            continue
-        cy, cx = round((by + bh * (1 - f) / 2) * H), round((bx + bw * (1 - f) / 2) * W)
-        y0, x0 = max(0, cy - r), max(0, cx - r)
-        y1, x1 = min(H, cy + th + r), min(W, cx + tw + r)
-        region = hs[y0:y1, x0:x1]
-        if region.shape[0] < th or region.shape[1] < tw:
             continue
         best = max(best, float(_ncc_map(region, t).max()))
     return best
@@ -190,10 +213,11 @@ def compare(a: np.ndarray, b: np.ndarray, cfg: PixelConfig | None = None,
     if al >= cfg.same_threshold:
         return Verdict(True, "ncc-aligned", al)
     best, det = al, {"method": "ncc-aligned"}
-    for tsrc, srch, tsrc_hi, srch_hi, name in ((a, b, a_hi, b_hi, "a"), (b, a, b_hi, a_hi, "b")):
-        coarse, info = best_crop_match(tsrc, srch, cfg)
-        if coarse < cfg.coarse_min or not info:
-            continue
+    # locate in both directions (a inside b: b is a zoomed-out / bordered copy; b inside a: b
+    # is a crop), refine only the better location: refinement is the expensive step
+    (c1, i1), (c2, i2) = best_crop_match(a, b, cfg), best_crop_match(b, a, cfg)
+    coarse, info, tsrc_hi, srch_hi, name = (c1, i1, a_hi, b_hi, "a") if c1 >= c2 else (c2, i2, b_hi, a_hi, "b")
+    if coarse >= cfg.coarse_min and info:
         fine = refine(tsrc_hi, srch_hi, info, cfg)
         if fine > best:
             best = fine

@@ -78,7 +78,8 @@ def near_duplicates(rows: pl.DataFrame, cfg: NearDupConfig) -> list[Finding]:
     out = []
     for ka, kb, score in j.iter_rows():
         a, b = by_k[ka], by_k[kb]
-        if priority(a["__split"]) > priority(b["__split"]):  # side a = the training side
+        # side a = the one --fix drops: the less protected split, else the later row
+        if (priority(a["__split"]), -ka) > (priority(b["__split"]), -kb):
             a, b, ka, kb = b, a, kb, ka
         out.append(Finding("qa_near_duplicate", side(a), side(b), "minhash-lsh+rapidfuzz", score / 100.0, {"k_a": ka, "k_b": kb}))
     return out
