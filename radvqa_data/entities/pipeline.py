@@ -1,5 +1,8 @@
 """The entity pipeline: spaCy + scispaCy abbreviations + the shipped lexicon + ConText rules.
 
+Components: `abbreviation_detector` then `entity_ruler` (the lexicon). Sentences are split by
+the negation rules themselves, only where a finding needs a scope.
+
 By default it runs on `spacy.blank("en")` so that no model download is ever needed; with
 `model=NAME` it loads an installed trained pipeline (e.g. `en_core_sci_sm`) and puts the lexicon
 ruler before its NER, so lexicon labels win where both match. spaCy and scispaCy are imported
@@ -44,8 +47,6 @@ def build_pipeline(model: str | None = None) -> Any:
             ) from exc
     else:
         nlp = spacy.blank("en")
-    if "sentencizer" not in nlp.pipe_names and "senter" not in nlp.pipe_names:
-        nlp.add_pipe("sentencizer", first=True)
     abbrev = nlp.add_pipe("abbreviation_detector")
     # Its per-doc matcher starts empty and spaCy warns W036 on every doc (warning filters do not
     # survive pytest or worker processes): one pattern that can never match keeps it quiet.
@@ -58,25 +59,33 @@ def build_pipeline(model: str | None = None) -> Any:
     return nlp
 
 
-def doc_entities(doc: Any, field: str, text: str | None = None) -> list[Entity]:
+#: A matched mention before normalization: token start/end, char start/end, label, entity id.
+RawMention = tuple[int, int, int, int, str, str]
+
+
+def doc_entities(doc: Any, field: str, text: str | None = None, mentions: list[RawMention] | None = None) -> list[Entity]:
     """Entities of one processed doc, with normalized form, negation, uncertainty and CUI.
 
-    `text` is the doc's text when the caller has it (spaCy rebuilds `doc.text` from tokens).
+    `text` is the doc's text when the caller has it (spaCy rebuilds `doc.text` from tokens);
+    `mentions` are the ruler's selected matches when the caller did not set `doc.ents`
+    (see `entities.extract`); by default they are read from `doc.ents`.
     """
     index = surface_index()
     text = doc.text if text is None else text  # Doc.text and Span.text rebuild from tokens: slow
+    if mentions is None:  # `doc.ents` walks every token: read it once
+        mentions = [(e.start, e.end, e.start_char, e.end_char, e.label_, e.ent_id_) for e in doc.ents]
     found: list[tuple[int, int, int, int, str, str, str | None]] = []  # tok s/e, char s/e, label, norm, cui
     taken: set[int] = set()
-    for ent in doc.ents:  # `doc.ents` walks every token: read it once
-        surface = text[ent.start_char : ent.end_char].lower()
-        if "|" in ent.ent_id_:
-            label, norm = ent.ent_id_.split("|", 1)
+    for start, end, start_char, end_char, ent_label, ent_id in mentions:
+        surface = text[start_char:end_char].lower()
+        if "|" in ent_id:
+            label, norm = ent_id.split("|", 1)
         else:
-            label, norm = ent.label_, surface
+            label, norm = ent_label, surface
         entry = index.get(surface)
         cui = entry.cui if entry is not None and entry.norm == norm else None
-        found.append((ent.start, ent.end, ent.start_char, ent.end_char, label, norm, cui))
-        taken.update(range(ent.start, ent.end))
+        found.append((start, end, start_char, end_char, label, norm, cui))
+        taken.update(range(start, end))
     # A short form the AbbreviationDetector resolved ("LUL" -> "left upper lobe") takes the
     # lexicon entry of its long form when the ruler did not already tag it.
     for short in getattr(doc._, "abbreviations", []):
@@ -102,16 +111,22 @@ def doc_entities(doc: Any, field: str, text: str | None = None) -> list[Entity]:
     return out
 
 
-def _words_and_sentences(doc: Any) -> tuple[list[str], list[int]]:
-    """Lower-cased tokens and sentence numbers, read as arrays (iterating Tokens is slow)."""
-    from spacy.attrs import LOWER, SENT_START
+_SENTENCE_END = frozenset({".", "!", "?"})
 
-    arr = doc.to_array([LOWER, SENT_START])
+
+def _words_and_sentences(doc: Any) -> tuple[list[str], list[int]]:
+    """Lower-cased tokens and sentence numbers (a sentence ends after ".", "!" or "?").
+
+    Only the negation scope needs sentences, and only in docs with a finding: splitting here is
+    cheaper than a sentencizer over every doc. Read as an array (iterating Tokens is slow).
+    """
+    from spacy.attrs import LOWER
+
     strings = doc.vocab.strings
-    words = [strings[int(h)] for h in arr[:, 0]]
+    words = [strings[int(h)] for h in doc.to_array(LOWER)]
     sent_ids, n = [], 0
-    for i, start in enumerate(arr[:, 1]):
-        if i > 0 and start == 1:
-            n += 1
+    for w in words:
         sent_ids.append(n)
+        if w in _SENTENCE_END:
+            n += 1
     return words, sent_ids

@@ -58,9 +58,17 @@ def test_uncertainty_triggers(nlp, text, norm):
 
 
 def test_negation_scope_stops_at_sentence_and_but(nlp):
-    found = ents(nlp, "No effusion. There is a large mass but no pneumothorax, however edema is seen.")
+    found = ents(
+        nlp, "No effusion. There is a large mass but no pneumothorax, however edema is seen."
+    )
     by = {e.norm: e.negated for e in found}
-    assert by == {"effusion": True, "large": False, "mass": False, "pneumothorax": True, "edema": False}
+    assert by == {
+        "effusion": True,
+        "large": False,
+        "mass": False,
+        "pneumothorax": True,
+        "edema": False,
+    }
 
 
 def test_abbreviation_resolves_to_lexicon_entry(nlp):
@@ -78,8 +86,12 @@ def test_entities_table_is_incremental(tmp_path: Path, shared_data):
     again = run_entities(cat, n_process=1, progress=False)
     assert again.texts_processed == 0 and again.texts_skipped == 30
     con = duckdb.connect(str(cat))
-    con.execute("UPDATE texts SET text = 'No pneumothorax.' WHERE image_id = (SELECT min(image_id) FROM texts)")
-    con.execute("INSERT INTO texts VALUES ('medpix2', 'NEW1', 'caption', 'Possible abscess in the liver.')")
+    con.execute(
+        "UPDATE texts SET text = 'No pneumothorax.' WHERE image_id = (SELECT min(image_id) FROM texts)"
+    )
+    con.execute(
+        "INSERT INTO texts VALUES ('medpix2', 'NEW1', 'caption', 'Possible abscess in the liver.')"
+    )
     con.close()
     third = run_entities(cat, n_process=2, progress=False)
     assert third.texts_processed == 2
@@ -96,16 +108,30 @@ def test_entities_table_is_incremental(tmp_path: Path, shared_data):
 
 
 def test_fast_extraction_equals_the_plain_pipeline(nlp, shared_data):
-    """Batching, forked workers, de-duplication and skipping the abbreviation detector on texts
-    without "(" change the speed only: the entities are those of `nlp(text)` one by one."""
+    """Batching, forked workers, de-duplication, skipping the abbreviation detector on texts
+    without "(" and the lean entity-ruler step change the speed only: the entities are those of
+    `nlp(text)` one by one (real MedPix and ROCO captions)."""
     from radvqa_data.entities.extract import extract_entities
     from radvqa_data.entities.pipeline import doc_entities
 
     recs = medpix_records(dataset(shared_data, "medpix2"), 150)
-    texts = [r["Description"]["Caption"] or "" for r in recs] + ["Left upper lobe (LUL) mass. LUL collapse."] * 2
+    roco = (dataset(shared_data, "roco") / "test" / "radiology" / "captions.txt").read_text(
+        encoding="utf-8"
+    )
+    texts = [r["Description"]["Caption"] or "" for r in recs] + [
+        "Left upper lobe (LUL) mass. LUL collapse."
+    ] * 2
+    texts += [line.split("\t", 1)[1] for line in roco.splitlines()[:400] if "\t" in line]
     plain = [doc_entities(nlp(t), "caption") for t in texts]
     assert sum("(" in t for t in texts) >= 3 and sum(map(len, plain)) > 300
     for n_process in (1, 2):
-        fast = [ents for _, _, ents in extract_entities(((i, "caption", t) for i, t in enumerate(texts)),
-                                                        nlp=nlp, n_process=n_process, chunk_size=40)]
+        fast = [
+            ents
+            for _, _, ents in extract_entities(
+                ((i, "caption", t) for i, t in enumerate(texts)),
+                nlp=nlp,
+                n_process=n_process,
+                chunk_size=40,
+            )
+        ]
         assert fast == plain
