@@ -174,7 +174,8 @@ def train_stage(model: Any, processor: Any, family: str, stage: StageConfig, dat
             log.log({"stage": stage.name, "step": done, "eval_loss": round(ev, 6)})
         if bar is not None:
             bar[0].update(bar[1], advance=1, description=f"{stage.name} loss {loss_value:.4f}",
-                          rate=f"{float(stats[2]) / dt:.1f} samples/s")
+                          rate=f"{float(stats[2]) / dt:.1f} samples/s {float(stats[1]) / dt:.0f} tok/s "
+                               f"lr {scheduler.get_last_lr()[0]:.1e} {memory_mb():.0f} MiB")
         taken += 1
     _close(bar)
     summary = {"finished": True, "steps": steps, "final_loss": loss_value, "counts": counts.__dict__}
