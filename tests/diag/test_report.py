@@ -102,21 +102,27 @@ def test_saliency_cli_writes_panel(tmp_path, planted_paligemma):
         assert p.size[0] > 4 * p.size[1] / 1.5  # image + 4 overlays side by side
 
 
-def test_report_with_idefics3_family(tmp_path, tiny_model_dirs):
-    """The report path is family-agnostic: a tiny Idefics3 (chat template, pixel shuffle) works too."""
-    import numpy as np
-
-    from radvqa_diag.report import ReportOptions, build_report
+def _quadrant_predictions(tmp_path, n: int):
     from tests.diag.conftest import quadrant_image
 
     rows = []
-    for i in range(5):
+    for i in range(n):
         quadrant_image((i % 2, 1, 0, 1), size=48, seed=i).save(tmp_path / f"q{i}.png")
         rows.append({"id": f"q{i}", "image_path": f"q{i}.png", "question": "is the corner bright?",
                      "reference": "yes", "prediction": ["yes", "no"][i % 2], "correct": i % 2 == 0,
                      "answer_type": "closed", "question_type": "PRES", "modality": "X-ray",
                      "organ": "chest", "source": "synthetic"})
     pl.DataFrame(rows).write_parquet(tmp_path / "predictions.parquet")
+    return tmp_path / "predictions.parquet"
+
+
+def test_report_with_idefics3_family(tmp_path, tiny_model_dirs):
+    """The report path is family-agnostic: a tiny Idefics3 (chat template, pixel shuffle) works too."""
+    import numpy as np
+
+    from radvqa_diag.report import ReportOptions, build_report
+
+    _quadrant_predictions(tmp_path, 5)
     page = build_report(tmp_path / "predictions.parquet", tiny_model_dirs["idefics3"], tmp_path / "r",
                         opts=ReportOptions(batch_size=3, progress=False))
     assert page.is_file()
@@ -125,3 +131,31 @@ def test_report_with_idefics3_family(tmp_path, tiny_model_dirs):
     maps = np.load(tmp_path / "r" / ".work" / "maps" / f"{ex['slug'][0]}.npz")
     assert maps["raw_attention"].shape == (2, 2) and maps["attention_lh"].shape[:2] == (2, 4)
     assert maps["map_grad_x_input"].shape == (128, 128)
+
+
+def test_interrupted_report_keeps_finished_batches(tmp_path, tiny_model_dirs, monkeypatch):
+    """Ctrl-C after the first batch: the rerun computes only the examples not finished before."""
+    import pytest
+
+    from radvqa_diag import report as report_mod
+
+    preds = _quadrant_predictions(tmp_path, 5)
+    real = report_mod.analyze_batch
+    calls = []
+
+    def interrupt_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(report_mod, "analyze_batch", interrupt_second)
+    opts = report_mod.ReportOptions(batch_size=2, progress=False)
+    with pytest.raises(KeyboardInterrupt):
+        report_mod.build_report(preds, tiny_model_dirs["paligemma"], tmp_path / "r", opts=opts)
+    assert len(list((tmp_path / "r" / ".work").glob("chunk-*.parquet"))) == 1
+    assert not (tmp_path / "r" / "index.html").exists()
+    monkeypatch.setattr(report_mod, "analyze_batch", real)
+    report_mod.build_report(preds, tiny_model_dirs["paligemma"], tmp_path / "r", opts=opts)
+    s = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert s["timing"]["examples"] == 3 and s["n_analyzed"] == 5
