@@ -35,6 +35,7 @@ class SynthSummary:
     rejected: Counter = field(default_factory=Counter)
     seconds: float = 0.0
     manifest: dict = field(default_factory=dict)
+    generator_summary: dict = field(default_factory=dict)  # the backend's own counters, this run
 
 
 def resolve_sources(con, requested: list[str]) -> list[str]:
@@ -69,6 +70,9 @@ def run_synth(
     try:
         sources = resolve_sources(con, config.sources)
         config.sources = sources
+        settings = getattr(generator, "settings", None)  # templates, model, sampling of the backend
+        if isinstance(settings, dict):
+            config.generator_settings = {**config.generator_settings, **settings}
         fp = catalog_fingerprint(con, sources)
         claim_output(out, {"config": config.fingerprint(), "catalog": fp}, overwrite=overwrite)
         plans = plan_shards(con, sources, allow_missing=config.allow_missing_images,
@@ -103,6 +107,8 @@ def run_synth(
             out, config, catalog=Path(catalog), catalog_fp=fp, plans=plans, done=done, case_conflicts=conflicts,
             generator=getattr(generator, "name", type(generator).__name__),
         )
+        if callable(getattr(generator, "summary", None)):
+            summary.generator_summary = generator.summary()
     finally:
         con.close()
     summary.seconds = time.perf_counter() - t0

@@ -24,6 +24,13 @@ class RulesGenerator:
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
 
+    @property
+    def settings(self) -> dict[str, object]:
+        """What shapes the rows (recorded in the manifest and the run fingerprint)."""
+        from radvqa_data.synth.templates import RULES_VERSION
+
+        return {"backend": "rules", "rules_version": RULES_VERSION, "seed": self.seed}
+
     def generate(self, records: Iterable[ImageRecord]) -> Iterator[Candidate]:
         """Candidates for each record, metadata questions first."""
         for rec in records:

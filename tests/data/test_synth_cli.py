@@ -81,3 +81,22 @@ def test_whole_medpix_done_when(real_catalog: Path, tmp_path: Path):
     assert m["median_answer_words"] <= 3 and m["case_split_violations"] == 0
     qa = pl.read_parquet(sorted((out / "qa").glob("*.parquet")))
     assert not [1 for q, a in qa.filter(pl.col("answer_type") == "open").select("question", "answer").rows() if answer_in_question(q, a)]
+
+
+def test_llm_backend_plugs_into_the_same_driver(tmp_path: Path, shared_data):
+    """`--backend transformers` with a tiny random-weight model built here: its (noise) output goes
+    through the same filters, shards and manifest; nothing is dropped silently."""
+    from radvqa_data.llm.tiny import build_tiny_causal_lm
+
+    model = build_tiny_causal_lm(tmp_path / "tiny")
+    cat = insert_catalog(tmp_path / "c.duckdb", medpix_records(dataset(shared_data, "medpix2"), 3))
+    out = tmp_path / "llm"
+    r = CliRunner().invoke(app, ["synth", "--catalog", str(cat), "--out", str(out), "--backend", "transformers",
+                                 "--model", str(model), "--max-new-tokens", "16", "--allow-missing-images",
+                                 "--no-progress", "--concurrency", "1"])
+    assert r.exit_code == 0, r.output
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["config"]["backend"] == "transformers" and m["config"]["generator_settings"]["model"] == str(model)
+    rej = pl.read_parquet(sorted((out / "rejects").glob("*.parquet")))
+    assert m["qa_rows"] + m["reject_rows"] > 0 and rej["reason"].null_count() == 0
+    assert sum(m["rejects_by_reason"].values()) == rej.height
