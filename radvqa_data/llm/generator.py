@@ -113,12 +113,9 @@ class LLMGenerator:
         sources, prompts, out = [], [], []
         for record in map(self.view, records):
             if not any(t.strip() for t in record.texts.values()):
-                out.append(
-                    self._reject(
-                        _Source(record, next(iter(self.templates.values())), "", "open"),
-                        "no_source_text",
-                    )
-                )
+                first = next(iter(self.templates.values()))
+                src = _Source(record, first, template_version(first), "open")
+                out.append(self._reject(src, "no_source_text"))
                 continue
             for kind, template_id in self.templates.items():
                 prompt = qa_prompt(record, template_id, self.n_pairs)
@@ -165,17 +162,19 @@ class LLMGenerator:
         parsed = parse_response(completion.text)
         if parsed.reject_reason:
             return [self._reject(src, parsed.reject_reason, raw=completion.text)]
+        # Entries without a question or an answer: one reject each, so the counts add up.
+        rejects = [self._reject(src, "incomplete_pair") for _ in range(parsed.skipped)]
         for item in parsed.items:
-            answer_type = item.answer_type or (
-                "closed" if item.answer.lower() in ("yes", "no") else src.kind
-            )
+            # A yes/no answer is closed whatever the model labelled it (VQA-RAD's definition).
+            yes_no = item.answer.lower() in ("yes", "no")
+            answer_type = "closed" if yes_no else (item.answer_type or src.kind)
             g = grounding.ground(item.question, item.answer, item.evidence, src.record)
             qtype = item.question_type or guess_question_type(item.question)
             cand = self._candidate(src, item.question, g.answer, answer_type, qtype)
             cand.source_field, cand.source_text = g.source_field, g.source_text
             cand.span_start, cand.span_end = g.span_start, g.span_end
             kept.append((cand, item))  # the shared filter chain judges grounding and length
-        return []
+        return rejects
 
     def verify(self, cands: list[Candidate]) -> None:
         """Second pass: the verifier (default: this backend) judges each unrejected candidate.

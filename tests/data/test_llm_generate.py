@@ -137,6 +137,8 @@ HAND_WRITTEN_REPLY = """Here are the pairs:
   {"question": "Is there midline shift?", "answer": "no", "answer_type": "closed", "question_type": "PRES", "evidence": "No midline shift"},
   {"question": "What is the patient's history of falls?", "answer": "left", "question_type": "OTHER"},
   {"question": "What is the diagnosis?", "answer": "glioblastoma", "question_type": "ABN"},
+  {"question": "Is the hematoma acute?", "answer": "yes", "answer_type": "open", "evidence": "Acute left subdural hematoma"},
+  {"question": "What is the shape of the lesion?"},
 ]}
 ```"""
 
@@ -147,8 +149,14 @@ def test_hand_written_reply_gives_parsed_grounded_rows(tiny_model: Path) -> None
     )
     record = make_record()
     cands = gen.candidates_from_reply(record, "open_qa.v1.jinja", HAND_WRITTEN_REPLY)
-    rows = {c.question: c for c in cands}
-    assert len(rows) == 6 and all(c.reject_reason is None for c in cands)
+    incomplete = [c for c in cands if c.reject_reason]
+    assert [c.reject_reason for c in incomplete] == [
+        "incomplete_pair"
+    ]  # the entry without an answer
+    rows = {c.question: c for c in cands if not c.reject_reason}
+    assert len(rows) == 7
+    acute = rows["Is the hematoma acute?"]  # labelled open by the model, but yes/no is closed
+    assert acute.answer_type == "closed" and acute.source_field == "findings"
     ct = rows["What imaging modality was used?"]
     assert (ct.answer, ct.answer_type, ct.question_type, ct.source_field) == (
         "CT",
@@ -168,7 +176,7 @@ def test_hand_written_reply_gives_parsed_grounded_rows(tiny_model: Path) -> None
     )
     # The shared filter chain then keeps the grounded ones and rejects the rest with reasons.
     chain = FilterChain(default_filters())
-    verdicts = {c.question: chain.check(c) for c in cands}
+    verdicts = {c.question: chain.check(c) for c in rows.values()}
     assert verdicts == {
         "What imaging modality was used?": None,
         "Which side is the hematoma on?": None,
@@ -176,6 +184,7 @@ def test_hand_written_reply_gives_parsed_grounded_rows(tiny_model: Path) -> None
         "Is there midline shift?": None,
         "What is the patient's history of falls?": "non_visual_history",
         "What is the diagnosis?": "ungrounded",
+        "Is the hematoma acute?": None,
     }
 
 
