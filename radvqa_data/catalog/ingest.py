@@ -10,7 +10,6 @@ reuses every probe already committed. Adding a source again replaces its rows, n
 from __future__ import annotations
 
 import importlib
-import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -83,26 +82,33 @@ def add_source(
     Re-adding a source replaces its rows in one transaction. Probes of unchanged image files
     are reused from earlier runs, so a rerun after an interrupt continues where it stopped.
     """
-    from radvqa_data.catalog.probe_pool import prestart, probe_all
+    from radvqa_data.catalog.probe_pool import prefetch, probe_all
     from radvqa_data.catalog.writer import write_source
 
     start = time.perf_counter()
     catalog = Path(catalog)
     root = Path(path).expanduser().resolve()
     source = name or kind
-    # Start the decoding pool while the metadata is parsed, when there are images to decode.
-    starting = prestart(workers) if _has_many_images(root) else None
-    data = read_source(kind, root, source, catalog)
-    _check_captions(data)
-    con = db.connect(catalog)
+    # Start decoding the image files a kind can list cheaply while its metadata is parsed.
+    t_probe = time.perf_counter()
+    pre = prefetch(catalog, list_images(kind, root), workers)
+    try:
+        data = read_source(kind, root, source, catalog)
+        _check_captions(data)
+        if pre is not None:
+            pre.wait()  # its read-only look at the cache must be closed before we open for writing
+        else:
+            t_probe = time.perf_counter()
+        con = db.connect(catalog)
+    except BaseException:
+        if pre is not None:
+            pre.cancel()  # a source that failed to parse, or Ctrl-C: drop its queued work
+        raise
     try:
         files = [im.path for im in data.images if im.path is not None and im.status is None]
-        if starting is not None:
-            starting.join()
-        t0 = time.perf_counter()
         with _progress_bar(progress, len(files), f"probing {source}") as advance:
-            probes, reused = probe_all(con, files, workers=workers, on_done=advance)
-        probe_seconds = time.perf_counter() - t0
+            probes, reused = probe_all(con, files, workers=workers, on_done=advance, pre=pre)
+        probe_seconds = time.perf_counter() - t_probe  # includes decoding that overlapped parsing
         counts = write_source(con, source, kind, root, data, probes)
     finally:
         con.close()
@@ -112,7 +118,7 @@ def add_source(
         source=source,
         kind=kind,
         path=str(root),
-        probed=len(probes) - reused,
+        probed=len(set(map(str, files))) - reused,
         reused=reused,
         seconds=time.perf_counter() - start,
         probe_seconds=probe_seconds,
@@ -121,26 +127,12 @@ def add_source(
     )
 
 
-def _has_many_images(root: Path, enough: int = 48, depth: int = 2) -> bool:
-    """A cheap look (two folder levels, stops early): are there at least `enough` image files?"""
-    exts = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp"}
-    count, level = 0, [root] if root.is_dir() else []
-    for _ in range(depth + 1):
-        nxt = []
-        for folder in level:
-            try:
-                entries = list(os.scandir(folder))
-            except OSError:
-                continue
-            for e in entries:
-                if e.is_dir():
-                    nxt.append(e.path)
-                elif os.path.splitext(e.name)[1].lower() in exts:
-                    count += 1
-                    if count >= enough:
-                        return True
-        level = nxt
-    return False
+def list_images(kind: str, root: Path) -> list[Path]:
+    """The image files of a source listed without parsing its metadata ([] when the kind cannot)."""
+    if kind not in KINDS or not root.is_dir():
+        return []
+    lister = getattr(importlib.import_module(KINDS[kind]), "image_files", None)
+    return lister(root) if lister else []
 
 
 def _check_captions(data: SourceData) -> None:

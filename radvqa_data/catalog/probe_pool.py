@@ -1,30 +1,28 @@
-"""Probe many image files on several cores, reusing earlier probes of unchanged files.
-
-Why a process pool: decoding is the bottleneck (about 260 PNGs/s per core here) and the GIL
-serialises it in threads. Workers come from a `forkserver` (not `fork`: the parent may hold
-DuckDB or torch threads, and forking a threaded process can deadlock), preloaded with PIL and
-imagehash so each worker starts warm. Work goes out in chunks to keep pickling overhead small.
+"""Probe many image files on the worker pool, reusing earlier probes of unchanged files.
 
 Resume: every probe is committed to `catalog_probe_cache` in batches (one INSERT per batch is
 atomic), keyed by path with the file's size and mtime. A rerun after an interrupt skips files
 whose size and mtime are unchanged, so finished work is not redone.
+
+Overlap: `prefetch` submits a source's image files (listed cheaply before its metadata is
+parsed) to the pool in a background thread; `probe_all` later collects those results and probes
+whatever else the reader named.
 """
 
 from __future__ import annotations
 
-import contextlib
+import itertools
 import os
-import sys
 import threading
-import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from radvqa_data.catalog.imageprobe import PROBE_VERSION, Probe
+from radvqa_data.catalog.workerpool import close_pool, default_workers, get_pool, warm_imports
 
 CACHE_DDL = """
 CREATE TABLE IF NOT EXISTS catalog_probe_cache (
@@ -42,7 +40,7 @@ CREATE TABLE IF NOT EXISTS catalog_probe_cache (
 );
 """
 
-CHUNK = 8  # files per task: large enough to amortise pickling, small enough to balance 2 workers
+CHUNK = 8  # files per task: large enough to amortise pickling, small enough to balance workers
 BATCH = 128  # probes per committed cache batch (an interrupt loses at most this many)
 POOL_MIN = 48  # below this many files a pool costs more than it saves
 
@@ -51,15 +49,11 @@ def _cached(con: duckdb.DuckDBPyConnection, paths: list[str]) -> dict[str, Probe
     """Cached probes of `paths` whose file size and mtime are unchanged."""
     if not paths:
         return {}
-    con.register("_want", pa.table({"path": paths}))
-    try:
-        rows = con.execute(
-            "SELECT c.path, c.size, c.mtime_ns, c.status, c.error, c.sha256, c.phash, c.width, c.height, c.format "
-            "FROM catalog_probe_cache c JOIN _want w USING (path) WHERE c.version = ?",
-            [PROBE_VERSION],
-        ).fetchall()
-    finally:
-        con.unregister("_want")
+    rows = con.execute(
+        "SELECT path, size, mtime_ns, status, error, sha256, phash, width, height, format "
+        "FROM catalog_probe_cache WHERE version = ? AND path IN (SELECT unnest(?::VARCHAR[]))",
+        [PROBE_VERSION, paths],
+    ).fetchall()
     out: dict[str, Probe] = {}
     for row in rows:
         probe = Probe(*row)
@@ -78,21 +72,9 @@ def _commit(con: duckdb.DuckDBPyConnection, batch: list[Probe]) -> None:
     if not rows:
         return
     cols = list(zip(*rows, strict=True))
-    table = pa.table(
-        {
-            "path": pa.array(cols[0], pa.string()),
-            "size": pa.array(cols[1], pa.int64()),
-            "mtime_ns": pa.array(cols[2], pa.int64()),
-            "status": pa.array(cols[3], pa.string()),
-            "error": pa.array(cols[4], pa.string()),
-            "sha256": pa.array(cols[5], pa.string()),
-            "phash": pa.array(cols[6], pa.uint64()),
-            "width": pa.array(cols[7], pa.int32()),
-            "height": pa.array(cols[8], pa.int32()),
-            "format": pa.array(cols[9], pa.string()),
-            "version": pa.array([PROBE_VERSION] * len(rows), pa.int32()),
-        }
-    )
+    types = [pa.string(), pa.int64(), pa.int64(), pa.string(), pa.string(), pa.string(), pa.uint64(), pa.int32(), pa.int32(), pa.string()]
+    table = pa.table({name: pa.array(col, typ) for name, col, typ in zip(Probe._fields, cols, types, strict=True)})
+    table = table.append_column("version", pa.array([PROBE_VERSION] * len(rows), pa.int32()))
     con.register("_batch", table)
     try:
         con.execute("INSERT OR REPLACE INTO catalog_probe_cache SELECT * FROM _batch")
@@ -100,102 +82,89 @@ def _commit(con: duckdb.DuckDBPyConnection, batch: list[Probe]) -> None:
         con.unregister("_batch")
 
 
-PRELOAD = ["radvqa_data.catalog.imageprobe", "PIL.Image", "PIL.PngImagePlugin", "PIL.JpegImagePlugin", "imagehash", "scipy.fftpack"]
-_POOL: dict[str, Any] = {}  # {"pool": multiprocessing Pool, "workers": n}: reused across add_source calls
-_POOL_LOCK = threading.Lock()
+def _submit(paths: list[str], workers: int) -> Iterator[Probe]:
+    """Probe `paths` (any order out): in-process for few files, else on the shared pool.
 
-
-def default_workers() -> int:
-    """Processes to decode with: the CPUs this process may use, at most 8 (memory ~100 MB each)."""
-    try:
-        n = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        n = os.cpu_count() or 1
-    return max(1, min(n, 8))
-
-
-def get_pool(workers: int) -> Any:
-    """The shared worker pool (started once per process; a start costs ~0.3-1 s of imports).
-
-    Why shared: a session that adds several sources (the demo, the tests, a notebook) pays the
-    start-up once. The pool is terminated at interpreter exit by multiprocessing's finalizers.
+    With the pool, all chunks are queued at once and the workers start immediately.
     """
-    import multiprocessing as mp
-
-    from radvqa_data.catalog.imageprobe import worker_init
-
-    with _POOL_LOCK:
-        if _POOL.get("workers") == workers:
-            return _POOL["pool"]
-        close_pool()
-        ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(PRELOAD)
-        with _without_main_module():
-            _POOL.update(pool=ctx.Pool(workers, initializer=worker_init), workers=workers)
-        return _POOL["pool"]
-
-
-def close_pool() -> None:
-    """Terminate the shared pool (it is recreated on demand)."""
-    pool = _POOL.pop("pool", None)
-    _POOL.pop("workers", None)
-    if pool is not None:
-        pool.terminate()
-        pool.join()
-
-
-def _warm(workers: int) -> None:
-    get_pool(workers)
-    # DuckDB imports pandas on its first Arrow scan (~0.3-0.8 s); pay it while the reader parses.
-    try:
-        import pandas  # noqa: F401
-    except ImportError:  # pragma: no cover - pandas is optional for DuckDB
-        pass
-
-
-def prestart(workers: int | None) -> threading.Thread | None:
-    """Start the pool in the background (while the caller parses the source's metadata)."""
-    workers = workers or default_workers()
-    if workers <= 1:
-        return None
-    thread = threading.Thread(target=_warm, args=(workers,), daemon=True)
-    thread.start()
-    return thread
-
-
-def _run(paths: list[str], workers: int) -> Iterator[Probe]:
-    """Probe `paths` (any order out), in-process for few files, else on the shared pool."""
     from radvqa_data.catalog.imageprobe import probe_chunk, probe_file
 
     if workers <= 1 or len(paths) < POOL_MIN:
-        for p in paths:
-            yield probe_file(p)
-        return
-    pool = get_pool(workers)
+        return (probe_file(p) for p in paths)
     chunks = [paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)]
-    try:
-        for result in pool.imap_unordered(probe_chunk, chunks):
-            yield from result
-    except BaseException:
-        close_pool()  # do not leave queued work behind for the next caller
-        raise
+    results = get_pool(workers).imap_unordered(probe_chunk, chunks)
+    return itertools.chain.from_iterable(results)
 
 
-@contextlib.contextmanager
-def _without_main_module() -> Iterator[None]:
-    """Hide `__main__` while workers start, so they do not re-run the caller's script.
+@dataclass
+class Prefetch:
+    """Probes started before the catalog is opened for writing (see `prefetch`)."""
 
-    forkserver/spawn workers normally re-import the main script (as ``__mp_main__``); a user
-    script that calls `add_source` without an ``if __name__ == "__main__"`` guard would then
-    run again in every worker. The workers only need `imageprobe`, which they import by name.
-    """
-    main = sys.modules.get("__main__")
-    sys.modules["__main__"] = types.ModuleType("__main__")
-    try:
-        yield
-    finally:
-        if main is not None:
-            sys.modules["__main__"] = main
+    cached: dict[str, Probe] = field(default_factory=dict)
+    submitted: set[str] = field(default_factory=set)
+    results: Iterator[Probe] = field(default_factory=lambda: iter(()))
+    thread: threading.Thread | None = None
+    error: BaseException | None = None  # raised in the background thread, re-raised by `wait`
+
+    def wait(self) -> None:
+        """Block until the submission is done; re-raise its error here, in the caller's thread."""
+        if self.thread is not None:
+            self.thread.join()
+            self.thread = None
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+    def cancel(self) -> None:
+        """Wait for the submitting thread (through further Ctrl-C), then drop the queued work.
+
+        Why wait: exiting while workers are still being started leaves them reading pool state
+        that the exiting parent has already removed (tracebacks from the workers).
+        """
+        while self.thread is not None:
+            try:
+                self.thread.join()
+                self.thread = None
+            except KeyboardInterrupt:
+                continue
+        close_pool()
+
+
+def prefetch(catalog: Path, paths: Iterable[Path], workers: int | None) -> Prefetch | None:
+    """Start probing `paths` in the background (cache lookup read-only, then submit); None if too few."""
+    workers = workers or default_workers()
+    unique = sorted({str(p) for p in paths})
+    if workers <= 1 or len(unique) < POOL_MIN:
+        return None
+    pre = Prefetch()
+
+    def run() -> None:
+        try:
+            submit()
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread by `wait`
+            pre.error = exc
+
+    def submit() -> None:
+        if catalog.exists():
+            try:
+                con = duckdb.connect(str(catalog), read_only=True)
+            except duckdb.Error:  # locked by a writer, or not a catalog: the main path reports it
+                con = None
+            if con is not None:
+                try:
+                    pre.cached = _cached(con, unique)
+                except duckdb.Error:  # no cache table yet
+                    pass
+                finally:
+                    con.close()
+        todo = [p for p in unique if p not in pre.cached]
+        pre.submitted = set(todo)
+        pre.results = _submit(todo, workers)
+        warm_imports()
+
+    pre.thread = threading.Thread(target=run, daemon=True)
+    pre.thread.start()
+    return pre
 
 
 def probe_all(
@@ -204,28 +173,42 @@ def probe_all(
     *,
     workers: int | None = None,
     on_done: Callable[[int], None] | None = None,
+    pre: Prefetch | None = None,
 ) -> tuple[dict[str, Probe], int]:
-    """Probe every file in `paths` (deduplicated); returns (path -> probe, number reused from cache)."""
+    """Probe every file in `paths`; returns (path -> probe, number reused from the cache)."""
     con.execute(CACHE_DDL)
-    unique = sorted({str(p) for p in paths})
-    done = _cached(con, unique)
+    workers = workers or default_workers()
+    wanted = sorted({str(p) for p in paths})
+    pre = pre or Prefetch()
+    try:
+        pre.wait()
+    except BaseException:
+        pre.cancel()
+        raise
+    done = {p: pre.cached[p] for p in wanted if p in pre.cached}
+    rest = [p for p in wanted if p not in done and p not in pre.submitted]
+    done.update(_cached(con, rest))
     reused = len(done)
     if on_done and reused:
         on_done(reused)
-    todo = [p for p in unique if p not in done]
-    workers = workers if workers is not None else default_workers()
+    todo = [p for p in rest if p not in done]
+    wanted_set = set(wanted)
     batch: list[Probe] = []
     try:
-        for probe in _run(todo, workers):
+        for probe in itertools.chain(pre.results, _submit(todo, workers)):
             done[probe.path] = probe
             batch.append(probe)
-            if on_done:
+            if on_done and probe.path in wanted_set:
                 on_done(1)
             if len(batch) >= BATCH:
                 _commit(con, batch)
                 batch = []
     except KeyboardInterrupt:
         _commit(con, batch)  # Ctrl-C: keep the whole probes finished so far for the rerun
+        close_pool()
+        raise
+    except BaseException:
+        close_pool()  # do not leave queued work behind for the next caller
         raise
     _commit(con, batch)
     return done, reused

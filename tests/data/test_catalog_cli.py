@@ -79,7 +79,7 @@ def test_interrupted_run_keeps_whole_rows_and_rerun_continues(tmp_path: Path, si
     proc.wait(timeout=60)
     stderr = proc.stderr.read().decode() if proc.stderr else ""
     if killed and sig == signal.SIGINT:
-        assert proc.returncode == 130 and "Interrupted" in stderr and "Traceback" not in stderr
+        assert proc.returncode == 130 and "Interrupted" in stderr and "Traceback" not in stderr, stderr
     con = duckdb.connect(str(cat))
     images = con.execute("SELECT count(*) FROM images").fetchall()[0][0]
     cached = con.execute("SELECT count(*) FROM catalog_probe_cache").fetchall()[0][0]

@@ -39,13 +39,18 @@ def _captions(root: Path, issues: list[Issue]) -> dict[str, tuple[str, str | Non
     return out
 
 
+def image_files(root: Path) -> list[Path]:
+    """Every image file under the folder (decoding starts while the captions file is read)."""
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTS)
+
+
 def read(root: Path, *, source: str, assets: Path) -> SourceData:
     """Catalog every image file under `root` plus every image the captions file names."""
     if not root.is_dir():
         raise InputError(f"{root}: not a folder; expected a folder of images")
     data = SourceData()
     captions = _captions(root, data.issues)
-    files = {p.relative_to(root).as_posix(): p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTS}
+    files = {p.relative_to(root).as_posix(): p for p in image_files(root)}
     data.meta = {"captions": bool(captions), "files": len(files)}
     for rel in sorted(set(files) | set(captions)):
         caption, split = captions.get(rel, ("", None))

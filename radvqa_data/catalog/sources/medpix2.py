@@ -74,6 +74,11 @@ def _image_files(folder: Path) -> dict[str, Path]:
     return out
 
 
+def image_files(root: Path) -> list[Path]:
+    """The PNGs under images/ (listed before the JSON is parsed, so decoding can start early)."""
+    return sorted(_image_files(root / "images").values())
+
+
 def read(root: Path, *, source: str, assets: Path) -> SourceData:
     """Read a MedPix 2.0 folder (as published) into image records."""
     desc_path = require_file(root / "Descriptions.json", "MedPix 2.0 Descriptions.json (a JSON list of image records)")

@@ -60,6 +60,12 @@ def _find_json(root: Path) -> Path:
     raise InputError(f"{root}: no '{JSON_NAME}' here; expected the VQA-RAD OSF release folder")
 
 
+def image_files(root: Path) -> list[Path]:
+    """The files of the image folder (listed before the JSON is parsed, so decoding can start early)."""
+    folder = root / IMAGE_DIR
+    return sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+
+
 def read(root: Path, *, source: str, assets: Path) -> SourceData:
     """Read the VQA-RAD release folder into images and benchmark QA rows."""
     json_path = _find_json(root)
