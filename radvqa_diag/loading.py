@@ -1,4 +1,4 @@
-"""Load a trained (or tiny) model for diagnostics: eager attention, eval mode, float32 on CPU.
+"""Load a trained (or tiny) model for diagnostics: eager attention, eval mode (float32 on CPU, bf16 on GPU).
 
 Accepts a full model folder (``config.json`` + weights + processor files) or a LoRA adapter
 folder (``adapter_config.json``): the adapter is loaded on its base model and merged, so hooks
@@ -63,11 +63,14 @@ def load_model(path: str | Path, *, device: str | None = None) -> LoadedModel:
         raise InputError(f"{path}: not a model folder (no config.json or adapter_config.json)")
     base = _base_of_adapter(path) if is_adapter else path
     proc_dir = path if (path / "processor_config.json").exists() or (path / "preprocessor_config.json").exists() else base
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    # bf16 on GPUs that have it (half the memory of the kept attentions); float32 on CPU.
+    # Pixels stay a float32 leaf: the vision towers cast them, gradients flow back to it.
+    dtype = torch.bfloat16 if device.startswith("cuda") and torch.cuda.is_bf16_supported() else torch.float32
     try:
         processor = AutoProcessor.from_pretrained(proc_dir)
-        model = AutoModelForImageTextToText.from_pretrained(
-            base, attn_implementation="eager", dtype=torch.float32
-        )
+        model = AutoModelForImageTextToText.from_pretrained(base, attn_implementation="eager", dtype=dtype)
     except (OSError, ValueError) as exc:
         raise InputError(f"{path}: cannot load the model or its processor ({exc})") from exc
     if is_adapter:
@@ -76,8 +79,6 @@ def load_model(path: str | Path, *, device: str | None = None) -> LoadedModel:
         model = PeftModel.from_pretrained(model, path).merge_and_unload()
     if not hasattr(processor, "image_processor"):
         raise InputError(f"{proc_dir}: the processor has no image processor (only a tokenizer was found)")
-    if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
     model.to(device).eval()
     family = family_of(model)
     return LoadedModel(model, processor, family, model.config.model_type, image_token_id(processor), path)

@@ -19,6 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from radvqa_data.atomic import write_json, write_parquet
+from radvqa_data.errors import InputError
 from radvqa_diag import failures
 from radvqa_diag.analyze import PRIMARY, analyze_batch, load_image
 
@@ -115,6 +116,9 @@ def build_report(predictions: str | Path, model: str | Path, out: str | Path,
     opts = opts or ReportOptions()
     predictions, model, out = Path(predictions), Path(model), Path(out)
     df = join_catalog(read_predictions(predictions), catalog)
+    if df["image_path"].is_null().all():
+        raise InputError(f"{predictions}: no row has an image path; add an image_path column or pass --catalog "
+                         "so image_id can be looked up")
     if opts.limit:
         df = df.head(opts.limit)
     work = out / ".work"
