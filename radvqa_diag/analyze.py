@@ -79,7 +79,8 @@ def save_maps(path: Path, on_grid: dict[str, np.ndarray], sal: Saliency) -> None
             np.savez_compressed(fh, **arrays)
 
 
-def analyze_batch(lm: Any, rows: list[dict[str, Any]], maps_dir: Path) -> list[dict[str, Any]]:
+def analyze_batch(lm: Any, rows: list[dict[str, Any]], maps_dir: Path,
+                  layers: list[int] | None = None) -> list[dict[str, Any]]:
     """Saliency + signals for a batch of prediction rows; bad images are recorded, not raised."""
     records: list[dict[str, Any]] = []
     good: list[tuple[dict[str, Any], Any]] = []
@@ -90,7 +91,7 @@ def analyze_batch(lm: Any, rows: list[dict[str, Any]], maps_dir: Path) -> list[d
             records.append({"id": r["id"], "status": "image_error", "error": f"{r.get('image_path')}: {exc}"})
     if good:
         sals = explain_batch(lm, [im for _, im in good], [r["question"] for r, _ in good],
-                             [r["prediction"] for r, _ in good])
+                             [r["prediction"] for r, _ in good], layers=layers)
         for (r, image), sal in zip(good, sals, strict=True):
             row, on_grid = signals_row(image, sal)
             name = slug(r["id"])

@@ -23,12 +23,13 @@ def saliency(
     question: str = typer.Option(..., "--question", help="The question about the image."),
     answer: str = typer.Option(None, "--answer", help="Answer to explain; default: the model's own (greedy) answer."),
     out: Path = typer.Option(..., "--out", help="PNG to write: the image and one overlay per method."),
+    layers: str = typer.Option(None, "--layers", help="LM layers averaged into the attention map, e.g. '10,11,12' (default: all)."),
 ) -> None:
     """Saliency maps (attention, rollout, Grad-CAM, gradient x input) for one image and question."""
     with user_errors():
         from radvqa_diag.explain import explain_one
 
-        res = explain_one(model, image, question, answer, out)
+        res = explain_one(model, image, question, answer, out, _parse_layers(layers))
         typer.echo(f"answer: {res['answer']!r} (confidence: geometric mean token probability {res['confidence']:.3f})")
         typer.echo(f"wrote {res['png']} and {res['npz']}")
 
@@ -43,16 +44,30 @@ def report(
     limit: int = typer.Option(None, "--limit", min=1, help="Analyze only the first N predictions."),
     gallery_max: int = typer.Option(200, "--gallery-max", min=1, help="Examples shown in the gallery (flagged first)."),
     confident: float = typer.Option(None, "--confident", min=0.0, max=1.0,
-                                    help="Mean token probability above which a wrong answer is 'confidently wrong' (default: automatic)."),
+                                    help="Confidence (geometric-mean token probability) above which a wrong answer is 'confidently wrong' (default: automatic)."),
+    layers: str = typer.Option(None, "--layers", help="LM layers averaged into the attention map, e.g. '10,11,12' (default: all)."),
 ) -> None:
     """Saliency + failure-mode report for a set of predictions (opens from disk, no server)."""
     with user_errors():
         from radvqa_diag.report import ReportOptions, build_report
 
-        opts = ReportOptions(batch_size=batch_size, limit=limit, gallery_max=gallery_max, confident=confident)
+        opts = ReportOptions(batch_size=batch_size, limit=limit, gallery_max=gallery_max, confident=confident,
+                             layers=_parse_layers(layers))
         page = build_report(predictions, model, out, catalog, opts)
         _print_summary(out / "summary.json")
         typer.echo(f"report: {page.resolve()}")
+
+
+def _parse_layers(text: str | None) -> list[int] | None:
+    """'10,11,12' -> [10, 11, 12]; a clear error for anything else."""
+    if not text:
+        return None
+    from radvqa_data.errors import InputError
+
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError as exc:
+        raise InputError(f"--layers {text!r}: expected comma-separated layer numbers such as 10,11,12") from exc
 
 
 def _print_summary(path: Path) -> None:

@@ -33,7 +33,7 @@ def generate_answer(lm: Any, image: Any, question: str) -> str:
 
 
 def explain_one(model: str | Path, image: str | Path, question: str, answer: str | None,
-                out: str | Path) -> dict[str, Any]:
+                out: str | Path, layers: list[int] | None = None) -> dict[str, Any]:
     """Compute and save all maps for one example; returns answer, confidence and written paths."""
     from radvqa_diag.analyze import load_image
     from radvqa_diag.loading import load_model
@@ -49,7 +49,7 @@ def explain_one(model: str | Path, image: str | Path, question: str, answer: str
     lm = load_model(model)
     if answer is None:
         answer = generate_answer(lm, img, question)
-    sal = explain_batch(lm, [img], [question], [answer])[0]
+    sal = explain_batch(lm, [img], [question], [answer], layers=layers)[0]
     maps01 = {m: on_image(sal.maps[m], img.size) for m in METHODS}
     out = Path(out)
     title = f"Q: {question}   A: {answer}   (confidence {sal.confidence:.2f})"

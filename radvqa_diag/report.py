@@ -32,13 +32,14 @@ class ReportOptions:
     limit: int | None = None  # analyze only the first N predictions (quick looks)
     gallery_max: int = 200  # examples shown in the gallery: flagged first, then the rest
     confident: float | None = None  # confidence threshold of `confidently_wrong`; None: automatic
+    layers: list[int] | None = None  # LM layers averaged into the `attention` map; None: all
     progress: bool = True
 
 
-def _fingerprint(predictions: Path, model: Path, limit: int | None) -> str:
+def _fingerprint(predictions: Path, model: Path, opts: ReportOptions) -> str:
     h = hashlib.sha256(predictions.read_bytes())
     h.update(str(model.resolve()).encode())
-    h.update(str(limit).encode())
+    h.update(str((opts.limit, opts.layers)).encode())
     return h.hexdigest()[:16]
 
 
@@ -86,7 +87,7 @@ def compute_records(df: pl.DataFrame, model_dir: Path, work: Path, fingerprint: 
         for start in range(0, len(todo), opts.batch_size):
             rows = todo[start : start + opts.batch_size]
             t0 = time.perf_counter()
-            new = analyze_batch(lm, rows, work / "maps")
+            new = analyze_batch(lm, rows, work / "maps", opts.layers)
             spent = time.perf_counter() - t0
             n_ok = sum(r["status"] == "ok" for r in new)
             for r in new:  # kept per example so a resumed run still reports the speed
@@ -122,7 +123,7 @@ def build_report(predictions: str | Path, model: str | Path, out: str | Path,
     if opts.limit:
         df = df.head(opts.limit)
     work = out / ".work"
-    records, timing = compute_records(df, model, work, _fingerprint(predictions, model, opts.limit), opts)
+    records, timing = compute_records(df, model, work, _fingerprint(predictions, model, opts), opts)
     rec = pl.DataFrame(records, infer_schema_length=None)
     table = df.join(rec, on="id", how="left")
     ok = table.filter(pl.col("status") == "ok")

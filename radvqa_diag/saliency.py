@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from radvqa_data.errors import InputError
 from radvqa_diag.layout import ImageLayout, layouts_for_batch
 from radvqa_diag.loading import LoadedModel
 
@@ -116,7 +117,10 @@ def explain_batch(
         handle.remove()
 
     embeds = captured.get("embeds")
-    layer_ids = list(range(len(out.attentions))) if layers is None else layers
+    n_layers = len(out.attentions)
+    if layers and any(not -n_layers <= i < n_layers for i in layers):
+        raise InputError(f"layers {layers}: the language model has {n_layers} layers (0..{n_layers - 1})")
+    layer_ids = list(range(n_layers)) if not layers else layers
     layouts = layouts_for_batch(lm.family, batch, lm.processor.tokenizer)
     results = []
     for b in range(input_ids.shape[0]):

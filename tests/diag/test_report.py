@@ -159,3 +159,23 @@ def test_interrupted_report_keeps_finished_batches(tmp_path, tiny_model_dirs, mo
     report_mod.build_report(preds, tiny_model_dirs["paligemma"], tmp_path / "r", opts=opts)
     s = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert s["timing"]["examples"] == 3 and s["n_analyzed"] == 5
+
+
+def test_saliency_cli_layers_option(tmp_path, tiny_model_dirs):
+    from tests.diag.conftest import quadrant_image
+
+    img = tmp_path / "q.png"
+    quadrant_image((1, 0, 1, 0)).save(img)
+    base = ["saliency", "--model", str(tiny_model_dirs["idefics3"]), "--image", str(img),
+            "--question", "is it bright?", "--answer", "yes"]
+    ok = CliRunner().invoke(app, [*base, "--layers", "1", "--out", str(tmp_path / "a.png")])
+    assert ok.exit_code == 0, ok.output
+    import numpy as np
+
+    z = np.load(tmp_path / "a.npz")
+    # the attention map is layer 1's mean over heads, nothing else
+    assert np.allclose(z["attention"], z["attention_lh"][1].mean(axis=0), atol=1e-6)
+    bad = CliRunner().invoke(app, [*base, "--layers", "7", "--out", str(tmp_path / "b.png")])
+    assert bad.exit_code == 1 and "has 2 layers" in bad.output and "Traceback" not in bad.output
+    bad = CliRunner().invoke(app, [*base, "--layers", "x", "--out", str(tmp_path / "b.png")])
+    assert bad.exit_code == 1 and "comma-separated" in bad.output
