@@ -135,3 +135,27 @@ def test_fast_extraction_equals_the_plain_pipeline(nlp, shared_data):
             )
         ]
         assert fast == plain
+
+
+def test_cuis_linked_from_the_source_concepts(tmp_path: Path):
+    """A mention without a lexicon CUI takes the image's own CUI (ROCO cuis.txt / ROCOv2
+    concepts) whose name matches; a lexicon CUI the source confirms is marked so."""
+    from radvqa_data.catalog.db import connect
+    from radvqa_data.entities.run import run_entities
+
+    con = connect(tmp_path / "c.duckdb")
+    con.execute("INSERT INTO sources (name, kind, path) VALUES ('roco', 'roco', '/x')")
+    con.execute("INSERT INTO images (source, image_id, status) VALUES ('roco', 'ROCO_1', 'missing')")
+    con.execute("INSERT INTO texts VALUES ('roco', 'ROCO_1', 'caption', 'CT of the abdomen shows a large mass in the liver.')")
+    con.execute("INSERT INTO concepts (source, image_id, cui, origin) VALUES ('roco', 'ROCO_1', 'C0577559', 'cuis.txt'), "
+                "('roco', 'ROCO_1', 'C0040405', 'cuis.txt')")
+    con.execute("INSERT INTO cui_names VALUES ('C0577559', 'Mass'), ('C0040405', 'X-Ray Computed Tomography')")
+    con.close()
+    summary = run_entities(tmp_path / "c.duckdb", n_process=1, progress=False)
+    assert summary.cuis_linked == 1
+    con = connect(tmp_path / "c.duckdb", read_only=True)
+    rows = dict((n, (c, o)) for n, c, o in con.execute("SELECT norm, cui, cui_origin FROM entities").fetchall())
+    con.close()
+    assert rows["mass"] == ("C0577559", "concepts")
+    assert rows["CT"] == ("C0040405", "lexicon+concepts")
+    assert rows["liver"][1] == "lexicon"
