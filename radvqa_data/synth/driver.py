@@ -18,7 +18,13 @@ from radvqa_data.filters import FilterChain, YesNoBalancer, default_filters
 from radvqa_data.synth.config import BENCHMARK_KINDS, SynthConfig
 from radvqa_data.synth.manifest import shard_stats, write_manifest
 from radvqa_data.synth.progress import progress_bar
-from radvqa_data.synth.records import case_splits, catalog_fingerprint, load_shard, plan_shards
+from radvqa_data.synth.records import (
+    case_splits,
+    catalog_fingerprint,
+    load_shard,
+    plan_shards,
+    texts_without_entities,
+)
 from radvqa_data.synth.shards import claim_output, finished_shards, row_id, to_row, write_shard
 from radvqa_data.synth.types import Generator
 
@@ -36,6 +42,7 @@ class SynthSummary:
     seconds: float = 0.0
     manifest: dict = field(default_factory=dict)
     generator_summary: dict = field(default_factory=dict)  # the backend's own counters, this run
+    warnings: list[str] = field(default_factory=list)
 
 
 def resolve_sources(con, requested: list[str]) -> list[str]:
@@ -85,6 +92,12 @@ def run_synth(
         balancer = YesNoBalancer(config.yes_share_max)
         todo = [p for p in plans if p.index not in done]
         text_fields = getattr(generator, "text_fields", None)  # optional: what the generator reads
+        missing = texts_without_entities(con, sources, text_fields)
+        if missing:
+            summary.warnings.append(
+                f"{missing:,} texts have no entities yet, so they yield metadata questions only; "
+                f"run `radvqa-data entities --catalog {catalog}` first"
+            )
         with progress_bar("synth", sum(p.n_images for p in todo), "images", progress) as advance:
             for plan in todo:
                 records = load_shard(con, plan, allow_missing=config.allow_missing_images,

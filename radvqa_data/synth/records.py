@@ -152,3 +152,21 @@ def catalog_fingerprint(con: duckdb.DuckDBPyConnection, sources: list[str]) -> s
         )
     blob = json.dumps([[int(a), int(b) % (1 << 64)] for a, b in parts])
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def texts_without_entities(con: duckdb.DuckDBPyConnection, sources: list[str], fields: tuple[str, ...] | None) -> int:
+    """How many texts a generator would read that `radvqa-data entities` has not processed."""
+    where = f"t.source IN ({','.join('?' * len(sources))})"
+    params: list = list(sources)
+    if fields is not None:
+        if not fields:
+            return 0
+        where += f" AND t.field IN ({','.join('?' * len(fields))})"
+        params += list(fields)
+    if not table_exists(con, "entity_texts"):
+        return con.execute(f"SELECT count(*) FROM texts t WHERE {where}", params).fetchall()[0][0]
+    return con.execute(
+        "SELECT count(*) FROM texts t LEFT JOIN entity_texts p ON p.source = t.source "
+        f"AND p.image_id = t.image_id AND p.field = t.field WHERE p.source IS NULL AND {where}",
+        params,
+    ).fetchall()[0][0]

@@ -43,6 +43,8 @@ def print_synth_summary(summary) -> None:
     for reason, n in sorted(m.get("rejects_by_reason", {}).items(), key=lambda kv: -kv[1]):
         r.add_row(reason, f"{n:,}")
     console.print(r)
+    for warning in summary.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
     rate = (summary.kept + sum(summary.rejected.values())) / summary.seconds if summary.seconds else 0
     console.print(
         f"kept {m.get('qa_rows', 0):,} rows from {m.get('images_with_rows', 0):,}/{m.get('images', 0):,} images; "

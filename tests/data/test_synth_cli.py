@@ -32,11 +32,14 @@ def test_entities_then_synth_on_a_small_catalog(tmp_path: Path, shared_data):
     recs = medpix_records(dataset(shared_data, "medpix2"), 40, ids=("MPX1009_synpic46283",))
     cat = insert_catalog(tmp_path / "c.duckdb", recs)
     runner = CliRunner()
+    r = runner.invoke(app, ["synth", "--catalog", str(cat), "--out", str(tmp_path / "early"), "--no-progress"])
+    assert r.exit_code == 0 and "have no entities yet" in r.output
     r = runner.invoke(app, ["entities", "--catalog", str(cat), "--no-progress", "-j", "1"])
     assert r.exit_code == 0, r.output
     out = tmp_path / "shards"
     r = runner.invoke(app, ["synth", "--catalog", str(cat), "--out", str(out), "--no-progress"])
     assert r.exit_code == 0, r.output
+    assert "no entities yet" not in r.output
     assert json.loads((out / "manifest.json").read_text())["images"] == 0  # all images "missing"
     r = runner.invoke(app, ["synth", "--catalog", str(cat), "--out", str(out), "--allow-missing-images", "--overwrite", "--no-progress"])
     assert r.exit_code == 0, r.output
