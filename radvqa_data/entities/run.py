@@ -65,9 +65,12 @@ def run_entities(
                 md5[(*key, fld)] = hashlib.md5(text.encode("utf-8")).hexdigest()
                 yield key, fld, text
 
+        from .pipeline import build_pipeline
+
+        nlp = build_pipeline(model)  # before the bar: a missing --model fails with one line
         batch: list = []
         with progress_bar("entities", total, "texts", progress) as advance:
-            for result in extract_entities(tracked(), model=model, n_process=n_process, batch_size=batch_size):
+            for result in extract_entities(tracked(), nlp=nlp, n_process=n_process, batch_size=batch_size):
                 batch.append(result)
                 if len(batch) >= WRITE_EVERY:
                     _flush(con, batch, pid, md5, summary)
