@@ -159,3 +159,26 @@ def test_cuis_linked_from_the_source_concepts(tmp_path: Path):
     assert rows["mass"] == ("C0577559", "concepts")
     assert rows["CT"] == ("C0040405", "lexicon+concepts")
     assert rows["liver"][1] == "lexicon"
+
+
+def test_trained_model_path_puts_the_lexicon_before_its_ner(tmp_path: Path):
+    """`--model NAME_OR_PATH`: a (here locally initialized, untrained) spaCy pipeline with NER is
+    loaded; the lexicon ruler runs before the NER so lexicon labels win, and the fast
+    extraction takes the stock path (the NER reads doc.ents) with the same result."""
+    import spacy
+
+    from radvqa_data.entities.extract import extract_entities
+    from radvqa_data.entities.pipeline import build_pipeline, doc_entities
+
+    base = spacy.blank("en")
+    base.add_pipe("ner").add_label("ENTITY")
+    base.initialize()
+    base.to_disk(tmp_path / "model")
+    nlp = build_pipeline(str(tmp_path / "model"))
+    assert nlp.pipe_names.index("entity_ruler") < nlp.pipe_names.index("ner")
+    text = "No pleural effusion. Possible mass in the right lower lobe (RLL)."
+    plain = doc_entities(nlp(text), "caption")
+    by = {e.norm: e for e in plain if e.label != "ENTITY"}
+    assert by["effusion"].negated and by["mass"].uncertain and by["lung"].label == "ANATOMY"
+    fast = [ents for _, _, ents in extract_entities([(0, "caption", text)], nlp=nlp, n_process=1)]
+    assert fast == [plain]
