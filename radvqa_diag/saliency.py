@@ -3,9 +3,11 @@
 The forward pass (eager attention, `output_attentions=True`) serves:
 - ``attention``: attention from the answer tokens to the image tokens in the language model,
   kept per layer and head (``attention_lh``) and aggregated (mean over heads and chosen layers);
-- ``rollout``: attention rollout through the language-model layers (Abnar & Zuidema 2020:
-  ``0.5 A + 0.5 I``, rows renormalized, multiplied from the last layer down), read from the
-  answer rows at the image-token columns;
+- ``rollout``: attention rollout (Abnar & Zuidema 2020: ``0.5 A + 0.5 I``, rows renormalized,
+  multiplied across layers) end to end: through the language-model layers from the answer rows to
+  the image tokens, then through the vision encoder's layers to the input patches
+  (`radvqa_diag.vision_rollout`; LM-only when the encoder's attentions cannot be recorded,
+  noted in ``extra["rollout"]``);
 - the model's confidence in the answer: geometric mean (= exp of the mean token log-prob, used
   by the flags), arithmetic mean and minimum of the answer's token probabilities. The arithmetic
   mean overrates split words: "no" as 'n' 'o' with p = 0.0002, 0.99 has mean 0.5, geometric 0.014.
@@ -30,6 +32,7 @@ import numpy as np
 from radvqa_data.errors import InputError
 from radvqa_diag.layout import ImageLayout, layouts_for_batch
 from radvqa_diag.loading import LoadedModel
+from radvqa_diag.vision_rollout import VisionAttentionRecorder, through_encoder
 
 METHODS = ("attention", "rollout", "gradcam", "grad_x_input")
 
@@ -104,8 +107,9 @@ def explain_batch(
             captured["embeds"] = emb
 
     handle = lm.language_model.register_forward_pre_hook(grab_embeds, with_kwargs=True)
+    recorder = VisionAttentionRecorder(lm.model)
     try:
-        with torch.enable_grad():
+        with torch.enable_grad(), recorder:
             out = lm.model(**batch, output_attentions=True, use_cache=False)
             logp = torch.log_softmax(out.logits.float(), dim=-1)
             # log p(x_t | x_<t) sits at position t-1
@@ -122,17 +126,35 @@ def explain_batch(
         raise InputError(f"layers {layers}: the language model has {n_layers} layers (0..{n_layers - 1})")
     layer_ids = list(range(n_layers)) if not layers else layers
     layouts = layouts_for_batch(lm.family, batch, lm.processor.tokenizer)
+    vroll = recorder.rollout()
+    vroll = None if vroll is None else vroll.cpu().numpy()
     results = []
+    offset = 0  # vision-encoder batch index of this example's first image (tiles, then global)
     for b in range(input_ids.shape[0]):
+        n_images = layouts[b].rows * layouts[b].cols + 1
         results.append(
             _one(lm, b, input_ids, tgt, tok_lp, per_example, out.attentions, embeds, pixels,
-                 layouts[b], layer_ids)
+                 layouts[b], layer_ids, None if vroll is None else vroll[offset : offset + n_images])
         )
+        offset += n_images
     return results
 
 
+def _through_vision(lm: LoadedModel, roll_tokens: np.ndarray, vroll: np.ndarray | None) -> np.ndarray | None:
+    """LM rollout over image tokens -> rollout over input patches, per image (None: not possible)."""
+    if vroll is None or len(vroll) == 0:
+        return None
+    scale = int(getattr(lm.model.config, "scale_factor", 1) or 1) if lm.family == "idefics3" else 1
+    per = len(roll_tokens) // len(vroll)
+    if per * len(vroll) != len(roll_tokens) or per * scale * scale != vroll.shape[-1]:
+        return None
+    return np.concatenate([
+        through_encoder(roll_tokens[i * per : (i + 1) * per], vroll[i], scale) for i in range(len(vroll))
+    ])
+
+
 def _one(lm, b, input_ids, tgt, tok_lp, per_example, attentions, embeds, pixels,
-         layout: ImageLayout, layer_ids: list[int]) -> Saliency:
+         layout: ImageLayout, layer_ids: list[int], vroll: np.ndarray | None) -> Saliency:
     import torch
 
     img_pos = (input_ids[b] == lm.image_token_id).nonzero()[:, 0]
@@ -147,9 +169,11 @@ def _one(lm, b, input_ids, tgt, tok_lp, per_example, attentions, embeds, pixels,
             cam = torch.relu(act @ grad.mean(dim=0))
         gxi = (pixels.grad[b] * pixels[b]).float().cpu().numpy()
     attention_lh = layout.token_map(att_np)
+    roll_tokens = roll.cpu().numpy()
+    roll_patches = _through_vision(lm, roll_tokens, vroll)
     maps = {
         "attention": layout.token_map(att_np[layer_ids].mean(axis=(0, 1))),
-        "rollout": layout.token_map(roll.cpu().numpy()),
+        "rollout": layout.token_map(roll_tokens if roll_patches is None else roll_patches),
         "gradcam": layout.token_map(cam.cpu().numpy()),
         "grad_x_input": layout.pixel_map(gxi),
     }
@@ -165,4 +189,5 @@ def _one(lm, b, input_ids, tgt, tok_lp, per_example, attentions, embeds, pixels,
         confidence_mean=float(probs.mean()) if len(probs) else float("nan"),
         confidence_min=float(probs.min()) if len(probs) else float("nan"),
         answer_logprob=float(per_example[b].detach()),
+        extra={"rollout": "lm_only" if roll_patches is None else "lm+vision"},
     )

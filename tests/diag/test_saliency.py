@@ -13,6 +13,8 @@ from tests.diag.conftest import QUESTION, planted_batch, quadrant_image
 
 #: token grid of the tiny models at 32 px: PaliGemma patch 8 -> 4x4; Idefics3 patch 8, shuffle 2 -> 2x2
 TOKEN_GRID = {"paligemma": (4, 4), "idefics3": (2, 2)}
+#: rollout goes through the vision encoder down to its 8-px patches: 4x4 for both
+PATCH_GRID = {"paligemma": (4, 4), "idefics3": (4, 4)}
 
 
 def _images(n: int):
@@ -38,8 +40,10 @@ def test_maps_shape_finite_and_distinct(tiny_model_dirs, family):
     n_heads = lm.model.config.text_config.num_attention_heads
     for r in res:
         assert set(r.maps) == set(METHODS)
-        for m in ("attention", "rollout", "gradcam"):
+        for m in ("attention", "gradcam"):
             assert r.maps[m].shape == TOKEN_GRID[family], m
+        assert r.maps["rollout"].shape == PATCH_GRID[family]
+        assert r.extra["rollout"] == "lm+vision"
         assert r.maps["grad_x_input"].shape == (32, 32)
         assert r.attention_lh.shape == (n_layers, n_heads, *TOKEN_GRID[family])
         for m, arr in r.maps.items():
@@ -85,3 +89,37 @@ def test_confidence_tracks_the_answer(planted_paligemma):
     assert right.confidence > 0.8 > 0.2 > wrong.confidence
     assert wrong.confidence_min <= wrong.confidence <= wrong.confidence_mean
     assert right.answer_logprob > wrong.answer_logprob
+
+
+def test_vision_rollout_composition():
+    from radvqa_diag.vision_rollout import through_encoder, tokens_to_patches
+
+    r = np.array([1.0, 0.0, 0.0, 3.0])  # 2x2 tokens, scale 2 -> 4x4 patches
+    p = tokens_to_patches(r, 2).reshape(4, 4)
+    assert p.sum() == 4.0 and (p[:2, :2] == 0.25).all() and (p[2:, 2:] == 0.75).all()
+    eye = np.eye(16)
+    np.testing.assert_allclose(through_encoder(r, eye, 2), p.ravel())
+    mix = np.full((16, 16), 1 / 16)  # uniform attention spreads everything evenly
+    np.testing.assert_allclose(through_encoder(r, mix, 2), np.full(16, 0.25))
+
+
+def test_vision_attention_recorder_sees_every_layer(tiny_model_dirs):
+    import torch
+
+    from radvqa_diag.vision_rollout import VisionAttentionRecorder
+
+    for family, dirpath in tiny_model_dirs.items():
+        lm = load_model(dirpath)
+        res = explain_batch(lm, _images(1), ["q?"], ["yes"])  # warm path
+        rec = VisionAttentionRecorder(lm.model)
+        assert len(rec.modules) == lm.model.config.vision_config.num_hidden_layers, family
+        from radvqa_train.families import build_inputs, model_inputs
+
+        batch, _ = build_inputs(lm.processor, lm.family, _images(2), ["q?", "q?"], ["a", "b"])
+        batch.pop("labels", None)
+        with torch.no_grad(), rec:
+            lm.model(**model_inputs(batch))
+        roll = rec.rollout()
+        assert roll.shape == (2, 16, 16)  # two images, 16 patches each
+        assert torch.allclose(roll.sum(-1), torch.ones(2, 16), atol=1e-4)  # rows stay distributions
+        assert res[0].extra["rollout"] == "lm+vision"
