@@ -7,10 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from radvqa_data.llm import cli as llm_cli
 from radvqa_data.llm.parse import parse_response
 
 CORPUS = Path(__file__).parent / "llm_corpus"
@@ -54,15 +52,9 @@ def test_invalid_question_type_is_dropped_not_invented() -> None:
 
 
 def _run_cli(path: Path) -> Any:
-    # A group app with only this area's commands: the shared `radvqa-data` app collapses to a
-    # single command while it has one, so the subcommand name would not parse there.
-    app = typer.Typer()
+    """`radvqa-data parse-responses PATH` on the real app, in-process."""
+    from radvqa_data.cli import app
 
-    @app.callback()
-    def main() -> None:
-        """radvqa-data (llm commands only)."""
-
-    llm_cli.register(app)
     return CliRunner().invoke(app, ["parse-responses", str(path)])
 
 
