@@ -108,3 +108,14 @@ def test_parse_responses_cli_bad_input_is_one_line_error(tmp_path: Path) -> None
     assert "Traceback" not in proc.stderr
     missing = _run_cli(tmp_path / "nope.jsonl")
     assert missing.exit_code == 1 and "file not found" in missing.stderr
+
+
+def test_shipped_replies_jsonl_matches_the_corpus() -> None:
+    # replies.jsonl is the corpus as one file, for `radvqa-data parse-responses` demos.
+    rows = [
+        json.loads(line)
+        for line in (CORPUS / "replies.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    assert {r["id"]: r["text"] for r in rows} == {
+        n: (CORPUS / "responses" / n).read_text(encoding="utf-8") for n in EXPECTED
+    }
