@@ -23,7 +23,7 @@ app = typer.Typer(
 
 @app.command("tiny-model")
 def tiny_model_cmd(
-    family: str = typer.Option("paligemma", "--family", help="paligemma | idefics3"),
+    family: str = typer.Option("paligemma", "--family", help="paligemma | idefics3 | qwen2_5_vl"),
     out: Path = typer.Option(..., "--out", help="Folder to write the model + processor into."),
     image_size: int = typer.Option(32, help="Image side in pixels (multiple of 16)."),
     seed: int = typer.Option(0, help="Seed of the random weights."),

@@ -30,8 +30,9 @@ class LoraSpec:
     alpha: int = 16  # scale of the update is alpha / r
     dropout: float = 0.05
     targets: list[str] = field(default_factory=lambda: list(DEFAULT_TARGETS))
-    # vision-tower module names used when train=lora_lm_vision (SigLIP/Idefics3 names)
-    vision_targets: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2"])
+    # vision-tower module names used when train=lora_lm_vision (SigLIP/Idefics3, then Qwen names)
+    vision_targets: list[str] = field(default_factory=lambda: [
+        "q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2", "qkv", "proj", "gate_proj", "up_proj", "down_proj"])
 
 
 @dataclass

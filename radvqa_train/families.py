@@ -3,8 +3,9 @@
 - ``paligemma``: prefix/suffix. Prefix ``<image>*n <bos>answer en QUESTION\\n``, suffix
   ``ANSWER<eos>``; the processor marks suffix tokens with ``token_type_ids == 1`` (those are
   the answer tokens, and PaliGemma attends bidirectionally over the prefix).
-- ``idefics3`` / ``smolvlm``: a chat template (user turn = image + question, assistant turn =
-  answer). The answer tokens are everything after the generation prompt ``Assistant:``.
+- ``idefics3`` / ``smolvlm`` and ``qwen2_5_vl``: the processor's chat template (user turn =
+  image + question, assistant turn = answer). The answer tokens are everything after the
+  generation prompt (``Assistant:`` / ``<|im_start|>assistant\n``).
 
 `encode_sample` encodes one example and never cuts image tokens: when the text is too long it
 shortens the question first, then the answer, and returns None when even that cannot fit
@@ -19,10 +20,17 @@ from typing import Any
 from radvqa_data.errors import ConfigError
 
 #: model_type in config.json -> prompt family
-FAMILY_OF_MODEL_TYPE = {"paligemma": "paligemma", "idefics3": "idefics3", "smolvlm": "idefics3"}
+FAMILY_OF_MODEL_TYPE = {"paligemma": "paligemma", "idefics3": "idefics3", "smolvlm": "idefics3",
+                        "qwen2_5_vl": "qwen2_5_vl"}
 
 #: Where the multimodal projector sits per family (projector-only training, Grad-CAM hooks).
-PROJECTOR_MODULE = {"paligemma": "multi_modal_projector", "idefics3": "connector"}
+PROJECTOR_MODULE = {"paligemma": "multi_modal_projector", "idefics3": "connector", "qwen2_5_vl": "visual.merger"}
+
+#: Text between the generation prompt and the answer in chat families.
+_ANSWER_SEP = {"idefics3": " ", "qwen2_5_vl": ""}
+
+#: Qwen gives all patches of a batch in one flat [patches, dim] tensor plus a grid per image.
+_CONCAT_KEYS = ("pixel_values", "image_grid_thw")
 
 
 def family_of(model: Any) -> str:
@@ -59,12 +67,14 @@ def _encode(processor: Any, family: str, image: Any, question: str, answer: str 
         enc = {k: v[0] for k, v in enc.items() if k != "labels"}
         enc["answer_mask"] = enc["token_type_ids"].clone().bool()
         return enc
-    text = prompt if answer is None else f"{prompt} {answer}{processor.tokenizer.eos_token}"
-    enc = processor(images=[[image]], text=[text], return_tensors="pt")
-    enc = {k: v[0] for k, v in enc.items()}
+    images = [[image]] if family == "idefics3" else [image]
+    text = prompt if answer is None else f"{prompt}{_ANSWER_SEP[family]}{answer}{processor.tokenizer.eos_token}"
+    enc = processor(images=images, text=[text], return_tensors="pt")
+    flat = "image_grid_thw" in enc  # Qwen: pixel_values are the patches of this one image
+    enc = {k: (v if flat and k in _CONCAT_KEYS else v[0]) for k, v in enc.items()}
     mask = torch.zeros_like(enc["input_ids"], dtype=torch.bool)
     if answer is not None:
-        n_prompt = len(processor(images=[[image]], text=[prompt])["input_ids"][0])
+        n_prompt = len(processor(images=images, text=[prompt])["input_ids"][0])
         mask[n_prompt:] = True
     enc["answer_mask"] = mask
     return enc
@@ -125,8 +135,8 @@ def collate(features: list[dict], pad_id: int, *, padding_side: str = "right") -
 
     longest = max(len(f["input_ids"]) for f in features)
     batch: dict[str, Any] = {}
-    token_fields = [k for k in ("input_ids", "attention_mask", "token_type_ids", "answer_mask")
-                    if k in features[0]]
+    token_fields = [k for k in ("input_ids", "attention_mask", "token_type_ids", "mm_token_type_ids",
+                                "answer_mask") if k in features[0]]
     for key in token_fields:
         fill = pad_id if key == "input_ids" else 0
         rows = []
@@ -135,9 +145,11 @@ def collate(features: list[dict], pad_id: int, *, padding_side: str = "right") -
             pad = torch.full((longest - len(v),), fill, dtype=v.dtype)
             rows.append(torch.cat([v, pad]) if padding_side == "right" else torch.cat([pad, v]))
         batch[key] = torch.stack(rows)
+    flat = "image_grid_thw" in features[0]
     for key in features[0]:
         if key not in batch:
-            batch[key] = _stack_padded([f[key] for f in features])
+            values = [f[key] for f in features]
+            batch[key] = torch.cat(values) if flat and key in _CONCAT_KEYS else _stack_padded(values)
     batch["answer_mask"] = batch["answer_mask"].bool()
     batch["labels"] = batch["input_ids"].masked_fill(~batch["answer_mask"], -100)
     return batch

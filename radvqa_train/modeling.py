@@ -22,13 +22,17 @@ from radvqa_train.families import PROJECTOR_MODULE, family_of
 
 #: Names of the language model / vision tower submodules across families.
 LM_NAMES = ("language_model", "text_model")
-VISION_NAMES = ("vision_tower", "vision_model")
+VISION_NAMES = ("vision_tower", "vision_model", "visual")
 
 
 def load_model(path: str, *, precision: str = "fp32", load_in_4bit: bool = False) -> tuple[Any, Any]:
     """(model, processor) from a local folder or hub id; nothing is downloaded for local folders."""
     import torch
     from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    from radvqa_train.processors import register_processors
+
+    register_processors()  # image-only Qwen2.5-VL processor (no torchvision)
 
     kwargs: dict[str, Any] = {"dtype": torch.bfloat16 if precision == "bf16" else torch.float32}
     if load_in_4bit:

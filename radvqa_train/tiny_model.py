@@ -6,8 +6,10 @@ The text tokenizer is a byte-level BPE trained here with `tokenizers` on the rad
 shipped in `radvqa_train/data/radiology_corpus.txt` (MedPix captions + VQA-RAD questions), so
 token counts and answer spans look like real radiology text rather than bytes.
 
-Families: ``paligemma`` (prefix/suffix prompts, fixed image-token count) and ``idefics3``
-(SmolVLM-style chat template; its processor needs no torchvision).
+Families: ``paligemma`` (prefix/suffix prompts, fixed image-token count), ``idefics3``
+(SmolVLM-style chat template; its processor needs no torchvision) and ``qwen2_5_vl`` (chat
+template, flattened pixel patches + ``image_grid_thw``; uses the image-only processor of
+`radvqa_train.processors`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 
 from radvqa_data.errors import ConfigError
 
-FAMILIES = ("paligemma", "idefics3")
+FAMILIES = ("paligemma", "idefics3", "qwen2_5_vl")
 
 #: Size knobs of every tiny model: bigger values make tests slower, not more meaningful.
 HIDDEN = 64
@@ -153,6 +155,49 @@ def _idefics3(out_dir: Path, image_size: int):
     return model, processor
 
 
+def _qwen2_5_vl(out_dir: Path, image_size: int):
+    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2VLImageProcessorPil
+
+    from radvqa_train.processors import register_processors
+
+    processor_class = register_processors()
+    special = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
+               "<|image_pad|>", "<|video_pad|>", "<unk>"]
+    tokenizer = _train_tokenizer(special, bos="<|im_start|>", eos="<|im_end|>", pad="<|endoftext|>", unk="<unk>")
+    patch, merge = 8, 2
+    image_processor = Qwen2VLImageProcessorPil(  # size in pixels: every image becomes image_size^2
+        min_pixels=image_size * image_size, max_pixels=image_size * image_size, patch_size=patch,
+        merge_size=merge, temporal_patch_size=2, image_mean=[0.5] * 3, image_std=[0.5] * 3)
+    template = (
+        "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+        "{% for part in message['content'] %}"
+        "{% if part['type'] == 'image' %}<|vision_start|><|image_pad|><|vision_end|>"
+        "{% else %}{{ part['text'] }}{% endif %}{% endfor %}<|im_end|>\n{% endfor %}"
+        "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+    )
+    processor = processor_class(image_processor=image_processor, tokenizer=tokenizer, chat_template=template)
+    head_dim = HIDDEN // HEADS
+    config = Qwen2_5_VLConfig(
+        vision_config={"depth": LAYERS, "hidden_size": HIDDEN, "intermediate_size": 2 * HIDDEN,
+                       "num_heads": HEADS, "patch_size": patch, "spatial_merge_size": merge,
+                       "temporal_patch_size": 2, "window_size": 2 * patch * merge,
+                       "out_hidden_size": HIDDEN, "fullatt_block_indexes": [LAYERS - 1]},
+        text_config={"vocab_size": len(processor.tokenizer), "hidden_size": HIDDEN,
+                     "intermediate_size": 2 * HIDDEN, "num_hidden_layers": LAYERS,
+                     "num_attention_heads": HEADS, "num_key_value_heads": HEADS,
+                     "max_position_embeddings": 1024, "initializer_range": INIT_RANGE,
+                     # mrope_section must sum to head_dim / 2
+                     "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0,
+                                         "mrope_section": [head_dim // 8, 3 * head_dim // 16, 3 * head_dim // 16]},
+                     "bos_token_id": tokenizer.bos_token_id, "eos_token_id": tokenizer.eos_token_id,
+                     "pad_token_id": tokenizer.pad_token_id},
+        image_token_id=processor.image_token_id,
+        video_token_id=processor.video_token_id,
+        vision_start_token_id=tokenizer.convert_tokens_to_ids("<|vision_start|>"),
+    )
+    return Qwen2_5_VLForConditionalGeneration(config), processor
+
+
 def build_tiny_model(family: str, out_dir: Path, *, image_size: int = 32, seed: int = 0) -> Path:
     """Write a tiny random model + processor of `family` to `out_dir` and return it.
 
@@ -166,7 +211,7 @@ def build_tiny_model(family: str, out_dir: Path, *, image_size: int = 32, seed: 
         raise ConfigError(f"image_size {image_size}: expected a multiple of 16 (16, 32, 64, ...)")
     out_dir = Path(out_dir)
     torch.manual_seed(seed)
-    builder = _paligemma if family == "paligemma" else _idefics3
+    builder = {"paligemma": _paligemma, "idefics3": _idefics3, "qwen2_5_vl": _qwen2_5_vl}[family]
     model, processor = builder(out_dir, image_size)
     model.generation_config.pad_token_id = processor.tokenizer.pad_token_id
     model.generation_config.eos_token_id = processor.tokenizer.eos_token_id

@@ -9,11 +9,11 @@ import pytest
 
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """{family: model folder} for paligemma and idefics3 (built once per session)."""
+    """{family: model folder} for paligemma, idefics3 and qwen2_5_vl (built once per session)."""
     from radvqa_train.tiny_model import build_tiny_model
 
     root = tmp_path_factory.mktemp("tiny-models")
-    return {f: build_tiny_model(f, root / f) for f in ("paligemma", "idefics3")}
+    return {f: build_tiny_model(f, root / f) for f in ("paligemma", "idefics3", "qwen2_5_vl")}
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ PRED_COLUMNS = ["id", "image_id", "image_path", "question", "reference", "predic
 OVERALL_KEYS = {"closed_accuracy", "open_recall", "exact_match", "token_f1", "bleu1", "rouge_l", "n"}
 
 
-@pytest.mark.parametrize("family", ["paligemma", "idefics3"])
+@pytest.mark.parametrize("family", ["paligemma", "idefics3", "qwen2_5_vl"])
 def test_eval_with_model_writes_predictions_and_metrics(family, tiny_models, toy_data, tmp_path):
     m = evaluate("synthetic:test", model=str(tiny_models[family]), shards=toy_data["shards"],
                  catalog=toy_data["catalog"], out=tmp_path, max_new_tokens=4, progress=False)

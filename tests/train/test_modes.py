@@ -8,10 +8,11 @@ from radvqa_train.config import StageConfig
 from radvqa_train.modeling import load_model, prepare_for_stage
 
 PARTS = {"paligemma": ("multi_modal_projector.", "language_model.", "vision_tower."),
-         "idefics3": ("connector.", "text_model.", "vision_model.")}
+         "idefics3": ("connector.", "text_model.", "vision_model."),
+         "qwen2_5_vl": ("visual.merger.", "language_model.", "visual.blocks.")}
 
 
-@pytest.mark.parametrize("family", ["paligemma", "idefics3"])
+@pytest.mark.parametrize("family", ["paligemma", "idefics3", "qwen2_5_vl"])
 @pytest.mark.parametrize("mode", ["projector", "lora_lm", "lora_lm_vision", "full"])
 def test_train_mode_selects_parameters(family, mode, tiny_models):
     model, _ = load_model(str(tiny_models[family]))
