@@ -156,7 +156,11 @@ def _idefics3(out_dir: Path, image_size: int):
 
 
 def _qwen2_5_vl(out_dir: Path, image_size: int):
-    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2VLImageProcessorPil
+    from transformers import (
+        Qwen2_5_VLConfig,
+        Qwen2_5_VLForConditionalGeneration,
+        Qwen2VLImageProcessorPil,
+    )
 
     from radvqa_train.processors import register_processors
 
