@@ -98,3 +98,21 @@ def test_interrupted_run_keeps_whole_rows_and_rerun_continues(tmp_path: Path, si
     if killed:
         reused = int(next(line for line in r.stdout.splitlines() if "probes reused" in line).split("│")[2].replace(",", ""))
         assert reused >= cached > 0
+
+
+def test_library_call_from_a_script_without_main_guard(tmp_path: Path) -> None:
+    """Worker processes must not re-run the calling script (no `if __name__ == "__main__"` here)."""
+    root = tmp_path / "imgs"
+    root.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(60):  # above the in-process threshold, so the pool is used
+        Image.fromarray(rng.integers(0, 255, (32, 32), dtype=np.uint8)).save(root / f"{i}.png")
+    script = tmp_path / "run.py"
+    script.write_text(
+        "from radvqa_data.catalog.ingest import add_source\n"
+        f"s = add_source({str(tmp_path / 'c.duckdb')!r}, 'folder', {str(root)!r}, workers=2, progress=False)\n"
+        "print('RESULT', s.ok, s.probed)\n"
+    )
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parents[2])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("RESULT") == 1 and "RESULT 60 60" in r.stdout
