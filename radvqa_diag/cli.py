@@ -89,5 +89,5 @@ def _print_summary(path: Path) -> None:
     t.add_row("failure patterns", str(len(s["patterns"])))
     spe = s["timing"]["seconds_per_example"]
     if spe is not None:
-        t.add_row(f"saliency s/example ({s['timing']['device']})", f"{spe:.3f}")
+        t.add_row(f"saliency + signals s/example ({s['timing']['device']})", f"{spe:.3f}")
     Console(stderr=True).print(t)
