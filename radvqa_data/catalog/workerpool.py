@@ -3,7 +3,7 @@
 Why processes: decoding is the bottleneck (about 260 PNGs/s per core here) and the GIL
 serialises it in threads. Workers come from a `forkserver` (not `fork`: the parent may hold
 DuckDB or torch threads, and forking a threaded process can deadlock), preloaded with PIL and
-imagehash so each worker starts warm. Why shared: a session that adds several sources (the
+numpy so each worker starts warm. Why shared: a session that adds several sources (the
 demo, the tests, a notebook) pays the start-up (~0.3-1 s of imports) once; multiprocessing's
 finalizers terminate it at interpreter exit.
 """
@@ -19,7 +19,7 @@ import types
 from collections.abc import Iterator
 from typing import Any
 
-PRELOAD = ["radvqa_data.catalog.imageprobe", "PIL.Image", "PIL.PngImagePlugin", "PIL.JpegImagePlugin", "imagehash", "scipy.fftpack"]
+PRELOAD = ["radvqa_data.catalog.imageprobe", "PIL.Image", "PIL.PngImagePlugin", "PIL.JpegImagePlugin", "numpy"]
 _POOL: dict[str, Any] = {}  # {"pool": multiprocessing Pool, "workers": n}
 _LOCK = threading.Lock()
 

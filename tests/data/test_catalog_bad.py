@@ -168,3 +168,17 @@ def test_large_jpeg_draft_decode_keeps_size_and_catches_truncation(tmp_path: Pat
     with Image.open(good) as im:
         textbook = int(str(imagehash.phash(im)), 16)
     assert bin(textbook ^ ok.phash).count("1") <= 6
+
+
+def test_phash_equals_imagehash_on_the_thumbnail(sample_dir: Path) -> None:
+    """Our numpy phash gives imagehash.phash's exact bits (real MedPix PNGs and VQA-RAD JPEGs)."""
+    import imagehash
+
+    from radvqa_data.catalog.imageprobe import phash_bits, thumbnail32
+
+    files = sorted((sample_dir / "medpix2" / "images").glob("*.png")) + sorted((sample_dir / "vqa-rad").rglob("*.jpg"))
+    assert len(files) == 49
+    for f in files:
+        with Image.open(f) as im:
+            small = thumbnail32(im)
+        assert phash_bits(small) == int(str(imagehash.phash(small)), 16), f.name
