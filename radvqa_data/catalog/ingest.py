@@ -83,7 +83,6 @@ def add_source(
     are reused from earlier runs, so a rerun after an interrupt continues where it stopped.
     """
     from radvqa_data.catalog.probe_pool import prefetch, probe_all
-    from radvqa_data.catalog.writer import write_source
 
     start = time.perf_counter()
     catalog = Path(catalog)
@@ -92,6 +91,8 @@ def add_source(
     # Start decoding the image files a kind can list cheaply while its metadata is parsed.
     t_probe = time.perf_counter()
     pre = prefetch(catalog, list_images(kind, root), workers)
+    from radvqa_data.catalog.writer import write_source  # pyarrow: imported while the pool starts
+
     try:
         data = read_source(kind, root, source, catalog)
         _check_captions(data)

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from radvqa_data.catalog.imageprobe import PROBE_VERSION, Probe
 from radvqa_data.catalog.workerpool import close_pool, default_workers, get_pool, warm_imports
@@ -68,6 +67,7 @@ def _cached(con: duckdb.DuckDBPyConnection, paths: list[str]) -> dict[str, Probe
 
 def _commit(con: duckdb.DuckDBPyConnection, batch: list[Probe]) -> None:
     """Write a batch of probes in one statement (atomic: all of the batch or none)."""
+    import pyarrow as pa  # here, not at the top: the pool should start before this import runs
     rows = [p for p in batch if p.status != "missing"]
     if not rows:
         return
