@@ -26,11 +26,20 @@ setup:
     {{py}} -m pip install -q -c constraints.txt -e '.[dev,serving]'
     echo "$want" > "$stamp"
 
-# The main job end to end on the shipped sample (CPU, a few minutes).
+# The main job end to end on the shipped sample (CPU, a few minutes):
+# catalog -> entities -> synth -> audit -> tiny model -> 3-stage LoRA -> eval -> diagnostic report.
 demo: setup
     rm -rf {{demo_out}} && mkdir -p {{demo_out}}
-    {{bin}}/radvqa-data catalog add medpix2 catalogs/sample --catalog {{demo_out}}/catalog.duckdb
+    {{bin}}/radvqa-data catalog add medpix2 catalogs/sample/medpix2 --catalog {{demo_out}}/catalog.duckdb
+    {{bin}}/radvqa-data catalog add vqa-rad catalogs/sample/vqa-rad --catalog {{demo_out}}/catalog.duckdb
     {{bin}}/radvqa-data catalog stats --catalog {{demo_out}}/catalog.duckdb
+    {{bin}}/radvqa-data entities --catalog {{demo_out}}/catalog.duckdb
+    {{bin}}/radvqa-data synth --catalog {{demo_out}}/catalog.duckdb --out {{demo_out}}/shards
+    {{bin}}/radvqa-data audit {{demo_out}}/shards --catalog {{demo_out}}/catalog.duckdb --against vqa-rad --report {{demo_out}}/audit
+    {{bin}}/radvqa-train tiny-model --family paligemma --out {{demo_out}}/tiny-model
+    {{bin}}/radvqa-train run tiny-demo --model {{demo_out}}/tiny-model --shards {{demo_out}}/shards --catalog {{demo_out}}/catalog.duckdb --out {{demo_out}}/train
+    {{bin}}/radvqa-train eval --data synthetic:test --model {{demo_out}}/train/benchmark --shards {{demo_out}}/shards --catalog {{demo_out}}/catalog.duckdb --out {{demo_out}}/eval
+    {{bin}}/radvqa-diag report --predictions {{demo_out}}/eval/predictions.parquet --model {{demo_out}}/train/benchmark --catalog {{demo_out}}/catalog.duckdb --out {{demo_out}}/report
 
 # Default test tier: CPU, minutes.
 test: setup
