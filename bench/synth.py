@@ -26,6 +26,14 @@ sys.path.insert(0, str(ROOT))
 
 CHILD = """
 import json, resource, sys, time
+
+
+def peak_mb():
+    # VmHWM belongs to this process image; ru_maxrss would carry the parent's peak across fork+exec.
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 from radvqa_data.synth.config import SynthConfig
 from radvqa_data.synth.driver import run_synth
 from radvqa_data.synth.rules import RulesGenerator
@@ -36,7 +44,7 @@ s = run_synth(cat, out, SynthConfig(allow_missing_images=True, limit=limit or No
 wall, cpu = time.perf_counter() - t0, time.process_time() - c0
 rows = s.kept + sum(s.rejected.values())
 print(json.dumps({"images": s.images, "rows": rows, "kept": s.kept, "wall": wall, "cpu": cpu,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_rss_mb": peak_mb()}))
 """
 
 
