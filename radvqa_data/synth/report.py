@@ -62,7 +62,11 @@ def describe_run(out, samples: int = 5, seed: int = 0) -> str:
 
     import polars as pl
 
+    from radvqa_data.errors import InputError
+
     out = Path(out)
+    if not (out / "manifest.json").is_file():
+        raise InputError(f"{out}: no manifest.json; expected the output folder of `radvqa-data synth`")
     m = json.loads((out / "manifest.json").read_text())
     qa = pl.read_parquet(sorted((out / "qa").glob("part-*.parquet")))
     lines = [f"{out}: {m['qa_rows']:,} QA rows from {m['images_with_rows']:,}/{m['images']:,} images, "
@@ -91,4 +95,9 @@ def describe_run(out, samples: int = 5, seed: int = 0) -> str:
 if __name__ == "__main__":  # python -m radvqa_data.synth.report OUT_DIR
     import sys
 
-    print(describe_run(sys.argv[1]))
+    from radvqa_data.errors import RadvqaError
+
+    try:
+        print(describe_run(sys.argv[1]))
+    except RadvqaError as exc:
+        sys.exit(f"Error: {exc}")
