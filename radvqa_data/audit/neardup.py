@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-_PRIME = np.uint64((1 << 61) - 1)
 
 
 @dataclass(frozen=True)
@@ -23,38 +22,48 @@ class NearDupConfig:
     """Knobs of the near-duplicate search."""
 
     threshold: float = 90.0  # rapidfuzz score (0-100) a pair needs; lower: more paraphrases, more noise
-    shingle: int = 3  # character n-gram size of the MinHash shingles
-    bands: int = 32  # LSH bands; more: higher recall, more candidates to verify
-    rows: int = 2  # hashes per band; fewer: higher recall, more candidates
+    shingle: int = 4  # byte n-gram size of the MinHash shingles (<= 4); smaller: more collisions
+    bands: int = 24  # LSH bands; more: higher recall, more candidates to verify
+    rows: int = 3  # hashes per band; fewer: higher recall, more candidates
     seed: int = 7
     max_bucket: int = 2000  # buckets larger than this are verified in blocks (rare, degenerate texts)
 
 
 def _shingle_ids(texts: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Hashed character k-grams of every text: (doc index per shingle, 64-bit shingle hash)."""
-    docs: list[int] = []
-    hashes: list[int] = []
-    for i, t in enumerate(texts):
-        s = f" {t} "
-        grams = {s[j : j + k] for j in range(max(1, len(s) - k + 1))}
-        docs.extend([i] * len(grams))
-        hashes.extend(hash(g) for g in grams)  # PYTHONHASHSEED varies, but only within one run
-    return np.asarray(docs, dtype=np.int64), np.asarray(hashes, dtype=np.int64).view(np.uint64)
+    """Distinct byte k-grams (k <= 4) of every text, vectorized: (doc index, k-gram code),
+    sorted by document. A per-shingle Python loop takes ~3 us a shingle; this ~50 ns."""
+    if not 1 <= k <= 4:
+        raise ValueError("shingle size must be 1..4 bytes")
+    enc = [f" {t} ".encode() for t in texts]
+    lens = np.fromiter((len(e) for e in enc), dtype=np.int64, count=len(enc))
+    buf = np.frombuffer(b"".join(enc), dtype=np.uint8).astype(np.uint64)
+    n = buf.shape[0]
+    if n < k:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
+    doc_of = np.repeat(np.arange(len(texts), dtype=np.uint64), lens)
+    code = np.zeros(n - k + 1, dtype=np.uint64)
+    for j in range(k):
+        code = (code << np.uint64(8)) | buf[j : n - k + 1 + j]
+    valid = doc_of[: n - k + 1] == doc_of[k - 1 :]  # k-grams inside one text only
+    key = np.unique((doc_of[: n - k + 1][valid] << np.uint64(32)) | code[valid])
+    return (key >> np.uint64(32)).astype(np.int64), key & np.uint64(0xFFFFFFFF)
 
 
 def minhash_signatures(texts: list[str], num_perm: int, k: int = 3, seed: int = 7) -> np.ndarray:
-    """MinHash signatures, shape (len(texts), num_perm), uint64."""
+    """MinHash signatures, shape (len(texts), num_perm), uint32."""
     doc, sh = _shingle_ids(texts, k)
     rng = np.random.default_rng(seed)
-    a = rng.integers(1, (1 << 61) - 1, size=num_perm, dtype=np.uint64)
-    b = rng.integers(0, (1 << 61) - 1, size=num_perm, dtype=np.uint64)
-    sig = np.full((len(texts), num_perm), np.iinfo(np.uint64).max, dtype=np.uint64)
-    sh = sh % _PRIME
-    step = 1 << 18  # shingles per chunk: bounds memory at ~num_perm * 2 MB
+    a = (rng.integers(1, 1 << 32, size=num_perm, dtype=np.uint64) | np.uint64(1)).astype(np.uint32)
+    b = rng.integers(0, 1 << 32, size=num_perm, dtype=np.uint64).astype(np.uint32)
+    # spread the k-gram codes first (they are small integers) with a fixed 64-bit mix
+    sh = ((sh * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(32)).astype(np.uint32)
+    sig = np.full((len(texts), num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
+    step = 1 << 17  # shingles per chunk: bounds memory at ~num_perm * 0.5 MB
     for s in range(0, len(sh), step):
         x = sh[s : s + step]
-        # (a*x + b) mod p with wraparound: a universal-enough hash family for MinHash
-        hv = (x[:, None] * a[None, :] + b[None, :]) % _PRIME
+        # a*x + b mod 2^32 (a odd): a permutation of the 32-bit values per hash function;
+        # 32-bit arithmetic is twice as fast as 64-bit here
+        hv = x[:, None] * a[None, :] + b[None, :]
         d = doc[s : s + step]
         # shingles arrive grouped by document, so a segmented min (reduceat) does the job
         starts = np.flatnonzero(np.r_[True, d[1:] != d[:-1]])
@@ -73,9 +82,9 @@ def candidate_pairs(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
     idx = np.arange(n, dtype=np.int64)
     for bnd in range(bands):
         cols = sig[:, bnd * rows : (bnd + 1) * rows]
-        key = cols[:, 0].copy()
+        key = cols[:, 0].astype(np.uint64)
         for c in range(1, cols.shape[1]):
-            key = key * np.uint64(1000003) ^ cols[:, c]
+            key = key * np.uint64(1000003) ^ cols[:, c].astype(np.uint64)
         df = pl.DataFrame({"k": key, "i": idx})
         grp = df.group_by("k").agg(pl.col("i")).filter(pl.col("i").list.len() > 1)
         if grp.height == 0:
@@ -110,21 +119,68 @@ def near_duplicate_texts(texts: list[str], cfg: NearDupConfig | None = None) -> 
 
 
 def verify_pairs(texts: list[str], cand: np.ndarray, threshold: float) -> pl.DataFrame:
-    """Keep candidate pairs whose rapidfuzz score reaches `threshold` (exact pairs included)."""
-    from rapidfuzz import fuzz
+    """Keep candidate pairs whose rapidfuzz score reaches `threshold` (exact pairs included).
 
-    keep_i, keep_j, scores = [], [], []
-    ratio, tsort = fuzz.ratio, fuzz.token_sort_ratio
-    for i, j in cand.tolist():
-        a, b = texts[i], texts[j]
-        s = ratio(a, b, score_cutoff=threshold)
-        if not s:
-            s = tsort(a, b, score_cutoff=threshold)
-        if s:
-            keep_i.append(i)
-            keep_j.append(j)
-            scores.append(float(s))
+    Scores are computed pairwise in C (`process.cpdist`), in blocks to bound memory.
+    """
+    from rapidfuzz import fuzz, process
+
+    out_i, out_j, out_s = [], [], []
+    arr = np.asarray(texts, dtype=object)
+    step = 1 << 18
+    for s in range(0, cand.shape[0], step):
+        c = cand[s : s + step]
+        a, b = arr[c[:, 0]].tolist(), arr[c[:, 1]].tolist()
+        sc = np.maximum(process.cpdist(a, b, scorer=fuzz.ratio, workers=-1),
+                        process.cpdist(a, b, scorer=fuzz.token_sort_ratio, workers=-1))
+        keep = sc >= threshold
+        out_i.append(c[keep, 0])
+        out_j.append(c[keep, 1])
+        out_s.append(sc[keep].astype(np.float64))
+    if not out_i:
+        return pl.DataFrame(schema={"i": pl.Int64, "j": pl.Int64, "score": pl.Float64})
     return pl.DataFrame(
-        {"i": keep_i, "j": keep_j, "score": scores},
+        {"i": np.concatenate(out_i), "j": np.concatenate(out_j), "score": np.concatenate(out_s)},
         schema={"i": pl.Int64, "j": pl.Int64, "score": pl.Float64},
     )
+
+
+def scoped_pairs(scope: np.ndarray, tid: np.ndarray, texts: list[str], cfg: NearDupConfig,
+                 small: int = 64) -> pl.DataFrame:
+    """Near-duplicate text pairs *within* each scope (e.g. one image): columns scope, i, j, score.
+
+    `scope`/`tid`: one entry per (scope, distinct text). Small scopes (<= `small` texts, the usual
+    case: ~10 questions per image) are compared all-pairs; large scopes (a table without an image
+    column is one scope) go through MinHash-LSH with the scope in the bucket key. Either way every
+    candidate is verified with rapidfuzz.
+    """
+    df = pl.DataFrame({"scope": scope, "t": tid}).unique()
+    df = df.with_columns(pl.len().over("scope").alias("n"))
+    parts = []
+    sm = df.filter(pl.col("n").is_between(2, small))
+    if sm.height:
+        a = sm.select("scope", pl.col("t").alias("i"))
+        b = sm.select("scope", pl.col("t").alias("j"))
+        parts.append(a.join(b, on="scope").filter(pl.col("i") < pl.col("j")))
+    big = df.filter(pl.col("n") > small)
+    if big.height:
+        used = np.unique(big["t"].to_numpy())
+        sig = minhash_signatures([texts[k] for k in used], cfg.bands * cfg.rows, cfg.shingle, cfg.seed)
+        row_of = {int(k): r for r, k in enumerate(used)}
+        rows = np.array([row_of[int(k)] for k in big["t"].to_list()], dtype=np.int64)
+        sc = big["scope"].to_numpy()
+        for bnd in range(cfg.bands):
+            cols = sig[rows, bnd * cfg.rows : (bnd + 1) * cfg.rows]
+            key = cols[:, 0].astype(np.uint64)
+            for c in range(1, cols.shape[1]):
+                key = key * np.uint64(1000003) ^ cols[:, c].astype(np.uint64)
+            g = pl.DataFrame({"scope": sc, "k": key, "t": big["t"].to_numpy()})
+            a = g.rename({"t": "i"})
+            b = g.rename({"t": "j"})
+            parts.append(a.join(b, on=["scope", "k"]).filter(pl.col("i") < pl.col("j")).select("scope", "i", "j"))
+    if not parts:
+        return pl.DataFrame(schema={"scope": df.schema["scope"], "i": pl.Int64, "j": pl.Int64, "score": pl.Float64})
+    cand = pl.concat([p.select("scope", "i", "j") for p in parts]).unique()
+    tp = cand.select("i", "j").unique()
+    ver = verify_pairs(texts, tp.to_numpy(), cfg.threshold)
+    return cand.join(ver, on=["i", "j"])

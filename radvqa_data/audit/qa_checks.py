@@ -11,7 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from radvqa_data.audit.findings import Finding, Side
-from radvqa_data.audit.neardup import NearDupConfig, near_duplicate_texts
+from radvqa_data.audit.neardup import NearDupConfig, scoped_pairs
 from radvqa_data.audit.normalize import normalize_many
 from radvqa_data.audit.splits import priority
 
@@ -56,8 +56,7 @@ def exact_duplicates(rows: pl.DataFrame) -> list[Finding]:
 def near_duplicates(rows: pl.DataFrame, cfg: NearDupConfig) -> list[Finding]:
     """qa_near_duplicate: same scope, same normalized answer, questions near-identical (not equal)."""
     texts = rows.filter(pl.col("__nq") != "")["__nq"].unique().sort().to_list()
-    pairs = near_duplicate_texts(texts, cfg)
-    if pairs.height == 0:
+    if len(texts) < 2:
         return []
     tid = pl.DataFrame({"__nq": texts, "t": list(range(len(texts)))}, schema={"__nq": pl.String, "t": pl.Int64})
     # one representative row per (scope, question text, answer): the most protected one
@@ -67,8 +66,11 @@ def near_duplicates(rows: pl.DataFrame, cfg: NearDupConfig) -> list[Finding]:
         .unique(["__scope", "t", "__na"], keep="first", maintain_order=True)
         .select("__scope", "t", "__na", "__k")
     )
+    pairs = scoped_pairs(reps["__scope"].to_numpy(), reps["t"].to_numpy(), texts, cfg).rename({"scope": "__scope"})
+    if pairs.height == 0:
+        return []
     j = (
-        pairs.join(reps.rename({"t": "i", "__k": "ka"}), on="i")
+        pairs.join(reps.rename({"t": "i", "__k": "ka"}), on=["i", "__scope"])
         .join(reps.rename({"t": "j", "__k": "kb"}), on=["j", "__scope", "__na"])
         .select("ka", "kb", "score")
     )
