@@ -17,6 +17,7 @@ from pathlib import Path
 
 from radvqa_data.catalog import db
 from radvqa_data.catalog.records import Issue, SourceData
+from radvqa_data.catalog.signals import deferred_interrupt
 from radvqa_data.catalog.textcheck import non_english_reason
 from radvqa_data.errors import InputError
 from radvqa_data.paths import assets_dir
@@ -90,17 +91,21 @@ def add_source(
     source = name or kind
     # Start decoding the image files a kind can list cheaply while its metadata is parsed.
     t_probe = time.perf_counter()
-    pre = prefetch(catalog, list_images(kind, root), workers)
-    from radvqa_data.catalog.writer import write_source  # pyarrow: imported while the pool starts
-
+    pre = None
     try:
+        with deferred_interrupt():  # so that `pre` is set before a Ctrl-C can land
+            pre = prefetch(catalog, list_images(kind, root), workers)
+        # pyarrow (through the writer) is imported while the pool starts
+        from radvqa_data.catalog.writer import write_source
+
         data = read_source(kind, root, source, catalog)
         _check_captions(data)
         if pre is not None:
             pre.wait()  # its read-only look at the cache must be closed before we open for writing
         else:
             t_probe = time.perf_counter()
-        con = db.connect(catalog)
+        with deferred_interrupt():
+            con = db.connect(catalog)
     except BaseException:
         if pre is not None:
             pre.cancel()  # a source that failed to parse, or Ctrl-C: drop its queued work
@@ -110,7 +115,8 @@ def add_source(
         with _progress_bar(progress, len(files), f"probing {source}") as advance:
             probes, reused = probe_all(con, files, workers=workers, on_done=advance, pre=pre)
         probe_seconds = time.perf_counter() - t_probe  # includes decoding that overlapped parsing
-        counts = write_source(con, source, kind, root, data, probes)
+        with deferred_interrupt():  # one transaction: a Ctrl-C waits for its end (seconds at most)
+            counts = write_source(con, source, kind, root, data, probes)
     finally:
         con.close()
     # corrupt images were appended to the issues by the writer

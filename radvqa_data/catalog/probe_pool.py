@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 
 from radvqa_data.catalog.imageprobe import PROBE_VERSION, Probe
+from radvqa_data.catalog.signals import deferred_interrupt
 from radvqa_data.catalog.workerpool import close_pool, default_workers, get_pool, warm_imports
 
 CACHE_DDL = """
@@ -75,11 +76,12 @@ def _commit(con: duckdb.DuckDBPyConnection, batch: list[Probe]) -> None:
     types = [pa.string(), pa.int64(), pa.int64(), pa.string(), pa.string(), pa.string(), pa.uint64(), pa.int32(), pa.int32(), pa.string()]
     table = pa.table({name: pa.array(col, typ) for name, col, typ in zip(Probe._fields, cols, types, strict=True)})
     table = table.append_column("version", pa.array([PROBE_VERSION] * len(rows), pa.int32()))
-    con.register("_batch", table)
-    try:
-        con.execute("INSERT OR REPLACE INTO catalog_probe_cache SELECT * FROM _batch")
-    finally:
-        con.unregister("_batch")
+    with deferred_interrupt():
+        con.register("_batch", table)
+        try:
+            con.execute("INSERT OR REPLACE INTO catalog_probe_cache SELECT * FROM _batch")
+        finally:
+            con.unregister("_batch")
 
 
 def _submit(paths: list[str], workers: int) -> Iterator[Probe]:
@@ -176,7 +178,8 @@ def probe_all(
     pre: Prefetch | None = None,
 ) -> tuple[dict[str, Probe], int]:
     """Probe every file in `paths`; returns (path -> probe, number reused from the cache)."""
-    con.execute(CACHE_DDL)
+    with deferred_interrupt():
+        con.execute(CACHE_DDL)
     workers = workers or default_workers()
     wanted = sorted({str(p) for p in paths})
     pre = pre or Prefetch()
@@ -187,7 +190,8 @@ def probe_all(
         raise
     done = {p: pre.cached[p] for p in wanted if p in pre.cached}
     rest = [p for p in wanted if p not in done and p not in pre.submitted]
-    done.update(_cached(con, rest))
+    with deferred_interrupt():
+        done.update(_cached(con, rest))
     reused = len(done)
     if on_done and reused:
         on_done(reused)
