@@ -39,7 +39,27 @@ demo: setup
     {{bin}}/radvqa-train tiny-model --family paligemma --out {{demo_out}}/tiny-model
     {{bin}}/radvqa-train run tiny-demo --model {{demo_out}}/tiny-model --shards {{demo_out}}/shards --catalog {{demo_out}}/catalog.duckdb --out {{demo_out}}/train
     {{bin}}/radvqa-train eval --data synthetic:test --model {{demo_out}}/train/benchmark --shards {{demo_out}}/shards --catalog {{demo_out}}/catalog.duckdb --out {{demo_out}}/eval
+    {{bin}}/radvqa-train eval --data vqa-rad:test --model {{demo_out}}/train/benchmark --catalog {{demo_out}}/catalog.duckdb --out {{demo_out}}/eval-vqa-rad
     {{bin}}/radvqa-diag report --predictions {{demo_out}}/eval/predictions.parquet --model {{demo_out}}/train/benchmark --catalog {{demo_out}}/catalog.duckdb --out {{demo_out}}/report
+
+# LLM synthesis on CPU with a tiny random-weight model, in-process and through a local
+# OpenAI-compatible server (`transformers serve`): replies are noise, so rows are rejects with reasons.
+demo-llm: setup
+    #!/usr/bin/env bash
+    set -euo pipefail
+    [ -f {{demo_out}}/catalog.duckdb ] || just demo
+    {{py}} -c "from radvqa_data.llm.tiny import build_tiny_causal_lm; build_tiny_causal_lm('{{demo_out}}/tiny-lm')"
+    {{bin}}/radvqa-data synth --catalog {{demo_out}}/catalog.duckdb --out {{demo_out}}/llm-transformers --overwrite \
+        --backend transformers --model {{demo_out}}/tiny-lm --limit 4 --max-new-tokens 48 --no-progress
+    HF_HUB_OFFLINE=1 {{bin}}/transformers serve {{demo_out}}/tiny-lm --host 127.0.0.1 --port 8765 --device cpu \
+        --continuous-batching > {{demo_out}}/serve.log 2>&1 &
+    server=$!
+    trap 'kill $server' EXIT
+    for _ in $(seq 180); do curl -sf http://127.0.0.1:8765/health > /dev/null && break; sleep 1; done
+    {{bin}}/radvqa-data synth --catalog {{demo_out}}/catalog.duckdb --out {{demo_out}}/llm-openai --overwrite \
+        --backend openai --base-url http://127.0.0.1:8765/v1 --model {{demo_out}}/tiny-lm --limit 4 \
+        --max-new-tokens 48 --concurrency 8 --no-progress
+    {{bin}}/radvqa-data parse-responses tests/data/llm_corpus/replies.jsonl > {{demo_out}}/parsed-pairs.jsonl
 
 # Default test tier: CPU, minutes.
 test: setup
@@ -49,9 +69,25 @@ test: setup
 test-slow: setup
     {{bin}}/pytest -q -m slow
 
+# The report's headless-browser test alone (needs Debian's chromium).
+test-browser: setup
+    {{bin}}/pytest -q -m browser tests/diag
+
 lint: setup
     {{bin}}/ruff check radvqa_data radvqa_train radvqa_diag tests bench
 
 # Catalog throughput against a naive single-process loop (needs ../shared/data).
 bench-catalog: setup
     {{py}} bench/catalog.py --data {{shared}}
+
+# Saliency speed: batched one-pass engine vs a per-method baseline (tiny models on CPU; --family paligemma-3b on a GPU).
+bench-diag: setup
+    {{py}} bench/diag.py --threads 1
+
+# Training throughput: our loop vs a bare loop (tiny model on CPU; PaliGemma-3B at 448 px on a GPU).
+bench-train: setup
+    {{py}} bench/train.py
+
+# LLM request throughput: concurrency 1 vs 8 against a local `transformers serve` (CPU, ~3 min).
+bench-llm: setup
+    {{py}} bench/llm.py
