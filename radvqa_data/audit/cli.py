@@ -27,19 +27,20 @@ def audit(
     threshold: float = typer.Option(90.0, "--threshold", help="Near-duplicate text score 0-100 (rapidfuzz); lower finds more paraphrases."),
     caption_fields: str = typer.Option("caption", "--caption-fields", help="Catalog text fields compared across splits."),
     no_images: bool = typer.Option(False, "--no-images", help="Skip the pixel checks (text and group checks only)."),
+    only: Optional[str] = typer.Option(None, "--only", help="Run only these checks: KIND,KIND (default: all the inputs allow)."),  # noqa: UP045
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
 ) -> None:
     """Find duplicates and train/test leakage: QA pairs, same pictures, benchmark contamination, captions, groups."""
     with user_errors():
         code = run_cli(inputs or [], catalog, against or [], report, fail_on, fix, fix_mode, columns, threshold,
-                       caption_fields, no_images, progress)
+                       caption_fields, no_images, progress, only)
     if code:
         raise typer.Exit(code)
 
 
 def run_cli(inputs: list[Path], catalog: Path | None, against: list[str], report: Path | None, fail_on: str | None,
             fix: Path | None, fix_mode: str, columns: str | None, threshold: float, caption_fields: str,
-            no_images: bool, progress: bool) -> int:
+            no_images: bool, progress: bool, only: str | None = None) -> int:
     """The command body as a plain function; returns the exit code."""
     from dataclasses import replace
 
@@ -49,13 +50,18 @@ def run_cli(inputs: list[Path], catalog: Path | None, against: list[str], report
     from radvqa_data.errors import InputError
 
     kinds = parse_fail_on(fail_on)
+    only_kinds = None
+    if only:
+        only_kinds = frozenset(k.strip() for k in only.split(",") if k.strip())
+        if only_kinds - set(KINDS):
+            raise InputError(f"--only: unknown kind(s) {', '.join(sorted(only_kinds - set(KINDS)))}; expected any of {', '.join(KINDS)}")
     if not inputs and catalog is None:
         raise InputError("nothing to audit: give INPUT (QA shards or a table) and/or --catalog FILE")
     if fix is not None and not inputs:
         raise InputError("--fix needs INPUT rows to clean")
     opts = AuditOptions(inputs=list(inputs), catalog=catalog, against=list(against), columns=columns,
                         caption_fields=tuple(f.strip() for f in caption_fields.split(",") if f.strip()),
-                        images=not no_images, progress=progress)
+                        images=not no_images, progress=progress, only=only_kinds)
     opts.text = replace(opts.text, threshold=threshold)
     res = run_audit(opts)
     print_check_lines(res.findings, res.checks_run, kinds)

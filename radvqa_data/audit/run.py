@@ -33,7 +33,12 @@ class AuditOptions:
     candidates: CandidateConfig = field(default_factory=CandidateConfig)
     caption_fields: tuple[str, ...] = ("caption",)
     images: bool = True  # pixel checks (needs image files); off: text and group checks only
+    only: frozenset[str] | None = None  # run only these kinds (None: every check the inputs allow)
     progress: bool = True
+
+    def wants(self, kind: str) -> bool:
+        """True when check `kind` is selected."""
+        return self.only is None or kind in self.only
 
 
 @dataclass
@@ -99,44 +104,44 @@ def run_audit(opts: AuditOptions) -> AuditResult:
     prot_imgs = protected_images(con, sets) if (con is not None and sets) else pl.DataFrame()
     with _Phases(opts.progress) as ph:
         if rows is not None and rows.height:
-            t = time.perf_counter()
-            findings += qa_checks.exact_duplicates(rows)
-            secs["qa_duplicate"] = time.perf_counter() - t
-            t = time.perf_counter()
-            findings += qa_checks.near_duplicates(rows, opts.text)
-            secs["qa_near_duplicate"] = time.perf_counter() - t
-            t = time.perf_counter()
-            findings += qa_checks.group_leaks(rows)
-            secs["group_leak"] = time.perf_counter() - t
-            checks += ["qa_duplicate", "qa_near_duplicate", "group_leak"]
+            for kind, fn in (("qa_duplicate", qa_checks.exact_duplicates),
+                             ("qa_near_duplicate", lambda r: qa_checks.near_duplicates(r, opts.text)),
+                             ("group_leak", qa_checks.group_leaks)):
+                if opts.wants(kind):
+                    t = time.perf_counter()
+                    findings += fn(rows)
+                    secs[kind] = time.perf_counter() - t
+                    checks.append(kind)
 
         audited = pl.DataFrame()
         if con is not None:
             audited = _audited_images(con, rows, prot_imgs, from_input=bool(opts.inputs))
-            if opts.images and audited.height:
+            if opts.images and audited.height and opts.wants("image_same_picture"):
                 t = time.perf_counter()
                 findings += same_picture(audited, opts.candidates, opts.pixels, ph.task("same picture", None))
                 secs["image_same_picture"] = time.perf_counter() - t
                 checks.append("image_same_picture")
             if sets:
                 bimg: list[Finding] = []
-                if opts.images:
+                if opts.images and (opts.wants("benchmark_image") or opts.wants("benchmark_question")):
                     t = time.perf_counter()
                     bimg = benchmark_images(audited, prot_imgs, opts.candidates, opts.pixels, ph.task("benchmark images", None))
-                    findings += bimg
+                    if opts.wants("benchmark_image"):
+                        findings += bimg
+                        checks.append("benchmark_image")
                     secs["benchmark_image"] = time.perf_counter() - t
-                    checks.append("benchmark_image")
-                if rows is not None:
+                if rows is not None and opts.wants("benchmark_question"):
                     t = time.perf_counter()
                     findings += benchmark_questions(rows, bimg, prot_imgs, protected_questions(con, sets), opts.text)
                     secs["benchmark_question"] = time.perf_counter() - t
                     checks.append("benchmark_question")
-            t = time.perf_counter()
-            texts = _caption_texts(con, audited, prot_imgs, opts.caption_fields, restrict=bool(opts.inputs))
-            findings += cap.caption_leaks(texts, opts.text)
-            secs["caption_duplicate"] = time.perf_counter() - t
-            checks.append("caption_duplicate")
-            if not opts.inputs:
+            if opts.wants("caption_duplicate"):
+                t = time.perf_counter()
+                texts = _caption_texts(con, audited, prot_imgs, opts.caption_fields, restrict=bool(opts.inputs))
+                findings += cap.caption_leaks(texts, opts.text)
+                secs["caption_duplicate"] = time.perf_counter() - t
+                checks.append("caption_duplicate")
+            if not opts.inputs and opts.wants("group_leak"):
                 findings += _catalog_group_leaks(con)
                 if "group_leak" not in checks:
                     checks.append("group_leak")
