@@ -95,7 +95,6 @@ def add_source(
     try:
         with deferred_interrupt():  # so that `pre` is set before a Ctrl-C can land
             pre = prefetch(catalog, list_images(kind, root), workers)
-        # pyarrow (through the writer) is imported while the pool starts
         from radvqa_data.catalog.writer import write_source
 
         data = read_source(kind, root, source, catalog)

@@ -20,9 +20,10 @@ from pathlib import Path
 
 import duckdb
 
+from radvqa_data.catalog.bulk import BIGINT, INTEGER, UBIGINT, VARCHAR, insert_rows
 from radvqa_data.catalog.imageprobe import PROBE_VERSION, Probe
 from radvqa_data.catalog.signals import deferred_interrupt
-from radvqa_data.catalog.workerpool import close_pool, default_workers, get_pool, warm_imports
+from radvqa_data.catalog.workerpool import close_pool, default_workers, get_pool
 
 CACHE_DDL = """
 CREATE TABLE IF NOT EXISTS catalog_probe_cache (
@@ -66,22 +67,18 @@ def _cached(con: duckdb.DuckDBPyConnection, paths: list[str]) -> dict[str, Probe
     return out
 
 
+CACHE_COLUMNS = [
+    ("path", VARCHAR), ("size", BIGINT), ("mtime_ns", BIGINT), ("status", VARCHAR), ("error", VARCHAR),
+    ("sha256", VARCHAR), ("phash", UBIGINT), ("width", INTEGER), ("height", INTEGER), ("format", VARCHAR),
+    ("version", INTEGER),
+]  # fmt: skip
+
+
 def _commit(con: duckdb.DuckDBPyConnection, batch: list[Probe]) -> None:
     """Write a batch of probes in one statement (atomic: all of the batch or none)."""
-    import pyarrow as pa  # here, not at the top: the pool should start before this import runs
-    rows = [p for p in batch if p.status != "missing"]
-    if not rows:
-        return
-    cols = list(zip(*rows, strict=True))
-    types = [pa.string(), pa.int64(), pa.int64(), pa.string(), pa.string(), pa.string(), pa.uint64(), pa.int32(), pa.int32(), pa.string()]
-    table = pa.table({name: pa.array(col, typ) for name, col, typ in zip(Probe._fields, cols, types, strict=True)})
-    table = table.append_column("version", pa.array([PROBE_VERSION] * len(rows), pa.int32()))
+    rows = [{**p._asdict(), "version": PROBE_VERSION} for p in batch if p.status != "missing"]
     with deferred_interrupt():
-        con.register("_batch", table)
-        try:
-            con.execute("INSERT OR REPLACE INTO catalog_probe_cache SELECT * FROM _batch")
-        finally:
-            con.unregister("_batch")
+        insert_rows(con, "catalog_probe_cache", rows, CACHE_COLUMNS, replace=True)
 
 
 def _submit(paths: list[str], workers: int) -> Iterator[Probe]:
@@ -162,7 +159,6 @@ def prefetch(catalog: Path, paths: Iterable[Path], workers: int | None) -> Prefe
         todo = [p for p in unique if p not in pre.cached]
         pre.submitted = set(todo)
         pre.results = _submit(todo, workers)
-        warm_imports()
 
     pre.thread = threading.Thread(target=run, daemon=True)
     pre.thread.start()

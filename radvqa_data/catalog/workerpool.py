@@ -74,17 +74,6 @@ def close_pool() -> None:
         _close_locked()
 
 
-def warm_imports() -> None:
-    """Imports the parent needs later, paid while it waits for the workers anyway.
-
-    DuckDB 2 imports pandas on its first Arrow scan (0.3-0.8 s here).
-    """
-    try:
-        import pandas  # noqa: F401
-    except ImportError:  # pragma: no cover - pandas is optional for DuckDB
-        pass
-
-
 @contextlib.contextmanager
 def _without_main_module() -> Iterator[None]:
     """Hide `__main__` while workers start, so they do not re-run the caller's script.
