@@ -103,7 +103,9 @@ json.dump({{"secs": secs, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru
 
 
 def planted_recall(planted: list[tuple[str, str, str]], pairs: list) -> dict[str, float]:
-    """Share of planted pairs whose two rows are linked by the audit's findings (union-find)."""
+    """Share of planted pairs whose two rows are linked by the audit's findings (union-find).
+
+    `planted` holds only pairs that meet the definition (paraphrases scoring >= the threshold)."""
     parent: dict[str, str] = {}
 
     def find(x: str) -> str:
@@ -131,12 +133,12 @@ def exhaustive_subset(df: pl.DataFrame, threshold: float) -> tuple[set, float]:
 
     q = normalize_many(df["question"].to_list())
     t = time.perf_counter()
-    m = np.maximum(process.cdist(q, q, scorer=fuzz.ratio, workers=-1, dtype=np.uint8),
-                   process.cdist(q, q, scorer=fuzz.token_sort_ratio, workers=-1, dtype=np.uint8))
+    m = np.maximum(process.cdist(q, q, scorer=fuzz.ratio, workers=-1, dtype=np.float32),
+                   process.cdist(q, q, scorer=fuzz.token_sort_ratio, workers=-1, dtype=np.float32))
     secs = time.perf_counter() - t
     img, ans = df["image_id"].to_list(), normalize_many(df["answer"].to_list())
     want = set()
-    for i, j in zip(*np.nonzero(m >= threshold)):
+    for i, j in zip(*np.nonzero(m >= threshold), strict=False):
         if i < j and img[i] == img[j] and ans[i] == ans[j] and q[i] != q[j]:
             want.add((img[i], *sorted((q[i], q[j]))))
     return want, secs
@@ -174,7 +176,15 @@ def main() -> None:
     from radvqa_data.audit.neardup import NearDupConfig
 
     thr = NearDupConfig().threshold
-    df, planted = generate(args.rows, args.images)
+    df, planted_all = generate(args.rows, args.images)
+    from radvqa_data.audit.neardup import similarity
+    from radvqa_data.audit.normalize import normalize_text
+
+    qtext = dict(zip(df["id"].to_list(), df["question"].to_list(), strict=False))
+    planted = [p for p in planted_all if p[2] == "exact"
+               or similarity(normalize_text(qtext[p[0]]), normalize_text(qtext[p[1]])) >= thr]
+    print(f"planted: {len(planted_all)} pairs; {len(planted_all) - len(planted)} paraphrases score below the "
+          f"threshold {thr:.0f} by construction (not near duplicates by definition, left out of recall)")
     full = args.out / "qa.parquet"
     df.write_parquet(full)
     r = audit_child(full, args.out / "full.json")
@@ -189,8 +199,6 @@ def main() -> None:
     subp = args.out / "subset.parquet"
     sub.write_parquet(subp)
     rs = audit_child(subp, args.out / "subset.json")
-    from radvqa_data.audit.normalize import normalize_text
-
     got = {(img, *sorted((normalize_text(ta.split(" -> ")[0]), normalize_text(tb.split(" -> ")[0]))))
            for kind, _, _, img, ta, tb in rs["pairs"] if kind == "qa_near_duplicate"}
     want, base_secs = exhaustive_subset(sub, thr)

@@ -50,7 +50,7 @@ def _thumb(path: str | None, cache: dict[str, str]) -> str:
 
 def _side_html(side: object) -> str:
     s = side  # Side
-    head = html.escape(f"{s.source}:{s.split}  {s.image_id or ''}")  # type: ignore[attr-defined]
+    head = html.escape(f"{s.source}:{s.split or '-'}  {s.image_id or ''}")  # type: ignore[attr-defined]
     row = f"<br><small>row {html.escape(str(s.row_id))}</small>" if s.row_id else ""  # type: ignore[attr-defined]
     text = f"<br>{html.escape(s.text[:400])}" if s.text else ""  # type: ignore[attr-defined]
     return f'<span class="k">{head}</span>{row}{text}'

@@ -16,7 +16,6 @@ import numpy as np
 import polars as pl
 
 
-
 @dataclass(frozen=True)
 class NearDupConfig:
     """Knobs of the near-duplicate search."""
