@@ -35,6 +35,7 @@ demo: setup
     {{bin}}/radvqa-data catalog stats --catalog {{demo_out}}/catalog.duckdb
     {{bin}}/radvqa-data entities --catalog {{demo_out}}/catalog.duckdb
     {{bin}}/radvqa-data synth --catalog {{demo_out}}/catalog.duckdb --out {{demo_out}}/shards
+    {{bin}}/radvqa-data export {{demo_out}}/shards --format hf --out {{demo_out}}/hf
     {{bin}}/radvqa-data audit {{demo_out}}/shards --catalog {{demo_out}}/catalog.duckdb --against vqa-rad --report {{demo_out}}/audit
     {{bin}}/radvqa-train tiny-model --family paligemma --out {{demo_out}}/tiny-model
     {{bin}}/radvqa-train run tiny-demo --model {{demo_out}}/tiny-model --shards {{demo_out}}/shards --catalog {{demo_out}}/catalog.duckdb --out {{demo_out}}/train
@@ -79,6 +80,14 @@ lint: setup
 # Catalog throughput against a naive single-process loop (needs ../shared/data).
 bench-catalog: setup
     {{py}} bench/catalog.py --data {{shared}}
+
+# Entity extraction over the 34,111 ROCO captions: ours vs a naive nlp(text) loop.
+bench-entities: setup
+    {{py}} bench/entities.py --data {{shared}}
+
+# Rules synthesis over all of MedPix 2.0: rows/s and peak memory at two sizes, streaming vs in-memory.
+bench-synth: setup
+    {{py}} bench/synth.py --data {{shared}}
 
 # Saliency speed: batched one-pass engine vs a per-method baseline (tiny models on CPU; --family paligemma-3b on a GPU).
 bench-diag: setup

@@ -29,6 +29,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        # mkstemp creates 0600 files; give the result the permissions a plain open() would.
+        if tmp_path.exists():
+            os.chmod(tmp_path, 0o666 & ~_umask())
         os.replace(tmp_path, target)
     finally:
         if tmp_path.exists():
@@ -55,3 +58,10 @@ def write_parquet(path: str | os.PathLike[str], table: Any) -> None:
             import pyarrow.parquet as pq
 
             pq.write_table(table, tmp, compression="zstd")
+
+
+def _umask() -> int:
+    """The process umask (reading it requires setting it; set it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
