@@ -32,6 +32,7 @@ class AuditOptions:
     pixels: PixelConfig = field(default_factory=PixelConfig)
     candidates: CandidateConfig = field(default_factory=CandidateConfig)
     caption_fields: tuple[str, ...] = ("caption",)
+    near_captions: bool = True  # off: identical (normalized) captions only, much faster on 100k captions
     images: bool = True  # pixel checks (needs image files); off: text and group checks only
     only: frozenset[str] | None = None  # run only these kinds (None: every check the inputs allow)
     progress: bool = True
@@ -145,7 +146,7 @@ def run_audit(opts: AuditOptions) -> AuditResult:
             if opts.wants("caption_duplicate"):
                 t = time.perf_counter()
                 texts = _caption_texts(con, audited, prot_imgs, opts.caption_fields, restrict=bool(opts.inputs))
-                findings += cap.caption_leaks(texts, opts.text)
+                findings += cap.caption_leaks(texts, opts.text, near=opts.near_captions)
                 secs["caption_duplicate"] = time.perf_counter() - t
                 checks.append("caption_duplicate")
             if not opts.inputs and opts.wants("group_leak"):
