@@ -9,9 +9,11 @@ reuses every probe already committed. Adding a source again replaces its rows, n
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,7 +99,8 @@ def add_source(
             pre = prefetch(catalog, list_images(kind, root), workers)
         from radvqa_data.catalog.writer import write_source
 
-        data = read_source(kind, root, source, catalog)
+        with _status(progress, f"reading {kind} metadata from {root}"):
+            data = read_source(kind, root, source, catalog)
         _check_captions(data)
         if pre is not None:
             pre.wait()  # its read-only look at the cache must be closed before we open for writing
@@ -148,6 +151,18 @@ def _check_captions(data: SourceData) -> None:
         reason = non_english_reason(caption) if caption else None
         if reason:
             data.issues.append(Issue(im.image_id, "non_english_caption", reason))
+
+
+@contextlib.contextmanager
+def _status(enabled: bool, message: str) -> Iterator[None]:
+    """A spinner on stderr while a step without a known length runs (parsing a source)."""
+    if not enabled:
+        yield
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status(message):
+        yield
 
 
 class _progress_bar:

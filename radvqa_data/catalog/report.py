@@ -32,11 +32,8 @@ def print_summary(s: IngestSummary, catalog: Path, console: Console | None = Non
     for reason, n in s.issues.items():
         table.add_row(f"[yellow]issue: {reason}[/]", f"{n:,}")
     console.print(table)
-    rate = s.probed / s.probe_seconds if s.probe_seconds else 0.0
-    console.print(
-        f"{s.n_issues:,} issue(s) recorded in table ingest_issues; {s.seconds:.1f} s"
-        f" ({rate:,.0f} images/s decoded); catalog: {catalog}"
-    )
+    rate = f" ({s.probed / s.probe_seconds:,.0f} images/s decoded)" if s.probed and s.probe_seconds else ""
+    console.print(f"{s.n_issues:,} issue(s) recorded in table ingest_issues; {s.seconds:.1f} s{rate}; catalog: {catalog}")
 
 
 def _fmt(counts: dict[str, int]) -> str:

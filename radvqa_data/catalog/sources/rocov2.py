@@ -61,7 +61,7 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
                     modality=normalize.modality_from_cuis(cuis) or normalize.modality_from_caption(caption),
                     modality_raw=next((c for c in cuis if c in normalize.MODALITY_CUIS), None),
                     laterality=normalize.laterality(caption),
-                    licence="CC BY-NC-SA 4.0",
+                    licence="CC BY-NC-SA 4.0",  # dataset-wide (no per-image licence in ROCOv2)
                     texts={"caption": caption} if caption else {},
                     concepts=[(c, None, con_path.name) for c in cuis],
                     error=None if path else f"no image file for {rid} (images are optional)",

@@ -66,6 +66,7 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
                 modality_raw=info["modality"],
                 region=normalize.region(info["location"]),
                 region_raw=info["location"],
+                licence="CC BY 4.0",  # dataset-wide
                 extra={"qa_splits": splits},
                 error=None if path.is_file() else f"no file imgs/{image} (SLAKE images are optional)",
             )

@@ -21,6 +21,7 @@ from radvqa_data.errors import InputError
 
 JSON_NAME = "VQA_RAD Dataset Public.json"
 IMAGE_DIR = "VQA_RAD Image Folder"
+LICENCE = "CC0 1.0"  # the OSF release's licence (dataset-wide)
 EXPECTED = "a JSON list of VQA-RAD rows (qid, image_name, question, answer, phrase_type, ...)"
 
 # Obvious typos in the published question_type values.
@@ -130,6 +131,7 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
                 modality=stated[0][0] if stated else None,
                 modality_raw=stated[0][1] if stated else None,
                 region=normalize.region(info["organ"]),
+                licence=LICENCE,
                 region_raw=info["organ"],
                 extra={"qa_splits": splits, "synpic": name.rsplit(".", 1)[0], "case_url": info["url"]},
                 error=None if name in files else f"no file '{IMAGE_DIR}/{name}'",
