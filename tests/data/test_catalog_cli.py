@@ -113,6 +113,6 @@ def test_library_call_from_a_script_without_main_guard(tmp_path: Path) -> None:
         f"s = add_source({str(tmp_path / 'c.duckdb')!r}, 'folder', {str(root)!r}, workers=2, progress=False)\n"
         "print('RESULT', s.ok, s.probed)\n"
     )
-    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parents[2])
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
     assert r.returncode == 0, r.stderr
     assert r.stdout.count("RESULT") == 1 and "RESULT 60 60" in r.stdout
