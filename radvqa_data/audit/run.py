@@ -154,6 +154,7 @@ def run_audit(opts: AuditOptions) -> AuditResult:
                 if "group_leak" not in checks:
                     checks.append("group_leak")
     if con is not None:
+        _attach_paths(con, findings)
         con.close()
     return AuditResult(findings, rows if opts.inputs else None, checks, secs,
                        n_rows=0 if rows is None else rows.height, n_images=audited.height if con is not None else 0,
@@ -227,3 +228,16 @@ def _catalog_group_leaks(con) -> list[Finding]:  # noqa: ANN001
         "NULL::VARCHAR AS __question, NULL::VARCHAR AS __answer FROM images WHERE group_id IS NOT NULL AND split IS NOT NULL"
     ).with_row_index("__k").with_columns(pl.col("__k").cast(pl.Int64))
     return qa_checks.group_leaks(df)
+
+
+def _attach_paths(con, findings: list[Finding]) -> None:  # noqa: ANN001
+    """Give every finding its two image files (for the report's thumbnails) where the catalog has them."""
+    need = {(s.source, s.image_id) for f in findings if "path_a" not in f.extra for s in (f.a, f.b) if s.image_id}
+    if not need:
+        return
+    df = query_pl(con, "SELECT source, image_id, path FROM images WHERE path IS NOT NULL")
+    paths = {(s, i): p for s, i, p in df.iter_rows() if (s, i) in need}
+    for f in findings:
+        if "path_a" not in f.extra:
+            f.extra["path_a"] = paths.get((f.a.source, f.a.image_id))
+            f.extra["path_b"] = paths.get((f.b.source, f.b.image_id))
