@@ -29,12 +29,22 @@ def _descriptors(df: pl.DataFrame, cfg: PixelConfig, tick: Callable[[int], None]
     return out
 
 
+#: `task(description, total)` -> a function that advances that progress bar by n
+TaskFactory = Callable[[str, int], Callable[[int], None]]
+
+
+def no_progress(name: str, total: int) -> Callable[[int], None]:
+    """A TaskFactory that shows nothing."""
+    return lambda n=1: None
+
+
 def candidates(left: pl.DataFrame, right: pl.DataFrame | None, ccfg: CandidateConfig, pcfg: PixelConfig,
-               tick: Callable[[int], None]) -> pl.DataFrame:
+               task: TaskFactory = no_progress) -> pl.DataFrame:
     """Candidate pairs (li, ri, via); `right=None` means pairs within `left` (li < ri)."""
     same = right is None
     r = left if right is None else right
     ph = phash_candidates(left, r, ccfg, same).select("li", "ri", pl.lit("phash").alias("via"))
+    tick = task("thumbnails", left.height + (0 if same else r.height))
     dl = _descriptors(left, pcfg, tick)
     dr = dl if same else _descriptors(r, pcfg, tick)
     kn = knn_candidates(dl, dr, ccfg, same).select("li", "ri", pl.lit("knn").alias("via"))
@@ -46,8 +56,9 @@ def candidates(left: pl.DataFrame, right: pl.DataFrame | None, ccfg: CandidateCo
 
 
 def verify(left: pl.DataFrame, right: pl.DataFrame, pairs: pl.DataFrame, pcfg: PixelConfig,
-           tick: Callable[[int], None]) -> list[tuple[int, int, Verdict, str]]:
+           task: TaskFactory = no_progress) -> list[tuple[int, int, Verdict, str]]:
     """Pixel verification of candidate pairs; returns the verified ones (li, ri, verdict, via)."""
+    tick = task("verify candidates", pairs.height)
     lp, rp = left["path"].to_list(), right["path"].to_list()
     ls, rs = left["sha256"].to_list(), right["sha256"].to_list()
     out = []
@@ -66,14 +77,14 @@ def _side(r: dict) -> Side:
     return Side(r["source"], r["split"], r["image_id"], None, None)
 
 
-def same_picture(imgs: pl.DataFrame, ccfg: CandidateConfig, pcfg: PixelConfig, tick: Callable[[int], None]) -> list[Finding]:
+def same_picture(imgs: pl.DataFrame, ccfg: CandidateConfig, pcfg: PixelConfig, task: TaskFactory = no_progress) -> list[Finding]:
     """image_same_picture among `imgs` (pairs with different ids, any splits)."""
     if imgs.height < 2:
         return []
-    pairs = candidates(imgs, None, ccfg, pcfg, tick)
+    pairs = candidates(imgs, None, ccfg, pcfg, task)
     recs = imgs.to_dicts()
     out = []
-    for li, ri, v, via in verify(imgs, imgs, pairs, pcfg, tick):
+    for li, ri, v, via in verify(imgs, imgs, pairs, pcfg, task):
         a, b = recs[li], recs[ri]
         if (a["source"], a["image_id"]) == (b["source"], b["image_id"]):
             continue
@@ -83,7 +94,7 @@ def same_picture(imgs: pl.DataFrame, ccfg: CandidateConfig, pcfg: PixelConfig, t
 
 
 def benchmark_images(imgs: pl.DataFrame, protected: pl.DataFrame, ccfg: CandidateConfig, pcfg: PixelConfig,
-                     tick: Callable[[int], None]) -> list[Finding]:
+                     task: TaskFactory = no_progress) -> list[Finding]:
     """benchmark_image: audited images that are the same picture as a protected image.
 
     An audited image that *is* a protected image (same source and id) is reported with method
@@ -99,8 +110,8 @@ def benchmark_images(imgs: pl.DataFrame, protected: pl.DataFrame, ccfg: Candidat
         if p is not None:
             out.append(Finding("benchmark_image", _side(r), _side(p), "same-id", 1.0, {"path_a": r["path"], "path_b": p["path"]}))
     prec = protected.to_dicts()
-    pairs = candidates(imgs, protected, ccfg, pcfg, tick)
-    for li, ri, v, via in verify(imgs, protected, pairs, pcfg, tick):
+    pairs = candidates(imgs, protected, ccfg, pcfg, task)
+    for li, ri, v, via in verify(imgs, protected, pairs, pcfg, task):
         a, b = recs[li], prec[ri]
         if (a["source"], a["image_id"]) == (b["source"], b["image_id"]):
             continue

@@ -72,8 +72,9 @@ class _Phases:
                 TimeElapsedColumn,
             )
 
-            self.progress = Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
-                                     TextColumn("{task.speed:>7.0f}/s" if False else ""), TimeElapsedColumn(), transient=False)
+            self.progress = Progress(TextColumn("{task.description:<30}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
+                                     TextColumn("[dim]{task.fields[rate]}"),
+                                     TimeElapsedColumn(), transient=False)
 
     def __enter__(self) -> _Phases:
         if self.progress:
@@ -85,10 +86,24 @@ class _Phases:
             self.progress.__exit__(*exc)  # type: ignore[arg-type]
 
     def task(self, name: str, total: int | None = None):  # noqa: ANN201
+        """A progress bar for one phase; returns the function that advances it (with a rate)."""
         if not self.progress:
             return lambda n=1: None
-        tid = self.progress.add_task(name, total=total)
-        return lambda n=1: self.progress.advance(tid, n)  # type: ignore[union-attr]
+        prog = self.progress
+        tid = prog.add_task(name, total=total, rate="")
+        t0 = time.perf_counter()
+        done = [0]
+
+        def tick(n: int = 1) -> None:
+            done[0] += n
+            dt = time.perf_counter() - t0
+            prog.update(tid, advance=n, rate=f"{done[0] / dt:,.1f}/s" if dt > 0 else "")
+
+        return tick
+
+    def factory(self, prefix: str):  # noqa: ANN201
+        """A TaskFactory whose bars are named '<prefix>: <phase>'."""
+        return lambda name, total: self.task(f"{prefix}: {name}", total)
 
 
 def run_audit(opts: AuditOptions) -> AuditResult:
@@ -126,14 +141,14 @@ def run_audit(opts: AuditOptions) -> AuditResult:
             audited = _audited_images(con, rows, prot_imgs, from_input=bool(opts.inputs))
             if opts.images and audited.height and opts.wants("image_same_picture"):
                 t = time.perf_counter()
-                findings += same_picture(audited, opts.candidates, opts.pixels, ph.task("same picture", None))
+                findings += same_picture(audited, opts.candidates, opts.pixels, ph.factory("same picture"))
                 secs["image_same_picture"] = time.perf_counter() - t
                 checks.append("image_same_picture")
             if sets:
                 bimg: list[Finding] = []
                 if opts.images and (opts.wants("benchmark_image") or opts.wants("benchmark_question")):
                     t = time.perf_counter()
-                    bimg = benchmark_images(audited, prot_imgs, opts.candidates, opts.pixels, ph.task("benchmark images", None))
+                    bimg = benchmark_images(audited, prot_imgs, opts.candidates, opts.pixels, ph.factory("benchmark"))
                     if opts.wants("benchmark_image"):
                         findings += bimg
                         checks.append("benchmark_image")
