@@ -37,6 +37,12 @@ def parse_against(specs: list[str], con: duckdb.DuckDBPyConnection | None, catal
             raise InputError(
                 f"--against {s}: no source '{name}' in {catalog}; sources there: {', '.join(sorted(known)) or '(none)'}"
             )
+        if split:
+            have = {r[0] for r in con.execute(
+                "SELECT DISTINCT split FROM images WHERE source = ? AND split IS NOT NULL "
+                "UNION SELECT DISTINCT split FROM benchmark_qa WHERE source = ?", [name, name]).fetchall()}
+            if split not in have:
+                raise InputError(f"--against {s}: source '{name}' has no split '{split}'; splits there: {', '.join(sorted(have)) or '(none)'}")
         out.append(Against(name, split or None))
     return out
 

@@ -257,3 +257,29 @@ def test_neighbouring_slices_are_not_the_same_picture(sample_dir: Path) -> None:
     for other in ("MPX2028_synpic34049.png", "MPX2028_synpic34052.png", "MPX2028_synpic34055.png"):
         v = compare_files(str(a), str(_sample_png(sample_dir, other)))
         assert not v.same, (other, v)
+
+
+def test_shards_against_the_shipped_sample(tmp_path: Path, sample_catalog: Path) -> None:
+    """Our own QA rows on the sample's MedPix images, audited against the sample's VQA-RAD."""
+    import duckdb
+
+    con = duckdb.connect(str(sample_catalog), read_only=True)
+    imgs = con.execute("SELECT image_id, split, group_id FROM images WHERE source = 'medpix2' AND status = 'ok'").fetchall()
+    con.close()
+    rows = [{"id": f"r{i}", "image_id": img, "case_id": grp, "source": "medpix2", "split": split,
+             "question": "What abnormality is seen?", "answer": "mass"} for i, (img, split, grp) in enumerate(imgs)]
+    (tmp_path / "shards" / "qa").mkdir(parents=True)
+    pl.DataFrame(rows).write_parquet(tmp_path / "shards" / "qa" / "part-00000.parquet")
+    rep = tmp_path / "rep"
+    res = runner.invoke(app, ["audit", str(tmp_path / "shards"), "--catalog", str(sample_catalog), "--against", "vqa-rad",
+                              "--report", str(rep), "--fail-on", "leakage", "--no-progress"])
+    assert res.exit_code == 1, res.output
+    doc = json.loads((rep / "audit.json").read_text())
+    pairs = {(f["a"]["image_id"], f["b"]["image_id"]) for f in doc["findings"] if f["kind"] == "benchmark_image"}
+    assert {("MPX1007_synpic46720", "synpic46720.jpg"), ("MPX2028_synpic34054", "synpic34054.jpg"),
+            ("MPX2028_synpic34053", "synpic34054.jpg")} <= pairs
+    assert not {p for p in pairs if p[0] in ("MPX2028_synpic34052", "MPX2028_synpic34055", "MPX2028_synpic34049")}
+    # "What abnormality is seen?" is also a VQA-RAD question on synpic34054.jpg
+    assert any(f["kind"] == "benchmark_question" and f["b"]["image_id"] == "synpic34054.jpg" for f in doc["findings"])
+    bad = runner.invoke(app, ["audit", str(tmp_path / "shards"), "--catalog", str(sample_catalog), "--against", "vqa-rad:tst"])
+    assert bad.exit_code == 1 and "no split 'tst'" in bad.output
