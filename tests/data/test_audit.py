@@ -283,3 +283,25 @@ def test_shards_against_the_shipped_sample(tmp_path: Path, sample_catalog: Path)
     assert any(f["kind"] == "benchmark_question" and f["b"]["image_id"] == "synpic34054.jpg" for f in doc["findings"])
     bad = runner.invoke(app, ["audit", str(tmp_path / "shards"), "--catalog", str(sample_catalog), "--against", "vqa-rad:tst"])
     assert bad.exit_code == 1 and "no split 'tst'" in bad.output
+
+
+def test_table_without_images_uses_lsh_over_one_scope(tmp_path: Path) -> None:
+    """No image column: the whole table is one scope (MinHash-LSH path); planted pairs are found."""
+    rng = np.random.default_rng(1)
+    words = "mass lesion left right lobe axial contrast lung liver kidney brain cyst enhancing border".split()
+    qs = sorted({" ".join(rng.choice(words, size=9)) + "?" for _ in range(400)})
+    rows = [{"question": q, "answer": "yes", "split": "train"} for q in qs]
+    planted = []
+    for k, q in enumerate(qs[:20]):
+        w = q.split()
+        w[3] = w[3] + "s"  # a one-letter edit
+        rows.append({"question": " ".join(w), "answer": "yes", "split": "test"})
+        planted.append((str(k), str(len(qs) + k)))  # side a = the training copy
+    p = tmp_path / "t.jsonl"
+    pl.DataFrame(rows).write_ndjson(p)
+    rep = tmp_path / "rep"
+    res = runner.invoke(app, ["audit", str(p), "--report", str(rep), "--no-progress", "--only", "qa_near_duplicate"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads((rep / "audit.json").read_text())
+    found = _pairs(doc, "qa_near_duplicate")
+    assert set(planted) <= found  # row ids are positions (the table has no id column)
