@@ -144,6 +144,27 @@ def exhaustive_subset(df: pl.DataFrame, threshold: float) -> tuple[set, float]:
     return want, secs
 
 
+def exhaustive_global(df: pl.DataFrame, threshold: float) -> tuple[set, float]:
+    """All-pairs over the subset's distinct questions, ignoring images: near pairs sharing an answer."""
+    from rapidfuzz import fuzz, process
+
+    from radvqa_data.audit.normalize import normalize_many
+
+    q = normalize_many(df["question"].to_list())
+    a = normalize_many(df["answer"].to_list())
+    answers: dict[str, set[str]] = {}
+    for qi, ai in zip(q, a, strict=True):
+        answers.setdefault(qi, set()).add(ai)
+    texts = sorted(answers)
+    t = time.perf_counter()
+    m = np.maximum(process.cdist(texts, texts, scorer=fuzz.ratio, workers=-1, dtype=np.float32),
+                   process.cdist(texts, texts, scorer=fuzz.token_sort_ratio, workers=-1, dtype=np.float32))
+    secs = time.perf_counter() - t
+    want = {(texts[i], texts[j]) for i, j in zip(*np.nonzero(m >= threshold), strict=True)
+            if i < j and answers[texts[i]] & answers[texts[j]]}
+    return want, secs
+
+
 def phash_bench(n: int, planted: int, seed: int = 1) -> dict:
     """Band join on synthetic 64-bit hashes: planted copies with <= 7 flipped bits must be found."""
     from radvqa_data.audit.images import CandidateConfig, phash_candidates
@@ -209,6 +230,16 @@ def main() -> None:
     # the quadratic baseline at full size, extrapolated from the subset (n^2)
     print(f"exhaustive cdist at {df.height:,} rows would take ~{base_secs * (df.height / sub.height) ** 2 / 60:.0f} min "
           f"(extrapolated n^2 from the subset) vs the audit's {r['secs']:.1f} s")
+    # the same subset without its image column: one scope, so the MinHash-LSH path does the work
+    tonly = args.out / "subset_text_only.parquet"
+    sub.drop("image_id").write_parquet(tonly)
+    rt = audit_child(tonly, args.out / "subset_text_only.json")
+    got_t = {tuple(sorted((normalize_text(ta.split(" -> ")[0]), normalize_text(tb.split(" -> ")[0]))))
+             for kind, _, _, _, ta, tb in rt["pairs"] if kind == "qa_near_duplicate"}
+    want_t, base_t = exhaustive_global(sub, thr)
+    print(f"subset without image column (LSH over one scope): audit {rt['secs']:.2f} s vs exhaustive cdist {base_t:.2f} s; "
+          f"near-duplicate recall vs exhaustive {len(got_t & want_t) / max(1, len(want_t)):.4f} "
+          f"({len(got_t & want_t)}/{len(want_t)}), audit-only pairs {len(got_t - want_t)}")
     ph = phash_bench(args.images, args.images // 20)
     print(f"phash band join: {ph['images']:,} hashes, {ph['planted']} planted copies (<= 7 bits flipped): "
           f"recall {ph['recall']:.4f}, {ph['candidates']:,} candidates, {ph['secs']:.2f} s")
