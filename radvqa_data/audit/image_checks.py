@@ -18,9 +18,9 @@ from radvqa_data.audit.pixels import PixelConfig, Verdict, compare_files, thumbn
 
 
 def _descriptors(df: pl.DataFrame, cfg: PixelConfig, tick: Callable[[int], None]) -> np.ndarray:
-    from radvqa_data.audit.images import DESC_GRID, DESC_KEEPS
+    from radvqa_data.audit.images import DESC_GRID, DESC_PARTS
 
-    out = np.zeros((df.height, len(DESC_KEEPS) * DESC_GRID * DESC_GRID))
+    out = np.zeros((df.height, DESC_PARTS, DESC_GRID * DESC_GRID), dtype=np.float32)
     for i, p in enumerate(df["path"].to_list()):
         t = thumbnail(p, cfg.size)
         if t is not None:
@@ -48,7 +48,7 @@ def candidates(left: pl.DataFrame, right: pl.DataFrame | None, ccfg: CandidateCo
     dl = _descriptors(left, pcfg, tick)
     dr = dl if same else _descriptors(r, pcfg, tick)
     kn = knn_candidates(dl, dr, ccfg, same).select("li", "ri", pl.lit("knn").alias("via"))
-    if not same:  # symmetric: a crop may be nearest from either side
+    if not same:  # the k nearest of each reference image too
         kn2 = knn_candidates(dr, dl, ccfg, False).select(pl.col("ri").alias("li"), pl.col("li").alias("ri"), pl.lit("knn").alias("via"))
         kn = pl.concat([kn, kn2])
     allc = pl.concat([ph, kn]).group_by("li", "ri").agg(pl.col("via").unique().sort().str.join("+"))

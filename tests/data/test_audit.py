@@ -145,7 +145,7 @@ def test_qa_table_known_duplicates_report_exit_code_and_fix(tmp_path: Path) -> N
     assert kept.height == df.height - removed.height and kept.columns == df.columns
     assert all(removed["reason"].str.len_chars() > 10)
 
-    # only some kinds gate: group_leak alone passes when we fail on qa_near_duplicate? No: it has one.
+    # --fail-on a kind with no findings passes
     ok = runner.invoke(app, ["audit", str(shards), "--fail-on", "benchmark_image", "--no-progress"])
     assert ok.exit_code == 0, ok.output
 
@@ -305,3 +305,37 @@ def test_table_without_images_uses_lsh_over_one_scope(tmp_path: Path) -> None:
     doc = json.loads((rep / "audit.json").read_text())
     found = _pairs(doc, "qa_near_duplicate")
     assert set(planted) <= found  # row ids are positions (the table has no id column)
+
+
+@pytest.mark.parametrize("box", [(0.22, 0.18, 0.92, 0.88), (0.05, 0.25, 0.75, 0.95), (0.3, 0.3, 0.95, 0.95)])
+def test_crop_found_by_descriptor_when_the_hash_is_far(tmp_path: Path, sample_dir: Path, box: tuple) -> None:
+    """A cropped copy's phash lands far away; the descriptor path still proposes it, pixels confirm."""
+    from PIL import Image
+
+    from radvqa_data.audit.image_checks import candidates, verify
+    from radvqa_data.audit.images import CandidateConfig
+    from radvqa_data.audit.pixels import PixelConfig
+    from radvqa_data.catalog.imageprobe import phash64
+
+    imgs = sorted((sample_dir / "medpix2" / "images").glob("*.png"))
+    if len(imgs) < 10:
+        pytest.skip("sample images not shipped")
+    src = sample_dir / "medpix2" / "images" / "MPX1884_synpic21852.png"
+    im = Image.open(src).convert("L")
+    w, h = im.size
+    crop = tmp_path / "crop.jpg"
+    im.crop((int(w * box[0]), int(h * box[1]), int(w * box[2]), int(h * box[3]))).save(crop, quality=90)
+    paths = [str(p) for p in imgs] + [str(crop)]
+    df = pl.DataFrame({"path": paths, "sha256": [None] * len(paths),
+                       "phash": [phash64(Image.open(p)) for p in paths]}, schema={"path": pl.String, "sha256": pl.String, "phash": pl.UInt64})
+    i = paths.index(str(src))
+    j = len(paths) - 1
+    ham = bin(df["phash"][i] ^ df["phash"][j]).count("1")
+    cand = candidates(df, None, CandidateConfig(), PixelConfig())
+    row = cand.filter((pl.col("li") == i) & (pl.col("ri") == j))
+    assert row.height == 1, f"crop not proposed (phash distance {ham})"
+    assert "knn" in row["via"][0]
+    if ham > CandidateConfig().max_hamming:
+        assert row["via"][0] == "knn"
+    verified = verify(df, df, row.select("li", "ri", "via"), PixelConfig())
+    assert verified and verified[0][2].same
