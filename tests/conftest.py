@@ -66,3 +66,14 @@ def real_catalog(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) ->
     add_source(path, "medpix2", dataset(shared_data, "medpix2"), progress=False)
     add_source(path, "vqa-rad", dataset(shared_data, "vqa-rad"), progress=False)
     return path
+
+
+def query_catalog(catalog: Path, sql: str) -> list[tuple]:
+    """Run one read-only query on a catalog file and return all rows (closes the connection)."""
+    import duckdb
+
+    con = duckdb.connect(str(catalog), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()

@@ -7,7 +7,6 @@ import json
 import shutil
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pytest
 from PIL import Image
@@ -15,14 +14,9 @@ from PIL import Image
 from radvqa_data.catalog.imageprobe import probe_file
 from radvqa_data.catalog.ingest import add_source
 from radvqa_data.errors import InputError
+from tests.conftest import query_catalog
 
-
-def _rows(catalog: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(catalog), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+_rows = query_catalog
 
 
 def _image_bytes(fmt: str, size: int = 96) -> bytes:

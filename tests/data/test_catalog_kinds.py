@@ -5,22 +5,15 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pytest
 from PIL import Image
 
 from radvqa_data.catalog.ingest import add_source
 from radvqa_data.catalog.stats import catalog_stats
-from tests.conftest import dataset
+from tests.conftest import dataset, query_catalog
 
-
-def _rows(catalog: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(catalog), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+_rows = query_catalog
 
 
 def test_roco_real(tmp_path: Path, shared_data: Path) -> None:

@@ -5,18 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import duckdb
-
 from radvqa_data.catalog.ingest import add_source
 from radvqa_data.catalog.stats import catalog_stats
+from tests.conftest import query_catalog
 
-
-def _rows(catalog: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(catalog), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+_rows = query_catalog
 
 
 def test_sample_catalog_medpix_and_vqarad(sample_catalog: Path) -> None:
