@@ -13,7 +13,7 @@ import dataclasses
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from radvqa_data.llm import grounding
@@ -23,6 +23,7 @@ from radvqa_data.llm.prompting import (
     DEFAULT_TEMPLATES,
     DEFAULT_VERIFY_TEMPLATE,
     qa_prompt,
+    template_digest,
     template_version,
     verify_prompt,
 )
@@ -84,9 +85,7 @@ class LLMGenerator:
         verify_backend: Backend | None = None,  # second pass judge; None = no verification
         verify_template: str = DEFAULT_VERIFY_TEMPLATE,
         chunk_records: int = 32,  # records per backend call; bigger keeps a server busier (tail idles once per call)
-        text_fields: tuple[
-            str, ...
-        ] = DEFAULT_TEXT_FIELDS,  # records per backend call; higher keeps a server busier, loses more on Ctrl-C
+        text_fields: tuple[str, ...] = DEFAULT_TEXT_FIELDS,  # texts shown to the model and grounded on
     ) -> None:
         self.backend = backend
         self.name = backend.name
@@ -97,6 +96,9 @@ class LLMGenerator:
         self.chunk_records = max(1, chunk_records)
         self.text_fields = tuple(text_fields)  # the synth driver loads only these texts
         self.counts: Counter[str] = Counter()  # parsed / rejected-by-reason, for the run summary
+        # Set by the synth driver: called with the number of images finished (fractions too), as
+        # requests complete, so a progress bar moves within a chunk of hundreds of records.
+        self.on_progress: Callable[[float], None] | None = None
 
     def generate(self, records: Iterable[ImageRecord]) -> Iterator[Candidate]:
         """Yield candidates (kept and rejected) for `records`, chunk by chunk."""
@@ -121,16 +123,48 @@ class LLMGenerator:
                 prompt = qa_prompt(record, template_id, self.n_pairs)
                 sources.append(_Source(record, template_id, prompt.prompt_version, kind))
                 prompts.append(prompt)
-        completions = self.backend.complete(prompts) if prompts else []
+        # Progress: the QA requests are an image's work, or half of it when a verify pass follows.
+        share = 0.5 if self.verify_backend is not None else 1.0
+        done, completions = self._complete_reporting(
+            self.backend, prompts, [share / len(self.templates)] * len(prompts)
+        )
         kept: list[tuple[Candidate, ParsedItem]] = []
         for src, completion in zip(sources, completions, strict=True):
             out.extend(self._candidates(src, completion, kept))
         if self.verify_backend is not None and kept:
-            self.verify([c for c, _ in kept])
+            done += self.verify([c for c, _ in kept], progress_share=1.0 - share)
         out.extend(c for c, _ in kept)
         for c in out:
             self.counts[c.reject_reason or "kept"] += 1
+        self._report(len(records) - done)  # records without text or without pairs, rounding
         return out
+
+    def _report(self, images: float) -> None:
+        if self.on_progress is not None and images > 1e-9:
+            self.on_progress(images)
+
+    def _complete_reporting(
+        self, backend: Backend, prompts: list, weights: list[float]
+    ) -> tuple[float, list[Completion]]:
+        """(images reported, completions): complete `prompts`, reporting `weights[i]` images
+        when prompt i finishes (backends with an `on_done` hook call it per finished prompt)."""
+        if not prompts:
+            return 0.0, []
+        done = [0.0]
+
+        def on_done(i: int) -> None:
+            done[0] += weights[i]
+            self._report(weights[i])
+
+        hook = self.on_progress is not None and hasattr(backend, "on_done")
+        if hook:
+            backend.on_done = on_done
+        try:
+            completions = backend.complete(prompts)
+        finally:
+            if hook:
+                backend.on_done = None
+        return done[0], completions
 
     def view(self, record: ImageRecord) -> ImageRecord:
         """`record` with only the texts (and their entities) this generator reads."""
@@ -176,17 +210,21 @@ class LLMGenerator:
             kept.append((cand, item))  # the shared filter chain judges grounding and length
         return rejects
 
-    def verify(self, cands: list[Candidate]) -> None:
+    def verify(self, cands: list[Candidate], *, progress_share: float = 0.0) -> float:
         """Second pass: the verifier (default: this backend) judges each unrejected candidate.
 
         Sets `reject_reason` to `verifier_disagrees`, `verifier_unparseable` or `verifier_error`.
+        Reports `progress_share` of an image per record as its pairs are judged; returns the
+        images reported.
         """
         verifier = self.verify_backend or self.backend
         todo = [c for c in cands if c.reject_reason is None]
         prompts = [
             verify_prompt(c.record, c.question, c.answer, self.verify_template) for c in todo
         ]
-        replies = verifier.complete(prompts) if prompts else []
+        per_record = Counter((c.record.source, c.record.image_id) for c in todo)
+        weights = [progress_share / per_record[(c.record.source, c.record.image_id)] for c in todo]
+        done, replies = self._complete_reporting(verifier, prompts, weights)
         for cand, completion in zip(todo, replies, strict=True):
             verdict = None if completion.error else parse_verdict(completion.text)
             if completion.error:
@@ -195,6 +233,7 @@ class LLMGenerator:
                 cand.reject_reason = "verifier_unparseable"
             elif not verdict:
                 cand.reject_reason = "verifier_disagrees"
+        return done
 
     def _candidate(
         self, src: _Source, question: str, answer: str, answer_type: str, question_type: str
@@ -229,7 +268,13 @@ class LLMGenerator:
             "model": self.backend.model,
             "sampling": json.loads(self.backend.sampling.to_json()),
             "templates": dict(self.templates),
+            "prompt_versions": {k: template_version(t) for k, t in self.templates.items()},
             "verify_template": self.verify_template if self.verify_backend is not None else None,
+            # the template text itself: an edited file (or shared partial) is a different run
+            "prompt_digest": template_digest(
+                [*self.templates.values()]
+                + ([self.verify_template] if self.verify_backend is not None else [])
+            ),
             "n_pairs": self.n_pairs,
             "text_fields": list(self.text_fields),
         }

@@ -106,6 +106,25 @@ def available_templates() -> list[str]:
     return sorted(n for n in _env().list_templates() if _NAME.match(n))
 
 
+def template_digest(template_ids: list[str]) -> str:
+    """A short hash of the named templates' text and of the shared partials (`_*.jinja`) they
+    include, so that an edited template changes the run fingerprint even without a new version."""
+    import hashlib
+
+    import jinja2
+
+    env = _env()
+    partials = sorted(n for n in env.list_templates() if n.startswith("_"))
+    h = hashlib.sha256()
+    for name in [*sorted(set(template_ids)), *partials]:
+        try:
+            source = env.loader.get_source(env, name)[0]
+        except jinja2.TemplateNotFound:
+            source = ""  # an unknown template fails with a clear error when it is rendered
+        h.update(f"{name}\0{source}\0".encode())
+    return h.hexdigest()[:16]
+
+
 def render(template_id: str, schema: dict[str, Any], schema_name: str, **context: Any) -> Prompt:
     """Render the `system` and `user` blocks of one template with `context`."""
     import jinja2

@@ -104,9 +104,12 @@ def test_concurrent_requests_stay_in_flight_and_rows_record_provenance(
         seed=11,
     )
     records = [make_record(f"img{i}") for i in range(3)]
+    steps: list[float] = []
+    gen.on_progress = steps.append  # what the synth driver's progress bar receives
     cands = list(gen.generate(records))
     stats = gen.backend.stats
     assert stats.requests == 6 and stats.failures == 0
+    assert len(steps) >= 6 and sum(steps) == pytest.approx(3)  # per finished request, not per chunk
     assert stats.peak_in_flight == 4  # 6 prompts, 4 slots: the semaphore kept 4 requests open
     assert stats.completion_tokens > 0 and stats.prompt_tokens > 6 * 100  # usage from the server
     assert cands and all(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Protocol
 
@@ -67,6 +67,9 @@ class Backend(Protocol):
     model: str
     sampling: Sampling
     stats: BackendStats
+    # Optional: set by LLMGenerator around a `complete` call, called with each prompt's index as
+    # its completion is ready (progress bars); None otherwise.
+    on_done: Callable[[int], None] | None
 
     def complete(self, prompts: Sequence[Prompt]) -> list[Completion]:
         """Answer every prompt; per-prompt failures are `Completion(text=None, error=...)`."""

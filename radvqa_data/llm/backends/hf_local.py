@@ -8,7 +8,7 @@ has one. Sampling is seeded per batch, so a rerun with the same seed gives the s
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ class TransformersBackend:
     """Batched `model.generate` over a local causal LM directory."""
 
     name = "transformers"
+    on_done: Callable[[int], None] | None = None  # called with a prompt's index as it finishes
 
     def __init__(
         self,
@@ -76,6 +77,8 @@ class TransformersBackend:
             for j, c in zip(idx, self._batch([texts[j] for j in idx]), strict=True):
                 out[j] = c
                 self.stats.add(c)
+                if self.on_done is not None:
+                    self.on_done(j)
         return [c for c in out if c is not None]
 
     def _batch(self, texts: list[str]) -> list[Completion]:

@@ -14,7 +14,7 @@ import asyncio
 import os
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from radvqa_data.errors import ConfigError
@@ -29,6 +29,7 @@ class OpenAIBackend:
     """Chat completions over HTTP with bounded concurrency, timeouts and retries."""
 
     name = "openai"
+    on_done: Callable[[int], None] | None = None  # called with a prompt's index as it finishes
 
     def __init__(
         self,
@@ -111,17 +112,20 @@ class OpenAIBackend:
         async with httpx.AsyncClient(headers=self._headers, limits=limits) as client:
             in_flight = 0
 
-            async def one(p: Prompt) -> Completion:
+            async def one(i: int, p: Prompt) -> Completion:
                 nonlocal in_flight
                 async with sem:
                     in_flight += 1
                     self.stats.peak_in_flight = max(self.stats.peak_in_flight, in_flight)
                     try:
-                        return await self._request(client, p)
+                        completion = await self._request(client, p)
                     finally:
                         in_flight -= 1
+                if self.on_done is not None:
+                    self.on_done(i)
+                return completion
 
-            return await asyncio.gather(*(one(p) for p in prompts))
+            return await asyncio.gather(*(one(i, p) for i, p in enumerate(prompts)))
 
     def _body(self, prompt: Prompt) -> dict[str, Any]:
         s = self.sampling

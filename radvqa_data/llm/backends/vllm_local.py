@@ -12,7 +12,7 @@ older releases took `guided_decoding=GuidedDecodingParams(json=...)`. Both are h
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from radvqa_data.errors import require
@@ -46,6 +46,7 @@ class VLLMBackend:
     """Offline batched generation with `vllm.LLM.chat`; every prompt of a batch in one call."""
 
     name = "vllm"
+    on_done: Callable[[int], None] | None = None  # called with a prompt's index as it finishes
 
     def __init__(
         self, model: str, sampling: Sampling, *, guided: bool = True, **llm_kwargs: Any
@@ -89,8 +90,10 @@ class VLLMBackend:
                 )
             )
         self.stats.seconds += time.perf_counter() - start
-        for c in results:
+        for i, c in enumerate(results):
             self.stats.add(c)
+            if self.on_done is not None:  # one engine call: progress moves when it returns
+                self.on_done(i)
         return results
 
     def close(self) -> None:
