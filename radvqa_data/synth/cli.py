@@ -66,7 +66,7 @@ def register(app: typer.Typer) -> None:
         temperature: float = typer.Option(0.7, "--temperature"),
         top_p: float = typer.Option(0.95, "--top-p"),
         max_new_tokens: int = typer.Option(256, "--max-new-tokens"),
-        verify: bool = typer.Option(False, "--verify/--no-verify", help="LLM backends: second pass verifying yes/no answers."),
+        verify: bool = typer.Option(False, "--verify/--no-verify", help="LLM backends: second pass in which the model judges every generated pair against the source (yes/no verdict); a 'no' rejects the pair."),
     ) -> None:
         """Synthesize typed, grounded QA pairs into Parquet shards (resumable)."""
         with user_errors():

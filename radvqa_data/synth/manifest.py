@@ -16,8 +16,10 @@ from radvqa_data.synth.config import SynthConfig
 from radvqa_data.synth.records import ShardPlan
 
 
-def shard_stats(plan: ShardPlan, n_images: int, kept: list[dict], rejects: list[dict]) -> dict:
-    """The counts of one shard (everything the manifest sums)."""
+def shard_stats(plan: ShardPlan, n_images: int, kept: list[dict], rejects: list[dict],
+                backend: dict | None = None) -> dict:
+    """The counts of one shard (everything the manifest sums); `backend`: the LLM backend's
+    counters for this shard (requests, retries, timeouts, tokens, seconds), empty for rules."""
     yes_no: dict[str, Counter] = defaultdict(Counter)
     cases: dict[str, set] = defaultdict(set)
     for r in kept:
@@ -41,6 +43,7 @@ def shard_stats(plan: ShardPlan, n_images: int, kept: list[dict], rejects: list[
         "answer_words": dict(Counter(str(len(r["answer"].split())) for r in kept)),
         "rejects_by_reason": dict(Counter(r["reason"] for r in rejects)),
         "case_splits": {k: sorted(v) for k, v in cases.items()},
+        "backend": dict(backend or {}),
     }
 
 
@@ -49,6 +52,15 @@ def _sum(dicts) -> dict:
     for d in dicts:
         total.update(d)
     return dict(sorted(total.items()))
+
+
+def backend_totals(shards) -> dict:
+    """Sum the shards' backend counters (`peak_*` counters: the maximum)."""
+    total: dict = {}
+    for s in shards:
+        for k, v in (s.get("backend") or {}).items():  # shards of older runs have none
+            total[k] = max(total.get(k, v), v) if k.startswith("peak_") else total.get(k, 0) + v
+    return {k: round(v, 3) if isinstance(v, float) else v for k, v in sorted(total.items())}
 
 
 def _median_from_hist(hist: dict[str, int]) -> float | None:
@@ -116,6 +128,7 @@ def write_manifest(out: Path, config: SynthConfig, *, catalog: Path, catalog_fp:
         "case_split_conflicts_in_catalog": case_conflicts,  # resolved: whole case -> most held-out split
         "case_split_violations": sum(1 for v in cases.values() if len(v) > 1),  # in the rows written: must be 0
         "generator": generator,
+        "backend_counters": backend_totals(shards),  # LLM backends, over the finished shards
         "config": config.resolved(),
         "catalog": {"path": str(Path(catalog).resolve()), "fingerprint": catalog_fp},
         "code_version": code_version(),

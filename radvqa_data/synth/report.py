@@ -43,6 +43,9 @@ def print_synth_summary(summary) -> None:
     for reason, n in sorted(m.get("rejects_by_reason", {}).items(), key=lambda kv: -kv[1]):
         r.add_row(reason, f"{n:,}")
     console.print(r)
+    backend_table = _backend_table(summary.generator_summary.get("backend") or {}, m.get("backend_counters") or {})
+    if backend_table is not None:
+        console.print(backend_table)
     for warning in summary.warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}")
     rate = (summary.kept + sum(summary.rejected.values())) / summary.seconds if summary.seconds else 0
@@ -52,6 +55,37 @@ def print_synth_summary(summary) -> None:
         f"{summary.shards_skipped} already done; median answer {m.get('median_answer_words')} words; "
         f"case split violations {m.get('case_split_violations')}; {summary.seconds:.1f}s ({rate:,.0f} rows/s)"
     )
+
+
+_COUNTERS = (("requests", "requests"), ("retries", "retries"), ("timeouts", "timeouts"),
+             ("failures", "failed after retries"), ("prompt_tokens", "prompt tokens"),
+             ("completion_tokens", "completion tokens"), ("seconds", "backend seconds"),
+             ("peak_in_flight", "most requests in flight"))
+
+
+def _backend_table(run: dict, total: dict):
+    """The LLM backend's counters, this run and over every finished shard (None for rules)."""
+    from rich.table import Table
+
+    if not run and not total:
+        return None
+    t = Table(title="backend")
+    t.add_column("counter")
+    t.add_column("this run", justify="right")
+    t.add_column("all shards", justify="right")
+
+    def fmt(v):
+        return "" if v is None else f"{v:,.1f}" if isinstance(v, float) else f"{v:,}"
+
+    for key, label in _COUNTERS:
+        if key == "peak_in_flight" and not (run.get(key) or total.get(key)):
+            continue  # only the HTTP backend keeps requests in flight
+        if key in run or key in total:
+            t.add_row(label, fmt(run.get(key)), fmt(total.get(key)))
+    rates = [c.get("completion_tokens", 0) / c["seconds"] if c.get("seconds") else None for c in (run, total)]
+    if any(r is not None for r in rates):
+        t.add_row("completion tokens/s", *map(fmt, rates))
+    return t
 
 
 def describe_run(out, samples: int = 5, seed: int = 0) -> str:
