@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from radvqa_data.lexicon import surface_index
 from radvqa_data.synth.types import Entity
 
 from .pipeline import RawMention, build_pipeline, doc_entities, silence_spacy_warnings
@@ -53,6 +54,53 @@ def _ruler_mentions(doc: Any, ruler: Any) -> list[RawMention]:
     return mentions
 
 
+@functools.lru_cache(maxsize=1)
+def _surfaces() -> tuple[frozenset[str], tuple[int, ...], int] | None:
+    """The lexicon's lower-cased surfaces, their lengths and the longest; None if a surface
+    ends in whitespace (`_may_define` relies on it not doing so)."""
+    keys = frozenset(surface_index())
+    if not keys or any(k != k.rstrip() for k in keys):
+        return None
+    return keys, tuple(sorted({len(k) for k in keys})), max(map(len, keys))
+
+
+def _may_define(text: str) -> bool:
+    """False only where scispaCy's AbbreviationDetector cannot change `doc_entities`' result.
+
+    The detector's long forms end right before a "(" token ("left upper lobe (LUL)") or a ")"
+    token ("LUL (left upper lobe)"), and `doc_entities` uses an abbreviation only when
+    `text[long.start_char:long.end_char].lower()` is a lexicon surface. A surface ends in a
+    non-space character, so that long form is a suffix of the text before the parenthesis with
+    the whitespace stripped: if no parenthesis has a surface there, skipping the detector gives
+    the same entities. `str.lower` never shortens a string, so in a non-ASCII text every suffix
+    up to the longest surface's length is tried (in an ASCII one, only the surfaces' lengths).
+    """
+    if "(" not in text:  # the detector's matcher needs "(" ... ")"
+        return False
+    surfaces = _surfaces()
+    if surfaces is None:
+        return True
+    keys, lengths, longest = surfaces
+    if text.isascii():  # lower() maps char to char: lower once, compare slices
+        low = text.lower()
+        for paren in "()":
+            i = low.find(paren)
+            while i != -1:
+                before = low[:i].rstrip()
+                if any(before[-n:] in keys for n in lengths):
+                    return True
+                i = low.find(paren, i + 1)
+        return False
+    for paren in "()":
+        i = text.find(paren)
+        while i != -1:
+            before = text[:i].rstrip()
+            if any(before[-n:].lower() in keys for n in range(1, longest + 1)):
+                return True
+            i = text.find(paren, i + 1)
+    return False
+
+
 def _pipe(texts: list[str], disable: list[str], batch_size: int) -> Iterator[tuple[Any, list[RawMention] | None]]:
     """(doc, mentions) per text; mentions None means "read doc.ents" (the stock path)."""
     ruler = _NLP.get_pipe("entity_ruler") if "entity_ruler" in _NLP.pipe_names else None
@@ -76,11 +124,11 @@ def _pipe(texts: list[str], disable: list[str], batch_size: int) -> Iterator[tup
 def _process_chunk(chunk: Sequence[TextItem], batch_size: int = 256) -> list[tuple[Any, str, list[Entity]]]:
     silence_spacy_warnings()
     unique = list(dict.fromkeys(text for _, _, text in chunk))
-    # scispaCy's AbbreviationDetector only defines short forms written "long form (SF)": a text
-    # without "(" cannot have one, so skipping the detector there gives the same entities
-    # (two thirds of ROCO captions; the detector is about 40% of the pipeline's time).
-    with_paren = [t for t in unique if "(" in t]
-    without = [t for t in unique if "(" not in t]
+    # The AbbreviationDetector's output only changes the entities where a long form is a lexicon
+    # surface (`doc_entities`): run it only on texts where that is possible (`_may_define`).
+    with_paren, without = [], []
+    for t in unique:
+        (with_paren if _may_define(t) else without).append(t)
     docs = dict(zip(with_paren, _pipe(with_paren, [], batch_size), strict=True))
     skip = [name for name in ("abbreviation_detector",) if name in _NLP.pipe_names]
     docs.update(zip(without, _pipe(without, skip, batch_size), strict=True))

@@ -182,3 +182,23 @@ def test_trained_model_path_puts_the_lexicon_before_its_ner(tmp_path: Path):
     assert by["effusion"].negated and by["mass"].uncertain and by["lung"].label == "ANATOMY"
     fast = [ents for _, _, ents in extract_entities([(0, "caption", text)], nlp=nlp, n_process=1)]
     assert fast == [plain]
+
+
+def test_abbreviation_detector_runs_where_a_long_form_can_be_a_lexicon_surface(nlp):
+    """`_may_define` skips the detector only where no parenthesis follows a lexicon surface; the
+    entities of the texts it keeps equal `nlp(text)`'s (with the detector)."""
+    from radvqa_data.entities.extract import _may_define, extract_entities
+    from radvqa_data.entities.pipeline import doc_entities
+
+    kept = [
+        "Left upper lobe (LUL) mass. LUL collapse.",
+        "Collapse of the RML (right middle lobe ).",  # long form inside the parentheses
+        "Right middle lobe   (RML) collapse",  # several spaces before the parenthesis
+        "Réduction du right middle lobe (RML).",  # non-ASCII: every suffix length is tried
+    ]
+    skipped = ["Patient number 3 (white arrowhead) shown", "No parenthesis at all", "(a) (b) and c)"]
+    assert all(_may_define(t) for t in kept) and not any(_may_define(t) for t in skipped)
+    texts = kept + skipped
+    fast = [e for _, _, e in extract_entities(((i, "caption", t) for i, t in enumerate(texts)), nlp=nlp, n_process=1)]
+    assert fast == [doc_entities(nlp(t), "caption") for t in texts]
+    assert any(e.text == "RML" and e.norm == "lung" for e in fast[1])
