@@ -73,6 +73,9 @@ _TRIGGERS = _merge(
     _index(POST_UNCERTAIN, "post_unc"),
 )
 
+#: Every word a trigger (or pseudo-trigger) starts with: a text without one has no trigger.
+TRIGGER_FIRST_WORDS = frozenset(_TRIGGERS)
+
 
 def find_triggers(words: Sequence[str]) -> list[tuple[int, int, str]]:
     """(start, end, kind) of every trigger in lower-cased `words`, left to right, no overlaps."""

@@ -17,7 +17,7 @@ from typing import Any
 from radvqa_data.lexicon import surface_index
 from radvqa_data.synth.types import Entity
 
-from .pipeline import RawMention, build_pipeline, doc_entities, silence_spacy_warnings
+from .pipeline import EntityRow, RawMention, build_pipeline, doc_entity_rows, silence_spacy_warnings
 
 #: (key, field, text): key is any picklable id of the text's owner (e.g. (source, image_id)).
 TextItem = tuple[Any, str, str]
@@ -39,7 +39,7 @@ def _ruler_mentions(doc: Any, ruler: Any) -> list[RawMention]:
     found = {(m_id, start, end) for m_id, start, end in ruler.phrase_matcher(doc) if start != end}
     if not found:
         return []
-    offsets = doc.to_array([IDX, LENGTH])
+    offsets = doc.to_array([IDX, LENGTH]).tolist()  # numpy scalars are slow to index one by one
     strings = doc.vocab.strings
     mentions: list[RawMention] = []
     seen: set[int] = set()
@@ -48,7 +48,7 @@ def _ruler_mentions(doc: Any, ruler: Any) -> list[RawMention]:
             continue
         label, ent_id = ruler._ent_ids[m_id] if m_id in ruler._ent_ids else (strings[m_id], "")
         last = offsets[end - 1]
-        mentions.append((start, end, int(offsets[start][0]), int(last[0] + last[1]), label, ent_id))
+        mentions.append((start, end, offsets[start][0], last[0] + last[1], label, ent_id))
         seen.update(range(start, end))
     mentions.sort()
     return mentions
@@ -121,7 +121,8 @@ def _pipe(texts: list[str], disable: list[str], batch_size: int) -> Iterator[tup
             yield doc, _ruler_mentions(doc, ruler)
 
 
-def _process_chunk(chunk: Sequence[TextItem], batch_size: int = 256) -> list[tuple[Any, str, list[Entity]]]:
+def _process_rows(chunk: Sequence[TextItem], batch_size: int = 256) -> list[tuple[Any, str, list[EntityRow]]]:
+    """(key, field, entity rows) per item; each distinct (text, field) is processed once."""
     silence_spacy_warnings()
     unique = list(dict.fromkeys(text for _, _, text in chunk))
     # The AbbreviationDetector's output only changes the entities where a long form is a lexicon
@@ -132,18 +133,19 @@ def _process_chunk(chunk: Sequence[TextItem], batch_size: int = 256) -> list[tup
     docs = dict(zip(with_paren, _pipe(with_paren, [], batch_size), strict=True))
     skip = [name for name in ("abbreviation_detector",) if name in _NLP.pipe_names]
     docs.update(zip(without, _pipe(without, skip, batch_size), strict=True))
-    return [(key, field, doc_entities(docs[text][0], field, text, docs[text][1])) for key, field, text in chunk]
+    rows: dict[tuple[str, str], list[EntityRow]] = {}
+    out = []
+    for key, field, text in chunk:
+        found = rows.get((text, field))
+        if found is None:
+            doc, mentions = docs[text]
+            found = rows[(text, field)] = doc_entity_rows(doc, field, text, mentions)
+        out.append((key, field, found))
+    return out
 
 
-def _process_chunk_packed(chunk: Sequence[TextItem], batch_size: int = 256) -> list[tuple[Any, str, list[tuple]]]:
-    """`_process_chunk` for a worker: entities as plain tuples, which pickle several times
-    faster than dataclass instances on their way back to the parent."""
-    return [(key, field, [astuple_entity(e) for e in ents]) for key, field, ents in _process_chunk(chunk, batch_size)]
-
-
-def astuple_entity(e: Entity) -> tuple:
-    """The fields of an Entity in declaration order (cheaper than dataclasses.astuple)."""
-    return (e.field, e.start, e.end, e.text, e.label, e.norm, e.negated, e.uncertain, e.cui)
+def _process_chunk(chunk: Sequence[TextItem], batch_size: int = 256) -> list[tuple[Any, str, list[Entity]]]:
+    return [(key, field, [Entity(*row) for row in rows]) for key, field, rows in _process_rows(chunk, batch_size)]
 
 
 def _chunks(items: Iterable[TextItem], size: int) -> Iterator[list[TextItem]]:
@@ -183,7 +185,7 @@ def extract_entities(
     gc.freeze()  # keep the pipeline's objects out of the children's GC: fewer copy-on-write pages
     try:
         with ctx.Pool(n_process) as pool:
-            for result in pool.imap(functools.partial(_process_chunk_packed, batch_size=batch_size), chunks):
+            for result in pool.imap(functools.partial(_process_rows, batch_size=batch_size), chunks):
                 for key, field, rows in result:
                     yield key, field, [Entity(*row) for row in rows]
     finally:

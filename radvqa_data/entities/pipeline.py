@@ -11,6 +11,7 @@ inside the functions: importing this module is cheap.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from typing import Any
 
@@ -18,7 +19,7 @@ from radvqa_data.errors import ConfigError
 from radvqa_data.lexicon import ruler_patterns, surface_index
 from radvqa_data.synth.types import Entity
 
-from .context import context_flags
+from .context import TRIGGER_FIRST_WORDS, context_flags
 
 #: Labels whose mentions can be negated or uncertain. Anatomy, side and technique words inside a
 #: negated phrase ("no dominant prostate mass") locate the absent finding; they are not absent.
@@ -70,12 +71,20 @@ def doc_entities(doc: Any, field: str, text: str | None = None, mentions: list[R
     `mentions` are the ruler's selected matches when the caller did not set `doc.ents`
     (see `entities.extract`); by default they are read from `doc.ents`.
     """
+    return [Entity(*row) for row in doc_entity_rows(doc, field, text, mentions)]
+
+
+#: An Entity's fields in declaration order (a plain tuple: what worker processes send back).
+EntityRow = tuple[str, int, int, str, str, str, bool, bool, "str | None"]
+
+
+def doc_entity_rows(doc: Any, field: str, text: str | None = None, mentions: list[RawMention] | None = None) -> list[EntityRow]:
+    """`doc_entities` as tuples `Entity(*row)` takes (cheaper to build and to pickle)."""
     index = surface_index()
     text = doc.text if text is None else text  # Doc.text and Span.text rebuild from tokens: slow
     if mentions is None:  # `doc.ents` walks every token: read it once
         mentions = [(e.start, e.end, e.start_char, e.end_char, e.label_, e.ent_id_) for e in doc.ents]
     found: list[tuple[int, int, int, int, str, str, str | None]] = []  # tok s/e, char s/e, label, norm, cui
-    taken: set[int] = set()
     for start, end, start_char, end_char, ent_label, ent_id in mentions:
         surface = text[start_char:end_char].lower()
         if "|" in ent_id:
@@ -85,48 +94,64 @@ def doc_entities(doc: Any, field: str, text: str | None = None, mentions: list[R
         entry = index.get(surface)
         cui = entry.cui if entry is not None and entry.norm == norm else None
         found.append((start, end, start_char, end_char, label, norm, cui))
-        taken.update(range(start, end))
     # A short form the AbbreviationDetector resolved ("LUL" -> "left upper lobe") takes the
-    # lexicon entry of its long form when the ruler did not already tag it.
-    for short in getattr(doc._, "abbreviations", []):
-        long_form = short._.long_form
-        entry = index.get(text[long_form.start_char : long_form.end_char].lower())
-        if entry is None or taken.intersection(range(short.start, short.end)):
-            continue
-        found.append((short.start, short.end, short.start_char, short.end_char, entry.label, entry.norm, entry.cui))
-        taken.update(range(short.start, short.end))
+    # lexicon entry of its long form when the ruler did not already tag it. The extension
+    # lives in `doc.user_data`: empty there means the detector set nothing (cheap to check).
+    abbreviations = getattr(doc._, "abbreviations", []) if doc.user_data else []
+    if abbreviations:
+        taken = {i for f in found for i in range(f[0], f[1])}
+        for short in abbreviations:
+            long_form = short._.long_form
+            entry = index.get(text[long_form.start_char : long_form.end_char].lower())
+            if entry is None or taken.intersection(range(short.start, short.end)):
+                continue
+            found.append((short.start, short.end, short.start_char, short.end_char, entry.label, entry.norm, entry.cui))
+            taken.update(range(short.start, short.end))
     if not found:
         return []
     found.sort(key=lambda f: f[0])
-    flags = [(False, False)] * len(found)
+    flags = None
     if any(f[4] in CONTEXT_LABELS for f in found):
-        words, sent_ids = _words_and_sentences(doc)
-        flags = context_flags(words, sent_ids, [(f[0], f[1]) for f in found])
+        words_sents = _words_and_sentences(doc)
+        if words_sents is not None:  # None: no trigger word, so nothing is negated or uncertain
+            flags = context_flags(*words_sents, [(f[0], f[1]) for f in found])
+    if flags is None:
+        return [(field, cs, ce, text[cs:ce], label, norm, False, False, cui) for _, _, cs, ce, label, norm, cui in found]
     out = []
     for (_, _, cs, ce, label, norm, cui), (neg, unc) in zip(found, flags, strict=False):
         in_scope = label in CONTEXT_LABELS
-        out.append(
-            Entity(field, cs, ce, text[cs:ce], label, norm, neg and in_scope, unc and in_scope, cui)
-        )
+        out.append((field, cs, ce, text[cs:ce], label, norm, neg and in_scope, unc and in_scope, cui))
     return out
 
 
 _SENTENCE_END = frozenset({".", "!", "?"})
 
 
-def _words_and_sentences(doc: Any) -> tuple[list[str], list[int]]:
-    """Lower-cased tokens and sentence numbers (a sentence ends after ".", "!" or "?").
+def _words_and_sentences(doc: Any) -> tuple[list[str], list[int]] | None:
+    """Lower-cased tokens and sentence numbers (a sentence ends after ".", "!" or "?"), or None
+    when no token can start a negation/uncertainty trigger (most captions: then no flags).
 
     Only the negation scope needs sentences, and only in docs with a finding: splitting here is
     cheaper than a sentencizer over every doc. Read as an array (iterating Tokens is slow).
     """
     from spacy.attrs import LOWER
 
+    lowers = doc.to_array(LOWER).tolist()
+    if _trigger_hashes().isdisjoint(lowers):
+        return None
     strings = doc.vocab.strings
-    words = [strings[int(h)] for h in doc.to_array(LOWER)]
+    words = [strings[h] for h in lowers]
     sent_ids, n = [], 0
     for w in words:
         sent_ids.append(n)
         if w in _SENTENCE_END:
             n += 1
     return words, sent_ids
+
+
+@functools.lru_cache(maxsize=1)
+def _trigger_hashes() -> frozenset[int]:
+    """spaCy's hashes (the LOWER attribute's values) of the words that can start a trigger."""
+    from spacy.strings import hash_string
+
+    return frozenset(hash_string(w) for w in TRIGGER_FIRST_WORDS)
