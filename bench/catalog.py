@@ -5,9 +5,9 @@
 Same files, same run (page cache warmed first, so both read from memory):
 - baseline: for each file, read the bytes, sha256, decode with PIL, `imagehash.phash`;
 - ours: `add_source(medpix2)` + `add_source(vqa-rad)` into a fresh catalog: the whole job
-  (parse the publishers' JSON, probe every image on `--workers` processes, write every row).
+  (parse the publishers' JSON, probe every image on `--workers` threads, write every row).
 Prints both rates (images/s), their ratio, the peak memory of the process tree (this process plus
-its workers, sampled every 100 ms) and the CPU time each side used (a figure that does not depend
+any children, sampled every 100 ms) and the CPU time each side used (a figure that does not depend
 on what else runs on the machine; wall-clock ratios do). Target on 2 idle cores: ratio >= 2.5,
 peak < 1 GB.
 """
@@ -33,8 +33,8 @@ from radvqa_data.catalog.ingest import add_source  # noqa: E402
 class TreeMonitor:
     """Peak resident memory and CPU time of this process plus all its descendants (sampled).
 
-    CPU time is summed per process from its last sample, so the pool's workers (grandchildren,
-    invisible to RUSAGE_CHILDREN) are counted.
+    CPU time is summed per process from its last sample, so grandchildren (invisible to
+    RUSAGE_CHILDREN) would be counted too; the probe pool itself is threads of this process.
     """
 
     def __init__(self, interval: float = 0.1) -> None:
@@ -104,7 +104,7 @@ def ours(data: Path, workers: int) -> tuple[float, int, int, float, float]:
     """Catalog both sources into a fresh catalog; returns (seconds, ok images, peak bytes, probe seconds, cpu seconds)."""
     from radvqa_data.catalog.workerpool import close_pool
 
-    close_pool()  # each run pays its own pool start
+    close_pool()  # each run pays its own pool start (threads: about a millisecond)
     with tempfile.TemporaryDirectory() as tmp, TreeMonitor() as mem:
         cat = Path(tmp) / "bench.duckdb"
         t0 = time.perf_counter()
@@ -117,7 +117,7 @@ def ours(data: Path, workers: int) -> tuple[float, int, int, float, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=Path("../shared/data"), help="folder holding medpix2/ and vqa-rad/")
-    ap.add_argument("--workers", type=int, default=2, help="decoding processes for ours")
+    ap.add_argument("--workers", type=int, default=2, help="decoding threads for ours")
     ap.add_argument("--repeat", type=int, default=1, help="runs of each; the best is reported")
     ap.add_argument("--json", action="store_true", help="print the figures as one JSON object too")
     args = ap.parse_args()
@@ -139,7 +139,7 @@ def main() -> None:
     print(f"images: {n} (MedPix 2.0 PNGs + VQA-RAD JPEGs), workers: {args.workers}, CPUs: {os.cpu_count()}, load average before: {load:.1f}")
     print(f"naive loop (read+sha256+decode+phash, 1 process): {t_naive:6.2f} s  {r_naive:7.1f} img/s  peak {base_mem.peak / 2**20:6.0f} MiB")
     print(f"ours (add_source medpix2 + vqa-rad, end to end):   {t_ours:6.2f} s  {r_ours:7.1f} img/s  peak {peak / 2**20:6.0f} MiB (process tree)")
-    print(f"  of which probing (read+sha256+decode+phash on {args.workers} processes): {t_probe:.2f} s, {n / t_probe:.1f} img/s, {t_naive / t_probe:.2f}x the naive loop")
+    print(f"  of which probing (read+sha256+decode+phash on {args.workers} threads): {t_probe:.2f} s, {n / t_probe:.1f} img/s, {t_naive / t_probe:.2f}x the naive loop")
     print(f"CPU time (process tree): naive {cpu_naive:.2f} s, ours {cpu_ours:.2f} s (the whole job takes {cpu_naive / cpu_ours:.2f}x less CPU than the naive loop)")
     print(f"ratio: {r_ours / r_naive:.2f}x (target >= 2.5x), peak memory {'<' if peak < 2**30 else '>='} 1 GiB")
     if args.json:

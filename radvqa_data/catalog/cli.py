@@ -24,7 +24,7 @@ def add(
     path: Path = typer.Argument(..., help="dataset folder as its publisher ships it"),
     catalog: Path = typer.Option(DEFAULT_CATALOG, "--catalog", "-c", help="catalog file (created if absent)"),
     name: str | None = typer.Option(None, "--name", help="source name (default: the kind); use to catalog two sources of one kind"),
-    workers: int | None = typer.Option(None, "--workers", "-j", help="processes decoding images (default: up to 2 cores)"),
+    workers: int | None = typer.Option(None, "--workers", "-j", help="threads decoding images (default: one per core, at most 8)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
 ) -> None:
     """Catalog one dataset; adding the same source again replaces its rows (never duplicates)."""

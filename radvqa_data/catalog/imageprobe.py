@@ -1,7 +1,7 @@
 """Probe image files: read the bytes once, hash them, decode once, perceptual hash, size, format.
 
-Runs in worker processes (see `radvqa_data.catalog.workerpool`), so it imports PIL and numpy
-lazily and returns plain tuples that pickle cheaply.
+Runs on the probe threads (see `radvqa_data.catalog.workerpool`: the heavy steps release the
+GIL); PIL and numpy are imported lazily, so importing this module stays cheap for the CLI.
 
 Why not `imagehash.phash(image)` directly: it resizes the full-size image to 32x32 with
 LANCZOS, which costs as much as decoding. We resize with `reducing_gap` (a fast box reduce, then
@@ -59,12 +59,12 @@ def phash_bits(small: object) -> int:
 
     Same algorithm as imagehash 4.3 (DCT-II along both axes as scipy.fftpack.dct, the 8x8
     low-frequency block, bits above its median, row-major, first bit most significant), as a
-    matrix product: the workers then never import scipy (0.18 s per start). Equality with
+    matrix product: no scipy import (0.18 s). Equality with
     `imagehash.phash` is checked in tests/data/test_catalog_bad.py.
     """
     import numpy as np
 
-    if not _DCT_ROWS:
+    if not _DCT_ROWS:  # two threads may both build it: same matrix, either one is used
         n, k = np.arange(32), np.arange(8)[:, None]
         _DCT_ROWS.append(2.0 * np.cos(np.pi * k * (2 * n + 1) / 64.0))
     c = _DCT_ROWS[0]
@@ -120,12 +120,5 @@ def probe_file(path: str) -> Probe:
 
 
 def probe_chunk(paths: list[str]) -> list[Probe]:
-    """Probe a chunk of files (the unit of work sent to a worker process)."""
+    """Probe a chunk of files (the unit of work handed to a probe thread)."""
     return [probe_file(p) for p in paths]
-
-
-def worker_init() -> None:
-    """Pool worker start-up: leave Ctrl-C to the parent, which stops the pool and reports once."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)

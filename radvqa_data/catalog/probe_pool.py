@@ -1,4 +1,4 @@
-"""Probe many image files on the worker pool, reusing earlier probes of unchanged files.
+"""Probe many image files on the probe thread pool, reusing earlier probes of unchanged files.
 
 Resume: every probe is committed to `catalog_probe_cache` in batches (one INSERT per batch is
 atomic), keyed by path with the file's size and mtime. A rerun after an interrupt skips files
@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS catalog_probe_cache (
 );
 """
 
-CHUNK = 8  # files per task: large enough to amortise pickling, small enough to balance workers
+CHUNK = 8  # files per task: few futures to track, small enough to balance the threads
 BATCH = 128  # probes per committed cache batch (an interrupt loses at most this many)
 POOL_MIN = 48  # below this many files a pool costs more than it saves
 
@@ -84,7 +84,7 @@ def _commit(con: duckdb.DuckDBPyConnection, batch: list[Probe]) -> None:
 def _submit(paths: list[str], workers: int) -> Iterator[Probe]:
     """Probe `paths` (any order out): in-process for few files, else on the shared pool.
 
-    With the pool, all chunks are queued at once and the workers start immediately.
+    With the pool, all chunks are queued at once and the threads start on them immediately.
     """
     from radvqa_data.catalog.imageprobe import probe_chunk, probe_file
 
@@ -117,8 +117,8 @@ class Prefetch:
     def cancel(self) -> None:
         """Wait for the submitting thread (through further Ctrl-C), then drop the queued work.
 
-        Why wait: exiting while workers are still being started leaves them reading pool state
-        that the exiting parent has already removed (tracebacks from the workers).
+        Why wait: the thread may still be creating the pool or queueing chunks; closing the pool
+        before it is done would leave chunks queued that nobody drops.
         """
         while self.thread is not None:
             try:

@@ -176,3 +176,23 @@ def test_phash_equals_imagehash_on_the_thumbnail(sample_dir: Path) -> None:
         with Image.open(f) as im:
             small = thumbnail32(im)
         assert phash_bits(small) == int(str(imagehash.phash(small)), 16), f.name
+
+
+def test_probe_threads_give_the_probes_of_a_serial_run(sample_dir: Path, tmp_path: Path) -> None:
+    """The thread pool probes exactly as one thread does, bad files included (no shared state)."""
+    from radvqa_data.catalog.probe_pool import POOL_MIN, _submit
+    from radvqa_data.catalog.workerpool import close_pool
+
+    files = sorted((sample_dir / "medpix2" / "images").glob("*.png")) + sorted((sample_dir / "vqa-rad").rglob("*.jpg"))
+    data = files[0].read_bytes()
+    (tmp_path / "truncated.png").write_bytes(data[: len(data) // 2])
+    (tmp_path / "text.png").write_text("not an image")
+    paths = [str(f) for f in files] + [str(tmp_path / "truncated.png"), str(tmp_path / "text.png"), str(tmp_path / "gone.png")]
+    assert len(paths) >= POOL_MIN  # so `_submit` uses the pool
+    serial = {p: probe_file(p) for p in paths}
+    try:
+        threaded = {probe.path: probe for probe in _submit(paths * 2, workers=2)}  # each file twice, concurrently
+    finally:
+        close_pool()
+    assert threaded == serial
+    assert [serial[p].status for p in paths[-3:]] == ["corrupt", "corrupt", "missing"]
