@@ -2,9 +2,10 @@
 
 Steps: the kind's reader parses the publisher's files (a malformed top-level file stops here
 with an `InputError`, before the catalog is touched); image files are probed on all cores with
-probes committed in batches to a cache (resume point); then the source's rows are replaced in
-ONE transaction. So an interrupted run leaves the catalog's tables as they were, and the rerun
-reuses every probe already committed. Adding a source again replaces its rows, never duplicates.
+probes committed in batches to a cache (resume point); the source's rows are replaced in ONE
+transaction, opened on a second cursor before the probing ends (its texts and QA rows go in while
+the threads decode) and committed after the image rows. So an interrupted run leaves the
+catalog's tables as they were, and the rerun reuses every probe already committed. Adding a source again replaces its rows, never duplicates.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def add_source(
     Re-adding a source replaces its rows in one transaction. Probes of unchanged image files
     are reused from earlier runs, so a rerun after an interrupt continues where it stopped.
     """
-    from radvqa_data.catalog.probe_pool import prefetch, probe_all
+    from radvqa_data.catalog.probe_pool import CACHE_DDL, prefetch, probe_all
 
     start = time.perf_counter()
     catalog = Path(catalog)
@@ -97,7 +98,7 @@ def add_source(
     try:
         with deferred_interrupt():  # so that `pre` is set before a Ctrl-C can land
             pre = prefetch(catalog, list_images(kind, root), workers)
-        from radvqa_data.catalog.writer import write_source
+        from radvqa_data.catalog.writer import begin_source, finish_source
 
         with _status(progress, f"reading {kind} metadata from {root}"):
             data = read_source(kind, root, source, catalog)
@@ -113,12 +114,23 @@ def add_source(
             pre.cancel()  # a source that failed to parse, or Ctrl-C: drop its queued work
         raise
     try:
-        files = [im.path for im in data.images if im.path is not None and im.status is None]
-        with _progress_bar(progress, len(files), f"probing {source}") as advance:
-            probes, reused = probe_all(con, files, workers=workers, on_done=advance, pre=pre)
-        probe_seconds = time.perf_counter() - t_probe  # includes decoding that overlapped parsing
-        with deferred_interrupt():  # one transaction: a Ctrl-C waits for its end (seconds at most)
-            counts = write_source(con, source, kind, root, data, probes)
+        with deferred_interrupt():
+            con.execute(CACHE_DDL)  # before the source's transaction opens on the cursor below
+        tx = con.cursor()  # a second connection: the source's transaction, beside the cache's commits
+        try:
+            with deferred_interrupt():  # texts/QA rows go in while the threads decode (not committed)
+                staged = begin_source(tx, source, data)
+            files = [im.path for im in data.images if im.path is not None and im.status is None]
+            with _progress_bar(progress, len(files), f"probing {source}") as advance:
+                probes, reused = probe_all(con, files, workers=workers, on_done=advance, pre=pre)
+            probe_seconds = time.perf_counter() - t_probe  # includes decoding that overlapped parsing
+            with deferred_interrupt():  # one transaction: a Ctrl-C waits for its end (seconds at most)
+                counts = finish_source(tx, source, kind, root, data, probes, staged)
+        except BaseException:
+            _rollback(tx)  # an interrupted probe: the catalog's tables stay as they were
+            raise
+        finally:
+            tx.close()
     finally:
         con.close()
     # corrupt images were appended to the issues by the writer
@@ -134,6 +146,16 @@ def add_source(
         issues=dict(sorted(issues.items())),
         **counts,
     )
+
+
+def _rollback(tx: object) -> None:
+    """Roll back the source's transaction if it is still open (a no-op once it ended)."""
+    import duckdb
+
+    try:
+        tx.execute("ROLLBACK")  # type: ignore[attr-defined]
+    except duckdb.Error:  # no transaction open: begin/finish already rolled back or committed
+        pass
 
 
 def list_images(kind: str, root: Path) -> list[Path]:

@@ -78,8 +78,18 @@ def write_source(
     con: duckdb.DuckDBPyConnection, source: str, kind: str, root: Path, data: SourceData, probes: dict[str, Probe]
 ) -> dict[str, Any]:
     """Replace `source`'s rows with `data` in one transaction; returns the counts."""
-    new_issues: list[Issue] = []
-    images = _image_rows(source, data, probes, new_issues)
+    staged = begin_source(con, source, data)
+    return finish_source(con, source, kind, root, data, probes, staged)
+
+
+def begin_source(con: duckdb.DuckDBPyConnection, source: str, data: SourceData) -> dict[str, int]:
+    """Open the source's transaction on `con`: delete its old rows, insert the rows that need no probe.
+
+    Texts, concepts, QA rows and CUI names do not depend on the image probes, so `add_source`
+    writes them (on a cursor of its own) while the probe threads decode; `finish_source` adds
+    the image rows and commits. Nothing is visible to readers before that commit; on any error
+    the transaction is rolled back.
+    """
     texts = [{"source": source, "image_id": im.image_id, "field": f, "text": t} for im in data.images for f, t in im.texts.items() if t]
     concepts, seen = [], set()
     for im in data.images:
@@ -88,23 +98,43 @@ def write_source(
                 seen.add((im.image_id, cui))
                 concepts.append({"source": source, "image_id": im.image_id, "cui": cui, "semtype": semtype, "origin": origin})
     qa = [{**q, "source": source, "extra": json.dumps(q.get("extra") or {}, default=str)} for q in data.qa]
-    all_issues = data.issues + new_issues
-    issue_rows = [{"source": source, "item": i.item, "reason": i.reason, "detail": i.detail} for i in all_issues]
-    status = Counter(r["status"] for r in images)
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
     s = VARCHAR
     con.execute("BEGIN TRANSACTION")
     try:
         for table in ("images", "texts", "concepts", "benchmark_qa", "ingest_issues"):
             con.execute(f"DELETE FROM {table} WHERE source = ?", [source])
-        insert_rows(con, "images", images, IMAGE_COLUMNS)
         insert_rows(con, "texts", texts, [("source", s), ("image_id", s), ("field", s), ("text", s)])
         insert_rows(con, "concepts", concepts, [("source", s), ("image_id", s), ("cui", s), ("semtype", s), ("origin", s)])
         insert_rows(con, "benchmark_qa", qa, [("source", s)] + [(c, s) for c in QA_COLUMNS])
-        insert_rows(con, "ingest_issues", issue_rows, [("source", s), ("item", s), ("reason", s), ("detail", s)])
         if data.cui_names:
             names = [{"cui": k, "name": v} for k, v in data.cui_names.items()]
             insert_rows(con, "cui_names", names, [("cui", s), ("name", s)], replace=True)
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return {"texts": len(texts), "concepts": len(concepts), "qa_rows": len(qa)}
+
+
+def finish_source(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    kind: str,
+    root: Path,
+    data: SourceData,
+    probes: dict[str, Probe],
+    staged: dict[str, int],
+) -> dict[str, Any]:
+    """Add the image rows, issues and the `sources` row to the transaction of `begin_source`; commit."""
+    try:
+        new_issues: list[Issue] = []
+        images = _image_rows(source, data, probes, new_issues)
+        all_issues = data.issues + new_issues
+        issue_rows = [{"source": source, "item": i.item, "reason": i.reason, "detail": i.detail} for i in all_issues]
+        status = Counter(r["status"] for r in images)
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        s = VARCHAR
+        insert_rows(con, "images", images, IMAGE_COLUMNS)
+        insert_rows(con, "ingest_issues", issue_rows, [("source", s), ("item", s), ("reason", s), ("detail", s)])
         con.execute(
             "INSERT INTO sources (name, kind, path, added_at, updated_at, n_images, n_issues, meta) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, "
@@ -121,8 +151,6 @@ def write_source(
         "ok": status.get("ok", 0),
         "missing": status.get("missing", 0),
         "corrupt": status.get("corrupt", 0),
-        "texts": len(texts),
-        "concepts": len(concepts),
-        "qa_rows": len(qa),
+        **staged,
         "issues": Counter(i.reason for i in new_issues),
     }
