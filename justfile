@@ -100,3 +100,7 @@ bench-train: setup
 # LLM request throughput: concurrency 1 vs 8 against a local `transformers serve` (CPU, ~3 min).
 bench-llm: setup
     {{py}} bench/llm.py
+
+# Audit at scale: 200k synthetic QA rows (time, memory, recall) vs exhaustive rapidfuzz cdist.
+bench-audit: setup
+    {{py}} bench/audit.py
