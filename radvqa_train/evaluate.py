@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
@@ -55,7 +54,9 @@ def generate_answers(model_path: str, rows: list[dict], *, batch_size: int = 8,
     model.to(device).eval()
     family = family_of(model)
     answers: list[str] = [""] * len(rows)
-    bar = _bar(progress, len(rows))
+    from radvqa_train.loop import progress_bar
+
+    bar = progress_bar(progress, "generating", len(rows))
     for lo in range(0, len(rows), batch_size):
         chunk = [(i, load_image(rows[i]["image_path"])) for i in range(lo, min(lo + batch_size, len(rows)))]
         chunk = [(i, im) for i, im in chunk if im is not None]  # undecodable image: empty answer
@@ -73,22 +74,6 @@ def generate_answers(model_path: str, rows: list[dict], *, batch_size: int = 8,
     if bar is not None:
         bar[0].stop()
     return answers
-
-
-def _bar(enabled: bool, total: int) -> Any:
-    if not enabled:
-        return None
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    p = Progress(TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    p.start()
-    return p, p.add_task("gen", total=total)
 
 
 def evaluate(data: str, *, model: str | None = None, predictions: Path | None = None,

@@ -124,7 +124,7 @@ def train_stage(model: Any, processor: Any, family: str, stage: StageConfig, dat
     device = accelerator.device
     counts = Counts()
     model.train()
-    bar = _progress(progress and accelerator.is_main_process, stage.name, steps, start)
+    bar = progress_bar(progress and accelerator.is_main_process, stage.name, steps, start)
     loss_value, taken = float("nan"), 0
     for step in range(start, steps):
         if stop_after is not None and taken >= stop_after:  # time-boxed call: leave, resume later
@@ -187,7 +187,8 @@ def train_stage(model: Any, processor: Any, family: str, stage: StageConfig, dat
     return summary
 
 
-def _progress(enabled: bool, name: str, total: int, start: int) -> tuple | None:
+def progress_bar(enabled: bool, name: str, total: int, start: int = 0) -> tuple | None:
+    """A rich progress bar (and its task) for `total` units, or None when disabled."""
     if not enabled:
         return None
     from rich.progress import (
