@@ -104,7 +104,7 @@ def add_source(
             data = read_source(kind, root, source, catalog)
         _check_captions(data)
         if pre is not None:
-            pre.wait()  # its read-only look at the cache must be closed before we open for writing
+            pre.wait_cache_closed()  # its read-only look must be over before we open for writing
         else:
             t_probe = time.perf_counter()
         with deferred_interrupt():
@@ -128,6 +128,8 @@ def add_source(
                 counts = finish_source(tx, source, kind, root, data, probes, staged)
         except BaseException:
             _rollback(tx)  # an interrupted probe: the catalog's tables stay as they were
+            if pre is not None:
+                pre.cancel()  # drop probes still queued (a no-op once they were all collected)
             raise
         finally:
             tx.close()

@@ -104,6 +104,18 @@ class Prefetch:
     results: Iterator[Probe] = field(default_factory=lambda: iter(()))
     thread: threading.Thread | None = None
     error: BaseException | None = None  # raised in the background thread, re-raised by `wait`
+    #: Set once the read-only look at the cache is over (or failed): the catalog may be opened for writing.
+    cache_closed: threading.Event = field(default_factory=threading.Event)
+
+    def wait_cache_closed(self) -> None:
+        """Block until the background thread no longer holds the catalog open read-only.
+
+        Why not `wait`: after that look the thread still imports the decoders and starts the
+        pool (~0.1 s); the caller can open the catalog and write the source's texts meanwhile.
+        """
+        self.cache_closed.wait()
+        if self.error is not None:
+            self.wait()  # the thread failed: join it and re-raise here
 
     def wait(self) -> None:
         """Block until the submission is done; re-raise its error here, in the caller's thread."""
@@ -142,6 +154,8 @@ def prefetch(catalog: Path, paths: Iterable[Path], workers: int | None) -> Prefe
             submit()
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread by `wait`
             pre.error = exc
+        finally:
+            pre.cache_closed.set()  # on every path, so `wait_cache_closed` never hangs
 
     def submit() -> None:
         if catalog.exists():
@@ -156,6 +170,7 @@ def prefetch(catalog: Path, paths: Iterable[Path], workers: int | None) -> Prefe
                     pass
                 finally:
                     con.close()
+        pre.cache_closed.set()
         todo = [p for p in unique if p not in pre.cached]
         pre.submitted = set(todo)
         pre.results = _submit(todo, workers)
