@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import dataset
 from radvqa_data.catalog import imageprobe, pngfast
 from radvqa_data.catalog.imageprobe import probe_bytes
+from tests.conftest import dataset
 
 pytestmark = pytest.mark.skipif(not pngfast.available(), reason="isal not installed")
 
