@@ -92,26 +92,32 @@ def add_source(
     catalog = Path(catalog)
     root = Path(path).expanduser().resolve()
     source = name or kind
-    # Start decoding the image files a kind can list cheaply while its metadata is parsed.
+    # Start decoding the image files a kind can list cheaply while its metadata is parsed. An
+    # existing catalog is opened for writing first, for its probe cache (resume); a new one is
+    # created only after the metadata parsed, so a malformed file never leaves an empty catalog.
     t_probe = time.perf_counter()
-    pre = None
+    pre = con = None
     try:
-        with deferred_interrupt():  # so that `pre` is set before a Ctrl-C can land
-            pre = prefetch(catalog, list_images(kind, root), workers)
+        with deferred_interrupt():  # so that `pre` and `con` are set before a Ctrl-C can land
+            listed = list_images(kind, root)
+            if listed and catalog.exists():
+                con = db.connect(catalog)
+            pre = prefetch(con, listed, workers)
         from radvqa_data.catalog.writer import begin_source, finish_source
 
         with _status(progress, f"reading {kind} metadata from {root}"):
             data = read_source(kind, root, source, catalog)
         _check_captions(data)
-        if pre is not None:
-            pre.wait_cache_closed()  # its read-only look must be over before we open for writing
-        else:
+        if pre is None:
             t_probe = time.perf_counter()
-        with deferred_interrupt():
-            con = db.connect(catalog)
+        if con is None:
+            with deferred_interrupt():
+                con = db.connect(catalog)
     except BaseException:
         if pre is not None:
             pre.cancel()  # a source that failed to parse, or Ctrl-C: drop its queued work
+        if con is not None:
+            con.close()
         raise
     try:
         with deferred_interrupt():

@@ -4,16 +4,15 @@ Resume: every probe is committed to `catalog_probe_cache` in batches (one INSERT
 atomic), keyed by path with the file's size and mtime. A rerun after an interrupt skips files
 whose size and mtime are unchanged, so finished work is not redone.
 
-Overlap: `prefetch` submits a source's image files (listed cheaply before its metadata is
-parsed) to the pool in a background thread; `probe_all` later collects those results and probes
-whatever else the reader named.
+Overlap: `prefetch` queues a source's image files (listed cheaply before its metadata is
+parsed) on the pool; `probe_all` later collects those results and probes whatever else the
+reader named.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,86 +96,39 @@ def _submit(paths: list[str], workers: int) -> Iterator[Probe]:
 
 @dataclass
 class Prefetch:
-    """Probes started before the catalog is opened for writing (see `prefetch`)."""
+    """Probes queued on the pool before the source's metadata is parsed (see `prefetch`)."""
 
     cached: dict[str, Probe] = field(default_factory=dict)
     submitted: set[str] = field(default_factory=set)
     results: Iterator[Probe] = field(default_factory=lambda: iter(()))
-    thread: threading.Thread | None = None
-    error: BaseException | None = None  # raised in the background thread, re-raised by `wait`
-    #: Set once the read-only look at the cache is over (or failed): the catalog may be opened for writing.
-    cache_closed: threading.Event = field(default_factory=threading.Event)
-
-    def wait_cache_closed(self) -> None:
-        """Block until the background thread no longer holds the catalog open read-only.
-
-        Why not `wait`: after that look the thread still imports the decoders and starts the
-        pool (~0.1 s); the caller can open the catalog and write the source's texts meanwhile.
-        """
-        self.cache_closed.wait()
-        if self.error is not None:
-            self.wait()  # the thread failed: join it and re-raise here
-
-    def wait(self) -> None:
-        """Block until the submission is done; re-raise its error here, in the caller's thread."""
-        if self.thread is not None:
-            self.thread.join()
-            self.thread = None
-        if self.error is not None:
-            error, self.error = self.error, None
-            raise error
 
     def cancel(self) -> None:
-        """Wait for the submitting thread (through further Ctrl-C), then drop the queued work.
-
-        Why wait: the thread may still be creating the pool or queueing chunks; closing the pool
-        before it is done would leave chunks queued that nobody drops.
-        """
-        while self.thread is not None:
-            try:
-                self.thread.join()
-                self.thread = None
-            except KeyboardInterrupt:
-                continue
-        close_pool()
+        """Drop the queued work (a source that failed to parse, or Ctrl-C)."""
+        if self.submitted:
+            close_pool()
 
 
-def prefetch(catalog: Path, paths: Iterable[Path], workers: int | None) -> Prefetch | None:
-    """Start probing `paths` in the background (cache lookup read-only, then submit); None if too few."""
+def prefetch(con: duckdb.DuckDBPyConnection | None, paths: Iterable[Path], workers: int | None) -> Prefetch | None:
+    """Queue `paths` on the probe pool now, skipping those cached in `con`; None if too few to bother.
+
+    `con` is the catalog opened for writing when it already exists (None for a new catalog,
+    which has no cache yet). Starting the pool imports the decoders (numpy, Pillow: ~0.2 s,
+    once per process) in the calling thread before anything is parsed. Why first: imports and
+    JSON parsing both hold the GIL, so interleaving them only delays the first probe; once the
+    pool runs, decoding (which releases the GIL) overlaps the parsing instead.
+    """
     workers = workers or default_workers()
     unique = sorted({str(p) for p in paths})
     if workers <= 1 or len(unique) < POOL_MIN:
         return None
     pre = Prefetch()
-
-    def run() -> None:
-        try:
-            submit()
-        except BaseException as exc:  # noqa: BLE001 - handed to the main thread by `wait`
-            pre.error = exc
-        finally:
-            pre.cache_closed.set()  # on every path, so `wait_cache_closed` never hangs
-
-    def submit() -> None:
-        if catalog.exists():
-            try:
-                con = duckdb.connect(str(catalog), read_only=True)
-            except duckdb.Error:  # locked by a writer, or not a catalog: the main path reports it
-                con = None
-            if con is not None:
-                try:
-                    pre.cached = _cached(con, unique)
-                except duckdb.Error:  # no cache table yet
-                    pass
-                finally:
-                    con.close()
-        pre.cache_closed.set()
-        todo = [p for p in unique if p not in pre.cached]
-        pre.submitted = set(todo)
-        pre.results = _submit(todo, workers)
-
-    pre.thread = threading.Thread(target=run, daemon=True)
-    pre.thread.start()
+    if con is not None:
+        with deferred_interrupt():
+            con.execute(CACHE_DDL)
+            pre.cached = _cached(con, unique)
+    todo = [p for p in unique if p not in pre.cached]
+    pre.submitted = set(todo)
+    pre.results = _submit(todo, workers)
     return pre
 
 
@@ -194,11 +146,6 @@ def probe_all(
     workers = workers or default_workers()
     wanted = sorted({str(p) for p in paths})
     pre = pre or Prefetch()
-    try:
-        pre.wait()
-    except BaseException:
-        pre.cancel()
-        raise
     done = {p: pre.cached[p] for p in wanted if p in pre.cached}
     rest = [p for p in wanted if p not in done and p not in pre.submitted]
     with deferred_interrupt():

@@ -15,7 +15,7 @@ from radvqa_data.catalog import imageprobe, pngfast
 from radvqa_data.catalog.imageprobe import probe_bytes
 from tests.conftest import dataset
 
-pytestmark = pytest.mark.skipif(not pngfast.available(), reason="isal not installed")
+pytestmark = pytest.mark.skipif(not pngfast.available(), reason="deflate (libdeflate) not installed")
 
 
 def _chunk(kind: bytes, body: bytes) -> bytes:
