@@ -30,14 +30,27 @@ def insert_rows(
     replace: bool = False,
 ) -> None:
     """Insert `rows` (dicts; a missing key is NULL) into `table`'s `columns` [(name, duckdb type)]."""
-    if not rows:
+    if rows:
+        values = {name: [r.get(name) for r in rows] for name, _ in columns}
+        insert_columns(con, table, values, columns, replace=replace)
+
+
+def insert_columns(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    values: dict[str, list[Any]],
+    columns: list[tuple[str, str]],
+    *,
+    replace: bool = False,
+) -> None:
+    """Insert column lists (`values[name]`, all the same length) into `table`'s `columns` [(name, type)]."""
+    n = len(values[columns[0][0]])
+    if not n:
         return
     import numpy as np
 
-    data: dict[str, Any] = {}
-    for i, (name, _) in enumerate(columns):
-        # fromiter: each value stays one object, whatever it is (a list would be split by np.array)
-        data[f"c{i}"] = np.fromiter((r.get(name) for r in rows), dtype=object, count=len(rows))
+    # fromiter: each value stays one object, whatever it is (np.array would split a list value)
+    data = {f"c{i}": np.fromiter(values[name], dtype=object, count=n) for i, (name, _) in enumerate(columns)}
     view = f"_radvqa_bulk_{next(_VIEW_IDS)}"
     names = ", ".join(f'"{name}"' for name, _ in columns)
     # Explicit casts: an all-NULL or mixed object column must not be typed by DuckDB's guess.

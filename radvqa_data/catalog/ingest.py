@@ -93,16 +93,18 @@ def add_source(
     root = Path(path).expanduser().resolve()
     source = name or kind
     # Start decoding the image files a kind can list cheaply while its metadata is parsed. An
-    # existing catalog is opened for writing first, for its probe cache (resume); a new one is
+    # existing catalog is then opened for writing, for its probe cache (resume); a new one is
     # created only after the metadata parsed, so a malformed file never leaves an empty catalog.
     t_probe = time.perf_counter()
     pre = con = None
     try:
         with deferred_interrupt():  # so that `pre` and `con` are set before a Ctrl-C can land
             listed = list_images(kind, root)
+            pre = prefetch(listed, workers)
             if listed and catalog.exists():
                 con = db.connect(catalog)
-            pre = prefetch(con, listed, workers)
+                if pre is not None:
+                    pre.use_cache(con)
         from radvqa_data.catalog.writer import begin_source, finish_source
 
         with _status(progress, f"reading {kind} metadata from {root}"):

@@ -80,7 +80,7 @@ def _commit(con: duckdb.DuckDBPyConnection, batch: list[Probe]) -> None:
         insert_rows(con, "catalog_probe_cache", rows, CACHE_COLUMNS, replace=True)
 
 
-def _submit(paths: list[str], workers: int) -> Iterator[Probe]:
+def _submit(paths: list[str], workers: int, chunk_fn: Callable[[list[str]], list[Probe]] | None = None) -> Iterator[Probe]:
     """Probe `paths` (any order out): in-process for few files, else on the shared pool.
 
     With the pool, all chunks are queued at once and the threads start on them immediately.
@@ -90,7 +90,7 @@ def _submit(paths: list[str], workers: int) -> Iterator[Probe]:
     if workers <= 1 or len(paths) < POOL_MIN:
         return (probe_file(p) for p in paths)
     chunks = [paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)]
-    results = get_pool(workers).imap_unordered(probe_chunk, chunks)
+    results = get_pool(workers).imap_unordered(chunk_fn or probe_chunk, chunks)
     return itertools.chain.from_iterable(results)
 
 
@@ -98,9 +98,28 @@ def _submit(paths: list[str], workers: int) -> Iterator[Probe]:
 class Prefetch:
     """Probes queued on the pool before the source's metadata is parsed (see `prefetch`)."""
 
-    cached: dict[str, Probe] = field(default_factory=dict)
     submitted: set[str] = field(default_factory=set)
+    #: Probes of unchanged files found in the catalog's cache. Replaced whole by `use_cache`,
+    #: never changed in place, so the probe threads can read it without a lock.
+    cached: dict[str, Probe] = field(default_factory=dict)
     results: Iterator[Probe] = field(default_factory=lambda: iter(()))
+
+    def probe_chunk(self, paths: list[str]) -> list[Probe]:
+        """Probe a chunk of files on a pool thread, skipping those the cache lookup found.
+
+        The chunks are queued before the lookup ends, so the first ones may still probe a
+        cached file: the same result again, and a few milliseconds that were idle anyway.
+        """
+        from radvqa_data.catalog.imageprobe import probe_file
+
+        cached = self.cached
+        return [probe_file(p) for p in paths if p not in cached]
+
+    def use_cache(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Look the queued files up in the probe cache of `con` (an existing catalog, resume)."""
+        with deferred_interrupt():
+            con.execute(CACHE_DDL)
+            self.cached = _cached(con, sorted(self.submitted))
 
     def cancel(self) -> None:
         """Drop the queued work (a source that failed to parse, or Ctrl-C)."""
@@ -108,27 +127,21 @@ class Prefetch:
             close_pool()
 
 
-def prefetch(con: duckdb.DuckDBPyConnection | None, paths: Iterable[Path], workers: int | None) -> Prefetch | None:
-    """Queue `paths` on the probe pool now, skipping those cached in `con`; None if too few to bother.
+def prefetch(paths: Iterable[Path], workers: int | None) -> Prefetch | None:
+    """Queue `paths` on the probe pool now; None if too few to bother.
 
-    `con` is the catalog opened for writing when it already exists (None for a new catalog,
-    which has no cache yet). Starting the pool imports the decoders (numpy, Pillow: ~0.2 s,
-    once per process) in the calling thread before anything is parsed. Why first: imports and
-    JSON parsing both hold the GIL, so interleaving them only delays the first probe; once the
-    pool runs, decoding (which releases the GIL) overlaps the parsing instead.
+    Starting the pool imports the decoders (numpy, Pillow: ~0.2 s, once per process) in the
+    calling thread before anything is parsed. Why first: imports and JSON parsing both hold the
+    GIL, so interleaving them only delays the first probe; once the pool runs, decoding (which
+    releases the GIL) overlaps the parsing. For an existing catalog, call `use_cache` next: the
+    threads already decode while it opens the catalog and looks the files up.
     """
     workers = workers or default_workers()
     unique = sorted({str(p) for p in paths})
     if workers <= 1 or len(unique) < POOL_MIN:
         return None
-    pre = Prefetch()
-    if con is not None:
-        with deferred_interrupt():
-            con.execute(CACHE_DDL)
-            pre.cached = _cached(con, unique)
-    todo = [p for p in unique if p not in pre.cached]
-    pre.submitted = set(todo)
-    pre.results = _submit(todo, workers)
+    pre = Prefetch(submitted=set(unique))
+    pre.results = _submit(unique, workers, pre.probe_chunk)
     return pre
 
 
@@ -158,9 +171,10 @@ def probe_all(
     batch: list[Probe] = []
     try:
         for probe in itertools.chain(pre.results, _submit(todo, workers)):
+            counted = probe.path in done  # a cached file probed before the cache lookup ended
             done[probe.path] = probe
             batch.append(probe)
-            if on_done and probe.path in wanted_set:
+            if on_done and not counted and probe.path in wanted_set:
                 on_done(1)
             if len(batch) >= BATCH:
                 _commit(con, batch)

@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from radvqa_data.catalog.bulk import INTEGER, UBIGINT, VARCHAR, insert_rows
+from radvqa_data.catalog.bulk import INTEGER, UBIGINT, VARCHAR, insert_columns, insert_rows
 from radvqa_data.catalog.imageprobe import Probe
 from radvqa_data.catalog.records import Issue, SourceData
 
@@ -90,7 +90,15 @@ def begin_source(con: duckdb.DuckDBPyConnection, source: str, data: SourceData) 
     the image rows and commits. Nothing is visible to readers before that commit; on any error
     the transaction is rolled back.
     """
-    texts = [{"source": source, "image_id": im.image_id, "field": f, "text": t} for im in data.images for f, t in im.texts.items() if t]
+    # Column lists, not a dict per text: MedPix has 15,675 of them.
+    text_ids, text_fields, text_values = [], [], []
+    for im in data.images:
+        for f, t in im.texts.items():
+            if t:
+                text_ids.append(im.image_id)
+                text_fields.append(f)
+                text_values.append(t)
+    texts = {"source": [source] * len(text_ids), "image_id": text_ids, "field": text_fields, "text": text_values}
     concepts, seen = [], set()
     for im in data.images:
         for cui, semtype, origin in im.concepts:
@@ -103,7 +111,7 @@ def begin_source(con: duckdb.DuckDBPyConnection, source: str, data: SourceData) 
     try:
         for table in ("images", "texts", "concepts", "benchmark_qa", "ingest_issues"):
             con.execute(f"DELETE FROM {table} WHERE source = ?", [source])
-        insert_rows(con, "texts", texts, [("source", s), ("image_id", s), ("field", s), ("text", s)])
+        insert_columns(con, "texts", texts, [("source", s), ("image_id", s), ("field", s), ("text", s)])
         insert_rows(con, "concepts", concepts, [("source", s), ("image_id", s), ("cui", s), ("semtype", s), ("origin", s)])
         insert_rows(con, "benchmark_qa", qa, [("source", s)] + [(c, s) for c in QA_COLUMNS])
         if data.cui_names:
@@ -112,7 +120,7 @@ def begin_source(con: duckdb.DuckDBPyConnection, source: str, data: SourceData) 
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return {"texts": len(texts), "concepts": len(concepts), "qa_rows": len(qa)}
+    return {"texts": len(text_ids), "concepts": len(concepts), "qa_rows": len(qa)}
 
 
 def finish_source(

@@ -196,3 +196,33 @@ def test_probe_threads_give_the_probes_of_a_serial_run(sample_dir: Path, tmp_pat
         close_pool()
     assert threaded == serial
     assert [serial[p].status for p in paths[-3:]] == ["corrupt", "corrupt", "missing"]
+
+
+def test_probes_queued_before_the_cache_lookup_are_counted_once(sample_dir: Path, tmp_path: Path) -> None:
+    """Files are queued before the cache lookup of an existing catalog ends; whichever finishes
+    first, each file is counted once, cached files count as reused, and the probes are right."""
+    import time
+
+    from radvqa_data.catalog.db import connect
+    from radvqa_data.catalog.probe_pool import POOL_MIN, prefetch, probe_all
+    from radvqa_data.catalog.workerpool import close_pool
+
+    files = sorted((sample_dir / "medpix2" / "images").glob("*.png")) + sorted((sample_dir / "vqa-rad").rglob("*.jpg"))
+    assert len(files) >= POOL_MIN
+    con = connect(tmp_path / "c.duckdb")
+    try:
+        first, reused = probe_all(con, files[:30], workers=2)  # cache 30 of the files
+        assert reused == 0 and len(first) == 30
+        for wait in (0.0, 1.0):  # lookup before the threads start / after they finished every chunk
+            pre = prefetch(files, 2)
+            assert pre is not None
+            time.sleep(wait)
+            pre.use_cache(con)
+            counts: list[int] = []
+            done, reused = probe_all(con, files, workers=2, on_done=counts.append, pre=pre)
+            assert sum(counts) == len(files) and reused >= 30
+            assert {p: done[p] for p in first} == first
+            assert all(done[str(f)].status == "ok" for f in files)
+    finally:
+        close_pool()
+        con.close()
