@@ -1,11 +1,13 @@
 """`add_source`: read one dataset as its publisher ships it and write it into the catalog.
 
-Steps: the kind's reader parses the publisher's files (a malformed top-level file stops here
-with an `InputError`, before the catalog is touched); image files are probed on all cores with
-probes committed in batches to a cache (resume point); the source's rows are replaced in ONE
+Steps: the image files a kind can list are queued on the probe threads first; the kind's
+reader parses the publisher's files meanwhile (a malformed top-level file stops here with an
+`InputError`, before the catalog is changed, and a new catalog is not even created); probes are
+committed in batches to a cache (resume point); the source's rows are replaced in ONE
 transaction, opened on a second cursor before the probing ends (its texts and QA rows go in while
 the threads decode) and committed after the image rows. So an interrupted run leaves the
-catalog's tables as they were, and the rerun reuses every probe already committed. Adding a source again replaces its rows, never duplicates.
+catalog's tables as they were, and the rerun reuses every probe already committed. Adding a
+source again replaces its rows, never duplicates.
 """
 
 from __future__ import annotations
