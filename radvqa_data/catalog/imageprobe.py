@@ -15,8 +15,8 @@ VQA-RAD, and the hash moves by 0.65 bits of 64 on average (at most 4) against th
 full-size hash. The whole compressed stream is still decoded, so a truncated JPEG is still
 `corrupt`. Width and height are the file's own.
 
-Most 8-bit PNGs are decoded by `radvqa_data.catalog.pngfast` (ISA-L inflate + numpy), the rest
-by Pillow; both give the same pixels.
+Most 8-bit PNGs are decoded by `radvqa_data.catalog.pngfast` (libdeflate inflate + numpy), the
+rest by Pillow; both give the same pixels.
 """
 
 from __future__ import annotations

@@ -114,7 +114,10 @@ def decode_png(data: bytes) -> Any | None:
 
 
 def _unfilter(rows: Any, bpp: int) -> Any:
-    """Undo Sub (1) and Up (2) row filters in a copy of `rows` (uint8, filter byte first)."""
+    """Undo Sub (1) and Up (2) row filters in a copy of `rows` (uint8, filter byte first).
+
+    Rows are handled top to bottom, so the row an Up row adds is already reconstructed.
+    """
     import numpy as np
 
     out = rows.copy()
@@ -126,5 +129,4 @@ def _unfilter(rows: Any, bpp: int) -> Any:
             np.cumsum(row, axis=0, dtype=np.uint8, out=row)  # uint8 arithmetic wraps mod 256, as PNG's does
         elif y > 0:  # Up: adds the reconstructed byte above (the first row has zeros above)
             np.add(pixels[y], pixels[y - 1], out=pixels[y])
-    # Row order matters for Up: rows are handled top to bottom, so the row above is final.
     return out

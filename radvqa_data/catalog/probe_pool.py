@@ -110,10 +110,10 @@ class Prefetch:
         The chunks are queued before the lookup ends, so the first ones may still probe a
         cached file: the same result again, and a few milliseconds that were idle anyway.
         """
-        from radvqa_data.catalog.imageprobe import probe_file
+        from radvqa_data.catalog.imageprobe import probe_chunk
 
         cached = self.cached
-        return [probe_file(p) for p in paths if p not in cached]
+        return probe_chunk([p for p in paths if p not in cached])
 
     def use_cache(self, con: duckdb.DuckDBPyConnection) -> None:
         """Look the queued files up in the probe cache of `con` (an existing catalog, resume)."""
