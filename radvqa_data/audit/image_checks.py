@@ -83,12 +83,21 @@ def same_picture(imgs: pl.DataFrame, ccfg: CandidateConfig, pcfg: PixelConfig, t
         return []
     pairs = candidates(imgs, None, ccfg, pcfg, task)
     recs = imgs.to_dicts()
+    return _verified("image_same_picture", imgs, imgs, recs, recs, pairs, pcfg, task)
+
+
+def _verified(kind: str, left: pl.DataFrame, right: pl.DataFrame, lrecs: list[dict], rrecs: list[dict],
+              pairs: pl.DataFrame, pcfg: PixelConfig, task: TaskFactory) -> list[Finding]:
+    """Findings of `kind` for the candidate pairs the pixel check confirms (an image never pairs with itself).
+
+    `lrecs`/`rrecs` are `left`/`right` as row dicts (the callers have them already).
+    """
     out = []
-    for li, ri, v, via in verify(imgs, imgs, pairs, pcfg, task):
-        a, b = recs[li], recs[ri]
+    for li, ri, v, via in verify(left, right, pairs, pcfg, task):
+        a, b = lrecs[li], rrecs[ri]
         if (a["source"], a["image_id"]) == (b["source"], b["image_id"]):
             continue
-        out.append(Finding("image_same_picture", _side(a), _side(b), v.method, v.score,
+        out.append(Finding(kind, _side(a), _side(b), v.method, v.score,
                            {"candidate": via, **v.detail, "path_a": a["path"], "path_b": b["path"]}))
     return out
 
@@ -103,18 +112,12 @@ def benchmark_images(imgs: pl.DataFrame, protected: pl.DataFrame, ccfg: Candidat
     if imgs.height == 0 or protected.height == 0:
         return []
     out = []
-    key_p = {(r["source"], r["image_id"]): r for r in protected.to_dicts()}
+    prec = protected.to_dicts()
+    key_p = {(r["source"], r["image_id"]): r for r in prec}
     recs = imgs.to_dicts()
     for r in recs:
         p = key_p.get((r["source"], r["image_id"]))
         if p is not None:
             out.append(Finding("benchmark_image", _side(r), _side(p), "same-id", 1.0, {"path_a": r["path"], "path_b": p["path"]}))
-    prec = protected.to_dicts()
     pairs = candidates(imgs, protected, ccfg, pcfg, task)
-    for li, ri, v, via in verify(imgs, protected, pairs, pcfg, task):
-        a, b = recs[li], prec[ri]
-        if (a["source"], a["image_id"]) == (b["source"], b["image_id"]):
-            continue
-        out.append(Finding("benchmark_image", _side(a), _side(b), v.method, v.score,
-                           {"candidate": via, **v.detail, "path_a": a["path"], "path_b": b["path"]}))
-    return out
+    return out + _verified("benchmark_image", imgs, protected, recs, prec, pairs, pcfg, task)
