@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterable, Iterator
 
 from radvqa_data.synth.rules_caption import caption_candidates
+from radvqa_data.synth.rules_common import QuestionRandom
 from radvqa_data.synth.rules_metadata import metadata_candidates
 from radvqa_data.synth.types import Candidate, ImageRecord
 
@@ -14,8 +14,9 @@ class RulesGenerator:
     """Yield MODALITY/PLANE/ORGAN questions from metadata and PRES/ABN/POS/SIZE/ATTRIB/COUNT
     questions from the caption's entities.
 
-    Randomness (phrasing, yes/no polarity, alternatives) comes from one RNG per image seeded by
-    (seed, source, image_id), so a shard's output does not depend on which other images run.
+    Randomness (phrasing, yes/no polarity, alternatives) comes from streams seeded by (seed,
+    source, image_id, question site), so a shard's output does not depend on which other images
+    run, and one question's wording does not depend on which other questions were asked.
     """
 
     name = "rules"
@@ -34,7 +35,7 @@ class RulesGenerator:
     def generate(self, records: Iterable[ImageRecord]) -> Iterator[Candidate]:
         """Candidates for each record, metadata questions first."""
         for rec in records:
-            rng = random.Random(f"{self.seed}:{rec.source}:{rec.image_id}")
+            rng = QuestionRandom(f"{self.seed}:{rec.source}:{rec.image_id}")
             for cand in metadata_candidates(rec, rng):
                 cand.seed = self.seed
                 yield cand

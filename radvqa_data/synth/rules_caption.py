@@ -3,12 +3,11 @@ ATTRIB and COUNT. Each candidate cites the exact caption span (offsets) that gro
 
 from __future__ import annotations
 
-import random
 import re
 from collections.abc import Iterator
 
 from radvqa_data.filters.source_text import source_text_reason
-from radvqa_data.synth.rules_common import make, pick_polarity, reject
+from radvqa_data.synth.rules_common import QuestionRandom, make, pick_polarity, reject
 from radvqa_data.synth.templates import article
 from radvqa_data.synth.types import Candidate, Entity, ImageRecord
 
@@ -85,7 +84,7 @@ def _near(a: Entity, b: Entity, bounds) -> bool:
     return gap <= NEAR and _sent_of(bounds, a.start) == _sent_of(bounds, b.start)
 
 
-def caption_candidates(rec: ImageRecord, rng: random.Random) -> Iterator[Candidate]:
+def caption_candidates(rec: ImageRecord, rng: QuestionRandom) -> Iterator[Candidate]:
     """PRES, ABN, POS, SIZE, ATTRIB and COUNT candidates from the caption and its entities."""
     caption = rec.texts.get("caption")
     reason = source_text_reason(caption)
@@ -108,15 +107,15 @@ def caption_candidates(rec: ImageRecord, rng: random.Random) -> Iterator[Candida
 
     # PRES: one affirmed finding (yes) and one negated or absent finding (no) per image.
     if affirmed:
-        e = rng.choice(affirmed)
+        e = rng.fork("pres.yes").choice(affirmed)
         yield make(rec, rng, "PRES", "pres.yesno", "yes", "closed", "caption", e.text, _article_slots(e.norm), **span(e))
     if negated:
-        e = rng.choice(negated)
+        e = rng.fork("pres.negated").choice(negated)
         yield make(rec, rng, "PRES", "pres.yesno", "no", "closed", "caption", e.text, _article_slots(e.norm), **span(e))
     else:
         pool = [f for f in ABSENT_POOL.get(rec.region or "", DEFAULT_POOL) if f not in mentioned]
         if pool:
-            f = rng.choice(pool)
+            f = rng.fork("pres.absent").choice(pool)
             yield make(rec, rng, "PRES", "pres.yesno", "no", "closed", "caption", caption,
                        _article_slots(f), span_start=0, span_end=len(caption))
     if not affirmed:
@@ -141,7 +140,7 @@ def _about_finding(rec, rng, caption, ents, bounds, f: Entity, span) -> Iterator
         s = sides[0]
         yield make(rec, rng, "POS", "pos.side_open", s.norm, "open", "caption", s.text, {"f": f.norm}, **span(s))
         if s.norm in OTHER_SIDE:
-            yes = pick_polarity(rng)
+            yes = pick_polarity(rng.fork("pos.side", f.norm, s.norm))
             asked = s.norm if yes else OTHER_SIDE[s.norm]
             yield make(rec, rng, "POS", "pos.side_yesno", "yes" if yes else "no", "closed", "caption", s.text,
                        {"f": f.norm, "s": asked}, **span(s))
@@ -153,7 +152,7 @@ def _about_finding(rec, rng, caption, ents, bounds, f: Entity, span) -> Iterator
     sizes = [e for e in near if e.label == "SIZE" and e.norm in ("large", "small") and e.end <= f.start]
     if sizes:
         s = sizes[-1]
-        x, y = ("large", "small") if rng.random() < 0.5 else ("small", "large")
+        x, y = ("large", "small") if rng.fork("size.choice", f.norm).random() < 0.5 else ("small", "large")
         yield make(rec, rng, "SIZE", "size.choice", s.norm, "closed", "caption", s.text, {"f": f.norm, "x": x, "y": y}, **span(s))
     lo, hi = bounds[_sent_of(bounds, f.start)]
     m = _MEASURE.search(caption, lo, hi)
@@ -161,11 +160,12 @@ def _about_finding(rec, rng, caption, ents, bounds, f: Entity, span) -> Iterator
         yield make(rec, rng, "SIZE", "size.measure_open", _measure(m.group(0)), "open", "caption",
                    m.group(0), {"f": f.norm}, span_start=m.start(), span_end=m.end())
     for a in (e for e in near if e.label == "ATTRIBUTE" and e.norm in OPPOSITE):
-        yes = pick_polarity(rng)
+        site = rng.fork("attrib", f.norm, a.norm)
+        yes = pick_polarity(site)
         asked = a.norm if yes else OPPOSITE[a.norm]
         yield make(rec, rng, "ATTRIB", "attrib.yesno", "yes" if yes else "no", "closed", "caption", a.text,
                    {"f": f.norm, "a": asked}, **span(a))
-        x, y = (a.norm, OPPOSITE[a.norm]) if rng.random() < 0.5 else (OPPOSITE[a.norm], a.norm)
+        x, y = (a.norm, OPPOSITE[a.norm]) if site.random() < 0.5 else (OPPOSITE[a.norm], a.norm)
         yield make(rec, rng, "ATTRIB", "attrib.choice", a.norm, "closed", "caption", a.text, {"f": f.norm, "x": x, "y": y}, **span(a))
         break
     if f.norm not in MASS_NOUNS:

@@ -1,4 +1,5 @@
-"""Helpers shared by the rule modules: build a candidate from a template, flip a fair coin."""
+"""Helpers shared by the rule modules: an image's keyed randomness, a candidate from a template,
+a fair coin."""
 
 from __future__ import annotations
 
@@ -8,6 +9,24 @@ from radvqa_data.synth.templates import RULES_VERSION, TEMPLATES, article
 from radvqa_data.synth.types import Candidate, ImageRecord
 
 
+class QuestionRandom(random.Random):
+    """An image's random stream that forks an independent stream per question site.
+
+    Every choice a rule makes (which finding, yes/no polarity, which alternative, option order,
+    phrasing) draws from `fork(site, subject...)`, seeded by (seed, source, image_id, site,
+    subject). So a change to one rule, or a question added or removed, leaves every other
+    question's wording and answer as they were: labelled gold rows stay matched across versions.
+    """
+
+    def __init__(self, root: str) -> None:
+        super().__init__(root)
+        self.root = root
+
+    def fork(self, *parts: object) -> random.Random:
+        """A fresh stream for one question site; the same parts give the same stream."""
+        return random.Random("|".join([self.root, *map(str, parts)]))
+
+
 def pick_polarity(rng: random.Random) -> bool:
     """True (ask about the true value: answer yes) or False (ask about an alternative: no)."""
     return rng.random() < 0.5
@@ -15,7 +34,7 @@ def pick_polarity(rng: random.Random) -> bool:
 
 def make(
     rec: ImageRecord,
-    rng: random.Random,
+    rng: QuestionRandom,
     qtype: str,
     key: str,
     answer: str,
@@ -26,9 +45,10 @@ def make(
     span_start: int | None = None,
     span_end: int | None = None,
 ) -> Candidate:
-    """Fill a randomly chosen phrasing of template `key` (articles added for every slot)."""
+    """Fill a phrasing of template `key` (articles added for every slot), chosen by a stream keyed
+    on the question's content, so the wording does not depend on what other rules asked."""
     phrasings = TEMPLATES[key]
-    idx = rng.randrange(len(phrasings))
+    idx = rng.fork("phrasing", key, answer, *sorted(slots.values())).randrange(len(phrasings))
     values = {f"{k}_article": article(v) for k, v in slots.items()}
     values.update(slots)  # an explicit "<slot>_article" (e.g. "" before a mass noun) wins
     question = " ".join(phrasings[idx].format(**values).split())

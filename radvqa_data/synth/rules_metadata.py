@@ -4,12 +4,11 @@ pixel file is present or not (text-only rows need `--allow-missing-images`)."""
 
 from __future__ import annotations
 
-import random
 import re
 from collections.abc import Iterator
 
 from radvqa_data.lexicon import load_lexicon
-from radvqa_data.synth.rules_common import make, pick_polarity
+from radvqa_data.synth.rules_common import QuestionRandom, make, pick_polarity
 from radvqa_data.synth.types import Candidate, ImageRecord
 
 #: Plausible alternatives for "no" answers and two-way choices (what a reader might confuse).
@@ -70,28 +69,30 @@ def contrast_state(modality_raw: str | None) -> str | None:
 
 
 def _three_forms(
-    rec: ImageRecord, rng: random.Random, qtype: str, key: str, value: str, alternatives: tuple[str, ...],
+    rec: ImageRecord, rng: QuestionRandom, qtype: str, key: str, value: str, alternatives: tuple[str, ...],
     field: str, span: str, slot: str,
 ) -> Iterator[Candidate]:
     """Yes/no (coin-flipped polarity), two-way choice and open questions about one value."""
-    other = rng.choice(alternatives)
-    yes = pick_polarity(rng)
+    site = rng.fork(key, value)
+    other = site.choice(alternatives)
+    yes = pick_polarity(site)
     asked = value if yes else other
     yield make(rec, rng, qtype, f"{key}.yesno", "yes" if yes else "no", "closed", field, span, {slot: asked})
-    x, y = (value, other) if rng.random() < 0.5 else (other, value)
+    x, y = (value, other) if site.random() < 0.5 else (other, value)
     yield make(rec, rng, qtype, f"{key}.choice", value, "closed", field, span, {"x": x, "y": y})
     yield make(rec, rng, qtype, f"{key}.open", value, "open", field, span, {})
 
 
-def metadata_candidates(rec: ImageRecord, rng: random.Random) -> Iterator[Candidate]:
+def metadata_candidates(rec: ImageRecord, rng: QuestionRandom) -> Iterator[Candidate]:
     """MODALITY, PLANE and ORGAN candidates from the record's normalized metadata."""
     if rec.modality in MODALITY_ALTERNATIVES:
         yield from _three_forms(rec, rng, "MODALITY", "modality", rec.modality,
                                 MODALITY_ALTERNATIVES[rec.modality], "metadata.modality", rec.modality, "m")
     seq = mr_sequence(rec.modality_raw) if rec.modality == "MRI" else None
     if seq in SEQUENCE_ALTERNATIVES:
-        yes = pick_polarity(rng)
-        asked = seq if yes else rng.choice(SEQUENCE_ALTERNATIVES[seq])
+        site = rng.fork("sequence", seq)
+        yes = pick_polarity(site)
+        asked = seq if yes else site.choice(SEQUENCE_ALTERNATIVES[seq])
         span = rec.modality_raw or ""
         yield make(rec, rng, "MODALITY", "modality.sequence_yesno", "yes" if yes else "no", "closed",
                    "metadata.modality", span, {"seq": asked})

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import random
-
 import pytest
 
 from radvqa_data.filters import FilterChain, default_filters
 from radvqa_data.synth.rules import RulesGenerator
 from radvqa_data.synth.rules_caption import caption_candidates
+from radvqa_data.synth.rules_common import QuestionRandom
 from radvqa_data.synth.rules_metadata import contrast_state, metadata_candidates, mr_sequence
 from radvqa_data.synth.types import ImageRecord
 
@@ -49,7 +48,7 @@ def by_template(cands, prefix):
 
 def test_metadata_types(nlp):
     rec = record(nlp, "STYLE1")
-    cands = kept(metadata_candidates(rec, random.Random(0)))
+    cands = kept(metadata_candidates(rec, QuestionRandom("0")))
     assert {c.question_type for c in cands} == {"MODALITY", "PLANE", "ORGAN"}
     assert by_template(cands, "modality.open")[0].answer == "MRI"
     assert by_template(cands, "modality.sequence_open")[0].answer == "T2-weighted"
@@ -71,7 +70,7 @@ def test_contrast_and_sequence_parsing():
 
 def test_pres_uses_the_negated_mass(nlp):
     rec = record(nlp, "MPX1009_synpic46283", region="pelvis")
-    cands = kept(caption_candidates(rec, random.Random(0)))
+    cands = kept(caption_candidates(rec, QuestionRandom("0")))
     pres = {c.answer: c for c in by_template(cands, "pres.yesno")}
     assert pres["yes"].source_text.lower() == "calcifications"
     assert pres["no"].source_text == "mass" and "mass" in pres["no"].question
@@ -84,7 +83,7 @@ def test_pres_uses_the_negated_mass(nlp):
 
 def test_pos_size_attrib_count(nlp):
     rec = record(nlp, "STYLE1")
-    cands = kept(caption_candidates(rec, random.Random(1)))
+    cands = kept(caption_candidates(rec, QuestionRandom("1")))
     types = {c.question_type for c in cands}
     assert {"PRES", "ABN", "POS", "SIZE", "ATTRIB", "COUNT"} <= types
     assert by_template(cands, "pos.side_open")[0].answer == "left"
@@ -99,7 +98,7 @@ def test_pos_size_attrib_count(nlp):
 
 def test_bad_caption_yields_a_counted_reject(nlp):
     rec = record(nlp, "STYLE1", texts={"caption": "Figure 2"}, entities=[])
-    cands = list(caption_candidates(rec, random.Random(0)))
+    cands = list(caption_candidates(rec, QuestionRandom("0")))
     assert [c.reject_reason for c in cands] == ["text_figure_only"]
 
 
@@ -109,3 +108,18 @@ def test_generator_is_deterministic_and_varies_phrasing(nlp):
     b = [(c.question, c.answer) for c in RulesGenerator(seed=3).generate(recs)]
     c = [(c.question, c.answer) for c in RulesGenerator(seed=4).generate(recs)]
     assert a == b and a != c
+
+
+def test_a_question_keeps_its_wording_when_other_questions_change(nlp):
+    """Each question draws from its own keyed stream: adding a sentence (and so other findings and
+    questions) to a caption leaves the rows about the first sentence's finding as they were."""
+    one = "Two well-defined hyperintense cysts in the left kidney, the larger measuring 3 x 2 cm."
+    two = one + " A large enhancing mass in the right lobe of the liver. No ascites."
+    rows = []
+    for text in (one, two):
+        CAPTIONS["KEYED"] = text
+        rec = record(nlp, "KEYED")
+        rows.append({(c.template_id.split("#")[0], c.question, c.answer) for c in caption_candidates(rec, QuestionRandom("5"))
+                     if "cyst" in c.question})
+    del CAPTIONS["KEYED"]
+    assert rows[0] and rows[0] <= rows[1]
