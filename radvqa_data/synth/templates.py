@@ -8,7 +8,7 @@ Bump `RULES_VERSION` when a phrasing changes: it is part of every row's provenan
 
 from __future__ import annotations
 
-RULES_VERSION = "v1"
+RULES_VERSION = "v2"
 
 TEMPLATES: dict[str, tuple[str, ...]] = {
     # MODALITY
