@@ -95,28 +95,42 @@ def register(app: typer.Typer) -> None:
 
     @app.command("export")
     def export_cmd(
-        shards: Path = typer.Argument(..., help="A synth output folder (manifest.json), or an `audit --fix` folder."),
-        fmt: str = typer.Option("hf", "--format", help="llava | sharegpt (LLaMA-Factory) | messages (TRL, datasets) | hf (datasets, QA columns)."),
-        out: Path = typer.Option(..., "--out", help="Output folder (new, empty, or an earlier export)."),
-        catalog: Path = typer.Option(None, "--catalog", help="Catalog for image paths (default: the one in the manifest)."),
-        audit: Path = typer.Option(None, "--audit", help="`radvqa-data audit` --report and/or --fix folder: its results go into the card."),
-        manifest: Path = typer.Option(None, "--manifest", help="Synth manifest.json (default: DIR's, or the one of the folder an --fix output came from)."),
-        images: str = typer.Option("copy", "--images", help="llava/sharegpt: copy | hardlink | symlink the image files into OUT/images/."),
-        name: str = typer.Option(None, "--name", help="Dataset name in the card and LLaMA-Factory entries (default: OUT's folder name)."),
+        shards: Path = typer.Argument(
+            ..., help="A synth output folder (manifest.json), or an `audit --fix` folder."),
+        fmt: str = typer.Option(
+            "hf", "--format",
+            help="llava | sharegpt (LLaMA-Factory) | messages (TRL) | hf (datasets, QA columns)."),
+        out: Path = typer.Option(
+            ..., "--out", help="Output folder (new, empty, or an earlier export)."),
+        catalog: Path = typer.Option(
+            None, "--catalog", help="Catalog for image paths (default: the one in the manifest)."),
+        audit: Path = typer.Option(
+            None, "--audit", help="The audit's --report and/or --fix folder, for the card."),
+        manifest: Path = typer.Option(
+            None, "--manifest",
+            help="Synth manifest.json (default: DIR's, or that of the --fix output's input)."),
+        images: str = typer.Option(
+            "copy", "--images", help="llava/sharegpt: copy | hardlink | symlink into OUT/images/."),
+        name: str = typer.Option(
+            None, "--name", help="Name in the card and LLaMA-Factory entries (default: OUT's)."),
         progress: bool = typer.Option(True, "--progress/--no-progress"),
     ) -> None:
-        """Export shards for a training stack (LLaVA, LLaMA-Factory, TRL, datasets), with a dataset card."""
+        """Export shards for a training stack (LLaVA, LLaMA-Factory, TRL, datasets), with a card."""
         with user_errors():
             from radvqa_data.export import export
 
-            r = export(shards, out, fmt, catalog=catalog, manifest=manifest, audit=audit, images=images,
-                       name=name, progress=progress)
+            r = export(shards, out, fmt, catalog=catalog, manifest=manifest, audit=audit,
+                       images=images, name=name, progress=progress)
             skipped = ", ".join(f"{k}={n}" for k, n in r["skipped"].items() if n)
-            typer.echo(f"exported {r['rows']} rows ({fmt}) to {out}: "
-                       + ", ".join(f"{k}={v}" for k, v in r["splits"].items())
-                       + (f"; skipped (no usable image): {skipped}" if skipped else "")
-                       + (f"; {r['rows_without_image']} rows without image" if r["rows_without_image"] else "")
-                       + (f"; {r['quarantined']} quarantined rows left out" if r["quarantined"] else ""))
+            parts = [f"exported {r['rows']} rows ({fmt}) to {out}: "
+                     + ", ".join(f"{k}={v}" for k, v in r["splits"].items())]
+            if skipped:
+                parts.append(f"skipped (no usable image): {skipped}")
+            if r["rows_without_image"]:
+                parts.append(f"{r['rows_without_image']} rows without image")
+            if r["quarantined"]:
+                parts.append(f"{r['quarantined']} quarantined rows left out")
+            typer.echo("; ".join(parts))
 
 
 def _llm_generator(backend: str, **kwargs):
