@@ -66,6 +66,11 @@ def _request(
     replies, failed = {}, {}
     keys = list(items)
     cache.parent.mkdir(parents=True, exist_ok=True)
+    if cache.is_file() and cache.stat().st_size:
+        with cache.open("rb+") as fh:  # a killed run may have left half a line: end it
+            fh.seek(-1, 2)
+            if fh.read(1) != b"\n":
+                fh.write(b"\n")
     with (
         progress_bar("judging", len(keys), "items", progress) as advance,
         cache.open("a", encoding="utf-8") as fh,
@@ -78,25 +83,24 @@ def _request(
                     failed[k] = _status(c.error or "error")
                     continue
                 replies[k] = c.text
-                q, ref, pred = items[k]
-                fh.write(
-                    json.dumps(
-                        {
-                            "key": k,
-                            "reply": c.text,
-                            "model": settings.model,
-                            "template": settings.template,
-                            "question": q,
-                            "reference": ref,
-                            "prediction": pred,
-                        },
-                        ensure_ascii=False,
-                    )
-                    + "\n"
-                )
+                fh.write(_cache_line(k, c.text, settings, *items[k]))
             fh.flush()
             advance(len(chunk))
     return replies, failed
+
+
+def _cache_line(key: str, reply: str, settings: JudgeSettings, q: str, ref: str, pred: str) -> str:
+    """One cache entry: the key, the raw reply, and what was asked (for a person reading it)."""
+    entry = {
+        "key": key,
+        "reply": reply,
+        "model": settings.model,
+        "template": settings.template,
+        "question": q,
+        "reference": ref,
+        "prediction": pred,
+    }
+    return json.dumps(entry, ensure_ascii=False) + "\n"
 
 
 def _block(rows: list[dict]) -> dict[str, Any]:

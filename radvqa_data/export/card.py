@@ -231,19 +231,24 @@ def _contamination(con: dict | None) -> list[str]:
             "",
         ]
     fix = con["fix"]
-    if fix:
-        out += [
-            f"`audit --fix` ({fix.get('mode')}): {fix.get('rows_in', 0):,} rows in, "
-            f"{fix.get('rows_out', 0):,} out, {fix.get('affected', 0):,} affected:",
-            "",
-        ]
-        kinds = fix.get("removed_by_kind") or fix.get("by_kind") or {}
-        out += _table(
-            ["check", "rows removed"], [[k, n] for k, n in kinds.items()] or [["(none)", 0]]
+    if fix and con["fix_applied"]:
+        head = "These rows are the cleaned copy written by `audit --fix`"
+    elif fix:
+        head = (
+            "`audit --fix` wrote a cleaned copy, but this export holds the rows *before* "
+            "it (export the --fix folder instead); that fix"
         )
     else:
-        out += ["These rows were not cleaned with `audit --fix`.", ""]
-    return out
+        return out + ["These rows were not cleaned with `audit --fix`.", ""]
+    out += [
+        f"{head} ({fix.get('mode')}): {fix.get('rows_in', 0):,} rows in, "
+        f"{fix.get('rows_out', 0):,} out, {fix.get('affected', 0):,} affected:",
+        "",
+    ]
+    kinds = fix.get("removed_by_kind") or fix.get("by_kind") or {}
+    return out + _table(
+        ["check", "rows removed"], [[k, n] for k, n in kinds.items()] or [["(none)", 0]]
+    )
 
 
 def render_card(inp: ExportInput, stats: RowStats, c: CardInputs) -> str:

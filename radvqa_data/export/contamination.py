@@ -3,9 +3,9 @@
 Reads what `radvqa-data audit` wrote: ``audit.json`` (``--report DIR``) and, from an
 ``--fix OUT`` folder, ``fix_summary.json`` + ``removed.parquet``. `--audit AUDIT_DIR` may
 point at either folder (or one used for both); an exported ``--fix`` folder brings its own
-fix summary. Per kind: findings, how many cross splits, which protected benchmark sets were
-checked (from the benchmark findings), and how many of the exported rows sit on the flagged
-side of a finding (what is still in the data).
+fix summary (``fix_applied``: the exported rows are that cleaned copy). Per kind: findings,
+how many cross splits, the protected benchmark sets that had findings, and how many of the
+exported rows sit on the flagged side of a finding (what is still in the data).
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def _fix_summary(folder: Path) -> dict:
 def read_contamination(
     audit_dir: Path | None, export_folder: Path, rows: pl.DataFrame
 ) -> dict | None:
-    """``{"audit": {...} | None, "fix": {...} | None}``, or None when there is neither."""
+    """``{"audit", "fix", "fix_applied"}`` (None where absent), or None when there is neither."""
     audit = fix = None
     if audit_dir is not None:
         audit_dir = Path(audit_dir)
@@ -90,8 +90,9 @@ def read_contamination(
             audit = _findings_summary(_load(audit_dir / "audit.json"), rows)
         if has_fix:
             fix = _fix_summary(audit_dir)
-    if (export_folder / "fix_summary.json").is_file():
+    applied = (export_folder / "fix_summary.json").is_file()
+    if applied:
         fix = _fix_summary(export_folder)
     if audit is None and fix is None:
         return None
-    return {"audit": audit, "fix": fix}
+    return {"audit": audit, "fix": fix, "fix_applied": applied}

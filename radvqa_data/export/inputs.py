@@ -43,7 +43,6 @@ class ExportInput:
     catalog: Path
     rows: pl.DataFrame  # QA_COLUMNS + image_path, licence, source_kind, image_problem
     quarantined: int  # rows in split "quarantine" (not exported)
-    fix: dict | None  # fix_summary.json when `folder` is an `audit --fix` output
 
 
 def _read_json(path: Path, what: str) -> dict:
@@ -144,4 +143,4 @@ def load_export_input(
         .sort(["split", "source", "image_id", "id"])
     )
     rows = rows.with_columns(_image_problems(rows)).drop("image_status")
-    return ExportInput(folder, man, manifest_path, catalog, rows, quarantined, fix)
+    return ExportInput(folder, man, manifest_path, catalog, rows, quarantined)

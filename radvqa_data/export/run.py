@@ -87,6 +87,8 @@ def export(
         rows, skipped = inp.rows, inp.rows.clear()
     else:
         rows, skipped = inp.rows.filter(has_image), inp.rows.filter(~has_image)
+    # read everything that can fail (audit folder, --images) before writing anything
+    contamination = read_contamination(Path(audit) if audit else None, folder, rows)
     placer = ImagePlacer(out, images) if fmt in ("llava", "sharegpt") else None
     written = ["data/"] if placer is None else ["images/"]
     if placer is not None:
@@ -130,7 +132,7 @@ def export(
         problems,
         kept_without_image=fmt == "hf",
         image_mode=images if placer else None,
-        contamination=read_contamination(Path(audit) if audit else None, folder, rows),
+        contamination=contamination,
     )
     stats = row_stats(rows)
     write_text(out / "README.md", render_card(inp, stats, card))

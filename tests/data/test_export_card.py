@@ -70,21 +70,9 @@ def test_card_parses_and_its_counts_match_the_manifest(fmt, exports, sample_shar
 def test_contamination_from_the_audit_and_what_fix_removed(sample_shards, tmp_path: Path):
     shards, catalog = sample_shards["shards"], sample_shards["catalog"]
     report, fixed = tmp_path / "audit", tmp_path / "fixed"
+    args = ["--catalog", str(catalog), "--against", "vqa-rad", "--no-progress"]
     r = runner.invoke(
-        app,
-        [
-            "audit",
-            str(shards),
-            "--catalog",
-            str(catalog),
-            "--against",
-            "vqa-rad",
-            "--report",
-            str(report),
-            "--fix",
-            str(fixed),
-            "--no-progress",
-        ],
+        app, ["audit", str(shards), *args, "--report", str(report), "--fix", str(fixed)]
     )
     assert r.exit_code == 0, r.output
     findings = json.loads((report / "audit.json").read_text())
@@ -99,6 +87,11 @@ def test_contamination_from_the_audit_and_what_fix_removed(sample_shards, tmp_pa
     assert {k: int(v[0]) for k, v in rows.items()} == findings["counts"]
     assert f"condemns): {fix['affected']}." in card and "not cleaned with `audit --fix`" in card
 
+    # the raw shards with only the --fix folder: the card must not claim the rows are clean
+    export(shards, tmp_path / "raw-fix", "llava", "--audit", str(fixed))
+    section = (tmp_path / "raw-fix" / "README.md").read_text().split("## Contamination", 1)[1]
+    assert "holds the rows *before* it" in section and "findings (protected" not in section
+
     # the --fix folder (its manifest found through fix_summary.json's inputs), same report
     clean = tmp_path / "clean"
     summary = export(fixed, clean, "llava", "--audit", str(report))
@@ -106,28 +99,17 @@ def test_contamination_from_the_audit_and_what_fix_removed(sample_shards, tmp_pa
     assert summary["rows"] == fix["rows_out"]
     card = (clean / "README.md").read_text()
     section = card.split("## Contamination", 1)[1]
-    assert "condemns): 0." in section
-    removed = pl.read_parquet(fixed / "removed.parquet")
+    assert "condemns): 0." in section and "the cleaned copy written by `audit --fix`" in section
     assert f"{fix['rows_in']:,} rows in, {fix['rows_out']:,} out" in section
-    assert {
-        k: int(v[0]) for k, v in table(section.split("`audit --fix`", 1)[1], "check").items()
-    } == {k: n for k, n in removed.group_by("kind").len().iter_rows()}
-    counts = table(card, "split")
-    assert sum(int(c[0]) for c in counts.values()) == fix["rows_out"]
-
-    r = runner.invoke(
-        app,
-        [
-            "export",
-            str(shards),
-            "--format",
-            "llava",
-            "--out",
-            str(tmp_path / "x"),
-            "--audit",
-            str(tmp_path),
-        ],
+    removed = pl.read_parquet(fixed / "removed.parquet")
+    fix_table = table(section.split("`audit --fix`", 1)[1], "check")
+    assert {k: int(v[0]) for k, v in fix_table.items()} == dict(
+        removed.group_by("kind").len().iter_rows()
     )
+    assert sum(int(c[0]) for c in table(card, "split").values()) == fix["rows_out"]
+
+    out = str(tmp_path / "x")
+    r = runner.invoke(app, ["export", str(shards), "--out", out, "--audit", str(tmp_path)])
     assert r.exit_code == 1 and "no audit.json or fix_summary.json" in r.output
 
 

@@ -186,13 +186,19 @@ def test_reply_shapes_failures_and_cache_over_http(planted, tmp_path):
     assert block["sampling"]["temperature"] == 0.0
     assert len(read_cache(cache)) == 6  # replies (unparseable ones too), not failures
 
-    # rerun: cached replies are not asked again; the two failures are retried
+    # a run killed while writing its last cache line: that item is lost, the others are kept
+    text = cache.read_text()
+    cache.write_text(text[: text.rindex('"reply"')])
+    lost = json.loads(text.splitlines()[-1])["prediction"]
+
+    # rerun: cached replies are not asked again; the failures and the lost item are
     _Planted.requests = []
     rows = _rows(preds)
     again = judge_open_answers(rows, settings, settings.connect(), cache=cache, progress=False)
-    assert sorted(_Planted.requests) == ["server error", "slow"]
-    assert (again["requests"], again["cache_hits"]) == (2, 6)
+    assert sorted(_Planted.requests) == sorted(["server error", "slow", lost])
+    assert (again["requests"], again["cache_hits"]) == (3, 5)
     assert again["overall"] == o
+    assert len(read_cache(cache)) == 6  # the lost reply is back, on a line of its own
 
 
 # --- a real OpenAI-compatible server: `transformers serve` on a tiny random model ------------
