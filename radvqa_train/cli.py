@@ -91,6 +91,8 @@ def eval_cmd(
         60.0, "--judge-timeout", help="Seconds per judge request; failures are counted, not fatal"),
     judge_concurrency: int = typer.Option(
         8, "--judge-concurrency", help="Judge requests in flight."),
+    judge_max_new_tokens: int = typer.Option(
+        32, "--judge-max-new-tokens", help="Longest judge reply (raise it for reasoning models)."),
     judge_cache: Path | None = typer.Option(
         None, "--judge-cache", help="Verdict cache file (default OUT/judge_cache.jsonl)."),
 ) -> None:
@@ -104,7 +106,8 @@ def eval_cmd(
             raise ConfigError("--judge-base-url/--judge-model need --judge openai")
         settings = None if judge is None else JudgeSettings(
             judge_base_url or "", judge_model or "", backend=judge, api_key_env=judge_api_key_env,
-            timeout=judge_timeout, concurrency=judge_concurrency)
+            timeout=judge_timeout, concurrency=judge_concurrency,
+            max_new_tokens=judge_max_new_tokens)
         evaluate(
             data, model=model, predictions=predictions, catalog=catalog, shards=shards,
             limit=limit, out=out, batch_size=batch_size, max_new_tokens=max_new_tokens,

@@ -263,13 +263,22 @@ def test_eval_judge_against_transformers_serve(judge_server, toy_data, tmp_path)
         "".join(json.dumps({"id": f"q{i}b", "prediction": a}) + "\n" for i, a in answers.items())
         + "".join(json.dumps({"id": f"q{i}", "prediction": "yes"}) + "\n" for i in answers)
     )
-    judge = ["--judge", "openai", "--judge-base-url", url, "--judge-model", model]
+    judge = [
+        "--judge",
+        "openai",
+        "--judge-base-url",
+        url,
+        "--judge-model",
+        model,
+        "--judge-max-new-tokens",
+        "8",
+    ]  # replies are noise anyway: keep them short
     plain = _eval(toy_data, preds, tmp_path / "plain")
     m = _eval(toy_data, preds, tmp_path / "judged", *judge)
     j = m["judge"]
     assert {k: v for k, v in m.items() if k != "judge"} == plain  # beside, never instead
     assert (j["model"], j["template"], j["prompt_version"]) == (model, "judge.v1.jinja", "v1")
-    assert j["sampling"] == {"temperature": 0.0, "top_p": 1.0, "max_new_tokens": 32, "seed": 0}
+    assert j["sampling"] == {"temperature": 0.0, "top_p": 1.0, "max_new_tokens": 8, "seed": 0}
     assert (j["requests"], j["cache_hits"], j["empty_predictions"], j["failed_requests"]) == (
         5,
         0,
@@ -300,8 +309,6 @@ def test_eval_judge_against_transformers_serve(judge_server, toy_data, tmp_path)
     assert slow["overall"]["n_judged"] == 1  # only the empty prediction, scored 0 without a request
     assert slow["backend_counters"]["timeouts"] >= 5
     assert read_cache(tmp_path / "slow" / "judge_cache.jsonl") == {}
-    retried = _eval(toy_data, preds, tmp_path / "slow", *judge)["judge"]
-    assert retried["requests"] == 5 and retried["failed_requests"] == 0
 
 
 def test_judge_options_are_checked_in_one_line(toy_data, tmp_path):
