@@ -87,6 +87,14 @@ def export(
         rows, skipped = inp.rows, inp.rows.clear()
     else:
         rows, skipped = inp.rows.filter(has_image), inp.rows.filter(~has_image)
+        if rows.height == 0:
+            reasons = ", ".join(
+                f"{k}={n}" for k, n in skipped["image_problem"].value_counts(sort=True).iter_rows()
+            )
+            raise InputError(
+                f"{folder}: none of the {skipped.height} rows has a usable image file "
+                f"({reasons}); --format hf keeps rows without images"
+            )
     # read everything that can fail (audit folder, --images) before writing anything
     contamination = read_contamination(Path(audit) if audit else None, folder, rows)
     placer = ImagePlacer(out, images) if fmt in ("llava", "sharegpt") else None

@@ -301,6 +301,12 @@ def test_rows_without_an_image_file_are_skipped_with_a_reason(tmp_path: Path, sa
                 assert (tmp_path / fmt / image).is_file()
     summary = export(shards, tmp_path / "hf", "hf")  # hf keeps them, image None
     assert summary["rows"] == qa.height + 1 and summary["rows_without_image"] == n_gone + 1
+    for png in (src / "images").glob("*.png"):  # no image left: an error, not an empty export
+        png.unlink()
+    out = tmp_path / "none"
+    r = runner.invoke(app, ["export", str(shards), "--format", "llava", "--out", str(out)])
+    assert r.exit_code == 1 and "none of the" in r.output and "file_gone=" in r.output
+    assert not out.exists()
 
 
 def test_rerun_reuses_images_and_a_new_format_replaces_the_old_files(sample_shards, tmp_path: Path):
