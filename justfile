@@ -37,6 +37,7 @@ demo: setup
     {{bin}}/radvqa-data synth --catalog {{demo_out}}/catalog.duckdb --out {{demo_out}}/shards
     {{bin}}/radvqa-data export {{demo_out}}/shards --format hf --out {{demo_out}}/hf
     {{bin}}/radvqa-data audit {{demo_out}}/shards --catalog {{demo_out}}/catalog.duckdb --against vqa-rad --report {{demo_out}}/audit
+    {{bin}}/radvqa-data export {{demo_out}}/shards --format messages --out {{demo_out}}/messages --audit {{demo_out}}/audit
     {{bin}}/radvqa-train tiny-model --family paligemma --out {{demo_out}}/tiny-model
     {{bin}}/radvqa-train run tiny-demo --model {{demo_out}}/tiny-model --shards {{demo_out}}/shards --catalog {{demo_out}}/catalog.duckdb --out {{demo_out}}/train
     {{bin}}/radvqa-train eval --data synthetic:test --model {{demo_out}}/train/benchmark --shards {{demo_out}}/shards --catalog {{demo_out}}/catalog.duckdb --out {{demo_out}}/eval

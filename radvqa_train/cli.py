@@ -79,14 +79,39 @@ def eval_cmd(
     batch_size: int = typer.Option(8, "--batch-size", help="Generation batch size."),
     max_new_tokens: int = typer.Option(16, "--max-new-tokens", help="Longest generated answer."),
     out: Path = typer.Option(Path("out/eval"), "--out", help="Output folder."),
+    judge: str | None = typer.Option(
+        None, "--judge", help="LLM judge for open answers: openai (any OpenAI-style server)."),
+    judge_base_url: str | None = typer.Option(
+        None, "--judge-base-url", help="Judge server URL, e.g. http://127.0.0.1:8000/v1."),
+    judge_model: str | None = typer.Option(
+        None, "--judge-model", help="Judge model name (as the server knows it)."),
+    judge_api_key_env: str = typer.Option(
+        "OPENAI_API_KEY", "--judge-api-key-env", help="Env variable holding the judge's API key."),
+    judge_timeout: float = typer.Option(
+        60.0, "--judge-timeout", help="Seconds per judge request; failures are counted, not fatal"),
+    judge_concurrency: int = typer.Option(
+        8, "--judge-concurrency", help="Judge requests in flight."),
+    judge_max_new_tokens: int = typer.Option(
+        32, "--judge-max-new-tokens", help="Longest judge reply (raise it for reasoning models)."),
+    judge_cache: Path | None = typer.Option(
+        None, "--judge-cache", help="Verdict cache file (default OUT/judge_cache.jsonl)."),
 ) -> None:
     """Generate answers (or read --predictions) and score them with the standard VQA metrics."""
     with user_errors():
+        from radvqa_data.errors import ConfigError
         from radvqa_train.evaluate import evaluate
+        from radvqa_train.judge import JudgeSettings
 
+        if judge is None and (judge_base_url or judge_model):
+            raise ConfigError("--judge-base-url/--judge-model need --judge openai")
+        settings = None if judge is None else JudgeSettings(
+            judge_base_url or "", judge_model or "", backend=judge, api_key_env=judge_api_key_env,
+            timeout=judge_timeout, concurrency=judge_concurrency,
+            max_new_tokens=judge_max_new_tokens)
         evaluate(
             data, model=model, predictions=predictions, catalog=catalog, shards=shards,
             limit=limit, out=out, batch_size=batch_size, max_new_tokens=max_new_tokens,
+            judge=settings, judge_cache=judge_cache,
         )
 
 

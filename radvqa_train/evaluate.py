@@ -3,10 +3,11 @@
 Writes, atomically, under OUT:
 - ``predictions.parquet``: id, image_id, image_path, question, reference, prediction,
   answer_type, question_type, modality, organ, source, split, correct, exact_match, token_f1,
-  recall, bleu1, rouge_l.
+  recall, bleu1, rouge_l (+ judge_score, judge_status with ``--judge``).
 - ``metrics.json``: `radvqa_train.metrics.summarize` plus ``data``, ``model``/``predictions``,
   ``missing_predictions`` (rows with no prediction: scored as an empty answer) and
-  ``unmatched_predictions`` (prediction ids not in the data).
+  ``unmatched_predictions`` (prediction ids not in the data); with ``--judge``, ``judge``
+  (`radvqa_train.judge_run`).
 - ``metrics.txt``: the same as a readable table.
 """
 
@@ -20,6 +21,7 @@ import polars as pl
 from radvqa_data.atomic import write_json, write_parquet, write_text
 from radvqa_data.errors import InputError
 from radvqa_data.reader import read_qa
+from radvqa_train.judge import JudgeSettings
 from radvqa_train.metrics import METRIC_KEYS, score, summarize
 
 
@@ -79,10 +81,17 @@ def generate_answers(model_path: str, rows: list[dict], *, batch_size: int = 8,
 def evaluate(data: str, *, model: str | None = None, predictions: Path | None = None,
              catalog: Path | None = None, shards: Path | None = None, limit: int | None = None,
              out: Path = Path("out/eval"), batch_size: int = 8, max_new_tokens: int = 16,
-             progress: bool = True) -> dict:
-    """Score `data` with a model's greedy answers or a predictions file; returns metrics.json."""
+             progress: bool = True, judge: JudgeSettings | None = None,
+             judge_cache: Path | None = None) -> dict:
+    """Score `data` with a model's greedy answers or a predictions file; returns metrics.json.
+
+    `judge`: also ask an LLM judge about the open answers (`radvqa_train.judge_run`); its
+    verdicts are cached in `judge_cache` (default OUT/judge_cache.jsonl).
+    """
     if (model is None) == (predictions is None):
         raise InputError("give exactly one of --model DIR or --predictions FILE")
+    # an unreachable judge fails here, before a long generation
+    judge_backend = judge.connect() if judge is not None else None
     stats: dict = {}
     df = read_qa(data, shards=shards, catalog=catalog, require_images=model is not None, stats=stats)
     if limit is not None:
@@ -103,16 +112,27 @@ def evaluate(data: str, *, model: str | None = None, predictions: Path | None = 
         row = {**{k: v for k, v in r.items() if k != "answer"}, "reference": r["answer"], "prediction": a}
         scored.append({**row, **score(r["answer"], a, r["answer_type"])})
     metrics = summarize(scored)
+    if judge is not None:
+        from radvqa_train.judge_run import judge_open_answers
+
+        metrics["judge"] = judge_open_answers(scored, judge, judge_backend, progress=progress,
+                                              cache=judge_cache or Path(out) / "judge_cache.jsonl")
     metrics.update(data=data, model=model, predictions=str(predictions) if predictions else None,
                    dropped_no_image=stats.get("dropped_no_image", 0), missing_predictions=missing,
                    unmatched_predictions=unmatched)
     out = Path(out)
     cols = ["id", "image_id", "image_path", "question", "reference", "prediction", "answer_type",
             "question_type", "modality", "organ", "source", "split", "correct", *METRIC_KEYS]
+    cols += ["judge_score", "judge_status"] if judge is not None else []
     schema = {c: pl.String for c in cols} | {"correct": pl.Boolean} | {k: pl.Float64 for k in METRIC_KEYS}
+    schema |= {"judge_score": pl.Float64} if judge is not None else {}
     write_parquet(out / "predictions.parquet", pl.DataFrame([{c: s[c] for c in cols} for s in scored], schema=schema))
     write_json(out / "metrics.json", metrics)
     table = metrics_table(metrics)
+    if judge is not None:
+        from radvqa_train.judge_run import judge_table
+
+        table += judge_table(metrics["judge"])
     write_text(out / "metrics.txt", table)
     if progress:
         print(table)

@@ -85,8 +85,10 @@ def write_fixed(out: Path, rows: pl.DataFrame, findings: list[Finding], inputs: 
     )
     write_parquet(out / "removed.parquet", removed)
     counts = {k: int(n) for k, n in removed.group_by("kind").len().iter_rows()}
+    # `inputs`: so `radvqa-data export OUT` finds the audited shard folder's manifest
     write_json(out / "fix_summary.json", {"mode": mode, "rows_in": rows.height, "rows_out": keep.height,
-                                          "affected": removed.height, "by_kind": counts})
+                                          "affected": removed.height, "by_kind": counts,
+                                          "inputs": [str(Path(p).resolve()) for p in inputs]})
     return counts
 
 

@@ -95,22 +95,42 @@ def register(app: typer.Typer) -> None:
 
     @app.command("export")
     def export_cmd(
-        shards: Path = typer.Argument(..., help="A synth output folder (with manifest.json)."),
-        fmt: str = typer.Option("hf", "--format", help="hf: a Hugging Face datasets folder (Parquet + README)."),
-        out: Path = typer.Option(..., "--out", help="Output folder."),
-        catalog: Path = typer.Option(None, "--catalog", help="Catalog for image paths (default: the one in the manifest)."),
+        shards: Path = typer.Argument(
+            ..., help="A synth output folder (manifest.json), or an `audit --fix` folder."),
+        fmt: str = typer.Option(
+            "hf", "--format",
+            help="llava | sharegpt (LLaMA-Factory) | messages (TRL) | hf (datasets, QA columns)."),
+        out: Path = typer.Option(
+            ..., "--out", help="Output folder (new, empty, or an earlier export)."),
+        catalog: Path = typer.Option(
+            None, "--catalog", help="Catalog for image paths (default: the one in the manifest)."),
+        audit: Path = typer.Option(
+            None, "--audit", help="The audit's --report and/or --fix folder, for the card."),
+        manifest: Path = typer.Option(
+            None, "--manifest",
+            help="Synth manifest.json (default: DIR's, or that of the --fix output's input)."),
+        images: str = typer.Option(
+            "copy", "--images", help="llava/sharegpt: copy | hardlink | symlink into OUT/images/."),
+        name: str = typer.Option(
+            None, "--name", help="Name in the card and LLaMA-Factory entries (default: OUT's)."),
         progress: bool = typer.Option(True, "--progress/--no-progress"),
     ) -> None:
-        """Export shards with their images embedded, for `datasets.load_dataset(OUT)`."""
+        """Export shards for a training stack (LLaVA, LLaMA-Factory, TRL, datasets), with a card."""
         with user_errors():
-            from radvqa_data.errors import ConfigError
-            from radvqa_data.export import export_hf
+            from radvqa_data.export import export
 
-            if fmt != "hf":
-                raise ConfigError(f"--format {fmt}: unknown format (expected: hf)")
-            result = export_hf(shards, out, catalog=catalog, progress=progress)
-            typer.echo(f"exported {result['rows']} rows ({result['images_embedded']} with image, "
-                       f"{result['images_missing']} without) to {out}: {', '.join(f'{k}={v}' for k, v in result['splits'].items())}")
+            r = export(shards, out, fmt, catalog=catalog, manifest=manifest, audit=audit,
+                       images=images, name=name, progress=progress)
+            skipped = ", ".join(f"{k}={n}" for k, n in r["skipped"].items() if n)
+            parts = [f"exported {r['rows']} rows ({fmt}) to {out}: "
+                     + ", ".join(f"{k}={v}" for k, v in r["splits"].items())]
+            if skipped:
+                parts.append(f"skipped (no usable image): {skipped}")
+            if r["rows_without_image"]:
+                parts.append(f"{r['rows_without_image']} rows without image")
+            if r["quarantined"]:
+                parts.append(f"{r['quarantined']} quarantined rows left out")
+            typer.echo("; ".join(parts))
 
 
 def _llm_generator(backend: str, **kwargs):

@@ -1,0 +1,146 @@
+"""What every export format reads: a folder's QA rows, the synth manifest, each row's image.
+
+The folder is a `radvqa-data synth` output (``qa/part-*.parquet`` + ``manifest.json``) or a
+`radvqa-data audit --fix` output (``qa/`` + ``fix_summary.json``, whose ``inputs`` name the
+audited shard folder and so its manifest). Rows are joined to the catalog's ``images`` (file
+path, status, per-image licence) and ``sources`` (the source kind, for citations) tables, and
+sorted by (split, source, image_id, id) so that every export of the same rows is identical.
+
+Each row gets ``image_problem``: why it has no usable image file (`IMAGE_PROBLEMS`), or null.
+Rows moved to split ``quarantine`` by ``audit --fix-mode move`` are not exported; they are
+counted in ``quarantined``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from radvqa_data.errors import InputError
+from radvqa_data.schema import QA_COLUMNS
+
+#: Why a row has no image file to export (the key is recorded; the text goes into the card).
+IMAGE_PROBLEMS = {
+    "not_in_catalog": "its (source, image_id) is not in the catalog's images table",
+    "no_image_file": "the source ships no file for this image (catalog status missing)",
+    "corrupt_image": "the catalog could not decode the file (catalog status corrupt)",
+    "file_gone": "the file the catalog recorded is no longer on disk",
+}
+QUARANTINE_SPLIT = "quarantine"  # `audit --fix-mode move` puts condemned rows here
+UNSPLIT = "unsplit"  # rows of sources without splits
+
+
+@dataclass
+class ExportInput:
+    """The rows to export and everything the dataset card says about them."""
+
+    folder: Path
+    manifest: dict
+    manifest_path: Path
+    catalog: Path
+    rows: pl.DataFrame  # QA_COLUMNS + image_path, licence, source_kind, image_problem
+    quarantined: int  # rows in split "quarantine" (not exported)
+
+
+def _read_json(path: Path, what: str) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: cannot read {what} ({exc})") from exc
+
+
+def _find_manifest(folder: Path, fix: dict | None, manifest: Path | None) -> Path:
+    if manifest is not None:
+        if not Path(manifest).is_file():
+            raise InputError(
+                f"--manifest {manifest}: file not found (expected a synth manifest.json)"
+            )
+        return Path(manifest)
+    if (folder / "manifest.json").is_file():
+        return folder / "manifest.json"
+    for inp in (fix or {}).get("inputs", []):
+        if (Path(inp) / "manifest.json").is_file():
+            return Path(inp) / "manifest.json"
+    raise InputError(
+        f"{folder}: no manifest.json; expected the output folder of `radvqa-data synth`, "
+        "or pass --manifest SHARDS/manifest.json (e.g. for an `audit --fix` folder)"
+    )
+
+
+def _catalog_tables(catalog: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    from radvqa_data.catalog.db import connect
+
+    if not Path(catalog).is_file():
+        raise InputError(
+            f"{catalog}: catalog not found (pass --catalog FILE; the manifest names "
+            "the one the shards were made from)"
+        )
+    con = connect(catalog, read_only=True)
+    try:
+        images = con.sql(
+            "SELECT source, image_id, path AS image_path, status AS image_status, "
+            "licence FROM images"
+        ).pl()
+        kinds = con.sql("SELECT name AS source, kind AS source_kind FROM sources").pl()
+    finally:
+        con.close()
+    return images, kinds
+
+
+def _image_problems(rows: pl.DataFrame) -> pl.Series:
+    """Why each row has no usable image (null when it has one); each file is checked once."""
+    paths = rows.select("image_path", "image_status").unique().drop_nulls("image_path")
+    present = {p for p, st in paths.iter_rows() if st == "ok" and Path(p).is_file()}
+    out = []
+    for path, status in rows.select("image_path", "image_status").iter_rows():
+        if status is None:  # the left join found no catalog image (status is NOT NULL there)
+            out.append("not_in_catalog")
+        elif status == "corrupt":
+            out.append("corrupt_image")
+        elif status != "ok" or path is None:
+            out.append("no_image_file")
+        else:
+            out.append(None if path in present else "file_gone")
+    return pl.Series("image_problem", out, dtype=pl.String)
+
+
+def load_export_input(
+    folder: str | Path, *, catalog: str | Path | None = None, manifest: str | Path | None = None
+) -> ExportInput:
+    """Read `folder` (synth output or `audit --fix` output); see the module docstring."""
+    folder = Path(folder)
+    files = sorted((folder / "qa").glob("part-*.parquet"))
+    if not files:
+        raise InputError(
+            f"{folder}/qa: no part-*.parquet shards; expected the output folder of "
+            "`radvqa-data synth` or `radvqa-data audit --fix`"
+        )
+    fix = (
+        _read_json(folder / "fix_summary.json", "the fix summary")
+        if (folder / "fix_summary.json").is_file()
+        else None
+    )
+    manifest_path = _find_manifest(folder, fix, Path(manifest) if manifest else None)
+    man = _read_json(manifest_path, "the synth manifest")
+    catalog = Path(catalog or (man.get("catalog") or {}).get("path") or "")
+    try:
+        qa = pl.read_parquet(files)
+    except Exception as exc:  # polars raises several error types for bad files
+        raise InputError(f"{folder}/qa: cannot read the Parquet shards ({exc})") from exc
+    missing = set(QA_COLUMNS) - set(qa.columns)
+    if missing:
+        raise InputError(f"{folder}/qa: shards lack columns {sorted(missing)} (expected QA_SCHEMA)")
+    images, kinds = _catalog_tables(catalog)
+    qa = qa.select(QA_COLUMNS).with_columns(pl.col("split").fill_null(UNSPLIT))
+    quarantined = qa.filter(pl.col("split") == QUARANTINE_SPLIT).height
+    rows = (
+        qa.filter(pl.col("split") != QUARANTINE_SPLIT)
+        .join(images, on=["source", "image_id"], how="left")
+        .join(kinds, on="source", how="left")
+        .sort(["split", "source", "image_id", "id"])
+    )
+    rows = rows.with_columns(_image_problems(rows)).drop("image_status")
+    return ExportInput(folder, man, manifest_path, catalog, rows, quarantined)
