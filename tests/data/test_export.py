@@ -127,7 +127,7 @@ def test_llava_records_follow_the_schema_and_images_resolve(exports, sample_shar
     assert len(list((out / "images").rglob("*.png"))) == qa["image_id"].n_unique()
 
 
-def test_sharegpt_reads_the_way_llama_factory_loads_it(exports, sample_shards):
+def test_sharegpt_reads_the_way_llama_factory_loads_it(exports, sample_shards, tmp_path):
     """dataset_info.json -> file -> `load_dataset("json")` -> roles, <image> count, media paths."""
     jsonschema = pytest.importorskip("jsonschema")
     import datasets
@@ -145,7 +145,8 @@ def test_sharegpt_reads_the_way_llama_factory_loads_it(exports, sample_shards):
         }
         tags = entry["tags"]
         ds = datasets.load_dataset(
-            "json", data_files=os.path.join(dataset_dir, entry["file_name"]), split="train"
+            "json", data_files=os.path.join(dataset_dir, entry["file_name"]), split="train",
+            cache_dir=str(tmp_path / "hf-cache"),
         )
         for rec in ds:
             validator.validate(rec)
@@ -171,7 +172,7 @@ def test_messages_loads_with_datasets_and_renders_through_a_vlm_chat_template(
 
     from radvqa_train.tiny_model import build_tiny_model
 
-    ds = datasets.load_dataset(str(exports["messages"]))
+    ds = datasets.load_dataset(str(exports["messages"]), cache_dir=str(tmp_path / "hf-cache"))
     qa = qa_rows(sample_shards["shards"])
     assert {s: len(ds[s]) for s in ds} == {s: n for s, n in qa.group_by("split").len().iter_rows()}
     assert isinstance(ds["test"].features["images"].feature, datasets.Image)
@@ -195,7 +196,7 @@ def test_hf_export_of_the_demo_shards_loads_with_images(
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
     import datasets
 
-    ds = datasets.load_dataset(str(exports["hf"]))
+    ds = datasets.load_dataset(str(exports["hf"]), cache_dir=str(tmp_path / "hf-cache"))
     qa = qa_rows(sample_shards["shards"])
     assert sum(len(ds[s]) for s in ds) == qa.height
     assert all(img is not None and img.size[0] > 0 for img in ds["test"]["image"][:10])
@@ -227,7 +228,7 @@ def test_export_hf_loads_with_datasets(real_catalog, tmp_path: Path, monkeypatch
 
     import datasets
 
-    ds = datasets.load_dataset(str(out))
+    ds = datasets.load_dataset(str(out), cache_dir=str(tmp_path / "hf-cache"))
     qa = qa_rows(shards)
     assert sum(len(ds[s]) for s in ds) == qa.height
     assert set(ds) == set(qa["split"].unique())
