@@ -74,5 +74,9 @@ def _forked(fn: Callable[[B], R], batches: Iterable[B], workers: int) -> Iterato
     try:
         with ctx.Pool(workers) as pool:
             yield from pool.imap(fn, batches)
+            # Let the workers exit on their own: leaving the block would SIGTERM them, and in
+            # a process that joined Ray they inherit its handler, which prints a stack dump.
+            pool.close()
+            pool.join()
     finally:
         gc.unfreeze()
