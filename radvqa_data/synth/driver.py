@@ -115,7 +115,7 @@ def run_synth(
             if ex.remote:
                 _run_remote(ex, job, todo, out, done, summary, advance)
             else:
-                _run_local(con, job, todo, out, done, summary, advance)
+                _run_local(ex, con, job, todo, out, done, summary, advance)
         summary.manifest = write_manifest(
             out, config, catalog=Path(catalog), catalog_fp=fp, plans=plans, done=done, case_conflicts=conflicts,
             generator=getattr(generator, "name", type(generator).__name__),
@@ -130,21 +130,26 @@ def run_synth(
     return summary
 
 
-def _run_local(con, job: ShardJob, todo: list, out: Path, done: dict, summary: SynthSummary, advance) -> None:
-    """The shards one after the other in this process, the bar moving per image."""
+def _run_local(ex, con, job: ShardJob, todo: list, out: Path, done: dict, summary: SynthSummary, advance) -> None:
+    """The shards one after the other in this process (the local executor runs them inline,
+    in order), on the driver's connection, the bar moving per image."""
     generator, chain, balancer = job.generator, job.chain(), job.balancer()
     # Per-image progress: a generator with an `on_progress` hook (the LLM one) reports finished
     # requests itself; for the others each record pulled means the previous one is done.
     hooked = hasattr(generator, "on_progress")
     tick = ShardProgress(advance)
+
+    def one(plan) -> ShardResult:
+        records = load_shard(con, plan, allow_missing=job.config.allow_missing_images,
+                             split_override=job.split_override, text_fields=job.text_fields)
+        stream = records if hooked else counted(records, tick)
+        return synth_shard(plan.index, records, generator, chain, balancer, stream)
+
     if hooked:
         generator.on_progress = tick
     try:
-        for plan in todo:
-            records = load_shard(con, plan, allow_missing=job.config.allow_missing_images,
-                                 split_override=job.split_override, text_fields=job.text_fields)
-            stream = records if hooked else counted(records, tick)
-            _write(out, plan, synth_shard(plan.index, records, generator, chain, balancer, stream), done, summary)
+        for plan, result in zip(todo, ex.map_dataset(one, todo), strict=True):
+            _write(out, plan, result, done, summary)
             tick.finish(plan.n_images)
     finally:
         if hooked:

@@ -59,32 +59,35 @@ def sample_catalog_with(ex: str, sample_dir: Path, where: Path) -> Path:
     return cat
 
 
+#: Shards of 8 of the sample's 40 MedPix images: several Ray Data tasks, written back in any order.
+SAMPLE_SYNTH = dict(allow_missing_images=True, shard_size=8)
+
+
 @pytest.fixture(scope="module")
-def sample_pair(ray_cluster, sample_dir: Path, tmp_path_factory) -> dict[str, Path]:
-    """The shipped sample catalogued, then given entities, once with each executor."""
-    cats = {}
+def sample_pair(ray_cluster, sample_dir: Path, tmp_path_factory) -> dict:
+    """Every step on the shipped sample, once with each executor: the catalog (its rows kept as
+    they were before entities), entities, then rules synth into `{ex}-shards`."""
+    runs: dict = {}
     for ex in ("local", "ray"):
-        cats[ex] = sample_catalog_with(ex, sample_dir, tmp_path_factory.mktemp(f"sample-{ex}"))
-    for ex in ("local", "ray"):
-        cats[f"{ex}-catalog"] = catalog_rows(cats[ex])
-        run_entities(cats[ex], progress=False, executor=ex)
-    return cats
+        where = tmp_path_factory.mktemp(f"sample-{ex}")
+        runs[ex] = cat = sample_catalog_with(ex, sample_dir, where)
+        runs[f"{ex}-catalog"] = catalog_rows(cat)
+        run_entities(cat, progress=False, executor=ex)
+        runs[f"{ex}-shards"] = where / "shards"
+        runs[f"{ex}-synth"] = run_synth(cat, where / "shards", SynthConfig(**SAMPLE_SYNTH), RulesGenerator(0),
+                                        progress=False, executor=ex)
+    return runs
 
 
-def test_catalog_entities_and_rules_synth_are_the_same_on_ray(sample_pair, tmp_path: Path) -> None:
+def test_catalog_entities_and_rules_synth_are_the_same_on_ray(sample_pair) -> None:
     local, ray = sample_pair["local-catalog"], sample_pair["ray-catalog"]
     assert local["images"] and local["benchmark_qa"]  # not comparing two empty catalogs
     assert local == ray
     ents = entity_rows(sample_pair["local"])
     assert ents["entities"] and ents == entity_rows(sample_pair["ray"])
-    # shards of 8 images: several Ray Data tasks, written back in whatever order they finish
-    config = dict(allow_missing_images=True, shard_size=8)
-    outs = {}
-    for ex in ("local", "ray"):
-        outs[ex] = tmp_path / ex
-        s = run_synth(sample_pair[ex], outs[ex], SynthConfig(**config), RulesGenerator(0), progress=False, executor=ex)
-        assert s.shards_total > 2 and s.kept > 0
-    assert shard_rows(outs["local"]) == shard_rows(outs["ray"])
+    s = sample_pair["ray-synth"]
+    assert s.shards_total > 2 and s.kept > 0 and s.shards_skipped == 0
+    assert shard_rows(sample_pair["local-shards"]) == shard_rows(sample_pair["ray-shards"])
 
 
 class RaisingRules(RulesGenerator):
@@ -118,12 +121,9 @@ class KillingRules(RulesGenerator):
 
 
 def test_a_record_that_raises_is_a_reject_and_a_killed_worker_is_retried(sample_pair, tmp_path: Path) -> None:
-    cat = sample_pair["ray"]
-    config = dict(allow_missing_images=True, shard_size=8)
+    cat, config = sample_pair["ray"], SAMPLE_SYNTH
     bad = query_catalog(cat, "SELECT min(image_id) FROM images WHERE source = 'medpix2'")[0][0]
-    reference = tmp_path / "reference"
-    run_synth(cat, reference, SynthConfig(**config), RulesGenerator(0), progress=False)
-    ref = shard_rows(reference)
+    ref = shard_rows(sample_pair["local-shards"])  # the plain rules, same catalog rows and config
 
     outs = {ex: tmp_path / f"raising-{ex}" for ex in ("local", "ray")}
     for ex, out in outs.items():
@@ -182,14 +182,12 @@ def test_interrupted_ray_runs_do_only_what_was_missing(sample_pair, tmp_path: Pa
     assert e.texts_processed == 30
     assert entity_rows(cat) == entity_rows(sample_pair["local"])
 
-    config = SynthConfig(allow_missing_images=True, shard_size=8)
-    full, part = tmp_path / "full", tmp_path / "part"
-    run_synth(cat, full, config, RulesGenerator(0), progress=False, executor="ray")
+    full, part = sample_pair["ray-shards"], tmp_path / "part"
     shutil.copytree(full, part)
     for name in ("part-00001.json", "part-00003.json"):  # two shards not finished (no commit mark)
         (part / "_state" / name).unlink()
     (part / "manifest.json").unlink()
-    s = run_synth(cat, part, SynthConfig(allow_missing_images=True, shard_size=8), RulesGenerator(0),
+    s = run_synth(sample_pair["ray"], part, SynthConfig(**SAMPLE_SYNTH), RulesGenerator(0),
                   progress=False, executor="ray")
     assert s.shards_skipped == s.shards_total - 2 and s.images == 16
     assert shard_rows(part) == shard_rows(full)
