@@ -43,7 +43,10 @@ print = functools.partial(print, flush=True)  # noqa: A001 - progress lines whil
 
 def cpu_seconds() -> float:
     """CPU of this process (all threads) and of its waited-for children (forked workers)."""
-    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    own, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
@@ -113,9 +116,19 @@ class Steps:
         cat = self._medpix_catalog()
         out = self._fresh(f"synth-{ex}")
         t0 = time.perf_counter()
-        s = run_synth(cat, out, SynthConfig(allow_missing_images=True), RulesGenerator(0), progress=False, executor=ex)
+        s = run_synth(
+            cat,
+            out,
+            SynthConfig(allow_missing_images=True),
+            RulesGenerator(0),
+            progress=False,
+            executor=ex,
+        )
         seconds = time.perf_counter() - t0
-        rows = [sorted(map(repr, pl.read_parquet(sorted((out / d).glob("*.parquet"))).rows())) for d in ("qa", "rejects")]
+        rows = [
+            sorted(map(repr, pl.read_parquet(sorted((out / d).glob("*.parquet"))).rows()))
+            for d in ("qa", "rejects")
+        ]
         shutil.rmtree(out)
         return seconds, s.images, rows
 
@@ -145,15 +158,21 @@ def reply_cost(cat: Path, n_records: int = 64) -> float:
     from radvqa_data.llm.generator import LLMGenerator
     from radvqa_data.synth.records import load_shard, plan_shards
 
-    # A real backend object that never sends anything: the generator only reads its name and settings.
+    # A real backend object that never sends anything: the generator reads its name and settings.
     gen = LLMGenerator(OpenAIBackend("http://127.0.0.1:9/v1", "m", Sampling(), check_server=False))
     con = connect(cat, read_only=True)
     try:
-        plan = plan_shards(con, ["medpix2"], allow_missing=True, shard_size=n_records, limit=n_records)[0]
-        records = load_shard(con, plan, allow_missing=True, split_override={}, text_fields=gen.text_fields)
+        plan = plan_shards(
+            con, ["medpix2"], allow_missing=True, shard_size=n_records, limit=n_records
+        )[0]
+        records = load_shard(
+            con, plan, allow_missing=True, split_override={}, text_fields=gen.text_fields
+        )
     finally:
         con.close()
-    replies = [json.loads(line)["text"] for line in (ROOT / "tests/data/llm_corpus/replies.jsonl").open()]
+    replies = [
+        json.loads(line)["text"] for line in (ROOT / "tests/data/llm_corpus/replies.jsonl").open()
+    ]
     chain = FilterChain(default_filters())
     c0 = time.process_time()
     for rec in records:
@@ -164,11 +183,21 @@ def reply_cost(cat: Path, n_records: int = 64) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, default=Path(os.environ.get("RADVQA_SHARED_DATA", ROOT.parent / "shared" / "data")))
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--data",
+        type=Path,
+        default=Path(os.environ.get("RADVQA_SHARED_DATA", ROOT.parent / "shared" / "data")),
+    )
     ap.add_argument("--pairs", type=int, default=3)
-    ap.add_argument("--ray-address", default=None, help="a running cluster (default: a local Ray instance)")
-    ap.add_argument("--steps", default="catalog,synth", help="comma list of catalog, synth, entities")
+    ap.add_argument(
+        "--ray-address", default=None, help="a running cluster (default: a local Ray instance)"
+    )
+    ap.add_argument(
+        "--steps", default="catalog,synth", help="comma list of catalog, synth, entities"
+    )
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = ap.parse_args()
     for name in ("medpix2", "vqa-rad"):
@@ -190,25 +219,38 @@ def main() -> None:
             cold_s, _, ray_rows = run("ray")
             if ray_rows != local_rows:
                 sys.exit(f"{step}: Ray wrote other rows than local; timings would mean nothing")
-            print(f"\n{step} ({n:,} items): local CPU {1000 * cpu / n:.2f} ms per item; "
-                  f"first Ray run, workers starting: {cold_s:.2f} s")
+            print(
+                f"\n{step} ({n:,} items): local CPU {1000 * cpu / n:.2f} ms per item; "
+                f"first Ray run, workers starting: {cold_s:.2f} s"
+            )
             pairs = []
             for i in range(args.pairs):
                 order = ("local", "ray") if i % 2 == 0 else ("ray", "local")
                 t = {ex: run(ex)[0] for ex in order}
-                pairs.append((t["local"], t["ray"]))
-                print(f"  pair {i + 1}: local {t['local']:.2f} s ({n / t['local']:,.0f}/s), "
-                      f"ray {t['ray']:.2f} s ({n / t['ray']:,.0f}/s), ray/local throughput {t['local'] / t['ray']:.2f}x")
-            ratios = [a / b for a, b in pairs]
-            med = statistics.median(ratios)
-            print(f"  median ray/local throughput: {med:.2f}x (local {statistics.median(a for a, _ in pairs):.2f} s, "
-                  f"ray {statistics.median(b for _, b in pairs):.2f} s); load average {os.getloadavg()[0]:.1f}")
-            report["steps"][step] = {"items": n, "cpu_ms_per_item": round(1000 * cpu / n, 3),
-                                     "ray_cold_s": round(cold_s, 2), "median_ratio": round(med, 3),
-                                     "pairs": [[round(a, 3), round(b, 3)] for a, b in pairs]}
+                loc, ray = t["local"], t["ray"]
+                pairs.append((loc, ray))
+                print(
+                    f"  pair {i + 1}: local {loc:.2f} s ({n / loc:,.0f}/s), "
+                    f"ray {ray:.2f} s ({n / ray:,.0f}/s), ray/local throughput {loc / ray:.2f}x"
+                )
+            med = statistics.median(a / b for a, b in pairs)
+            med_local = statistics.median(a for a, _ in pairs)
+            med_ray = statistics.median(b for _, b in pairs)
+            print(
+                f"  median ray/local throughput: {med:.2f}x (local {med_local:.2f} s, "
+                f"ray {med_ray:.2f} s); load average {os.getloadavg()[0]:.1f}"
+            )
+            report["steps"][step] = {
+                "items": n,
+                "cpu_ms_per_item": round(1000 * cpu / n, 3),
+                "ray_cold_s": round(cold_s, 2),
+                "median_ratio": round(med, 3),
+                "pairs": [[round(a, 3), round(b, 3)] for a, b in pairs],
+            }
         if "synth" in steps:
             per_reply = reply_cost(runner._medpix_catalog())
-            print(f"\nLLM reply -> rows (parse, ground, filter): {1000 * per_reply:.2f} ms CPU per reply")
+            ms = 1000 * per_reply
+            print(f"\nLLM reply -> rows (parse, ground, filter): {ms:.2f} ms CPU per reply")
             report["llm_reply_cpu_ms"] = round(1000 * per_reply, 3)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))

@@ -77,12 +77,15 @@ def ray_cluster() -> object:
     ray = pytest.importorskip("ray")
     saved = {k: os.environ.get(k) for k in ("RAY_AUTH_MODE", "PYTHONPATH")}
     os.environ["RAY_AUTH_MODE"] = "disabled"
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), saved["PYTHONPATH"]) if p)
+    paths = (str(REPO_ROOT), saved["PYTHONPATH"])
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
     started = not ray.is_initialized()
     if started:
         import logging
 
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+        ray.init(
+            num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING
+        )
     from radvqa_data.executor.ray_runtime import quiet_ray_data
 
     quiet_ray_data()

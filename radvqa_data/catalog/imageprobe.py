@@ -135,7 +135,8 @@ def probe_file_or_record(path: str) -> Probe:
     except Exception as exc:  # noqa: BLE001 - anything a third-party decoder may raise
         from radvqa_data.executor.base import item_error
 
-        return Probe(path, None, None, "corrupt", f"probe failed: {item_error(exc)}", None, None, None, None, None)
+        error = f"probe failed: {item_error(exc)}"
+        return Probe(path, None, None, "corrupt", error, None, None, None, None, None)
 
 
 def probe_chunk(paths: list[str]) -> list[Probe]:

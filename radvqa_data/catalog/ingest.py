@@ -112,7 +112,7 @@ def add_source(
         with deferred_interrupt():  # so that `pre` and `con` are set before a Ctrl-C can land
             listed = list_images(kind, root)
             if listed and catalog.exists() and ex.remote:
-                con = db.connect(catalog)  # Ray tasks cannot see a later cache lookup: look up first
+                con = db.connect(catalog)  # Ray tasks cannot see a later cache lookup: look up now
             pre = prefetch(listed, workers, ex, con)
             if listed and catalog.exists() and con is None:
                 con = db.connect(catalog)
@@ -143,7 +143,9 @@ def add_source(
                 staged = begin_source(tx, source, data)
             files = [im.path for im in data.images if im.path is not None and im.status is None]
             with _progress_bar(progress, len(files), f"probing {source}") as advance:
-                probes, reused = probe_all(con, files, workers=workers, on_done=advance, pre=pre, executor=ex)
+                probes, reused = probe_all(
+                    con, files, workers=workers, on_done=advance, pre=pre, executor=ex
+                )
             probe_seconds = time.perf_counter() - t_probe  # includes decoding that overlapped parsing
             with deferred_interrupt():  # one transaction: a Ctrl-C waits for its end (seconds at most)
                 counts = finish_source(tx, source, kind, root, data, probes, staged)

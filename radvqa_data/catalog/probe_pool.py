@@ -177,7 +177,8 @@ def prefetch(
     if remote:
         if con is not None:
             pre.use_cache(con)
-        pre.results = _submit([p for p in unique if p not in pre.cached], workers, executor=executor)
+        todo = [p for p in unique if p not in pre.cached]
+        pre.results = _submit(todo, workers, executor=executor)
     else:
         pre.results = _submit(unique, workers, pre.probe_chunk, executor)
     return pre

@@ -38,7 +38,7 @@ def default_workers() -> int:
 
 
 class ProbePool:
-    """A `ThreadPoolExecutor` with the calls the local executor needs (completion or input order)."""
+    """A `ThreadPoolExecutor` with the calls the local executor needs (any or input order)."""
 
     def __init__(self, workers: int) -> None:
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="radvqa-probe")

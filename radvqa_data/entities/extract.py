@@ -144,8 +144,10 @@ def _process_rows(chunk: Sequence[TextItem], batch_size: int = 256) -> list[tupl
 _BUILT: dict[str | None, Any] = {}  # model -> pipeline, in a Ray worker process (built once)
 
 
-def process_rows_remote(chunk: Sequence[TextItem], model: str | None, batch_size: int = 256) -> list[tuple[Any, str, list[EntityRow]]]:
-    """`_process_rows` in a Ray worker: builds the pipeline of `model` on first use, then keeps it."""
+def process_rows_remote(
+    chunk: Sequence[TextItem], model: str | None, batch_size: int = 256
+) -> list[tuple[Any, str, list[EntityRow]]]:
+    """`_process_rows` in a Ray worker: builds `model`'s pipeline on first use, then keeps it."""
     global _NLP
     if model not in _BUILT:
         _BUILT[model] = build_pipeline(model)

@@ -30,7 +30,9 @@ class Executor(Protocol):
     name: str  # local | ray
     remote: bool  # True: batches run in other processes (pickled in and out, nothing shared)
 
-    def map(self, fn: Callable[[B], R], batches: Iterable[B], *, ordered: bool = False) -> Iterator[R]:
+    def map(
+        self, fn: Callable[[B], R], batches: Iterable[B], *, ordered: bool = False
+    ) -> Iterator[R]:
         """`fn(batch)` for every batch; results as they finish, or in input order if `ordered`.
 
         The first batches are queued when `map` is called, before a result is asked for, so the
@@ -39,7 +41,12 @@ class Executor(Protocol):
         ...
 
     def map_dataset(
-        self, fn: Callable[[B], R], items: list[B], *, actors: int | None = None, num_gpus: float = 0
+        self,
+        fn: Callable[[B], R],
+        items: list[B],
+        *,
+        actors: int | None = None,
+        num_gpus: float = 0,
     ) -> Iterator[R]:
         """`fn(item)` for every item, as a Ray Data map under Ray; results as they finish.
 

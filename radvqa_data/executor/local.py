@@ -31,11 +31,15 @@ class LocalExecutor:
 
     def __init__(self, mode: str = "inline", workers: int | None = None) -> None:
         if mode not in LOCAL_MODES:
-            raise ConfigError(f"local executor mode '{mode}': expected one of {', '.join(LOCAL_MODES)}")
+            raise ConfigError(
+                f"local executor mode '{mode}': expected one of {', '.join(LOCAL_MODES)}"
+            )
         self.mode = mode
         self.workers = workers
 
-    def map(self, fn: Callable[[B], R], batches: Iterable[B], *, ordered: bool = False) -> Iterator[R]:
+    def map(
+        self, fn: Callable[[B], R], batches: Iterable[B], *, ordered: bool = False
+    ) -> Iterator[R]:
         """`fn(batch)` per batch: threads queue every batch now; fork and inline run lazily."""
         if self.mode == "threads":
             from radvqa_data.catalog.workerpool import default_workers, get_pool
@@ -47,7 +51,12 @@ class LocalExecutor:
         return map(fn, batches)
 
     def map_dataset(
-        self, fn: Callable[[B], R], items: list[B], *, actors: int | None = None, num_gpus: float = 0
+        self,
+        fn: Callable[[B], R],
+        items: list[B],
+        *,
+        actors: int | None = None,
+        num_gpus: float = 0,
     ) -> Iterator[R]:
         """`fn(item)` per item, in order, in the calling thread (`actors` is a Ray notion)."""
         return map(fn, items)

@@ -23,7 +23,10 @@ from radvqa_data.executor.ray_tasks import RETRIES, WorkerLostError
 
 
 def _apply(batch: dict[str, Any], fn: Callable[[Any], Any]) -> dict[str, Any]:
-    payload = [pickle.dumps(fn(pickle.loads(p)), protocol=pickle.HIGHEST_PROTOCOL) for p in batch["payload"]]
+    payload = [
+        pickle.dumps(fn(pickle.loads(p)), protocol=pickle.HIGHEST_PROTOCOL)
+        for p in batch["payload"]
+    ]
     return {"i": batch["i"], "payload": payload}
 
 
@@ -38,12 +41,20 @@ class _Holder:
 
 
 def run_dataset(
-    ray: Any, fn: Callable[[Any], Any], items: list[Any], *, actors: int | None = None, num_gpus: float = 0
+    ray: Any,
+    fn: Callable[[Any], Any],
+    items: list[Any],
+    *,
+    actors: int | None = None,
+    num_gpus: float = 0,
 ) -> Iterator[Any]:
     """`fn(item)` for every item on a Ray Data map; yields results in completion order."""
     if not items:
         return iter(())
-    rows = [{"i": i, "payload": pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)} for i, item in enumerate(items)]
+    rows = [
+        {"i": i, "payload": pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)}
+        for i, item in enumerate(items)
+    ]
     ds = ray.data.from_items(rows, override_num_blocks=len(rows))  # one item per block: per task
     if actors:
         with warnings.catch_warnings():
@@ -57,7 +68,9 @@ def run_dataset(
                 batch_size=1,
                 compute=ray.data.ActorPoolStrategy(size=max(1, min(actors, len(items)))),
                 num_gpus=num_gpus or None,
-                ray_remote_args_fn=functools.partial(dict, max_restarts=RETRIES, max_task_retries=RETRIES),
+                ray_remote_args_fn=functools.partial(
+                    dict, max_restarts=RETRIES, max_task_retries=RETRIES
+                ),
             )
     else:  # Ray's own default for tasks: 3 retries of a task whose worker died
         ds = ds.map_batches(_apply, fn_kwargs={"fn": fn}, batch_size=1)

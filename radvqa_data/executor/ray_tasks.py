@@ -51,7 +51,9 @@ class RayExecutor:
         self._task = self.ray.remote(max_retries=RETRIES, retry_exceptions=False)(_call)
         self._pending: set[Any] = set()  # refs of every map of this executor, for `close`
 
-    def map(self, fn: Callable[[B], R], batches: Iterable[B], *, ordered: bool = False) -> Iterator[R]:
+    def map(
+        self, fn: Callable[[B], R], batches: Iterable[B], *, ordered: bool = False
+    ) -> Iterator[R]:
         """`fn(batch)` per batch on Ray tasks; the first `window` batches are submitted now."""
         fn_ref = self.ray.put(fn)
         it = iter(batches)
@@ -67,7 +69,9 @@ class RayExecutor:
         self._pending.add(ref)
         return ref
 
-    def _results(self, fn_ref: Any, it: Iterator[Any], queue: collections.deque, ordered: bool) -> Iterator[Any]:
+    def _results(
+        self, fn_ref: Any, it: Iterator[Any], queue: collections.deque, ordered: bool
+    ) -> Iterator[Any]:
         ray = self.ray
         try:
             while queue:
@@ -109,7 +113,12 @@ class RayExecutor:
         return (rx.WorkerCrashedError, rx.NodeDiedError, rx.ObjectLostError, rx.ActorDiedError)
 
     def map_dataset(
-        self, fn: Callable[[B], R], items: list[B], *, actors: int | None = None, num_gpus: float = 0
+        self,
+        fn: Callable[[B], R],
+        items: list[B],
+        *,
+        actors: int | None = None,
+        num_gpus: float = 0,
     ) -> Iterator[R]:
         """`fn(item)` per item as a Ray Data `map_batches` (one item per task or actor call)."""
         from radvqa_data.executor.ray_dataset import run_dataset

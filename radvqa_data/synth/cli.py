@@ -97,8 +97,8 @@ def register(app: typer.Typer) -> None:
             config = SynthConfig(backend=backend, sources=_split_sources(sources), limit=limit, seed=seed,
                                  allow_missing_images=allow_missing_images, shard_size=shard_size,
                                  max_answer_words=max_answer_words, generator_settings=settings)
-            summary = run_synth(catalog, out, config, generator, overwrite=overwrite, progress=progress,
-                                executor=executor, ray_address=ray_address)
+            summary = run_synth(catalog, out, config, generator, overwrite=overwrite,
+                                progress=progress, executor=executor, ray_address=ray_address)
             print_synth_summary(summary)
 
     @app.command("export")

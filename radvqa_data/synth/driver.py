@@ -130,7 +130,8 @@ def run_synth(
     return summary
 
 
-def _run_local(ex, con, job: ShardJob, todo: list, out: Path, done: dict, summary: SynthSummary, advance) -> None:
+def _run_local(ex, con, job: ShardJob, todo: list, out: Path, done: dict, summary: SynthSummary,
+               advance) -> None:
     """The shards one after the other in this process (the local executor runs them inline,
     in order), on the driver's connection, the bar moving per image."""
     generator, chain, balancer = job.generator, job.chain(), job.balancer()
@@ -156,23 +157,26 @@ def _run_local(ex, con, job: ShardJob, todo: list, out: Path, done: dict, summar
             generator.on_progress = None
 
 
-def _run_remote(ex, job: ShardJob, todo: list, out: Path, done: dict, summary: SynthSummary, advance) -> None:
+def _run_remote(ex, job: ShardJob, todo: list, out: Path, done: dict, summary: SynthSummary,
+                advance) -> None:
     """The shards as a Ray Data map; each is written here as it comes back (any order)."""
     from radvqa_data.executor.ray_runtime import cluster_cpus, cluster_gpus
 
     plans = {p.index: p for p in todo}
-    actors, gpus = ray_placement(job.generator, cluster_cpus(ex.ray), cluster_gpus(ex.ray), len(todo))
+    cpus, gpus = cluster_cpus(ex.ray), cluster_gpus(ex.ray)
+    actors, gpus_each = ray_placement(job.generator, cpus, gpus, len(todo))
     backend: list[dict] = []
     candidates: Counter = Counter()
     try:
-        for result in ex.map_dataset(job, todo, actors=actors, num_gpus=gpus):
+        for result in ex.map_dataset(job, todo, actors=actors, num_gpus=gpus_each):
             _write(out, plans[result.index], result, done, summary)
             backend.append({"backend": result.backend})
             candidates.update(result.candidates)
             advance(result.n_images)
     finally:
         if candidates or any(b["backend"] for b in backend):  # an LLM generator (rules count none)
-            summary.generator_summary = {"candidates": dict(candidates), "backend": backend_totals(backend)}
+            summary.generator_summary = {"candidates": dict(candidates),
+                                         "backend": backend_totals(backend)}
 
 
 def _write(out: Path, plan, result: ShardResult, done: dict, summary: SynthSummary) -> None:

@@ -38,8 +38,14 @@ class ShardResult:
     candidates: dict[str, int] = field(default_factory=dict)  # LLM generator outcomes (delta)
 
 
-def synth_shard(index: int, records: list[ImageRecord], generator: Generator, chain: FilterChain,
-                balancer: YesNoBalancer, stream: Iterable[ImageRecord] | None = None) -> ShardResult:
+def synth_shard(
+    index: int,
+    records: list[ImageRecord],
+    generator: Generator,
+    chain: FilterChain,
+    balancer: YesNoBalancer,
+    stream: Iterable[ImageRecord] | None = None,
+) -> ShardResult:
     """Generate, filter and balance one shard's records (`stream`: the same records, counted)."""
     chain.reset()
     before = generator_counters(generator)
@@ -51,13 +57,20 @@ def synth_shard(index: int, records: list[ImageRecord], generator: Generator, ch
     rejects += [{**to_row(rid, c), "reason": balancer.name} for rid, c in trimmed]
     after = generator_counters(generator)
     return ShardResult(
-        index, len(records), kept, rejects,
+        index,
+        len(records),
+        kept,
+        rejects,
         backend=counters_delta(before["backend"], after["backend"]),
-        candidates={k: v for k, v in (Counter(after["candidates"]) - Counter(before["candidates"])).items()},
+        candidates={
+            k: v for k, v in (Counter(after["candidates"]) - Counter(before["candidates"])).items()
+        },
     )
 
 
-def _generate(generator: Generator, records: list[ImageRecord], stream: Iterable[ImageRecord] | None) -> list[Candidate]:
+def _generate(
+    generator: Generator, records: list[ImageRecord], stream: Iterable[ImageRecord] | None
+) -> list[Candidate]:
     """All candidates of `records`; a record whose generation raises becomes one reject."""
     try:
         return list(generator.generate(records if stream is None else stream))
@@ -83,7 +96,11 @@ def generator_counters(generator: Generator) -> dict[str, dict]:
     summary = get() if callable(get) else {}
     backend = summary.get("backend") if isinstance(summary, dict) else None
     candidates = summary.get("candidates") if isinstance(summary, dict) else None
-    numeric = {k: v for k, v in (backend or {}).items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    numeric = {
+        k: v
+        for k, v in (backend or {}).items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool)
+    }
     return {"backend": numeric, "candidates": dict(candidates or {})}
 
 
@@ -121,8 +138,13 @@ class ShardJob:
 
         con = connect(self.catalog, read_only=True)
         try:
-            records = load_shard(con, plan, allow_missing=self.config.allow_missing_images,
-                                 split_override=self.split_override, text_fields=self.text_fields)
+            records = load_shard(
+                con,
+                plan,
+                allow_missing=self.config.allow_missing_images,
+                split_override=self.split_override,
+                text_fields=self.text_fields,
+            )
         finally:
             con.close()
         return synth_shard(plan.index, records, self.generator, self.chain(), self.balancer())
@@ -130,8 +152,11 @@ class ShardJob:
     def chain(self) -> FilterChain:
         """The run's filter chain (one per call: its per-shard state starts empty)."""
         c = self.config
-        return FilterChain(default_filters(max_answer_words=c.max_answer_words,
-                                           grounding_threshold=c.grounding_threshold))
+        return FilterChain(
+            default_filters(
+                max_answer_words=c.max_answer_words, grounding_threshold=c.grounding_threshold
+            )
+        )
 
     def balancer(self) -> YesNoBalancer:
         """The run's yes/no balancer."""

@@ -278,7 +278,8 @@ def test_openai_backend_through_ray_writes_the_rows_of_a_local_run(
             max_new_tokens=16, seed=3,
         )
         config = SynthConfig(backend="openai", limit=4, shard_size=2)
-        runs[ex] = run_synth(sample_catalog, tmp_path / ex, config, gen, progress=False, executor=ex)
+        out = tmp_path / ex
+        runs[ex] = run_synth(sample_catalog, out, config, gen, progress=False, executor=ex)
     local, ray = runs["local"], runs["ray"]
     assert ray.shards_total == 2 and ray.images == 4
     # every request of the run was made by an actor, and counted back through the shards

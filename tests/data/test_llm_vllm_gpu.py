@@ -78,7 +78,8 @@ def test_vllm_engine_replicas_through_ray_write_the_rows_of_a_local_run(
         if ex == "ray":
             assert gen.backend.llm is None  # no engine on the driver
         config = SynthConfig(backend="vllm", limit=8, shard_size=4)
-        runs[ex] = run_synth(sample_catalog, tmp_path / ex, config, gen, progress=False, executor=ex)
+        out = tmp_path / ex
+        runs[ex] = run_synth(sample_catalog, out, config, gen, progress=False, executor=ex)
         gen.backend.close()
     assert runs["ray"].generator_summary["backend"]["requests"] == 16
     assert runs["ray"].rejected["backend_error"] == 0
