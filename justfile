@@ -90,6 +90,10 @@ bench-entities: setup
 bench-synth: setup
     {{py}} bench/synth.py --data {{shared}}
 
+# Ray's overhead: --executor ray vs local for catalog and rules synth on the shared data, ratio per pair.
+bench-scale: setup
+    {{py}} bench/scale.py --data {{shared}}
+
 # Saliency speed: batched one-pass engine vs a per-method baseline (tiny models on CPU; --family paligemma-3b on a GPU).
 bench-diag: setup
     {{py}} bench/diag.py --threads 1

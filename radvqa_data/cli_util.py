@@ -16,6 +16,23 @@ import typer
 from radvqa_data.errors import RadvqaError
 
 
+def executor_option() -> typer.models.OptionInfo:
+    """`--executor local|ray`: the same flag on every step that can run on a Ray cluster."""
+    return typer.Option(
+        "local", "--executor",
+        help="local: this machine's cores; ray: a Ray cluster (same rows; see docs/scale.md).",
+    )
+
+
+def ray_address_option() -> typer.models.OptionInfo:
+    """`--ray-address ADDR`, read only with `--executor ray`."""
+    return typer.Option(
+        None, "--ray-address",
+        help="With --executor ray: the cluster (HOST:6379 as `ray start --head` prints, or auto); "
+        "default: a local Ray instance sized to this machine.",
+    )
+
+
 def fail(message: str, code: int = 1) -> None:
     """Print `Error: message` on stderr and exit with `code`."""
     typer.secho(f"Error: {message}", fg=typer.colors.RED, err=True)

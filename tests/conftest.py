@@ -68,6 +68,37 @@ def real_catalog(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) ->
     return path
 
 
+@pytest.fixture(scope="session")
+def ray_cluster() -> object:
+    """One local Ray instance (2 CPUs) for the whole session: it takes seconds to start, and a
+    process can join only one. Token authentication is off (nothing written under the home
+    folder), and the workers can import this checkout (`tests` too: test generators are pickled
+    to them by reference)."""
+    ray = pytest.importorskip("ray")
+    saved = {k: os.environ.get(k) for k in ("RAY_AUTH_MODE", "PYTHONPATH")}
+    os.environ["RAY_AUTH_MODE"] = "disabled"
+    paths = (str(REPO_ROOT), saved["PYTHONPATH"])
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
+    started = not ray.is_initialized()
+    if started:
+        import logging
+
+        ray.init(
+            num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING
+        )
+    from radvqa_data.executor.ray_runtime import quiet_ray_data
+
+    quiet_ray_data()
+    yield ray
+    if started:
+        ray.shutdown()
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
 def query_catalog(catalog: Path, sql: str) -> list[tuple]:
     """Run one read-only query on a catalog file and return all rows (closes the connection)."""
     import duckdb

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from radvqa_data.cli_util import user_errors
+from radvqa_data.cli_util import executor_option, ray_address_option, user_errors
 from radvqa_data.paths import DEFAULT_CATALOG
 
 KIND_HELP = "medpix2 | roco | rocov2 | vqa-rad | slake | dicom | folder"
@@ -26,13 +26,16 @@ def add(
     name: str | None = typer.Option(None, "--name", help="source name (default: the kind); use to catalog two sources of one kind"),
     workers: int | None = typer.Option(None, "--workers", "-j", help="threads decoding images (default: one per core, at most 8)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+    executor: str = executor_option(),
+    ray_address: str | None = ray_address_option(),
 ) -> None:
     """Catalog one dataset; adding the same source again replaces its rows (never duplicates)."""
     with user_errors():
         from radvqa_data.catalog.ingest import add_source
         from radvqa_data.catalog.report import print_summary
 
-        summary = add_source(catalog, kind, path, name=name, workers=workers, progress=not quiet)
+        summary = add_source(catalog, kind, path, name=name, workers=workers, progress=not quiet,
+                             executor=executor, ray_address=ray_address)
         print_summary(summary, catalog)
 
 

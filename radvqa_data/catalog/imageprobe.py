@@ -127,6 +127,18 @@ def probe_file(path: str) -> Probe:
     return probe_bytes(path, data, st.st_size, st.st_mtime_ns)
 
 
+def probe_file_or_record(path: str) -> Probe:
+    """`probe_file`, and a file whose probe raises anyway (a decoder bug) is `corrupt` with the
+    error as its reason: one bad file never stops a run, on threads or on a Ray worker."""
+    try:
+        return probe_file(path)
+    except Exception as exc:  # noqa: BLE001 - anything a third-party decoder may raise
+        from radvqa_data.executor.base import item_error
+
+        error = f"probe failed: {item_error(exc)}"
+        return Probe(path, None, None, "corrupt", error, None, None, None, None, None)
+
+
 def probe_chunk(paths: list[str]) -> list[Probe]:
-    """Probe a chunk of files (the unit of work handed to a probe thread)."""
-    return [probe_file(p) for p in paths]
+    """Probe a chunk of files (the unit of work handed to a probe thread or a Ray task)."""
+    return [probe_file_or_record(p) for p in paths]

@@ -8,6 +8,9 @@ transaction, opened on a second cursor before the probing ends (its texts and QA
 the threads decode) and committed after the image rows. So an interrupted run leaves the
 catalog's tables as they were, and the rerun reuses every probe already committed. Adding a
 source again replaces its rows, never duplicates.
+
+With `executor="ray"` the probing runs as Ray tasks over batches of files (each node must see
+the files at the same path); the parsing, the cache and every write stay in this process.
 """
 
 from __future__ import annotations
@@ -82,18 +85,24 @@ def add_source(
     name: str | None = None,
     workers: int | None = None,
     progress: bool = True,
+    executor: str = "local",
+    ray_address: str | None = None,
 ) -> IngestSummary:
     """Catalog the dataset at `path` (of `kind`) as source `name` (default: the kind).
 
     Re-adding a source replaces its rows in one transaction. Probes of unchanged image files
     are reused from earlier runs, so a rerun after an interrupt continues where it stopped.
+    `executor`: `local` (probe threads) or `ray` (Ray tasks on the cluster at `ray_address`,
+    default a local Ray instance); the rows written are the same.
     """
     from radvqa_data.catalog.probe_pool import CACHE_DDL, prefetch, probe_all
+    from radvqa_data.executor import make_executor
 
     start = time.perf_counter()
     catalog = Path(catalog)
     root = Path(path).expanduser().resolve()
     source = name or kind
+    ex = make_executor(executor, address=ray_address, local="threads", workers=workers)
     # Start decoding the image files a kind can list cheaply while its metadata is parsed. An
     # existing catalog is then opened for writing, for its probe cache (resume); a new one is
     # created only after the metadata parsed, so a malformed file never leaves an empty catalog.
@@ -102,8 +111,10 @@ def add_source(
     try:
         with deferred_interrupt():  # so that `pre` and `con` are set before a Ctrl-C can land
             listed = list_images(kind, root)
-            pre = prefetch(listed, workers)
-            if listed and catalog.exists():
+            if listed and catalog.exists() and ex.remote:
+                con = db.connect(catalog)  # Ray tasks cannot see a later cache lookup: look up now
+            pre = prefetch(listed, workers, ex, con)
+            if listed and catalog.exists() and con is None:
                 con = db.connect(catalog)
                 if pre is not None:
                     pre.use_cache(con)
@@ -132,7 +143,9 @@ def add_source(
                 staged = begin_source(tx, source, data)
             files = [im.path for im in data.images if im.path is not None and im.status is None]
             with _progress_bar(progress, len(files), f"probing {source}") as advance:
-                probes, reused = probe_all(con, files, workers=workers, on_done=advance, pre=pre)
+                probes, reused = probe_all(
+                    con, files, workers=workers, on_done=advance, pre=pre, executor=ex
+                )
             probe_seconds = time.perf_counter() - t_probe  # includes decoding that overlapped parsing
             with deferred_interrupt():  # one transaction: a Ctrl-C waits for its end (seconds at most)
                 counts = finish_source(tx, source, kind, root, data, probes, staged)

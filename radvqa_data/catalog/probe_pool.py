@@ -7,6 +7,10 @@ whose size and mtime are unchanged, so finished work is not redone.
 Overlap: `prefetch` queues a source's image files (listed cheaply before its metadata is
 parsed) on the pool; `probe_all` later collects those results and probes whatever else the
 reader named.
+
+Executors: the chunks run on the probe threads (`--executor local`) or as Ray tasks
+(`--executor ray`, `REMOTE_CHUNK` files each); the cache, its commits and the resume logic are
+the same for both, and only this process writes the catalog.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ import duckdb
 from radvqa_data.catalog.bulk import BIGINT, INTEGER, UBIGINT, VARCHAR, insert_rows
 from radvqa_data.catalog.imageprobe import PROBE_VERSION, Probe
 from radvqa_data.catalog.signals import deferred_interrupt
-from radvqa_data.catalog.workerpool import close_pool, default_workers, get_pool
+from radvqa_data.catalog.workerpool import close_pool, default_workers
+from radvqa_data.executor import Executor, make_executor
 
 CACHE_DDL = """
 CREATE TABLE IF NOT EXISTS catalog_probe_cache (
@@ -41,6 +46,7 @@ CREATE TABLE IF NOT EXISTS catalog_probe_cache (
 """
 
 CHUNK = 8  # files per task: few futures to track, small enough to balance the threads
+REMOTE_CHUNK = 32  # files per Ray task: ~100 ms of decoding against ~2 ms of task overhead
 BATCH = 128  # probes per committed cache batch (an interrupt loses at most this many)
 POOL_MIN = 48  # below this many files a pool costs more than it saves
 
@@ -80,18 +86,35 @@ def _commit(con: duckdb.DuckDBPyConnection, batch: list[Probe]) -> None:
         insert_rows(con, "catalog_probe_cache", rows, CACHE_COLUMNS, replace=True)
 
 
-def _submit(paths: list[str], workers: int, chunk_fn: Callable[[list[str]], list[Probe]] | None = None) -> Iterator[Probe]:
-    """Probe `paths` (any order out): in-process for few files, else on the shared pool.
+def _submit(
+    paths: list[str],
+    workers: int,
+    chunk_fn: Callable[[list[str]], list[Probe]] | None = None,
+    executor: Executor | None = None,
+) -> Iterator[Probe]:
+    """Probe `paths` (any order out): in-process for few files, else on the executor.
 
-    With the pool, all chunks are queued at once and the threads start on them immediately.
+    Locally, all chunks are queued at once and the threads start on them immediately; on Ray,
+    the first chunks are submitted now and the rest as results come back.
     """
-    from radvqa_data.catalog.imageprobe import probe_chunk, probe_file
+    from radvqa_data.catalog.imageprobe import probe_chunk, probe_file_or_record
 
+    if executor is not None and executor.remote:
+        chunks = [paths[i : i + REMOTE_CHUNK] for i in range(0, len(paths), REMOTE_CHUNK)]
+        return itertools.chain.from_iterable(executor.map(probe_chunk, chunks))
     if workers <= 1 or len(paths) < POOL_MIN:
-        return (probe_file(p) for p in paths)
+        return (probe_file_or_record(p) for p in paths)
     chunks = [paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)]
-    results = get_pool(workers).imap_unordered(chunk_fn or probe_chunk, chunks)
-    return itertools.chain.from_iterable(results)
+    executor = executor or make_executor("local", local="threads", workers=workers)
+    return itertools.chain.from_iterable(executor.map(chunk_fn or probe_chunk, chunks))
+
+
+def _close(executor: Executor | None) -> None:
+    """Drop queued probes (the shared threads, or the Ray tasks still in flight)."""
+    if executor is not None:
+        executor.close()
+    else:
+        close_pool()
 
 
 @dataclass
@@ -103,6 +126,7 @@ class Prefetch:
     #: never changed in place, so the probe threads can read it without a lock.
     cached: dict[str, Probe] = field(default_factory=dict)
     results: Iterator[Probe] = field(default_factory=lambda: iter(()))
+    executor: Executor | None = None
 
     def probe_chunk(self, paths: list[str]) -> list[Probe]:
         """Probe a chunk of files on a pool thread, skipping those the cache lookup found.
@@ -124,24 +148,39 @@ class Prefetch:
     def cancel(self) -> None:
         """Drop the queued work (a source that failed to parse, or Ctrl-C)."""
         if self.submitted:
-            close_pool()
+            _close(self.executor)
 
 
-def prefetch(paths: Iterable[Path], workers: int | None) -> Prefetch | None:
-    """Queue `paths` on the probe pool now; None if too few to bother.
+def prefetch(
+    paths: Iterable[Path],
+    workers: int | None,
+    executor: Executor | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> Prefetch | None:
+    """Queue `paths` on the probe pool (or the Ray executor) now; None if too few to bother.
 
     Starting the pool imports the decoders (numpy, Pillow: ~0.2 s, once per process) in the
     calling thread before anything is parsed. Why first: imports and JSON parsing both hold the
     GIL, so interleaving them only delays the first probe; once the pool runs, decoding (which
     releases the GIL) overlaps the parsing. For an existing catalog, call `use_cache` next: the
     threads already decode while it opens the catalog and looks the files up.
+
+    A remote executor's tasks cannot see a lookup made after they were queued, so there the
+    cache of `con` (an existing catalog) is looked up first and only the other files are queued.
     """
     workers = workers or default_workers()
     unique = sorted({str(p) for p in paths})
-    if workers <= 1 or len(unique) < POOL_MIN:
+    remote = executor is not None and executor.remote
+    if not unique or (not remote and (workers <= 1 or len(unique) < POOL_MIN)):
         return None
-    pre = Prefetch(submitted=set(unique))
-    pre.results = _submit(unique, workers, pre.probe_chunk)
+    pre = Prefetch(submitted=set(unique), executor=executor)
+    if remote:
+        if con is not None:
+            pre.use_cache(con)
+        todo = [p for p in unique if p not in pre.cached]
+        pre.results = _submit(todo, workers, executor=executor)
+    else:
+        pre.results = _submit(unique, workers, pre.probe_chunk, executor)
     return pre
 
 
@@ -152,6 +191,7 @@ def probe_all(
     workers: int | None = None,
     on_done: Callable[[int], None] | None = None,
     pre: Prefetch | None = None,
+    executor: Executor | None = None,
 ) -> tuple[dict[str, Probe], int]:
     """Probe every file in `paths`; returns (path -> probe, number reused from the cache)."""
     with deferred_interrupt():
@@ -170,7 +210,7 @@ def probe_all(
     wanted_set = set(wanted)
     batch: list[Probe] = []
     try:
-        for probe in itertools.chain(pre.results, _submit(todo, workers)):
+        for probe in itertools.chain(pre.results, _submit(todo, workers, executor=executor)):
             counted = probe.path in done  # a cached file probed before the cache lookup ended
             done[probe.path] = probe
             batch.append(probe)
@@ -181,10 +221,10 @@ def probe_all(
                 batch = []
     except KeyboardInterrupt:
         _commit(con, batch)  # Ctrl-C: keep the whole probes finished so far for the rerun
-        close_pool()
+        _close(executor)
         raise
     except BaseException:
-        close_pool()  # do not leave queued work behind for the next caller
+        _close(executor)  # do not leave queued work behind for the next caller
         raise
     _commit(con, batch)
     return done, reused

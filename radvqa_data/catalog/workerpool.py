@@ -38,7 +38,7 @@ def default_workers() -> int:
 
 
 class ProbePool:
-    """A `ThreadPoolExecutor` with the one call the probing needs: results in completion order."""
+    """A `ThreadPoolExecutor` with the calls the local executor needs (any or input order)."""
 
     def __init__(self, workers: int) -> None:
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="radvqa-probe")
@@ -47,6 +47,11 @@ class ProbePool:
         """Queue `fn(item)` for every item now; yield the results as they finish (any order)."""
         futures: list[Future[R]] = [self._executor.submit(fn, item) for item in items]
         return (f.result() for f in as_completed(futures))
+
+    def imap(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """Queue `fn(item)` for every item now; yield the results in input order."""
+        futures: list[Future[R]] = [self._executor.submit(fn, item) for item in items]
+        return (f.result() for f in futures)
 
     def close(self) -> None:
         """Drop the queued work and wait for the running calls (each is one short chunk)."""

@@ -41,12 +41,19 @@ def run_entities(
     sources: list[str] | None = None,
     fields: list[str] | None = None,
     progress: bool = True,
+    executor: str = "local",
+    ray_address: str | None = None,
 ) -> EntitySummary:
     """Process the catalog's new or changed texts and store their entities (incremental).
 
     `fields` limits the run to some text fields (e.g. ["caption"]: what the rules backend reads);
-    None processes every field.
+    None processes every field. `executor`: `local` (forked processes) or `ray` (Ray tasks of
+    256 texts on the cluster at `ray_address`); only this process writes the catalog, as texts
+    come back in order, so an interrupted run keeps every batch written and the rerun skips it.
     """
+    from radvqa_data.executor.base import check_executor, make_executor
+
+    check_executor(executor, ray_address)  # a typo fails now, even when nothing is left to do
     t0 = time.perf_counter()
     pid = pipeline_id(model)
     summary = EntitySummary(pid)
@@ -58,6 +65,7 @@ def run_entities(
         if total == 0:  # nothing new: do not pay for building the pipeline
             summary.seconds = time.perf_counter() - t0
             return summary
+        ex = make_executor(executor, address=ray_address, local="fork", workers=n_process)
         md5: dict[tuple[str, str, str], str] = {}
 
         def tracked():
@@ -67,10 +75,13 @@ def run_entities(
 
         from .pipeline import build_pipeline
 
-        nlp = build_pipeline(model)  # before the bar: a missing --model fails with one line
+        # Before the bar: a missing --model fails with one line. On Ray the workers build their
+        # own pipelines, so here only a named model is loaded, to check it is installed.
+        nlp = build_pipeline(model) if model or not ex.remote else None
         batch: list = []
         with progress_bar("entities", total, "texts", progress) as advance:
-            for result in extract_entities(tracked(), nlp=nlp, n_process=n_process, batch_size=batch_size):
+            for result in extract_entities(tracked(), model=model, nlp=nlp, n_process=n_process,
+                                           batch_size=batch_size, executor=ex):
                 batch.append(result)
                 if len(batch) >= WRITE_EVERY:
                     _flush(con, batch, pid, md5, summary)

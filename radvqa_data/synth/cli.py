@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from radvqa_data.cli_util import user_errors
+from radvqa_data.cli_util import executor_option, ray_address_option, user_errors
 from radvqa_data.paths import DEFAULT_CATALOG
 
 CATALOG_OPT = typer.Option(DEFAULT_CATALOG, "--catalog", help="Catalog file (DuckDB).")
@@ -32,6 +32,8 @@ def register(app: typer.Typer) -> None:
         sources: list[str] = typer.Option(None, "--sources", help="Only these catalog sources (comma-separated or repeated)."),
         fields: list[str] = typer.Option(None, "--fields", help="Only these text fields, e.g. caption (default: all)."),
         progress: bool = typer.Option(True, "--progress/--no-progress"),
+        executor: str = executor_option(),
+        ray_address: str = ray_address_option(),
     ) -> None:
         """Find entities (lexicon + negation/uncertainty) in every catalogued text not yet processed."""
         with user_errors():
@@ -42,7 +44,8 @@ def register(app: typer.Typer) -> None:
             connect(catalog, read_only=True).close()  # a clear error when the catalog is absent
             summary = run_entities(catalog, model=model, n_process=processes, batch_size=batch_size,
                                    sources=_split_sources(sources) or None,
-                                   fields=_split_sources(fields) or None, progress=progress)
+                                   fields=_split_sources(fields) or None, progress=progress,
+                                   executor=executor, ray_address=ray_address)
             print_entity_summary(summary)
 
     @app.command("synth")
@@ -67,6 +70,8 @@ def register(app: typer.Typer) -> None:
         top_p: float = typer.Option(0.95, "--top-p"),
         max_new_tokens: int = typer.Option(256, "--max-new-tokens"),
         verify: bool = typer.Option(False, "--verify/--no-verify", help="LLM backends: second pass in which the model judges every generated pair against the source (yes/no verdict); a 'no' rejects the pair."),
+        executor: str = executor_option(),
+        ray_address: str = ray_address_option(),
     ) -> None:
         """Synthesize typed, grounded QA pairs into Parquet shards (resumable)."""
         with user_errors():
@@ -80,17 +85,20 @@ def register(app: typer.Typer) -> None:
 
                 generator = RulesGenerator(seed)
             else:
+                # On Ray each vLLM replica starts its engine on its own GPU: none starts here.
+                options = {"lazy": True} if backend == "vllm" and executor == "ray" else None
                 generator = _llm_generator(
                     backend, base_url=base_url, model=model, api_key_env=api_key_env, concurrency=concurrency,
                     timeout=timeout, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
-                    seed=seed, verify=verify,
+                    seed=seed, verify=verify, backend_options=options,
                 )
                 settings = {"model": model, "base_url": base_url, "temperature": temperature, "top_p": top_p,
                             "max_new_tokens": max_new_tokens, "verify": verify}
             config = SynthConfig(backend=backend, sources=_split_sources(sources), limit=limit, seed=seed,
                                  allow_missing_images=allow_missing_images, shard_size=shard_size,
                                  max_answer_words=max_answer_words, generator_settings=settings)
-            summary = run_synth(catalog, out, config, generator, overwrite=overwrite, progress=progress)
+            summary = run_synth(catalog, out, config, generator, overwrite=overwrite,
+                                progress=progress, executor=executor, ray_address=ray_address)
             print_synth_summary(summary)
 
     @app.command("export")

@@ -3,6 +3,10 @@
 The driver is backend-agnostic: it accepts any `Generator` (rules, or an LLM backend from
 `radvqa_data.llm`), runs every candidate through the shared `FilterChain` and the yes/no
 balancer, and writes kept rows and rejects (with their reason) shard by shard.
+
+Executors: `local` runs the shards here, one after the other; `ray` runs them as a Ray Data map
+(`radvqa_data.synth.shard_job`), rules as short tasks and LLM backends on actors, and this
+process writes each shard as it comes back. Same shards, same rows, same manifest counts.
 """
 
 from __future__ import annotations
@@ -15,9 +19,8 @@ from pathlib import Path
 
 from radvqa_data.catalog.db import connect
 from radvqa_data.errors import InputError
-from radvqa_data.filters import FilterChain, YesNoBalancer, default_filters
 from radvqa_data.synth.config import BENCHMARK_KINDS, SynthConfig
-from radvqa_data.synth.manifest import shard_stats, write_manifest
+from radvqa_data.synth.manifest import backend_totals, shard_stats, write_manifest
 from radvqa_data.synth.progress import ShardProgress, counted, progress_bar
 from radvqa_data.synth.records import (
     case_splits,
@@ -26,7 +29,8 @@ from radvqa_data.synth.records import (
     plan_shards,
     texts_without_entities,
 )
-from radvqa_data.synth.shards import claim_output, finished_shards, row_id, to_row, write_shard
+from radvqa_data.synth.shard_job import ShardJob, ShardResult, ray_placement, synth_shard
+from radvqa_data.synth.shards import claim_output, finished_shards, write_shard
 from radvqa_data.synth.types import Generator
 
 
@@ -69,9 +73,20 @@ def run_synth(
     *,
     overwrite: bool = False,
     progress: bool = True,
+    executor: str = "local",
+    ray_address: str | None = None,
 ) -> SynthSummary:
-    """Synthesize QA shards into `out` (resuming finished shards of the same run)."""
+    """Synthesize QA shards into `out` (resuming finished shards of the same run).
+
+    `executor`: `local` (this process) or `ray` (a Ray Data map over the shards on the cluster
+    at `ray_address`, default a local Ray instance; the workers read the catalog file, so it
+    must be at the same path on every node). Which executor ran is not part of the run's
+    identity: a run interrupted on one can be finished on the other.
+    """
+    from radvqa_data.executor import make_executor
+
     config.validate()
+    ex = make_executor(executor, address=ray_address)
     t0 = time.perf_counter()
     out = Path(out)
     con = connect(catalog, read_only=True)
@@ -90,34 +105,24 @@ def run_synth(
         overrides, conflicts = case_splits(con, sources)
         done = finished_shards(out)
         summary = SynthSummary(out, shards_total=len(plans), shards_skipped=sum(p.index in done for p in plans))
-        chain = FilterChain(default_filters(max_answer_words=config.max_answer_words,
-                                            grounding_threshold=config.grounding_threshold))
-        balancer = YesNoBalancer(config.yes_share_max)
         todo = [p for p in plans if p.index not in done]
         text_fields = getattr(generator, "text_fields", None)  # optional: what the generator reads
         missing = texts_without_entities(con, sources, text_fields)
         if missing:
             summary.warnings.append(_missing_entities_warning(generator, missing, catalog))
-        # Per-image progress: a generator with an `on_progress` hook (the LLM one) reports finished
-        # requests itself; for the others each record pulled means the previous one is done.
-        hooked = hasattr(generator, "on_progress")
+        job = ShardJob(str(Path(catalog).resolve()), config, generator, overrides, text_fields)
         with progress_bar("synth", sum(p.n_images for p in todo), "images", progress) as advance:
-            tick = ShardProgress(advance)
-            if hooked:
-                generator.on_progress = tick
-            try:
-                for plan in todo:
-                    _run_shard(con, out, plan, config, generator, chain, balancer, overrides, text_fields,
-                               done, summary, tick if not hooked else None)
-                    tick.finish(plan.n_images)
-            finally:
-                if hooked:
-                    generator.on_progress = None
+            if ex.remote:
+                _run_remote(ex, job, todo, out, done, summary, advance)
+            else:
+                _run_local(ex, con, job, todo, out, done, summary, advance)
         summary.manifest = write_manifest(
             out, config, catalog=Path(catalog), catalog_fp=fp, plans=plans, done=done, case_conflicts=conflicts,
             generator=getattr(generator, "name", type(generator).__name__),
         )
-        if callable(getattr(generator, "summary", None)):
+        # Under Ray each worker counted on its own copy of the generator: `_run_remote` sums
+        # the shards' counters instead.
+        if not ex.remote and callable(getattr(generator, "summary", None)):
             summary.generator_summary = generator.summary()
     finally:
         con.close()
@@ -125,45 +130,63 @@ def run_synth(
     return summary
 
 
-def _run_shard(con, out: Path, plan, config: SynthConfig, generator: Generator, chain: FilterChain,
-               balancer: YesNoBalancer, overrides, text_fields, done: dict, summary: SynthSummary, tick) -> None:
-    """Generate, filter, balance and write one shard; record its counts in `done` and `summary`."""
-    records = load_shard(con, plan, allow_missing=config.allow_missing_images,
-                         split_override=overrides, text_fields=text_fields)
-    chain.reset()
-    before = backend_counters(generator)
-    stream = records if tick is None else counted(records, tick)
-    kept_c, rejected_c = chain.split(generator.generate(stream))
-    kept_ids = [(row_id(c), c) for c in kept_c]
-    kept_ids, trimmed = balancer.balance(kept_ids)
-    kept = [to_row(rid, c) for rid, c in kept_ids]
-    rejects = [{**to_row(row_id(c), c), "reason": reason} for c, reason in rejected_c]
-    rejects += [{**to_row(rid, c), "reason": balancer.name} for rid, c in trimmed]
-    stats = shard_stats(plan, len(records), kept, rejects, backend=counters_delta(before, backend_counters(generator)))
-    write_shard(out, plan.index, kept, rejects, stats)
+def _run_local(ex, con, job: ShardJob, todo: list, out: Path, done: dict, summary: SynthSummary,
+               advance) -> None:
+    """The shards one after the other in this process (the local executor runs them inline,
+    in order), on the driver's connection, the bar moving per image."""
+    generator, chain, balancer = job.generator, job.chain(), job.balancer()
+    # Per-image progress: a generator with an `on_progress` hook (the LLM one) reports finished
+    # requests itself; for the others each record pulled means the previous one is done.
+    hooked = hasattr(generator, "on_progress")
+    tick = ShardProgress(advance)
+
+    def one(plan) -> ShardResult:
+        records = load_shard(con, plan, allow_missing=job.config.allow_missing_images,
+                             split_override=job.split_override, text_fields=job.text_fields)
+        stream = records if hooked else counted(records, tick)
+        return synth_shard(plan.index, records, generator, chain, balancer, stream)
+
+    if hooked:
+        generator.on_progress = tick
+    try:
+        for plan, result in zip(todo, ex.map_dataset(one, todo), strict=True):
+            _write(out, plan, result, done, summary)
+            tick.finish(plan.n_images)
+    finally:
+        if hooked:
+            generator.on_progress = None
+
+
+def _run_remote(ex, job: ShardJob, todo: list, out: Path, done: dict, summary: SynthSummary,
+                advance) -> None:
+    """The shards as a Ray Data map; each is written here as it comes back (any order)."""
+    from radvqa_data.executor.ray_runtime import cluster_cpus, cluster_gpus
+
+    plans = {p.index: p for p in todo}
+    cpus, gpus = cluster_cpus(ex.ray), cluster_gpus(ex.ray)
+    actors, gpus_each = ray_placement(job.generator, cpus, gpus, len(todo))
+    backend: list[dict] = []
+    candidates: Counter = Counter()
+    try:
+        for result in ex.map_dataset(job, todo, actors=actors, num_gpus=gpus_each):
+            _write(out, plans[result.index], result, done, summary)
+            backend.append({"backend": result.backend})
+            candidates.update(result.candidates)
+            advance(result.n_images)
+    finally:
+        if candidates or any(b["backend"] for b in backend):  # an LLM generator (rules count none)
+            summary.generator_summary = {"candidates": dict(candidates),
+                                         "backend": backend_totals(backend)}
+
+
+def _write(out: Path, plan, result: ShardResult, done: dict, summary: SynthSummary) -> None:
+    """Write one shard and its state (the commit mark); count it in `done` and `summary`."""
+    stats = shard_stats(plan, result.n_images, result.kept, result.rejects, backend=result.backend)
+    write_shard(out, plan.index, result.kept, result.rejects, stats)
     done[plan.index] = stats
-    summary.images += len(records)
-    summary.kept += len(kept)
-    summary.rejected.update(r["reason"] for r in rejects)
-
-
-def backend_counters(generator: Generator) -> dict[str, float]:
-    """The numeric backend counters of `generator.summary()["backend"]` (requests, retries,
-    timeouts, tokens, seconds); empty for a generator without a backend (rules)."""
-    get = getattr(generator, "summary", None)
-    backend = get().get("backend") if callable(get) else None
-    if not isinstance(backend, dict):
-        return {}
-    return {k: v for k, v in backend.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-
-
-def counters_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
-    """What one shard added to the counters (`peak_*` values are maxima: the value after)."""
-    delta = {}
-    for k, v in after.items():
-        d = v if k.startswith("peak_") else v - before.get(k, 0)
-        delta[k] = round(d, 3) if isinstance(d, float) else d
-    return delta
+    summary.images += result.n_images
+    summary.kept += len(result.kept)
+    summary.rejected.update(r["reason"] for r in result.rejects)
 
 
 def _missing_entities_warning(generator: Generator, missing: int, catalog) -> str:

@@ -260,3 +260,31 @@ def test_complete_from_inside_a_running_event_loop(server: tuple[str, str]) -> N
 
     replies = asyncio.run(inside())
     assert len(replies) == 2 and all(c.text is not None and c.error is None for c in replies)
+
+
+def test_openai_backend_through_ray_writes_the_rows_of_a_local_run(
+    server: tuple[str, str], ray_cluster: object, sample_catalog: Path, tmp_path: Path
+) -> None:
+    """The same generator as a Ray Data stage: 2 actors (one per shard of one image), each
+    keeping its image's 2 requests in flight."""
+    from radvqa_data.synth.config import SynthConfig
+    from radvqa_data.synth.driver import run_synth
+    from tests.data.test_executor_ray import shard_rows
+
+    url, model = server
+    runs = {}
+    for ex in ("local", "ray"):
+        gen = make_generator(
+            "openai", base_url=url, model=model, concurrency=2, timeout=60, temperature=0.0,
+            max_new_tokens=8, seed=3,
+        )
+        config = SynthConfig(backend="openai", limit=2, shard_size=1)
+        out = tmp_path / ex
+        runs[ex] = run_synth(sample_catalog, out, config, gen, progress=False, executor=ex)
+    local, ray = runs["local"], runs["ray"]
+    assert ray.shards_total == 2 and ray.images == 2
+    # every request of the run was made by an actor, and counted back through the shards
+    assert ray.generator_summary["backend"]["requests"] == 4
+    assert ray.generator_summary["candidates"] == local.generator_summary["candidates"]
+    assert ray.manifest["backend_counters"]["requests"] == 4
+    assert shard_rows(tmp_path / "ray") == shard_rows(tmp_path / "local")

@@ -50,3 +50,37 @@ def test_vllm_backend_structured_json_on_gpu(tmp_path: Path) -> None:
         f"vllm: {stats.prompt_tokens / seconds:.0f} prompt tok/s, {stats.completion_tokens / seconds:.0f} generation tok/s, "
         f"{len(finished)}/128 replies closed"
     )
+
+
+def test_vllm_engine_replicas_through_ray_write_the_rows_of_a_local_run(
+    ray_cluster: object, sample_catalog: Path, tmp_path: Path
+) -> None:
+    """`synth --executor ray --backend vllm`: one engine replica per GPU as Ray Data actors; the
+    driver starts no engine (lazy backend), the replicas' rows equal an in-process run's."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("vllm")
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA GPU")
+    from radvqa_data.llm.factory import make_generator
+    from radvqa_data.llm.tiny import build_tiny_causal_lm
+    from radvqa_data.synth.config import SynthConfig
+    from radvqa_data.synth.driver import run_synth
+    from tests.data.test_executor_ray import shard_rows
+
+    model = build_tiny_causal_lm(tmp_path / "model", hidden=64)
+    options = {"gpu_memory_utilization": 0.3, "enforce_eager": True}
+    runs = {}
+    for ex in ("local", "ray"):
+        gen = make_generator(
+            "vllm", model=str(model), temperature=0.0, max_new_tokens=128, seed=0,
+            backend_options={**options, "lazy": ex == "ray"},
+        )
+        if ex == "ray":
+            assert gen.backend.llm is None  # no engine on the driver
+        config = SynthConfig(backend="vllm", limit=8, shard_size=4)
+        out = tmp_path / ex
+        runs[ex] = run_synth(sample_catalog, out, config, gen, progress=False, executor=ex)
+        gen.backend.close()
+    assert runs["ray"].generator_summary["backend"]["requests"] == 16
+    assert runs["ray"].rejected["backend_error"] == 0
+    assert shard_rows(tmp_path / "ray") == shard_rows(tmp_path / "local")

@@ -7,6 +7,10 @@ when this backend is built. The recommended way to use vLLM is still `vllm serve
 
 Structured output: vLLM >= 0.12 takes `SamplingParams(structured_outputs=StructuredOutputsParams(json=...))`;
 older releases took `guided_decoding=GuidedDecodingParams(json=...)`. Both are handled.
+
+On Ray (`synth --executor ray`) the backend is built `lazy` on the driver, which may have no GPU
+and no vLLM, and pickled to one actor per GPU: a pickled backend carries its recipe (model,
+sampling, engine options), never the engine, and each copy starts its own engine on first use.
 """
 
 from __future__ import annotations
@@ -49,19 +53,38 @@ class VLLMBackend:
     on_done: Callable[[int], None] | None = None  # called with a prompt's index as it finishes
 
     def __init__(
-        self, model: str, sampling: Sampling, *, guided: bool = True, **llm_kwargs: Any
+        self,
+        model: str,
+        sampling: Sampling,
+        *,
+        guided: bool = True,
+        lazy: bool = False,  # start the engine on first use (a Ray replica), not now
+        **llm_kwargs: Any,
     ) -> None:
-        vllm = load_vllm()
         self.model = model
         self.sampling = sampling
         self.guided = guided  # constrain replies to the JSON schema (no parse failures from format)
         self.stats = BackendStats()
-        self._vllm = vllm
         # llm_kwargs: e.g. load_format="dummy" (random weights, no download), gpu_memory_utilization.
-        self.llm = vllm.LLM(model=model, seed=sampling.seed, **llm_kwargs)
+        self.llm_kwargs = llm_kwargs
+        self._vllm: Any = None
+        self.llm: Any = None
+        if not lazy:
+            self._start()
+
+    def _start(self) -> None:
+        """Import vLLM (or fail with the install command) and start the engine."""
+        self._vllm = load_vllm()
+        self.llm = self._vllm.LLM(model=self.model, seed=self.sampling.seed, **self.llm_kwargs)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle the recipe, not the engine (a Ray actor starts its own)."""
+        return {**self.__dict__, "_vllm": None, "llm": None}
 
     def sampling_params(self, prompt: Prompt) -> Any:
         """The vllm.SamplingParams of one prompt (its own JSON schema when guided)."""
+        if self._vllm is None:
+            self._vllm = load_vllm()
         s = self.sampling
         extra = structured_kwargs(self._vllm, prompt.schema) if self.guided else {}
         return self._vllm.SamplingParams(
@@ -74,6 +97,8 @@ class VLLMBackend:
 
     def complete(self, prompts: Sequence[Prompt]) -> list[Completion]:
         """Generate for all prompts in one `LLM.chat` call (vLLM schedules the batch itself)."""
+        if self.llm is None:
+            self._start()
         start = time.perf_counter()
         outputs = self.llm.chat(
             [p.messages for p in prompts],
