@@ -26,6 +26,11 @@ _DIM = rf"({_NUM})\s*({_UNIT})?"
 _MEASURE = re.compile(
     rf"(?<![\w.]){_DIM}(?:\s*(?:x|\u00d7|by)\s*{_DIM})?(?:\s*(?:x|\u00d7|by)\s*{_DIM})?(?!\w|\.\d)", re.I
 )
+_TOKEN = re.compile(
+    rf"(?P<measure>(?<![\w.]){_NUM}\s*(?P<u1>{_UNIT})?(?:\s*(?:x|\u00d7|by)\s*{_NUM}\s*(?P<u2>{_UNIT})?)?"
+    rf"(?:\s*(?:x|\u00d7|by)\s*{_NUM}\s*(?P<u3>{_UNIT})?)?(?!\w|\.\d))|{_WORD.pattern}",
+    re.I,
+)
 _UNIT_NAMES = {"cm": "cm", "mm": "mm", "centimeter": "cm", "centimeters": "cm", "millimeter": "mm",
                "millimeters": "mm"}
 
@@ -85,6 +90,7 @@ def group_of(label: str, norm: str) -> str | None:
     return entry.group if entry is not None else None
 
 
+@functools.lru_cache(maxsize=1024)  # a case's findings text is read once per image of the case
 def sentence_bounds(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence: split after . ! ? ; before whitespace, and at line breaks."""
     bounds, start = [], 0
@@ -122,41 +128,41 @@ def measurement_answer(text: str) -> str | None:
 
 def units(text: str, lo: int, hi: int, ents: list[Entity]) -> list[Unit]:
     """The units of `text[lo:hi]`: the given entities (sorted, non-overlapping) and the words,
-    numbers and measurements between them."""
+    numbers and measurements between them (one tokenizer pass over the span)."""
     out: list[Unit] = []
-    pos = lo
-    for e in ents:
-        if e.start < pos or e.end > hi:
-            continue
-        out.extend(_gap_units(text, pos, e.start))
-        out.append(Unit(e.start, e.end, text[e.start : e.end].lower(), e.label, e))
-        pos = e.end
-    out.extend(_gap_units(text, pos, hi))
+    k, n_ents = 0, len(ents)
+    for m in _TOKEN.finditer(text, lo, hi):
+        start = m.start()
+        while k < n_ents and ents[k].end <= start:
+            e = ents[k]
+            if e.start >= lo and e.end <= hi and (not out or out[-1].end <= e.start):
+                out.append(Unit(e.start, e.end, text[e.start : e.end].lower(), e.label, e))
+            k += 1
+        if k < n_ents and ents[k].start < m.end():
+            continue  # inside (or overlapping) an entity
+        if m.lastgroup == "measure":
+            if m.group("u1") or m.group("u2") or m.group("u3"):
+                out.append(Unit(start, m.end(), m.group(0).lower(), "MEASURE"))
+            else:  # numbers without a unit: words
+                out.extend(_words(text, start, m.end()))
+        else:
+            out.append(_word(text, m))
+    for e in ents[k:]:
+        if e.start >= lo and e.end <= hi and (not out or out[-1].end <= e.start):
+            out.append(Unit(e.start, e.end, text[e.start : e.end].lower(), e.label, e))
     return out
 
 
-def _gap_units(text: str, lo: int, hi: int) -> list[Unit]:
-    out: list[Unit] = []
-    pos = lo
-    for m in _MEASURE.finditer(text, lo, hi):
-        if not any(m.groups()[i] for i in (1, 3, 5)):
-            continue  # a number without a unit: left to the word tokenizer
-        out.extend(_words(text, pos, m.start()))
-        out.append(Unit(m.start(), m.end(), m.group(0).lower(), "MEASURE"))
-        pos = m.end()
-    out.extend(_words(text, pos, hi))
-    return out
+def _word(text: str, m: re.Match) -> Unit:
+    w = m.group(0).lower()
+    if w == "-" and (text[m.start() - 1 : m.start()].isspace() or text[m.end() : m.end() + 1].isspace()):
+        w = "--"  # a dash between phrases ("Hydrocephalus - Axial CT"), not a hyphen
+    kind = "NUM" if w[0].isdigit() or w in NUMBER_WORDS else "WORD" if w[0].isalpha() else "PUNCT"
+    return Unit(m.start(), m.end(), w, kind)
 
 
 def _words(text: str, lo: int, hi: int) -> list[Unit]:
-    out = []
-    for m in _WORD.finditer(text, lo, hi):
-        w = m.group(0).lower()
-        if w == "-" and (text[m.start() - 1 : m.start()].isspace() or text[m.end() : m.end() + 1].isspace()):
-            w = "--"  # a dash between phrases ("Hydrocephalus - Axial CT"), not a hyphen
-        kind = "NUM" if w[0].isdigit() or w in NUMBER_WORDS else "WORD" if w[0].isalpha() else "PUNCT"
-        out.append(Unit(m.start(), m.end(), w, kind))
-    return out
+    return [_word(text, m) for m in _WORD.finditer(text, lo, hi)]
 
 
 def is_adverb(u: Unit) -> bool:
