@@ -89,39 +89,52 @@ _PLANES = {
     "lateral": "lateral",
     "oblique": "oblique",
 }
+#: Projection views named for a cross-sectional MR image: MR makes no projections, so a
+#: "Lateral" MR is a sagittal slice and a "Frontal" one a coronal slice (MedPix files 17 so).
+_MR_SLICE_OF_VIEW = {"frontal": "coronal", "lateral": "sagittal"}
+PROJECTION_PLANES = frozenset({"frontal", "lateral"})
 
 
-def plane(raw: str | None) -> str | None:
-    """Normalize an imaging plane (``Transverse`` -> ``axial``, ``PA`` -> ``frontal``)."""
+def plane(raw: str | None, modality: str | None = None) -> str | None:
+    """Normalize an imaging plane (``Transverse`` -> ``axial``, ``PA`` -> ``frontal``); for an
+    MRI (`modality`), a projection view names the slice plane (``Lateral`` -> ``sagittal``)."""
     if raw is None or not str(raw).strip():
         return None
     text = str(raw).strip().lower()
-    if text in _PLANES:
-        return _PLANES[text]
     if text.startswith(("nos", "not specified")):
         return None
-    for word, name in _PLANES.items():
-        if len(word) > 2 and word in text:
-            return name
-    return "other"
+    name = _PLANES.get(text)
+    if name is None:
+        name = next((n for w, n in _PLANES.items() if len(w) > 2 and w in text), "other")
+    if modality == "MRI":
+        name = _MR_SLICE_OF_VIEW.get(name, name)
+    return name
 
 
-# Region words, checked in order; MedPix "Location" / "Location Category", VQA-RAD organ, SLAKE location.
+# Region words, checked in order: VQA-RAD organ, SLAKE location, DICOM BodyPartExamined.
+# Organ systems (genitourinary, musculoskeletal, vascular, cardiovascular) are not regions:
+# they give None here. MedPix combines its several region signals in `catalog.regions`.
 _REGIONS: list[tuple[str, tuple[str, ...]]] = [
     ("spine", ("spine", "spinal", "vertebr")),
     ("breast", ("breast", "mammo")),
-    ("head", ("brain", "neuro", "head", "skull", "eye", "orbit", "ophthalm", "nerve, central", "face", "dental", "tooth")),
+    ("head", ("brain", "head", "skull", "eye", "orbit", "ophthalm", "face", "dental", "tooth")),
     ("neck", ("neck", "thyroid", "larynx")),
-    ("chest", ("chest", "thorax", "pulmonary", "lung", "cardio", "heart", "mediastin")),
-    ("abdomen", ("abd", "gastro", "liver", "bowel", "pancrea", "kidney", "renal", "spleen")),
-    ("pelvis", ("pelvi", "genitourinary", "reproductive", "urinary", "bladder", "prostate", "uter")),
-    ("extremity", ("musculoskeletal", "extremit", "knee", "hip", "shoulder", "hand", "foot", "ankle", "wrist", "elbow", "limb", "muscle")),
-    ("vascular", ("vascular",)),
+    ("chest", ("chest", "thorax", "pulmonary", "lung", "heart", "mediastin")),
+    ("abdomen", ("abd", "liver", "bowel", "pancrea", "kidney", "renal", "spleen")),
+    ("pelvis", ("pelvi", "bladder", "prostate", "uter")),
+    ("extremity", ("extremit", "knee", "hip", "shoulder", "hand", "foot", "ankle", "wrist", "elbow", "limb")),
 ]
+_ORGAN_SYSTEMS = ("genitourinary", "musculoskeletal", "vascular", "cardio", "gastro", "neuro", "urinary",
+                  "reproductive", "endocrine", "generalized")
 
 
 def region(*raws: str | None) -> str | None:
-    """Normalize an anatomy region from one or more raw location strings (first match wins)."""
+    """Normalize an anatomy region from one or more raw location strings (first match wins).
+
+    None when nothing is stated or only an organ system is ("Vascular", "Genitourinary");
+    "other" for a stated place outside the vocabulary.
+    """
+    stated = False
     for raw in raws:
         if raw is None or not str(raw).strip():
             continue
@@ -129,9 +142,8 @@ def region(*raws: str | None) -> str | None:
         for name, words in _REGIONS:
             if any(w in text for w in words):
                 return name
-    if any(r is not None and str(r).strip() for r in raws):
-        return "other"
-    return None
+        stated = stated or not any(w in text for w in _ORGAN_SYSTEMS)
+    return "other" if stated else None
 
 
 _LEFT = re.compile(r"\bleft\b|\blt\b", re.I)

@@ -103,13 +103,15 @@ def load_shard(
     status = "" if allow_missing else " AND status = 'ok'"
     images = con.execute(
         "SELECT source, image_id, group_id, split, status, path, modality, modality_raw, plane, "
-        f"region, region_raw, laterality FROM images WHERE {rng}{status} ORDER BY image_id",
+        "region, region_raw, laterality, extra->>'image_kind', extra->>'region_status', "
+        f"extra->>'caption_contradicts' FROM images WHERE {rng}{status} ORDER BY image_id",
         params,
     ).fetchall()
     records: dict[str, ImageRecord] = {}
-    for src, iid, case, split, st, path, mod, mod_raw, plane, region, region_raw, lat in images:
+    for src, iid, case, split, st, path, mod, mod_raw, plane, region, region_raw, lat, kind, rstat, contra in images:
         split = split_override.get((src, case), split) if case else split
-        records[iid] = ImageRecord(src, iid, case, split, st, path, mod, mod_raw, plane, region, region_raw, lat)
+        records[iid] = ImageRecord(src, iid, case, split, st, path, mod, mod_raw, plane, region, region_raw, lat,
+                                   kind=kind, region_status=rstat, contradicted=tuple(json.loads(contra or "[]")))
     for iid, fld, text in con.execute(f"SELECT image_id, field, text FROM texts WHERE {rng}{fields_sql}", params + fields_params).fetchall():
         if iid in records:
             records[iid].texts[fld] = text
@@ -133,7 +135,8 @@ def catalog_fingerprint(con: duckdb.DuckDBPyConnection, sources: list[str]) -> s
     ph = ",".join("?" * len(sources))
     parts = [
         con.execute(
-            f"SELECT count(*), coalesce(sum(hash(source, image_id, split, group_id, status, modality, modality_raw, plane, region)), 0) "
+            "SELECT count(*), coalesce(sum(hash(source, image_id, split, group_id, status, modality, modality_raw, "
+            "plane, region, extra->>'image_kind', extra->>'region_status', extra->>'caption_contradicts')), 0) "
             f"FROM images WHERE source IN ({ph})",
             sources,
         ).fetchall()[0],

@@ -1,6 +1,19 @@
 """Rules for the questions the structured metadata answers: MODALITY (kind, MR sequence,
 contrast), PLANE and ORGAN (body region). Every image with the metadata gets them, whether its
-pixel file is present or not (text-only rows need `--allow-missing-images`)."""
+pixel file is present or not (text-only rows need `--allow-missing-images`), except where the
+picture would make them wrong:
+
+- a file that is not one scan (a montage, 3D rendering, CT scout, photograph, drawing or
+  pathology picture: the catalog's `image_kind`) gets no MODALITY and no PLANE questions, and a
+  photograph, drawing or pathology picture no ORGAN question either;
+- a record whose caption contradicts its modality or plane (`caption_contradicts`: an "Axial CT
+  T2 Fat Saturation" filed as CT) gets no question about that field;
+- an image whose region signals conflict or leave several regions open (`region_status`) gets
+  no ORGAN question.
+
+Each skipped type is one reject (`image_is_<kind>`, `caption_contradicts_<field>`,
+`region_conflict`, `region_undecided`), so the counts show what was left out and why.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +21,7 @@ import re
 from collections.abc import Iterator
 
 from radvqa_data.lexicon import load_lexicon
-from radvqa_data.synth.rules_common import QuestionRandom, make, pick_polarity
+from radvqa_data.synth.rules_common import QuestionRandom, make, pick_polarity, reject
 from radvqa_data.synth.types import Candidate, ImageRecord
 
 #: Plausible alternatives for "no" answers and two-way choices (what a reader might confuse).
@@ -20,10 +33,13 @@ PLANE_ALTERNATIVES = {
     "axial": ("coronal", "sagittal"), "coronal": ("axial", "sagittal"),
     "sagittal": ("axial", "coronal"), "frontal": ("lateral",), "lateral": ("frontal",),
 }
+#: Regions that never share a picture with the true one: a "no" must stay true for an image
+#: that spans two neighbours (an abdomen CT shows the lung bases, a neck CT the skull base, and
+#: every chest or abdomen slice a vertebra).
 REGION_ALTERNATIVES = {
-    "head": ("chest", "abdomen", "spine"), "neck": ("head", "chest"), "chest": ("abdomen", "head"),
-    "abdomen": ("chest", "pelvis"), "pelvis": ("abdomen", "chest"), "spine": ("head", "chest"),
-    "extremity": ("chest", "spine"), "breast": ("abdomen", "head"),
+    "head": ("chest", "abdomen", "pelvis"), "neck": ("abdomen", "pelvis"), "chest": ("head", "pelvis"),
+    "abdomen": ("head", "neck"), "pelvis": ("head", "chest"), "spine": ("extremity", "breast"),
+    "extremity": ("head", "abdomen"), "breast": ("head", "pelvis"),
 }
 SEQUENCE_ALTERNATIVES = {
     "T1-weighted": ("T2-weighted", "FLAIR"), "T2-weighted": ("T1-weighted", "FLAIR"),
@@ -83,8 +99,41 @@ def _three_forms(
     yield make(rec, rng, qtype, f"{key}.open", value, "open", field, span, {})
 
 
+#: Image kinds (catalog `image_kind`) that show one scan; None: the source does not say.
+SINGLE_SCAN = frozenset({"scan", None})
+#: Image kinds whose picture shows a body region as imaged (a montage, 3D rendering or scout
+#: does; a photograph, drawing or specimen does not).
+REGION_KINDS = frozenset({"scan", "montage", "3d", "scout", None})
+
+
 def metadata_candidates(rec: ImageRecord, rng: QuestionRandom) -> Iterator[Candidate]:
     """MODALITY, PLANE and ORGAN candidates from the record's normalized metadata."""
+    if rec.kind not in SINGLE_SCAN:
+        reason = f"image_is_{rec.kind}"
+        yield reject(rec, "MODALITY", "modality", reason, "metadata.modality", rec.modality_raw)
+        yield reject(rec, "PLANE", "plane", reason, "metadata.plane", rec.plane)
+    else:
+        if "modality" in rec.contradicted:
+            yield reject(rec, "MODALITY", "modality", "caption_contradicts_modality", "metadata.modality",
+                         rec.modality_raw)
+        else:
+            yield from _modality(rec, rng)
+        if "plane" in rec.contradicted:
+            yield reject(rec, "PLANE", "plane", "caption_contradicts_plane", "metadata.plane", rec.plane)
+        elif rec.plane in PLANE_ALTERNATIVES:
+            yield from _three_forms(rec, rng, "PLANE", "plane", rec.plane, PLANE_ALTERNATIVES[rec.plane],
+                                    "metadata.plane", rec.plane, "p")
+    if rec.kind not in REGION_KINDS:
+        yield reject(rec, "ORGAN", "organ", f"image_is_{rec.kind}", "metadata.region", rec.region_raw)
+    elif rec.region in REGION_ALTERNATIVES:
+        yield from _three_forms(rec, rng, "ORGAN", "organ", REGION_NAMES[rec.region],
+                                REGION_ALTERNATIVES[rec.region], "metadata.region", rec.region, "r")
+    elif rec.region_status in ("conflict", "undecided"):
+        yield reject(rec, "ORGAN", "organ", f"region_{rec.region_status}", "metadata.region", rec.region_raw)
+
+
+def _modality(rec: ImageRecord, rng: QuestionRandom) -> Iterator[Candidate]:
+    """MODALITY candidates of a single scan: kind, MR sequence, contrast."""
     if rec.modality in MODALITY_ALTERNATIVES:
         yield from _three_forms(rec, rng, "MODALITY", "modality", rec.modality,
                                 MODALITY_ALTERNATIVES[rec.modality], "metadata.modality", rec.modality, "m")
@@ -101,9 +150,3 @@ def metadata_candidates(rec: ImageRecord, rng: QuestionRandom) -> Iterator[Candi
     if contrast is not None:
         yield make(rec, rng, "MODALITY", "modality.contrast_yesno", "yes" if contrast == "with" else "no",
                    "closed", "metadata.modality", rec.modality_raw or "", {})
-    if rec.plane in PLANE_ALTERNATIVES:
-        yield from _three_forms(rec, rng, "PLANE", "plane", rec.plane, PLANE_ALTERNATIVES[rec.plane],
-                                "metadata.plane", rec.plane, "p")
-    if rec.region in REGION_ALTERNATIVES:
-        yield from _three_forms(rec, rng, "ORGAN", "organ", REGION_NAMES[rec.region],
-                                REGION_ALTERNATIVES[rec.region], "metadata.region", rec.region, "r")

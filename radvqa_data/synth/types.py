@@ -48,6 +48,10 @@ class ImageRecord:
     texts: dict[str, str] = field(default_factory=dict)  # field -> text (caption, findings, ...)
     entities: list[Entity] = field(default_factory=list)
     cuis: list[str] = field(default_factory=list)
+    # From the catalog's `images.extra` where a source states them (MedPix), else None:
+    kind: str | None = None  # normalize.IMAGE_KINDS: scan, montage, 3d, scout, photograph, ...
+    region_status: str | None = None  # metadata | caption | undecided | conflict (catalog.regions)
+    contradicted: tuple[str, ...] = ()  # metadata fields the caption contradicts (catalog.picture)
 
 
 @dataclass

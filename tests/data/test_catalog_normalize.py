@@ -41,11 +41,21 @@ def test_plane_region_laterality() -> None:
     assert [normalize.plane(p) for p in ("Axial", "Transverse", "PA", "Sagittal", "NOS - Not specified", "3D Reconstruction")] == [
         "axial", "axial", "frontal", "sagittal", None, "other",
     ]  # fmt: skip
+    # an MR has no projections: its "lateral"/"frontal" views are sagittal/coronal slices
+    assert [normalize.plane(p, "MRI") for p in ("Lateral", "AP", "Frontal", "Axial")] == [
+        "sagittal", "coronal", "coronal", "axial",
+    ]  # fmt: skip
+    assert normalize.plane("Lateral", "CT") == "lateral"
     assert normalize.region("Brain and Neuro", "Head") == "head"
     assert normalize.region("Chest, Pulmonary") == "chest"
-    assert normalize.region("Genitourinary") == "pelvis"
     assert normalize.region("ABD") == "abdomen"
     assert normalize.region("Spine") == "spine"
+    assert normalize.region("Pelvic Cavity") == "pelvis"
+    assert normalize.region("Cerebellum") == "other"
+    # organ systems are not regions: "cannot tell", never "pelvis" / "extremity" / "vascular"
+    assert [normalize.region(r) for r in ("Genitourinary", "Musculoskeletal", "Vascular", "Cardiovascular")] == [
+        None, None, None, None,
+    ]  # fmt: skip
     assert normalize.region(None) is None
     assert normalize.laterality("Right middle lobe nodule") == "right"
     assert normalize.laterality("left and right kidneys") == "bilateral"

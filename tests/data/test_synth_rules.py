@@ -59,6 +59,49 @@ def test_metadata_types(nlp):
     assert all(c.source_field.startswith("metadata.") for c in cands)
 
 
+def test_non_scan_images_get_no_modality_or_plane_questions(nlp):
+    """A montage, 3D rendering or CT scout has no one modality and plane; a photograph, drawing or
+    pathology picture shows no imaged body region either. Each skipped type is a counted reject."""
+    for kind, organ in (("montage", True), ("3d", True), ("scout", True), ("photograph", False), ("pathology", False)):
+        rec = record(nlp, "STYLE1", kind=kind)
+        kept_c, rejected = FilterChain(default_filters()).split(metadata_candidates(rec, QuestionRandom("0")))
+        assert {c.question_type for c in kept_c} == ({"ORGAN"} if organ else set())
+        reasons = sorted((c.question_type, r) for c, r in rejected)
+        want = [("MODALITY", f"image_is_{kind}"), ("PLANE", f"image_is_{kind}")]
+        assert reasons == sorted(want + ([] if organ else [("ORGAN", f"image_is_{kind}")]))
+
+
+def test_contradicted_fields_and_unresolved_regions_are_counted_not_asked(nlp):
+    rec = record(nlp, "STYLE1", contradicted=("modality", "plane"), region=None, region_status="conflict")
+    cands = list(metadata_candidates(rec, QuestionRandom("0")))
+    assert sorted((c.question_type, c.reject_reason) for c in cands) == [
+        ("MODALITY", "caption_contradicts_modality"), ("ORGAN", "region_conflict"), ("PLANE", "caption_contradicts_plane"),
+    ]  # fmt: skip
+    rec = record(nlp, "STYLE1", contradicted=("plane",), region=None, region_status="undecided")
+    kept_c, rejected = FilterChain(default_filters()).split(metadata_candidates(rec, QuestionRandom("0")))
+    assert {c.question_type for c in kept_c} == {"MODALITY"}
+    assert sorted(r for _, r in rejected) == ["caption_contradicts_plane", "region_undecided"]
+    # a source that states no region (ROCO) yields no ORGAN rows and no rejects
+    rec = record(nlp, "STYLE1", region=None)
+    assert not [c for c in metadata_candidates(rec, QuestionRandom("0")) if c.question_type == "ORGAN"]
+
+
+def test_region_no_answers_name_a_region_the_picture_cannot_show(nlp):
+    """ "No" rows ask about a region that never shares a picture with the true one (no "pelvis"
+    for an abdomen CT, no "spine" for a chest CT)."""
+    from radvqa_data.synth.rules_metadata import REGION_ALTERNATIVES
+
+    neighbours = {"abdomen": {"pelvis", "chest", "spine"}, "chest": {"abdomen", "neck", "spine", "breast"},
+                  "head": {"neck", "spine"}, "neck": {"head", "chest", "spine"}, "pelvis": {"abdomen", "spine", "extremity"}}
+    for region, near in neighbours.items():
+        assert not set(REGION_ALTERNATIVES[region]) & near, region
+    for seed in range(20):
+        rec = record(nlp, "STYLE1", region="abdomen")
+        for c in metadata_candidates(rec, QuestionRandom(str(seed))):
+            if c.template_id.startswith("organ.yesno") and c.answer == "no":
+                assert "pelvis" not in c.question and "chest" not in c.question
+
+
 def test_contrast_and_sequence_parsing():
     assert contrast_state("CT w/contrast (IV)") == "with"
     assert contrast_state("MR - T1W w/Gadolinium") == "with"

@@ -92,6 +92,9 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
             data.images.append(SourceImage(image_id=rel, path=None, status="corrupt", error=reason, extra={"dicom_path": str(path)}))
             continue
         laterality = ds.get("ImageLaterality") or ds.get("Laterality")
+        # A LOCALIZER (CT scout/topogram, MR localizer) is a planning image: no modality or plane
+        # question fits it (picture.IMAGE_KINDS); other kinds are left unstated.
+        image_type = {str(v).upper() for v in (ds.get("ImageType") or [])}
         rec = SourceImage(
             image_id=rel,
             path=None,
@@ -109,6 +112,7 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
                 "series_uid": str(ds.get("SeriesInstanceUID") or ""),
                 "sop_uid": str(ds.get("SOPInstanceUID") or ""),
                 "series_description": str(ds.get("SeriesDescription") or ""),
+                **({"image_kind": "scout"} if "LOCALIZER" in image_type else {}),
             },
         )
         out = assets / f"{rel}.png"

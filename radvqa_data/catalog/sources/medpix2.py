@@ -2,7 +2,13 @@
 
 Modality: the record's `Type` (CT / MR) gives the normalized modality; `Description.Modality`
 (``CT - noncontrast``, ``MR - T2 weighted``, ``MRA - MR Angiography/Venography``) is kept as
-`modality_raw`. Split: `splitted_dataset/descriptions_{train,dev,test}.jsonl` (dev ->
+`modality_raw`. Region: the per-image ACR code, `Location` and `Location Category` together, with
+the caption's anatomy choosing among what they allow (`catalog.regions`); `region_raw` keeps
+`Location`, and `extra` records `region_options` (what the metadata allows) and `region_status`
+(metadata | caption | undecided | conflict). `extra.image_kind` says whether the file is one scan
+or a montage, 3D rendering, CT scout, photograph, drawing or pathology picture, and
+`extra.caption_contradicts` lists the fields (modality, plane) the caption contradicts
+(`catalog.picture`); the modality and plane columns keep what the record states. Split: `splitted_dataset/descriptions_{train,dev,test}.jsonl` (dev ->
 validation) when present. A record without its PNG is catalogued with status `missing`.
 """
 
@@ -10,7 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from radvqa_data.catalog import normalize
+from radvqa_data.catalog import normalize, picture, regions
 from radvqa_data.catalog.records import Issue, SourceData, SourceImage
 from radvqa_data.catalog.sources.common import clean, iter_jsonl, load_json_list, require_file
 
@@ -106,14 +112,22 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
         caption = clean(desc.get("Caption"))
         if caption:
             texts["caption"] = caption
-        modality_raw = clean(desc.get("Modality"))
+        modality_raw, plane_raw = clean(desc.get("Modality")), clean(desc.get("Plane"))
+        modality = normalize.modality(clean(rec.get("Type"))) or normalize.modality(modality_raw)
         location, category = clean(rec.get("Location")), clean(rec.get("Location Category"))
+        plane = normalize.plane(plane_raw, modality)
+        acr = clean(desc.get("ACR Codes"))
+        region = regions.resolve(regions.medpix_regions(acr, location, category), caption)
         extra = {
             "type": clean(rec.get("Type")),
             "location_category": category,
-            "acr_codes": clean(desc.get("ACR Codes")),
+            "acr_codes": acr,
             "figure_part": clean(desc.get("Figure Part")),
             "synpic": image_id.split("_", 1)[1] if "_" in image_id else None,
+            "image_kind": picture.image_kind(plane_raw, modality_raw, modality, caption),
+            "caption_contradicts": picture.caption_contradicts(modality, plane, caption) or None,
+            "region_options": list(region.options) if region.options is not None else None,
+            "region_status": region.status,
             **{f"topic_{k}": v for k, v in topic.items()},
         }
         path = files.get(image_id)
@@ -123,11 +137,11 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
                 path=path,
                 split=splits.get(image_id),
                 group_id=uid,
-                modality=normalize.modality(clean(rec.get("Type"))) or normalize.modality(modality_raw),
+                modality=modality,
                 modality_raw=modality_raw,
-                plane=normalize.plane(clean(desc.get("Plane"))),
-                plane_raw=clean(desc.get("Plane")),
-                region=normalize.region(location, category),
+                plane=plane,
+                plane_raw=plane_raw,
+                region=region.region,
                 region_raw=location,
                 laterality=normalize.laterality(caption),
                 age=clean(desc.get("Age")),
