@@ -140,22 +140,67 @@ def test_no_pres_no_without_a_negation(nlp, caption):
     assert all("calcification" in c.question for c in nos)
 
 
-def test_case_level_negation_from_the_findings_text(nlp):
-    """A negation in the case's findings text backs a "no" (cited in the findings field), only on
-    an ordinary view, and never against a finding of the same class the caption affirms."""
+def _with_findings(nlp, caption: str, findings: str, **kw) -> ImageRecord:
     from radvqa_data.entities.pipeline import doc_entities
 
-    findings = "Large right pleural effusion. No pneumothorax. CT of the head shows no hemorrhage."
-    CAPTIONS["CASE"] = "Chest radiograph of the patient."
-    base = dict(region="chest", plane="frontal", modality="X-ray")
-    rec = record(nlp, "CASE", **base)
+    CAPTIONS["CASE"] = caption
+    rec = record(nlp, "CASE", **kw)
+    del CAPTIONS["CASE"]
     rec.texts["findings"] = findings
     rec.entities += doc_entities(nlp(findings), "findings")
+    return rec
+
+
+def test_case_level_negation_from_the_findings_text(nlp):
+    """A negation in the case's findings text backs a "no" (cited in the findings field) when its
+    paragraph names this image's modality, only on an ordinary view, and never against a finding
+    of the same class the caption affirms."""
+    findings = "Chest radiograph: large right pleural effusion. No pneumothorax.\nCT of the head shows no hemorrhage."
+    rec = _with_findings(nlp, "Chest radiograph of the patient.", findings, region="chest", plane="frontal",
+                         modality="X-ray")
     nos = [c for c in kept(caption_candidates(rec, QuestionRandom("0"))) if c.answer == "no"]
     assert [(c.source_field, c.source_text, c.question_type) for c in nos] == [("findings", "No pneumothorax", "PRES")]
     rec.plane = "other"  # a montage, rendering or photograph need not show what the text denies
     assert not [c for c in caption_candidates(rec, QuestionRandom("0")) if c.answer == "no"]
-    del CAPTIONS["CASE"]
+
+
+@pytest.mark.parametrize("findings", [
+    # MedPix MPX2193: the denial is about radiographs of the other ankle (labelled unsupported)
+    "AP and lateral radiographs of the right ankle reveal a soft-tissue mass without internal "
+    "calcifications.\n\nMRI of the Right Ankle: There is no associated bony erosion.",
+    "There is no calcification.",  # no modality named: which study it is about is not said
+    "CT: There is no calcification.",  # another modality
+])
+def test_case_level_negation_about_another_study_is_a_counted_reject(nlp, findings):
+    rec = _with_findings(nlp, "T1 weighted axial image of the left ankle reveals thickening of the Achilles tendon.",
+                         findings, region="extremity", plane="axial", modality="MRI", laterality="left")
+    cands = list(caption_candidates(rec, QuestionRandom("0")))
+    assert not [c for c in cands if c.answer == "no" and not c.reject_reason]
+    assert "case_negation_other_study" in {c.reject_reason for c in cands}
+
+
+@pytest.mark.parametrize("caption, template, absent", [
+    # ROCO: the arrow marks the extractor balloon, the stone need not be in the picture
+    ("Stone extraction after biliary balloon dilatation.", "pres.yesno", "stone"),
+    ("Percutaneous drainage of the abscess.", "pres.yesno", "abscess"),
+    # the tonsils herniate through the foramen magnum: the cerebellum is not where the finding is
+    ("Cerebellar tonsillar herniation through the foramen magnum.", "pos.organ_open", "herniation"),
+    # two studies in one caption: which one this picture shows is not said
+    ("CT of chest shows skin thickening. MRI of thoracic spine shows metastases.", "abn.open", ""),
+])
+def test_treated_findings_moved_parts_and_several_studies(nlp, caption, template, absent):
+    CAPTIONS["T"] = caption
+    cands = kept(caption_candidates(record(nlp, "T", region="head" if "herniation" in caption else "chest"),
+                                    QuestionRandom("0")))
+    del CAPTIONS["T"]
+    assert not [c for c in by_template(cands, template) if absent in c.question]
+
+
+def test_hybrid_study_keeps_its_main_finding(nlp):
+    CAPTIONS["PET"] = "PET CT shows a hypermetabolic lesion in the appendix."
+    cands = kept(caption_candidates(record(nlp, "PET"), QuestionRandom("0")))
+    del CAPTIONS["PET"]
+    assert [c.answer for c in by_template(cands, "abn.open")] == ["lesion"]
 
 
 @pytest.mark.parametrize("caption, absent", [

@@ -9,6 +9,13 @@ case_findings where a "no" cites the case's findings text rather than the captio
 
 Without --catalog it builds one from the shared MedPix 2.0 and ROCO folders (a few seconds).
 Labels are never edited to suit the generator: see README.md beside this file.
+
+A new slice is drawn (and recorded in caption_images.json) before its rows are dumped:
+
+    ... dump_unlabelled.py OUT.jsonl --draw fresh --per-source 60 --seed 20261202 --prefix f1
+
+It takes PER_SOURCE captioned images of each source's validation and test splits at random,
+none of them (nor any other image of their MedPix case) in an existing slice.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import sys
 import tempfile
 from collections.abc import Iterable
@@ -100,6 +108,40 @@ def caption_rows(catalog: Path, images: list[tuple[str, str]]) -> list[dict]:
     return rows
 
 
+def draw_images(data_root: Path, per_source: int, seed: int) -> list[tuple[str, str]]:
+    """`per_source` random captioned validation/test images of MedPix 2.0 and of ROCO that share
+    neither an image nor a MedPix case with the existing slices (sorted ids, shuffled by `seed`)."""
+    import duckdb
+
+    from radvqa_data.catalog.ingest import add_source
+
+    taken = set(gold_images())
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "draw.duckdb"
+        add_source(path, "medpix2", data_root / "medpix2", progress=False)
+        add_source(path, "roco", data_root / "roco", progress=False)
+        con = duckdb.connect(str(path), read_only=True)
+        rows = con.execute(
+            "SELECT i.source, i.image_id, i.group_id FROM images i JOIN texts t USING (source, image_id) "
+            "WHERE t.field = 'caption' AND i.split IN ('validation', 'test') ORDER BY i.source, i.image_id"
+        ).fetchall()
+        con.close()
+    cases = {(s, g) for s, i, g in rows if (s, i) in taken and s == "medpix2"}
+    out = []
+    for source in ("medpix2", "roco"):
+        pool = [i for s, i, g in rows if s == source and (s, i) not in taken and (s, g) not in cases]
+        random.Random(seed).shuffle(pool)
+        out += [(source, i) for i in pool[:per_source]]
+    return out
+
+
+def _images_json(by_slice: dict[str, list]) -> str:
+    """caption_images.json as it is kept: one [source, image_id] pair a line."""
+    blocks = [f'  "{name}": [\n' + ",\n".join(f"    {json.dumps(x)}" for x in images) + "\n  ]"
+              for name, images in by_slice.items()]
+    return "{\n" + ",\n".join(blocks) + "\n}\n"
+
+
 def key(row: dict) -> Key:
     return row["source"], row["image_id"], row["question"], row["answer"]
 
@@ -123,7 +165,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=Path(os.environ.get("RADVQA_SHARED_DATA", ROOT.parent / "shared/data")))
     ap.add_argument("--prefix", default="t1", help="row ids: PREFIX-000, PREFIX-001, ...")
     ap.add_argument("--slice", action="append", help="only these slices (default: all)")
+    ap.add_argument("--draw", metavar="SLICE", help="draw a new slice first and dump only its rows")
+    ap.add_argument("--per-source", type=int, default=60, help="images per source a draw takes")
+    ap.add_argument("--seed", type=int, default=20261202, help="the draw's seed")
     args = ap.parse_args(argv)
+    if args.draw:
+        by_slice = json.loads(IMAGES_FILE.read_text())
+        if args.draw in by_slice:
+            ap.error(f"{IMAGES_FILE}: slice {args.draw!r} exists already; draw another name")
+        by_slice[args.draw] = [list(x) for x in draw_images(args.data, args.per_source, args.seed)]
+        IMAGES_FILE.write_text(_images_json(by_slice))
+        args.slice = [args.draw]
     images = gold_images(args.slice)
     with tempfile.TemporaryDirectory() as tmp:
         catalog = args.catalog or build_catalog(Path(tmp) / "gold.duckdb", args.data, images)
