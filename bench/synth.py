@@ -3,8 +3,8 @@
     .venv/bin/python bench/synth.py [--data ../shared/data] [--catalog FILE]
 
 Builds a catalog of MedPix 2.0 (all 2,050 records; missing PNGs allowed) with entities for the
-texts the rules read (captions, case findings) unless --catalog is given, then runs `synth` in fresh processes at two sizes (--small images and
-all), each twice, in the same run:
+texts the rules read (captions, case findings) unless --catalog is given, then runs `synth` in
+fresh processes at two sizes (--small images and all), each twice, in the same run:
 - ours: the streaming driver (shards of 256 images: memory holds one shard);
 - baseline: the same code with one shard holding every image (collect everything, then write).
 Prints rows/s (kept + rejected rows over wall time of the synth call, imports excluded), CPU
@@ -55,7 +55,8 @@ def build_catalog(data: Path, where: Path) -> Path:
 
     cat = where / "medpix.duckdb"
     add_source(cat, "medpix2", data / "medpix2", progress=False)
-    run_entities(cat, fields=list(RulesGenerator.text_fields), progress=False)  # what the rules read
+    # only the texts the rules read
+    run_entities(cat, fields=list(RulesGenerator.text_fields), progress=False)
     return cat
 
 

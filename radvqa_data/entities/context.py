@@ -66,7 +66,8 @@ PSEUDO = (
     "non enhanced", "prior to",
 )
 #: Words that close an uncertainty trigger's scope (it runs through ";" and ":").
-CONTRASTS = frozenset({"but", "however", "although", "though", "whereas", "yet", "nevertheless", "except"})
+CONTRASTS = frozenset({"but", "however", "although", "though", "whereas", "yet", "nevertheless",
+                       "except"})
 #: Words that close a pre-trigger's scope: contrast words, and words that open a new clause.
 TERMINATORS = frozenset(
     {"but", "however", "although", "though", "except", "which", "whereas", "yet", ";", ":",

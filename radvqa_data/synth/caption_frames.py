@@ -48,7 +48,8 @@ _SECONDARY_WORDS = frozenset("associated surrounding adjacent accompanying".spli
 #: Generic nouns a finding may precede and still name the abnormality ("fracture line").
 GENERIC_NOUNS = frozenset("line lines formation component components site focus foci area areas "
                           "pattern appearance process fragment fragments deformity".split())
-#: Procedures: "stone extraction", "resection of the tumor" do not say the finding is in the picture.
+#: Procedures: "stone extraction", "drainage of the abscess" do not say that the finding is in
+#: the picture (it may be gone, or the picture may precede or follow the procedure).
 PROCEDURE_NOUNS = frozenset("extraction extractor removal resection excision drainage aspiration "
                             "repair clip clipping coiling embolization ablation fixation retrieval "
                             "evacuation".split())
@@ -73,7 +74,8 @@ class Frame:
     locations: list[Unit] = field(default_factory=list)
     sizes: list[Unit] = field(default_factory=list)
     measures: list[Unit] = field(default_factory=list)
-    attributes: list[tuple[Unit, Unit | None]] = field(default_factory=list)  # (attribute, sequence)
+    # (attribute, the MR sequence written next to it)
+    attributes: list[tuple[Unit, Unit | None]] = field(default_factory=list)
     count: Unit | None = None
 
 
@@ -112,7 +114,8 @@ def _frame(us: list[Unit], i: int) -> Frame:
     nxt = us[i + 1] if i + 1 < len(us) else None
     adjectival = f.low in ADJECTIVE_FINDINGS
     after = us[i + 2] if i + 2 < len(us) else None
-    head = not adjectival and (ends_noun_phrase(nxt) or (nxt is not None and nxt.kind in _AFTER_HEAD)
+    head = not adjectival and (ends_noun_phrase(nxt)
+                               or (nxt is not None and nxt.kind in _AFTER_HEAD)
                                or (nxt is not None and nxt.low in GENERIC_NOUNS)
                                or (after is not None and after.low == "to"))  # "lesion adjacent to"
     assert f.ent is not None
@@ -151,8 +154,9 @@ def _pre_chain(us: list[Unit], i: int, frame: Frame) -> int:
         _collect(u, frame)
     add_attributes(us, [k for k in range(start, i) if us[k].kind == "ATTRIBUTE"], frame)
     before = us[start - 1].low if start > 0 else ""
-    if any(u.low in ("and", "or") for u in us[start:i]) or (before in ("and", "or", ",") and start > 1
-                                                             and us[start - 2].kind in ("ANATOMY", "LATERALITY")):
+    coordinated_before = (before in ("and", "or", ",") and start > 1
+                          and us[start - 2].kind in ("ANATOMY", "LATERALITY"))
+    if any(u.low in ("and", "or") for u in us[start:i]) or coordinated_before:
         # "right parietal and bilateral frontal lobe lesions", "mediastinal and left hilar
         # adenopathy": the places and sides are shared out among coordinated heads
         frame.sides.clear()
@@ -168,8 +172,8 @@ def _pre_chain(us: list[Unit], i: int, frame: Frame) -> int:
 def _procedure_of(us: list[Unit], i: int) -> bool:
     """"resection of the (large) tumor": the finding is the object of a procedure noun."""
     j = i - 1
-    while j >= 0 and (us[j].low in DETERMINERS or us[j].kind in ("SIZE", "ATTRIBUTE", "LATERALITY", "ANATOMY")
-                      or is_adjective_like(us[j])):
+    while j >= 0 and (us[j].low in DETERMINERS or is_adjective_like(us[j])
+                      or us[j].kind in ("SIZE", "ATTRIBUTE", "LATERALITY", "ANATOMY")):
         j -= 1
     return j >= 1 and us[j].low == "of" and us[j - 1].low in PROCEDURE_NOUNS
 
@@ -194,8 +198,8 @@ def _collect(u: Unit, frame: Frame) -> None:
 
 def _phrase_head_is_finding(us: list[Unit], i: int) -> bool:
     j = i + 1
-    while j < len(us) and (us[j].kind in ("ATTRIBUTE", "SIZE", "LATERALITY", "ANATOMY") or us[j].low == "-"
-                           or is_adjective_like(us[j]) or is_adverb(us[j])):
+    while j < len(us) and (us[j].kind in ("ATTRIBUTE", "SIZE", "LATERALITY", "ANATOMY")
+                           or us[j].low == "-" or is_adjective_like(us[j]) or is_adverb(us[j])):
         j += 1
     return j < len(us) and us[j].kind == "FINDING"
 
@@ -205,12 +209,13 @@ def _alternative(us: list[Unit], i: int) -> bool:
     slash is not read as one: "edema/inflammation" names both.)"""
     for step in (1, -1):
         j = i + step
-        while 0 <= j < len(us) and (us[j].kind in ("ATTRIBUTE", "SIZE") or is_adjective_like(us[j])):
+        while 0 <= j < len(us) and (us[j].kind in ("ATTRIBUTE", "SIZE")
+                                    or is_adjective_like(us[j])):
             j += step
         if 0 <= j < len(us) and us[j].low in ("or", "versus", "vs"):
             j += step
-            while 0 <= j < len(us) and (us[j].kind in ("ATTRIBUTE", "SIZE", "ANATOMY") or us[j].low in DETERMINERS
-                                        or is_adjective_like(us[j])):
+            while 0 <= j < len(us) and (us[j].kind in ("ATTRIBUTE", "SIZE", "ANATOMY")
+                                        or us[j].low in DETERMINERS or is_adjective_like(us[j])):
                 j += step
             if 0 <= j < len(us) and us[j].kind == "FINDING":
                 return True

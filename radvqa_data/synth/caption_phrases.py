@@ -174,7 +174,8 @@ def _coordinated(us: list[Unit], k: int) -> bool:
         j += 3  # an abbreviation in parentheses
     if j < len(us) and us[j].low in (",", "and", "or"):
         j += 1
-        while j < len(us) and (us[j].low in DETERMINERS or us[j].kind == "LATERALITY" or is_adjective_like(us[j])):
+        while j < len(us) and (us[j].low in DETERMINERS or us[j].kind == "LATERALITY"
+                               or is_adjective_like(us[j])):
             j += 1
         return j < len(us) and us[j].kind == "ANATOMY"
     return False
@@ -190,7 +191,8 @@ def _region_phrase_sides(us: list[Unit], j: int) -> list[Unit]:
         if is_side(us[j]):
             sides.append(us[j])
         j += 1
-    return sides if j < n and us[j].low in PART_NOUNS and ends_noun_phrase(us[j + 1] if j + 1 < n else None) else []
+    named = j < n and us[j].low in PART_NOUNS and ends_noun_phrase(us[j + 1] if j + 1 < n else None)
+    return sides if named else []
 
 
 def anatomy_phrase(us: list[Unit], j: int) -> tuple[Unit, list[Unit], int] | None:
@@ -200,8 +202,8 @@ def anatomy_phrase(us: list[Unit], j: int) -> tuple[Unit, list[Unit], int] | Non
     sides: list[Unit] = []
     while j < n and us[j].low in DETERMINERS:
         j += 1
-    while j < n and (us[j].kind in ("LATERALITY", "SIZE") or is_adjective_like(us[j]) or is_adverb(us[j])
-                     or us[j].low == "-"):
+    while j < n and (us[j].kind in ("LATERALITY", "SIZE") or is_adjective_like(us[j])
+                     or is_adverb(us[j]) or us[j].low == "-"):
         if is_side(us[j]):
             sides.append(us[j])
         j += 1

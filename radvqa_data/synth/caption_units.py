@@ -23,12 +23,11 @@ _WORD = re.compile(r"[A-Za-z]+(?:['\u2019][A-Za-z]+)?|\d+(?:\.\d+)?|[^\sA-Za-z\d
 _NUM = r"\d+(?:\.\d+)?"
 _UNIT = r"(?:cm|mm|centimeters?|millimeters?)"
 _DIM = rf"({_NUM})\s*({_UNIT})?"
-_MEASURE = re.compile(
-    rf"(?<![\w.]){_DIM}(?:\s*(?:x|\u00d7|by)\s*{_DIM})?(?:\s*(?:x|\u00d7|by)\s*{_DIM})?(?!\w|\.\d)", re.I
-)
+_BY = r"\s*(?:x|\u00d7|by)\s*"  # the sign between two dimensions
+_MEASURE = re.compile(rf"(?<![\w.]){_DIM}(?:{_BY}{_DIM})?(?:{_BY}{_DIM})?(?!\w|\.\d)", re.I)
 _TOKEN = re.compile(
-    rf"(?P<measure>(?<![\w.]){_NUM}\s*(?P<u1>{_UNIT})?(?:\s*(?:x|\u00d7|by)\s*{_NUM}\s*(?P<u2>{_UNIT})?)?"
-    rf"(?:\s*(?:x|\u00d7|by)\s*{_NUM}\s*(?P<u3>{_UNIT})?)?(?!\w|\.\d))|{_WORD.pattern}",
+    rf"(?P<measure>(?<![\w.]){_NUM}\s*(?P<u1>{_UNIT})?(?:{_BY}{_NUM}\s*(?P<u2>{_UNIT})?)?"
+    rf"(?:{_BY}{_NUM}\s*(?P<u3>{_UNIT})?)?(?!\w|\.\d))|{_WORD.pattern}",
     re.I,
 )
 _UNIT_NAMES = {"cm": "cm", "mm": "mm", "centimeter": "cm", "centimeters": "cm", "millimeter": "mm",
@@ -61,8 +60,11 @@ MODIFIER_WORDS = frozenset(
     "intraparenchymal intraventricular extra intra axial partial complete total".split()
 )
 #: Words with an adjective's suffix that are nouns here.
-_NOUNS_LIKE_ADJECTIVES = frozenset("signal signals interval material level wall image images".split())
-_ADJ_SUFFIXES = ("al", "ar", "ic", "ous", "ive", "ile", "ed", "ant", "ary", "oid", "ing", "ful", "less")
+_NOUNS_LIKE_ADJECTIVES = frozenset(
+    "signal signals interval material level wall image images".split()
+)
+_ADJ_SUFFIXES = ("al", "ar", "ic", "ous", "ive", "ile", "ed", "ant", "ary", "oid", "ing", "ful",
+                 "less")
 NUMBER_WORDS = {"two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
                 "eight": "8", "nine": "9", "ten": "10"}
 
@@ -155,7 +157,8 @@ def units(text: str, lo: int, hi: int, ents: list[Entity]) -> list[Unit]:
 
 def _word(text: str, m: re.Match) -> Unit:
     w = m.group(0).lower()
-    if w == "-" and (text[m.start() - 1 : m.start()].isspace() or text[m.end() : m.end() + 1].isspace()):
+    spaced = text[m.start() - 1 : m.start()].isspace() or text[m.end() : m.end() + 1].isspace()
+    if w == "-" and spaced:
         w = "--"  # a dash between phrases ("Hydrocephalus - Axial CT"), not a hyphen
     kind = "NUM" if w[0].isdigit() or w in NUMBER_WORDS else "WORD" if w[0].isalpha() else "PUNCT"
     return Unit(m.start(), m.end(), w, kind)

@@ -30,10 +30,11 @@ from radvqa_data.synth.types import Candidate, Entity, ImageRecord
 SECONDARY_NORMS = frozenset({"calcification", "edema", "mass effect", "midline shift", "necrosis",
                              "fat stranding", "swelling", "volume loss"})
 #: Attributes written as nouns: a sentence can name one as its abnormality ("Enhancement at ...").
-_ATTRIBUTE_NOUNS = frozenset({"enhancement", "rim enhancement", "ring enhancement", "hyperintensity",
-                              "hyperintensities", "hypointensity", "hypointensities", "hyperdensity",
-                              "hypodensity", "high signal", "increased signal", "low signal",
-                              "decreased signal"})
+_ATTRIBUTE_NOUNS = frozenset({
+    "enhancement", "rim enhancement", "ring enhancement", "hyperintensity", "hyperintensities",
+    "hypointensity", "hypointensities", "hyperdensity", "hypodensity", "high signal",
+    "increased signal", "low signal", "decreased signal",
+})
 
 
 def caption_candidates(rec: ImageRecord, rng: QuestionRandom) -> Iterator[Candidate]:
@@ -63,7 +64,8 @@ def caption_candidates(rec: ImageRecord, rng: QuestionRandom) -> Iterator[Candid
     affirmed = list({e.norm: e for e in reversed(usable) if not e.negated}.values())[::-1]
     if affirmed:
         e = rng.fork("pres.yes").choice(affirmed)
-        yield make(rec, rng, "PRES", "pres.yesno", "yes", "closed", "caption", e.text, finding_slots(e.norm), **span_of(e))
+        yield make(rec, rng, "PRES", "pres.yesno", "yes", "closed", "caption", e.text,
+                   finding_slots(e.norm), **span_of(e))
     yield from pres_no(rec, rng, cap, usable, regions)
     if not affirmed:
         return
@@ -71,7 +73,8 @@ def caption_candidates(rec: ImageRecord, rng: QuestionRandom) -> Iterator[Candid
     if main is not None and _studies_named(cap) > 1:
         yield reject(rec, "ABN", "abn.open", "caption_of_several_studies", "caption", caption)
     elif main is not None:
-        yield make(rec, rng, "ABN", "abn.open", main.norm, "open", "caption", main.text, {}, **span_of(main))
+        yield make(rec, rng, "ABN", "abn.open", main.norm, "open", "caption", main.text, {},
+                   **span_of(main))
     heads = [e for e in affirmed if cap.frames.get(e) is not None and cap.frames[e].head]
     for e in heads[:3]:
         same = [cap.frames[x] for x in usable if x.norm == e.norm and not x.negated

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 MASS_NOUNS = frozenset(
     "edema hemorrhage ascites atelectasis consolidation free air emphysema lymphadenopathy "
     "hydronephrosis hydrocephalus dilation inflammation infection necrosis wall thickening "
-    "degeneration atrophy sclerosis enlargement stenosis thrombosis cavitation herniation".split(" ")
+    "degeneration atrophy sclerosis enlargement stenosis thrombosis cavitation herniation".split()
 ) | {
     "free air", "wall thickening", "midline shift", "mass effect", "ischemia", "narrowing",
     "distension", "thickening", "fat stranding", "multiple sclerosis", "demyelination",

@@ -48,7 +48,8 @@ _WORD = re.compile(r"[A-Za-z]+(?:['\u2019][A-Za-z]+)?|\d+(?:\.\d+)?|[^\sA-Za-z\d
 _NO_REGION = frozenset({"other", "vascular"})
 
 
-def negation_span(text: str, bounds: list[tuple[int, int]], ents: list[Entity], f: Entity) -> tuple[int, int] | None:
+def negation_span(text: str, bounds: list[tuple[int, int]], ents: list[Entity],
+                  f: Entity) -> tuple[int, int] | None:
     """(start, end) of the span from the trigger that negates `f` to `f` ("no free air"), or
     None when no evidence trigger governs it through a plain list (in "no calcification within
     the lesion" the lesion is not denied)."""

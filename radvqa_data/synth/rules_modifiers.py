@@ -34,11 +34,16 @@ OTHER_SIDE = {"left": "right", "right": "left"}
 _SUPERLATIVES = frozenset("largest larger biggest bigger dominant smallest smaller".split())
 _ADJECTIVE_ENDINGS = ("al", "ic", "ar", "ary", "ine", "eal", "ial")
 _SEQUENCE_NAMES = {"ADC": "the ADC map"}
+#: Words between an organ and its size word ("The prostate is mildly enlarged").
+_SUBJECT_LINKS = frozenset("is are was were appears appear not mildly markedly slightly moderately "
+                           "diffusely also".split())
 
 
 def _is_plural(e: Entity) -> bool:
     low = e.text.lower()
-    return low == plural(e.norm) or (low.endswith(("s", "i", "ae")) and not low.endswith(("sis", "ss", "us")))
+    if low == plural(e.norm):
+        return True
+    return low.endswith(("s", "i", "ae")) and not low.endswith(("sis", "ss", "us"))
 
 
 def place_answer(u: Unit) -> str:
@@ -47,7 +52,8 @@ def place_answer(u: Unit) -> str:
     assert u.ent is not None
     text = u.ent.text
     single = len(text.split()) == 1
-    if text.isupper() or (single and text.lower().endswith(_ADJECTIVE_ENDINGS)) or len(text.split()) > 3:
+    adjective = single and text.lower().endswith(_ADJECTIVE_ENDINGS)
+    if text.isupper() or adjective or len(text.split()) > 3:
         return u.ent.norm
     return text.lower()
 
@@ -56,7 +62,8 @@ def _one(values: set[str]) -> str | None:
     return next(iter(values)) if len(values) == 1 else None
 
 
-def finding_questions(rec: ImageRecord, rng: QuestionRandom, cap: CaptionReading, f: Entity, same: list[Frame]) -> Iterator[Candidate]:
+def finding_questions(rec: ImageRecord, rng: QuestionRandom, cap: CaptionReading, f: Entity,
+                      same: list[Frame]) -> Iterator[Candidate]:
     """POS, SIZE, ATTRIB and COUNT questions about one affirmed finding, from the modifiers that
     attach to it in every mention of it (two mentions that disagree give no question)."""
     sides = [u for fr in same for u in fr.sides]
@@ -64,30 +71,34 @@ def finding_questions(rec: ImageRecord, rng: QuestionRandom, cap: CaptionReading
     if len(side_norms) == 1:
         s = sides[0]
         side = side_of(s)
-        yield make(rec, rng, "POS", "pos.side_open", side, "open", "caption", s.ent.text, {"f": f.norm}, **span_of(s))
+        yield make(rec, rng, "POS", "pos.side_open", side, "open", "caption", s.ent.text,
+                   {"f": f.norm}, **span_of(s))
         if side in OTHER_SIDE:
             yes = pick_polarity(rng.fork("pos.side", f.norm, side))
             asked = side if yes else OTHER_SIDE[side]
-            yield make(rec, rng, "POS", "pos.side_yesno", "yes" if yes else "no", "closed", "caption", s.ent.text,
-                       {"f": f.norm, "s": asked}, **span_of(s))
+            yield make(rec, rng, "POS", "pos.side_yesno", "yes" if yes else "no", "closed",
+                       "caption", s.ent.text, {"f": f.norm, "s": asked}, **span_of(s))
     places = [u for fr in same for u in fr.locations]
     if len({u.ent.norm for u in places}) == 1:
         o = places[0]
-        yield make(rec, rng, "POS", "pos.organ_open", place_answer(o), "open", "caption", o.ent.text, {"f": f.norm},
-                   **span_of(o))
-    sizes = [u for fr in same for u in fr.sizes if u.ent is not None and u.ent.norm in ("large", "small")]
+        yield make(rec, rng, "POS", "pos.organ_open", place_answer(o), "open", "caption",
+                   o.ent.text, {"f": f.norm}, **span_of(o))
+    sizes = [u for fr in same for u in fr.sizes
+             if u.ent is not None and u.ent.norm in ("large", "small")]
     size = _one({u.ent.norm for u in sizes})
     if size is not None:
         s = sizes[0]
-        x, y = ("large", "small") if rng.fork("size.choice", f.norm).random() < 0.5 else ("small", "large")
+        first = rng.fork("size.choice", f.norm).random() < 0.5
+        x, y = ("large", "small") if first else ("small", "large")
         yield make(rec, rng, "SIZE", "size.choice", size, "closed", "caption", s.ent.text,
                    {"f": f.norm, "x": x, "y": y}, **span_of(s))
-    measures = [(u, measurement_answer(cap.text[u.start : u.end])) for fr in same for u in fr.measures]
+    measures = [(u, measurement_answer(cap.text[u.start : u.end]))
+                for fr in same for u in fr.measures]
     answer = _one({a for _, a in measures if a})
     if answer is not None and all(a for _, a in measures) and not _superlative(cap, same):
         m = measures[0][0]
-        yield make(rec, rng, "SIZE", "size.measure_open", answer, "open", "caption", cap.text[m.start : m.end],
-                   {"f": f.norm}, **span_of(m))
+        yield make(rec, rng, "SIZE", "size.measure_open", answer, "open", "caption",
+                   cap.text[m.start : m.end], {"f": f.norm}, **span_of(m))
     yield from _attribute(rec, rng, cap, f, same)
     yield from _count(rec, rng, f, same)
 
@@ -121,7 +132,9 @@ def _attribute(rec, rng, cap: CaptionReading, f: Entity, same: list[Frame]) -> I
         norm = a.ent.norm
         if len(stated[(a.group or "", seq_norm)]) > 1:
             continue  # both values stated (mixed signal): no opposite to ask
-        lo, hi = (min(a.start, seq.start), max(a.end, seq.end)) if seq is not None else (a.start, a.end)
+        lo, hi = (a.start, a.end)
+        if seq is not None:
+            lo, hi = min(a.start, seq.start), max(a.end, seq.end)
         span = {"span_start": lo, "span_end": hi}
         text = cap.text[lo:hi]
         if seq_norm is None:
@@ -129,14 +142,15 @@ def _attribute(rec, rng, cap: CaptionReading, f: Entity, same: list[Frame]) -> I
             key, slots = "attrib", {"f": f.norm}
         else:
             site = rng.fork("attrib", f.norm, norm, seq_norm)
-            key, slots = "attrib.seq", {"f": f.norm, "seq": _SEQUENCE_NAMES.get(seq_norm, f"{seq_norm} images")}
+            seq_name = _SEQUENCE_NAMES.get(seq_norm, f"{seq_norm} images")
+            key, slots = "attrib.seq", {"f": f.norm, "seq": seq_name}
         yes = pick_polarity(site)
         asked = norm if yes else OPPOSITE[norm]
-        yield make(rec, rng, "ATTRIB", f"{key}_yesno" if seq_norm else "attrib.yesno", "yes" if yes else "no",
-                   "closed", "caption", text, {**slots, "a": asked}, **span)
+        yield make(rec, rng, "ATTRIB", f"{key}_yesno" if seq_norm else "attrib.yesno",
+                   "yes" if yes else "no", "closed", "caption", text, {**slots, "a": asked}, **span)
         x, y = (norm, OPPOSITE[norm]) if site.random() < 0.5 else (OPPOSITE[norm], norm)
-        yield make(rec, rng, "ATTRIB", f"{key}_choice" if seq_norm else "attrib.choice", norm, "closed", "caption",
-                   text, {**slots, "x": x, "y": y}, **span)
+        yield make(rec, rng, "ATTRIB", f"{key}_choice" if seq_norm else "attrib.choice", norm,
+                   "closed", "caption", text, {**slots, "x": x, "y": y}, **span)
         return
 
 
@@ -150,7 +164,10 @@ def _count(rec, rng, f: Entity, same: list[Frame]) -> Iterator[Candidate]:
         c = fr.count
         if c is None:
             continue
-        value = NUMBER_WORDS.get(c.low, c.low) if c.kind == "NUM" else ("1" if c.ent.norm == "single" else "multiple")
+        if c.kind == "NUM":
+            value = NUMBER_WORDS.get(c.low, c.low)
+        else:
+            value = "1" if c.ent.norm == "single" else "multiple"
         if (value == "1") == _is_plural(fr.finding):
             return
         counts[value] = c
@@ -159,23 +176,29 @@ def _count(rec, rng, f: Entity, same: list[Frame]) -> Iterator[Candidate]:
     count, c = next(iter(counts.items()))
     text = rec.texts["caption"][c.start : c.end]
     if count != "1":
-        yield make(rec, rng, "COUNT", "count.open", count, "open", "caption", text, {"f": plural(f.norm)}, **span_of(c))
-    yield make(rec, rng, "COUNT", "count.yesno", "no" if count == "1" else "yes", "closed", "caption", text,
-               {"f": plural(f.norm), "f1": f.norm}, **span_of(c))
+        yield make(rec, rng, "COUNT", "count.open", count, "open", "caption", text,
+                   {"f": plural(f.norm)}, **span_of(c))
+    yield make(rec, rng, "COUNT", "count.yesno", "no" if count == "1" else "yes", "closed",
+               "caption", text, {"f": plural(f.norm), "f1": f.norm}, **span_of(c))
 
 
-def size_of_anatomy(rec: ImageRecord, rng: QuestionRandom, cap: CaptionReading) -> Iterator[Candidate]:
+def size_of_anatomy(rec: ImageRecord, rng: QuestionRandom,
+                    cap: CaptionReading) -> Iterator[Candidate]:
     """SIZE yes/no "Is the prostate enlarged?" from "The prostate is enlarged", "enlarged right
     kidney" (yes) or "normal in size", "not enlarged" (no, the stated fact)."""
     for us in cap.sentences:
         for k, s in enumerate(us):
-            if s.kind != "SIZE" or s.ent is None or s.ent.norm not in ("enlarged", "normal size") or s.ent.uncertain:
+            if s.kind != "SIZE" or s.ent is None or s.ent.uncertain:
+                continue
+            if s.ent.norm not in ("enlarged", "normal size"):
                 continue
             organ = _organ_before(us, k)
             if organ is None and s.ent.norm == "enlarged":
                 found = anatomy_phrase(us, k + 1)
                 organ = found[0] if found is not None else None
-            if organ is None or organ.low in TISSUE_SURFACES or organ.ent is None or organ.ent.norm == "lymph nodes":
+            if organ is None or organ.low in TISSUE_SURFACES or organ.ent is None:
+                continue
+            if organ.ent.norm == "lymph nodes":
                 continue
             answer = "yes" if s.ent.norm == "enlarged" and not s.ent.negated else "no"
             yield make(rec, rng, "SIZE", "size.yesno", answer, "closed", "caption", s.ent.text,
@@ -186,7 +209,6 @@ def size_of_anatomy(rec: ImageRecord, rng: QuestionRandom, cap: CaptionReading) 
 def _organ_before(us: list[Unit], k: int) -> Unit | None:
     """"The prostate is (mildly) enlarged": the anatomy that is the subject of the size word."""
     j = k - 1
-    while j >= 0 and (us[j].low in ("is", "are", "was", "were", "appears", "appear", "not", "mildly", "markedly",
-                                    "slightly", "moderately", "diffusely", "also") or us[j].low == "-"):
+    while j >= 0 and (us[j].low in _SUBJECT_LINKS or us[j].low == "-"):
         j -= 1
     return us[j] if j < k - 1 and j >= 0 and us[j].kind == "ANATOMY" else None

@@ -38,7 +38,8 @@ def pres_no(rec: ImageRecord, rng: QuestionRandom, cap: CaptionReading, usable: 
             regions: frozenset[str]) -> Iterator[Candidate]:
     """One "no" per image, from an explicit negation: the caption's, else the case findings'
     about this image's study (a reject says when the case denied something about another one)."""
-    present = {finding_group(e.norm) for e in rec.entities if e.label == "FINDING" and not e.negated}
+    present = {finding_group(e.norm) for e in rec.entities
+               if e.label == "FINDING" and not e.negated}
     options = []
     for e in usable:
         if e.negated and finding_group(e.norm) not in present:
@@ -94,7 +95,9 @@ def _same_study(rec: ImageRecord, text: str, bounds: list[tuple[int, int]], ents
     modalities = {group_of("MODALITY", x.norm) or x.norm for x in named}
     if not rec.modality or modalities != {rec.modality}:
         return False
-    if not regions or any(x.label == "ANATOMY" and not _anatomy_fits(x.norm, regions) for x in context):
+    if not regions:
+        return False
+    if any(x.label == "ANATOMY" and not _anatomy_fits(x.norm, regions) for x in context):
         return False
     return not sides or _sides_named(context) <= sides
 

@@ -34,8 +34,10 @@ from tests.data.gold.dump_unlabelled import (
 MIN_PRECISION = 0.90  # correct / labelled rows produced, overall and per type with >= MIN_ROWS
 MAX_UNSUPPORTED_OR_WRONG = 0.08
 MIN_ROWS = 20
-DUMP = ("PYTHONPATH=. RADVQA_SHARED_DATA=../shared/data .venv/bin/python "
-        "tests/data/gold/dump_unlabelled.py OUT.jsonl")
+DUMP = (
+    "PYTHONPATH=. RADVQA_SHARED_DATA=../shared/data .venv/bin/python "
+    "tests/data/gold/dump_unlabelled.py OUT.jsonl"
+)
 
 
 SLICES = ("tuning", "fresh")  # tuning: labelled before the v2 fixes; fresh: drawn after them
@@ -65,13 +67,18 @@ def _table(rows: list[dict]) -> dict[str, Counter]:
 
 
 def _print(title: str, by: dict[str, Counter]) -> None:
-    print(f"\n{title}\n{'type':<7}{'rows':>6}{'correct':>9}{'unsup.':>8}{'wrong':>7}{'bad q.':>7}"
-          f"{'precision':>11}")
+    print(
+        f"\n{title}\n{'type':<7}{'rows':>6}{'correct':>9}{'unsup.':>8}{'wrong':>7}{'bad q.':>7}"
+        f"{'precision':>11}"
+    )
     for t in sorted(by, key=lambda t: (t == "ALL", t)):
         c = by[t]
         n = sum(c.values())
-        print(f"{t:<7}{n:>6}{c['correct']:>9}{c['unsupported']:>8}{c['wrong']:>7}{c['bad_question']:>7}"
-              f"{c['correct'] / n:>11.2f}")
+        print(
+            f"{t:<7}{n:>6}{c['correct']:>9}{c['unsupported']:>8}{c['wrong']:>7}"
+            f"{c['bad_question']:>7}"
+            f"{c['correct'] / n:>11.2f}"
+        )
 
 
 @pytest.mark.parametrize("slice_name", SLICES)
@@ -82,8 +89,10 @@ def test_precision_per_slice(gold_rows, labels, slice_name):
     rows = gold_rows[slice_name]
     assert rows, f"no caption row on the {slice_name} images"
     missing = [r for r in rows if key(r) not in labels]
-    listing = "\n".join(f"  {r['source']} {r['image_id']} {r['question_type']}: {r['question']} -> "
-                        f"{r['answer']}" for r in missing[:40])
+    listing = "\n".join(
+        f"  {r['source']} {r['image_id']} {r['question_type']}: {r['question']} -> {r['answer']}"
+        for r in missing[:40]
+    )
     assert not missing, (
         f"{len(missing)} of {len(rows)} caption rows on the {slice_name} images have no label "
         f"(first 40 below). Dump them for labelling with:\n  {DUMP} --slice {slice_name}\n{listing}"
@@ -96,7 +105,9 @@ def test_precision_per_slice(gold_rows, labels, slice_name):
     for t, c in by.items():
         n = sum(c.values())
         if t == "ALL" or n >= MIN_ROWS:
-            assert c["correct"] / n >= MIN_PRECISION, f"{slice_name} {t}: precision {c['correct'] / n:.2f}"
+            assert c["correct"] / n >= MIN_PRECISION, (
+                f"{slice_name} {t}: precision {c['correct'] / n:.2f}"
+            )
     c = by["ALL"]
     bad = (c["unsupported"] + c["wrong"]) / sum(c.values())
     assert bad <= MAX_UNSUPPORTED_OR_WRONG, f"{slice_name}: unsupported + wrong = {bad:.2f}"
@@ -110,14 +121,22 @@ def test_every_pres_no_cites_its_negation(gold_rows):
     """Each PRES "no" names its evidence: the cited span holds a negation trigger and a surface
     of the finding asked about, and it is where the row says (caption or case findings)."""
     forms = _finding_forms()
-    nos = [r for rows in gold_rows.values() for r in rows
-           if r["question_type"] == "PRES" and r["answer"] == "no"]
+    nos = [
+        r
+        for rows in gold_rows.values()
+        for r in rows
+        if r["question_type"] == "PRES" and r["answer"] == "no"
+    ]
     assert nos, "no PRES 'no' row on the gold images"
     for r in nos:
-        asked = max((n for n in forms if re.search(rf"\b{re.escape(n)}\b", r["question"].lower())), key=len)
+        asked = max(
+            (n for n in forms if re.search(rf"\b{re.escape(n)}\b", r["question"].lower())), key=len
+        )
         span = r["source_text"]
         words = re.findall(r"[a-z]+|[^\sa-z]", span.lower())
-        triggers = {" ".join(words[s:e]) for s, e, kind in find_triggers(words) if kind.endswith("neg")}
+        triggers = {
+            " ".join(words[s:e]) for s, e, kind in find_triggers(words) if kind.endswith("neg")
+        }
         text = r["caption"] if r["source_field"] == "caption" else r.get("case_findings") or ""
         assert span and span in text, r
         assert triggers & EVIDENCE_TRIGGERS, f"no negation in the cited span: {r}"

@@ -39,8 +39,12 @@ Key = tuple[str, str, str, str]  # source, image_id, question, answer
 def gold_images(slices: Iterable[str] | None = None) -> list[tuple[str, str]]:
     """(source, image_id) of the gold images of `slices` (all slices when None)."""
     by_slice = json.loads(IMAGES_FILE.read_text())
-    return [(s, i) for name, images in sorted(by_slice.items()) if slices is None or name in slices
-            for s, i in images]
+    return [
+        (s, i)
+        for name, images in sorted(by_slice.items())
+        if slices is None or name in slices
+        for s, i in images
+    ]
 
 
 def load_labels() -> dict[Key, dict]:
@@ -66,8 +70,10 @@ def build_catalog(path: Path, data_root: Path, images: list[tuple[str, str]]) ->
     try:
         con.execute("CREATE TEMP TABLE gold (source VARCHAR, image_id VARCHAR)")
         con.executemany("INSERT INTO gold VALUES (?, ?)", images)
-        con.execute("DELETE FROM texts t WHERE NOT EXISTS "
-                    "(SELECT 1 FROM gold g WHERE g.source = t.source AND g.image_id = t.image_id)")
+        con.execute(
+            "DELETE FROM texts t WHERE NOT EXISTS "
+            "(SELECT 1 FROM gold g WHERE g.source = t.source AND g.image_id = t.image_id)"
+        )
     finally:
         con.close()
     run_entities(path, fields=list(RulesGenerator.text_fields), n_process=1, progress=False)
@@ -89,17 +95,26 @@ def caption_rows(catalog: Path, images: list[tuple[str, str]]) -> list[dict]:
     try:
         for source, image_id in images:
             plan = ShardPlan(0, source, image_id, image_id, 1)
-            recs = load_shard(con, plan, allow_missing=True, split_override={}, text_fields=gen.text_fields)
+            recs = load_shard(
+                con, plan, allow_missing=True, split_override={}, text_fields=gen.text_fields
+            )
             chain = FilterChain(default_filters())
             kept, _ = chain.split(gen.generate(recs))
             for c in kept:
                 if (c.source_field or "").startswith("metadata."):
                     continue
                 rec = c.record
-                row = {"source": rec.source, "image_id": rec.image_id, "question_type": c.question_type,
-                       "question": c.question, "answer": c.answer, "caption": rec.texts.get("caption"),
-                       "source_field": c.source_field, "source_text": c.source_text,
-                       "template_id": c.template_id}
+                row = {
+                    "source": rec.source,
+                    "image_id": rec.image_id,
+                    "question_type": c.question_type,
+                    "question": c.question,
+                    "answer": c.answer,
+                    "caption": rec.texts.get("caption"),
+                    "source_field": c.source_field,
+                    "source_text": c.source_text,
+                    "template_id": c.template_id,
+                }
                 if c.source_field == "findings":
                     row["case_findings"] = rec.texts.get("findings")
                 rows.append(row)
@@ -122,14 +137,17 @@ def draw_images(data_root: Path, per_source: int, seed: int) -> list[tuple[str, 
         add_source(path, "roco", data_root / "roco", progress=False)
         con = duckdb.connect(str(path), read_only=True)
         rows = con.execute(
-            "SELECT i.source, i.image_id, i.group_id FROM images i JOIN texts t USING (source, image_id) "
-            "WHERE t.field = 'caption' AND i.split IN ('validation', 'test') ORDER BY i.source, i.image_id"
+            "SELECT i.source, i.image_id, i.group_id FROM images i "
+            "JOIN texts t USING (source, image_id) WHERE t.field = 'caption' "
+            "AND i.split IN ('validation', 'test') ORDER BY i.source, i.image_id"
         ).fetchall()
         con.close()
     cases = {(s, g) for s, i, g in rows if (s, i) in taken and s == "medpix2"}
     out = []
     for source in ("medpix2", "roco"):
-        pool = [i for s, i, g in rows if s == source and (s, i) not in taken and (s, g) not in cases]
+        pool = [
+            i for s, i, g in rows if s == source and (s, i) not in taken and (s, g) not in cases
+        ]
         random.Random(seed).shuffle(pool)
         out += [(source, i) for i in pool[:per_source]]
     return out
@@ -137,8 +155,10 @@ def draw_images(data_root: Path, per_source: int, seed: int) -> list[tuple[str, 
 
 def _images_json(by_slice: dict[str, list]) -> str:
     """caption_images.json as it is kept: one [source, image_id] pair a line."""
-    blocks = [f'  "{name}": [\n' + ",\n".join(f"    {json.dumps(x)}" for x in images) + "\n  ]"
-              for name, images in by_slice.items()]
+    blocks = [
+        f'  "{name}": [\n' + ",\n".join(f"    {json.dumps(x)}" for x in images) + "\n  ]"
+        for name, images in by_slice.items()
+    ]
     return "{\n" + ",\n".join(blocks) + "\n}\n"
 
 
@@ -150,8 +170,13 @@ def chunk_rows(rows: list[dict], prefix: str) -> list[dict]:
     """Rows in the labelling format: no generator-internal fields (span, template)."""
     out = []
     for i, r in enumerate(rows):
-        item = {"row": f"{prefix}-{i:03d}", **{k: r[k] for k in
-                ("source", "image_id", "question_type", "question", "answer", "caption")}}
+        item = {
+            "row": f"{prefix}-{i:03d}",
+            **{
+                k: r[k]
+                for k in ("source", "image_id", "question_type", "question", "answer", "caption")
+            },
+        }
         if "case_findings" in r:
             item["case_findings"] = r["case_findings"]
         out.append(item)
@@ -159,10 +184,16 @@ def chunk_rows(rows: list[dict], prefix: str) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("out", type=Path)
     ap.add_argument("--catalog", type=Path, help="a catalog with entities for the gold images")
-    ap.add_argument("--data", type=Path, default=Path(os.environ.get("RADVQA_SHARED_DATA", ROOT.parent / "shared/data")))
+    ap.add_argument(
+        "--data",
+        type=Path,
+        default=Path(os.environ.get("RADVQA_SHARED_DATA", ROOT.parent / "shared/data")),
+    )
     ap.add_argument("--prefix", default="t1", help="row ids: PREFIX-000, PREFIX-001, ...")
     ap.add_argument("--slice", action="append", help="only these slices (default: all)")
     ap.add_argument("--draw", metavar="SLICE", help="draw a new slice first and dump only its rows")
@@ -183,8 +214,10 @@ def main(argv: list[str] | None = None) -> int:
     labels = load_labels()
     todo = [r for r in rows if key(r) not in labels]
     args.out.write_text("".join(json.dumps(r) + "\n" for r in chunk_rows(todo, args.prefix)))
-    print(f"{len(rows)} caption rows on {len(images)} gold images, {len(rows) - len(todo)} labelled, "
-          f"{len(todo)} written to {args.out}")
+    print(
+        f"{len(rows)} caption rows on {len(images)} gold images, {len(rows) - len(todo)} labelled, "
+        f"{len(todo)} written to {args.out}"
+    )
     return 0
 
 
