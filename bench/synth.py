@@ -2,9 +2,9 @@
 
     .venv/bin/python bench/synth.py [--data ../shared/data] [--catalog FILE]
 
-Builds a catalog of MedPix 2.0 (all 2,050 records; missing PNGs allowed) with caption entities
-unless --catalog is given, then runs `synth` in fresh processes at two sizes (--small images and
-all), each twice, in the same run:
+Builds a catalog of MedPix 2.0 (all 2,050 records; missing PNGs allowed) with entities for the
+texts the rules read (captions, case findings) unless --catalog is given, then runs `synth` in
+fresh processes at two sizes (--small images and all), each twice, in the same run:
 - ours: the streaming driver (shards of 256 images: memory holds one shard);
 - baseline: the same code with one shard holding every image (collect everything, then write).
 Prints rows/s (kept + rejected rows over wall time of the synth call, imports excluded), CPU
@@ -51,10 +51,12 @@ print(json.dumps({"images": s.images, "rows": rows, "kept": s.kept, "wall": wall
 def build_catalog(data: Path, where: Path) -> Path:
     from radvqa_data.catalog.ingest import add_source
     from radvqa_data.entities.run import run_entities
+    from radvqa_data.synth.rules import RulesGenerator
 
     cat = where / "medpix.duckdb"
     add_source(cat, "medpix2", data / "medpix2", progress=False)
-    run_entities(cat, fields=["caption"], progress=False)
+    # only the texts the rules read
+    run_entities(cat, fields=list(RulesGenerator.text_fields), progress=False)
     return cat
 
 

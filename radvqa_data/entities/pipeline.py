@@ -16,7 +16,7 @@ import warnings
 from typing import Any
 
 from radvqa_data.errors import ConfigError
-from radvqa_data.lexicon import ruler_patterns, surface_index
+from radvqa_data.lexicon import BLOCKING_LABELS, ruler_patterns, surface_index
 from radvqa_data.synth.types import Entity
 
 from .context import TRIGGER_FIRST_WORDS, context_flags
@@ -107,6 +107,8 @@ def doc_entity_rows(doc: Any, field: str, text: str | None = None, mentions: lis
                 continue
             found.append((short.start, short.end, short.start_char, short.end_char, entry.label, entry.norm, entry.cui))
             taken.update(range(short.start, short.end))
+    # A blocking phrase ("neck dissection") has done its job by winning over the shorter match.
+    found = [f for f in found if f[4] not in BLOCKING_LABELS]
     if not found:
         return []
     found.sort(key=lambda f: f[0])

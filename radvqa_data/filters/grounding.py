@@ -23,8 +23,9 @@ _NUMBERS = {"one": "1", "single": "1", "solitary": "1", "two": "2", "three": "3"
 
 
 def _canon(text: str) -> str:
-    """Lower case, number words as digits, no spaces ("Two" -> "2", "3 x 2 cm" -> "3x2cm")."""
-    words = [_NUMBERS.get(w, w) for w in text.lower().split()]
+    """Lower case, number words as digits, no spaces, the sign × as x ("Two" -> "2",
+    "3 × 2 cm" -> "3x2cm")."""
+    words = [_NUMBERS.get(w, w) for w in text.lower().replace("\u00d7", "x").split()]
     return "".join(words)
 
 

@@ -1,10 +1,15 @@
 """The radiology lexicon the project ships: one TSV file per entity label.
 
-Each data line is ``norm<TAB>synonyms<TAB>cui<TAB>group``: `synonyms` are `|`-separated surface
-forms matched case-insensitively by the entity ruler, `norm` is the form answers use, `cui` is a
-UMLS CUI where one was verified against ROCOv2's `cui_mapping.csv`, and `group` is a coarse class
-(the region of an anatomy term, the catalog modality of a modality term, ...). Lines starting
-with `#` are comments.
+Each data line is ``norm<TAB>synonyms<TAB>cui<TAB>group[<TAB>regions]``: `synonyms` are
+`|`-separated surface forms matched case-insensitively by the entity ruler, `norm` is the form
+answers use, `cui` is a UMLS CUI where one was verified against ROCOv2's `cui_mapping.csv`, `group`
+is a coarse class (the region of an anatomy term, the catalog modality of a modality term, ...),
+and the optional `regions` (comma-separated, findings only) are the body regions where the
+finding can exist ("midline shift": head). Lines starting with `#` are comments.
+
+Every surface must keep its norm's meaning: a narrower or neighbouring concept gets its own line.
+`nonfinding.tsv` holds phrases that contain a finding word but are no finding ("neck
+dissection"): as the longer match they block the shorter one, and the pipeline drops them.
 """
 
 from __future__ import annotations
@@ -26,7 +31,11 @@ LABELS: dict[str, str] = {
     "size": "SIZE",
     "attribute": "ATTRIBUTE",
     "contrast": "CONTRAST",
+    "nonfinding": "NONFINDING",
 }
+
+#: Labels of lexicon entries that only block shorter matches (never stored as entities).
+BLOCKING_LABELS = frozenset({"NONFINDING"})
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,7 @@ class LexiconEntry:
     synonyms: tuple[str, ...]
     cui: str | None
     group: str | None
+    regions: tuple[str, ...] = ()  # body regions where a finding can exist; () = anywhere
 
 
 @functools.lru_cache(maxsize=1)
@@ -51,11 +61,13 @@ def load_lexicon(directory: str | None = None) -> tuple[LexiconEntry, ...]:
             if not line.strip() or line.startswith("#"):
                 continue
             parts = line.split("\t")
-            if len(parts) != 4:
-                raise ValueError(f"{path}:{lineno}: expected 4 tab-separated columns, got {len(parts)}")
-            norm, syns, cui, group = (p.strip() for p in parts)
+            if len(parts) not in (4, 5):
+                raise ValueError(f"{path}:{lineno}: expected 4 or 5 tab-separated columns, "
+                                 f"got {len(parts)}")
+            norm, syns, cui, group, regions = (p.strip() for p in [*parts, ""][:5])
             forms = tuple(dict.fromkeys(s.strip() for s in [norm, *syns.split("|")] if s.strip()))
-            entries.append(LexiconEntry(label, norm, forms, cui or None, group or None))
+            where = tuple(r.strip() for r in regions.split(",") if r.strip())
+            entries.append(LexiconEntry(label, norm, forms, cui or None, group or None, where))
     return tuple(entries)
 
 

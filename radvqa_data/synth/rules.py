@@ -20,7 +20,9 @@ class RulesGenerator:
     """
 
     name = "rules"
-    text_fields = ("caption",)  # the driver loads only these texts and their entities
+    #: The texts the driver loads (with their entities): captions, and MedPix case findings for
+    #: case-level negation evidence ("no pneumothorax" in the findings backs a PRES "no").
+    text_fields = ("caption", "findings")
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed

@@ -1,87 +1,40 @@
-"""Rules for the questions a caption answers, built on its entities: PRES, ABN, POS, SIZE,
-ATTRIB and COUNT. Each candidate cites the exact caption span (offsets) that grounds it."""
+"""Rules for the questions a caption answers, built on its entities: PRES and ABN here, the
+"no" of PRES in `rules_negation`, POS, SIZE, ATTRIB and COUNT in `rules_modifiers`. Each
+candidate cites the exact span that grounds it.
+
+What the rules will not do (each was a measured error source, see docs/synth.md "Correctness"):
+- answer "no" from absence: a "no" cites a negation in scope or a contrasting stated fact;
+- attach a size, side, count, location or attribute to a finding it does not modify
+  (`caption_frames`);
+- ask about a finding that is uncertain, one of two alternatives ("cyst or abscess"), or that
+  cannot exist in the image's region;
+- name a secondary feature ("calcification" of a cyst's rim) as the main finding.
+"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from radvqa_data.filters.source_text import source_text_reason
-from radvqa_data.synth.rules_common import QuestionRandom, make, pick_polarity, reject
-from radvqa_data.synth.templates import article
+from radvqa_data.synth.caption_frames import CaptionReading
+from radvqa_data.synth.caption_units import Unit, group_of
+from radvqa_data.synth.rules_common import QuestionRandom, finding_slots, make, reject, span_of
+from radvqa_data.synth.rules_evidence import finding_group, image_regions, region_allows
+from radvqa_data.synth.rules_modifiers import finding_questions, size_of_anatomy
+from radvqa_data.synth.rules_negation import pres_no
 from radvqa_data.synth.types import Candidate, Entity, ImageRecord
 
-#: Plausible findings to ask about when the caption does not mention them ("no" answers).
-ABSENT_POOL = {
-    "head": ("hemorrhage", "hydrocephalus", "infarct", "mass", "edema", "midline shift", "fracture"),
-    "neck": ("mass", "lymphadenopathy", "abscess", "calcification"),
-    "chest": ("effusion", "pneumothorax", "consolidation", "atelectasis", "mass", "cavitation"),
-    "abdomen": ("ascites", "free air", "stone", "hydronephrosis", "mass", "abscess"),
-    "pelvis": ("mass", "stone", "ascites", "abscess", "hydronephrosis"),
-    "spine": ("fracture", "herniation", "mass", "edema"),
-    "extremity": ("fracture", "dislocation", "effusion", "mass"),
-    "breast": ("mass", "calcification"),
-}
-DEFAULT_POOL = ("mass", "fracture", "effusion", "hemorrhage", "calcification")
-MASS_NOUNS = frozenset(
-    "edema hemorrhage ascites atelectasis consolidation free air emphysema lymphadenopathy "
-    "hydronephrosis hydrocephalus dilation inflammation infection necrosis wall thickening "
-    "degeneration atrophy sclerosis enlargement stenosis thrombosis cavitation herniation".split(" ")
-) | {"free air", "wall thickening", "midline shift"}
-OPPOSITE = {
-    "hyperintense": "hypointense", "hypointense": "hyperintense", "hyperdense": "hypodense",
-    "hypodense": "hyperdense", "enhancing": "non-enhancing", "non-enhancing": "enhancing",
-    "heterogeneous": "homogeneous", "homogeneous": "heterogeneous", "well-defined": "ill-defined",
-    "ill-defined": "well-defined",
-}
-OTHER_SIDE = {"left": "right", "right": "left"}
-NUMBER_WORDS = {"two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "single": "1",
-                "solitary": "1", "multiple": "multiple", "several": "multiple", "numerous": "multiple"}
-_COUNT_BEFORE = re.compile(r"\b(" + "|".join(NUMBER_WORDS) + r")\s+(?:[a-z-]+\s+){0,2}$", re.I)
-_MEASURE = re.compile(r"\b\d+(?:\.\d+)?(?:\s?x\s?\d+(?:\.\d+)?){0,2}\s?(?:cm|mm)\b", re.I)
-_SENT_END = re.compile(r"[.!?;](?:\s+|$)")
-NEAR = 40  # characters: how close two mentions must be to be read as one phrase
-
-
-def plural(noun: str) -> str:
-    """English plural of a lexicon norm (metastasis -> metastases, diverticulum -> diverticula)."""
-    if noun.endswith("sis"):
-        return noun[:-2] + "es"
-    if noun.endswith("um"):
-        return noun[:-2] + "a"
-    if noun.endswith(("s", "x", "sh", "ch")):
-        return noun + "es"
-    if noun.endswith("y") and noun[-2:-1] not in ("a", "e", "o", "u"):
-        return noun[:-1] + "ies"
-    return noun + "s"
-
-
-def _measure(text: str) -> str:
-    """'5.2 x 1.8 x 6 cm' -> '5.2x1.8x6 cm' (one token per dimension list: a short answer)."""
-    text = re.sub(r"\s*x\s*", "x", text.strip().lower())
-    return re.sub(r"(\d)\s*(cm|mm)$", r"\1 \2", text)
-
-
-def _sentence_bounds(text: str) -> list[tuple[int, int]]:
-    bounds, start = [], 0
-    for m in _SENT_END.finditer(text):
-        bounds.append((start, m.end()))
-        start = m.end()
-    if start < len(text):
-        bounds.append((start, len(text)))
-    return bounds
-
-
-def _sent_of(bounds: list[tuple[int, int]], pos: int) -> int:
-    for i, (s, e) in enumerate(bounds):
-        if s <= pos < e:
-            return i
-    return len(bounds) - 1
-
-
-def _near(a: Entity, b: Entity, bounds) -> bool:
-    gap = b.start - a.end if b.start >= a.end else a.start - b.end
-    return gap <= NEAR and _sent_of(bounds, a.start) == _sent_of(bounds, b.start)
+#: Features that usually accompany a main finding: never the answer to "What abnormality is
+#: seen?" (where the caption names nothing else, the main finding is usually a diagnosis the
+#: lexicon lacks).
+SECONDARY_NORMS = frozenset({"calcification", "edema", "mass effect", "midline shift", "necrosis",
+                             "fat stranding", "swelling", "volume loss"})
+#: Attributes written as nouns: a sentence can name one as its abnormality ("Enhancement at ...").
+_ATTRIBUTE_NOUNS = frozenset({
+    "enhancement", "rim enhancement", "ring enhancement", "hyperintensity", "hyperintensities",
+    "hypointensity", "hypointensities", "hyperdensity", "hypodensity", "high signal",
+    "increased signal", "low signal", "decreased signal",
+})
 
 
 def caption_candidates(rec: ImageRecord, rng: QuestionRandom) -> Iterator[Candidate]:
@@ -92,101 +45,81 @@ def caption_candidates(rec: ImageRecord, rng: QuestionRandom) -> Iterator[Candid
         yield reject(rec, "OTHER", "caption.check", reason, "caption", caption)
         return
     assert caption is not None
-    ents = [e for e in rec.entities if e.field == "caption"]
-    bounds = _sentence_bounds(caption)
-    findings = [e for e in ents if e.label == "FINDING"]
+    cap = CaptionReading(rec, caption)
+    regions = image_regions(rec)
+    findings = [e for e in cap.ents if e.label == "FINDING"]
+    usable = []
     for e in findings:
+        fr = cap.frames.get(e)
         if e.uncertain:
             yield reject(rec, "PRES", "pres.yesno", "uncertain_finding", "caption", e.text)
-    affirmed = list({e.norm: e for e in reversed(findings) if not e.negated and not e.uncertain}.values())[::-1]
-    negated = [e for e in findings if e.negated and not e.uncertain]
-    mentioned = {e.norm for e in rec.entities}
-
-    def span(e: Entity) -> dict:
-        return {"span_start": e.start, "span_end": e.end}
-
-    # PRES: one affirmed finding (yes) and one negated or absent finding (no) per image.
+        elif not region_allows(e.norm, regions):
+            yield reject(rec, "PRES", "pres.yesno", "region_mismatch", "caption", e.text)
+        elif not e.negated and fr is not None and fr.alternative:
+            yield reject(rec, "PRES", "pres.yesno", "alternative_finding", "caption", e.text)
+        elif not e.negated and fr is not None and fr.treated:
+            yield reject(rec, "PRES", "pres.yesno", "treated_finding", "caption", e.text)
+        else:
+            usable.append(e)
+    affirmed = list({e.norm: e for e in reversed(usable) if not e.negated}.values())[::-1]
     if affirmed:
         e = rng.fork("pres.yes").choice(affirmed)
-        yield make(rec, rng, "PRES", "pres.yesno", "yes", "closed", "caption", e.text, _article_slots(e.norm), **span(e))
-    if negated:
-        e = rng.fork("pres.negated").choice(negated)
-        yield make(rec, rng, "PRES", "pres.yesno", "no", "closed", "caption", e.text, _article_slots(e.norm), **span(e))
-    else:
-        pool = [f for f in ABSENT_POOL.get(rec.region or "", DEFAULT_POOL) if f not in mentioned]
-        if pool:
-            f = rng.fork("pres.absent").choice(pool)
-            yield make(rec, rng, "PRES", "pres.yesno", "no", "closed", "caption", caption,
-                       _article_slots(f), span_start=0, span_end=len(caption))
+        yield make(rec, rng, "PRES", "pres.yesno", "yes", "closed", "caption", e.text,
+                   finding_slots(e.norm), **span_of(e))
+    yield from pres_no(rec, rng, cap, usable, regions)
     if not affirmed:
         return
-    main = affirmed[0]
-    yield make(rec, rng, "ABN", "abn.open", main.norm, "open", "caption", main.text, {}, **span(main))
-    for f in affirmed[:3]:
-        yield from _about_finding(rec, rng, caption, ents, bounds, f, span)
-    yield from _size_of_anatomy(rec, rng, ents, bounds, span)
+    main = _main_finding(cap, [e for e in usable if not e.negated])
+    if main is not None and _studies_named(cap) > 1:
+        yield reject(rec, "ABN", "abn.open", "caption_of_several_studies", "caption", caption)
+    elif main is not None:
+        yield make(rec, rng, "ABN", "abn.open", main.norm, "open", "caption", main.text, {},
+                   **span_of(main))
+    heads = [e for e in affirmed if cap.frames.get(e) is not None and cap.frames[e].head]
+    for e in heads[:3]:
+        same = [cap.frames[x] for x in usable if x.norm == e.norm and not x.negated
+                and x in cap.frames and cap.frames[x].head]
+        yield from finding_questions(rec, rng, cap, e, same)
+    yield from size_of_anatomy(rec, rng, cap)
 
 
-def _article_slots(norm: str) -> dict[str, str]:
-    """Slots for a finding, with no article before a mass noun ("Is there edema?")."""
-    return {"f": norm, "f_article": "" if norm in MASS_NOUNS else article(norm)}
+def _main_finding(cap: CaptionReading, mentions: list[Entity]) -> Entity | None:
+    """The finding "What abnormality is seen?" names: the first mention in the caption of a
+    finding heading its phrase that is not a feature of another (a cyst, not the calcification of
+    its rim), nor a device."""
+    ranked = []
+    for pos, e in enumerate(mentions):
+        fr = cap.frames.get(e)
+        if fr is None or finding_group(e.norm) == "device" or fr.secondary or fr.modifies_finding:
+            continue
+        if not fr.head:
+            continue  # "necrotic nodes": the adjective names a feature, not the abnormality
+        if _opens_with_signal(cap.sentence_of[e], e):
+            continue  # "Enhancement at the disc space ... and paraspinal mass": that is the finding
+        if e.norm not in SECONDARY_NORMS:  # edema alone: the main finding is likely unnamed
+            ranked.append((pos, e))
+    return ranked[0][1] if ranked else None
 
 
-def _about_finding(rec, rng, caption, ents, bounds, f: Entity, span) -> Iterator[Candidate]:
-    """POS, SIZE, ATTRIB, COUNT questions about one affirmed finding."""
-    near = [e for e in ents if e is not f and _near(f, e, bounds) and not e.negated]
-    sides = [e for e in near if e.label == "LATERALITY" and e.norm in ("left", "right", "bilateral")]
-    if sides:
-        s = sides[0]
-        yield make(rec, rng, "POS", "pos.side_open", s.norm, "open", "caption", s.text, {"f": f.norm}, **span(s))
-        if s.norm in OTHER_SIDE:
-            yes = pick_polarity(rng.fork("pos.side", f.norm, s.norm))
-            asked = s.norm if yes else OTHER_SIDE[s.norm]
-            yield make(rec, rng, "POS", "pos.side_yesno", "yes" if yes else "no", "closed", "caption", s.text,
-                       {"f": f.norm, "s": asked}, **span(s))
-    organs = [e for e in near if e.label == "ANATOMY"]
-    if organs:
-        o = min(organs, key=lambda e: abs(e.start - f.start))
-        ans = o.text.lower() if len(o.text.split()) <= 3 and not o.text.isupper() else o.norm
-        yield make(rec, rng, "POS", "pos.organ_open", ans, "open", "caption", o.text, {"f": f.norm}, **span(o))
-    sizes = [e for e in near if e.label == "SIZE" and e.norm in ("large", "small") and e.end <= f.start]
-    if sizes:
-        s = sizes[-1]
-        x, y = ("large", "small") if rng.fork("size.choice", f.norm).random() < 0.5 else ("small", "large")
-        yield make(rec, rng, "SIZE", "size.choice", s.norm, "closed", "caption", s.text, {"f": f.norm, "x": x, "y": y}, **span(s))
-    lo, hi = bounds[_sent_of(bounds, f.start)]
-    m = _MEASURE.search(caption, lo, hi)
-    if m:
-        yield make(rec, rng, "SIZE", "size.measure_open", _measure(m.group(0)), "open", "caption",
-                   m.group(0), {"f": f.norm}, span_start=m.start(), span_end=m.end())
-    for a in (e for e in near if e.label == "ATTRIBUTE" and e.norm in OPPOSITE):
-        site = rng.fork("attrib", f.norm, a.norm)
-        yes = pick_polarity(site)
-        asked = a.norm if yes else OPPOSITE[a.norm]
-        yield make(rec, rng, "ATTRIB", "attrib.yesno", "yes" if yes else "no", "closed", "caption", a.text,
-                   {"f": f.norm, "a": asked}, **span(a))
-        x, y = (a.norm, OPPOSITE[a.norm]) if site.random() < 0.5 else (OPPOSITE[a.norm], a.norm)
-        yield make(rec, rng, "ATTRIB", "attrib.choice", a.norm, "closed", "caption", a.text, {"f": f.norm, "x": x, "y": y}, **span(a))
-        break
-    if f.norm not in MASS_NOUNS:
-        c = _COUNT_BEFORE.search(caption[max(0, f.start - 40) : f.start])
-        if c:
-            word = c.group(1).lower()
-            count = NUMBER_WORDS[word]
-            start = max(0, f.start - 40) + c.start(1)
-            cspan = {"span_start": start, "span_end": start + len(word)}
-            if count != "1":
-                yield make(rec, rng, "COUNT", "count.open", count, "open", "caption", c.group(1), {"f": plural(f.norm)}, **cspan)
-            yield make(rec, rng, "COUNT", "count.yesno", "no" if count == "1" else "yes", "closed", "caption", c.group(1),
-                       {"f": plural(f.norm), "f1": f.norm}, **cspan)
+def _studies_named(cap: CaptionReading) -> int:
+    """How many studies the caption describes, by the modalities its sentences name: "CT of chest
+    shows ... . MRI of thoracic spine shows ..." names two, and which one this picture shows is not
+    said. One sentence naming two ("PET CT shows ...") is one hybrid study."""
+    per_sentence = set()
+    for lo, hi in cap.bounds:
+        named = frozenset(group_of("MODALITY", e.norm) or e.norm for e in cap.ents
+                          if e.label == "MODALITY" and lo <= e.start < hi)
+        if named:
+            per_sentence.add(named)
+    return len(per_sentence)
 
 
-def _size_of_anatomy(rec, rng, ents, bounds, span) -> Iterator[Candidate]:
-    """SIZE yes/no: "Is the prostate enlarged?" from "The prostate is enlarged" (or "not enlarged")."""
-    for s in (e for e in ents if e.label == "SIZE" and e.norm in ("enlarged", "normal size")):
-        organs = [e for e in ents if e.label == "ANATOMY" and e.end <= s.start and _near(e, s, bounds)]
-        if organs:
-            o = organs[-1]
-            answer = "yes" if s.norm == "enlarged" and not s.negated else "no"
-            yield make(rec, rng, "SIZE", "size.yesno", answer, "closed", "caption", s.text, {"loc": o.text.lower()}, **span(s))
-            return
+def _opens_with_signal(us: list[Unit], e: Entity) -> bool:
+    """True when the sentence names an enhancement or signal change as a noun before any finding."""
+    for u in us:
+        if u.kind == "FINDING":
+            return False
+        if u.kind == "ATTRIBUTE" and u.low in _ATTRIBUTE_NOUNS:
+            return True
+    return False
+

@@ -1,12 +1,31 @@
 """Helpers shared by the rule modules: an image's keyed randomness, a candidate from a template,
-a fair coin."""
+a fair coin, and how a finding is worded in a question (article or none, plural)."""
 
 from __future__ import annotations
 
 import random
+from typing import TYPE_CHECKING
 
 from radvqa_data.synth.templates import RULES_VERSION, TEMPLATES, article
-from radvqa_data.synth.types import Candidate, ImageRecord
+from radvqa_data.synth.types import Candidate, Entity, ImageRecord
+
+if TYPE_CHECKING:
+    from radvqa_data.synth.caption_units import Unit
+
+#: Findings asked without an article ("Is there edema?").
+MASS_NOUNS = frozenset(
+    "edema hemorrhage ascites atelectasis consolidation free air emphysema lymphadenopathy "
+    "hydronephrosis hydrocephalus dilation inflammation infection necrosis wall thickening "
+    "degeneration atrophy sclerosis enlargement stenosis thrombosis cavitation herniation".split()
+) | {
+    "free air", "wall thickening", "midline shift", "mass effect", "ischemia", "narrowing",
+    "distension", "thickening", "fat stranding", "multiple sclerosis", "demyelination",
+    "hypertrophy", "hypoplasia", "dysplasia", "agenesis", "cardiomegaly", "hepatomegaly",
+    "splenomegaly", "hepatosplenomegaly", "airspace disease", "subcutaneous emphysema",
+    "ground-glass opacity", "volume loss", "degenerative change", "swelling", "ventriculomegaly",
+    "pneumonia", "osteomyelitis", "diverticulosis", "diverticulitis", "hardware",
+    "subarachnoid hemorrhage", "collapse", "opacification",
+}
 
 
 class QuestionRandom(random.Random):
@@ -76,3 +95,26 @@ def reject(rec: ImageRecord, qtype: str, key: str, reason: str, field: str, text
         template_id=key, prompt_version=RULES_VERSION, source_field=field,
         source_text=(text or "")[:500], reject_reason=reason,
     )
+
+
+def finding_slots(norm: str) -> dict[str, str]:
+    """Template slots for a finding, with no article before a mass noun ("Is there edema?")."""
+    return {"f": norm, "f_article": "" if norm in MASS_NOUNS else article(norm)}
+
+
+def plural(noun: str) -> str:
+    """English plural of a lexicon norm (metastasis -> metastases, diverticulum -> diverticula)."""
+    if noun.endswith("sis"):
+        return noun[:-2] + "es"
+    if noun.endswith("um"):
+        return noun[:-2] + "a"
+    if noun.endswith(("s", "x", "sh", "ch")):
+        return noun + "es"
+    if noun.endswith("y") and noun[-2:-1] not in ("a", "e", "o", "u"):
+        return noun[:-1] + "ies"
+    return noun + "s"
+
+
+def span_of(u: Unit | Entity) -> dict[str, int]:
+    """`make` keywords citing the characters of a unit or entity."""
+    return {"span_start": u.start, "span_end": u.end}

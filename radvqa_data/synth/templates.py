@@ -3,7 +3,11 @@
 Keys are template ids (`<type>.<form>`); the phrasing index is appended to the id of each row
 (`modality.yesno#2`). Placeholders: {m} modality, {p} plane, {r} region, {f} finding, {a}
 attribute, {s} side, {x}/{y} the two options of a choice, {seq} MR sequence, {loc} anatomy.
-Bump `RULES_VERSION` when a phrasing changes: it is part of every row's provenance and id.
+Bump `RULES_VERSION` when a phrasing or a rule changes: it is part of every row's provenance and
+id, and of the run's settings (a rerun over an older output directory is refused, naming it).
+Never edit an existing phrasing tuple without need: a row's phrasing is drawn from its tuple, so
+an edit rewords every labelled gold row of that key. v2: evidence for every "no", meaning-preserving
+lexicon, modifier attachment, sequence-named signal questions (docs/synth.md "Correctness").
 """
 
 from __future__ import annotations
@@ -131,6 +135,14 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
     "attrib.choice": (
         "Is the {f} {x} or {y}?",
         "Does the {f} appear {x} or {y}?",
+    ),
+    "attrib.seq_yesno": (
+        "Is the {f} {a} on {seq}?",
+        "Does the {f} appear {a} on {seq}?",
+    ),
+    "attrib.seq_choice": (
+        "Is the {f} {x} or {y} on {seq}?",
+        "On {seq}, does the {f} appear {x} or {y}?",
     ),
     # COUNT
     "count.open": (

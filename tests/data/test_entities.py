@@ -71,10 +71,75 @@ def test_negation_scope_stops_at_sentence_and_but(nlp):
     }
 
 
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # "non" negates the next word only, not the noun phrase after it
+        ("Non enhancing cystic lesions in the left parietal lobe.",
+         {"enhancing": True, "cystic lesion": False}),
+        ("Non-hemorrhagic infarct.", {"hemorrhage": True, "infarct": False}),
+        # "without contrast" is technique, not a negation of what follows
+        ("Axial CT without contrast shows a large hemorrhage.", {"large": False, "hemorrhage": False}),
+        # the scope reaches through a list to the finding it denies (MedPix MPX2028)
+        ("There is no free air or abnormal fluid collections to suggest abscess formation.",
+         {"free air": True, "fluid collection": True, "abscess": True}),
+        # "no other mass" does not deny the mass; a verb opening a new clause ends the scope
+        ("No other masses. No effusion, there is edema.", {"mass": False, "effusion": True, "edema": False}),
+    ],
+)
+def test_negation_scope(nlp, text, expected):
+    assert {e.norm: e.negated for e in ents(nlp, text) if e.norm in expected} == expected
+
+
+@pytest.mark.parametrize(
+    "text, norm",
+    [
+        # a list of differentials after "may represent" runs through ":" and ";" (MedPix MPX1124)
+        ("This may represent a variety of lesions: small vessel ischemia; multiple sclerosis.",
+         "multiple sclerosis"),
+        ("Status post resection of a mass.", "mass"),  # historical: not asserted for this image
+        ("The hydatid cyst was dissected from the dura.", "cyst"),
+        ("A woman presenting with a flank swelling.", "swelling"),
+    ],
+)
+def test_uncertain_or_historical_findings(nlp, text, norm):
+    assert {e.norm: e.uncertain for e in ents(nlp, text)}[norm]
+
+
+def test_blocking_phrases_win_and_are_dropped(nlp):
+    """A non-finding phrase ("neck dissection", "small vessel") beats the shorter finding or size
+    word inside it and never reaches the entities."""
+    found = ents(nlp, "Status after neck dissection. Small vessel ischemic change. Giant cell tumor.")
+    assert {e.label for e in found} <= {"FINDING", "ANATOMY"} and "NONFINDING" not in {e.label for e in found}
+    assert [e.norm for e in found if e.label == "FINDING"] == ["ischemia", "giant cell tumor"]
+
+
+def test_lexicon_keeps_meanings_apart():
+    """The conflations of the v1 lexicon (issue 16) each have their own norm now."""
+    from radvqa_data.lexicon import surface_index
+
+    norm = {s: e.norm for s, e in surface_index().items()}
+    assert norm["mass effect"] != norm["midline shift"]
+    assert norm["occlusion"] != norm["stenosis"] != norm["narrowing"]
+    assert norm["collapse"] != norm["atelectasis"] and norm["lesion"] != norm["mass"]
+    assert norm["fluid collection"] != norm["mass"] and norm["thickening"] != norm["wall thickening"]
+    assert norm["mesenteric"] == "mesentery" and norm["sma"] == "superior mesenteric artery"
+    assert not ({s for s, e in surface_index().items() if e.label == "FINDING"} & {"growth", "cavity", "cord"})
+
+
+def test_finding_regions():
+    from radvqa_data.lexicon import by_norm
+
+    regions = {norm: e.regions for (label, norm), e in by_norm().items() if label == "FINDING"}
+    assert regions["midline shift"] == ("head",) and regions["hydronephrosis"] == ("abdomen", "pelvis")
+    assert "chest" in regions["atelectasis"] and "chest" in regions["pleural effusion"]
+    assert regions["mass"] == ()
+
+
 def test_abbreviation_resolves_to_lexicon_entry(nlp):
     found = ents(nlp, "Collapse of the right middle lobe (RML). The RML is airless.")
     rml = [e for e in found if e.text == "RML"]
-    assert rml and all(e.label == "ANATOMY" and e.norm == "lung" for e in rml)
+    assert rml and all(e.label == "ANATOMY" and e.norm == "right middle lobe" for e in rml)
 
 
 def test_entities_table_is_incremental(tmp_path: Path, shared_data):
@@ -179,7 +244,8 @@ def test_trained_model_path_puts_the_lexicon_before_its_ner(tmp_path: Path):
     text = "No pleural effusion. Possible mass in the right lower lobe (RLL)."
     plain = doc_entities(nlp(text), "caption")
     by = {e.norm: e for e in plain if e.label != "ENTITY"}
-    assert by["effusion"].negated and by["mass"].uncertain and by["lung"].label == "ANATOMY"
+    assert by["pleural effusion"].negated and by["mass"].uncertain
+    assert by["right lower lobe"].label == "ANATOMY"
     fast = [ents for _, _, ents in extract_entities([(0, "caption", text)], nlp=nlp, n_process=1)]
     assert fast == [plain]
 
@@ -201,4 +267,4 @@ def test_abbreviation_detector_runs_where_a_long_form_can_be_a_lexicon_surface(n
     texts = kept + skipped
     fast = [e for _, _, e in extract_entities(((i, "caption", t) for i, t in enumerate(texts)), nlp=nlp, n_process=1)]
     assert fast == [doc_entities(nlp(t), "caption") for t in texts]
-    assert any(e.text == "RML" and e.norm == "lung" for e in fast[1])
+    assert any(e.text == "RML" and e.norm == "right middle lobe" for e in fast[1])

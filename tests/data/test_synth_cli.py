@@ -47,7 +47,7 @@ def test_entities_then_synth_on_a_small_catalog(tmp_path: Path, shared_data):
     assert m["images"] == m["images_with_rows"] == len(recs) and m["qa_rows"] > 300
     qa = pl.read_parquet(sorted((out / "qa").glob("*.parquet")))
     negated = qa.filter((pl.col("image_id") == "MPX1009_synpic46283") & (pl.col("question_type") == "PRES") & (pl.col("answer") == "no"))
-    assert negated["source_text"].to_list() == ["mass"]
+    assert negated["source_text"].to_list() == ["No dominant prostate mass"]  # the negation span
 
 
 def test_user_errors_are_one_line(tmp_path: Path, monkeypatch):

@@ -18,6 +18,7 @@ from radvqa_data.schema import QA_COLUMNS, REJECT_SCHEMA
 from radvqa_data.synth.config import SynthConfig
 from radvqa_data.synth.driver import run_synth
 from radvqa_data.synth.rules import RulesGenerator
+from radvqa_data.synth.templates import RULES_VERSION
 from tests.data.test_synth_support import rules_catalog_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -48,7 +49,8 @@ def test_shards_manifest_and_provenance(rules_catalog, tmp_path):
     assert m["rejects_by_reason"] == dict(sorted(rej["reason"].value_counts().rows()))
     assert m["images"] == 300 and m["images_with_rows"] == 300 and m["complete"]
     assert m["by_source"] == {"medpix2": qa.height} and sum(m["by_split"].values()) == qa.height
-    assert m["catalog"]["fingerprint"] and m["code_version"]["rules_version"] == "v2"
+    assert m["catalog"]["fingerprint"]
+    assert m["code_version"]["rules_version"] == RULES_VERSION == "v2"
     assert m["config"]["sources"] == ["medpix2"]  # benchmarks (vqa-rad) are not synthesized from
     assert qa["id"].n_unique() == qa.height
     assert qa.filter(pl.col("generator") != "rules").height == 0 and qa["template_id"].null_count() == 0
@@ -75,6 +77,17 @@ def test_missing_images_need_the_flag(rules_catalog, tmp_path):
     with_flag = synth(rules_catalog, tmp_path / "a", limit=None)
     without = synth(rules_catalog, tmp_path / "b", limit=None, allow_missing_images=False)
     assert with_flag.manifest["images"] == 2050 and without.manifest["images"] == 397
+
+
+def test_a_new_rules_version_is_named_on_rerun(rules_catalog, tmp_path, monkeypatch):
+    """Rows made by other rules are a different run: the refusal names the rules version."""
+    import radvqa_data.synth.templates as templates
+
+    monkeypatch.setattr(templates, "RULES_VERSION", "v1")
+    synth(rules_catalog, tmp_path / "o", limit=5)
+    monkeypatch.setattr(templates, "RULES_VERSION", "v2")
+    with pytest.raises(ConfigError, match='generator_settings.rules_version: "v1" -> "v2"'):
+        synth(rules_catalog, tmp_path / "o", limit=5)
 
 
 def test_rerun_skips_and_other_config_is_refused(rules_catalog, tmp_path):

@@ -1,0 +1,234 @@
+"""Which modifiers belong to which finding: a *frame* per finding mention of a caption.
+
+A size, side, count, location or attribute is attached to a finding only when it modifies that
+finding in the text, read with pattern rules over the sentence's units (`caption_units`):
+
+- before the finding, its noun phrase back to a determiner or a function word ("a large
+  lobulated left renal mass": large, lobulated, left, kidney), read here;
+- after it, a location, a measurement, a side or a predicate (`caption_phrases.read_after`).
+
+So in "large retroperitoneal mass with central calcifications" the calcifications are neither
+large nor retroperitoneal, and are a secondary feature of the mass. A signal attribute keeps the
+MR sequence written next to it ("T1 hyperintense", "hyperintense on T2"). `CaptionReading` reads
+a whole caption once: its sentences, units and frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from radvqa_data.synth.caption_phrases import (
+    REGION_WORDS,
+    TISSUE_SURFACES,
+    add_attributes,
+    is_side,
+    read_after,
+)
+from radvqa_data.synth.caption_units import (
+    DETERMINERS,
+    Unit,
+    ends_noun_phrase,
+    is_adjective_like,
+    is_adverb,
+    sentence_bounds,
+    units,
+)
+from radvqa_data.synth.types import Entity, ImageRecord
+
+#: Finding surfaces that are adjectives: they describe the noun after them ("calcified cyst").
+ADJECTIVE_FINDINGS = frozenset(
+    "calcified hemorrhagic ischemic infarcted aneurysmal thrombosed stenotic occluded obstructed "
+    "fractured dislocated subluxed edematous swollen consolidative atelectatic collapsed cavitary "
+    "cavitating emphysematous bullous dilated distended herniated atrophic inflamed hypoplastic "
+    "hypertrophied demyelinating necrotic thickened".split()
+)
+_PRE_LABELS = frozenset({"SIZE", "ATTRIBUTE", "LATERALITY", "ANATOMY", "SEQUENCE", "FINDING"})
+_SECONDARY_LEAD = frozenset("with containing causing producing".split())
+_SECONDARY_WORDS = frozenset("associated surrounding adjacent accompanying".split())
+#: Generic nouns a finding may precede and still name the abnormality ("fracture line").
+GENERIC_NOUNS = frozenset("line lines formation component components site focus foci area areas "
+                          "pattern appearance process fragment fragments deformity".split())
+#: Procedures: "stone extraction", "drainage of the abscess" do not say that the finding is in
+#: the picture (it may be gone, or the picture may precede or follow the procedure).
+PROCEDURE_NOUNS = frozenset("extraction extractor removal resection excision drainage aspiration "
+                            "repair clip clipping coiling embolization ablation fixation retrieval "
+                            "evacuation".split())
+#: Findings whose anatomy modifier names the part that moved, not where the finding is
+#: ("cerebellar tonsillar herniation" is a herniation of the tonsils through the foramen magnum).
+MOVED_PART_FINDINGS = frozenset({"herniation"})
+#: Entities that may follow a finding that heads its phrase ("mass T2 hyperintense", "bleed CT").
+_AFTER_HEAD = frozenset({"SEQUENCE", "ATTRIBUTE", "MODALITY", "PLANE", "CONTRAST"})
+
+
+@dataclass
+class Frame:
+    """What the caption says about one finding mention."""
+
+    finding: Entity
+    head: bool  # heads its noun phrase (not "calcified" in "calcified cyst", not "fracture line")
+    modifies_finding: bool = False  # describes another finding ("calcified" cyst, "mass" lesion)
+    secondary: bool = False  # a feature of an earlier finding ("with central calcifications")
+    alternative: bool = False  # one of two possibilities ("cyst or abscess")
+    treated: bool = False  # the object of a procedure ("stone extraction"): maybe no longer there
+    sides: list[Unit] = field(default_factory=list)
+    locations: list[Unit] = field(default_factory=list)
+    sizes: list[Unit] = field(default_factory=list)
+    measures: list[Unit] = field(default_factory=list)
+    # (attribute, the MR sequence written next to it)
+    attributes: list[tuple[Unit, Unit | None]] = field(default_factory=list)
+    count: Unit | None = None
+
+
+class CaptionReading:
+    """A caption's findings read once: units and frames per sentence, the MR sequences named."""
+
+    def __init__(self, rec: ImageRecord, caption: str) -> None:
+        self.rec, self.text = rec, caption
+        self.ents = [e for e in rec.entities if e.field == "caption"]
+        self.bounds = sentence_bounds(caption)
+        self.frames: dict[Entity, Frame] = {}
+        self.sentences: list[list[Unit]] = []
+        self.sentence_of: dict[Entity, list[Unit]] = {}
+        for lo, hi in self.bounds:
+            sent = [e for e in self.ents if lo <= e.start and e.end <= hi]
+            if any(e.label in ("FINDING", "SIZE") for e in sent):
+                us = units(caption, lo, hi, sent)
+                self.sentences.append(us)
+                for fr in frames(us):
+                    self.frames[fr.finding] = fr
+                    self.sentence_of[fr.finding] = us
+        self.sequences = {e.norm for e in self.ents if e.label == "SEQUENCE"}
+
+
+def frames(us: list[Unit]) -> list[Frame]:
+    """A frame for every FINDING unit of one sentence's units `us`."""
+    out = []
+    for i, u in enumerate(us):
+        if u.kind == "FINDING" and u.ent is not None:
+            out.append(_frame(us, i))
+    return out
+
+
+def _frame(us: list[Unit], i: int) -> Frame:
+    f = us[i]
+    nxt = us[i + 1] if i + 1 < len(us) else None
+    adjectival = f.low in ADJECTIVE_FINDINGS
+    after = us[i + 2] if i + 2 < len(us) else None
+    head = not adjectival and (ends_noun_phrase(nxt)
+                               or (nxt is not None and nxt.kind in _AFTER_HEAD)
+                               or (nxt is not None and nxt.low in GENERIC_NOUNS)
+                               or (after is not None and after.low == "to"))  # "lesion adjacent to"
+    assert f.ent is not None
+    frame = Frame(f.ent, head)
+    frame.alternative = _alternative(us, i)
+    frame.treated = (nxt is not None and nxt.low in PROCEDURE_NOUNS) or _procedure_of(us, i)
+    if not head:
+        frame.modifies_finding = _phrase_head_is_finding(us, i)
+        return frame
+    chain_start = _pre_chain(us, i, frame)
+    if f.ent.norm in MOVED_PART_FINDINGS:
+        frame.locations.clear()
+    _secondary(us, i, chain_start, frame)
+    read_after(us, i, frame)
+    return frame
+
+
+def _pre_chain(us: list[Unit], i: int, frame: Frame) -> int:
+    """Collect the modifiers before the finding; return the index where its noun phrase starts."""
+    j = i - 1
+    while j >= 0:
+        u = us[j]
+        if u.kind in _PRE_LABELS or u.kind == "MEASURE" or is_adverb(u) or is_adjective_like(u):
+            pass
+        elif u.kind == "NUM":
+            before = us[j - 1] if j > 0 else None
+            if before is not None and before.kind == "WORD" and len(before.low) == 1:
+                break  # "T10", "C5": a level, not a count
+        elif u.low == "-" or (u.low in (",", "and") and j > 0 and _describes(us[j - 1])):
+            pass
+        else:
+            break
+        j -= 1
+    start = j + 1
+    for u in us[start:i]:
+        _collect(u, frame)
+    add_attributes(us, [k for k in range(start, i) if us[k].kind == "ATTRIBUTE"], frame)
+    before = us[start - 1].low if start > 0 else ""
+    coordinated_before = (before in ("and", "or", ",") and start > 1
+                          and us[start - 2].kind in ("ANATOMY", "LATERALITY"))
+    if any(u.low in ("and", "or") for u in us[start:i]) or coordinated_before:
+        # "right parietal and bilateral frontal lobe lesions", "mediastinal and left hilar
+        # adenopathy": the places and sides are shared out among coordinated heads
+        frame.sides.clear()
+        frame.locations.clear()
+    first = next((u for u in us[start:i] if u.low not in DETERMINERS), None)
+    if first is not None and first.kind == "NUM":
+        frame.count = first
+    elif first is not None and first.kind == "ATTRIBUTE" and first.group == "count":
+        frame.count = first
+    return start
+
+
+def _procedure_of(us: list[Unit], i: int) -> bool:
+    """"resection of the (large) tumor": the finding is the object of a procedure noun."""
+    j = i - 1
+    while j >= 0 and (us[j].low in DETERMINERS or is_adjective_like(us[j])
+                      or us[j].kind in ("SIZE", "ATTRIBUTE", "LATERALITY", "ANATOMY")):
+        j -= 1
+    return j >= 1 and us[j].low == "of" and us[j - 1].low in PROCEDURE_NOUNS
+
+
+def _describes(u: Unit) -> bool:
+    return u.kind in ("ATTRIBUTE", "SIZE") or is_adjective_like(u) or is_adverb(u)
+
+
+def _collect(u: Unit, frame: Frame) -> None:
+    if u.kind == "SIZE":
+        frame.sizes.append(u)
+    elif u.kind == "MEASURE":
+        frame.measures.append(u)
+    elif u.kind == "ANATOMY":
+        if u.low not in TISSUE_SURFACES and (u.ent is None or u.ent.norm not in REGION_WORDS):
+            frame.locations.append(u)
+        if is_side(u):
+            frame.sides.append(u)
+    elif u.kind == "LATERALITY" and is_side(u):
+        frame.sides.append(u)
+
+
+def _phrase_head_is_finding(us: list[Unit], i: int) -> bool:
+    j = i + 1
+    while j < len(us) and (us[j].kind in ("ATTRIBUTE", "SIZE", "LATERALITY", "ANATOMY")
+                           or us[j].low == "-" or is_adjective_like(us[j]) or is_adverb(us[j])):
+        j += 1
+    return j < len(us) and us[j].kind == "FINDING"
+
+
+def _alternative(us: list[Unit], i: int) -> bool:
+    """"cyst or abscess", "abscess versus tumor": either finding is only one possibility. (A
+    slash is not read as one: "edema/inflammation" names both.)"""
+    for step in (1, -1):
+        j = i + step
+        while 0 <= j < len(us) and (us[j].kind in ("ATTRIBUTE", "SIZE")
+                                    or is_adjective_like(us[j])):
+            j += step
+        if 0 <= j < len(us) and us[j].low in ("or", "versus", "vs"):
+            j += step
+            while 0 <= j < len(us) and (us[j].kind in ("ATTRIBUTE", "SIZE", "ANATOMY")
+                                        or us[j].low in DETERMINERS or is_adjective_like(us[j])):
+                j += step
+            if 0 <= j < len(us) and us[j].kind == "FINDING":
+                return True
+    return False
+
+
+def _secondary(us: list[Unit], i: int, start: int, frame: Frame) -> None:
+    if any(u.low in _SECONDARY_WORDS for u in us[start:i]):
+        frame.secondary = any(u.kind == "FINDING" for u in us[:start])
+        return
+    j = start - 1
+    while j >= 0 and us[j].low in DETERMINERS:
+        j -= 1
+    if j >= 0 and us[j].low in _SECONDARY_LEAD:
+        frame.secondary = any(u.kind == "FINDING" for u in us[:j])
+
