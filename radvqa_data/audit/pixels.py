@@ -30,11 +30,14 @@ class PixelConfig:
     size: int = 96  # coarse thumbnail longest side (locating crops); higher: slower
     hi_size: int = 256  # decision thumbnail longest side; higher: stricter, slower
     same_threshold: float = 0.925  # band-pass NCC that means "same picture" (calibrated)
-    coarse_min: float = 0.75  # coarse NCC below which a crop location is not refined
+    coarse_min: float = 0.6  # coarse NCC below which a crop location is not refined
     crop_fraction: float = 0.8  # template = central part of the image (drops borders, labels)
     min_scale: float = 0.45  # smallest relative scale searched (a 45% crop of the other image)
     n_scales: int = 12  # scales between 1.04 and min_scale (geometric)
-    refine_spacing: float = 0.015  # scale spacing of the fine search; lower: slower, steadier
+    refine_spacing: float = 0.02  # scale spacing of the whole-pixel search before the sub-pixel polish
+    tiles: int = 4  # the decision also takes the median NCC over tiles x tiles (robust to overlays)
+    quick_min: float = 0.5  # whole-pixel band-pass NCC below which the sub-pixel polish is skipped
+    hint_recheck: float = 0.9  # a pair whose batched coarse score reaches this gets the full search if the hinted one fails
 
 
 @dataclass(frozen=True)
@@ -160,14 +163,18 @@ def aligned_hp(a: np.ndarray, b: np.ndarray, grid: int = 128) -> float:
     return float((_zn(highpass(_resize(a, grid, grid))) * _zn(highpass(_resize(b, grid, grid)))).sum())
 
 
-def refine(tmpl_src: np.ndarray, search: np.ndarray, info: dict[str, Any], cfg: PixelConfig) -> float:
-    """Fine step at high resolution around a coarse location: band-pass NCC of the template's
-    inner part over small shifts (+-4% of the frame) and scales (+- one coarse scale step).
+def refine(tmpl_src: np.ndarray, search: np.ndarray, info: dict[str, Any], cfg: PixelConfig) -> tuple[float, dict[str, Any]]:
+    """Fine step at high resolution around a coarse location; returns (score, details).
 
-    The inner part (central 75% of the coarse template) keeps scale errors from misaligning the
-    template's edges, which a band-pass comparison would punish. Same picture: >= 0.95; a
-    neighbouring slice or another patient: well below (calibration in docs/audit.md).
+    First the band-pass NCC of the template's inner part over small shifts (+-4% of the frame)
+    and scales (+- one coarse scale step) at whole pixels; then the best placement is polished
+    to sub-pixel precision (`align.Pair.polish`) and scored overlay-robustly: the better of the
+    whole overlap's NCC and the median over tiles. The inner part (central 75% of the coarse
+    template) keeps scale errors from misaligning the template's edges. Same picture: >= 0.95;
+    a neighbouring slice or another patient: well below (calibration in docs/audit.md).
     """
+    from radvqa_data.audit.align import Pair
+
     H, W = search.shape
     inner = 0.75
     crop = _central(_central(tmpl_src, cfg.crop_fraction), inner)
@@ -182,9 +189,7 @@ def refine(tmpl_src: np.ndarray, search: np.ndarray, info: dict[str, Any], cfg: 
     y0, x0 = max(0, round(by * H) - gy), max(0, round(bx * W) - gx)
     y1, x1 = min(H, round((by + bh) * H) + gy), min(W, round((bx + bw) * W) + gx)
     region = _Search(highpass(search)[y0:y1, x0:x1])
-    best = -1.0
-    # the band-pass score drops fast with scale error, so the scales between two coarse steps
-    # are searched finely
+    best, place = -1.0, None
     for f in np.linspace(1 - step, 1 + step, max(5, int(2 * step / cfg.refine_spacing) + 1)):
         # size from the coarse scale (both thumbnails share one longest side, so the scale
         # carries over between resolutions); the template keeps its own aspect ratio exactly
@@ -195,16 +200,44 @@ def refine(tmpl_src: np.ndarray, search: np.ndarray, info: dict[str, Any], cfg: 
         t = t - t.mean()
         if np.linalg.norm(t) < 1e-6:
             continue
-        best = max(best, float(_ncc_map(region, t).max()))
-    return best
+        m = _ncc_map(region, t)
+        k = int(m.argmax())
+        if m.flat[k] > best:
+            yy, xx = divmod(k, m.shape[1])
+            # template pixel u sits at resized pixel (u + 0.5) * scale - 0.5 (pixel centres)
+            sx, sy = tw / crop.shape[1], th / crop.shape[0]
+            best = float(m.flat[k])
+            place = ((sx + sy) / 2, x0 + xx + 0.5 * sx - 0.5, y0 + yy + 0.5 * sy - 0.5)
+    if place is None:
+        return best, {}
+    if best < cfg.quick_min:  # no polish can lift this to a match: another picture
+        return best, {"pixel": round(best, 4)}
+    whole, tiles, (s, tx, ty) = Pair(crop, search, place[0], cfg.tiles).polish(*place)
+    det = {"pixel": round(best, 4), "whole": round(whole, 4), "tiles": round(tiles, 4), "fine_scale": round(s, 4)}
+    return max(whole, tiles), det
 
 
-def compare(a: np.ndarray, b: np.ndarray, cfg: PixelConfig | None = None,
-            a_hi: np.ndarray | None = None, b_hi: np.ndarray | None = None) -> Verdict:
+def despeckle(a: np.ndarray) -> np.ndarray:
+    """3x3 median filter: removes the one-pixel strokes of burnt-in text and rulers at thumbnail
+    size, which otherwise pull the coarse location search towards the overlays."""
+    from scipy.ndimage import median_filter
+
+    return median_filter(np.asarray(a, dtype=np.float64), 3, mode="nearest")
+
+
+#: where a coarse search already found one image's central part inside the other: the template
+#: side ("a" or "b"), its coarse NCC and the location (`best_crop_match`'s info dict)
+Hint = tuple[str, float, dict[str, Any]]
+
+
+def compare(a: np.ndarray | None, b: np.ndarray | None, cfg: PixelConfig | None = None,
+            a_hi: np.ndarray | None = None, b_hi: np.ndarray | None = None, hint: Hint | None = None) -> Verdict:
     """Decide whether two images are the same picture; method and score are reported.
 
     `a`, `b`: thumbnails at `cfg.size` (coarse search); `a_hi`, `b_hi`: at `cfg.hi_size`
     (the decision). Without the high-resolution ones the coarse ones are used for both.
+    `hint`: a location from the batched crop search (`coarse`), which replaces the coarse
+    search here (`a`, `b` may then be None).
     """
     cfg = cfg or PixelConfig()
     a_hi = a if a_hi is None else a_hi
@@ -213,25 +246,32 @@ def compare(a: np.ndarray, b: np.ndarray, cfg: PixelConfig | None = None,
     if al >= cfg.same_threshold:
         return Verdict(True, "ncc-aligned", al)
     best, det = al, {"method": "ncc-aligned"}
-    # locate in both directions (a inside b: b is a zoomed-out / bordered copy; b inside a: b
-    # is a crop), refine only the better location: refinement is the expensive step
-    (c1, i1), (c2, i2) = best_crop_match(a, b, cfg), best_crop_match(b, a, cfg)
-    coarse, info, tsrc_hi, srch_hi, name = (c1, i1, a_hi, b_hi, "a") if c1 >= c2 else (c2, i2, b_hi, a_hi, "b")
+    if hint is not None:
+        name, coarse, info = hint
+        tsrc_hi, srch_hi = (a_hi, b_hi) if name == "a" else (b_hi, a_hi)
+    else:
+        # locate in both directions (a inside b: b is a zoomed-out / bordered copy; b inside a:
+        # b is a crop), refine only the better location: refinement is the expensive step
+        am, bm = despeckle(a), despeckle(b)
+        (c1, i1), (c2, i2) = best_crop_match(am, bm, cfg), best_crop_match(bm, am, cfg)
+        coarse, info, tsrc_hi, srch_hi, name = (c1, i1, a_hi, b_hi, "a") if c1 >= c2 else (c2, i2, b_hi, a_hi, "b")
     if coarse >= cfg.coarse_min and info:
-        fine = refine(tsrc_hi, srch_hi, info, cfg)
+        fine, fdet = refine(np.asarray(tsrc_hi, dtype=np.float64), np.asarray(srch_hi, dtype=np.float64), info, cfg)
         if fine > best:
             best = fine
             det = {"method": "ncc-crop-search", "template": name, "coarse": round(coarse, 3), "scale": info["scale"],
-                   "x": round(info["x"], 3), "y": round(info["y"], 3)}
+                   "x": round(info["x"], 3), "y": round(info["y"], 3), **fdet}
     method = det.pop("method")
     det["aligned"] = round(al, 4)
     return Verdict(best >= cfg.same_threshold, method, best, det)
 
 
-def compare_files(path_a: str, path_b: str, cfg: PixelConfig | None = None) -> Verdict:
+def compare_files(path_a: str, path_b: str, cfg: PixelConfig | None = None, hint: Hint | None = None) -> Verdict:
     """`compare` on two image files; an unreadable file gives a negative verdict, method 'unreadable'."""
     cfg = cfg or PixelConfig()
-    a, b = thumbnail(path_a, cfg.size), thumbnail(path_b, cfg.size)
-    if a is None or b is None:
+    a_hi, b_hi = thumbnail(path_a, cfg.hi_size), thumbnail(path_b, cfg.hi_size)
+    if a_hi is None or b_hi is None:
         return Verdict(False, "unreadable", 0.0)
-    return compare(a, b, cfg, thumbnail(path_a, cfg.hi_size), thumbnail(path_b, cfg.hi_size))
+    if hint is not None:
+        return compare(None, None, cfg, a_hi, b_hi, hint)
+    return compare(thumbnail(path_a, cfg.size), thumbnail(path_b, cfg.size), cfg, a_hi, b_hi)

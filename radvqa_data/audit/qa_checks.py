@@ -67,6 +67,8 @@ def near_duplicates(rows: pl.DataFrame, cfg: NearDupConfig) -> list[Finding]:
         .select("__scope", "t", "__na", "__k")
     )
     pairs = scoped_pairs(reps["__scope"].to_numpy(), reps["t"].to_numpy(), texts, cfg).rename({"scope": "__scope"})
+    if cfg.terms and pairs.height:
+        pairs = pairs.join(_term_agreement(pairs, texts), on=["i", "j"]).filter(pl.col("agree")).drop("agree")
     if pairs.height == 0:
         return []
     j = (
@@ -85,6 +87,16 @@ def near_duplicates(rows: pl.DataFrame, cfg: NearDupConfig) -> list[Finding]:
             a, b, ka, kb = b, a, kb, ka
         out.append(Finding("qa_near_duplicate", side(a), side(b), "minhash-lsh+rapidfuzz", score / 100.0, {"k_a": ka, "k_b": kb}))
     return out
+
+
+def _term_agreement(pairs: pl.DataFrame, texts: list[str]) -> pl.DataFrame:
+    """(i, j, agree) per distinct text pair: do the two questions ask about the same terms?
+    Checked on verified pairs only (a few per image), so the lexicon matching stays cheap."""
+    from radvqa_data.audit.terms import same_terms
+
+    tp = pairs.select("i", "j").unique()
+    agree = [same_terms(texts[i], texts[j]) for i, j in tp.iter_rows()]
+    return tp.with_columns(pl.Series("agree", agree, dtype=pl.Boolean))
 
 
 def group_leaks(rows: pl.DataFrame) -> list[Finding]:
