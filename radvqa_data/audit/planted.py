@@ -144,3 +144,58 @@ def save(im: Image.Image, path: Path, fmt: str) -> Path:
 def other_format(fmt: str) -> str:
     """The original is written in the format the copy is not (JPEG vs PNG re-encoding)."""
     return "PNG" if fmt == "JPEG" else "JPEG"
+
+
+@dataclass
+class PlantedSet:
+    """Planted pairs on disk: `originals[i]` is the protected side of pair i; `copies[2 * i]` its
+    transformed copy (must match) and `copies[2 * i + 1]` the same transform of a neighbouring
+    slice (must not). `source` maps every written file to the real image it was made from."""
+
+    originals: list[str]
+    copies: list[str]
+    source: dict[str, str]
+    specs: list[PlantSpec]
+
+
+def series_neighbours(series: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """(image, its hardest neighbour) for every image in a series of two or more: the other image
+    of the series most alike at 32 px that the verifier does not call the same picture (a series
+    can hold one slice twice, e.g. re-windowed; that is no distractor)."""
+    from radvqa_data.audit.pixels import _resize, _zn, compare_files, thumbnail
+
+    out = []
+    for paths in series.values():
+        if len(paths) < 2:
+            continue
+        small = {p: _zn(_resize(t, 32, 32)) for p in paths if (t := thumbnail(p, 96)) is not None}
+        for p in small:
+            ranked = sorted(((float((small[p] * small[o]).sum()), o) for o in small if o != p), reverse=True)
+            for _, o in ranked:
+                if not compare_files(p, o).same:
+                    out.append((p, o))
+                    break
+    return out
+
+
+def plant_set(pairs: list[tuple[str, str]], out: Path, seed: int = 0, min_area: float = 0.5,
+              specs: list[PlantSpec] | None = None) -> PlantedSet:
+    """Write one planted pair and one distractor per (original, neighbour) into `out`."""
+    rng = np.random.default_rng(seed)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    ps = PlantedSet([], [], {}, [])
+    for i, (orig, neighbour) in enumerate(pairs):
+        spec = specs[i] if specs is not None else draw_spec(rng, min_area)
+        with Image.open(orig) as im:
+            o, c = plant(im, spec)
+        with Image.open(neighbour) as im:
+            _, d = plant(im, spec)
+        po = save(o, out / f"orig{i:04d}", other_format(spec.fmt))
+        pc = save(c, out / f"copy{i:04d}", spec.fmt)
+        pd = save(d, out / f"decoy{i:04d}", spec.fmt)
+        ps.originals.append(str(po))
+        ps.copies += [str(pc), str(pd)]
+        ps.source.update({str(po): orig, str(pc): orig, str(pd): neighbour})
+        ps.specs.append(spec)
+    return ps

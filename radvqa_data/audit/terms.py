@@ -6,8 +6,10 @@ about different findings. A paraphrase pair must therefore also *agree on its te
 finding, anatomy, side, attribute, size, modality, sequence, plane and contrast term (the shipped
 lexicon, read through `radvqa_data.lexicon`, so a lexicon change applies here at once), every
 number and every negation word of one question must be in the other, as the same concept (a
-synonym counts: "lesion" and "mass" are both `mass`) or as a misspelling of one of its surface
-forms ("lesoin" for "lesion"; a typo is what near-duplicate detection is for).
+synonym counts: "lesion" and "mass" are both `mass`), with its words in another order or split
+("Is the heart size normal?" / "Is the heart a normal size?"; "white or gray matter"), or as a
+misspelling of one of its surface forms ("lesoin" for "lesion": a typo is what near-duplicate
+detection is for).
 
 Matching follows the entity ruler (`entities.pipeline`): lower-cased surface forms on word
 boundaries, longest match first, then leftmost, no overlaps; here on the audit's normalized text.
@@ -86,16 +88,22 @@ def question_terms(text: str) -> Terms:
     return Terms(frozenset(terms), tuple(rest))
 
 
-def _misspelled_in(term: tuple[str, str], rest: tuple[str, ...]) -> bool:
-    """True when some run of `rest` words is a misspelling of one of `term`'s surface forms."""
+def _present_in(term: tuple[str, str], other: Terms, words: frozenset[str]) -> bool:
+    """True when the other question has `term` after all, in a form the matcher does not see:
+    every word of one of its surface forms occurs in the other question (word order changed,
+    "white or gray matter" for "white matter", "size normal" for "normal size", a surface
+    inside a longer one), or some run of the other's unmatched words is a misspelling of one."""
     from rapidfuzz import fuzz
 
     if term[0] in ("NUMBER", "NEGATION"):
         return False  # "3" vs "5" or a dropped "no" is a different question, not a typo
     for form in _surfaces()[1].get(term, (term[1].lower(),)):
-        n = len(form.split())
-        for i in range(len(rest) - n + 1):
-            if fuzz.ratio(form, " ".join(rest[i : i + n])) >= TYPO_SCORE:
+        fw = form.split()
+        if all(w in words for w in fw):
+            return True
+        for i in range(len(other.rest) - len(fw) + 1):
+            run = " ".join(other.rest[i : i + len(fw)])
+            if max(fuzz.ratio(form, run), fuzz.token_sort_ratio(form, run)) >= TYPO_SCORE:
                 return True
     return False
 
@@ -105,6 +113,7 @@ def same_terms(a: str, b: str) -> bool:
     ta, tb = question_terms(a), question_terms(b)
     if ta.terms == tb.terms:
         return True
-    return all(_misspelled_in(t, tb.rest) for t in ta.terms - tb.terms) and all(
-        _misspelled_in(t, ta.rest) for t in tb.terms - ta.terms
+    wa, wb = frozenset(normalize_text(a).split()), frozenset(normalize_text(b).split())
+    return all(_present_in(t, tb, wb) for t in ta.terms - tb.terms) and all(
+        _present_in(t, ta, wa) for t in tb.terms - ta.terms
     )
