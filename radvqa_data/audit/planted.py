@@ -199,3 +199,79 @@ def plant_set(pairs: list[tuple[str, str]], out: Path, seed: int = 0, min_area: 
         ps.source.update({str(po): orig, str(pc): orig, str(pd): neighbour})
         ps.specs.append(spec)
     return ps
+
+
+def series_of(paths: list[Path]) -> dict[str, list[str]]:
+    """MedPix images grouped by case (`MPX1884_synpic21852.png` -> MPX1884)."""
+    import re
+
+    out: dict[str, list[str]] = {}
+    for p in sorted(paths):
+        m = re.match(r"(MPX\d+)_", Path(p).name)
+        if m:
+            out.setdefault(m.group(1), []).append(str(p))
+    return out
+
+
+def image_frame(paths: list[str], split: str):  # noqa: ANN201 (polars is imported lazily)
+    """Catalog-shaped image records (source 'planted', id = path) for files outside a catalog."""
+    import polars as pl
+
+    from radvqa_data.catalog.imageprobe import phash64
+
+    hashes = []
+    for p in paths:
+        with Image.open(p) as im:
+            hashes.append(phash64(im))
+    return pl.DataFrame(
+        {"source": ["planted"] * len(paths), "image_id": paths, "split": [split] * len(paths), "path": paths,
+         "sha256": [None] * len(paths), "phash": hashes},
+        schema={"source": pl.String, "image_id": pl.String, "split": pl.String, "path": pl.String,
+                "sha256": pl.String, "phash": pl.UInt64},
+    )
+
+
+@dataclass
+class CropScore:
+    """What the audit found on a planted set."""
+
+    found: set[tuple[str, str]]  # (audited file, protected file) of every benchmark_image finding
+    recall: float  # planted copies found / planted
+    decoys: int  # neighbouring-slice copies matched (must be 0)
+    others: int  # other matches (copies of an image that is also another pair's original, ...)
+    wrong: int  # matches whose two real images are not the same picture
+    seconds: float  # candidates + verification
+    images: int
+
+
+def measure_crops(ps: PlantedSet, background_a: list[str], background_p: list[str]) -> CropScore:
+    """Audit the copies (+ background) against the originals (+ background) as `benchmark_image`
+    does, and score the findings against the planted truth. A match outside the planted pairs is
+    right when both files come from one real image, or from two real images the verifier calls
+    the same picture untransformed (a series can hold one slice twice)."""
+    import time
+
+    from radvqa_data.audit.image_checks import benchmark_images
+    from radvqa_data.audit.images import CandidateConfig
+    from radvqa_data.audit.pixels import PixelConfig, compare_files
+
+    audited = image_frame(ps.copies + background_a, "train")
+    protected = image_frame(ps.originals + background_p, "test")
+    t = time.perf_counter()
+    fs = benchmark_images(audited, protected, CandidateConfig(), PixelConfig())
+    secs = time.perf_counter() - t
+    found = {(f.a.image_id, f.b.image_id) for f in fs if f.kind == "benchmark_image"}
+    n = len(ps.originals)
+    truth = {(ps.copies[2 * i], ps.originals[i]) for i in range(n)}
+    decoys = {(ps.copies[2 * i + 1], ps.originals[i]) for i in range(n)}
+    same: dict[tuple[str, str], bool] = {}
+
+    def right(a: str, b: str) -> bool:
+        sa, sb = ps.source.get(a, a), ps.source.get(b, b)
+        if sa != sb and (sa, sb) not in same:
+            same[(sa, sb)] = compare_files(sa, sb).same
+        return sa == sb or same[(sa, sb)]
+
+    others = found - truth - decoys
+    return CropScore(found, len(found & truth) / max(1, n), len(found & decoys), len(others),
+                     sum(not right(*p) for p in others), secs, audited.height + protected.height)

@@ -28,6 +28,7 @@ from radvqa_data.audit.normalize import normalize_text
 #: leaves as a bare "t"
 NEGATIONS = frozenset({"no", "not", "without", "absent", "absence", "negative", "never", "neither", "nor", "none", "t"})
 _DIGIT = re.compile(r"\d")
+_DIGITS = re.compile(r"\d+")
 #: a misspelled surface form still counts when rapidfuzz's ratio with it reaches this
 TYPO_SCORE = 80.0
 
@@ -58,13 +59,21 @@ def _surfaces() -> tuple[dict[tuple[str, ...], tuple[str, str]], dict[tuple[str,
     return index, {k: tuple(dict.fromkeys(v)) for k, v in forms.items()}, longest
 
 
+@functools.lru_cache(maxsize=1)
+def _first_words() -> frozenset[str]:
+    return frozenset(w[0] for w in _surfaces()[0])
+
+
 @functools.lru_cache(maxsize=65536)
-def question_terms(text: str) -> Terms:
-    """Terms of one (raw or normalized) question."""
+def question_terms(text: str, normalized: bool = False) -> Terms:
+    """Terms of one question (`normalized`: `text` is `normalize_text`'s output already)."""
     index, _, longest = _surfaces()
-    words = normalize_text(text).split()
+    firsts = _first_words()
+    words = (text if normalized else normalize_text(text)).split()
     found = []
     for i in range(len(words)):
+        if words[i] not in firsts:
+            continue
         for n in range(1, min(longest, len(words) - i) + 1):
             key = index.get(tuple(words[i : i + n]))
             if key is not None:
@@ -79,8 +88,8 @@ def question_terms(text: str) -> Terms:
     for i, w in enumerate(words):
         if i in taken:
             continue
-        if _DIGIT.search(w):
-            terms.add(("NUMBER", w))
+        if _DIGIT.search(w):  # the digits decide: "5cm" and "5" say the same, "3x2" and "32" do not
+            terms.add(("NUMBER", " ".join(_DIGITS.findall(w))))
         elif w in NEGATIONS:
             terms.add(("NEGATION", "not"))
         else:
@@ -108,12 +117,14 @@ def _present_in(term: tuple[str, str], other: Terms, words: frozenset[str]) -> b
     return False
 
 
-def same_terms(a: str, b: str) -> bool:
+def same_terms(a: str, b: str, normalized: bool = False) -> bool:
     """True when two questions ask about the same things (see the module docstring)."""
-    ta, tb = question_terms(a), question_terms(b)
+    ta, tb = question_terms(a, normalized), question_terms(b, normalized)
     if ta.terms == tb.terms:
         return True
-    wa, wb = frozenset(normalize_text(a).split()), frozenset(normalize_text(b).split())
+    if not normalized:
+        a, b = normalize_text(a), normalize_text(b)
+    wa, wb = frozenset(a.split()), frozenset(b.split())
     return all(_present_in(t, tb, wb) for t in ta.terms - tb.terms) and all(
         _present_in(t, ta, wa) for t in tb.terms - ta.terms
     )
