@@ -36,8 +36,8 @@ class PixelConfig:
     n_scales: int = 12  # scales between 1.04 and min_scale (geometric)
     refine_spacing: float = 0.02  # scale spacing of the whole-pixel search before the sub-pixel polish
     tiles: int = 4  # the decision also takes the median NCC over tiles x tiles (robust to overlays)
-    quick_min: float = 0.5  # whole-pixel band-pass NCC below which the sub-pixel polish is skipped
-    hint_recheck: float = 0.9  # a pair whose batched coarse score reaches this gets the full search if the hinted one fails
+    quick_min: float = 0.5  # half-resolution band-pass NCC below which a pair is rejected without the full-resolution steps
+    hint_recheck: float = 0.95  # a pair whose batched coarse score reaches this gets the full search if the hinted one fails
 
 
 @dataclass(frozen=True)
@@ -163,21 +163,58 @@ def aligned_hp(a: np.ndarray, b: np.ndarray, grid: int = 128) -> float:
     return float((_zn(highpass(_resize(a, grid, grid))) * _zn(highpass(_resize(b, grid, grid)))).sum())
 
 
+def _half(a: np.ndarray) -> np.ndarray:
+    """2x2 block means: half the resolution; pixel i here is the centre of pixels 2i, 2i+1."""
+    h, w = a.shape[0] // 2 * 2, a.shape[1] // 2 * 2
+    return a[:h, :w].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+
+
+def _sweep(crop: np.ndarray, search: np.ndarray, region: tuple[int, int, int, int],
+           scales: np.ndarray) -> tuple[float, tuple[float, float, float] | None]:
+    """Best whole-pixel band-pass NCC of `crop`, resized by each scale, inside `region`
+    (y0, y1, x0, x1) of `search`; the placement as (s, tx, ty): crop pixel u at tx + s * u."""
+    y0, y1, x0, x1 = region
+    prepared = _Search(highpass(search)[y0:y1, x0:x1])
+    best, place = -1.0, None
+    for sc in scales:
+        # the template keeps its own aspect ratio exactly
+        th, tw = round(crop.shape[0] * sc), round(crop.shape[1] * sc)
+        if th < 8 or tw < 8 or th > y1 - y0 or tw > x1 - x0:
+            continue
+        t = highpass(_resize(crop, tw, th))
+        t = t - t.mean()
+        if np.linalg.norm(t) < 1e-6:
+            continue
+        m = _ncc_map(prepared, t)
+        k = int(m.argmax())
+        if m.flat[k] > best:
+            yy, xx = divmod(k, m.shape[1])
+            # crop pixel u sits at resized pixel (u + 0.5) * scale - 0.5 (pixel centres)
+            sx, sy = tw / crop.shape[1], th / crop.shape[0]
+            best = float(m.flat[k])
+            place = ((sx + sy) / 2, x0 + xx + 0.5 * sx - 0.5, y0 + yy + 0.5 * sy - 0.5)
+    return best, place
+
+
 def refine(tmpl_src: np.ndarray, search: np.ndarray, info: dict[str, Any], cfg: PixelConfig) -> tuple[float, dict[str, Any]]:
     """Fine step at high resolution around a coarse location; returns (score, details).
 
-    First the band-pass NCC of the template's inner part over small shifts (+-4% of the frame)
-    and scales (+- one coarse scale step) at whole pixels; then the best placement is polished
-    to sub-pixel precision (`align.Pair.polish`) and scored overlay-robustly: the better of the
-    whole overlap's NCC and the median over tiles. The inner part (central 75% of the coarse
-    template) keeps scale errors from misaligning the template's edges. Same picture: >= 0.95;
-    a neighbouring slice or another patient: well below (calibration in docs/audit.md).
+    1. At half resolution, the band-pass NCC of the template's inner part over small shifts
+       (+-4% of the frame) and scales (+- one coarse scale step), whole pixels. Below
+       `cfg.quick_min` the pair is another picture and the work stops here (most candidates).
+    2. At full resolution, +-2% scale and a few pixels around that placement.
+    3. The best placement is polished to sub-pixel precision (`align.Pair.polish`) and scored
+       overlay-robustly: the better of the whole overlap's NCC and the median over tiles.
+    The inner part (central 75% of the coarse template) keeps scale errors from misaligning the
+    template's edges. Same picture: >= 0.95; a neighbouring slice or another patient: well below
+    (calibration in docs/audit.md).
     """
     from radvqa_data.audit.align import Pair
 
-    H, W = search.shape
     inner = 0.75
     crop = _central(_central(tmpl_src, cfg.crop_fraction), inner)
+    crop_h, search_h = _half(crop), _half(search)
+    H, W = search_h.shape
     # the inner part's box in the search image, from the coarse box of the whole template
     bx, by = info["x"] + info["w"] * (1 - inner) / 2, info["y"] + info["h"] * (1 - inner) / 2
     bw, bh = info["w"] * inner, info["h"] * inner
@@ -186,34 +223,27 @@ def refine(tmpl_src: np.ndarray, search: np.ndarray, info: dict[str, Any], cfg: 
     # +-4% of the frame for the location error of the coarse step
     r = max(3, round(0.04 * max(H, W)))
     gy, gx = round(bh * H * step / 2) + r, round(bw * W * step / 2) + r
-    y0, x0 = max(0, round(by * H) - gy), max(0, round(bx * W) - gx)
-    y1, x1 = min(H, round((by + bh) * H) + gy), min(W, round((bx + bw) * W) + gx)
-    region = _Search(highpass(search)[y0:y1, x0:x1])
-    best, place = -1.0, None
-    for f in np.linspace(1 - step, 1 + step, max(5, int(2 * step / cfg.refine_spacing) + 1)):
-        # size from the coarse scale (both thumbnails share one longest side, so the scale
-        # carries over between resolutions); the template keeps its own aspect ratio exactly
-        th, tw = round(crop.shape[0] * info["scale"] * f), round(crop.shape[1] * info["scale"] * f)
-        if th < 8 or tw < 8 or th > y1 - y0 or tw > x1 - x0:
-            continue
-        t = highpass(_resize(crop, tw, th))
-        t = t - t.mean()
-        if np.linalg.norm(t) < 1e-6:
-            continue
-        m = _ncc_map(region, t)
-        k = int(m.argmax())
-        if m.flat[k] > best:
-            yy, xx = divmod(k, m.shape[1])
-            # template pixel u sits at resized pixel (u + 0.5) * scale - 0.5 (pixel centres)
-            sx, sy = tw / crop.shape[1], th / crop.shape[0]
-            best = float(m.flat[k])
-            place = ((sx + sy) / 2, x0 + xx + 0.5 * sx - 0.5, y0 + yy + 0.5 * sy - 0.5)
+    region = (max(0, round(by * H) - gy), min(H, round((by + bh) * H) + gy),
+              max(0, round(bx * W) - gx), min(W, round((bx + bw) * W) + gx))
+    # both thumbnails share one longest side, so the coarse scale carries over between sizes
+    n = max(5, int(2 * step / (2 * cfg.refine_spacing)) + 1)
+    half, place = _sweep(crop_h, search_h, region, info["scale"] * np.linspace(1 - step, 1 + step, n))
     if place is None:
-        return best, {}
-    if best < cfg.quick_min:  # no polish can lift this to a match: another picture
-        return best, {"pixel": round(best, 4)}
+        return half, {}
+    if half < cfg.quick_min:  # no polish can lift this to a match: another picture
+        return half, {"half": round(half, 4)}
+    # to full resolution: half-res centre c is full-res 2c + 0.5
+    s, tx, ty = place[0], 2 * place[1] + 0.5 - 0.5 * place[0], 2 * place[2] + 0.5 - 0.5 * place[0]
+    Hf, Wf = search.shape
+    pad = 4 + round(0.02 * s * max(crop.shape))
+    region = (max(0, int(ty) - pad), min(Hf, int(ty + s * crop.shape[0]) + pad),
+              max(0, int(tx) - pad), min(Wf, int(tx + s * crop.shape[1]) + pad))
+    best, place = _sweep(crop, search, region, s * np.array([0.98, 0.99, 1.0, 1.01, 1.02]))
+    if place is None:
+        return max(half, best), {"half": round(half, 4)}
     whole, tiles, (s, tx, ty) = Pair(crop, search, place[0], cfg.tiles).polish(*place)
-    det = {"pixel": round(best, 4), "whole": round(whole, 4), "tiles": round(tiles, 4), "fine_scale": round(s, 4)}
+    det = {"half": round(half, 4), "pixel": round(best, 4), "whole": round(whole, 4), "tiles": round(tiles, 4),
+           "fine_scale": round(s, 4)}
     return max(whole, tiles), det
 
 
