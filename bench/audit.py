@@ -11,9 +11,9 @@ It also times the perceptual-hash band join on synthetic 64-bit hashes with plan
 
 The quality figures of docs/audit.md (need ../shared/data or RADVQA_SHARED_DATA):
 
-    python bench/audit.py --crops 200 [--crops-baseline DIR]   # planted crops; DIR: another checkout
-    python bench/audit.py --boilerplate-stats                  # long answers on real QA tables
-    python bench/audit.py --paraphrases SHARDS                 # entity-aware paraphrases, before/after
+    python bench/audit.py --crops 200 [--crops-baseline DIR]  # planted crops (DIR: other checkout)
+    python bench/audit.py --boilerplate-stats [TABLE...]      # long answers on real QA tables
+    python bench/audit.py --paraphrases SHARDS                # entity-aware paraphrases
 """
 
 from __future__ import annotations
@@ -148,7 +148,8 @@ def exhaustive_subset(df: pl.DataFrame, threshold: float) -> tuple[set, float]:
     img, ans = df["image_id"].to_list(), normalize_many(df["answer"].to_list())
     want = set()
     for i, j in zip(*np.nonzero(m >= threshold), strict=False):
-        if i < j and img[i] == img[j] and ans[i] == ans[j] and q[i] != q[j] and same_terms(q[i], q[j]):
+        same = img[i] == img[j] and ans[i] == ans[j] and q[i] != q[j]
+        if i < j and same and same_terms(q[i], q[j]):
             want.add((img[i], *sorted((q[i], q[j]))))
     return want, secs
 
@@ -212,32 +213,46 @@ def crops_bench(n: int, out: Path, code: Path | None = None) -> None:
     used = {p for pair in pairs for p in pair}
     bg_a, bg_p = [str(p) for p in medpix if str(p) not in used], [str(p) for p in vqarad]
     specs = ps.specs
-    print(f"planted {len(pairs)} pairs (crop area {min(s.area for s in specs):.2f}-{max(s.area for s in specs):.2f}, "
-          f"rescale {min(s.scale for s in specs):.2f}-{max(s.scale for s in specs):.2f}x, overlays on the copy "
-          f"{sum(s.overlay == 'copy' for s in specs)} / original {sum(s.overlay == 'original' for s in specs)} / both "
-          f"{sum(s.overlay == 'both' for s in specs)}, rulers {sum(s.ruler for s in specs)}) + {len(pairs)} decoys, "
-          f"background {len(bg_a)} MedPix + {len(bg_p)} VQA-RAD images")
+    print(
+        f"planted {len(pairs)} pairs (crop area {min(sp.area for sp in specs):.2f}-"
+        f"{max(sp.area for sp in specs):.2f}, rescale {min(sp.scale for sp in specs):.2f}-"
+        f"{max(sp.scale for sp in specs):.2f}x, overlays on the copy / original / both "
+        f"{sum(sp.overlay == 'copy' for sp in specs)} / "
+        f"{sum(sp.overlay == 'original' for sp in specs)} / {sum(sp.overlay == 'both' for sp in specs)}, rulers {sum(sp.ruler for sp in specs)}) "
+        f"+ {len(pairs)} decoys, "
+        f"background {len(bg_a)} MedPix + {len(bg_p)} VQA-RAD images"
+    )
     runs = [("this checkout", None)] + ([("other checkout", code)] if code else [])
     for name, path in runs:
         if path is None:
             sc = measure_crops(ps, bg_a, bg_p)
             vals = (sc.recall, sc.decoys, sc.others, sc.wrong, sc.seconds, sc.images)
         else:  # the same measurement with the other checkout's audit, in a child process
-            script = ("import json,sys,pickle;from radvqa_data.audit.planted import measure_crops;"
-                      "ps,a,b=pickle.load(open(sys.argv[1],'rb'));sc=measure_crops(ps,a,b);"
-                      "print(json.dumps([sc.recall,sc.decoys,sc.others,sc.wrong,sc.seconds,sc.images]))")
+            script = (
+                "import json,sys,pickle;from radvqa_data.audit.planted import measure_crops;"
+                "ps,a,b=pickle.load(open(sys.argv[1],'rb'));sc=measure_crops(ps,a,b);"
+                "print(json.dumps([sc.recall,sc.decoys,sc.others,sc.wrong,sc.seconds,sc.images]))"
+            )
             import pickle
 
             blob = out / "planted.pkl"
             blob.write_bytes(pickle.dumps((ps, bg_a, bg_p)))
             env = {**os.environ, "PYTHONPATH": str(path)}
-            res = subprocess.run([sys.executable, "-c", script, str(blob)], env=env, capture_output=True, text=True,
-                                 check=True)
+            res = subprocess.run(
+                [sys.executable, "-c", script, str(blob)],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             vals = tuple(json.loads(res.stdout.strip().splitlines()[-1]))
         recall, decoys, others, wrong, secs, images = vals
-        print(f"{name}: recall {recall:.3f}, decoys matched {decoys}, other matches {others} (wrong {wrong}), "
-              f"precision {1 - wrong / max(1, recall * len(pairs) + others):.3f}; {secs:.0f} s for {images} images "
-              f"({1000 * secs / images:.0f} ms per image)")
+        print(
+            f"{name}: recall {recall:.3f}, decoys matched {decoys}, other matches {others} "
+            f"(wrong {wrong}), precision {1 - wrong / max(1, recall * len(pairs) + others):.3f}; "
+            f"{secs:.0f} s for {images} images "
+            f"({1000 * secs / images:.0f} ms per image)"
+        )
 
 
 def boilerplate_stats(tables: list[Path]) -> None:
@@ -257,21 +272,52 @@ def boilerplate_stats(tables: list[Path]) -> None:
         long = r.filter(pl.col("__na").str.count_matches(" ") >= cfg.min_words - 1)
         labels = _label_questions(r, cfg)
         case = pl.coalesce("__group_id", "__image_id")
-        g = (long.filter(~pl.col("__nq").is_in(list(labels))).with_columns(case.alias("c"))
-             .group_by("__na").agg(pl.col("c").n_unique().alias("n")).sort("n", descending=True))
-        flagged = sorted({(f.extra["answer"], f.extra["cases"]) for f in boilerplate(r, cfg)}, key=lambda t: -t[1])
-        print(f"{name}: {r.height:,} rows, {long.height:,} answers of >= {cfg.min_words} words, {len(labels)} label "
-              f"questions; most cases of one long answer outside them: {g['n'][0] if g.height else 0}; "
-              f"flagged at the defaults: {len(flagged)} groups")
+        g = (
+            long.filter(~pl.col("__nq").is_in(list(labels)))
+            .with_columns(case.alias("c"))
+            .group_by("__na")
+            .agg(pl.col("c").n_unique().alias("n"))
+            .sort("n", descending=True)
+        )
+        flagged = sorted(
+            {(f.extra["answer"], f.extra["cases"]) for f in boilerplate(r, cfg)},
+            key=lambda t: -t[1],
+        )
+        print(
+            f"{name}: {r.height:,} rows, {long.height:,} answers of >= {cfg.min_words} words, "
+            f"{len(labels)} label questions; most cases of one long answer outside them: "
+            f"{g['n'][0] if g.height else 0}; "
+            f"flagged at the defaults: {len(flagged)} groups"
+        )
         for a, n in flagged[:8]:
             print(f"    {n:3d} cases  {a[:90]}")
 
     vq = json.loads((root / "vqa-rad" / "VQA_RAD Dataset Public.json").read_text())
-    report("VQA-RAD (images)", pl.DataFrame([{"image": x["image_name"], "question": x["question"],
-                                              "answer": str(x["answer"]), "split": x["phrase_type"]} for x in vq]))
-    sl = [{"image": str(x["img_id"]), "question": x["question"], "answer": str(x["answer"]), "split": s}
-          for s in ("train", "validate", "test") for x in json.loads((root / "slake" / f"{s}.json").read_text())
-          if x["q_lang"] == "en"]
+    report(
+        "VQA-RAD (images)",
+        pl.DataFrame(
+            [
+                {
+                    "image": x["image_name"],
+                    "question": x["question"],
+                    "answer": str(x["answer"]),
+                    "split": x["phrase_type"],
+                }
+                for x in vq
+            ]
+        ),
+    )
+    sl = [
+        {
+            "image": str(x["img_id"]),
+            "question": x["question"],
+            "answer": str(x["answer"]),
+            "split": s,
+        }
+        for s in ("train", "validate", "test")
+        for x in json.loads((root / "slake" / f"{s}.json").read_text())
+        if x["q_lang"] == "en"
+    ]
     report("SLAKE English (images)", pl.DataFrame(sl))
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from tests.data import test_audit_boilerplate as peer
@@ -297,24 +343,60 @@ def paraphrase_counts(table: Path) -> None:
 
     def pairs(path: Path, thr: float, terms: bool) -> dict:
         cfg = replace(NearDupConfig(), threshold=thr, terms=terms)
-        r = run_audit(AuditOptions(inputs=[path], only=frozenset({"qa_near_duplicate"}), progress=False, text=cfg))
-        return {(f.a.image_id, frozenset({normalize_text(f.a.text.split(" -> ")[0]), normalize_text(f.b.text.split(" -> ")[0])})): f
-                for f in r.findings}
+        r = run_audit(
+            AuditOptions(
+                inputs=[path], only=frozenset({"qa_near_duplicate"}), progress=False, text=cfg
+            )
+        )
+        return {
+            (
+                f.a.image_id,
+                frozenset(
+                    {
+                        normalize_text(f.a.text.split(" -> ")[0]),
+                        normalize_text(f.b.text.split(" -> ")[0]),
+                    }
+                ),
+            ): f
+            for f in r.findings
+        }
 
     for thr in (90, 85, 80, 75, 70):
         a, b = pairs(table, thr, False), pairs(table, thr, True)
-        print(f"{table} threshold {thr}: text alone {len(a)} pairs, entity-aware {len(b)} (removed {len(a) - len(b)})")
+        print(
+            f"{table} threshold {thr}: text alone {len(a)} pairs, entity-aware {len(b)} "
+            f"(removed {len(a) - len(b)})"
+        )
     root = Path(os.environ.get("RADVQA_SHARED_DATA", "../shared/data"))
     vq = json.loads((root / "vqa-rad" / "VQA_RAD Dataset Public.json").read_text())
-    labelled = {(x["image_name"], frozenset({normalize_text(x["question"]), normalize_text(str(x["question_rephrase"]))}))
-                for x in vq if str(x.get("question_rephrase") or "").strip() not in ("", "NULL")}
+    labelled = {
+        (
+            x["image_name"],
+            frozenset({normalize_text(x["question"]), normalize_text(str(x["question_rephrase"]))}),
+        )
+        for x in vq
+        if str(x.get("question_rephrase") or "").strip() not in ("", "NULL")
+    }
     path = Path("/tmp/radvqa-bench-vqarad-qa.parquet")
-    pl.DataFrame([{"id": str(i), "image_id": x["image_name"], "question": x["question"], "answer": str(x["answer"]).strip(),
-                   "split": x["phrase_type"]} for i, x in enumerate(vq)]).write_parquet(path)
+    pl.DataFrame(
+        [
+            {
+                "id": str(i),
+                "image_id": x["image_name"],
+                "question": x["question"],
+                "answer": str(x["answer"]).strip(),
+                "split": x["phrase_type"],
+            }
+            for i, x in enumerate(vq)
+        ]
+    ).write_parquet(path)
     for thr in (90, 80):
         a, b = pairs(path, thr, False), pairs(path, thr, True)
-        print(f"VQA-RAD threshold {thr}: text alone {len(a)} pairs ({len(a.keys() & labelled)} marked rephrasings), "
-              f"entity-aware {len(b)} ({len(b.keys() & labelled)} marked rephrasings)")
+        print(
+            f"VQA-RAD threshold {thr}: text alone {len(a)} pairs "
+            f"({len(a.keys() & labelled)} marked rephrasings), "
+            f"entity-aware {len(b)} ({len(b.keys() & labelled)} marked rephrasings)"
+        )
 
 
 def main() -> None:
@@ -322,17 +404,17 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=200_000)
     ap.add_argument("--images", type=int, default=20_000)
     ap.add_argument("--two-million", action="store_true",
-                    help="the scale run: 2,000,000 rows over 200,000 images (targets < 60 s, < 8 GB, recall >= 0.99)")
+                    help="2,000,000 rows over 200,000 images (aim: < 60 s, < 8 GB, recall >= 0.99)")
     ap.add_argument("--subset", type=int, default=5_000)
     ap.add_argument("--out", type=Path, default=Path("/tmp/radvqa-bench-audit"))
     ap.add_argument("--crops", type=int, metavar="N",
-                    help="only: N planted crops among the shared images (recall, decoys, cost per image)")
+                    help="only: N planted crops among the shared images (recall, cost per image)")
     ap.add_argument("--crops-baseline", type=Path, metavar="DIR",
-                    help="with --crops: also run the audit of the checkout in DIR on the same planted set")
+                    help="with --crops: also audit the same planted set with the checkout in DIR")
     ap.add_argument("--boilerplate-stats", nargs="*", type=Path, metavar="TABLE",
-                    help="only: long answers on the real QA tables (and on each TABLE, e.g. our shards)")
+                    help="only: long answers on the real QA tables (and on each TABLE)")
     ap.add_argument("--paraphrases", type=Path, metavar="TABLE",
-                    help="only: near-duplicate pairs, text alone vs entity-aware, on TABLE and on VQA-RAD")
+                    help="only: near-duplicate pairs, text alone vs entity-aware (TABLE, VQA-RAD)")
     args = ap.parse_args()
     if args.crops:
         args.out.mkdir(parents=True, exist_ok=True)
@@ -356,13 +438,15 @@ def main() -> None:
                or (similarity(normalize_text(qtext[p[0]]), normalize_text(qtext[p[1]])) >= thr
                    and same_terms(qtext[p[0]], qtext[p[1]]))]
     print(f"planted: {len(planted_all)} pairs; {len(planted_all) - len(planted)} paraphrases score below the "
-          f"threshold {thr:.0f} or change a term by construction (not near duplicates by definition, left out of recall)")
+          f"threshold {thr:.0f} or change a term by construction (not near duplicates by "
+          "definition, left out of recall)")
     full = args.out / "qa.parquet"
     df.write_parquet(full)
     r = audit_child(full, args.out / "full.json")
     rec = planted_recall(planted, r["pairs"])
     print(f"audit of {df.height:,} rows over {args.images:,} images: {r['secs']:.1f} s, peak {r['peak_mb']:.0f} MB "
-          f"(target < 60 s, < {8192 if args.two_million else 2048} MB); phases: " + ", ".join(f"{k} {v:.1f}s" for k, v in r["phases"].items()))
+          f"(target < 60 s, < {8192 if args.two_million else 2048} MB); phases: "
+          + ", ".join(f"{k} {v:.1f}s" for k, v in r["phases"].items()))
     print(f"recall of planted pairs: exact {rec['exact']:.4f} ({sum(k == 'exact' for *_, k in planted)}), "
           f"paraphrase {rec['paraphrase']:.4f} ({sum(k == 'paraphrase' for *_, k in planted)}) (target >= 0.99)")
 

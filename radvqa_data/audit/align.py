@@ -66,7 +66,9 @@ class Pair:
 
         def band(a: np.ndarray, k: float) -> np.ndarray:
             a = np.asarray(a, dtype=np.float64)
-            return gaussian_filter(a, 1.0 * k, mode="nearest") - gaussian_filter(a, 2.0 * k, mode="nearest")
+            return gaussian_filter(a, 1.0 * k, mode="nearest") - gaussian_filter(
+                a, 2.0 * k, mode="nearest"
+            )
 
         self.tiles = tiles
         self.t_shape, self.s_shape = np.shape(tmpl), np.shape(search)
@@ -92,7 +94,9 @@ class Pair:
             if x1 - x0 < 12 or y1 - y0 < 12:
                 return None
             Y, X = np.mgrid[y0 : y1 + 1, x0 : x1 + 1].astype(np.float64)
-            a = map_coordinates(self.moving, [(Y - ty) / s, (X - tx) / s], order=3, mode="nearest", prefilter=False)
+            a = map_coordinates(
+                self.moving, [(Y - ty) / s, (X - tx) / s], order=3, mode="nearest", prefilter=False
+            )
             return a, self.fixed[y0 : y1 + 1, x0 : x1 + 1]
         rows = ty + s * np.arange(th)
         cols = tx + s * np.arange(tw)
@@ -110,7 +114,9 @@ class Pair:
         v = self.views(s, tx, ty)
         return -1.0 if v is None else float((_zn(v[0]) * _zn(v[1])).sum())
 
-    def polish(self, s: float, tx: float, ty: float, rounds: int = 2) -> tuple[float, float, tuple[float, float, float]]:
+    def polish(
+        self, s: float, tx: float, ty: float, rounds: int = 2
+    ) -> tuple[float, float, tuple[float, float, float]]:
         """Pattern search on (s, tx, ty) maximizing the NCC: per parameter, a parabola through
         three placements, steps halved each round. Returns (NCC, tile median, placement)."""
         p = np.array([s, tx, ty], dtype=np.float64)

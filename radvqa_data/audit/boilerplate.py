@@ -30,8 +30,8 @@ from radvqa_data.audit.splits import priority
 
 #: words that carry no content for the grounding test
 STOPWORDS = frozenset(
-    "a an the of in on at to for with and or is are was were be been being this that these those it its "
-    "there here by from as into than then which who whom what where when how no not".split()
+    "a an the of in on at to for with and or is are was were be been being this that these those "
+    "it its there here by from as into than then which who whom what where when how no not".split()
 )
 
 
@@ -42,7 +42,9 @@ class BoilerplateConfig:
     min_words: int = 4  # shorter answers ("CT", "left lung") are labels, never boilerplate
     min_cases: int = 3  # cases an answer needs when its rows' own texts do not support it
     max_cases: int = 5  # cases an answer needs with no text to check (real tables: docs/audit.md)
-    grounded: float = 0.5  # share of an answer's content words its row's text must hold to support it
+    grounded: float = (
+        0.5  # share of an answer's content words its row's text must hold to support it
+    )
     label_rows: int = 10  # a question asked this often ...
     label_share: float = 0.2  # ... with at most this share of distinct answers is a label question
 
@@ -59,7 +61,7 @@ def _support(answer: str, text: str | None) -> float | None:
 
 
 def boilerplate(rows: pl.DataFrame, cfg: BoilerplateConfig | None = None) -> list[Finding]:
-    """One finding per boilerplate row; side b describes its group (answer, cases, rows per split)."""
+    """One finding per boilerplate row; side b describes its group (answer, cases, rows/split)."""
     cfg = cfg or BoilerplateConfig()
     long = rows.filter(pl.col("__na").str.count_matches(" ") >= cfg.min_words - 1)
     if long.height == 0:
@@ -68,7 +70,9 @@ def boilerplate(rows: pl.DataFrame, cfg: BoilerplateConfig | None = None) -> lis
     long = long.with_columns(case.alias("__case"))
     # only answers that could reach a threshold at all are looked at row by row
     n_cases = long.group_by("__na").agg(pl.col("__case").n_unique().alias("n"))
-    long = long.join(n_cases.filter(pl.col("n") >= min(cfg.min_cases, cfg.max_cases)), on="__na", how="semi")
+    long = long.join(
+        n_cases.filter(pl.col("n") >= min(cfg.min_cases, cfg.max_cases)), on="__na", how="semi"
+    )
     if long.height == 0:
         return []
     labels = _label_questions(rows, cfg)
@@ -84,7 +88,9 @@ def boilerplate(rows: pl.DataFrame, cfg: BoilerplateConfig | None = None) -> lis
         pl.col("__case").filter(pl.col("__support").is_not_null()).n_unique().alias("cases_text"),
         pl.len().alias("rows"),
     )
-    flagged = stats.filter((pl.col("cases_text") >= cfg.min_cases) | (pl.col("cases") >= cfg.max_cases))
+    flagged = stats.filter(
+        (pl.col("cases_text") >= cfg.min_cases) | (pl.col("cases") >= cfg.max_cases)
+    )
     if flagged.height == 0:
         return []
     hit = cand.join(flagged, on="__na")
@@ -97,18 +103,39 @@ def boilerplate(rows: pl.DataFrame, cfg: BoilerplateConfig | None = None) -> lis
     for r in hit.sort("__k").iter_rows(named=True):
         na = r["__na"]
         by_text = r["cases_text"] >= cfg.min_cases
-        b = Side(r["__source"], None, None, None,
-                 f"{na} | {r['cases']} cases, {r['rows']} rows ({summary[na]})")
+        b = Side(
+            r["__source"],
+            None,
+            None,
+            None,
+            f"{na} | {r['cases']} cases, {r['rows']} rows ({summary[na]})",
+        )
         score = 1.0 - (r["__support"] or 0.0)
-        out.append(Finding("qa_boilerplate", side(r), b, "recurs-unsupported" if by_text else "recurs-across-cases",
-                           score, {"k_a": r["__k"], "answer": na, "cases": r["cases"], "rows": r["rows"]}))
+        out.append(
+            Finding(
+                "qa_boilerplate",
+                side(r),
+                b,
+                "recurs-unsupported" if by_text else "recurs-across-cases",
+                score,
+                {"k_a": r["__k"], "answer": na, "cases": r["cases"], "rows": r["rows"]},
+            )
+        )
     return out
 
 
 def _label_questions(rows: pl.DataFrame, cfg: BoilerplateConfig) -> set[str]:
     """Normalized questions whose answers form a small vocabulary (at least two values)."""
-    q = rows.filter(pl.col("__nq") != "").group_by("__nq").agg(pl.len().alias("n"), pl.col("__na").n_unique().alias("d"))
-    q = q.filter((pl.col("n") >= cfg.label_rows) & (pl.col("d") >= 2) & (pl.col("d") <= cfg.label_share * pl.col("n")))
+    q = (
+        rows.filter(pl.col("__nq") != "")
+        .group_by("__nq")
+        .agg(pl.len().alias("n"), pl.col("__na").n_unique().alias("d"))
+    )
+    q = q.filter(
+        (pl.col("n") >= cfg.label_rows)
+        & (pl.col("d") >= 2)
+        & (pl.col("d") <= cfg.label_share * pl.col("n"))
+    )
     return set(q["__nq"].to_list())
 
 
@@ -117,5 +144,7 @@ def groups(findings: list[Finding]) -> list[tuple[str, str]]:
     seen: dict[str, tuple[int, str]] = {}
     for f in findings:
         if f.kind == "qa_boilerplate":
-            seen.setdefault(f.extra["answer"], (f.extra["rows"], (f.b.text or "").split(" | ", 1)[-1]))
+            seen.setdefault(
+                f.extra["answer"], (f.extra["rows"], (f.b.text or "").split(" | ", 1)[-1])
+            )
     return [(a, s) for a, (_, s) in sorted(seen.items(), key=lambda kv: -kv[1][0])]

@@ -36,8 +36,13 @@ class Hit:
 class CropSearch:
     """Small thumbnails of a set of images, prepared for batched crop searches between them."""
 
-    def __init__(self, thumbs: list[np.ndarray | None], size: int, crop_fraction: float = 0.8,
-                 scales: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        thumbs: list[np.ndarray | None],
+        size: int,
+        crop_fraction: float = 0.8,
+        scales: np.ndarray | None = None,
+    ) -> None:
         from scipy import fft
 
         self.size = size
@@ -61,7 +66,12 @@ class CropSearch:
         self.S1[:, 1:, 1:] = img.cumsum(1).cumsum(2)
         self.S2[:, 1:, 1:] = (img**2).cumsum(1).cumsum(2)
         # windows with (almost) no texture score -1 (as in pixels._ncc_map)
-        var = np.array([img[i, : self.shape[i, 0], : self.shape[i, 1]].var() if self.ok[i] else 0.0 for i in range(n)])
+        var = np.array(
+            [
+                img[i, : self.shape[i, 0], : self.shape[i, 1]].var() if self.ok[i] else 0.0
+                for i in range(n)
+            ]
+        )
         self.floor = 1e-4 * np.maximum(var, 1e-9)
 
     def _template(self, i: int, scale: float) -> np.ndarray | None:
@@ -95,17 +105,24 @@ class CropSearch:
             if t is None:
                 continue
             th, tw = t.shape
-            corr = fft.irfft2(F * np.conj(fft.rfft2(t, s=(self.size, self.size)))[None], s=(self.size, self.size),
-                              axes=(1, 2))[:, : self.size - th + 1, : self.size - tw + 1]
+            corr = fft.irfft2(
+                F * np.conj(fft.rfft2(t, s=(self.size, self.size)))[None],
+                s=(self.size, self.size),
+                axes=(1, 2),
+            )[:, : self.size - th + 1, : self.size - tw + 1]
             n = th * tw
             s1 = S1[:, th:, tw:] - S1[:, :-th, tw:] - S1[:, th:, :-tw] + S1[:, :-th, :-tw]
             s2 = S2[:, th:, tw:] - S2[:, :-th, tw:] - S2[:, th:, :-tw] + S2[:, :-th, :-tw]
             var = s2 - s1 * s1 / n
-            ncc = np.where(var > n * floor[:, None, None],
-                           corr / (np.linalg.norm(t) * np.sqrt(np.maximum(var, 1e-12)) + 1e-12), -1.0)
+            ncc = np.where(
+                var > n * floor[:, None, None],
+                corr / (np.linalg.norm(t) * np.sqrt(np.maximum(var, 1e-12)) + 1e-12),
+                -1.0,
+            )
             # offsets that put the template outside the partner's own pixels are not valid
-            valid = (rows[None, : ncc.shape[1], None] <= (H - th)[:, None, None]) & \
-                    (rows[None, None, : ncc.shape[2]] <= (W - tw)[:, None, None])
+            valid = (rows[None, : ncc.shape[1], None] <= (H - th)[:, None, None]) & (
+                rows[None, None, : ncc.shape[2]] <= (W - tw)[:, None, None]
+            )
             ncc = np.where(valid, ncc, -1.0)
             flat = ncc.reshape(len(dsts), -1)
             k = flat.argmax(axis=1)
@@ -114,11 +131,15 @@ class CropSearch:
             if better.any():
                 y, x = np.divmod(k, ncc.shape[2])
                 best[better] = v[better]
-                where[better] = np.stack([np.full(len(dsts), sc), x / W, y / H, tw / W, th / H], axis=1)[better]
+                where[better] = np.stack(
+                    [np.full(len(dsts), sc), x / W, y / H, tw / W, th / H], axis=1
+                )[better]
         return [Hit(float(best[j]), *map(float, where[j])) for j in range(len(dsts))]
 
 
-def score_pairs(cs: CropSearch, left: np.ndarray, right: np.ndarray, tick=None) -> tuple[np.ndarray, list[tuple]]:  # noqa: ANN001
+def score_pairs(
+    cs: CropSearch, left: np.ndarray, right: np.ndarray, tick=None
+) -> tuple[np.ndarray, list[tuple]]:  # noqa: ANN001
     """Coarse score of each pair (left[k], right[k]) of image indices in `cs`, both directions.
 
     Returns the scores and, per pair, the better direction's (template side, Hit): side 0 means

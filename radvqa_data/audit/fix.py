@@ -50,7 +50,8 @@ def rows_to_remove(rows: pl.DataFrame, findings: list[Finding]) -> pl.DataFrame:
             add([ka] if ka is not None else by_rowid.get((f.a.source, f.a.split, f.a.row_id), []), f.kind,
                 f"{'duplicate' if f.kind == 'qa_duplicate' else 'near duplicate'} of {b} (score {f.score:.2f})")
         elif f.kind == "qa_boilerplate":
-            add([f.extra["k_a"]], f.kind, f"boilerplate answer recurring in {f.extra['cases']} cases ({f.method})")
+            why = f"boilerplate answer recurring in {f.extra['cases']} cases ({f.method})"
+            add([f.extra["k_a"]], f.kind, why)
         elif f.kind == "benchmark_image":
             add(by_img.get((f.a.source, f.a.image_id), []), f.kind, f"image is the same picture as benchmark image {b} ({f.method} {f.score:.2f})")
         elif f.kind == "benchmark_question":

@@ -27,7 +27,9 @@ def no_progress(name: str, total: int) -> Callable[[int], None]:
     return lambda n=1: None
 
 
-def _thumbnails(df: pl.DataFrame, cfg: PixelConfig, tick: Callable[[int], None]) -> list[np.ndarray | None]:
+def _thumbnails(
+    df: pl.DataFrame, cfg: PixelConfig, tick: Callable[[int], None]
+) -> list[np.ndarray | None]:
     """Each image's coarse thumbnail (decoded once for the descriptor and the crop search)."""
     out = []
     for p in df["path"].to_list():
@@ -58,8 +60,12 @@ def _gate_thumbnail(t: np.ndarray | None, size: int) -> np.ndarray | None:
     return _resize(despeckle(t), max(8, round(w * s)), max(8, round(h * s)))
 
 
-def crop_candidates(tl: list[np.ndarray | None], tr: list[np.ndarray | None] | None, ccfg: CandidateConfig,
-                    task: TaskFactory) -> pl.DataFrame:
+def crop_candidates(
+    tl: list[np.ndarray | None],
+    tr: list[np.ndarray | None] | None,
+    ccfg: CandidateConfig,
+    task: TaskFactory,
+) -> pl.DataFrame:
     """Pairs (li, ri) for the crop path: descriptor shortlist, ranked by the coarse crop search.
 
     Each image keeps its best `ccfg.knn` shortlisted partners whose coarse score reaches
@@ -76,33 +82,71 @@ def crop_candidates(tl: list[np.ndarray | None], tr: list[np.ndarray | None] | N
     short = knn_candidates(dl, dr, wide, same)
     if not same:  # the shortlist of each reference image too
         back = knn_candidates(dr, dl, wide, False)
-        short = pl.concat([short, back.select(pl.col("ri").alias("li"), pl.col("li").alias("ri"), "sim")])
+        short = pl.concat(
+            [short, back.select(pl.col("ri").alias("li"), pl.col("li").alias("ri"), "sim")]
+        )
     short = short.group_by("li", "ri").agg(pl.col("sim").max())
-    hint_type = pl.Struct({"side": pl.String, "scale": pl.Float64, "x": pl.Float64, "y": pl.Float64, "w": pl.Float64, "h": pl.Float64})
-    empty = pl.DataFrame(schema={"li": pl.Int64, "ri": pl.Int64, "coarse": pl.Float64, "hint": hint_type})
+    hint_type = pl.Struct(
+        {
+            "side": pl.String,
+            "scale": pl.Float64,
+            "x": pl.Float64,
+            "y": pl.Float64,
+            "w": pl.Float64,
+            "h": pl.Float64,
+        }
+    )
+    empty = pl.DataFrame(
+        schema={"li": pl.Int64, "ri": pl.Int64, "coarse": pl.Float64, "hint": hint_type}
+    )
     if short.height == 0:
         return empty
-    thumbs = [_gate_thumbnail(t, ccfg.gate_size) for t in (tl if same else tl + tr)]  # type: ignore[operator]
+    both = tl if same else tl + tr  # type: ignore[operator]
+    thumbs = [_gate_thumbnail(t, ccfg.gate_size) for t in both]
     cs = CropSearch(thumbs, ccfg.gate_size)
     li = short["li"].to_numpy()
     ri = short["ri"].to_numpy() + (0 if same else len(tl))
     scores, hits = score_pairs(cs, li, ri, task("coarse crop search", 2 * short.height))
     # where the better direction's template sat: handed to the pixel verification as its start
-    hint = [{"side": "a" if side == 0 else "b", "scale": h.scale, "x": h.x, "y": h.y, "w": h.w, "h": h.h} for side, h in hits]
-    ranked = short.with_columns(pl.Series("coarse", scores), pl.Series("hint", hint)).filter(pl.col("coarse") >= ccfg.gate_min)
+    hint = [
+        {
+            "side": "a" if side == 0 else "b",
+            "scale": h.scale,
+            "x": h.x,
+            "y": h.y,
+            "w": h.w,
+            "h": h.h,
+        }
+        for side, h in hits
+    ]
+    ranked = short.with_columns(pl.Series("coarse", scores), pl.Series("hint", hint)).filter(
+        pl.col("coarse") >= ccfg.gate_min
+    )
     # every image's best few partners, seen from either side
-    by_coarse = [ranked.sort("coarse", descending=True).group_by(side, maintain_order=True).head(ccfg.knn)
-                 for side in ("li", "ri")]
+    by_coarse = [
+        ranked.sort("coarse", descending=True).group_by(side, maintain_order=True).head(ccfg.knn)
+        for side in ("li", "ri")
+    ]
     # and its nearest descriptor neighbour: heavy overlays can sink a true pair's 32-px score
     # below look-alikes' while the descriptor still puts it first
-    by_desc = [ranked.filter(pl.col("sim") >= ccfg.knn_min).sort("sim", descending=True)
-               .group_by(side, maintain_order=True).head(1) for side in ("li", "ri")]
+    by_desc = [
+        ranked.filter(pl.col("sim") >= ccfg.knn_min)
+        .sort("sim", descending=True)
+        .group_by(side, maintain_order=True)
+        .head(1)
+        for side in ("li", "ri")
+    ]
     keep = pl.concat([k.select(ranked.columns) for k in by_coarse + by_desc]).unique(["li", "ri"])
     return keep.select("li", "ri", "coarse", "hint") if keep.height else empty
 
 
-def candidates(left: pl.DataFrame, right: pl.DataFrame | None, ccfg: CandidateConfig, pcfg: PixelConfig,
-               task: TaskFactory = no_progress) -> pl.DataFrame:
+def candidates(
+    left: pl.DataFrame,
+    right: pl.DataFrame | None,
+    ccfg: CandidateConfig,
+    pcfg: PixelConfig,
+    task: TaskFactory = no_progress,
+) -> pl.DataFrame:
     """Candidate pairs (li, ri, via); `right=None` means pairs within `left` (li < ri)."""
     same = right is None
     r = left if right is None else right
@@ -113,11 +157,18 @@ def candidates(left: pl.DataFrame, right: pl.DataFrame | None, ccfg: CandidateCo
     kn = crop_candidates(tl, tr, ccfg, task)
     allc = pl.concat([ph, kn.select("li", "ri", pl.lit("knn").alias("via"))])
     allc = allc.group_by("li", "ri").agg(pl.col("via").unique().sort().str.join("+"))
-    return allc.join(kn.select("li", "ri", "coarse", "hint"), on=["li", "ri"], how="left").sort("li", "ri")
+    return allc.join(kn.select("li", "ri", "coarse", "hint"), on=["li", "ri"], how="left").sort(
+        "li", "ri"
+    )
 
 
-def verify(left: pl.DataFrame, right: pl.DataFrame, pairs: pl.DataFrame, pcfg: PixelConfig,
-           task: TaskFactory = no_progress) -> list[tuple[int, int, Verdict, str]]:
+def verify(
+    left: pl.DataFrame,
+    right: pl.DataFrame,
+    pairs: pl.DataFrame,
+    pcfg: PixelConfig,
+    task: TaskFactory = no_progress,
+) -> list[tuple[int, int, Verdict, str]]:
     """Pixel verification of candidate pairs; returns the verified ones (li, ri, verdict, via)."""
     tick = task("verify candidates", pairs.height)
     lp, rp = left["path"].to_list(), right["path"].to_list()
@@ -130,7 +181,11 @@ def verify(left: pl.DataFrame, right: pl.DataFrame, pairs: pl.DataFrame, pcfg: P
             out.append((li, ri, Verdict(True, "sha256", 1.0), via))
         else:
             h = r["hint"] if has_hint else None
-            hint = None if h is None else (h["side"], r["coarse"], {k: h[k] for k in ("scale", "x", "y", "w", "h")})
+            hint = (
+                None
+                if h is None
+                else (h["side"], r["coarse"], {k: h[k] for k in ("scale", "x", "y", "w", "h")})
+            )
             v = compare_files(lp[li], rp[ri], pcfg, hint)
             if not v.same and hint is not None and hint[1] >= pcfg.hint_recheck:
                 # the 32-px location can be off by a scale step or point the wrong way; a pair

@@ -29,12 +29,16 @@ class CandidateConfig:
     """Candidate-generation knobs."""
 
     max_hamming: int = 12  # phash bits two candidates may differ by; higher: more candidates
-    shortlist: int = 48  # descriptor neighbours per image given to the coarse crop search; higher: more crop recall, slower
+    # descriptor neighbours per image given to the coarse crop search; higher: more recall, slower
+    shortlist: int = 48
     shortlist_min: float = 0.3  # descriptor cosine below which a neighbour is not shortlisted
-    gate_size: int = 32  # thumbnail size of the coarse crop search; higher: sharper ranking, slower
+    gate_size: int = 32  # thumbnail size of the coarse crop search; higher: slower, no better here
     gate_min: float = 0.65  # coarse crop-search NCC a pair needs before pixel verification
-    knn: int = 3  # per image, its best shortlisted pairs by coarse score that get verified; higher: more verification
-    knn_min: float = 0.8  # descriptor cosine from which an image's nearest neighbour is verified whatever its coarse rank
+    # per image, its best shortlisted pairs by coarse score that get verified; higher: more recall,
+    # more verification (the expensive step)
+    knn: int = 3
+    # descriptor cosine from which an image's nearest neighbour is verified whatever its coarse rank
+    knn_min: float = 0.8
 
 
 def load_images(con: duckdb.DuckDBPyConnection, where: str = "TRUE", params: list | None = None) -> pl.DataFrame:
@@ -79,8 +83,12 @@ DESC_QUERY = (0.8, 0.6)
 #: against 94% with the first version's 27 windows at +-10%)
 DESC_WINDOWS = tuple(
     (size, dx, dy)
-    for size, offsets in ((0.8, (-0.1, 0.0, 0.1)), (0.65, (-0.15, -0.05, 0.05, 0.15)),
-                          (0.55, (-0.2, -0.1, 0.0, 0.1, 0.2)), (0.45, (-0.25, -0.125, 0.0, 0.125, 0.25)))
+    for size, offsets in (
+        (0.8, (-0.1, 0.0, 0.1)),
+        (0.65, (-0.15, -0.05, 0.05, 0.15)),
+        (0.55, (-0.2, -0.1, 0.0, 0.1, 0.2)),
+        (0.45, (-0.25, -0.125, 0.0, 0.125, 0.25)),
+    )
     for dx in offsets for dy in offsets
 )
 DESC_GRID = 12

@@ -26,7 +26,7 @@ class NearDupConfig:
     rows: int = 3  # hashes per band; fewer: higher recall, more candidates
     seed: int = 7
     max_bucket: int = 2000  # buckets larger than this are verified in blocks (rare, degenerate texts)
-    terms: bool = True  # QA paraphrases must also agree on their lexicon terms (audit.terms); off: text alone
+    terms: bool = True  # paraphrases must also agree on their terms (audit.terms); off: text alone
 
 
 def _shingle_ids(texts: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -34,10 +34,10 @@ class PixelConfig:
     crop_fraction: float = 0.8  # template = central part of the image (drops borders, labels)
     min_scale: float = 0.45  # smallest relative scale searched (a 45% crop of the other image)
     n_scales: int = 12  # scales between 1.04 and min_scale (geometric)
-    refine_spacing: float = 0.02  # scale spacing of the whole-pixel search before the sub-pixel polish
+    refine_spacing: float = 0.02  # scale spacing of the whole-pixel search before the polish
     tiles: int = 4  # the decision also takes the median NCC over tiles x tiles (robust to overlays)
-    quick_min: float = 0.5  # half-resolution band-pass NCC below which a pair is rejected without the full-resolution steps
-    hint_recheck: float = 0.95  # a pair whose batched coarse score reaches this gets the full search if the hinted one fails
+    quick_min: float = 0.5  # half-resolution band-pass NCC below which a pair is rejected at once
+    hint_recheck: float = 0.95  # coarse score from which a failed hinted pair gets the full search
 
 
 @dataclass(frozen=True)
@@ -169,8 +169,9 @@ def _half(a: np.ndarray) -> np.ndarray:
     return a[:h, :w].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
 
 
-def _sweep(crop: np.ndarray, search: np.ndarray, region: tuple[int, int, int, int],
-           scales: np.ndarray) -> tuple[float, tuple[float, float, float] | None]:
+def _sweep(
+    crop: np.ndarray, search: np.ndarray, region: tuple[int, int, int, int], scales: np.ndarray
+) -> tuple[float, tuple[float, float, float] | None]:
     """Best whole-pixel band-pass NCC of `crop`, resized by each scale, inside `region`
     (y0, y1, x0, x1) of `search`; the placement as (s, tx, ty): crop pixel u at tx + s * u."""
     y0, y1, x0, x1 = region
@@ -196,7 +197,9 @@ def _sweep(crop: np.ndarray, search: np.ndarray, region: tuple[int, int, int, in
     return best, place
 
 
-def refine(tmpl_src: np.ndarray, search: np.ndarray, info: dict[str, Any], cfg: PixelConfig) -> tuple[float, dict[str, Any]]:
+def refine(
+    tmpl_src: np.ndarray, search: np.ndarray, info: dict[str, Any], cfg: PixelConfig
+) -> tuple[float, dict[str, Any]]:
     """Fine step at high resolution around a coarse location; returns (score, details).
 
     1. At half resolution, the band-pass NCC of the template's inner part over small shifts
@@ -223,11 +226,17 @@ def refine(tmpl_src: np.ndarray, search: np.ndarray, info: dict[str, Any], cfg: 
     # +-4% of the frame for the location error of the coarse step
     r = max(3, round(0.04 * max(H, W)))
     gy, gx = round(bh * H * step / 2) + r, round(bw * W * step / 2) + r
-    region = (max(0, round(by * H) - gy), min(H, round((by + bh) * H) + gy),
-              max(0, round(bx * W) - gx), min(W, round((bx + bw) * W) + gx))
+    region = (
+        max(0, round(by * H) - gy),
+        min(H, round((by + bh) * H) + gy),
+        max(0, round(bx * W) - gx),
+        min(W, round((bx + bw) * W) + gx),
+    )
     # both thumbnails share one longest side, so the coarse scale carries over between sizes
     n = max(5, int(2 * step / (2 * cfg.refine_spacing)) + 1)
-    half, place = _sweep(crop_h, search_h, region, info["scale"] * np.linspace(1 - step, 1 + step, n))
+    half, place = _sweep(
+        crop_h, search_h, region, info["scale"] * np.linspace(1 - step, 1 + step, n)
+    )
     if place is None:
         return half, {}
     if half < cfg.quick_min:  # no polish can lift this to a match: another picture
@@ -236,14 +245,23 @@ def refine(tmpl_src: np.ndarray, search: np.ndarray, info: dict[str, Any], cfg: 
     s, tx, ty = place[0], 2 * place[1] + 0.5 - 0.5 * place[0], 2 * place[2] + 0.5 - 0.5 * place[0]
     Hf, Wf = search.shape
     pad = 4 + round(0.02 * s * max(crop.shape))
-    region = (max(0, int(ty) - pad), min(Hf, int(ty + s * crop.shape[0]) + pad),
-              max(0, int(tx) - pad), min(Wf, int(tx + s * crop.shape[1]) + pad))
+    region = (
+        max(0, int(ty) - pad),
+        min(Hf, int(ty + s * crop.shape[0]) + pad),
+        max(0, int(tx) - pad),
+        min(Wf, int(tx + s * crop.shape[1]) + pad),
+    )
     best, place = _sweep(crop, search, region, s * np.array([0.98, 0.99, 1.0, 1.01, 1.02]))
     if place is None:
         return max(half, best), {"half": round(half, 4)}
     whole, tiles, (s, tx, ty) = Pair(crop, search, place[0], cfg.tiles).polish(*place)
-    det = {"half": round(half, 4), "pixel": round(best, 4), "whole": round(whole, 4), "tiles": round(tiles, 4),
-           "fine_scale": round(s, 4)}
+    det = {
+        "half": round(half, 4),
+        "pixel": round(best, 4),
+        "whole": round(whole, 4),
+        "tiles": round(tiles, 4),
+        "fine_scale": round(s, 4),
+    }
     return max(whole, tiles), det
 
 
@@ -260,8 +278,14 @@ def despeckle(a: np.ndarray) -> np.ndarray:
 Hint = tuple[str, float, dict[str, Any]]
 
 
-def compare(a: np.ndarray | None, b: np.ndarray | None, cfg: PixelConfig | None = None,
-            a_hi: np.ndarray | None = None, b_hi: np.ndarray | None = None, hint: Hint | None = None) -> Verdict:
+def compare(
+    a: np.ndarray | None,
+    b: np.ndarray | None,
+    cfg: PixelConfig | None = None,
+    a_hi: np.ndarray | None = None,
+    b_hi: np.ndarray | None = None,
+    hint: Hint | None = None,
+) -> Verdict:
     """Decide whether two images are the same picture; method and score are reported.
 
     `a`, `b`: thumbnails at `cfg.size` (coarse search); `a_hi`, `b_hi`: at `cfg.hi_size`
@@ -284,19 +308,32 @@ def compare(a: np.ndarray | None, b: np.ndarray | None, cfg: PixelConfig | None 
         # b is a crop), refine only the better location: refinement is the expensive step
         am, bm = despeckle(a), despeckle(b)
         (c1, i1), (c2, i2) = best_crop_match(am, bm, cfg), best_crop_match(bm, am, cfg)
-        coarse, info, tsrc_hi, srch_hi, name = (c1, i1, a_hi, b_hi, "a") if c1 >= c2 else (c2, i2, b_hi, a_hi, "b")
+        coarse, info, tsrc_hi, srch_hi, name = (
+            (c1, i1, a_hi, b_hi, "a") if c1 >= c2 else (c2, i2, b_hi, a_hi, "b")
+        )
     if coarse >= cfg.coarse_min and info:
-        fine, fdet = refine(np.asarray(tsrc_hi, dtype=np.float64), np.asarray(srch_hi, dtype=np.float64), info, cfg)
+        fine, fdet = refine(
+            np.asarray(tsrc_hi, dtype=np.float64), np.asarray(srch_hi, dtype=np.float64), info, cfg
+        )
         if fine > best:
             best = fine
-            det = {"method": "ncc-crop-search", "template": name, "coarse": round(coarse, 3), "scale": info["scale"],
-                   "x": round(info["x"], 3), "y": round(info["y"], 3), **fdet}
+            det = {
+                "method": "ncc-crop-search",
+                "template": name,
+                "coarse": round(coarse, 3),
+                "scale": info["scale"],
+                "x": round(info["x"], 3),
+                "y": round(info["y"], 3),
+                **fdet,
+            }
     method = det.pop("method")
     det["aligned"] = round(al, 4)
     return Verdict(best >= cfg.same_threshold, method, best, det)
 
 
-def compare_files(path_a: str, path_b: str, cfg: PixelConfig | None = None, hint: Hint | None = None) -> Verdict:
+def compare_files(
+    path_a: str, path_b: str, cfg: PixelConfig | None = None, hint: Hint | None = None
+) -> Verdict:
     """`compare` on two image files; an unreadable file gives a negative verdict, method 'unreadable'."""
     cfg = cfg or PixelConfig()
     a_hi, b_hi = thumbnail(path_a, cfg.hi_size), thumbnail(path_b, cfg.hi_size)

@@ -18,8 +18,17 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 _TEXT_LINES = (
-    "SE: {a}  IM: {b}", "{kv} kV  {ma} mA", "W: {w}  L: {l}", "{d:02d}/{m:02d}/20{y:02d}",
-    "ST: {st}.0 mm", "R", "L", "HFS", "Ax {a}", "ZOOM 1.{b}", "TR {tr}  TE {te}",
+    "SE: {a}  IM: {b}",
+    "{kv} kV  {ma} mA",
+    "W: {w}  L: {l}",
+    "{d:02d}/{m:02d}/20{y:02d}",
+    "ST: {st}.0 mm",
+    "R",
+    "L",
+    "HFS",
+    "Ax {a}",
+    "ZOOM 1.{b}",
+    "TR {tr}  TE {te}",
 )
 
 
@@ -43,7 +52,8 @@ def draw_spec(rng: np.random.Generator, min_area: float = 0.5) -> PlantSpec:
     return PlantSpec(
         area=float(rng.uniform(min_area, 0.95)),
         aspect=float(np.exp(rng.uniform(np.log(0.7), np.log(1.0 / 0.7)))),
-        fx=float(rng.uniform()), fy=float(rng.uniform()),
+        fx=float(rng.uniform()),
+        fy=float(rng.uniform()),
         scale=float(np.exp(rng.uniform(np.log(0.5), np.log(2.0)))),
         fmt=str(rng.choice(["JPEG", "PNG"])),
         overlay=str(rng.choice(["copy", "original", "both"])),
@@ -79,16 +89,32 @@ def overlay(im: Image.Image, seed: int, ruler: bool) -> Image.Image:
     for c in corners:
         n = int(rng.integers(1, 5))
         picks = rng.choice(len(_TEXT_LINES), size=n, replace=False)
-        lines = [_TEXT_LINES[i].format(a=rng.integers(1, 20), b=rng.integers(1, 300), kv=rng.choice([100, 120, 140]),
-                                       ma=rng.integers(50, 400), w=rng.integers(80, 2000), l=rng.integers(-600, 400),
-                                       d=rng.integers(1, 29), m=rng.integers(1, 13), y=rng.integers(0, 20),
-                                       st=rng.integers(1, 10), tr=rng.integers(400, 5000), te=rng.integers(10, 120))
-                 for i in picks]
+        lines = [
+            _TEXT_LINES[i].format(
+                a=rng.integers(1, 20),
+                b=rng.integers(1, 300),
+                kv=rng.choice([100, 120, 140]),
+                ma=rng.integers(50, 400),
+                w=rng.integers(80, 2000),
+                l=rng.integers(-600, 400),
+                d=rng.integers(1, 29),
+                m=rng.integers(1, 13),
+                y=rng.integers(0, 20),
+                st=rng.integers(1, 10),
+                tr=rng.integers(400, 5000),
+                te=rng.integers(10, 120),
+            )
+            for i in picks
+        ]
         margin = round(0.015 * w) + 2
         for k, line in enumerate(lines):
             tw = d.textlength(line, font=font)
             x = margin if c in (0, 2) else w - margin - tw
-            y = margin + k * round(size * 1.25) if c in (0, 1) else h - margin - (n - k) * round(size * 1.25)
+            y = (
+                margin + k * round(size * 1.25)
+                if c in (0, 1)
+                else h - margin - (n - k) * round(size * 1.25)
+            )
             d.text((x, y), line, fill=fill, font=font)
     if ruler:
         edge = int(rng.integers(4))
@@ -122,7 +148,9 @@ def plant(original: Image.Image, spec: PlantSpec) -> tuple[Image.Image, Image.Im
     w, h = src.size
     copy = src.crop(crop_box(w, h, spec))
     cw, ch = copy.size
-    copy = copy.resize((max(8, round(cw * spec.scale)), max(8, round(ch * spec.scale))), Image.LANCZOS)
+    copy = copy.resize(
+        (max(8, round(cw * spec.scale)), max(8, round(ch * spec.scale))), Image.LANCZOS
+    )
     orig = src
     if spec.overlay in ("original", "both"):
         orig = overlay(orig, spec.seed, spec.ruler)
@@ -170,7 +198,9 @@ def series_neighbours(series: dict[str, list[str]]) -> list[tuple[str, str]]:
             continue
         small = {p: _zn(_resize(t, 32, 32)) for p in paths if (t := thumbnail(p, 96)) is not None}
         for p in small:
-            ranked = sorted(((float((small[p] * small[o]).sum()), o) for o in small if o != p), reverse=True)
+            ranked = sorted(
+                ((float((small[p] * small[o]).sum()), o) for o in small if o != p), reverse=True
+            )
             for _, o in ranked:
                 if not compare_files(p, o).same:
                     out.append((p, o))
@@ -178,8 +208,13 @@ def series_neighbours(series: dict[str, list[str]]) -> list[tuple[str, str]]:
     return out
 
 
-def plant_set(pairs: list[tuple[str, str]], out: Path, seed: int = 0, min_area: float = 0.5,
-              specs: list[PlantSpec] | None = None) -> PlantedSet:
+def plant_set(
+    pairs: list[tuple[str, str]],
+    out: Path,
+    seed: int = 0,
+    min_area: float = 0.5,
+    specs: list[PlantSpec] | None = None,
+) -> PlantedSet:
     """Write one planted pair and one distractor per (original, neighbour) into `out`."""
     rng = np.random.default_rng(seed)
     out = Path(out)
@@ -224,10 +259,22 @@ def image_frame(paths: list[str], split: str):  # noqa: ANN201 (polars is import
         with Image.open(p) as im:
             hashes.append(phash64(im))
     return pl.DataFrame(
-        {"source": ["planted"] * len(paths), "image_id": paths, "split": [split] * len(paths), "path": paths,
-         "sha256": [None] * len(paths), "phash": hashes},
-        schema={"source": pl.String, "image_id": pl.String, "split": pl.String, "path": pl.String,
-                "sha256": pl.String, "phash": pl.UInt64},
+        {
+            "source": ["planted"] * len(paths),
+            "image_id": paths,
+            "split": [split] * len(paths),
+            "path": paths,
+            "sha256": [None] * len(paths),
+            "phash": hashes,
+        },
+        schema={
+            "source": pl.String,
+            "image_id": pl.String,
+            "split": pl.String,
+            "path": pl.String,
+            "sha256": pl.String,
+            "phash": pl.UInt64,
+        },
     )
 
 
@@ -273,5 +320,12 @@ def measure_crops(ps: PlantedSet, background_a: list[str], background_p: list[st
         return sa == sb or same[(sa, sb)]
 
     others = found - truth - decoys
-    return CropScore(found, len(found & truth) / max(1, n), len(found & decoys), len(others),
-                     sum(not right(*p) for p in others), secs, audited.height + protected.height)
+    return CropScore(
+        found,
+        len(found & truth) / max(1, n),
+        len(found & decoys),
+        len(others),
+        sum(not right(*p) for p in others),
+        secs,
+        audited.height + protected.height,
+    )

@@ -66,7 +66,8 @@ def near_duplicates(rows: pl.DataFrame, cfg: NearDupConfig) -> list[Finding]:
     )
     pairs = scoped_pairs(reps["__scope"].to_numpy(), reps["t"].to_numpy(), texts, cfg).rename({"scope": "__scope"})
     if cfg.terms and pairs.height:
-        pairs = pairs.join(_term_agreement(pairs, texts), on=["i", "j"]).filter(pl.col("agree")).drop("agree")
+        agree = _term_agreement(pairs, texts)
+        pairs = pairs.join(agree, on=["i", "j"]).filter(pl.col("agree")).drop("agree")
     if pairs.height == 0:
         return []
     j = (

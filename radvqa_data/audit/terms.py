@@ -26,7 +26,21 @@ from radvqa_data.audit.normalize import normalize_text
 #: words that turn a question into its opposite ("Is there no mass?"); single-word negation
 #: triggers of the entity rules' ConText set, plus the contracted "n't" that normalization
 #: leaves as a bare "t"
-NEGATIONS = frozenset({"no", "not", "without", "absent", "absence", "negative", "never", "neither", "nor", "none", "t"})
+NEGATIONS = frozenset(
+    {
+        "no",
+        "not",
+        "without",
+        "absent",
+        "absence",
+        "negative",
+        "never",
+        "neither",
+        "nor",
+        "none",
+        "t",
+    }
+)
 _DIGIT = re.compile(r"\d")
 _DIGITS = re.compile(r"\d+")
 #: a misspelled surface form still counts when rapidfuzz's ratio with it reaches this
@@ -42,7 +56,9 @@ class Terms:
 
 
 @functools.lru_cache(maxsize=1)
-def _surfaces() -> tuple[dict[tuple[str, ...], tuple[str, str]], dict[tuple[str, str], tuple[str, ...]], int]:
+def _surfaces() -> tuple[
+    dict[tuple[str, ...], tuple[str, str]], dict[tuple[str, str], tuple[str, ...]], int
+]:
     """Normalized surface (as words) -> (label, norm); (label, norm) -> its normalized surfaces."""
     from radvqa_data.lexicon import surface_index
 

@@ -23,13 +23,45 @@ from tests.conftest import dataset
 
 #: the hard cases at once: about half the area, both rescale extremes, overlays on either side
 HARD = [
-    PlantSpec(area=0.52, aspect=0.75, fx=0.9, fy=0.2, scale=0.5, fmt="JPEG", overlay="original", ruler=True, seed=1),
-    PlantSpec(area=0.55, aspect=1.3, fx=0.1, fy=0.8, scale=2.0, fmt="PNG", overlay="copy", ruler=True, seed=2),
-    PlantSpec(area=0.6, aspect=1.0, fx=0.5, fy=0.5, scale=0.7, fmt="JPEG", overlay="both", ruler=False, seed=3),
+    PlantSpec(
+        area=0.52,
+        aspect=0.75,
+        fx=0.9,
+        fy=0.2,
+        scale=0.5,
+        fmt="JPEG",
+        overlay="original",
+        ruler=True,
+        seed=1,
+    ),
+    PlantSpec(
+        area=0.55,
+        aspect=1.3,
+        fx=0.1,
+        fy=0.8,
+        scale=2.0,
+        fmt="PNG",
+        overlay="copy",
+        ruler=True,
+        seed=2,
+    ),
+    PlantSpec(
+        area=0.6,
+        aspect=1.0,
+        fx=0.5,
+        fy=0.5,
+        scale=0.7,
+        fmt="JPEG",
+        overlay="both",
+        ruler=False,
+        seed=3,
+    ),
 ]
 
 
-def test_planted_half_area_crops_with_overlays_and_rescale(tmp_path: Path, sample_dir: Path) -> None:
+def test_planted_half_area_crops_with_overlays_and_rescale(
+    tmp_path: Path, sample_dir: Path
+) -> None:
     images = sorted((sample_dir / "medpix2" / "images").glob("*.png"))
     if len(images) < 20:
         pytest.skip("sample images not shipped")
@@ -65,9 +97,13 @@ def test_planted_crop_recall_on_shared_medpix(tmp_path: Path, shared_data: Path)
     pairs = [candidates[i] for i in rng.permutation(len(candidates))[:200]]
     ps = plant_set(pairs, tmp_path / "planted", seed=0)
     used = {p for pair in pairs for p in pair}
-    score = measure_crops(ps, [str(p) for p in medpix if str(p) not in used], [str(p) for p in vqarad])
-    print(f"planted crops: recall {score.recall:.3f}, decoys matched {score.decoys}, other matches "
-          f"{score.others} (wrong {score.wrong}), {score.seconds:.0f} s for {score.images} images")
+    score = measure_crops(
+        ps, [str(p) for p in medpix if str(p) not in used], [str(p) for p in vqarad]
+    )
+    print(
+        f"planted crops: recall {score.recall:.3f}, decoys matched {score.decoys}, other matches "
+        f"{score.others} (wrong {score.wrong}), {score.seconds:.0f} s for {score.images} images"
+    )
     assert score.recall >= 0.95
     assert score.decoys == 0
     assert score.wrong == 0

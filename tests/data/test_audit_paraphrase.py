@@ -27,10 +27,16 @@ def test_questions_about_different_findings_are_not_paraphrases() -> None:
 
 
 def test_paraphrases_keep_their_terms_through_synonyms_typos_and_word_order() -> None:
-    assert same_terms("Is there a lesion in the liver?", "Is there a mass in the liver?")  # one concept
-    assert same_terms("Is there a lesion in the liver?", "Is there a lesoin in the liver?")  # a typo
+    assert same_terms(
+        "Is there a lesion in the liver?", "Is there a mass in the liver?"
+    )  # one concept
+    assert same_terms(
+        "Is there a lesion in the liver?", "Is there a lesoin in the liver?"
+    )  # a typo
     assert same_terms("Is the heart size normal?", "Is the heart a normal size?")  # word order
-    assert same_terms("Which is highlighted, white or gray matter?", "Is gray or white matter highlighted?")
+    assert same_terms(
+        "Which is highlighted, white or gray matter?", "Is gray or white matter highlighted?"
+    )
     assert same_terms("Is the mass in the left lung?", "is the mass in the left lung")
 
 
@@ -74,8 +80,20 @@ def _table(tmp_path: Path) -> Path:
 
 def test_audit_pairs_only_the_paraphrase(tmp_path: Path) -> None:
     p = _table(tmp_path)
-    res = runner.invoke(app, ["audit", str(p), "--report", str(tmp_path / "rep"), "--no-progress",
-                              "--only", "qa_near_duplicate", "--threshold", "85"])
+    res = runner.invoke(
+        app,
+        [
+            "audit",
+            str(p),
+            "--report",
+            str(tmp_path / "rep"),
+            "--no-progress",
+            "--only",
+            "qa_near_duplicate",
+            "--threshold",
+            "85",
+        ],
+    )
     assert res.exit_code == 0, res.output
     doc = json.loads((tmp_path / "rep" / "audit.json").read_text())
     pairs = {frozenset((f["a"]["row_id"], f["b"]["row_id"])) for f in doc["findings"]}
@@ -88,6 +106,13 @@ def test_audit_pairs_only_the_paraphrase(tmp_path: Path) -> None:
     from radvqa_data.audit.run import AuditOptions, run_audit
 
     text_only = replace(NearDupConfig(), threshold=85.0, terms=False)
-    res2 = run_audit(AuditOptions(inputs=[p], only=frozenset({"qa_near_duplicate"}), progress=False, text=text_only))
+    res2 = run_audit(
+        AuditOptions(
+            inputs=[p], only=frozenset({"qa_near_duplicate"}), progress=False, text=text_only
+        )
+    )
     assert {frozenset((f.a.row_id, f.b.row_id)) for f in res2.findings} == {
-        frozenset(("e1", "m1")), frozenset(("m2", "e2")), frozenset(("p1", "p2"))}
+        frozenset(("e1", "m1")),
+        frozenset(("m2", "e2")),
+        frozenset(("p1", "p2")),
+    }
