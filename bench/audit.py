@@ -237,10 +237,12 @@ def crops_bench(n: int, out: Path, code: Path | None = None) -> None:
 
             blob = out / "planted.pkl"
             blob.write_bytes(pickle.dumps((ps, bg_a, bg_p)))
+            # run from that checkout: the working folder comes first on sys.path
             env = {**os.environ, "PYTHONPATH": str(path)}
             res = subprocess.run(
                 [sys.executable, "-c", script, str(blob)],
                 env=env,
+                cwd=str(path),
                 capture_output=True,
                 text=True,
                 check=True,
