@@ -35,7 +35,7 @@ class PixelConfig:
     min_scale: float = 0.45  # smallest relative scale searched (a 45% crop of the other image)
     n_scales: int = 12  # scales between 1.04 and min_scale (geometric)
     refine_spacing: float = 0.02  # scale spacing of the whole-pixel search before the polish
-    tiles: int = 4  # the decision also takes the median NCC over tiles x tiles (robust to overlays)
+    tiles: int = 4  # the decision also takes a low quantile of NCCs over tiles x tiles (overlays)
     quick_min: float = 0.5  # half-resolution band-pass NCC below which a pair is rejected at once
     hint_recheck: float = 0.95  # coarse score from which a failed hinted pair gets the full search
 
@@ -207,7 +207,7 @@ def refine(
        `cfg.quick_min` the pair is another picture and the work stops here (most candidates).
     2. At full resolution, +-2% scale and a few pixels around that placement.
     3. The best placement is polished to sub-pixel precision (`align.Pair.polish`) and scored
-       overlay-robustly: the better of the whole overlap's NCC and the median over tiles.
+       overlay-robustly: the better of the whole overlap's NCC and the tiles' 35% quantile.
     The inner part (central 75% of the coarse template) keeps scale errors from misaligning the
     template's edges. Same picture: >= 0.95; a neighbouring slice or another patient: well below
     (calibration in docs/audit.md).
