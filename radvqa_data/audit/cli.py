@@ -25,6 +25,10 @@ def audit(
     fix_mode: str = typer.Option("drop", "--fix-mode", help="drop: remove leaking/duplicate rows; move: keep them in split 'quarantine'."),
     columns: Optional[str] = typer.Option(None, "--columns", help="Column mapping: question=...,answer=...,image=...,split=...,group=..."),  # noqa: UP045
     threshold: float = typer.Option(90.0, "--threshold", help="Near-duplicate text score 0-100 (rapidfuzz); lower finds more paraphrases."),
+    boilerplate_cases: int = typer.Option(
+        5, "--boilerplate-cases",
+        help="Cases a long answer must recur in to be boilerplate when no text of its rows can be "
+        "checked."),
     caption_fields: str = typer.Option("caption", "--caption-fields", help="Catalog text fields compared across splits."),
     no_images: bool = typer.Option(False, "--no-images", help="Skip the pixel checks (text and group checks only)."),
     only: Optional[str] = typer.Option(None, "--only", help="Run only these checks: KIND,KIND (default: all the inputs allow)."),  # noqa: UP045
@@ -33,14 +37,15 @@ def audit(
     """Find duplicates and train/test leakage: QA pairs, same pictures, benchmark contamination, captions, groups."""
     with user_errors():
         code = run_cli(inputs or [], catalog, against or [], report, fail_on, fix, fix_mode, columns, threshold,
-                       caption_fields, no_images, progress, only)
+                       caption_fields, no_images, progress, only, boilerplate_cases)
     if code:
         raise typer.Exit(code)
 
 
 def run_cli(inputs: list[Path], catalog: Path | None, against: list[str], report: Path | None, fail_on: str | None,
             fix: Path | None, fix_mode: str, columns: str | None, threshold: float, caption_fields: str,
-            no_images: bool, progress: bool, only: str | None = None) -> int:
+            no_images: bool, progress: bool, only: str | None = None,
+            boilerplate_cases: int = 5) -> int:
     """The command body as a plain function; returns the exit code."""
     from dataclasses import replace
 
@@ -63,6 +68,10 @@ def run_cli(inputs: list[Path], catalog: Path | None, against: list[str], report
                         caption_fields=tuple(f.strip() for f in caption_fields.split(",") if f.strip()),
                         images=not no_images, progress=progress, only=only_kinds)
     opts.text = replace(opts.text, threshold=threshold)
+    if boilerplate_cases < 2:
+        raise InputError(f"--boilerplate-cases {boilerplate_cases}: expected 2 or more "
+                         "(an answer in one case recurs nowhere)")
+    opts.boilerplate = replace(opts.boilerplate, max_cases=boilerplate_cases)
     res = run_audit(opts)
     print_check_lines(res.findings, res.checks_run, kinds)
     if report is not None:

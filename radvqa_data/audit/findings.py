@@ -14,6 +14,7 @@ from typing import Any, Final
 KINDS: Final = (
     "qa_duplicate",
     "qa_near_duplicate",
+    "qa_boilerplate",
     "image_same_picture",
     "benchmark_image",
     "benchmark_question",
@@ -24,6 +25,9 @@ KINDS: Final = (
 #: Kinds that mean evaluation data leaked into training (`--fail-on leakage`). Within-split
 #: duplicates are redundancy, not leakage, so only cross-split findings of the duplicate kinds count.
 LEAKAGE_KINDS: Final = ("benchmark_image", "benchmark_question", "group_leak")
+
+#: Kinds that are noise in the data, never leakage, whatever splits their rows are in.
+NOISE_KINDS: Final = ("qa_boilerplate",)
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,8 @@ class Finding:
     @property
     def is_leak(self) -> bool:
         """True for findings that put evaluation data next to training data."""
+        if self.kind in NOISE_KINDS:
+            return False
         return self.kind in LEAKAGE_KINDS or self.cross_split
 
     def to_dict(self) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 Which row goes, per finding kind (side a is always the less protected side):
 
 - qa_duplicate / qa_near_duplicate: side a (a repeat of side b; across splits, the training copy).
+- qa_boilerplate: side a, in every split (side b describes the answer's group, not a row).
 - benchmark_image: every row on side a's image; benchmark_question: the row of side a.
 - image_same_picture across splits: every row on side a's image (the less protected split).
 - group_leak: every row of the group in side a's split.
@@ -48,6 +49,9 @@ def rows_to_remove(rows: pl.DataFrame, findings: list[Finding]) -> pl.DataFrame:
             ka = f.extra.get("k_a")
             add([ka] if ka is not None else by_rowid.get((f.a.source, f.a.split, f.a.row_id), []), f.kind,
                 f"{'duplicate' if f.kind == 'qa_duplicate' else 'near duplicate'} of {b} (score {f.score:.2f})")
+        elif f.kind == "qa_boilerplate":
+            why = f"boilerplate answer recurring in {f.extra['cases']} cases ({f.method})"
+            add([f.extra["k_a"]], f.kind, why)
         elif f.kind == "benchmark_image":
             add(by_img.get((f.a.source, f.a.image_id), []), f.kind, f"image is the same picture as benchmark image {b} ({f.method} {f.score:.2f})")
         elif f.kind == "benchmark_question":

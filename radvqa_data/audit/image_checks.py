@@ -1,8 +1,10 @@
 """Checks 3 and 4 (images): same picture across ids/splits, and benchmark image contamination.
 
-Candidates come from `images` (sha256, phash bands, crop-tolerant descriptor neighbours); each
-candidate is verified at the pixel level by `pixels.compare`, and only verified pairs become
-findings, with the method and score of the verification.
+Candidates come from `images` (sha256, phash bands) and from a cascade for crops: the
+crop-tolerant descriptor shortlists neighbours, the batched coarse crop search (`coarse`) keeps
+each image's best few of those; each candidate is verified at the pixel level by
+`pixels.compare`, and only verified pairs become findings, with the method and score of the
+verification.
 """
 
 from __future__ import annotations
@@ -14,20 +16,7 @@ import polars as pl
 
 from radvqa_data.audit.findings import Finding, Side
 from radvqa_data.audit.images import CandidateConfig, descriptor, knn_candidates, phash_candidates
-from radvqa_data.audit.pixels import PixelConfig, Verdict, compare_files, thumbnail
-
-
-def _descriptors(df: pl.DataFrame, cfg: PixelConfig, tick: Callable[[int], None]) -> np.ndarray:
-    from radvqa_data.audit.images import DESC_GRID, DESC_PARTS
-
-    out = np.zeros((df.height, DESC_PARTS, DESC_GRID * DESC_GRID), dtype=np.float32)
-    for i, p in enumerate(df["path"].to_list()):
-        t = thumbnail(p, cfg.size)
-        if t is not None:
-            out[i] = descriptor(t.astype(np.float64))
-        tick(1)
-    return out
-
+from radvqa_data.audit.pixels import PixelConfig, Verdict, compare_files, despeckle, thumbnail
 
 #: `task(description, total)` -> a function that advances that progress bar by n
 TaskFactory = Callable[[str, int], Callable[[int], None]]
@@ -38,35 +27,170 @@ def no_progress(name: str, total: int) -> Callable[[int], None]:
     return lambda n=1: None
 
 
-def candidates(left: pl.DataFrame, right: pl.DataFrame | None, ccfg: CandidateConfig, pcfg: PixelConfig,
-               task: TaskFactory = no_progress) -> pl.DataFrame:
+def _thumbnails(
+    df: pl.DataFrame, cfg: PixelConfig, tick: Callable[[int], None]
+) -> list[np.ndarray | None]:
+    """Each image's coarse thumbnail (decoded once for the descriptor and the crop search)."""
+    out = []
+    for p in df["path"].to_list():
+        t = thumbnail(p, cfg.size)
+        out.append(None if t is None else t.astype(np.float64))
+        tick(1)
+    return out
+
+
+def _descriptors(thumbs: list[np.ndarray | None]) -> np.ndarray:
+    from radvqa_data.audit.images import DESC_GRID, DESC_PARTS
+
+    out = np.zeros((len(thumbs), DESC_PARTS, DESC_GRID * DESC_GRID), dtype=np.float32)
+    for i, t in enumerate(thumbs):
+        if t is not None:
+            out[i] = descriptor(t)
+    return out
+
+
+def _gate_thumbnail(t: np.ndarray | None, size: int) -> np.ndarray | None:
+    """The coarse search's view: overlay strokes removed at thumbnail size, then shrunk."""
+    from radvqa_data.audit.pixels import _resize
+
+    if t is None:
+        return None
+    h, w = t.shape
+    s = size / max(h, w)
+    return _resize(despeckle(t), max(8, round(w * s)), max(8, round(h * s)))
+
+
+def crop_candidates(
+    tl: list[np.ndarray | None],
+    tr: list[np.ndarray | None] | None,
+    ccfg: CandidateConfig,
+    task: TaskFactory,
+) -> pl.DataFrame:
+    """Pairs (li, ri) for the crop path: descriptor shortlist, ranked by the coarse crop search.
+
+    Each image keeps its best `ccfg.knn` shortlisted partners whose coarse score reaches
+    `ccfg.gate_min`; `tr=None` means pairs within `tl` (li < ri).
+    """
+    from dataclasses import replace
+
+    from radvqa_data.audit.coarse import CropSearch, score_pairs
+
+    same = tr is None
+    dl = _descriptors(tl)
+    dr = dl if same else _descriptors(tr)  # type: ignore[arg-type]
+    wide = replace(ccfg, knn=ccfg.shortlist, knn_min=ccfg.shortlist_min)
+    short = knn_candidates(dl, dr, wide, same)
+    if not same:  # the shortlist of each reference image too
+        back = knn_candidates(dr, dl, wide, False)
+        short = pl.concat(
+            [short, back.select(pl.col("ri").alias("li"), pl.col("li").alias("ri"), "sim")]
+        )
+    short = short.group_by("li", "ri").agg(pl.col("sim").max())
+    hint_type = pl.Struct(
+        {
+            "side": pl.String,
+            "scale": pl.Float64,
+            "x": pl.Float64,
+            "y": pl.Float64,
+            "w": pl.Float64,
+            "h": pl.Float64,
+        }
+    )
+    empty = pl.DataFrame(
+        schema={"li": pl.Int64, "ri": pl.Int64, "coarse": pl.Float64, "hint": hint_type}
+    )
+    if short.height == 0:
+        return empty
+    both = tl if same else tl + tr  # type: ignore[operator]
+    thumbs = [_gate_thumbnail(t, ccfg.gate_size) for t in both]
+    cs = CropSearch(thumbs, ccfg.gate_size)
+    li = short["li"].to_numpy()
+    ri = short["ri"].to_numpy() + (0 if same else len(tl))
+    scores, hits = score_pairs(cs, li, ri, task("coarse crop search", 2 * short.height))
+    # where the better direction's template sat: handed to the pixel verification as its start
+    hint = [
+        {
+            "side": "a" if side == 0 else "b",
+            "scale": h.scale,
+            "x": h.x,
+            "y": h.y,
+            "w": h.w,
+            "h": h.h,
+        }
+        for side, h in hits
+    ]
+    ranked = short.with_columns(pl.Series("coarse", scores), pl.Series("hint", hint)).filter(
+        pl.col("coarse") >= ccfg.gate_min
+    )
+    # every image's best few partners, seen from either side
+    by_coarse = [
+        ranked.sort("coarse", descending=True).group_by(side, maintain_order=True).head(ccfg.knn)
+        for side in ("li", "ri")
+    ]
+    # and its nearest descriptor neighbour: heavy overlays can sink a true pair's 32-px score
+    # below look-alikes' while the descriptor still puts it first
+    by_desc = [
+        ranked.filter(pl.col("sim") >= ccfg.knn_min)
+        .sort("sim", descending=True)
+        .group_by(side, maintain_order=True)
+        .head(1)
+        for side in ("li", "ri")
+    ]
+    keep = pl.concat([k.select(ranked.columns) for k in by_coarse + by_desc]).unique(["li", "ri"])
+    return keep.select("li", "ri", "coarse", "hint") if keep.height else empty
+
+
+def candidates(
+    left: pl.DataFrame,
+    right: pl.DataFrame | None,
+    ccfg: CandidateConfig,
+    pcfg: PixelConfig,
+    task: TaskFactory = no_progress,
+) -> pl.DataFrame:
     """Candidate pairs (li, ri, via); `right=None` means pairs within `left` (li < ri)."""
     same = right is None
     r = left if right is None else right
     ph = phash_candidates(left, r, ccfg, same).select("li", "ri", pl.lit("phash").alias("via"))
     tick = task("thumbnails", left.height + (0 if same else r.height))
-    dl = _descriptors(left, pcfg, tick)
-    dr = dl if same else _descriptors(r, pcfg, tick)
-    kn = knn_candidates(dl, dr, ccfg, same).select("li", "ri", pl.lit("knn").alias("via"))
-    if not same:  # the k nearest of each reference image too
-        kn2 = knn_candidates(dr, dl, ccfg, False).select(pl.col("ri").alias("li"), pl.col("li").alias("ri"), pl.lit("knn").alias("via"))
-        kn = pl.concat([kn, kn2])
-    allc = pl.concat([ph, kn]).group_by("li", "ri").agg(pl.col("via").unique().sort().str.join("+"))
-    return allc.sort("li", "ri")
+    tl = _thumbnails(left, pcfg, tick)
+    tr = None if same else _thumbnails(r, pcfg, tick)
+    kn = crop_candidates(tl, tr, ccfg, task)
+    allc = pl.concat([ph, kn.select("li", "ri", pl.lit("knn").alias("via"))])
+    allc = allc.group_by("li", "ri").agg(pl.col("via").unique().sort().str.join("+"))
+    return allc.join(kn.select("li", "ri", "coarse", "hint"), on=["li", "ri"], how="left").sort(
+        "li", "ri"
+    )
 
 
-def verify(left: pl.DataFrame, right: pl.DataFrame, pairs: pl.DataFrame, pcfg: PixelConfig,
-           task: TaskFactory = no_progress) -> list[tuple[int, int, Verdict, str]]:
+def verify(
+    left: pl.DataFrame,
+    right: pl.DataFrame,
+    pairs: pl.DataFrame,
+    pcfg: PixelConfig,
+    task: TaskFactory = no_progress,
+) -> list[tuple[int, int, Verdict, str]]:
     """Pixel verification of candidate pairs; returns the verified ones (li, ri, verdict, via)."""
     tick = task("verify candidates", pairs.height)
     lp, rp = left["path"].to_list(), right["path"].to_list()
     ls, rs = left["sha256"].to_list(), right["sha256"].to_list()
     out = []
-    for li, ri, via in pairs.iter_rows():
+    has_hint = "hint" in pairs.columns
+    for r in pairs.iter_rows(named=True):
+        li, ri, via = r["li"], r["ri"], r["via"]
         if ls[li] and ls[li] == rs[ri]:
             out.append((li, ri, Verdict(True, "sha256", 1.0), via))
         else:
-            v = compare_files(lp[li], rp[ri], pcfg)
+            h = r["hint"] if has_hint else None
+            hint = (
+                None
+                if h is None
+                else (h["side"], r["coarse"], {k: h[k] for k in ("scale", "x", "y", "w", "h")})
+            )
+            v = compare_files(lp[li], rp[ri], pcfg, hint)
+            if not v.same and hint is not None and hint[1] >= pcfg.hint_recheck:
+                # the 32-px location can be off by a scale step or point the wrong way; a pair
+                # that close at 32 px gets the full search at the coarse size before it is dropped
+                v = compare_files(lp[li], rp[ri], pcfg)
             if v.same:
                 out.append((li, ri, v, via))
         tick(1)

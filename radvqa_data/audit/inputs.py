@@ -1,8 +1,9 @@
 """Load what the audit reads: our QA shards or anyone's QA table, mapped to canonical columns.
 
-Canonical columns: ``row_id, source, split, image_id, group_id, question, answer`` (missing ones
-are null). The original columns are kept alongside (prefixed ``_orig_`` only when a mapping
-renamed them) so that `--fix` can write the user's own table back unchanged in shape.
+Canonical columns: ``row_id, source, split, image_id, group_id, question, answer, text`` (missing
+ones are null; `text` is the row's own source text, e.g. the caption a QA pair was made from).
+The original columns are kept alongside (prefixed ``_orig_`` only when a mapping renamed them)
+so that `--fix` can write the user's own table back unchanged in shape.
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ CANONICAL: dict[str, tuple[str, ...]] = {
     "group_id": ("case_id", "group_id", "group", "patient_id"),
     "question": ("question",),
     "answer": ("answer",),
+    "text": ("source_text", "context", "caption"),
 }
 
 
 def parse_columns(spec: str | None) -> dict[str, str]:
-    """`--columns question=q,answer=a,image=img,split=fold,group=case` -> canonical -> user column."""
+    """`--columns question=q,answer=a,image=img,split=fold,group=case,text=ctx`:
+    canonical name -> the user's column."""
     if not spec:
         return {}
     alias = {"image": "image_id", "group": "group_id", "id": "row_id", "row": "row_id"}
@@ -40,7 +43,8 @@ def parse_columns(spec: str | None) -> dict[str, str]:
         k = alias.get(k, k)
         if k not in CANONICAL:
             raise InputError(
-                f"--columns: unknown name '{k}'; expected question, answer, image, split, group, id, source"
+                f"--columns: unknown name '{k}'; expected question, answer, image, split, group, "
+                "id, source, text"
             )
         out[k] = v
     return out

@@ -26,6 +26,7 @@ class NearDupConfig:
     rows: int = 3  # hashes per band; fewer: higher recall, more candidates
     seed: int = 7
     max_bucket: int = 2000  # buckets larger than this are verified in blocks (rare, degenerate texts)
+    terms: bool = True  # paraphrases must also agree on their terms (audit.terms); off: text alone
 
 
 def _shingle_ids(texts: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -117,15 +118,58 @@ def near_duplicate_texts(texts: list[str], cfg: NearDupConfig | None = None) -> 
     return verify_pairs(texts, cand, cfg.threshold)
 
 
+def _char_counts(texts: list[str]) -> np.ndarray:
+    """Per text, its counts of [a-z0-9 ] plus one bin for any other character (int32)."""
+    buf = np.frombuffer("\x00".join(texts).encode("utf-32-le"), dtype=np.uint32)
+    lut = np.full(129, 37, dtype=np.uint8)
+    for k, ch in enumerate("abcdefghijklmnopqrstuvwxyz0123456789 "):
+        lut[ord(ch)] = k
+    lut[0] = 38  # the separator
+    code = lut[np.minimum(buf, 128)]
+    doc = np.cumsum(code == 38, dtype=np.int32)  # text index of every character
+    keep = code != 38
+    flat = np.bincount(doc[keep] * np.int32(38) + code[keep], minlength=len(texts) * 38)
+    return flat.reshape(len(texts), 38).astype(np.int32)
+
+
+def could_reach(texts: list[str], cand: np.ndarray, threshold: float) -> np.ndarray:
+    """Mask of candidate pairs that can score >= threshold at all (an exact bound, no recall lost).
+
+    Both scorers are 200 * LCS / (len a + len b) on some ordering of the same characters, and
+    the longest common subsequence cannot exceed the shorter text nor the characters the two
+    texts share (as multisets): pairs below either bound are dropped before the expensive
+    scoring. All-pairs within an image's ~10 questions makes millions of pairs at 2M rows;
+    most fail here.
+    """
+    lens = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+    la, lb = lens[cand[:, 0]], lens[cand[:, 1]]
+    ok = 200.0 * np.minimum(la, lb) >= threshold * np.maximum(la + lb, 1) - 1e-6
+    idx = np.flatnonzero(ok)
+    if len(idx) == 0:
+        return ok
+    used, inv = np.unique(cand[idx], return_inverse=True)
+    inv = inv.reshape(-1, 2)
+    counts = _char_counts([texts[k] for k in used])
+    step = 1 << 19
+    for s in range(0, len(idx), step):
+        c = inv[s : s + step]
+        tot = la[idx[s : s + step]] + lb[idx[s : s + step]]
+        shared = np.minimum(counts[c[:, 0]], counts[c[:, 1]]).sum(axis=1)
+        ok[idx[s : s + step]] = 200.0 * shared >= threshold * np.maximum(tot, 1) - 1e-6
+    return ok
+
+
 def verify_pairs(texts: list[str], cand: np.ndarray, threshold: float) -> pl.DataFrame:
     """Keep candidate pairs whose rapidfuzz score reaches `threshold` (exact pairs included).
 
-    Scores are computed pairwise in C (`process.cpdist`), in blocks to bound memory.
+    Pairs that cannot reach it (`could_reach`) are dropped first; the others are scored pairwise
+    in C (`process.cpdist`), in blocks to bound memory.
     """
     from rapidfuzz import fuzz, process
 
     out_i, out_j, out_s = [], [], []
     arr = np.asarray(texts, dtype=object)
+    cand = cand[could_reach(texts, cand, threshold)] if cand.shape[0] else cand
     step = 1 << 18
     for s in range(0, cand.shape[0], step):
         c = cand[s : s + step]

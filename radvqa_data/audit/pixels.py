@@ -30,11 +30,14 @@ class PixelConfig:
     size: int = 96  # coarse thumbnail longest side (locating crops); higher: slower
     hi_size: int = 256  # decision thumbnail longest side; higher: stricter, slower
     same_threshold: float = 0.925  # band-pass NCC that means "same picture" (calibrated)
-    coarse_min: float = 0.75  # coarse NCC below which a crop location is not refined
+    coarse_min: float = 0.6  # coarse NCC below which a crop location is not refined
     crop_fraction: float = 0.8  # template = central part of the image (drops borders, labels)
     min_scale: float = 0.45  # smallest relative scale searched (a 45% crop of the other image)
     n_scales: int = 12  # scales between 1.04 and min_scale (geometric)
-    refine_spacing: float = 0.015  # scale spacing of the fine search; lower: slower, steadier
+    refine_spacing: float = 0.02  # scale spacing of the whole-pixel search before the polish
+    tiles: int = 4  # the decision also takes a low quantile of NCCs over tiles x tiles (overlays)
+    quick_min: float = 0.5  # half-resolution band-pass NCC below which a pair is rejected at once
+    hint_recheck: float = 0.95  # coarse score from which a failed hinted pair gets the full search
 
 
 @dataclass(frozen=True)
@@ -160,17 +163,61 @@ def aligned_hp(a: np.ndarray, b: np.ndarray, grid: int = 128) -> float:
     return float((_zn(highpass(_resize(a, grid, grid))) * _zn(highpass(_resize(b, grid, grid)))).sum())
 
 
-def refine(tmpl_src: np.ndarray, search: np.ndarray, info: dict[str, Any], cfg: PixelConfig) -> float:
-    """Fine step at high resolution around a coarse location: band-pass NCC of the template's
-    inner part over small shifts (+-4% of the frame) and scales (+- one coarse scale step).
+def _half(a: np.ndarray) -> np.ndarray:
+    """2x2 block means: half the resolution; pixel i here is the centre of pixels 2i, 2i+1."""
+    h, w = a.shape[0] // 2 * 2, a.shape[1] // 2 * 2
+    return a[:h, :w].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
 
+
+def _sweep(
+    crop: np.ndarray, search: np.ndarray, region: tuple[int, int, int, int], scales: np.ndarray
+) -> tuple[float, tuple[float, float, float] | None]:
+    """Best whole-pixel band-pass NCC of `crop`, resized by each scale, inside `region`
+    (y0, y1, x0, x1) of `search`; the placement as (s, tx, ty): crop pixel u at tx + s * u."""
+    y0, y1, x0, x1 = region
+    prepared = _Search(highpass(search)[y0:y1, x0:x1])
+    best, place = -1.0, None
+    for sc in scales:
+        # the template keeps its own aspect ratio exactly
+        th, tw = round(crop.shape[0] * sc), round(crop.shape[1] * sc)
+        if th < 8 or tw < 8 or th > y1 - y0 or tw > x1 - x0:
+            continue
+        t = highpass(_resize(crop, tw, th))
+        t = t - t.mean()
+        if np.linalg.norm(t) < 1e-6:
+            continue
+        m = _ncc_map(prepared, t)
+        k = int(m.argmax())
+        if m.flat[k] > best:
+            yy, xx = divmod(k, m.shape[1])
+            # crop pixel u sits at resized pixel (u + 0.5) * scale - 0.5 (pixel centres)
+            sx, sy = tw / crop.shape[1], th / crop.shape[0]
+            best = float(m.flat[k])
+            place = ((sx + sy) / 2, x0 + xx + 0.5 * sx - 0.5, y0 + yy + 0.5 * sy - 0.5)
+    return best, place
+
+
+def refine(
+    tmpl_src: np.ndarray, search: np.ndarray, info: dict[str, Any], cfg: PixelConfig
+) -> tuple[float, dict[str, Any]]:
+    """Fine step at high resolution around a coarse location; returns (score, details).
+
+    1. At half resolution, the band-pass NCC of the template's inner part over small shifts
+       (+-4% of the frame) and scales (+- one coarse scale step), whole pixels. Below
+       `cfg.quick_min` the pair is another picture and the work stops here (most candidates).
+    2. At full resolution, +-2% scale and a few pixels around that placement.
+    3. The best placement is polished to sub-pixel precision (`align.Pair.polish`) and scored
+       overlay-robustly: the better of the whole overlap's NCC and the tiles' 35% quantile.
     The inner part (central 75% of the coarse template) keeps scale errors from misaligning the
-    template's edges, which a band-pass comparison would punish. Same picture: >= 0.95; a
-    neighbouring slice or another patient: well below (calibration in docs/audit.md).
+    template's edges. Same picture: >= 0.95; a neighbouring slice or another patient: well below
+    (calibration in docs/audit.md).
     """
-    H, W = search.shape
+    from radvqa_data.audit.align import Pair
+
     inner = 0.75
     crop = _central(_central(tmpl_src, cfg.crop_fraction), inner)
+    crop_h, search_h = _half(crop), _half(search)
+    H, W = search_h.shape
     # the inner part's box in the search image, from the coarse box of the whole template
     bx, by = info["x"] + info["w"] * (1 - inner) / 2, info["y"] + info["h"] * (1 - inner) / 2
     bw, bh = info["w"] * inner, info["h"] * inner
@@ -179,32 +226,72 @@ def refine(tmpl_src: np.ndarray, search: np.ndarray, info: dict[str, Any], cfg: 
     # +-4% of the frame for the location error of the coarse step
     r = max(3, round(0.04 * max(H, W)))
     gy, gx = round(bh * H * step / 2) + r, round(bw * W * step / 2) + r
-    y0, x0 = max(0, round(by * H) - gy), max(0, round(bx * W) - gx)
-    y1, x1 = min(H, round((by + bh) * H) + gy), min(W, round((bx + bw) * W) + gx)
-    region = _Search(highpass(search)[y0:y1, x0:x1])
-    best = -1.0
-    # the band-pass score drops fast with scale error, so the scales between two coarse steps
-    # are searched finely
-    for f in np.linspace(1 - step, 1 + step, max(5, int(2 * step / cfg.refine_spacing) + 1)):
-        # size from the coarse scale (both thumbnails share one longest side, so the scale
-        # carries over between resolutions); the template keeps its own aspect ratio exactly
-        th, tw = round(crop.shape[0] * info["scale"] * f), round(crop.shape[1] * info["scale"] * f)
-        if th < 8 or tw < 8 or th > y1 - y0 or tw > x1 - x0:
-            continue
-        t = highpass(_resize(crop, tw, th))
-        t = t - t.mean()
-        if np.linalg.norm(t) < 1e-6:
-            continue
-        best = max(best, float(_ncc_map(region, t).max()))
-    return best
+    region = (
+        max(0, round(by * H) - gy),
+        min(H, round((by + bh) * H) + gy),
+        max(0, round(bx * W) - gx),
+        min(W, round((bx + bw) * W) + gx),
+    )
+    # both thumbnails share one longest side, so the coarse scale carries over between sizes
+    n = max(5, int(2 * step / (2 * cfg.refine_spacing)) + 1)
+    half, place = _sweep(
+        crop_h, search_h, region, info["scale"] * np.linspace(1 - step, 1 + step, n)
+    )
+    if place is None:
+        return half, {}
+    if half < cfg.quick_min:  # no polish can lift this to a match: another picture
+        return half, {"half": round(half, 4)}
+    # to full resolution: half-res centre c is full-res 2c + 0.5
+    s, tx, ty = place[0], 2 * place[1] + 0.5 - 0.5 * place[0], 2 * place[2] + 0.5 - 0.5 * place[0]
+    Hf, Wf = search.shape
+    pad = 4 + round(0.02 * s * max(crop.shape))
+    region = (
+        max(0, int(ty) - pad),
+        min(Hf, int(ty + s * crop.shape[0]) + pad),
+        max(0, int(tx) - pad),
+        min(Wf, int(tx + s * crop.shape[1]) + pad),
+    )
+    best, place = _sweep(crop, search, region, s * np.array([0.98, 0.99, 1.0, 1.01, 1.02]))
+    if place is None:
+        return max(half, best), {"half": round(half, 4)}
+    whole, tiles, (s, tx, ty) = Pair(crop, search, place[0], cfg.tiles).polish(*place)
+    det = {
+        "half": round(half, 4),
+        "pixel": round(best, 4),
+        "whole": round(whole, 4),
+        "tiles": round(tiles, 4),
+        "fine_scale": round(s, 4),
+    }
+    return max(whole, tiles), det
 
 
-def compare(a: np.ndarray, b: np.ndarray, cfg: PixelConfig | None = None,
-            a_hi: np.ndarray | None = None, b_hi: np.ndarray | None = None) -> Verdict:
+def despeckle(a: np.ndarray) -> np.ndarray:
+    """3x3 median filter: removes the one-pixel strokes of burnt-in text and rulers at thumbnail
+    size, which otherwise pull the coarse location search towards the overlays."""
+    from scipy.ndimage import median_filter
+
+    return median_filter(np.asarray(a, dtype=np.float64), 3, mode="nearest")
+
+
+#: where a coarse search already found one image's central part inside the other: the template
+#: side ("a" or "b"), its coarse NCC and the location (`best_crop_match`'s info dict)
+Hint = tuple[str, float, dict[str, Any]]
+
+
+def compare(
+    a: np.ndarray | None,
+    b: np.ndarray | None,
+    cfg: PixelConfig | None = None,
+    a_hi: np.ndarray | None = None,
+    b_hi: np.ndarray | None = None,
+    hint: Hint | None = None,
+) -> Verdict:
     """Decide whether two images are the same picture; method and score are reported.
 
     `a`, `b`: thumbnails at `cfg.size` (coarse search); `a_hi`, `b_hi`: at `cfg.hi_size`
     (the decision). Without the high-resolution ones the coarse ones are used for both.
+    `hint`: a location from the batched crop search (`coarse`), which replaces the coarse
+    search here (`a`, `b` may then be None).
     """
     cfg = cfg or PixelConfig()
     a_hi = a if a_hi is None else a_hi
@@ -213,25 +300,45 @@ def compare(a: np.ndarray, b: np.ndarray, cfg: PixelConfig | None = None,
     if al >= cfg.same_threshold:
         return Verdict(True, "ncc-aligned", al)
     best, det = al, {"method": "ncc-aligned"}
-    # locate in both directions (a inside b: b is a zoomed-out / bordered copy; b inside a: b
-    # is a crop), refine only the better location: refinement is the expensive step
-    (c1, i1), (c2, i2) = best_crop_match(a, b, cfg), best_crop_match(b, a, cfg)
-    coarse, info, tsrc_hi, srch_hi, name = (c1, i1, a_hi, b_hi, "a") if c1 >= c2 else (c2, i2, b_hi, a_hi, "b")
+    if hint is not None:
+        name, coarse, info = hint
+        tsrc_hi, srch_hi = (a_hi, b_hi) if name == "a" else (b_hi, a_hi)
+    else:
+        # locate in both directions (a inside b: b is a zoomed-out / bordered copy; b inside a:
+        # b is a crop), refine only the better location: refinement is the expensive step
+        am, bm = despeckle(a), despeckle(b)
+        (c1, i1), (c2, i2) = best_crop_match(am, bm, cfg), best_crop_match(bm, am, cfg)
+        coarse, info, tsrc_hi, srch_hi, name = (
+            (c1, i1, a_hi, b_hi, "a") if c1 >= c2 else (c2, i2, b_hi, a_hi, "b")
+        )
     if coarse >= cfg.coarse_min and info:
-        fine = refine(tsrc_hi, srch_hi, info, cfg)
+        fine, fdet = refine(
+            np.asarray(tsrc_hi, dtype=np.float64), np.asarray(srch_hi, dtype=np.float64), info, cfg
+        )
         if fine > best:
             best = fine
-            det = {"method": "ncc-crop-search", "template": name, "coarse": round(coarse, 3), "scale": info["scale"],
-                   "x": round(info["x"], 3), "y": round(info["y"], 3)}
+            det = {
+                "method": "ncc-crop-search",
+                "template": name,
+                "coarse": round(coarse, 3),
+                "scale": info["scale"],
+                "x": round(info["x"], 3),
+                "y": round(info["y"], 3),
+                **fdet,
+            }
     method = det.pop("method")
     det["aligned"] = round(al, 4)
     return Verdict(best >= cfg.same_threshold, method, best, det)
 
 
-def compare_files(path_a: str, path_b: str, cfg: PixelConfig | None = None) -> Verdict:
+def compare_files(
+    path_a: str, path_b: str, cfg: PixelConfig | None = None, hint: Hint | None = None
+) -> Verdict:
     """`compare` on two image files; an unreadable file gives a negative verdict, method 'unreadable'."""
     cfg = cfg or PixelConfig()
-    a, b = thumbnail(path_a, cfg.size), thumbnail(path_b, cfg.size)
-    if a is None or b is None:
+    a_hi, b_hi = thumbnail(path_a, cfg.hi_size), thumbnail(path_b, cfg.hi_size)
+    if a_hi is None or b_hi is None:
         return Verdict(False, "unreadable", 0.0)
-    return compare(a, b, cfg, thumbnail(path_a, cfg.hi_size), thumbnail(path_b, cfg.hi_size))
+    if hint is not None:
+        return compare(None, None, cfg, a_hi, b_hi, hint)
+    return compare(thumbnail(path_a, cfg.size), thumbnail(path_b, cfg.size), cfg, a_hi, b_hi)

@@ -12,19 +12,17 @@ import polars as pl
 
 from radvqa_data.audit.findings import Finding, Side
 from radvqa_data.audit.neardup import NearDupConfig, scoped_pairs
-from radvqa_data.audit.normalize import normalize_many
-from radvqa_data.audit.splits import priority
+from radvqa_data.audit.normalize import normalize_series
+from radvqa_data.audit.splits import priority, priority_expr
 
 
 def prepare(rows: pl.DataFrame) -> pl.DataFrame:
     """Add normalized text columns and the duplicate scope to canonical rows."""
-    nq = normalize_many(rows["__question"].to_list())
-    na = normalize_many(rows["__answer"].to_list())
     return rows.with_columns(
-        pl.Series("__nq", nq, dtype=pl.String),
-        pl.Series("__na", na, dtype=pl.String),
+        normalize_series(rows["__question"]).alias("__nq"),
+        normalize_series(rows["__answer"]).alias("__na"),
         pl.coalesce(pl.col("__image_id"), pl.lit("")).alias("__scope"),
-        pl.col("__split").map_elements(priority, return_dtype=pl.Int64).alias("__prio"),
+        priority_expr(pl.col("__split")).alias("__prio"),
     )
 
 
@@ -67,6 +65,9 @@ def near_duplicates(rows: pl.DataFrame, cfg: NearDupConfig) -> list[Finding]:
         .select("__scope", "t", "__na", "__k")
     )
     pairs = scoped_pairs(reps["__scope"].to_numpy(), reps["t"].to_numpy(), texts, cfg).rename({"scope": "__scope"})
+    if cfg.terms and pairs.height:
+        agree = _term_agreement(pairs, texts)
+        pairs = pairs.join(agree, on=["i", "j"]).filter(pl.col("agree")).drop("agree")
     if pairs.height == 0:
         return []
     j = (
@@ -85,6 +86,16 @@ def near_duplicates(rows: pl.DataFrame, cfg: NearDupConfig) -> list[Finding]:
             a, b, ka, kb = b, a, kb, ka
         out.append(Finding("qa_near_duplicate", side(a), side(b), "minhash-lsh+rapidfuzz", score / 100.0, {"k_a": ka, "k_b": kb}))
     return out
+
+
+def _term_agreement(pairs: pl.DataFrame, texts: list[str]) -> pl.DataFrame:
+    """(i, j, agree) per distinct text pair: do the two questions ask about the same terms?
+    Checked on verified pairs only (a few per image), so the lexicon matching stays cheap."""
+    from radvqa_data.audit.terms import same_terms
+
+    tp = pairs.select("i", "j").unique()
+    agree = [same_terms(texts[i], texts[j], normalized=True) for i, j in tp.iter_rows()]
+    return tp.with_columns(pl.Series("agree", agree, dtype=pl.Boolean))
 
 
 def group_leaks(rows: pl.DataFrame) -> list[Finding]:

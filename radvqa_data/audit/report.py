@@ -6,12 +6,13 @@ from pathlib import Path
 from typing import Any
 
 from radvqa_data.atomic import write_json
-from radvqa_data.audit.findings import KINDS, LEAKAGE_KINDS, Finding, count_by_kind
+from radvqa_data.audit.findings import KINDS, LEAKAGE_KINDS, NOISE_KINDS, Finding, count_by_kind
 
 #: one line per check on the terminal
 CHECK_TITLES = {
     "qa_duplicate": "exact duplicate QA pairs",
     "qa_near_duplicate": "near-duplicate QA pairs (paraphrases)",
+    "qa_boilerplate": "boilerplate answers (recurring, unsupported)",
     "image_same_picture": "same picture under two ids",
     "benchmark_image": "benchmark images in the data",
     "benchmark_question": "benchmark questions in the data",
@@ -51,6 +52,8 @@ def check_lines(findings: list[Finding], checks_run: list[str], fail_on: set[str
         st = status_of(kind, findings, fail_on)
         cross = sum(1 for f in fs if f.cross_split)
         tail = "" if kind in LEAKAGE_KINDS else f" ({cross} across splits, {len(fs) - cross} within)"
+        if kind in NOISE_KINDS:
+            tail = f" rows in {len({f.extra.get('answer') for f in fs})} group(s)"
         out.append((st, kind, f"{CHECK_TITLES[kind]}: {len(fs)}{tail if fs else ''}"))
     return out
 
@@ -63,11 +66,25 @@ def _needs(kind: str) -> str:
     return "INPUT rows"
 
 
+#: boilerplate groups listed under their check line (all are in audit.json)
+MAX_GROUPS = 10
+
+
 def print_check_lines(findings: list[Finding], checks_run: list[str], fail_on: set[str]) -> None:
-    """Plain check lines a person can scan (pass / warn / fail / skip) via rich."""
+    """Plain check lines a person can scan (pass / warn / fail / skip) via rich; boilerplate
+    groups follow their line with their rows per split."""
     from rich.console import Console
+    from rich.markup import escape
+
+    from radvqa_data.audit.boilerplate import groups
 
     style = {"pass": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
     con = Console(highlight=False)
     for st, kind, line in check_lines(findings, checks_run, fail_on):
         con.print(f"[{style[st]}]{st.upper():<4}[/] {kind:<19} {line}")
+        if kind == "qa_boilerplate":
+            gs = groups(findings)
+            for answer, summary in gs[:MAX_GROUPS]:
+                con.print(f"     [dim]\"{escape(answer[:80])}\": {escape(summary)}[/]")
+            if len(gs) > MAX_GROUPS:
+                con.print(f"     [dim]... {len(gs) - MAX_GROUPS} more group(s) in audit.json[/]")

@@ -11,6 +11,7 @@ import polars as pl
 from radvqa_data.audit import captions as cap
 from radvqa_data.audit import qa_checks
 from radvqa_data.audit.bench_questions import benchmark_questions
+from radvqa_data.audit.boilerplate import BoilerplateConfig, boilerplate
 from radvqa_data.audit.findings import Finding
 from radvqa_data.audit.image_checks import benchmark_images, same_picture
 from radvqa_data.audit.images import CandidateConfig, load_images, query_pl
@@ -29,6 +30,7 @@ class AuditOptions:
     against: list[str] = field(default_factory=list)
     columns: str | None = None
     text: NearDupConfig = field(default_factory=NearDupConfig)
+    boilerplate: BoilerplateConfig = field(default_factory=BoilerplateConfig)
     pixels: PixelConfig = field(default_factory=PixelConfig)
     candidates: CandidateConfig = field(default_factory=CandidateConfig)
     caption_fields: tuple[str, ...] = ("caption",)
@@ -129,6 +131,7 @@ def run_audit(opts: AuditOptions) -> AuditResult:
         if rows is not None and rows.height:
             for kind, fn in (("qa_duplicate", qa_checks.exact_duplicates),
                              ("qa_near_duplicate", lambda r: qa_checks.near_duplicates(r, opts.text)),
+                             ("qa_boilerplate", lambda r: boilerplate(r, opts.boilerplate)),
                              ("group_leak", qa_checks.group_leaks)):
                 if opts.wants(kind):
                     t = time.perf_counter()
