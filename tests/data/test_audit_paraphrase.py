@@ -27,9 +27,10 @@ def test_questions_about_different_findings_are_not_paraphrases() -> None:
 
 
 def test_paraphrases_keep_their_terms_through_synonyms_typos_and_word_order() -> None:
-    assert same_terms(
-        "Is there a lesion in the liver?", "Is there a mass in the liver?"
-    )  # one concept
+    # one concept: the lexicon reads "bleed" as hemorrhage and "hepatic" as liver. ("lesion" and
+    # "mass" are two concepts since rules v2: a cyst or a collection is a lesion, not a mass.)
+    assert same_terms("Is there a bleed in the liver?", "Is there hepatic hemorrhage?")
+    assert not same_terms("Is there a lesion in the liver?", "Is there a mass in the liver?")
     assert same_terms(
         "Is there a lesion in the liver?", "Is there a lesoin in the liver?"
     )  # a typo
