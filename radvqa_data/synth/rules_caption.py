@@ -16,8 +16,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from radvqa_data.filters.source_text import source_text_reason
-from radvqa_data.synth.caption_frames import CaptionReading
-from radvqa_data.synth.caption_units import Unit, group_of
+from radvqa_data.synth.caption_frames import GENERIC_NOUNS, CaptionReading
+from radvqa_data.synth.caption_units import (
+    DETERMINERS,
+    Unit,
+    ends_noun_phrase,
+    group_of,
+    is_adjective_like,
+    is_adverb,
+)
 from radvqa_data.synth.rules_common import QuestionRandom, finding_slots, make, reject, span_of
 from radvqa_data.synth.rules_evidence import finding_group, image_regions, region_allows
 from radvqa_data.synth.rules_modifiers import finding_questions, size_of_anatomy
@@ -29,6 +36,11 @@ from radvqa_data.synth.types import Candidate, Entity, ImageRecord
 #: lexicon lacks).
 SECONDARY_NORMS = frozenset({"calcification", "edema", "mass effect", "midline shift", "necrosis",
                              "fat stranding", "swelling", "volume loss"})
+#: Findings named by what happens to a structure: a word of their phrase that the lexicon does not
+#: know usually says which ("septal thickening", "ductal dilatation"), so the norm alone is a
+#: truncated answer and no ABN is asked.
+GENERIC_NORMS = frozenset({"thickening", "dilation", "enlargement", "narrowing", "opacity",
+                           "sclerosis", "distension", "degeneration"})
 #: Attributes written as nouns: a sentence can name one as its abnormality ("Enhancement at ...").
 _ATTRIBUTE_NOUNS = frozenset({
     "enhancement", "rim enhancement", "ring enhancement", "hyperintensity", "hyperintensities",
@@ -59,6 +71,8 @@ def caption_candidates(rec: ImageRecord, rng: QuestionRandom) -> Iterator[Candid
             yield reject(rec, "PRES", "pres.yesno", "alternative_finding", "caption", e.text)
         elif not e.negated and fr is not None and fr.treated:
             yield reject(rec, "PRES", "pres.yesno", "treated_finding", "caption", e.text)
+        elif not e.negated and fr is not None and fr.past:
+            yield reject(rec, "PRES", "pres.yesno", "past_finding", "caption", e.text)
         else:
             usable.append(e)
     affirmed = list({e.norm: e for e in reversed(usable) if not e.negated}.values())[::-1]
@@ -92,13 +106,49 @@ def _main_finding(cap: CaptionReading, mentions: list[Entity]) -> Entity | None:
         fr = cap.frames.get(e)
         if fr is None or finding_group(e.norm) == "device" or fr.secondary or fr.modifies_finding:
             continue
+        if fr.landmark or fr.past:
+            continue
         if not fr.head:
             continue  # "necrotic nodes": the adjective names a feature, not the abnormality
         if _opens_with_signal(cap.sentence_of[e], e):
             continue  # "Enhancement at the disc space ... and paraspinal mass": that is the finding
         if e.norm not in SECONDARY_NORMS:  # edema alone: the main finding is likely unnamed
             ranked.append((pos, e))
-    return ranked[0][1] if ranked else None
+    if not ranked:
+        return None
+    main = ranked[0][1]
+    if main.norm in GENERIC_NORMS and cap.frames[main].qualifiers:
+        return None  # "irregular intralobular septal thickening": not just "thickening"
+    if _unnamed_before(cap, main):
+        return None
+    return main
+
+
+def _unnamed_before(cap: CaptionReading, main: Entity) -> bool:
+    """True when a sentence before the main finding's names no finding but sizes something the
+    lexicon does not know ("There is a large mucous plug within the right main stem bronchus."):
+    the caption's main finding is then most likely that, not a later one."""
+    for us in cap.sentences:
+        if us and us[0].start >= main.start:
+            return False
+        if any(u.kind == "FINDING" for u in us):
+            continue
+        for k, u in enumerate(us):
+            if u.kind not in ("SIZE", "MEASURE"):
+                continue
+            j = k + 1
+            while j < len(us) and (us[j].kind in ("ATTRIBUTE", "SIZE") or is_adjective_like(us[j])
+                                   or is_adverb(us[j])):
+                j += 1
+            if j < len(us) and _unknown_noun(us[j]) and ends_noun_phrase(
+                    us[j + 1] if j + 1 < len(us) else None):
+                return True
+    return False
+
+
+def _unknown_noun(u: Unit) -> bool:
+    return (u.kind == "WORD" and u.low not in DETERMINERS and u.low not in GENERIC_NOUNS
+            and not ends_noun_phrase(u))
 
 
 def _studies_named(cap: CaptionReading) -> int:
