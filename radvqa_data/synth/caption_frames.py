@@ -44,10 +44,31 @@ ADJECTIVE_FINDINGS = frozenset(
     "cavitating emphysematous bullous dilated distended herniated atrophic inflamed hypoplastic "
     "hypertrophied demyelinating necrotic thickened".split()
 )
+#: Findings that are a change of a structure: without the structure ("Is there enlargement?",
+#: "Which side is the enlargement on?") the question is unclear and the answer a fragment, so
+#: they are not asked at all (v4); they still count as findings of the caption.
+STRUCTURE_CHANGES = frozenset({"thickening", "dilation", "enlargement", "narrowing", "distension",
+                               "collapse", "atrophy", "hypertrophy", "degeneration"})
 _ORDINALS = frozenset("first second third fourth fifth sixth".split())
 _PRE_LABELS = frozenset({"SIZE", "ATTRIBUTE", "LATERALITY", "ANATOMY", "SEQUENCE", "FINDING"})
 _SECONDARY_LEAD = frozenset("with containing causing producing".split())
-_SECONDARY_WORDS = frozenset("associated surrounding adjacent accompanying".split())
+_SECONDARY_WORDS = frozenset("associated surrounding adjacent accompanying underlying".split())
+#: Nouns that name the picture or the patient, not a thing in it: "CT image with a hematoma",
+#: "patient with a mass" are about the hematoma and the mass.
+_NOT_SUBJECTS = frozenset(
+    "image images scan scans view views radiograph radiographs film films section sections slice "
+    "slices study studies figure picture photograph angiogram angiography cholangiogram patient "
+    "patients man men woman women boy boys girl girls child children infant infants male female "
+    "case".split()
+)
+#: Nouns that end a device's name: a finding word before one names the device, not a finding
+#: ("patent foramen ovale occlusion device", "obstruction catheter").
+DEVICE_WORDS = frozenset("device devices occluder occluders plug plugs coil coils balloon balloons "
+                         "drain drains tube tubes wire wires filter filters system".split())
+#: "a treated case of renal cell carcinoma": the diagnosis of the patient's history, treated.
+_TREATED_CASE = frozenset("treated operated resected irradiated excised".split())
+#: Punctuation that joins an abbreviation to its meaning in a figure legend ("A – ascites").
+_LEGEND_MARKS = frozenset({"\u2013", "\u2014", "-", "=", ":"})
 #: "consistent with dissection": what follows names the diagnosis, not a feature of it.
 _DIAGNOSIS_LEAD = frozenset("consistent compatible keeping diagnostic typical characteristic "
                             "concordant".split())
@@ -101,6 +122,11 @@ class Frame:
     treated: bool = False  # the object of a procedure ("stone extraction"): maybe no longer there
     past: bool = False  # said to be gone ("resolved aneurysm", "the mass has disappeared")
     landmark: bool = False  # a reference point for another finding ("distal to the mass")
+    device: bool = False  # part of a device's name ("occlusion device", "drainage catheter")
+    legend: bool = False  # an entry of a figure legend ("A – ascites"): no main finding
+    # a feature of the caption's subject, a thing the lexicon lacks ("Skull cap ... with
+    # underlying hematoma"): that thing is the main finding, and it has no name here
+    of_unnamed: bool = False
     # plain words of its own noun phrase the lexicon does not know ("septal" thickening)
     qualifiers: list[Unit] = field(default_factory=list)
     sides: list[Unit] = field(default_factory=list)
@@ -176,6 +202,10 @@ def _frame(us: list[Unit], i: int) -> Frame:
     frame.treated = (nxt is not None and nxt.low in PROCEDURE_NOUNS) or _procedure_of(us, i)
     frame.past = _past(us, i)
     frame.landmark = _landmark(us, i)
+    frame.device = nxt is not None and (nxt.low in DEVICE_WORDS or (
+        nxt.kind == "FINDING" and nxt.group == "device"))
+    frame.legend = _legend(us, i)
+    frame.treated = frame.treated or _treated_case(us, i)
     if not head:
         frame.modifies_finding = _phrase_head_is_finding(us, i)
         return frame
@@ -185,6 +215,27 @@ def _frame(us: list[Unit], i: int) -> Frame:
     if f.ent.norm in MOVED_PART_FINDINGS:
         frame.locations.clear()  # before it or after it ("of bowel"), the place is what moved
     return frame
+
+
+def _legend(us: list[Unit], i: int) -> bool:
+    """"PV – portal vein, A – ascites": the finding explains a label of the picture (a
+    dash or equals sign set apart by spaces after a short token), so it is marked, not described."""
+    if i < 2 or us[i - 1].low not in _LEGEND_MARKS:
+        return False
+    mark, label = us[i - 1], us[i - 2]
+    return len(label.low) <= 4 and mark.start > label.end and (
+        mark.low != "-" or us[i].start > mark.end)
+
+
+def _treated_case(us: list[Unit], i: int) -> bool:
+    """"in a treated case of renal cell carcinoma": the finding is the patient's treated
+    diagnosis, not what the picture shows."""
+    j = i - 1
+    while j >= 0 and i - j <= 5 and us[j].low != "of" and us[j].kind != "PUNCT" \
+            and us[j].low not in CLAUSE_VERBS:
+        j -= 1
+    return (j >= 2 and us[j].low == "of" and us[j - 1].low in ("case", "cases")
+            and us[j - 2].low in _TREATED_CASE)
 
 
 def _past(us: list[Unit], i: int) -> bool:
@@ -335,7 +386,9 @@ def _alternative(us: list[Unit], i: int) -> bool:
 
 def _secondary(us: list[Unit], i: int, start: int, frame: Frame) -> None:
     if any(u.low in _SECONDARY_WORDS for u in us[start:i]):
-        frame.secondary = any(u.kind == "FINDING" for u in us[:start])
+        frame.of_unnamed = not any(u.kind == "FINDING" for u in us[:start]) and _subject_before(
+            us, start)
+        frame.secondary = frame.of_unnamed or any(u.kind == "FINDING" for u in us[:start])
         return
     j = start - 1
     while j >= 0 and us[j].low in DETERMINERS:
@@ -343,6 +396,8 @@ def _secondary(us: list[Unit], i: int, start: int, frame: Frame) -> None:
     diagnosis = j > 0 and us[j - 1].low in _DIAGNOSIS_LEAD
     if j >= 0 and us[j].low in _SECONDARY_LEAD and not diagnosis:
         frame.secondary = any(u.kind == "FINDING" for u in us[:j]) or _object_before(us, j)
+        frame.of_unnamed = not frame.secondary and _subject_before(us, j)
+        frame.secondary = frame.secondary or frame.of_unnamed
 
 
 def _object_before(us: list[Unit], j: int) -> bool:
@@ -356,3 +411,14 @@ def _object_before(us: list[Unit], j: int) -> bool:
     return article is not None and any(_phrase_head(us, k) and us[k].low not in GENERIC_NOUNS
                                        for k in range(article + 1, j))
 
+
+
+def _subject_before(us: list[Unit], j: int) -> bool:
+    """True when the sentence opens, with no verb before `j`, on a noun phrase the lexicon lacks
+    ("Skull cap in left anterior abdominal wall with underlying liquified hematoma"): the "with"
+    phrase describes that thing, which is the caption's subject. Pictures and patients ("CT image
+    with ...", "patient with ...") are not subjects."""
+    if any(u.low in CLAUSE_VERBS or u.low in _SHOW_VERBS for u in us[:j]):
+        return False
+    return any(_phrase_head(us, k) and us[k].low not in GENERIC_NOUNS
+               and us[k].low not in _NOT_SUBJECTS for k in range(j))

@@ -259,11 +259,64 @@ def test_a_complication_after_a_procedure_is_still_there(nlp):
 def test_lateral_mass_is_anatomy_and_evaluative_words_keep_the_main_finding(nlp):
     cands = kept(_caption_rows(nlp, "Fracture of the right lateral mass of C1.", region="spine"))
     assert not [c for c in cands if "mass" in c.question]
-    cands = kept(_caption_rows(nlp, "MRI reveals abnormal thickening of the Achilles tendon.",
-                               region="extremity"))
-    assert [c.answer for c in by_template(cands, "abn.open")] == ["thickening"]
+    cands = kept(_caption_rows(nlp, "CT shows an irregular opacity in the right lung.",
+                               region="chest"))
+    assert [c.answer for c in by_template(cands, "abn.open")] == ["opacity"]
     cands = kept(_caption_rows(nlp, "CT consistent with hemorrhagic stroke.", region="head"))
     assert [c.answer for c in by_template(cands, "abn.open")] == ["hemorrhagic stroke"]
+
+
+@pytest.mark.parametrize("caption, region", [
+    ("MRI reveals abnormal thickening of the Achilles tendon.", "extremity"),
+    ("Bilateral enlargement of the lacrimal glands.", "head"),
+    ("CT showing gastric dilatation to the level of the duodenum.", "abdomen"),
+    ("CT showing a collapsed bladder.", "pelvis"),
+])
+def test_a_change_of_a_structure_is_not_asked_without_it(nlp, caption, region):
+    """v4: "Is there enlargement?", "Which side is the enlargement on?" name no structure."""
+    cands = _caption_rows(nlp, caption, region=region)
+    assert not kept(cands)
+    assert "change_without_structure" in {c.reject_reason for c in cands}
+
+
+@pytest.mark.parametrize("caption, region", [
+    ("CT shows a liver mass and ascites.", "abdomen"),  # two findings: which is main?
+    ("Extensive hypodensity of the left hemisphere with bleeding foci. Uncal herniation is also "
+     "seen.", "head"),
+    ("CT image showing an ectatic vein (arrow). PV \u2013 portal vein, A \u2013 ascites",
+     "abdomen"),  # a legend entry
+    ("Metallic pellet in the thigh with underlying hematoma.", "extremity"),  # the pellet is main
+])
+def test_no_main_finding_unless_the_caption_names_one(nlp, caption, region):
+    cands = kept(_caption_rows(nlp, caption, region=region))
+    assert not by_template(cands, "abn.open")
+    assert by_template(cands, "pres.yesno")  # the findings are still there
+
+
+def test_one_finding_named_twice_is_still_the_main_finding(nlp):
+    cands = kept(_caption_rows(nlp, "Large mass in the left kidney. The mass is heterogeneous.",
+                               region="abdomen"))
+    assert [c.answer for c in by_template(cands, "abn.open")] == ["mass"]
+
+
+@pytest.mark.parametrize("caption, region, reason", [
+    ("Angiography showing an embolized patent foramen ovale occlusion device in the aorta.",
+     "abdomen", "device_name"),
+    ("Biopsy of a node in a treated case of renal cell carcinoma.", "chest", "treated_finding"),
+])
+def test_device_names_and_treated_cases_are_not_findings(nlp, caption, region, reason):
+    cands = _caption_rows(nlp, caption, region=region)
+    assert not kept(cands) and reason in {c.reject_reason for c in cands}
+
+
+def test_a_negated_adjective_denies_only_its_noun(nlp):
+    """"a non-obstructed small bowel" says nothing of an obstruction elsewhere (v4)."""
+    cands = kept(_caption_rows(nlp, "CT demonstrating a hepatic cyst and a non-obstructed "
+                               "decompressed small bowel.", region="abdomen"))
+    assert not [c for c in cands if c.answer == "no"]
+    cands = kept(_caption_rows(nlp, "CT demonstrating a hepatic cyst. No obstruction.",
+                               region="abdomen"))
+    assert [c.answer for c in cands if c.question_type == "PRES"].count("no") == 1
 
 
 @pytest.mark.parametrize("caption, denied", [
