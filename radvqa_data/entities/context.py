@@ -7,9 +7,9 @@ the sentence end, a termination word ("but", "however", "there", a verb that ope
 "no free air or abnormal fluid collections to suggest abscess formation" negates the abscess).
 The prefix "non" ("non-enhancing", "non hemorrhagic") negates only the next word. Pseudo-triggers
 ("no change", "no other", "without contrast") are skipped: "no other mass" does not deny the
-mass. A finding under a *historical* trigger ("history of", "status post", "prior") is not
-asserted for this image and is flagged uncertain. Rules work on lower-cased tokens, so they run
-on any spaCy pipeline, blank or trained.
+mass. A finding under a *historical* trigger ("history of", "status post", "prior", "diagnosed
+with", "in the setting of", "known") is not asserted for this image and is flagged uncertain.
+Rules work on lower-cased tokens, so they run on any spaCy pipeline, blank or trained.
 """
 
 from __future__ import annotations
@@ -47,6 +47,9 @@ PRE_HISTORICAL = (
     "prior", "resection of", "removal of", "presenting with", "presented with", "presents with",
     "complaining of", "complains of", "visit for", "admitted for", "admitted with", "referred for",
     "evaluation for", "evaluate for", "work - up for", "workup for",
+    # a diagnosis the patient has, not what this picture shows ("diagnosed with systemic
+    # sclerosis 7 years ago", "effusion in the setting of metastatic thyroid carcinoma")
+    "diagnosed with", "in the setting of", "known",
 )
 POST_HISTORICAL = (
     "was removed", "were removed", "was resected", "were resected", "was excised", "were excised",
@@ -72,7 +75,8 @@ CONTRASTS = frozenset({"but", "however", "although", "though", "whereas", "yet",
 TERMINATORS = frozenset(
     {"but", "however", "although", "though", "except", "which", "whereas", "yet", ";", ":",
      "aside", "apart", "nevertheless", "still", "there", "is", "are", "was", "were", "shows",
-     "show", "showing", "demonstrates", "demonstrating", "reveals", "revealing", "now"}
+     "show", "showing", "demonstrates", "demonstrating", "reveals", "revealing", "now", "showed",
+     "shown", "demonstrated", "revealed"}
 )
 
 

@@ -28,7 +28,7 @@ SIDES = ("left", "right", "bilateral")
 TISSUE_SURFACES = frozenset(
     "soft tissue|soft tissues|subcutaneous|subcutaneous fat|bone|bones|cortical bone|marrow|"
     "bone marrow|medullary cavity|artery|arteries|vein|veins|vessel|vessels|muscle|muscles|"
-    "tendon|ligament|node|nodes|lymph node|lymph nodes|skin".split("|")
+    "tendon|tendons|ligament|ligaments|node|nodes|lymph node|lymph nodes|skin".split("|")
 )
 #: Body-region words: a location only after a preposition ("mass in the neck"), not in a
 #: compound ("chest catheter", femoral "neck narrowing").
@@ -173,11 +173,24 @@ def _coordinated(us: list[Unit], k: int) -> bool:
     if j + 2 < len(us) and us[j].low == "(" and us[j + 2].low == ")":
         j += 3  # an abbreviation in parentheses
     if j < len(us) and us[j].low in (",", "and", "or"):
+        conj = us[j].low
         j += 1
+        k = j
         while j < len(us) and (us[j].low in DETERMINERS or us[j].kind == "LATERALITY"
                                or is_adjective_like(us[j])):
             j += 1
-        return j < len(us) and us[j].kind == "ANATOMY"
+        if j < len(us) and us[j].kind == "ANATOMY":
+            return True
+        # a structure the lexicon lacks: "renal pelvis and ureter." (a bare noun ending the
+        # list; not "lower zone, obliterating the left costophrenic angle", a participle's
+        # object, nor "femur and a histological diagnosis of", a new noun phrase)
+        u = us[j] if j < len(us) else None
+        return (conj != "," and u is not None and u.kind == "WORD" and u.low not in DETERMINERS
+                and not ends_noun_phrase(u) and not is_adverb(u)
+                and not any(ends_noun_phrase(x) or x.low in DETERMINERS
+                            for x in us[k:j] if x.kind == "WORD")
+                and (j + 1 == len(us) or us[j + 1].kind == "PUNCT"
+                     or us[j + 1].low in ("and", "or")))
     return False
 
 

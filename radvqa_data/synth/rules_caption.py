@@ -8,7 +8,10 @@ What the rules will not do (each was a measured error source, see docs/synth.md 
   (`caption_frames`);
 - ask about a finding that is uncertain, one of two alternatives ("cyst or abscess"), or that
   cannot exist in the image's region;
-- name a secondary feature ("calcification" of a cyst's rim) as the main finding.
+- name a secondary feature ("calcification" of a cyst's rim) as the main finding, or name a main
+  finding where the caption describes several (v4: which one is "main" is then a guess);
+- ask about a change of a structure ("enlargement", "dilatation") without the structure;
+- read a finding word inside a device's name ("occlusion device") as the finding.
 """
 
 from __future__ import annotations
@@ -16,8 +19,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from radvqa_data.filters.source_text import source_text_reason
-from radvqa_data.synth.caption_frames import CaptionReading
-from radvqa_data.synth.caption_units import Unit, group_of
+from radvqa_data.synth.caption_frames import GENERIC_NOUNS, STRUCTURE_CHANGES, CaptionReading
+from radvqa_data.synth.caption_units import (
+    DETERMINERS,
+    Unit,
+    ends_noun_phrase,
+    group_of,
+    is_adjective_like,
+    is_adverb,
+)
 from radvqa_data.synth.rules_common import QuestionRandom, finding_slots, make, reject, span_of
 from radvqa_data.synth.rules_evidence import finding_group, image_regions, region_allows
 from radvqa_data.synth.rules_modifiers import finding_questions, size_of_anatomy
@@ -29,6 +39,12 @@ from radvqa_data.synth.types import Candidate, Entity, ImageRecord
 #: lexicon lacks).
 SECONDARY_NORMS = frozenset({"calcification", "edema", "mass effect", "midline shift", "necrosis",
                              "fat stranding", "swelling", "volume loss"})
+#: Findings named by what happens to a structure: a word of their phrase that the lexicon does not
+#: know usually says which ("septal thickening", "ductal dilatation"), so the norm alone is a
+#: truncated answer and no ABN is asked.
+GENERIC_NORMS = frozenset({"thickening", "dilation", "enlargement", "narrowing", "opacity",
+                           "sclerosis", "distension", "degeneration"})
+
 #: Attributes written as nouns: a sentence can name one as its abnormality ("Enhancement at ...").
 _ATTRIBUTE_NOUNS = frozenset({
     "enhancement", "rim enhancement", "ring enhancement", "hyperintensity", "hyperintensities",
@@ -48,10 +64,12 @@ def caption_candidates(rec: ImageRecord, rng: QuestionRandom) -> Iterator[Candid
     cap = CaptionReading(rec, caption)
     regions = image_regions(rec)
     findings = [e for e in cap.ents if e.label == "FINDING"]
-    usable = []
+    usable, changes = [], []
     for e in findings:
         fr = cap.frames.get(e)
-        if e.uncertain:
+        if fr is not None and fr.device:
+            yield reject(rec, "PRES", "pres.yesno", "device_name", "caption", e.text)
+        elif e.uncertain:
             yield reject(rec, "PRES", "pres.yesno", "uncertain_finding", "caption", e.text)
         elif not region_allows(e.norm, regions):
             yield reject(rec, "PRES", "pres.yesno", "region_mismatch", "caption", e.text)
@@ -59,6 +77,11 @@ def caption_candidates(rec: ImageRecord, rng: QuestionRandom) -> Iterator[Candid
             yield reject(rec, "PRES", "pres.yesno", "alternative_finding", "caption", e.text)
         elif not e.negated and fr is not None and fr.treated:
             yield reject(rec, "PRES", "pres.yesno", "treated_finding", "caption", e.text)
+        elif not e.negated and fr is not None and fr.past:
+            yield reject(rec, "PRES", "pres.yesno", "past_finding", "caption", e.text)
+        elif e.norm in STRUCTURE_CHANGES:
+            yield reject(rec, "PRES", "pres.yesno", "change_without_structure", "caption", e.text)
+            changes.append(e)
         else:
             usable.append(e)
     affirmed = list({e.norm: e for e in reversed(usable) if not e.negated}.values())[::-1]
@@ -69,7 +92,8 @@ def caption_candidates(rec: ImageRecord, rng: QuestionRandom) -> Iterator[Candid
     yield from pres_no(rec, rng, cap, usable, regions)
     if not affirmed:
         return
-    main = _main_finding(cap, [e for e in usable if not e.negated])
+    main = _main_finding(cap, [e for e in usable if not e.negated],
+                         [e for e in changes if not e.negated])
     if main is not None and _studies_named(cap) > 1:
         yield reject(rec, "ABN", "abn.open", "caption_of_several_studies", "caption", caption)
     elif main is not None:
@@ -83,22 +107,72 @@ def caption_candidates(rec: ImageRecord, rng: QuestionRandom) -> Iterator[Candid
     yield from size_of_anatomy(rec, rng, cap)
 
 
-def _main_finding(cap: CaptionReading, mentions: list[Entity]) -> Entity | None:
+def _main_finding(cap: CaptionReading, mentions: list[Entity],
+                  changes: list[Entity]) -> Entity | None:
     """The finding "What abnormality is seen?" names: the first mention in the caption of a
     finding heading its phrase that is not a feature of another (a cyst, not the calcification of
-    its rim), nor a device."""
+    its rim), nor a device; and only when it is the one finding of its caption (v4): every other
+    affirmed finding that is not a feature of another (`_independent`) is of its class."""
     ranked = []
     for pos, e in enumerate(mentions):
         fr = cap.frames.get(e)
-        if fr is None or finding_group(e.norm) == "device" or fr.secondary or fr.modifies_finding:
+        if not _independent(cap, e):
             continue
+        assert fr is not None
         if not fr.head:
             continue  # "necrotic nodes": the adjective names a feature, not the abnormality
         if _opens_with_signal(cap.sentence_of[e], e):
             continue  # "Enhancement at the disc space ... and paraspinal mass": that is the finding
         if e.norm not in SECONDARY_NORMS:  # edema alone: the main finding is likely unnamed
             ranked.append((pos, e))
-    return ranked[0][1] if ranked else None
+    if not ranked or any(fr.of_unnamed for fr in cap.frames.values()):
+        return None  # nothing, or a thing the lexicon lacks ("Skull cap ... with hematoma")
+    main = ranked[0][1]
+    if main.norm in GENERIC_NORMS and cap.frames[main].qualifiers:
+        return None  # "irregular intralobular septal thickening": not just "thickening"
+    if _unnamed_before(cap, main):
+        return None
+    groups = {finding_group(e.norm) for e in mentions + changes
+              if _independent(cap, e) and e.norm not in SECONDARY_NORMS}
+    if groups != {finding_group(main.norm)}:
+        return None  # several findings: which is the main one, the caption does not say
+    return main
+
+
+def _independent(cap: CaptionReading, e: Entity) -> bool:
+    """True when mention `e` names a finding in its own right: not a feature of another finding,
+    a device, a landmark, a legend entry, or gone."""
+    fr = cap.frames.get(e)
+    if fr is None or finding_group(e.norm) == "device" or fr.secondary or fr.modifies_finding:
+        return False
+    return not (fr.landmark or fr.past or fr.legend or fr.device)
+
+
+def _unnamed_before(cap: CaptionReading, main: Entity) -> bool:
+    """True when a sentence before the main finding's names no finding but sizes something the
+    lexicon does not know ("There is a large mucous plug within the right main stem bronchus."):
+    the caption's main finding is then most likely that, not a later one."""
+    for us in cap.sentences:
+        if us and us[0].start >= main.start:
+            return False
+        if any(u.kind == "FINDING" for u in us):
+            continue
+        for k, u in enumerate(us):
+            if u.kind not in ("SIZE", "MEASURE"):
+                continue
+            j = k + 1
+            while j < len(us) and (us[j].kind in ("ATTRIBUTE", "SIZE") or is_adjective_like(us[j])
+                                   or is_adverb(us[j])):
+                j += 1
+            if j < len(us) and _unknown_noun(us[j]) and ends_noun_phrase(
+                    us[j + 1] if j + 1 < len(us) else None):
+                return True
+    return False
+
+
+def _unknown_noun(u: Unit) -> bool:
+    return (u.kind == "WORD" and u.low not in DETERMINERS and u.low not in GENERIC_NOUNS
+            and not ends_noun_phrase(u))
 
 
 def _studies_named(cap: CaptionReading) -> int:

@@ -39,9 +39,16 @@ EVIDENCE_TRIGGERS = frozenset({
 #: Words that may stand between a negation and the finding it denies: a list of findings and their
 #: modifiers ("no free air or abnormal fluid collections to suggest abscess formation").
 _LIST_WORDS = frozenset(
-    "evidence sign signs of or and nor any definite significant abnormal to suggest suggesting "
-    "indicate indicating other is are was were".split()
+    "evidence sign signs of or and nor any significant abnormal to suggest suggesting indicate "
+    "indicating other is are was were".split()
 ) | MODIFIER_WORDS
+#: Qualifiers that narrow a denial to a kind of the finding: "without clinically significant
+#: hematoma", "no acute fracture", "no large mass" deny only that kind, not the finding. (A bare
+#: "no significant adenopathy" is the radiologist's way of saying none, and stays evidence.)
+RESTRICTIVE = frozenset(
+    "clinically definite definitive obvious gross acute large displaced major substantial "
+    "appreciable measurable sizable sizeable frank overt convincing".split()
+)
 _LIST_LABELS = frozenset({"FINDING", "ATTRIBUTE", "SIZE", "LATERALITY", "ANATOMY"})
 _WORD = re.compile(r"[A-Za-z]+(?:['\u2019][A-Za-z]+)?|\d+(?:\.\d+)?|[^\sA-Za-z\d]")
 #: Catalog regions that say nothing about where in the body an image is.
@@ -77,6 +84,8 @@ def negation_span(text: str, bounds: list[tuple[int, int]], ents: list[Entity],
 
 def _plain_list(between: list[Unit]) -> bool:
     for u in between:
+        if u.low in RESTRICTIVE:
+            return False
         if u.kind in _LIST_LABELS or u.low in _LIST_WORDS or u.low in (",", "-", "/"):
             continue
         if is_adverb(u) or is_adjective_like(u):

@@ -21,7 +21,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from radvqa_data.lexicon import by_norm
-from radvqa_data.synth.caption_frames import CaptionReading
+from radvqa_data.synth.caption_frames import (
+    ADJECTIVE_FINDINGS,
+    STRUCTURE_CHANGES,
+    CaptionReading,
+)
 from radvqa_data.synth.caption_units import group_of, sentence_bounds, sentence_of
 from radvqa_data.synth.rules_common import QuestionRandom, finding_slots, make, reject
 from radvqa_data.synth.rules_evidence import finding_group, negation_span, region_allows
@@ -42,7 +46,7 @@ def pres_no(rec: ImageRecord, rng: QuestionRandom, cap: CaptionReading, usable: 
                if e.label == "FINDING" and not e.negated}
     options = []
     for e in usable:
-        if e.negated and finding_group(e.norm) not in present:
+        if e.negated and finding_group(e.norm) not in present and not scoped_denial(e):
             span = negation_span(cap.text, cap.bounds, cap.ents, e)
             if span is not None:
                 options.append((e, span))
@@ -60,6 +64,13 @@ def pres_no(rec: ImageRecord, rng: QuestionRandom, cap: CaptionReading, usable: 
                    finding_slots(e.norm), span_start=s, span_end=t)
 
 
+def scoped_denial(e: Entity) -> bool:
+    """True when denying `e` does not deny the finding in the picture (v4): a negated adjective
+    denies it of its own noun only ("a non-obstructed decompressed small bowel", "the appendix is
+    not inflamed"), and a change of a structure is not asked without the structure."""
+    return e.text.lower() in ADJECTIVE_FINDINGS or e.norm in STRUCTURE_CHANGES
+
+
 def _case_negations(rec: ImageRecord, text: str, present: set[str],
                     regions: frozenset[str]) -> list[tuple[Entity, tuple[int, int], bool]]:
     """Negated findings of the case's findings text that could hold for this image (a finding of
@@ -73,6 +84,8 @@ def _case_negations(rec: ImageRecord, text: str, present: set[str],
     out = []
     for e in ents:
         if e.label != "FINDING" or not e.negated or e.uncertain or finding_group(e.norm) in present:
+            continue
+        if scoped_denial(e):
             continue
         if not region_allows(e.norm, regions):
             continue

@@ -7,12 +7,16 @@ Bump `RULES_VERSION` when a phrasing or a rule changes: it is part of every row'
 id, and of the run's settings (a rerun over an older output directory is refused, naming it).
 Never edit an existing phrasing tuple without need: a row's phrasing is drawn from its tuple, so
 an edit rewords every labelled gold row of that key. v2: evidence for every "no", meaning-preserving
-lexicon, modifier attachment, sequence-named signal questions (docs/synth.md "Correctness").
+lexicon, modifier attachment, sequence-named signal questions (docs/synth.md "Correctness"). v3:
+gone and treated findings, diagnoses from the history, landmarks, truncated or unnamed main
+findings, coordinated places, qualified negations, lexicon splits (fibula, tendon, lateral mass).
+v4: a main finding only where the caption names one, changes of a structure never without it,
+device names, legend entries, treated cases, negated adjectives scoped to their noun.
 """
 
 from __future__ import annotations
 
-RULES_VERSION = "v2"
+RULES_VERSION = "v4"
 
 TEMPLATES: dict[str, tuple[str, ...]] = {
     # MODALITY

@@ -6,8 +6,10 @@ captions.jsonl, protocol in tests/data/gold/README.md) on (source, image_id, que
 Labels are never edited to suit the generator: a changed rule that writes a new row needs a new
 label (the test lists the rows and the command that dumps them).
 
-Both slices are scored apart: `tuning` (labelled before the v2 fixes, the rows they changed
-labelled after) and `fresh` (drawn after tuning was final: the figure tuning could not fit).
+Each slice is scored apart: `tuning` (labelled before the v2 fixes, the rows they changed
+labelled after), `tuning2` (drawn after v2 was final as the fresh slice; its labels then tuned
+the v3 fixes, so it is a tuning slice now), `tuning3` (v3's fresh slice, which tuned v4) and
+`fresh` (drawn after v4 was final: the figure tuning could not fit).
 `pytest -s tests/data/test_synth_gold_captions.py` prints the figures docs/synth.md quotes.
 """
 
@@ -40,7 +42,9 @@ DUMP = (
 )
 
 
-SLICES = ("tuning", "fresh")  # tuning: labelled before the v2 fixes; fresh: drawn after them
+#: tuning: labelled before the v2 fixes; tuning2: v2's fresh slice, which tuned v3; tuning3: v3's
+#: fresh slice, which tuned v4; fresh: drawn after v4 was final
+SLICES = ("tuning", "tuning2", "tuning3", "fresh")
 
 
 @pytest.fixture(scope="session")

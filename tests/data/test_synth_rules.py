@@ -196,6 +196,141 @@ def test_treated_findings_moved_parts_and_several_studies(nlp, caption, template
     assert not [c for c in by_template(cands, template) if absent in c.question]
 
 
+def _caption_rows(nlp, caption: str, **kw):
+    CAPTIONS["R3"] = caption
+    rec = record(nlp, "R3", **kw)
+    del CAPTIONS["R3"]
+    return list(caption_candidates(rec, QuestionRandom("0")))
+
+
+@pytest.mark.parametrize("caption, region, template, absent", [
+    # a finding said to be gone is not asked about (past_finding), nor one treated before
+    ("Angiogram depicting resolved aneurysm after embolization.", "head", "pres.yesno", "aneurysm"),
+    ("Follow-up MRI shows that the mass has largely disappeared.", "head", "abn.open", "mass"),
+    ("Olivary degeneration following excision of a fourth ventricular cyst.", "head", "abn.open",
+     "cyst"),
+    ("The cyst is no longer seen on follow-up CT.", "abdomen", "pres.yesno", "cyst"),
+    # what herniates is not where the herniation is
+    ("Axial CT showing herniation of bowel into the thoracic cavity.", "chest", "pos.organ_open",
+     "herniation"),
+    # a diagnosis the patient carries, not what the picture shows
+    ("Chest CT confirming a right pleural effusion in the setting of metastatic thyroid "
+     "carcinoma.", "chest", "pos.organ_open", "carcinoma"),
+    ("Fundus angiography of a patient diagnosed with lymphoma 7 years ago.", "head", "abn.open",
+     "lymphoma"),
+    # a landmark for another structure is not the main finding
+    ("CT shows an obstructed pancreatic duct seen distal to the pancreatic mass.", "abdomen",
+     "abn.open", "mass"),
+    # a feature of a finding the lexicon lacks ("scar") is not the main finding
+    ("CT shows a focal cortical scar in the right kidney with dilatation of the renal pelvis.",
+     "abdomen", "abn.open", "dilation"),
+    # truncated: "septal thickening" is not just "thickening"
+    ("HRCT: irregular interlobular septal thickening.", "chest", "abn.open", "thickening"),
+    # the caption opens with an abnormality the lexicon lacks
+    ("There is a large mucous plug in the right main bronchus. There is consolidation in the "
+     "right lower lobe.", "chest", "abn.open", "consolidation"),
+])
+def test_gone_history_landmarks_and_truncated_main_findings(nlp, caption, region, template,
+                                                            absent):
+    cands = kept(_caption_rows(nlp, caption, region=region))
+    assert not [c for c in by_template(cands, template)
+                if absent in c.question or c.answer == absent]
+
+
+@pytest.mark.parametrize("caption, region, answers", [
+    # coordinated places: neither alone is where the finding is
+    ("CT shows dilatation of the renal pelvis and ureter.", "abdomen", set()),
+    ("Radiograph of the right superior pubic ramus and acetabulum osteolytic lesion.", "pelvis",
+     set()),
+    ("Bronchiectasis and bronchial wall thickening.", "chest", {"bronchi"}),
+    # an evaluative word keeps the main finding; the lexicon's place for the fracture
+    ("Fracture of the right lateral mass of the atlas.", "spine", {"lateral mass"}),
+])
+def test_places_of_coordinated_structures(nlp, caption, region, answers):
+    cands = kept(_caption_rows(nlp, caption, region=region))
+    assert {c.answer for c in by_template(cands, "pos.organ_open")} == answers
+
+
+def test_a_complication_after_a_procedure_is_still_there(nlp):
+    cands = kept(_caption_rows(nlp, "Large hematoma following surgery.", region="abdomen"))
+    assert [c.answer for c in by_template(cands, "abn.open")] == ["hematoma"]
+
+
+def test_lateral_mass_is_anatomy_and_evaluative_words_keep_the_main_finding(nlp):
+    cands = kept(_caption_rows(nlp, "Fracture of the right lateral mass of C1.", region="spine"))
+    assert not [c for c in cands if "mass" in c.question]
+    cands = kept(_caption_rows(nlp, "CT shows an irregular opacity in the right lung.",
+                               region="chest"))
+    assert [c.answer for c in by_template(cands, "abn.open")] == ["opacity"]
+    cands = kept(_caption_rows(nlp, "CT consistent with hemorrhagic stroke.", region="head"))
+    assert [c.answer for c in by_template(cands, "abn.open")] == ["hemorrhagic stroke"]
+
+
+@pytest.mark.parametrize("caption, region", [
+    ("MRI reveals abnormal thickening of the Achilles tendon.", "extremity"),
+    ("Bilateral enlargement of the lacrimal glands.", "head"),
+    ("CT showing gastric dilatation to the level of the duodenum.", "abdomen"),
+    ("CT showing a collapsed bladder.", "pelvis"),
+])
+def test_a_change_of_a_structure_is_not_asked_without_it(nlp, caption, region):
+    """v4: "Is there enlargement?", "Which side is the enlargement on?" name no structure."""
+    cands = _caption_rows(nlp, caption, region=region)
+    assert not kept(cands)
+    assert "change_without_structure" in {c.reject_reason for c in cands}
+
+
+@pytest.mark.parametrize("caption, region", [
+    ("CT shows a liver mass and ascites.", "abdomen"),  # two findings: which is main?
+    ("Extensive hypodensity of the left hemisphere with bleeding foci. Uncal herniation is also "
+     "seen.", "head"),
+    ("CT image showing an ectatic vein (arrow). PV \u2013 portal vein, A \u2013 ascites",
+     "abdomen"),  # a legend entry
+    ("Metallic pellet in the thigh with underlying hematoma.", "extremity"),  # the pellet is main
+])
+def test_no_main_finding_unless_the_caption_names_one(nlp, caption, region):
+    cands = kept(_caption_rows(nlp, caption, region=region))
+    assert not by_template(cands, "abn.open")
+    assert by_template(cands, "pres.yesno")  # the findings are still there
+
+
+def test_one_finding_named_twice_is_still_the_main_finding(nlp):
+    cands = kept(_caption_rows(nlp, "Large mass in the left kidney. The mass is heterogeneous.",
+                               region="abdomen"))
+    assert [c.answer for c in by_template(cands, "abn.open")] == ["mass"]
+
+
+@pytest.mark.parametrize("caption, region, reason", [
+    ("Angiography showing an embolized patent foramen ovale occlusion device in the aorta.",
+     "abdomen", "device_name"),
+    ("Biopsy of a node in a treated case of renal cell carcinoma.", "chest", "treated_finding"),
+])
+def test_device_names_and_treated_cases_are_not_findings(nlp, caption, region, reason):
+    cands = _caption_rows(nlp, caption, region=region)
+    assert not kept(cands) and reason in {c.reject_reason for c in cands}
+
+
+def test_a_negated_adjective_denies_only_its_noun(nlp):
+    """"a non-obstructed small bowel" says nothing of an obstruction elsewhere (v4)."""
+    cands = kept(_caption_rows(nlp, "CT demonstrating a hepatic cyst and a non-obstructed "
+                               "decompressed small bowel.", region="abdomen"))
+    assert not [c for c in cands if c.answer == "no"]
+    cands = kept(_caption_rows(nlp, "CT demonstrating a hepatic cyst. No obstruction.",
+                               region="abdomen"))
+    assert [c.answer for c in cands if c.question_type == "PRES"].count("no") == 1
+
+
+@pytest.mark.parametrize("caption, denied", [
+    ("There is no significant adenopathy.", True),  # the radiologist's "none"
+    ("CT without clinically significant hematoma.", False),  # denies only a significant one
+    ("No acute fracture.", False),  # an old one may be there
+    ("No large pleural effusion.", False),
+])
+def test_qualified_negations_are_not_evidence(nlp, caption, denied):
+    cands = kept(_caption_rows(nlp, caption, region="chest"))
+    nos = [c for c in by_template(cands, "pres.yesno") if c.answer == "no"]
+    assert bool(nos) == denied
+
+
 def test_hybrid_study_keeps_its_main_finding(nlp):
     CAPTIONS["PET"] = "PET CT shows a hypermetabolic lesion in the appendix."
     cands = kept(caption_candidates(record(nlp, "PET"), QuestionRandom("0")))

@@ -50,7 +50,7 @@ def test_shards_manifest_and_provenance(rules_catalog, tmp_path):
     assert m["images"] == 300 and m["images_with_rows"] == 300 and m["complete"]
     assert m["by_source"] == {"medpix2": qa.height} and sum(m["by_split"].values()) == qa.height
     assert m["catalog"]["fingerprint"]
-    assert m["code_version"]["rules_version"] == RULES_VERSION == "v2"
+    assert m["code_version"]["rules_version"] == RULES_VERSION == "v4"
     assert m["config"]["sources"] == ["medpix2"]  # benchmarks (vqa-rad) are not synthesized from
     assert qa["id"].n_unique() == qa.height
     assert qa.filter(pl.col("generator") != "rules").height == 0 and qa["template_id"].null_count() == 0
@@ -83,10 +83,10 @@ def test_a_new_rules_version_is_named_on_rerun(rules_catalog, tmp_path, monkeypa
     """Rows made by other rules are a different run: the refusal names the rules version."""
     import radvqa_data.synth.templates as templates
 
-    monkeypatch.setattr(templates, "RULES_VERSION", "v1")
+    monkeypatch.setattr(templates, "RULES_VERSION", "v3")
     synth(rules_catalog, tmp_path / "o", limit=5)
-    monkeypatch.setattr(templates, "RULES_VERSION", "v2")
-    with pytest.raises(ConfigError, match='generator_settings.rules_version: "v1" -> "v2"'):
+    monkeypatch.setattr(templates, "RULES_VERSION", "v4")
+    with pytest.raises(ConfigError, match='generator_settings.rules_version: "v3" -> "v4"'):
         synth(rules_catalog, tmp_path / "o", limit=5)
 
 

@@ -12,7 +12,10 @@ Labels are never edited to suit the generator: see README.md beside this file.
 
 A new slice is drawn (and recorded in caption_images.json) before its rows are dumped:
 
-    ... dump_unlabelled.py OUT.jsonl --draw fresh --per-source 60 --seed 20261202 --prefix f1
+    ... dump_unlabelled.py OUT.jsonl --draw fresh --per-source 100 --seed 20261204 --prefix f3
+
+(v2's fresh slice, seed 20261202, prefix f1, tuned the v3 rules and was renamed `tuning2`; v3's,
+seed 20261203, prefix f2, tuned v4 and was renamed `tuning3`.)
 
 It takes PER_SOURCE captioned images of each source's validation and test splits at random,
 none of them (nor any other image of their MedPix case) in an existing slice.
