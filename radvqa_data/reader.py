@@ -4,7 +4,7 @@
 `READ_COLUMNS`, whatever the origin:
 
 - ``synthetic`` / ``synthetic:SPLIT``: the QA shards written by `radvqa-data synth`
-  (``SHARDS/qa/part-*.parquet``, columns of `radvqa_data.schema.QA_SCHEMA`), joined to the
+  (``SHARDS/qa/part-*.parquet``, columns of `radvqa_data.core.schema.QA_SCHEMA`), joined to the
   catalog's ``images`` table for the image file, modality and region.
 - ``NAME:SPLIT`` (``vqa-rad:test``, ``slake:train``): benchmark rows of the catalog
   (``benchmark_qa`` joined to ``images``); ``id`` is the benchmark's own row id (``qid``).
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import polars as pl
 
-from radvqa_data.errors import InputError
+from radvqa_data.core.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ CAPTION_QUESTION = "Describe the image."
 
 
 def _query_catalog(catalog: Path | None, sql: str, params: list, what: str) -> pl.DataFrame:
-    from radvqa_data.catalog.db import connect
+    from radvqa_data.core.db import connect
 
     if catalog is None:
         raise InputError(f"{what} needs the catalog: pass --catalog FILE")

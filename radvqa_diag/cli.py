@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from radvqa_data.cli_util import user_errors
+from radvqa_data.core.cli import user_errors
 
 app = typer.Typer(
     name="radvqa-diag",
@@ -62,7 +62,7 @@ def _parse_layers(text: str | None) -> list[int] | None:
     """'10,11,12' -> [10, 11, 12]; a clear error for anything else."""
     if not text:
         return None
-    from radvqa_data.errors import InputError
+    from radvqa_data.core.errors import InputError
 
     try:
         return [int(x) for x in text.split(",") if x.strip()]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from radvqa_data.errors import InputError
+from radvqa_data.core.errors import InputError
 
 
 @dataclass

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from radvqa_data.errors import InputError
+from radvqa_data.core.errors import InputError
 
 REQUIRED = ("id", "question", "prediction", "correct")
 OPTIONAL = ("image_id", "image_path", "reference", "answer_type", "question_type", "modality",
@@ -59,7 +59,7 @@ def join_catalog(df: pl.DataFrame, catalog: str | Path | None) -> pl.DataFrame:
     if catalog is None:
         return df.with_columns(pl.lit(None, dtype=pl.Utf8).alias("linked_id"),
                                pl.lit(None, dtype=pl.Utf8).alias("phrase_type"))
-    from radvqa_data.catalog.db import connect
+    from radvqa_data.core.db import connect
 
     con = connect(catalog, read_only=True)
     try:

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import polars as pl
 
-from radvqa_data.atomic import write_json, write_parquet
-from radvqa_data.errors import InputError
+from radvqa_data.core.atomic import write_json, write_parquet
+from radvqa_data.core.errors import InputError
 from radvqa_diag import failures
 from radvqa_diag.analyze import PRIMARY, analyze_batch, load_image
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from radvqa_data.cli_util import user_errors
+from radvqa_data.core.cli import user_errors
 
 app = typer.Typer(
     name="radvqa-train",
@@ -98,7 +98,7 @@ def eval_cmd(
 ) -> None:
     """Generate answers (or read --predictions) and score them with the standard VQA metrics."""
     with user_errors():
-        from radvqa_data.errors import ConfigError
+        from radvqa_data.core.errors import ConfigError
         from radvqa_train.evaluate import evaluate
         from radvqa_train.judge import JudgeSettings
 

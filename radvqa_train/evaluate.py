@@ -18,8 +18,8 @@ from pathlib import Path
 
 import polars as pl
 
-from radvqa_data.atomic import write_json, write_parquet, write_text
-from radvqa_data.errors import InputError
+from radvqa_data.core.atomic import write_json, write_parquet, write_text
+from radvqa_data.core.errors import InputError
 from radvqa_data.reader import read_qa
 from radvqa_train.judge import JudgeSettings
 from radvqa_train.metrics import METRIC_KEYS, score, summarize

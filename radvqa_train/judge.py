@@ -20,7 +20,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from radvqa_data.errors import ConfigError
+from radvqa_data.core.errors import ConfigError
 
 JUDGE_TEMPLATE = "judge.v1.jinja"
 JUDGES = ("openai",)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from radvqa_data.errors import InputError
+from radvqa_data.core.errors import InputError
 from radvqa_train.config import StageConfig
 from radvqa_train.families import PROJECTOR_MODULE, family_of
 
@@ -36,7 +36,7 @@ def load_model(path: str, *, precision: str = "fp32", load_in_4bit: bool = False
 
     kwargs: dict[str, Any] = {"dtype": torch.bfloat16 if precision == "bf16" else torch.float32}
     if load_in_4bit:
-        from radvqa_data.errors import ConfigError, require
+        from radvqa_data.core.errors import ConfigError, require
 
         if not torch.cuda.is_available():
             raise ConfigError("load_in_4bit needs a CUDA GPU (bitsandbytes); set load_in_4bit=false on CPU")

@@ -1,6 +1,6 @@
 """A small self-made data set for tests and benchmarks: generated images, a catalog, QA shards.
 
-Written through the real catalog DDL (`radvqa_data.catalog.db.connect`) and the real shard
+Written through the real catalog DDL (`radvqa_data.core.db.connect`) and the real shard
 layout (QA_SCHEMA columns in ``SHARDS/qa/part-00000.parquet``). Answers depend on the pixels
 (bright/dark -> CT/MRI and yes/no, inverted left half -> chest/head), so a model can learn them.
 The same images are also catalogued as a benchmark source named ``vqa-rad`` so the shipped
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from radvqa_data.schema import QA_SCHEMA
+from radvqa_data.core.schema import QA_SCHEMA
 
 
 def _image(path: Path, bright: bool, left: bool, size: int) -> None:
@@ -33,7 +33,7 @@ def make_toy_data(root: Path, *, n_images: int = 24, n_test: int = 6, image_size
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from radvqa_data.catalog.db import connect
+    from radvqa_data.core.db import connect
 
     root = Path(root)
     (root / "img").mkdir(parents=True, exist_ok=True)

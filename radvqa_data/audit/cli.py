@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from radvqa_data.cli_util import user_errors
+from radvqa_data.core.cli import user_errors
 
 
 def register(app: typer.Typer) -> None:
@@ -52,7 +52,7 @@ def run_cli(inputs: list[Path], catalog: Path | None, against: list[str], report
     from radvqa_data.audit.findings import KINDS, failing, parse_fail_on
     from radvqa_data.audit.report import check_lines, print_check_lines, write_audit_json
     from radvqa_data.audit.run import AuditOptions, run_audit
-    from radvqa_data.errors import InputError
+    from radvqa_data.core.errors import InputError
 
     kinds = parse_fail_on(fail_on)
     only_kinds = None

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import polars as pl
 
-from radvqa_data.atomic import write_json, write_parquet
 from radvqa_data.audit.findings import Finding
-from radvqa_data.errors import InputError
+from radvqa_data.core.atomic import write_json, write_parquet
+from radvqa_data.core.errors import InputError
 
 
 def rows_to_remove(rows: pl.DataFrame, findings: list[Finding]) -> pl.DataFrame:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from radvqa_data.errors import InputError
+from radvqa_data.core.errors import InputError
 
 #: canonical name -> the names we accept without a mapping (first found wins)
 CANONICAL: dict[str, tuple[str, ...]] = {

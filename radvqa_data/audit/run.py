@@ -110,7 +110,7 @@ class _Phases:
 
 def run_audit(opts: AuditOptions) -> AuditResult:
     """Run all checks that the inputs allow; see docs/audit.md for what each check means."""
-    from radvqa_data.catalog import db
+    from radvqa_data.core import db
 
     con = db.connect(opts.catalog, read_only=True) if opts.catalog else None
     sets = parse_against(opts.against, con, str(opts.catalog))

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import typer
 
-from radvqa_data.cli_util import executor_option, ray_address_option, user_errors
-from radvqa_data.paths import DEFAULT_CATALOG
+from radvqa_data.core.cli import executor_option, ray_address_option, user_errors
+from radvqa_data.core.paths import DEFAULT_CATALOG
 
 KIND_HELP = "medpix2 | roco | rocov2 | vqa-rad | slake | dicom | folder"
 

@@ -23,12 +23,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from radvqa_data.catalog import db
 from radvqa_data.catalog.records import Issue, SourceData
 from radvqa_data.catalog.signals import deferred_interrupt
 from radvqa_data.catalog.textcheck import non_english_reason
-from radvqa_data.errors import InputError
-from radvqa_data.paths import assets_dir
+from radvqa_data.core import db
+from radvqa_data.core.errors import InputError
+from radvqa_data.core.paths import assets_dir
 
 #: kind -> reader module (each has `read(root, *, source, assets) -> SourceData`).
 KINDS: dict[str, str] = {

@@ -36,7 +36,7 @@ _MODALITY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 def modality(raw: str | None) -> str | None:
     """Normalize a modality string (``CT - noncontrast`` -> ``CT``, ``MR - T2 weighted`` -> ``MRI``).
 
-    Returns one of `radvqa_data.schema.MODALITIES`, or None for an empty value.
+    Returns one of `radvqa_data.core.schema.MODALITIES`, or None for an empty value.
     """
     if raw is None or not str(raw).strip():
         return None

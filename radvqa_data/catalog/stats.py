@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from radvqa_data.catalog import db
-from radvqa_data.schema import IMAGE_STATUSES
+from radvqa_data.core import db
+from radvqa_data.core.schema import IMAGE_STATUSES
 
 
 def _grouped(con: Any, sql: str, params: list[Any]) -> dict[str, dict[str, int]]:

@@ -15,7 +15,7 @@ import functools
 import warnings
 from typing import Any
 
-from radvqa_data.errors import ConfigError
+from radvqa_data.core.errors import ConfigError
 from radvqa_data.lexicon import BLOCKING_LABELS, ruler_patterns, surface_index
 from radvqa_data.synth.types import Entity
 

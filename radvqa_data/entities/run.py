@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from radvqa_data.catalog.db import connect
+from radvqa_data.core.db import connect
 from radvqa_data.synth.progress import progress_bar
 
 from .extract import extract_entities

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 
 import duckdb
 
-from radvqa_data.catalog.db import ensure_tables
+from radvqa_data.core.db import ensure_tables
 from radvqa_data.lexicon import LABELS, LEXICON_DIR
 from radvqa_data.synth.types import Entity
 

@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
-from radvqa_data.errors import ConfigError
+from radvqa_data.core.errors import ConfigError
 from radvqa_data.executor.base import LOCAL_MODES
 
 B = TypeVar("B")

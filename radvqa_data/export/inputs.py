@@ -19,8 +19,8 @@ from pathlib import Path
 
 import polars as pl
 
-from radvqa_data.errors import InputError
-from radvqa_data.schema import QA_COLUMNS
+from radvqa_data.core.errors import InputError
+from radvqa_data.core.schema import QA_COLUMNS
 
 #: Why a row has no image file to export (the key is recorded; the text goes into the card).
 IMAGE_PROBLEMS = {
@@ -71,7 +71,7 @@ def _find_manifest(folder: Path, fix: dict | None, manifest: Path | None) -> Pat
 
 
 def _catalog_tables(catalog: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
-    from radvqa_data.catalog.db import connect
+    from radvqa_data.core.db import connect
 
     if not Path(catalog).is_file():
         raise InputError(

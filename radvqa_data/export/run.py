@@ -16,8 +16,8 @@ from pathlib import Path
 
 import polars as pl
 
-from radvqa_data.atomic import write_json, write_parquet, write_text
-from radvqa_data.errors import ConfigError, InputError
+from radvqa_data.core.atomic import write_json, write_parquet, write_text
+from radvqa_data.core.errors import ConfigError, InputError
 from radvqa_data.export.card import CardInputs, render_card
 from radvqa_data.export.contamination import read_contamination
 from radvqa_data.export.images import ImagePlacer

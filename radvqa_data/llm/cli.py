@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from radvqa_data.cli_util import user_errors
+from radvqa_data.core.cli import user_errors
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from radvqa_data.errors import ConfigError
+from radvqa_data.core.errors import ConfigError
 from radvqa_data.llm.backends.base import Sampling
 
 BACKENDS = ("openai", "transformers", "vllm")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import typer
 
-from radvqa_data.cli_util import executor_option, ray_address_option, user_errors
-from radvqa_data.paths import DEFAULT_CATALOG
+from radvqa_data.core.cli import executor_option, ray_address_option, user_errors
+from radvqa_data.core.paths import DEFAULT_CATALOG
 
 CATALOG_OPT = typer.Option(DEFAULT_CATALOG, "--catalog", help="Catalog file (DuckDB).")
 
@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Find entities (lexicon + negation/uncertainty) in every catalogued text not yet processed."""
         with user_errors():
-            from radvqa_data.catalog.db import connect
+            from radvqa_data.core.db import connect
             from radvqa_data.entities.run import run_entities
             from radvqa_data.synth.report import print_entity_summary
 
@@ -143,7 +143,7 @@ def register(app: typer.Typer) -> None:
 
 def _llm_generator(backend: str, **kwargs):
     """The LLM backend's generator (radvqa_data.llm), imported only when asked for."""
-    from radvqa_data.errors import ConfigError
+    from radvqa_data.core.errors import ConfigError
 
     if backend not in ("openai", "transformers", "vllm"):
         raise ConfigError(f"--backend {backend}: unknown backend (expected rules, openai, transformers or vllm)")

@@ -17,8 +17,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from radvqa_data.catalog.db import connect
-from radvqa_data.errors import InputError
+from radvqa_data.core.db import connect
+from radvqa_data.core.errors import InputError
 from radvqa_data.synth.config import BENCHMARK_KINDS, SynthConfig
 from radvqa_data.synth.manifest import backend_totals, shard_stats, write_manifest
 from radvqa_data.synth.progress import ShardProgress, counted, progress_bar

@@ -11,7 +11,7 @@ import subprocess
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from radvqa_data import atomic
+from radvqa_data.core import atomic
 from radvqa_data.synth.config import SynthConfig
 from radvqa_data.synth.records import ShardPlan
 

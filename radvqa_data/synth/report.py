@@ -96,7 +96,7 @@ def describe_run(out, samples: int = 5, seed: int = 0) -> str:
 
     import polars as pl
 
-    from radvqa_data.errors import InputError
+    from radvqa_data.core.errors import InputError
 
     out = Path(out)
     if not (out / "manifest.json").is_file():
@@ -129,7 +129,7 @@ def describe_run(out, samples: int = 5, seed: int = 0) -> str:
 if __name__ == "__main__":  # python -m radvqa_data.synth.report OUT_DIR
     import sys
 
-    from radvqa_data.errors import RadvqaError
+    from radvqa_data.core.errors import RadvqaError
 
     try:
         print(describe_run(sys.argv[1]))

@@ -134,7 +134,7 @@ class ShardJob:
     text_fields: tuple[str, ...] | None
 
     def __call__(self, plan: ShardPlan) -> ShardResult:
-        from radvqa_data.catalog.db import connect
+        from radvqa_data.core.db import connect
 
         con = connect(self.catalog, read_only=True)
         try:
@@ -167,7 +167,7 @@ def ray_placement(generator: Any, cpus: int, gpus: int, shards: int) -> tuple[in
     """(actors, GPUs per actor) for a generator on Ray: rules run as short tasks; an LLM
     generator on long-lived actors that keep their client or model (one per CPU, or one vLLM
     engine replica per GPU)."""
-    from radvqa_data.errors import ConfigError
+    from radvqa_data.core.errors import ConfigError
 
     name = getattr(generator, "name", "")
     if name == "rules" or not hasattr(generator, "backend"):

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from radvqa_data import atomic
-from radvqa_data.errors import ConfigError
-from radvqa_data.schema import QA_SCHEMA, REJECT_SCHEMA
+from radvqa_data.core import atomic
+from radvqa_data.core.errors import ConfigError
+from radvqa_data.core.schema import QA_SCHEMA, REJECT_SCHEMA
 from radvqa_data.synth.types import Candidate
 
 

@@ -3,7 +3,7 @@
 A *generator* (the rules backend, or an LLM backend behind `radvqa_data.llm`) turns
 `ImageRecord`s into `Candidate`s. The shared driver (`radvqa_data.synth`) runs every candidate
 through the filters, assigns ids, and writes kept rows and rejects as Parquet shards of
-`radvqa_data.schema.QA_SCHEMA`. A generator never filters silently: what it cannot produce
+`radvqa_data.core.schema.QA_SCHEMA`. A generator never filters silently: what it cannot produce
 it yields as a `Candidate` with `reject_reason` set (e.g. an unparseable LLM response).
 """
 

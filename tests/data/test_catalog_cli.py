@@ -16,8 +16,8 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from radvqa_data.catalog.db import connect
 from radvqa_data.cli import app
+from radvqa_data.core.db import connect
 
 runner = CliRunner()
 

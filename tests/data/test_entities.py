@@ -205,7 +205,7 @@ def test_fast_extraction_equals_the_plain_pipeline(nlp, shared_data):
 def test_cuis_linked_from_the_source_concepts(tmp_path: Path):
     """A mention without a lexicon CUI takes the image's own CUI (ROCO cuis.txt / ROCOv2
     concepts) whose name matches; a lexicon CUI the source confirms is marked so."""
-    from radvqa_data.catalog.db import connect
+    from radvqa_data.core.db import connect
     from radvqa_data.entities.run import run_entities
 
     con = connect(tmp_path / "c.duckdb")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from radvqa_data.errors import ConfigError, MissingDependencyError
+from radvqa_data.core.errors import ConfigError, MissingDependencyError
 from radvqa_data.filters import FilterChain, default_filters
 from radvqa_data.llm.factory import make_generator
 from radvqa_data.llm.generator import guess_question_type, parse_verdict

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from radvqa_data.errors import ConfigError
+from radvqa_data.core.errors import ConfigError
 from radvqa_data.llm.factory import make_generator
 from tests.data.test_llm_generate import HAND_WRITTEN_REPLY, make_record
 

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from radvqa_data.cli import app
-from radvqa_data.errors import ConfigError
+from radvqa_data.core.errors import ConfigError
 from radvqa_data.llm.factory import make_generator
 from radvqa_data.synth.config import SynthConfig
 from radvqa_data.synth.driver import run_synth

@@ -13,8 +13,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from radvqa_data.errors import ConfigError
-from radvqa_data.schema import QA_COLUMNS, REJECT_SCHEMA
+from radvqa_data.core.errors import ConfigError
+from radvqa_data.core.schema import QA_COLUMNS, REJECT_SCHEMA
 from radvqa_data.synth.config import SynthConfig
 from radvqa_data.synth.driver import run_synth
 from radvqa_data.synth.rules import RulesGenerator

@@ -13,10 +13,10 @@ import io
 from pathlib import Path
 from typing import Any
 
-from radvqa_data.atomic import atomic_path
 from radvqa_data.catalog import normalize
 from radvqa_data.catalog.records import Issue, SourceData, SourceImage
-from radvqa_data.errors import InputError
+from radvqa_data.core.atomic import atomic_path
+from radvqa_data.core.errors import InputError
 
 DICOM_EXTS = {".dcm", ".dicom", ".ima", ""}
 

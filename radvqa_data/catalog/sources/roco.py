@@ -13,7 +13,7 @@ from pathlib import Path
 from radvqa_data.catalog import normalize
 from radvqa_data.catalog.records import Issue, SourceData, SourceImage
 from radvqa_data.catalog.sources.common import read_csv
-from radvqa_data.errors import InputError
+from radvqa_data.core.errors import InputError
 
 SPLITS = {"train": "train", "validation": "validation", "val": "validation", "test": "test"}
 _PMC = re.compile(r"(PMC\d+)")

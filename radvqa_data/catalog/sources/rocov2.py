@@ -12,7 +12,7 @@ from pathlib import Path
 from radvqa_data.catalog import normalize
 from radvqa_data.catalog.records import SourceData, SourceImage
 from radvqa_data.catalog.sources.common import read_csv
-from radvqa_data.errors import InputError
+from radvqa_data.core.errors import InputError
 
 SPLITS = {"train": "train", "valid": "validation", "validation": "validation", "val": "validation", "test": "test"}
 IMAGE_EXTS = (".jpg", ".png", ".jpeg")

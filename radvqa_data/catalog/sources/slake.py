@@ -13,7 +13,7 @@ from typing import Any
 from radvqa_data.catalog import normalize
 from radvqa_data.catalog.records import Issue, SourceData, SourceImage
 from radvqa_data.catalog.sources.common import clean, load_json_list
-from radvqa_data.errors import InputError
+from radvqa_data.core.errors import InputError
 
 FILES = {"train.json": "train", "validate.json": "validation", "test.json": "test"}
 CONTENT_TYPES = {

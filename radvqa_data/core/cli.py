@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import typer
 
-from radvqa_data.errors import RadvqaError
+from radvqa_data.core.errors import RadvqaError
 
 
 def executor_option() -> typer.models.OptionInfo:

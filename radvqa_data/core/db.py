@@ -23,7 +23,7 @@ from pathlib import Path
 
 import duckdb
 
-from radvqa_data.errors import InputError
+from radvqa_data.core.errors import InputError
 
 CORE_DDL = """
 CREATE TABLE IF NOT EXISTS sources (
