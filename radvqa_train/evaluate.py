@@ -17,9 +17,11 @@ import json
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
 
 from radvqa_data.core.atomic import write_json, write_parquet, write_text
 from radvqa_data.core.errors import InputError
+from radvqa_data.core.schema import predictions_schema
 from radvqa_data.reader import read_qa
 from radvqa_train.judge import JudgeSettings
 from radvqa_train.metrics import METRIC_KEYS, score, summarize
@@ -121,12 +123,9 @@ def evaluate(data: str, *, model: str | None = None, predictions: Path | None = 
                    dropped_no_image=stats.get("dropped_no_image", 0), missing_predictions=missing,
                    unmatched_predictions=unmatched)
     out = Path(out)
-    cols = ["id", "image_id", "image_path", "question", "reference", "prediction", "answer_type",
-            "question_type", "modality", "organ", "source", "split", "correct", *METRIC_KEYS]
-    cols += ["judge_score", "judge_status"] if judge is not None else []
-    schema = {c: pl.String for c in cols} | {"correct": pl.Boolean} | {k: pl.Float64 for k in METRIC_KEYS}
-    schema |= {"judge_score": pl.Float64} if judge is not None else {}
-    write_parquet(out / "predictions.parquet", pl.DataFrame([{c: s[c] for c in cols} for s in scored], schema=schema))
+    schema = predictions_schema(METRIC_KEYS, judge=judge is not None)
+    rows_out = [{c: s[c] for c in schema.names} for s in scored]
+    write_parquet(out / "predictions.parquet", pa.Table.from_pylist(rows_out, schema=schema))
     write_json(out / "metrics.json", metrics)
     table = metrics_table(metrics)
     if judge is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from radvqa_data.core.schema import QA_SCHEMA
+from radvqa_data.core.shards import ShardDir
 
 
 def _image(path: Path, bright: bool, left: bool, size: int) -> None:
@@ -66,6 +67,7 @@ def make_toy_data(root: Path, *, n_images: int = 24, n_test: int = 6, image_size
                     "question_type) VALUES ('vqa-rad', ?, ?, ?, ?, ?, ?, ?)", bench)
     con.close()
     shards = root / "shards"
-    (shards / "qa").mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(qa, schema=QA_SCHEMA), shards / "qa" / "part-00000.parquet")
+    path = ShardDir(shards).qa_path(0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(qa, schema=QA_SCHEMA), path)
     return {"catalog": catalog, "shards": shards, "root": root}

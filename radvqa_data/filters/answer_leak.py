@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 import re
 
+from radvqa_data.core.records import Candidate
 from radvqa_data.lexicon import synonyms_of
-from radvqa_data.synth.types import Candidate
 
 _NON_WORD = re.compile(r"[^a-z0-9*+-]+")
 

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from radvqa_data.synth.types import Candidate
+from radvqa_data.core.records import Candidate
 
 
 class Filter(Protocol):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from radvqa_data.synth.types import Candidate
+from radvqa_data.core.records import Candidate
 
 _SPACE = re.compile(r"\s+")
 

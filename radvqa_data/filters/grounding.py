@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from rapidfuzz import fuzz
 
+from radvqa_data.core.records import Candidate
 from radvqa_data.lexicon import synonyms_of
-from radvqa_data.synth.types import Candidate
 
 YES_NO = frozenset({"yes", "no"})
 _NUMBERS = {"one": "1", "single": "1", "solitary": "1", "two": "2", "three": "3", "four": "4",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from radvqa_data.synth.types import Candidate
+from radvqa_data.core.records import Candidate
 
 
 class LengthFilter:

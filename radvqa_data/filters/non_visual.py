@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 
-from radvqa_data.synth.types import Candidate
+from radvqa_data.core.records import Candidate
 
 #: reason -> pattern (lower-cased text). Order matters: the first match names the reason.
 PATTERNS: dict[str, re.Pattern[str]] = {

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from radvqa_data.core.records import Candidate, ImageRecord
 from radvqa_data.llm import grounding
 from radvqa_data.llm.backends.base import Backend, Completion
 from radvqa_data.llm.parse import ParsedItem, parse_response
@@ -27,7 +28,6 @@ from radvqa_data.llm.prompting import (
     template_version,
     verify_prompt,
 )
-from radvqa_data.synth.types import Candidate, ImageRecord
 
 #: Texts shown to the model and used for grounding: what describes the image. History, exam and
 #: discussion are left out: they invite non-visual questions and make prompts 5x longer.

@@ -97,12 +97,14 @@ def describe_run(out, samples: int = 5, seed: int = 0) -> str:
     import polars as pl
 
     from radvqa_data.core.errors import InputError
+    from radvqa_data.core.shards import ShardDir
 
     out = Path(out)
-    if not (out / "manifest.json").is_file():
+    shard_dir = ShardDir(out)
+    if not shard_dir.manifest.is_file():
         raise InputError(f"{out}: no manifest.json; expected the output folder of `radvqa-data synth`")
-    m = json.loads((out / "manifest.json").read_text())
-    qa = pl.read_parquet(sorted((out / "qa").glob("part-*.parquet")))
+    m = json.loads(shard_dir.manifest.read_text())
+    qa = shard_dir.read_qa(f"{out}: no QA shards (expected {out}/qa/part-*.parquet)")
     lines = [f"{out}: {m['qa_rows']:,} QA rows from {m['images_with_rows']:,}/{m['images']:,} images, "
              f"{m['reject_rows']:,} rejects; median answer {m['median_answer_words']} words; "
              f"case split violations {m['case_split_violations']}"]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from radvqa_data.core.records import Candidate, ImageRecord
 from radvqa_data.synth.rules_caption import caption_candidates
 from radvqa_data.synth.rules_common import QuestionRandom
 from radvqa_data.synth.rules_metadata import metadata_candidates
-from radvqa_data.synth.types import Candidate, ImageRecord
 
 
 class RulesGenerator:

@@ -18,12 +18,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from radvqa_data.core.records import Candidate, ImageRecord
 from radvqa_data.executor import item_error
 from radvqa_data.filters import FilterChain, YesNoBalancer, default_filters
 from radvqa_data.synth.config import SynthConfig
 from radvqa_data.synth.records import ShardPlan, load_shard
-from radvqa_data.synth.shards import row_id, to_row
-from radvqa_data.synth.types import Candidate, Generator, ImageRecord
+from radvqa_data.synth.types import Generator
 
 
 @dataclass
@@ -50,11 +50,11 @@ def synth_shard(
     chain.reset()
     before = generator_counters(generator)
     kept_c, rejected_c = chain.split(_generate(generator, records, stream))
-    kept_ids = [(row_id(c), c) for c in kept_c]
+    kept_ids = [(c.row_id(), c) for c in kept_c]
     kept_ids, trimmed = balancer.balance(kept_ids)
-    kept = [to_row(rid, c) for rid, c in kept_ids]
-    rejects = [{**to_row(row_id(c), c), "reason": reason} for c, reason in rejected_c]
-    rejects += [{**to_row(rid, c), "reason": balancer.name} for rid, c in trimmed]
+    kept = [c.to_row(rid) for rid, c in kept_ids]
+    rejects = [{**c.to_row(c.row_id()), "reason": reason} for c, reason in rejected_c]
+    rejects += [{**c.to_row(rid), "reason": balancer.name} for rid, c in trimmed]
     after = generator_counters(generator)
     return ShardResult(
         index,

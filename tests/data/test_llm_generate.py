@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from radvqa_data.core.errors import ConfigError, MissingDependencyError
+from radvqa_data.core.records import Entity, ImageRecord
 from radvqa_data.filters import FilterChain, default_filters
 from radvqa_data.llm.factory import make_generator
 from radvqa_data.llm.generator import guess_question_type, parse_verdict
 from radvqa_data.llm.prompting import available_templates, qa_prompt, verify_prompt
-from radvqa_data.synth.types import Entity, ImageRecord
 
 CAPTION = "Axial noncontrast CT shows a hyperdense subdural hematoma over the left convexity. No midline shift."
 
