@@ -112,7 +112,14 @@ def run_audit(opts: AuditOptions) -> AuditResult:
     """Run all checks that the inputs allow; see docs/audit.md for what each check means."""
     from radvqa_data.core import db
 
-    con = db.connect(opts.catalog, read_only=True) if opts.catalog else None
+    if not opts.catalog:
+        return _run_checks(opts, None)
+    with db.connect(opts.catalog, read_only=True) as con:  # closed even when a check raises
+        return _run_checks(opts, con)
+
+
+def _run_checks(opts: AuditOptions, con) -> AuditResult:  # noqa: ANN001
+    """`run_audit` on an open catalog connection (or None); the caller closes it."""
     sets = parse_against(opts.against, con, str(opts.catalog))
     findings: list[Finding] = []
     secs: dict[str, float] = {}
@@ -173,7 +180,6 @@ def run_audit(opts: AuditOptions) -> AuditResult:
                     checks.append("group_leak")
     if con is not None:
         _attach_paths(con, findings)
-        con.close()
     return AuditResult(findings, rows if opts.inputs else None, checks, secs,
                        n_rows=0 if rows is None else rows.height, n_images=audited.height if con is not None else 0,
                        n_protected=prot_imgs.height, against=[a.label for a in sets])

@@ -57,8 +57,7 @@ def run_entities(
     t0 = time.perf_counter()
     pid = pipeline_id(model)
     summary = EntitySummary(pid)
-    con = connect(catalog)
-    try:
+    with connect(catalog) as con:
         ensure_entity_tables(con)
         total, items = pending_texts(con, pid, sources, fields)
         summary.texts_skipped = con.execute("SELECT count(*) FROM entity_texts WHERE pipeline = ?", [pid]).fetchall()[0][0]
@@ -91,8 +90,6 @@ def run_entities(
                 _flush(con, batch, pid, md5, summary)
                 advance(len(batch))
         summary.cuis_linked = link_source_cuis(con)
-    finally:
-        con.close()
     summary.seconds = time.perf_counter() - t0
     return summary
 

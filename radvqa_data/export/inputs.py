@@ -77,15 +77,12 @@ def _catalog_tables(catalog: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
             f"{catalog}: catalog not found (pass --catalog FILE; the manifest names "
             "the one the shards were made from)"
         )
-    con = connect(catalog, read_only=True)
-    try:
+    with connect(catalog, read_only=True) as con:
         images = con.sql(
             "SELECT source, image_id, path AS image_path, status AS image_status, "
             "licence FROM images"
         ).pl()
         kinds = con.sql("SELECT name AS source, kind AS source_kind FROM sources").pl()
-    finally:
-        con.close()
     return images, kinds
 
 

@@ -89,8 +89,7 @@ def run_synth(
     ex = make_executor(executor, address=ray_address)
     t0 = time.perf_counter()
     out = Path(out)
-    con = connect(catalog, read_only=True)
-    try:
+    with connect(catalog, read_only=True) as con:
         sources = resolve_sources(con, config.sources)
         config.sources = sources
         settings = getattr(generator, "settings", None)  # templates, model, sampling of the backend
@@ -124,8 +123,6 @@ def run_synth(
         # the shards' counters instead.
         if not ex.remote and callable(getattr(generator, "summary", None)):
             summary.generator_summary = generator.summary()
-    finally:
-        con.close()
     summary.seconds = time.perf_counter() - t0
     return summary
 

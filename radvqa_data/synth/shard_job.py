@@ -136,8 +136,7 @@ class ShardJob:
     def __call__(self, plan: ShardPlan) -> ShardResult:
         from radvqa_data.core.db import connect
 
-        con = connect(self.catalog, read_only=True)
-        try:
+        with connect(self.catalog, read_only=True) as con:
             records = load_shard(
                 con,
                 plan,
@@ -145,8 +144,6 @@ class ShardJob:
                 split_override=self.split_override,
                 text_fields=self.text_fields,
             )
-        finally:
-            con.close()
         return synth_shard(plan.index, records, self.generator, self.chain(), self.balancer())
 
     def chain(self) -> FilterChain:
