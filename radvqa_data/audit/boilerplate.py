@@ -26,7 +26,7 @@ import polars as pl
 from radvqa_data.audit.findings import Finding, Side
 from radvqa_data.audit.normalize import normalize_text
 from radvqa_data.audit.qa_checks import side
-from radvqa_data.audit.splits import priority
+from radvqa_data.core.splits import priority
 
 #: words that carry no content for the grounding test
 STOPWORDS = frozenset(

@@ -12,7 +12,7 @@ import polars as pl
 from radvqa_data.audit.findings import Finding, Side
 from radvqa_data.audit.neardup import NearDupConfig, near_duplicate_texts
 from radvqa_data.audit.normalize import normalize_many
-from radvqa_data.audit.splits import priority
+from radvqa_data.core.splits import priority
 
 #: at most this many findings per pair of distinct texts (a caption like "Preoperative radiograph"
 #: can repeat dozens of times; the count per split pair is still exact in the summary)

@@ -24,6 +24,7 @@ from radvqa_data.audit.findings import Finding
 from radvqa_data.core.atomic import write_json, write_parquet
 from radvqa_data.core.errors import InputError
 from radvqa_data.core.shards import ShardDir
+from radvqa_data.core.splits import QUARANTINE
 
 
 def rows_to_remove(rows: pl.DataFrame, findings: list[Finding]) -> pl.DataFrame:
@@ -81,7 +82,7 @@ def write_fixed(out: Path, rows: pl.DataFrame, findings: list[Finding], inputs: 
         moved = rows.join(rem.select("__k"), on="__k", how="semi")
         split_col = _split_column(rows)
         if split_col:
-            moved = moved.with_columns(pl.lit("quarantine").alias(split_col))
+            moved = moved.with_columns(pl.lit(QUARANTINE).alias(split_col))
         keep = pl.concat([keep, moved]).sort("__k")
     shard_dir = ShardDir(out)
     write_parquet(shard_dir.qa_path(0), keep.select(orig_cols) if orig_cols else keep)

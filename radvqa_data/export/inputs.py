@@ -22,6 +22,7 @@ import polars as pl
 from radvqa_data.core.errors import InputError
 from radvqa_data.core.schema import QA_COLUMNS
 from radvqa_data.core.shards import ShardDir
+from radvqa_data.core.splits import QUARANTINE
 
 #: Why a row has no image file to export (the key is recorded; the text goes into the card).
 IMAGE_PROBLEMS = {
@@ -30,7 +31,7 @@ IMAGE_PROBLEMS = {
     "corrupt_image": "the catalog could not decode the file (catalog status corrupt)",
     "file_gone": "the file the catalog recorded is no longer on disk",
 }
-QUARANTINE_SPLIT = "quarantine"  # `audit --fix-mode move` puts condemned rows here
+QUARANTINE_SPLIT = QUARANTINE  # `audit --fix-mode move` puts condemned rows here
 UNSPLIT = "unsplit"  # rows of sources without splits
 
 
