@@ -13,6 +13,7 @@ Writes, atomically, under OUT:
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -58,9 +59,10 @@ def generate_answers(model_path: str, rows: list[dict], *, batch_size: int = 8,
     model.to(device).eval()
     family = family_of(model)
     answers: list[str] = [""] * len(rows)
-    from radvqa_train.loop import progress_bar
+    from radvqa_data.core.progress import progress_bar
 
-    bar = progress_bar(progress, "generating", len(rows))
+    bar = contextlib.ExitStack()
+    advance = bar.enter_context(progress_bar("generating", len(rows), "rows", progress))
     for lo in range(0, len(rows), batch_size):
         chunk = [(i, load_image(rows[i]["image_path"])) for i in range(lo, min(lo + batch_size, len(rows)))]
         chunk = [(i, im) for i, im in chunk if im is not None]  # undecodable image: empty answer
@@ -73,10 +75,8 @@ def generate_answers(model_path: str, rows: list[dict], *, batch_size: int = 8,
             new = out[:, inputs["input_ids"].shape[1]:]
             for (i, _), text in zip(chunk, processor.tokenizer.batch_decode(new, skip_special_tokens=True), strict=True):
                 answers[i] = text.strip()
-        if bar is not None:
-            bar[0].update(bar[1], advance=min(batch_size, len(rows) - lo))
-    if bar is not None:
-        bar[0].stop()
+        advance(min(batch_size, len(rows) - lo))
+    bar.close()
     return answers
 
 

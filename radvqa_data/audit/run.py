@@ -19,6 +19,7 @@ from radvqa_data.audit.inputs import load_inputs
 from radvqa_data.audit.neardup import NearDupConfig
 from radvqa_data.audit.pixels import PixelConfig
 from radvqa_data.audit.protected import parse_against, protected_images, protected_questions
+from radvqa_data.core.progress import Phases
 
 
 @dataclass
@@ -58,56 +59,6 @@ class AuditResult:
     against: list[str] = field(default_factory=list)
 
 
-class _Phases:
-    """A rich progress display with one bar per phase (or nothing when progress is off)."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.progress = None
-        if enabled:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TaskProgressColumn,
-                TextColumn,
-                TimeElapsedColumn,
-            )
-
-            self.progress = Progress(TextColumn("{task.description:<30}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
-                                     TextColumn("[dim]{task.fields[rate]}"),
-                                     TimeElapsedColumn(), transient=False)
-
-    def __enter__(self) -> _Phases:
-        if self.progress:
-            self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.progress:
-            self.progress.__exit__(*exc)  # type: ignore[arg-type]
-
-    def task(self, name: str, total: int | None = None):  # noqa: ANN201
-        """A progress bar for one phase; returns the function that advances it (with a rate)."""
-        if not self.progress:
-            return lambda n=1: None
-        prog = self.progress
-        tid = prog.add_task(name, total=total, rate="")
-        t0 = time.perf_counter()
-        done = [0]
-
-        def tick(n: int = 1) -> None:
-            done[0] += n
-            dt = time.perf_counter() - t0
-            prog.update(tid, advance=n, rate=f"{done[0] / dt:,.1f}/s" if dt > 0 else "")
-
-        return tick
-
-    def factory(self, prefix: str):  # noqa: ANN201
-        """A TaskFactory whose bars are named '<prefix>: <phase>'."""
-        return lambda name, total: self.task(f"{prefix}: {name}", total)
-
-
 def run_audit(opts: AuditOptions) -> AuditResult:
     """Run all checks that the inputs allow; see docs/audit.md for what each check means."""
     from radvqa_data.core import db
@@ -134,7 +85,7 @@ def _run_checks(opts: AuditOptions, con) -> AuditResult:  # noqa: ANN001
         rows = _catalog_training_rows(con, sets)
 
     prot_imgs = protected_images(con, sets) if (con is not None and sets) else pl.DataFrame()
-    with _Phases(opts.progress) as ph:
+    with Phases(opts.progress) as ph:
         if rows is not None and rows.height:
             for kind, fn in (("qa_duplicate", qa_checks.exact_duplicates),
                              ("qa_near_duplicate", lambda r: qa_checks.near_duplicates(r, opts.text)),

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from radvqa_data.core.db import connect
-from radvqa_data.synth.progress import progress_bar
+from radvqa_data.core.progress import progress_bar
 
 from .extract import extract_entities
 from .store import ensure_entity_tables, link_source_cuis, pending_texts, pipeline_id, write_batch

@@ -19,9 +19,10 @@ from pathlib import Path
 
 from radvqa_data.core.db import connect
 from radvqa_data.core.errors import InputError
+from radvqa_data.core.progress import progress_bar
 from radvqa_data.synth.config import BENCHMARK_KINDS, SynthConfig
 from radvqa_data.synth.manifest import backend_totals, shard_stats, write_manifest
-from radvqa_data.synth.progress import ShardProgress, counted, progress_bar
+from radvqa_data.synth.progress import ShardProgress, counted
 from radvqa_data.synth.records import (
     case_splits,
     catalog_fingerprint,
