@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from radvqa_data.core.records import Candidate, ImageRecord
 from radvqa_data.executor import item_error
@@ -83,7 +82,7 @@ def _generate(
         except Exception as exc:  # noqa: BLE001 - one bad record must not stop the run
             out.append(Candidate(
                 record=rec, question="", answer="", answer_type="open", question_type="OTHER",
-                generator=getattr(generator, "name", type(generator).__name__), template_id="",
+                generator=generator.name, template_id="",
                 prompt_version="", reject_reason="generator_error", source_field="error",
                 source_text=item_error(exc),
             ))  # fmt: skip
@@ -92,8 +91,7 @@ def _generate(
 
 def generator_counters(generator: Generator) -> dict[str, dict]:
     """The generator's numeric backend counters and candidate outcomes (empty for rules)."""
-    get = getattr(generator, "summary", None)
-    summary = get() if callable(get) else {}
+    summary = generator.summary()
     backend = summary.get("backend") if isinstance(summary, dict) else None
     candidates = summary.get("candidates") if isinstance(summary, dict) else None
     numeric = {
@@ -160,16 +158,15 @@ class ShardJob:
         return YesNoBalancer(self.config.yes_share_max)
 
 
-def ray_placement(generator: Any, cpus: int, gpus: int, shards: int) -> tuple[int | None, float]:
+def ray_placement(generator: Generator, cpus: int, gpus: int, shards: int) -> tuple[int | None, float]:
     """(actors, GPUs per actor) for a generator on Ray: rules run as short tasks; an LLM
     generator on long-lived actors that keep their client or model (one per CPU, or one vLLM
     engine replica per GPU)."""
     from radvqa_data.core.errors import ConfigError
 
-    name = getattr(generator, "name", "")
-    if name == "rules" or not hasattr(generator, "backend"):
+    if generator.ray_placement == "task":
         return None, 0
-    if name == "vllm":
+    if generator.ray_placement == "gpu":
         if gpus < 1:
             raise ConfigError("--backend vllm on Ray needs GPU nodes in the cluster; it has none")
         return min(gpus, shards), 1

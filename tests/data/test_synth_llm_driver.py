@@ -19,6 +19,7 @@ from radvqa_data.llm.factory import make_generator
 from radvqa_data.synth.config import SynthConfig
 from radvqa_data.synth.driver import run_synth
 from radvqa_data.synth.rules import RulesGenerator
+from radvqa_data.synth.types import Generator
 from tests.conftest import dataset
 from tests.data.test_synth_support import insert_catalog, medpix_records
 
@@ -44,13 +45,18 @@ def config(**kw) -> SynthConfig:
     return SynthConfig(**{"backend": "transformers", "allow_missing_images": True, "shard_size": 2, **kw})
 
 
-class VersionedGenerator:
+class VersionedGenerator(Generator):
     """A minimal Generator whose settings carry a prompt version (what a v2 template would change)."""
 
     name = "openai"
 
     def __init__(self, version: str) -> None:
-        self.settings = {"templates": {"open": f"open_qa.{version}.jinja"}, "prompt_versions": {"open": version}}
+        self.version = version
+
+    @property
+    def settings(self) -> dict:
+        v = self.version
+        return {"templates": {"open": f"open_qa.{v}.jinja"}, "prompt_versions": {"open": v}}
 
     def generate(self, records):
         yield from ()
