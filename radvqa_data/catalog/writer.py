@@ -74,14 +74,6 @@ def _image_rows(source: str, data: SourceData, probes: dict[str, Probe], issues:
     return rows
 
 
-def write_source(
-    con: duckdb.DuckDBPyConnection, source: str, kind: str, root: Path, data: SourceData, probes: dict[str, Probe]
-) -> dict[str, Any]:
-    """Replace `source`'s rows with `data` in one transaction; returns the counts."""
-    staged = begin_source(con, source, data)
-    return finish_source(con, source, kind, root, data, probes, staged)
-
-
 def begin_source(con: duckdb.DuckDBPyConnection, source: str, data: SourceData) -> dict[str, int]:
     """Open the source's transaction on `con`: delete its old rows, insert the rows that need no probe.
 
