@@ -88,7 +88,7 @@ def main() -> None:
         url, model = args.base_url, args.model
         if url is None:
             from radvqa_data.llm.tiny import build_tiny_causal_lm
-            from tests.data.test_llm_openai import free_port, start_transformers_serve, wait_healthy
+            from tests.helpers.serve import free_port, start_transformers_serve, wait_healthy
 
             model_dir = build_tiny_causal_lm(Path(tmp) / "model")
             port = free_port()

@@ -106,3 +106,21 @@ def test_the_checker_sees_a_violation(tmp_path: Path) -> None:
     assert not train_diag_rule("radvqa_train.data", "radvqa_data.reader")
     names = _imports(ROOT / "radvqa_data" / "reader.py")
     assert "radvqa_data.core.errors" in names and "radvqa_data.core.shards.ShardDir" in names
+
+
+def test_test_files_import_no_other_test_file() -> None:
+    """Shared test code lives in a conftest.py or under tests/helpers/, never in a test_*.py
+    that another test file imports (so deleting or renaming a test breaks no other test)."""
+    bad = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            for name in names:
+                if name.startswith("tests.") and name.split(".")[-1].startswith("test_"):
+                    bad.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert bad == []

@@ -9,7 +9,7 @@ import pytest
 
 from radvqa_data.lexicon import LABELS, load_lexicon, ruler_patterns, synonyms_of
 from tests.conftest import dataset
-from tests.data.test_synth_support import insert_catalog, medpix_records
+from tests.helpers.synth_data import insert_catalog, medpix_records
 
 NEGATED_MASS_IMAGE = "MPX1009_synpic46283"
 

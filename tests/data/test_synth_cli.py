@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from radvqa_data.cli import app
 from tests.conftest import dataset
-from tests.data.test_synth_support import copy_catalog, insert_catalog, medpix_records
+from tests.helpers.synth_data import copy_catalog, insert_catalog, medpix_records
 
 
 def test_help_is_fast_and_lists_commands():

@@ -21,7 +21,7 @@ from radvqa_data.synth.driver import run_synth
 from radvqa_data.synth.rules import RulesGenerator
 from radvqa_data.synth.types import Generator
 from tests.conftest import dataset
-from tests.data.test_synth_support import insert_catalog, medpix_records
+from tests.helpers.synth_data import insert_catalog, medpix_records
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +136,7 @@ def test_progress_moves_within_a_shard(small_catalog, tiny_model, tmp_path):
 
 
 def test_llm_progress_with_verify_reports_every_image(tiny_model):
-    from tests.data.test_llm_generate import make_record
+    from tests.helpers.llm import make_record
 
     gen = llm(tiny_model, verify=True, backend_options={"batch_size": 1})
     steps: list[float] = []

@@ -19,7 +19,7 @@ from radvqa_data.synth.config import SynthConfig
 from radvqa_data.synth.driver import run_synth
 from radvqa_data.synth.rules import RulesGenerator
 from radvqa_data.synth.templates import RULES_VERSION
-from tests.data.test_synth_support import rules_catalog_for
+from tests.helpers.synth_data import rules_catalog_for
 
 REPO = Path(__file__).resolve().parents[2]
 
