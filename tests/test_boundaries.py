@@ -3,6 +3,7 @@
 - `radvqa_data.core` imports nothing else of the project: any step can use it.
 - Outside `radvqa_data/synth/`, only synth's contract (`synth.types`) and its CLI (wired into
   the app by `radvqa_data/cli.py`) are imported, never its internals.
+- The catalog's speed-up (`radvqa_data/catalog/fast/`) is used through its package only.
 - `radvqa_train` and `radvqa_diag` take from `radvqa_data` only the core, the reader and the
   LLM client facade (the trainer's judge); train never imports diag.
 """
@@ -79,6 +80,18 @@ def synth_rule(me: str, name: str) -> str | None:
     return "synth internals (use radvqa_data.core, or synth.types for the Generator contract)"
 
 
+FAST = "radvqa_data.catalog.fast"
+FAST_MODULES = {p.stem for p in (ROOT / "radvqa_data" / "catalog" / "fast").glob("*.py")} - {"__init__"}
+
+
+def fast_rule(me: str, name: str) -> str | None:
+    if _within(me, (FAST,)) or not _within(name, (FAST,)):
+        return None
+    if name.split(".")[3:4] and name.split(".")[3] in FAST_MODULES:
+        return "the catalog speed-up is used through its seam, radvqa_data.catalog.fast"
+    return None
+
+
 def train_diag_rule(me: str, name: str) -> str | None:
     if not _within(me, ("radvqa_train", "radvqa_diag")):
         return None
@@ -91,7 +104,7 @@ def train_diag_rule(me: str, name: str) -> str | None:
     return None
 
 
-@pytest.mark.parametrize("rule", [core_rule, synth_rule, train_diag_rule],
+@pytest.mark.parametrize("rule", [core_rule, synth_rule, fast_rule, train_diag_rule],
                          ids=lambda r: r.__name__)
 def test_import_boundaries(rule) -> None:  # noqa: ANN001
     assert _violations(rule) == []
@@ -103,6 +116,8 @@ def test_the_checker_sees_a_violation(tmp_path: Path) -> None:
     assert train_diag_rule("radvqa_train.cli", "radvqa_diag.report")
     assert synth_rule("radvqa_data.audit.run", "radvqa_data.synth.shards")
     assert core_rule("radvqa_data.core.shards", "radvqa_data.synth.types")
+    assert fast_rule("radvqa_data.catalog.ingest", "radvqa_data.catalog.fast.probe_pool")
+    assert not fast_rule("radvqa_data.catalog.ingest", "radvqa_data.catalog.fast.probe_all")
     assert not train_diag_rule("radvqa_train.data", "radvqa_data.reader")
     names = _imports(ROOT / "radvqa_data" / "reader.py")
     assert "radvqa_data.core.errors" in names and "radvqa_data.core.shards.ShardDir" in names

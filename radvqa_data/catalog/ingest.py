@@ -23,8 +23,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from radvqa_data.catalog.fast import deferred_interrupt
 from radvqa_data.catalog.records import Issue, SourceData
-from radvqa_data.catalog.signals import deferred_interrupt
 from radvqa_data.catalog.textcheck import non_english_reason
 from radvqa_data.core import db
 from radvqa_data.core.errors import InputError
@@ -96,7 +96,7 @@ def add_source(
     `executor`: `local` (probe threads) or `ray` (Ray tasks on the cluster at `ray_address`,
     default a local Ray instance); the rows written are the same.
     """
-    from radvqa_data.catalog.probe_pool import CACHE_DDL, prefetch, probe_all
+    from radvqa_data.catalog.fast import CACHE_DDL, prefetch, probe_all
     from radvqa_data.executor import make_executor
 
     start = time.perf_counter()

@@ -1,6 +1,6 @@
 """Write one source's rows into the catalog in a single transaction (replacing earlier rows).
 
-Rows go in column-wise (`radvqa_data.catalog.bulk`), orders of magnitude faster than row-by-row
+Rows go in column-wise (`radvqa_data.catalog.fast.bulk`), orders of magnitude faster than row-by-row
 inserts in DuckDB.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from radvqa_data.catalog.bulk import INTEGER, UBIGINT, VARCHAR, insert_columns, insert_rows
+from radvqa_data.catalog.fast import INTEGER, UBIGINT, VARCHAR, insert_columns, insert_rows
 from radvqa_data.catalog.imageprobe import Probe
 from radvqa_data.catalog.records import Issue, SourceData
 
