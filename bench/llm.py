@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from radvqa_data.core.records import ImageRecord  # noqa: E402
-from radvqa_data.llm.backends.base import Sampling  # noqa: E402
-from radvqa_data.llm.backends.openai_http import OpenAIBackend  # noqa: E402
-from radvqa_data.llm.prompting import qa_prompt  # noqa: E402
+from radvqa_data.core.records import ImageRecord
+from radvqa_data.llm.backends.base import Sampling
+from radvqa_data.llm.backends.openai_http import OpenAIBackend
+from radvqa_data.llm.prompting import qa_prompt
 
 CAPTIONS = [
     "Axial noncontrast CT shows a hyperdense subdural hematoma over the left convexity.",

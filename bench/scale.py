@@ -38,7 +38,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-print = functools.partial(print, flush=True)  # noqa: A001 - progress lines while a pair runs
+print = functools.partial(print, flush=True)  # progress lines while a pair runs
 
 
 def cpu_seconds() -> float:

@@ -53,7 +53,7 @@ def _within(name: str, prefixes: tuple[str, ...]) -> bool:
     return any(name == p or name.startswith(p + ".") for p in prefixes)
 
 
-def _violations(rule) -> list[str]:  # noqa: ANN001
+def _violations(rule) -> list[str]:
     bad = []
     for path in _modules():
         me = _module_name(path)
@@ -106,7 +106,7 @@ def train_diag_rule(me: str, name: str) -> str | None:
 
 @pytest.mark.parametrize("rule", [core_rule, synth_rule, fast_rule, train_diag_rule],
                          ids=lambda r: r.__name__)
-def test_import_boundaries(rule) -> None:  # noqa: ANN001
+def test_import_boundaries(rule) -> None:
     assert _violations(rule) == []
 
 

@@ -23,7 +23,7 @@ APPS = {"radvqa-data": ("radvqa_data.cli", data_app), "radvqa-train": ("radvqa_t
 HEAVY = ("torch", "transformers", "peft", "spacy", "datasets", "vllm", "ray", "accelerate")
 
 
-def _commands(group, path: tuple[str, ...] = ()) -> list:  # noqa: ANN001
+def _commands(group, path: tuple[str, ...] = ()) -> list:
     """(path, command) of every leaf command below `group` (Typer vendors its own click, so a
     group is recognised by its `commands`)."""
     if hasattr(group, "commands"):

@@ -69,7 +69,7 @@ def run_audit(opts: AuditOptions) -> AuditResult:
         return _run_checks(opts, con)
 
 
-def _run_checks(opts: AuditOptions, con) -> AuditResult:  # noqa: ANN001
+def _run_checks(opts: AuditOptions, con) -> AuditResult:
     """`run_audit` on an open catalog connection (or None); the caller closes it."""
     sets = parse_against(opts.against, con, str(opts.catalog))
     findings: list[Finding] = []
@@ -136,7 +136,7 @@ def _run_checks(opts: AuditOptions, con) -> AuditResult:  # noqa: ANN001
                        n_protected=prot_imgs.height, against=[a.label for a in sets])
 
 
-def _catalog_training_rows(con, sets) -> pl.DataFrame | None:  # noqa: ANN001
+def _catalog_training_rows(con, sets) -> pl.DataFrame | None:
     """Without INPUT: the catalog's benchmark QA rows outside the protected sets, as QA rows."""
     q = "SELECT source, qid, image_id, split, question, answer FROM benchmark_qa"
     df = query_pl(con, q)
@@ -157,7 +157,7 @@ def _catalog_training_rows(con, sets) -> pl.DataFrame | None:  # noqa: ANN001
     return qa_checks.prepare(rows)
 
 
-def _audited_images(con, rows: pl.DataFrame | None, prot: pl.DataFrame, from_input: bool) -> pl.DataFrame:  # noqa: ANN001
+def _audited_images(con, rows: pl.DataFrame | None, prot: pl.DataFrame, from_input: bool) -> pl.DataFrame:
     """Images under audit: those the input rows use (split from the rows), or, without INPUT,
     every catalog image outside the protected sets."""
     if from_input:
@@ -173,7 +173,7 @@ def _audited_images(con, rows: pl.DataFrame | None, prot: pl.DataFrame, from_inp
     return imgs
 
 
-def _caption_texts(con, audited: pl.DataFrame, prot: pl.DataFrame, fields: tuple[str, ...], restrict: bool) -> pl.DataFrame:  # noqa: ANN001
+def _caption_texts(con, audited: pl.DataFrame, prot: pl.DataFrame, fields: tuple[str, ...], restrict: bool) -> pl.DataFrame:
     """Caption texts with each image's split: with INPUT the audited and protected images only,
     without INPUT every catalog image (protected ones included: their captions can leak too)."""
     ph = ",".join("?" for _ in fields)
@@ -195,7 +195,7 @@ def _caption_texts(con, audited: pl.DataFrame, prot: pl.DataFrame, fields: tuple
     return df
 
 
-def _catalog_group_leaks(con) -> list[Finding]:  # noqa: ANN001
+def _catalog_group_leaks(con) -> list[Finding]:
     """group_leak over catalog images: one group_id with images in two splits of one source."""
     df = query_pl(
         con,
@@ -205,7 +205,7 @@ def _catalog_group_leaks(con) -> list[Finding]:  # noqa: ANN001
     return qa_checks.group_leaks(df)
 
 
-def _attach_paths(con, findings: list[Finding]) -> None:  # noqa: ANN001
+def _attach_paths(con, findings: list[Finding]) -> None:
     """Give every finding its two image files (for the report's thumbnails) where the catalog has them."""
     need = {(s.source, s.image_id) for f in findings if "path_a" not in f.extra for s in (f.a, f.b) if s.image_id}
     if not need:

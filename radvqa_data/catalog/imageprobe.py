@@ -132,7 +132,7 @@ def probe_file_or_record(path: str) -> Probe:
     error as its reason: one bad file never stops a run, on threads or on a Ray worker."""
     try:
         return probe_file(path)
-    except Exception as exc:  # noqa: BLE001 - anything a third-party decoder may raise
+    except Exception as exc:  # anything a third-party decoder may raise
         from radvqa_data.executor.base import item_error
 
         error = f"probe failed: {item_error(exc)}"

@@ -129,7 +129,7 @@ class RayExecutor:
         for ref in refs:
             try:
                 self.ray.cancel(ref)
-            except Exception:  # noqa: BLE001 - a task that just finished cannot be cancelled
+            except Exception:  # a task that just finished cannot be cancelled
                 pass
             self._pending.discard(ref)
 

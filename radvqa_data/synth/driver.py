@@ -63,7 +63,7 @@ class _Run:
     summary: SynthSummary
     advance: Callable[[float], None]
 
-    def write(self, plan, result: ShardResult) -> None:  # noqa: ANN001
+    def write(self, plan, result: ShardResult) -> None:
         """Write one shard and its state (the commit mark); count it in `done` and `summary`."""
         stats = shard_stats(plan, result.n_images, result.kept, result.rejects,
                             backend=result.backend)
@@ -152,7 +152,7 @@ def run_synth(
     return summary
 
 
-def _run_local(ex, con, job: ShardJob, todo: list, run: _Run) -> None:  # noqa: ANN001
+def _run_local(ex, con, job: ShardJob, todo: list, run: _Run) -> None:
     """The shards one after the other in this process (the local executor runs them inline,
     in order), on the driver's connection, the bar moving per image."""
     generator, chain, balancer = job.generator, job.chain(), job.balancer()
@@ -178,7 +178,7 @@ def _run_local(ex, con, job: ShardJob, todo: list, run: _Run) -> None:  # noqa: 
             generator.on_progress = None
 
 
-def _run_remote(ex, job: ShardJob, todo: list, run: _Run) -> None:  # noqa: ANN001
+def _run_remote(ex, job: ShardJob, todo: list, run: _Run) -> None:
     """The shards as a Ray Data map; each is written here as it comes back (any order)."""
     from radvqa_data.executor.ray_runtime import cluster_cpus, cluster_gpus
 

@@ -73,13 +73,13 @@ def _generate(
     """All candidates of `records`; a record whose generation raises becomes one reject."""
     try:
         return list(generator.generate(records if stream is None else stream))
-    except Exception:  # noqa: BLE001 - isolate the record below, whatever the generator raised
+    except Exception:  # isolate the record below, whatever the generator raised
         pass
     out: list[Candidate] = []
     for rec in records:
         try:
             out.extend(generator.generate([rec]))
-        except Exception as exc:  # noqa: BLE001 - one bad record must not stop the run
+        except Exception as exc:  # one bad record must not stop the run
             out.append(Candidate(
                 record=rec, question="", answer="", answer_type="open", question_type="OTHER",
                 generator=generator.name, template_id="",

@@ -86,10 +86,10 @@ class _Planted(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:  # http.server's naming
         self._send(200, {"object": "list", "data": [{"id": "planted"}]})
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         answer = body["messages"][-1]["content"].split("Model answer: ", 1)[1].split("\n", 1)[0]
         type(self).requests.append(answer)

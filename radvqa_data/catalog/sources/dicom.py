@@ -119,7 +119,7 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
         try:
             rec.extra["window"] = render_png(ds, out)
             rec.path = out
-        except Exception as exc:  # noqa: BLE001 - pixel handlers raise many types; the run goes on
+        except Exception as exc:  # pixel handlers raise many types; the run goes on
             rec.status, rec.error = "corrupt", f"no renderable pixel data: {exc}"
             data.issues.append(Issue(rel, "unreadable_dicom", rec.error))
         if ds.get("StudyDescription"):
