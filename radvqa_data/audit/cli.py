@@ -12,6 +12,7 @@ from typing import Optional
 
 import typer
 
+from radvqa_data.audit.defaults import BOILERPLATE_MAX_CASES, NEAR_DUP_THRESHOLD
 from radvqa_data.core.cli import OptionalCatalogOpt, ProgressOpt, user_errors
 
 app = typer.Typer()
@@ -29,12 +30,12 @@ class AuditRequest:
     fix: Path | None = None
     fix_mode: str = "drop"
     columns: str | None = None
-    threshold: float = 90.0
+    threshold: float = NEAR_DUP_THRESHOLD
     caption_fields: str = "caption"
     no_images: bool = False
     progress: bool = True
     only: str | None = None
-    boilerplate_cases: int = 5
+    boilerplate_cases: int = BOILERPLATE_MAX_CASES
 
 
 @app.command("audit")
@@ -47,9 +48,11 @@ def audit(
     fix: Optional[Path] = typer.Option(None, "--fix", help="Write a cleaned copy of the rows here (input untouched)."),  # noqa: UP045
     fix_mode: str = typer.Option("drop", "--fix-mode", help="drop: remove leaking/duplicate rows; move: keep them in split 'quarantine'."),
     columns: Optional[str] = typer.Option(None, "--columns", help="Column mapping: question=...,answer=...,image=...,split=...,group=..."),  # noqa: UP045
-    threshold: float = typer.Option(90.0, "--threshold", help="Near-duplicate text score 0-100 (rapidfuzz); lower finds more paraphrases."),
+    threshold: float = typer.Option(
+        NEAR_DUP_THRESHOLD, "--threshold",
+        help="Near-duplicate text score 0-100 (rapidfuzz); lower finds more paraphrases."),
     boilerplate_cases: int = typer.Option(
-        5, "--boilerplate-cases",
+        BOILERPLATE_MAX_CASES, "--boilerplate-cases",
         help="Cases a long answer must recur in to be boilerplate when no text of its rows can be "
         "checked."),
     caption_fields: str = typer.Option("caption", "--caption-fields", help="Catalog text fields compared across splits."),
