@@ -82,3 +82,17 @@ def test_candidate_fields_are_qa_columns():
     names = {f.name for f in fields(Candidate)} - {"record", "reject_reason"}
     assert names <= set(QA_COLUMNS)
     assert set(QA_COLUMNS) == {"id"} | set(RECORD_COLUMNS) | names
+
+
+def test_to_row_has_every_qa_column_in_schema_order():
+    from radvqa_data.core.records import ImageRecord
+
+    rec = ImageRecord(source="s", image_id="i", case_id="c", split="test", status="ok")
+    cand = Candidate(record=rec, question="q?", answer="a", answer_type="open",
+                     question_type="OTHER", generator="g", template_id="t", prompt_version="v1",
+                     seed=3, span_start=1, span_end=2)
+    row = cand.to_row(cand.row_id())
+    assert tuple(row) == QA_COLUMNS
+    assert row["id"] == cand.row_id() and len(row["id"]) == 16
+    assert (row["image_id"], row["case_id"], row["source"], row["split"]) == ("i", "c", "s", "test")
+    assert (row["question"], row["seed"], row["span_end"], row["model"]) == ("q?", 3, 2, None)
