@@ -75,7 +75,9 @@ test-slow: setup
 test-browser: setup
     {{bin}}/pytest -q -m browser tests/diag
 
+# What CI runs besides the tests: formatting (100 columns) and lint (E501 and RUF100 included).
 lint: setup
+    {{bin}}/ruff format --check radvqa_data radvqa_train radvqa_diag tests bench
     {{bin}}/ruff check radvqa_data radvqa_train radvqa_diag tests bench
 
 # Catalog throughput against a naive single-process loop (needs ../shared/data).

@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from radvqa_data.catalog.ingest import add_source  # noqa: E402
+from radvqa_data.catalog.ingest import add_source
 
 
 class TreeMonitor:
@@ -55,7 +55,7 @@ class TreeMonitor:
                 total += p.memory_info().rss
                 t = p.cpu_times()
                 self._cpu[p.pid] = t.user + t.system
-            except Exception:  # noqa: BLE001 - a process may exit between listing and reading
+            except Exception:  # a process may exit between listing and reading
                 pass
         return total
 
@@ -104,7 +104,7 @@ def naive(files: list[Path]) -> float:
 
 def ours(data: Path, workers: int) -> tuple[float, int, int, float, float]:
     """Catalog both sources into a fresh catalog; returns (seconds, ok images, peak bytes, probe seconds, cpu seconds)."""
-    from radvqa_data.catalog.workerpool import close_pool
+    from radvqa_data.catalog.fast import close_pool
 
     close_pool()  # each run pays its own pool start (threads: about a millisecond)
     with tempfile.TemporaryDirectory() as tmp, TreeMonitor() as mem:

@@ -24,8 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from radvqa_data.entities.extract import extract_entities  # noqa: E402
-from radvqa_data.entities.pipeline import build_pipeline  # noqa: E402
+from radvqa_data.entities.extract import extract_entities
+from radvqa_data.entities.pipeline import build_pipeline
 
 
 def roco_captions(root: Path) -> list[tuple[str, str]]:

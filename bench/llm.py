@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from radvqa_data.llm.backends.base import Sampling  # noqa: E402
-from radvqa_data.llm.backends.openai_http import OpenAIBackend  # noqa: E402
-from radvqa_data.llm.prompting import qa_prompt  # noqa: E402
-from radvqa_data.synth.types import ImageRecord  # noqa: E402
+from radvqa_data.core.records import ImageRecord
+from radvqa_data.llm.backends.base import Sampling
+from radvqa_data.llm.backends.openai_http import OpenAIBackend
+from radvqa_data.llm.prompting import qa_prompt
 
 CAPTIONS = [
     "Axial noncontrast CT shows a hyperdense subdural hematoma over the left convexity.",
@@ -88,7 +88,7 @@ def main() -> None:
         url, model = args.base_url, args.model
         if url is None:
             from radvqa_data.llm.tiny import build_tiny_causal_lm
-            from tests.data.test_llm_openai import free_port, start_transformers_serve, wait_healthy
+            from tests.helpers.serve import free_port, start_transformers_serve, wait_healthy
 
             model_dir = build_tiny_causal_lm(Path(tmp) / "model")
             port = free_port()

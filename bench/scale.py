@@ -38,7 +38,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-print = functools.partial(print, flush=True)  # noqa: A001 - progress lines while a pair runs
+print = functools.partial(print, flush=True)  # progress lines while a pair runs
 
 
 def cpu_seconds() -> float:
@@ -151,7 +151,7 @@ class Steps:
 
 def reply_cost(cat: Path, n_records: int = 64) -> float:
     """CPU seconds to parse, ground and filter one LLM reply (corpus replies x real records)."""
-    from radvqa_data.catalog.db import connect
+    from radvqa_data.core.db import connect
     from radvqa_data.filters import FilterChain, default_filters
     from radvqa_data.llm.backends.base import Sampling
     from radvqa_data.llm.backends.openai_http import OpenAIBackend

@@ -1,8 +1,11 @@
 """`radvqa-data`: catalog -> entities -> synth -> audit -> export.
 
-Each area registers its commands from its own `cli` module. Those modules import only typer and
-the standard library at import time, so `radvqa-data --help` stays instant; heavy libraries
-(duckdb is light, but spacy, torch, transformers are not) are imported inside the commands.
+Each area's `cli` module holds its commands, module-level, on a Typer app of its own; this
+module adds those apps in pipeline order (`catalog` as a sub-app, the others' commands at the
+top level). Those modules import only typer and light modules at import time, so
+`radvqa-data --help` stays instant; heavy libraries (spacy, torch, transformers) are imported
+inside the commands. Shared options (`--catalog`, `--progress`, `--workers`) come from
+`radvqa_data.core.cli`.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import typer
 
 from radvqa_data.audit import cli as audit_cli
 from radvqa_data.catalog import cli as catalog_cli
+from radvqa_data.entities import cli as entities_cli
+from radvqa_data.export import cli as export_cli
 from radvqa_data.llm import cli as llm_cli
 from radvqa_data.synth import cli as synth_cli
 
@@ -22,10 +27,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-catalog_cli.register(app)  # catalog add / stats
-synth_cli.register(app)  # entities, synth, export
-llm_cli.register(app)  # parse-responses
-audit_cli.register(app)  # audit
+app.add_typer(catalog_cli.app)  # catalog add / stats
+app.add_typer(entities_cli.app)  # entities
+app.add_typer(synth_cli.app)  # synth, describe
+app.add_typer(export_cli.app)  # export
+app.add_typer(llm_cli.app)  # parse-responses
+app.add_typer(audit_cli.app)  # audit
 
 
 if __name__ == "__main__":  # pragma: no cover

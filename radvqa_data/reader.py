@@ -1,10 +1,10 @@
 """The one small reader that `radvqa_train` and `radvqa_diag` use to get QA rows with images.
 
 `read_qa(spec, shards=..., catalog=...)` returns a Polars DataFrame with the columns of
-`READ_COLUMNS`, whatever the origin:
+`READ_COLUMNS` (`radvqa_data.core.schema`), whatever the origin:
 
 - ``synthetic`` / ``synthetic:SPLIT``: the QA shards written by `radvqa-data synth`
-  (``SHARDS/qa/part-*.parquet``, columns of `radvqa_data.schema.QA_SCHEMA`), joined to the
+  (``SHARDS/qa/part-*.parquet``, columns of `radvqa_data.core.schema.QA_SCHEMA`), joined to the
   catalog's ``images`` table for the image file, modality and region.
 - ``NAME:SPLIT`` (``vqa-rad:test``, ``slake:train``): benchmark rows of the catalog
   (``benchmark_qa`` joined to ``images``); ``id`` is the benchmark's own row id (``qid``).
@@ -24,26 +24,24 @@ from pathlib import Path
 
 import polars as pl
 
-from radvqa_data.errors import InputError
+from radvqa_data.core.errors import InputError
+from radvqa_data.core.schema import IMAGE_COLUMNS, READ_COLUMNS
+from radvqa_data.core.shards import ShardDir
+
+__all__ = ["CAPTION_QUESTION", "READ_COLUMNS", "read_qa"]
 
 log = logging.getLogger(__name__)
-
-READ_COLUMNS = ("id", "image_id", "image_path", "question", "answer", "answer_type",
-                "question_type", "modality", "organ", "source", "split")
 
 CAPTION_QUESTION = "Describe the image."
 
 
 def _query_catalog(catalog: Path | None, sql: str, params: list, what: str) -> pl.DataFrame:
-    from radvqa_data.catalog.db import connect
+    from radvqa_data.core.db import connect  # duckdb: only when a catalog is read
 
     if catalog is None:
         raise InputError(f"{what} needs the catalog: pass --catalog FILE")
-    con = connect(catalog, read_only=True)
-    try:
+    with connect(catalog, read_only=True) as con:
         return con.sql(sql, params=params).pl()  # DuckDB 2: execute() results have no .pl()
-    finally:
-        con.close()
 
 
 def _benchmark(name: str, split: str, catalog: Path | None) -> pl.DataFrame:
@@ -80,24 +78,17 @@ def _captions(source: str | None, split: str | None, catalog: Path | None) -> pl
 def _synthetic(split: str | None, shards: Path | None, catalog: Path | None) -> pl.DataFrame:
     if shards is None:
         raise InputError("'synthetic' data needs the shard folder: pass --shards DIR")
-    files = sorted((Path(shards) / "qa").glob("part-*.parquet"))
-    if not files:
-        raise InputError(f"{shards}: no QA shards (expected {shards}/qa/part-*.parquet from `radvqa-data synth`)")
-    try:
-        qa = pl.read_parquet(files)
-    except Exception as exc:  # polars raises several error types for bad files
-        raise InputError(f"{shards}/qa: cannot read the Parquet shards ({exc})") from exc
+    qa = ShardDir(shards).read_qa(
+        f"{shards}: no QA shards (expected {shards}/qa/part-*.parquet from `radvqa-data synth`)")
     missing = {"id", "image_id", "source", "split", "question", "answer"} - set(qa.columns)
     if missing:
         raise InputError(f"{shards}/qa: shards lack columns {sorted(missing)} (expected QA_SCHEMA)")
     if split is not None:
         qa = qa.filter(pl.col("split") == split)
+    cols = ", ".join(f"{src} AS {name}" for name, src in IMAGE_COLUMNS.items())
     images = _query_catalog(
-        catalog, "SELECT source, image_id, path AS image_path, modality, region AS organ FROM images",
-        [], "'synthetic'")
-    df = qa.join(images, on=["source", "image_id"], how="left")
-    return df.select([pl.col(c) if c in df.columns else pl.lit(None, pl.String).alias(c)
-                      for c in READ_COLUMNS])
+        catalog, f"SELECT source, image_id, {cols} FROM images", [], "'synthetic'")
+    return qa.join(images, on=["source", "image_id"], how="left")
 
 
 def read_qa(spec: str, *, shards: Path | None = None, catalog: Path | None = None,
@@ -116,7 +107,9 @@ def read_qa(spec: str, *, shards: Path | None = None, catalog: Path | None = Non
         df = _benchmark(name, rest, catalog)
     else:
         raise InputError(f"data spec '{spec}': expected synthetic[:SPLIT], captions[:SOURCE] or NAME:SPLIT")
-    df = df.select([pl.col(c).cast(pl.String) for c in READ_COLUMNS])
+    # a column benchmark or caption rows do not have (e.g. a new QA column) is null there
+    df = df.select([pl.col(c).cast(pl.String) if c in df.columns
+                    else pl.lit(None, pl.String).alias(c) for c in READ_COLUMNS])
     dropped = 0
     if require_images:
         exists = [p is not None and Path(p).is_file() for p in df["image_path"].to_list()]

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from radvqa_data.atomic import atomic_path
+from radvqa_data.core.atomic import atomic_path
 from radvqa_diag import maps as mapsmod
 from radvqa_diag import signals
 from radvqa_diag.saliency import METHODS, Saliency, explain_batch

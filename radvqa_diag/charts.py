@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from radvqa_data.atomic import atomic_path
+from radvqa_data.core.atomic import atomic_path
 from radvqa_diag import maps as mapsmod
 from radvqa_diag.saliency import METHODS
 

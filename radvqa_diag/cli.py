@@ -6,10 +6,12 @@ from pathlib import Path
 
 import typer
 
-from radvqa_data.cli_util import user_errors
+from radvqa_data.core.cli import OptionalCatalogOpt, ProgressOpt, user_errors
 
 app = typer.Typer(
     name="radvqa-diag",
+    help="Where a trained model fails: saliency maps, per-example signals, failure patterns, "
+    "an HTML report.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -39,20 +41,23 @@ def report(
     predictions: Path = typer.Option(..., "--predictions", help="The trainer's predictions.parquet."),
     model: Path = typer.Option(..., "--model", help="The model folder that made the predictions."),
     out: Path = typer.Option(..., "--out", help="Report folder to write (index.html, summary.json, examples.parquet)."),
-    catalog: Path = typer.Option(None, "--catalog", help="Catalog (links VQA-RAD paraphrases, fills image paths)."),
+    catalog: OptionalCatalogOpt = None,
     batch_size: int = typer.Option(8, "--batch-size", min=1, help="Examples per forward pass (higher: faster on GPU, more memory)."),
     limit: int = typer.Option(None, "--limit", min=1, help="Analyze only the first N predictions."),
     gallery_max: int = typer.Option(200, "--gallery-max", min=1, help="Examples shown in the gallery (flagged first)."),
     confident: float = typer.Option(None, "--confident", min=0.0, max=1.0,
                                     help="Confidence (geometric-mean token probability) above which a wrong answer is 'confidently wrong' (default: automatic)."),
     layers: str = typer.Option(None, "--layers", help="LM layers averaged into the attention map, e.g. '10,11,12' (default: all)."),
+    progress: ProgressOpt = True,
 ) -> None:
-    """Saliency + failure-mode report for a set of predictions (opens from disk, no server)."""
+    """Saliency + failure-mode report for a set of predictions (opens from disk, no server).
+
+    --catalog: links VQA-RAD paraphrases and fills image paths."""
     with user_errors():
         from radvqa_diag.report import ReportOptions, build_report
 
         opts = ReportOptions(batch_size=batch_size, limit=limit, gallery_max=gallery_max, confident=confident,
-                             layers=_parse_layers(layers))
+                             layers=_parse_layers(layers), progress=progress)
         page = build_report(predictions, model, out, catalog, opts)
         _print_summary(out / "summary.json")
         typer.echo(f"report: {page.resolve()}")
@@ -62,7 +67,7 @@ def _parse_layers(text: str | None) -> list[int] | None:
     """'10,11,12' -> [10, 11, 12]; a clear error for anything else."""
     if not text:
         return None
-    from radvqa_data.errors import InputError
+    from radvqa_data.core.errors import InputError
 
     try:
         return [int(x) for x in text.split(",") if x.strip()]

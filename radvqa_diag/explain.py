@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from radvqa_data.atomic import atomic_path
-from radvqa_data.errors import InputError
+from radvqa_data.core.atomic import atomic_path
+from radvqa_data.core.errors import InputError
 
 MAX_NEW_TOKENS = 16
 

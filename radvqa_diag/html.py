@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from radvqa_data.atomic import write_text
+from radvqa_data.core.atomic import write_text
 from radvqa_diag import failures
 from radvqa_diag.analyze import PRIMARY
 

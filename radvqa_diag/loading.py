@@ -7,12 +7,11 @@ see plain modules. Eager attention is required: ``output_attentions=True`` fails
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from radvqa_data.errors import InputError
+from radvqa_data.core.errors import InputError
 
 
 @dataclass
@@ -40,45 +39,26 @@ class LoadedModel:
         return next(self.model.parameters()).device
 
 
-def _base_of_adapter(path: Path) -> Path:
-    cfg = json.loads((path / "adapter_config.json").read_text("utf-8"))
-    base = cfg.get("base_model_name_or_path")
-    if not base or not Path(base).exists():
-        raise InputError(f"{path}: adapter's base model '{base}' is not a local folder; pass a merged model folder")
-    return Path(base)
-
-
 def load_model(path: str | Path, *, device: str | None = None) -> LoadedModel:
-    """Load the model folder at `path` for diagnostics (see module doc)."""
+    """Load the model folder at `path` for diagnostics (see module doc), through the trainer's
+    loader (`radvqa_train.modeling.load_model`), so every family loads as it does in training."""
     import torch
-    from transformers import AutoModelForImageTextToText, AutoProcessor
 
     from radvqa_train.families import family_of, image_token_id
+    from radvqa_train.modeling import load_model as load_vlm
 
     path = Path(path)
     if not path.is_dir():
         raise InputError(f"{path}: no model folder here (expected config.json or adapter_config.json)")
-    is_adapter = (path / "adapter_config.json").exists() and not (path / "config.json").exists()
-    if not is_adapter and not (path / "config.json").exists():
+    if not (path / "config.json").exists() and not (path / "adapter_config.json").exists():
         raise InputError(f"{path}: not a model folder (no config.json or adapter_config.json)")
-    base = _base_of_adapter(path) if is_adapter else path
-    proc_dir = path if (path / "processor_config.json").exists() or (path / "preprocessor_config.json").exists() else base
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     # bf16 on GPUs that have it (half the memory of the kept attentions); float32 on CPU.
     # Pixels stay a float32 leaf: the vision towers cast them, gradients flow back to it.
-    dtype = torch.bfloat16 if device.startswith("cuda") and torch.cuda.is_bf16_supported() else torch.float32
-    try:
-        processor = AutoProcessor.from_pretrained(proc_dir)
-        model = AutoModelForImageTextToText.from_pretrained(base, attn_implementation="eager", dtype=dtype)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: cannot load the model or its processor ({exc})") from exc
-    if is_adapter:
-        from peft import PeftModel
-
-        model = PeftModel.from_pretrained(model, path).merge_and_unload()
-    if not hasattr(processor, "image_processor"):
-        raise InputError(f"{proc_dir}: the processor has no image processor (only a tokenizer was found)")
+    bf16 = device.startswith("cuda") and torch.cuda.is_bf16_supported()
+    model, processor = load_vlm(path, precision="bf16" if bf16 else "fp32",
+                                attn_implementation="eager")
     model.to(device).eval()
     family = family_of(model)
     return LoadedModel(model, processor, family, model.config.model_type, image_token_id(processor), path)

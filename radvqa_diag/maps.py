@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from radvqa_data.atomic import atomic_path
+from radvqa_data.core.atomic import atomic_path
 
 #: colormap for overlays (perceptually uniform; survives greyscale printing better than jet)
 CMAP = "inferno"

@@ -1,9 +1,10 @@
 """Read the trainer's `predictions.parquet` and join what the catalog knows (paraphrase links, paths).
 
-Required columns: id, question, prediction, correct, and image_path (or image_id + a catalog).
-Everything else the trainer writes (reference, answer_type, question_type, modality, organ,
-source, split, metrics) is optional and filled with nulls when absent. Relative image paths are
-resolved against the predictions file's folder.
+Required columns (`PREDICTIONS_REQUIRED`): id, question, prediction, correct, and image_path (or
+image_id + a catalog). The other columns the trainer writes (`PREDICTIONS_OPTIONAL`: reference,
+answer_type, question_type, modality, organ, source, split) are filled with nulls when absent;
+scores pass through. Relative image paths are resolved against the predictions file's folder.
+Both lists come from `radvqa_data.core.schema`, where the trainer's writer finds them too.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from pathlib import Path
 
 import polars as pl
 
-from radvqa_data.errors import InputError
+from radvqa_data.core.errors import InputError
+from radvqa_data.core.schema import PREDICTIONS_OPTIONAL, PREDICTIONS_REQUIRED
 
-REQUIRED = ("id", "question", "prediction", "correct")
-OPTIONAL = ("image_id", "image_path", "reference", "answer_type", "question_type", "modality",
-            "organ", "source", "split")
+REQUIRED = PREDICTIONS_REQUIRED
+OPTIONAL = PREDICTIONS_OPTIONAL
 
 
 def read_predictions(path: str | Path) -> pl.DataFrame:
@@ -53,37 +54,45 @@ def read_predictions(path: str | Path) -> pl.DataFrame:
 def join_catalog(df: pl.DataFrame, catalog: str | Path | None) -> pl.DataFrame:
     """Add `linked_id` / `phrase_type` from `benchmark_qa` and fill missing image paths from `images`.
 
-    Matching: the prediction id equals the benchmark qid; otherwise (image_id, question) match
-    case- and space-insensitively. Without a catalog, `linked_id` is null (no paraphrase check).
+    Matching: the prediction id equals the benchmark qid; otherwise (source, image_id,
+    question) match case- and space-insensitively. Image paths come from the catalog row of the
+    same (source, image_id), the catalog's key: two sources may use one image id. A row without a
+    source takes the source of its image id when only one source has that id. Without a
+    catalog, `linked_id` is null (no paraphrase check).
     """
     if catalog is None:
         return df.with_columns(pl.lit(None, dtype=pl.Utf8).alias("linked_id"),
                                pl.lit(None, dtype=pl.Utf8).alias("phrase_type"))
-    from radvqa_data.catalog.db import connect
+    from radvqa_data.core.db import connect
 
-    con = connect(catalog, read_only=True)
-    try:
+    bq_cols = ("source", "qid", "image_id", "qnorm", "linked_id", "phrase_type")
+    with connect(catalog, read_only=True) as con:
         # DuckDB 2: no `.pl()` on a connection result here; fetchall() also closes the result.
         bq = pl.DataFrame(
-            con.execute("SELECT qid, image_id, lower(trim(question)), linked_id, phrase_type FROM benchmark_qa").fetchall(),
-            schema=["qid", "image_id", "qnorm", "linked_id", "phrase_type"], orient="row",
-            schema_overrides={c: pl.Utf8 for c in ("qid", "image_id", "qnorm", "linked_id", "phrase_type")},
+            con.execute("SELECT source, qid, image_id, lower(trim(question)), linked_id, "
+                        "phrase_type FROM benchmark_qa").fetchall(),
+            schema=list(bq_cols), orient="row", schema_overrides={c: pl.Utf8 for c in bq_cols},
         )
         imgs = pl.DataFrame(
-            con.execute("SELECT image_id, path FROM images WHERE path IS NOT NULL").fetchall(),
-            schema=["image_id", "catalog_path"], orient="row",
-            schema_overrides={"image_id": pl.Utf8, "catalog_path": pl.Utf8},
+            con.execute("SELECT source, image_id, path FROM images WHERE path IS NOT NULL").fetchall(),
+            schema=["source", "image_id", "catalog_path"], orient="row",
+            schema_overrides={"source": pl.Utf8, "image_id": pl.Utf8, "catalog_path": pl.Utf8},
         )
-    finally:
-        con.close()
-    df = df.with_columns(pl.col("question").str.strip_chars().str.to_lowercase().alias("_qnorm"))
-    by_id = bq.select(pl.col("qid").alias("id"), pl.col("linked_id").alias("_l1"), pl.col("phrase_type").alias("_p1"))
-    by_text = bq.unique(["image_id", "qnorm"]).select(
-        "image_id", pl.col("qnorm").alias("_qnorm"), pl.col("linked_id").alias("_l2"), pl.col("phrase_type").alias("_p2"))
-    df = df.join(by_id, on="id", how="left").join(by_text, on=["image_id", "_qnorm"], how="left")
-    df = df.join(imgs.unique("image_id"), on="image_id", how="left")
+    sole = (imgs.group_by("image_id").agg(pl.col("source").unique())
+            .filter(pl.col("source").list.len() == 1)
+            .select("image_id", pl.col("source").list.first().alias("_sole")))
+    df = (df.join(sole, on="image_id", how="left")
+          .with_columns(pl.coalesce("source", "_sole").alias("_src"),
+                        pl.col("question").str.strip_chars().str.to_lowercase().alias("_qnorm")))
+    by_id = bq.unique("qid", keep="first", maintain_order=True).select(
+        pl.col("qid").alias("id"), pl.col("linked_id").alias("_l1"), pl.col("phrase_type").alias("_p1"))
+    key = ["_src", "image_id", "_qnorm"]
+    by_text = bq.rename({"source": "_src", "qnorm": "_qnorm"}).unique(key).select(
+        *key, pl.col("linked_id").alias("_l2"), pl.col("phrase_type").alias("_p2"))
+    df = df.join(by_id, on="id", how="left").join(by_text, on=key, how="left")
+    df = df.join(imgs.rename({"source": "_src"}), on=["_src", "image_id"], how="left")
     return df.with_columns(
         pl.coalesce("_l1", "_l2").cast(pl.Utf8).alias("linked_id"),
         pl.coalesce("_p1", "_p2").cast(pl.Utf8).alias("phrase_type"),
         pl.coalesce("image_path", "catalog_path").alias("image_path"),
-    ).drop(["_qnorm", "_l1", "_l2", "_p1", "_p2", "catalog_path"])
+    ).drop(["_sole", "_src", "_qnorm", "_l1", "_l2", "_p1", "_p2", "catalog_path"])

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import polars as pl
 
-from radvqa_data.atomic import write_json, write_parquet
-from radvqa_data.errors import InputError
+from radvqa_data.core.atomic import write_json, write_parquet
+from radvqa_data.core.errors import InputError
+from radvqa_data.core.progress import progress_bar
 from radvqa_diag import failures
 from radvqa_diag.analyze import PRIMARY, analyze_batch, load_image
 
@@ -53,19 +54,6 @@ def _done_records(work: Path, fingerprint: str) -> list[dict]:
     return [r for f in sorted(work.glob("chunk-*.parquet")) for r in pl.read_parquet(f).to_dicts()]
 
 
-def _progress(enabled: bool):
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(TextColumn("saliency"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), disable=not enabled)
-
-
 def compute_records(df: pl.DataFrame, model_dir: Path, work: Path, fingerprint: str,
                     opts: ReportOptions) -> tuple[list[dict], dict]:
     """Saliency + signals for every prediction not done yet; returns records and timing."""
@@ -82,8 +70,7 @@ def compute_records(df: pl.DataFrame, model_dir: Path, work: Path, fingerprint: 
     lm = load_model(model_dir)
     timing["device"] = str(lm.device)
     n_chunks = len(list(work.glob("chunk-*.parquet")))
-    with _progress(opts.progress) as bar:
-        task = bar.add_task("saliency", total=len(todo), rate="")
+    with progress_bar("saliency", len(todo), "examples", opts.progress) as advance:
         for start in range(0, len(todo), opts.batch_size):
             rows = todo[start : start + opts.batch_size]
             t0 = time.perf_counter()
@@ -99,7 +86,7 @@ def compute_records(df: pl.DataFrame, model_dir: Path, work: Path, fingerprint: 
             n_chunks += 1
             records.extend(new)
             rate = timing["seconds"] / max(timing["examples"], 1)
-            bar.update(task, advance=len(rows), rate=f"{rate:.2f} s/example")
+            advance(len(rows), note=f"{rate:.2f} s/example")
     return records, timing
 
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from radvqa_data.errors import InputError
+from radvqa_data.core.errors import InputError
 from radvqa_diag.layout import ImageLayout, layouts_for_batch
 from radvqa_diag.loading import LoadedModel
 from radvqa_diag.vision_rollout import VisionAttentionRecorder, through_encoder

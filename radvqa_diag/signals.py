@@ -116,16 +116,6 @@ def entropy(m01: np.ndarray) -> float:
     return float(-(p * np.log(p)).sum() / np.log(m01.size))
 
 
-def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman rank correlation of two maps of one shape (NaN when one is constant)."""
-    from scipy.stats import spearmanr
-
-    a, b = np.ravel(a), np.ravel(b)
-    if np.ptp(a) == 0 or np.ptp(b) == 0:
-        return float("nan")
-    return float(spearmanr(a, b).statistic)
-
-
 def topk_iou(a: np.ndarray, b: np.ndarray, fraction: float = TOPK_FRACTION) -> float:
     """IoU of the top `fraction` pixels of two maps."""
     a, b = np.ravel(a), np.ravel(b)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import typer
 
-from radvqa_data.cli_util import user_errors
+from radvqa_data.core.cli import OptionalCatalogOpt, ProgressOpt, user_errors
+from radvqa_train.judge import JudgeSettings
 
 app = typer.Typer(
     name="radvqa-train",
@@ -55,9 +56,10 @@ def run_cmd(
     recipe: str = typer.Argument(..., help="Recipe YAML path or shipped recipe name."),
     model: str | None = typer.Option(None, "--model", help="Model directory or hub id (overrides the recipe)."),
     shards: Path | None = typer.Option(None, "--shards", help="Folder of synthetic QA shards (`synthetic`)."),
-    catalog: Path | None = typer.Option(None, "--catalog", help="Catalog DuckDB file (benchmarks, captions)."),
+    catalog: OptionalCatalogOpt = None,
     out: Path = typer.Option(Path("out/train"), "--out", help="Output folder."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint in OUT."),
+    progress: ProgressOpt = True,
 ) -> None:
     """Train the stages of RECIPE; extra `key=value` arguments override the recipe."""
     with user_errors():
@@ -65,7 +67,7 @@ def run_cmd(
         from radvqa_train.run import run_recipe
 
         cfg = load_config(recipe, overrides=list(ctx.args), model=model)
-        run_recipe(cfg, out=out, shards=shards, catalog=catalog, resume=resume)
+        run_recipe(cfg, out=out, shards=shards, catalog=catalog, resume=resume, progress=progress)
 
 
 @app.command("eval")
@@ -73,7 +75,7 @@ def eval_cmd(
     data: str = typer.Option(..., "--data", help="synthetic[:SPLIT] | NAME:SPLIT (e.g. vqa-rad:test)."),
     model: str | None = typer.Option(None, "--model", help="Model or stage folder to generate with."),
     predictions: Path | None = typer.Option(None, "--predictions", help="JSONL/CSV with id + prediction."),
-    catalog: Path | None = typer.Option(None, "--catalog", help="Catalog DuckDB file."),
+    catalog: OptionalCatalogOpt = None,
     shards: Path | None = typer.Option(None, "--shards", help="Folder of synthetic QA shards."),
     limit: int | None = typer.Option(None, "--limit", help="Score only the first N rows."),
     batch_size: int = typer.Option(8, "--batch-size", help="Generation batch size."),
@@ -86,22 +88,24 @@ def eval_cmd(
     judge_model: str | None = typer.Option(
         None, "--judge-model", help="Judge model name (as the server knows it)."),
     judge_api_key_env: str = typer.Option(
-        "OPENAI_API_KEY", "--judge-api-key-env", help="Env variable holding the judge's API key."),
+        JudgeSettings.api_key_env, "--judge-api-key-env",
+        help="Env variable holding the judge's API key."),
     judge_timeout: float = typer.Option(
-        60.0, "--judge-timeout", help="Seconds per judge request; failures are counted, not fatal"),
+        JudgeSettings.timeout, "--judge-timeout",
+        help="Seconds per judge request; failures are counted, not fatal"),
     judge_concurrency: int = typer.Option(
-        8, "--judge-concurrency", help="Judge requests in flight."),
+        JudgeSettings.concurrency, "--judge-concurrency", help="Judge requests in flight."),
     judge_max_new_tokens: int = typer.Option(
-        32, "--judge-max-new-tokens", help="Longest judge reply (raise it for reasoning models)."),
+        JudgeSettings.max_new_tokens, "--judge-max-new-tokens",
+        help="Longest judge reply (raise it for reasoning models)."),
     judge_cache: Path | None = typer.Option(
         None, "--judge-cache", help="Verdict cache file (default OUT/judge_cache.jsonl)."),
+    progress: ProgressOpt = True,
 ) -> None:
     """Generate answers (or read --predictions) and score them with the standard VQA metrics."""
     with user_errors():
-        from radvqa_data.errors import ConfigError
+        from radvqa_data.core.errors import ConfigError
         from radvqa_train.evaluate import evaluate
-        from radvqa_train.judge import JudgeSettings
-
         if judge is None and (judge_base_url or judge_model):
             raise ConfigError("--judge-base-url/--judge-model need --judge openai")
         settings = None if judge is None else JudgeSettings(
@@ -111,7 +115,7 @@ def eval_cmd(
         evaluate(
             data, model=model, predictions=predictions, catalog=catalog, shards=shards,
             limit=limit, out=out, batch_size=batch_size, max_new_tokens=max_new_tokens,
-            judge=settings, judge_cache=judge_cache,
+            progress=progress, judge=settings, judge_cache=judge_cache,
         )
 
 

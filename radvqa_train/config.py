@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from radvqa_data.errors import ConfigError, InputError
+from radvqa_data.core.errors import ConfigError, InputError
 
 TRAIN_MODES = ("projector", "lora_lm", "lora_lm_vision", "full")
 SCHEDULES = ("cosine", "linear", "constant")

@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from radvqa_data.errors import InputError
+from radvqa_data.core.errors import InputError
 from radvqa_data.reader import read_qa
 from radvqa_train.config import DataSpec, StageConfig
 

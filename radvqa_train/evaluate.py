@@ -13,13 +13,16 @@ Writes, atomically, under OUT:
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
 
-from radvqa_data.atomic import write_json, write_parquet, write_text
-from radvqa_data.errors import InputError
+from radvqa_data.core.atomic import write_json, write_parquet, write_text
+from radvqa_data.core.errors import InputError
+from radvqa_data.core.schema import predictions_schema
 from radvqa_data.reader import read_qa
 from radvqa_train.judge import JudgeSettings
 from radvqa_train.metrics import METRIC_KEYS, score, summarize
@@ -56,9 +59,10 @@ def generate_answers(model_path: str, rows: list[dict], *, batch_size: int = 8,
     model.to(device).eval()
     family = family_of(model)
     answers: list[str] = [""] * len(rows)
-    from radvqa_train.loop import progress_bar
+    from radvqa_data.core.progress import progress_bar
 
-    bar = progress_bar(progress, "generating", len(rows))
+    bar = contextlib.ExitStack()
+    advance = bar.enter_context(progress_bar("generating", len(rows), "rows", progress))
     for lo in range(0, len(rows), batch_size):
         chunk = [(i, load_image(rows[i]["image_path"])) for i in range(lo, min(lo + batch_size, len(rows)))]
         chunk = [(i, im) for i, im in chunk if im is not None]  # undecodable image: empty answer
@@ -71,10 +75,8 @@ def generate_answers(model_path: str, rows: list[dict], *, batch_size: int = 8,
             new = out[:, inputs["input_ids"].shape[1]:]
             for (i, _), text in zip(chunk, processor.tokenizer.batch_decode(new, skip_special_tokens=True), strict=True):
                 answers[i] = text.strip()
-        if bar is not None:
-            bar[0].update(bar[1], advance=min(batch_size, len(rows) - lo))
-    if bar is not None:
-        bar[0].stop()
+        advance(min(batch_size, len(rows) - lo))
+    bar.close()
     return answers
 
 
@@ -121,12 +123,9 @@ def evaluate(data: str, *, model: str | None = None, predictions: Path | None = 
                    dropped_no_image=stats.get("dropped_no_image", 0), missing_predictions=missing,
                    unmatched_predictions=unmatched)
     out = Path(out)
-    cols = ["id", "image_id", "image_path", "question", "reference", "prediction", "answer_type",
-            "question_type", "modality", "organ", "source", "split", "correct", *METRIC_KEYS]
-    cols += ["judge_score", "judge_status"] if judge is not None else []
-    schema = {c: pl.String for c in cols} | {"correct": pl.Boolean} | {k: pl.Float64 for k in METRIC_KEYS}
-    schema |= {"judge_score": pl.Float64} if judge is not None else {}
-    write_parquet(out / "predictions.parquet", pl.DataFrame([{c: s[c] for c in cols} for s in scored], schema=schema))
+    schema = predictions_schema(METRIC_KEYS, judge=judge is not None)
+    rows_out = [{c: s[c] for c in schema.names} for s in scored]
+    write_parquet(out / "predictions.parquet", pa.Table.from_pylist(rows_out, schema=schema))
     write_json(out / "metrics.json", metrics)
     table = metrics_table(metrics)
     if judge is not None:

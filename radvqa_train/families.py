@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from radvqa_data.errors import ConfigError
+from radvqa_data.core.errors import ConfigError
 
 #: model_type in config.json -> prompt family
 FAMILY_OF_MODEL_TYPE = {"paligemma": "paligemma", "idefics3": "idefics3", "smolvlm": "idefics3",

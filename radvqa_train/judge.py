@@ -20,7 +20,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from radvqa_data.errors import ConfigError
+from radvqa_data.core.errors import ConfigError
 
 JUDGE_TEMPLATE = "judge.v1.jinja"
 JUDGES = ("openai",)
@@ -90,13 +90,13 @@ class JudgeSettings:
 
     def sampling(self) -> Any:
         """The backend's `Sampling` for these settings."""
-        from radvqa_data.llm.backends.base import Sampling
+        from radvqa_data.llm.client import Sampling
 
         return Sampling(self.temperature, self.top_p, self.max_new_tokens, self.seed)
 
     def record(self) -> dict[str, Any]:
         """What metrics.json says about the judge (no API key)."""
-        from radvqa_data.llm.prompting import template_digest, template_version
+        from radvqa_data.llm.client import template_digest, template_version
 
         return {
             "backend": self.backend,
@@ -113,7 +113,7 @@ class JudgeSettings:
 
     def connect(self) -> Any:
         """The HTTP backend; a ConfigError at once when the server cannot be reached."""
-        from radvqa_data.llm.factory import make_backend
+        from radvqa_data.llm.client import make_backend
 
         return make_backend(
             self.backend,
@@ -131,7 +131,7 @@ def judge_prompt(
     question: str, reference: str, prediction: str, template: str = JUDGE_TEMPLATE
 ) -> Any:
     """The judge's chat prompt for one item (`radvqa_data.llm.prompting.Prompt`)."""
-    from radvqa_data.llm.prompting import render
+    from radvqa_data.llm.client import render
 
     return render(
         template,

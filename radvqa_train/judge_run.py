@@ -61,7 +61,7 @@ def _request(
     progress: bool,
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Ask the judge about every item; returns ({key: reply}, {key: failure status})."""
-    from radvqa_data.synth.progress import progress_bar
+    from radvqa_data.core.progress import progress_bar
 
     replies, failed = {}, {}
     keys = list(items)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from radvqa_data.core.progress import progress_bar
 from radvqa_train.checkpoint import (
     list_checkpoints,
     load_checkpoint,
@@ -124,11 +125,13 @@ def train_stage(model: Any, processor: Any, family: str, stage: StageConfig, dat
     device = accelerator.device
     counts = Counts()
     model.train()
-    bar = progress_bar(progress and accelerator.is_main_process, stage.name, steps, start)
+    bar = contextlib.ExitStack()  # the progress bar; closed where the loop ends or stops early
+    advance = bar.enter_context(progress_bar(stage.name, steps, "steps",
+                                             progress and accelerator.is_main_process, start=start))
     loss_value, taken = float("nan"), 0
     for step in range(start, steps):
         if stop_after is not None and taken >= stop_after:  # time-boxed call: leave, resume later
-            _close(bar)
+            bar.close()
             return {"finished": False, "step": step, "steps": steps}
         t0, n_tokens, n_samples, losses = time.perf_counter(), 0, 0, []
         for micro in range(stage.grad_accum):
@@ -172,12 +175,11 @@ def train_stage(model: Any, processor: Any, family: str, stage: StageConfig, dat
         if eval_rows and stage.eval.every and done % stage.eval.every == 0 and done != steps:
             ev = eval_loss(accelerator.unwrap_model(model), eval_rows, processor, family, stage, device)
             log.log({"stage": stage.name, "step": done, "eval_loss": round(ev, 6)})
-        if bar is not None:
-            bar[0].update(bar[1], advance=1, description=f"{stage.name} loss {loss_value:.4f}",
-                          rate=f"{float(stats[2]) / dt:.1f} samples/s {float(stats[1]) / dt:.0f} tok/s "
-                               f"lr {scheduler.get_last_lr()[0]:.1e} {memory_mb():.0f} MiB")
+        advance(1, label=f"{stage.name} loss {loss_value:.4f}",
+                note=f"{float(stats[2]) / dt:.1f} samples/s {float(stats[1]) / dt:.0f} tok/s "
+                     f"lr {scheduler.get_last_lr()[0]:.1e} {memory_mb():.0f} MiB")
         taken += 1
-    _close(bar)
+    bar.close()
     summary = {"finished": True, "steps": steps, "final_loss": loss_value, "counts": counts.__dict__}
     if eval_rows:
         ev = eval_loss(accelerator.unwrap_model(model), eval_rows, processor, family, stage, device)
@@ -185,26 +187,3 @@ def train_stage(model: Any, processor: Any, family: str, stage: StageConfig, dat
         summary["eval_loss"] = ev
     summary["model"] = accelerator.unwrap_model(model)
     return summary
-
-
-def progress_bar(enabled: bool, name: str, total: int, start: int = 0) -> tuple | None:
-    """A rich progress bar (and its task) for `total` units, or None when disabled."""
-    if not enabled:
-        return None
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    p = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                 TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
-    p.start()
-    return p, p.add_task(name, total=total, completed=start, rate="")
-
-
-def _close(bar: tuple | None) -> None:
-    if bar is not None:
-        bar[0].stop()

@@ -14,9 +14,11 @@ the adapter alone is saved too (`STAGE/adapter/`) for small-footprint sharing.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
-from radvqa_data.errors import InputError
+from radvqa_data.core.errors import InputError
 from radvqa_train.config import StageConfig
 from radvqa_train.families import PROJECTOR_MODULE, family_of
 
@@ -25,8 +27,27 @@ LM_NAMES = ("language_model", "text_model")
 VISION_NAMES = ("vision_tower", "vision_model", "visual")
 
 
-def load_model(path: str, *, precision: str = "fp32", load_in_4bit: bool = False) -> tuple[Any, Any]:
-    """(model, processor) from a local folder or hub id; nothing is downloaded for local folders."""
+def _adapter_base(path: Path) -> Path | None:
+    """The base model folder of a LoRA adapter folder (None when `path` is a full model)."""
+    if not (path / "adapter_config.json").exists() or (path / "config.json").exists():
+        return None
+    cfg = json.loads((path / "adapter_config.json").read_text("utf-8"))
+    base = cfg.get("base_model_name_or_path")
+    if not base or not Path(base).exists():
+        raise InputError(f"{path}: adapter's base model '{base}' is not a local folder; "
+                         "pass a merged model folder")
+    return Path(base)
+
+
+def load_model(path: str | Path, *, precision: str = "fp32", load_in_4bit: bool = False,
+               attn_implementation: str | None = None) -> tuple[Any, Any]:
+    """(model, processor) from a local folder or hub id; nothing is downloaded for local folders.
+
+    The one loader of the project: training, eval and diag (`radvqa_diag.loading`) all come
+    here, so every family loads the same way (the image-only Qwen2.5-VL processor is registered
+    first). A LoRA adapter folder (``adapter_config.json``, no ``config.json``) is loaded on its
+    base model and merged. `attn_implementation`: ``eager`` for attention maps (diag).
+    """
     import torch
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
@@ -34,9 +55,16 @@ def load_model(path: str, *, precision: str = "fp32", load_in_4bit: bool = False
 
     register_processors()  # image-only Qwen2.5-VL processor (no torchvision)
 
+    local = Path(path)
+    base = _adapter_base(local) if local.is_dir() else None
+    has_proc = any((local / f).exists() for f in ("processor_config.json",
+                                                  "preprocessor_config.json"))
+    proc_path = local if base is None or has_proc else base
     kwargs: dict[str, Any] = {"dtype": torch.bfloat16 if precision == "bf16" else torch.float32}
+    if attn_implementation is not None:
+        kwargs["attn_implementation"] = attn_implementation
     if load_in_4bit:
-        from radvqa_data.errors import ConfigError, require
+        from radvqa_data.core.errors import ConfigError, require
 
         if not torch.cuda.is_available():
             raise ConfigError("load_in_4bit needs a CUDA GPU (bitsandbytes); set load_in_4bit=false on CPU")
@@ -46,12 +74,16 @@ def load_model(path: str, *, precision: str = "fp32", load_in_4bit: bool = False
         kwargs["quantization_config"] = BitsAndBytesConfig(
             load_in_4bit=True, bnb_4bit_compute_dtype=torch.bfloat16, bnb_4bit_quant_type="nf4")
     try:
-        processor = AutoProcessor.from_pretrained(path)
-        model = AutoModelForImageTextToText.from_pretrained(path, **kwargs)
+        processor = AutoProcessor.from_pretrained(proc_path)
+        model = AutoModelForImageTextToText.from_pretrained(base or path, **kwargs)
     except (OSError, ValueError) as exc:
         raise InputError(f"{path}: cannot load a vision-language model + processor here ({exc})") from exc
+    if base is not None:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, local).merge_and_unload()
     if not hasattr(processor, "image_processor"):
-        raise InputError(f"{path}: AutoProcessor returned only a tokenizer (no image processor)")
+        raise InputError(f"{proc_path}: AutoProcessor returned only a tokenizer (no image processor)")
     return model, processor
 
 

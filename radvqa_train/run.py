@@ -18,8 +18,8 @@ from typing import Any
 
 import yaml
 
-from radvqa_data.atomic import write_json, write_text
-from radvqa_data.errors import ConfigError, InputError
+from radvqa_data.core.atomic import write_json, write_text
+from radvqa_data.core.errors import ConfigError, InputError
 from radvqa_train.config import TrainConfig, to_dict
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from radvqa_data.errors import ConfigError
+from radvqa_data.core.errors import ConfigError
 
 FAMILIES = ("paligemma", "idefics3", "qwen2_5_vl")
 

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from radvqa_data.atomic import write_text
+from radvqa_data.core.atomic import write_text
 
 
 def memory_mb() -> float:

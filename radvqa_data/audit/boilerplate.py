@@ -23,10 +23,11 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from radvqa_data.audit.defaults import BOILERPLATE_MAX_CASES
 from radvqa_data.audit.findings import Finding, Side
 from radvqa_data.audit.normalize import normalize_text
 from radvqa_data.audit.qa_checks import side
-from radvqa_data.audit.splits import priority
+from radvqa_data.core.splits import priority
 
 #: words that carry no content for the grounding test
 STOPWORDS = frozenset(
@@ -41,7 +42,7 @@ class BoilerplateConfig:
 
     min_words: int = 4  # shorter answers ("CT", "left lung") are labels, never boilerplate
     min_cases: int = 3  # cases an answer needs when its rows' own texts do not support it
-    max_cases: int = 5  # cases an answer needs with no text to check (real tables: docs/audit.md)
+    max_cases: int = BOILERPLATE_MAX_CASES  # cases an answer needs with no text to check
     grounded: float = (
         0.5  # share of an answer's content words its row's text must hold to support it
     )

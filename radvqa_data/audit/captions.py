@@ -12,7 +12,7 @@ import polars as pl
 from radvqa_data.audit.findings import Finding, Side
 from radvqa_data.audit.neardup import NearDupConfig, near_duplicate_texts
 from radvqa_data.audit.normalize import normalize_many
-from radvqa_data.audit.splits import priority
+from radvqa_data.core.splits import priority
 
 #: at most this many findings per pair of distinct texts (a caption like "Preoperative radiograph"
 #: can repeat dozens of times; the count per split pair is still exact in the summary)
@@ -70,18 +70,3 @@ def caption_leaks(texts: pl.DataFrame, cfg: NearDupConfig, near: bool = True) ->
             )
         )
     return out
-
-
-def split_pair_counts(findings: list[Finding]) -> dict[str, dict[str, int]]:
-    """Per pair of splits: distinct shared texts and images on each side (the ROCO figures)."""
-    acc: dict[str, dict] = {}
-    for f in findings:
-        if f.kind != "caption_duplicate":
-            continue
-        key = f"{f.a.source}:{f.a.split} ~ {f.b.source}:{f.b.split}"
-        d = acc.setdefault(key, {"texts": set(), "a": set(), "b": set(), "n": 0})
-        d["n"] += 1
-        d["texts"].add(normalize_many([f.b.text])[0])
-        d["a"].add(f.a.image_id)
-        d["b"].add(f.b.image_id)
-    return {k: {"texts": len(v["texts"]), "images_a": len(v["a"]), "images_b": len(v["b"]), "pairs": v["n"]} for k, v in acc.items()}

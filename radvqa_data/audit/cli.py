@@ -1,59 +1,89 @@
-"""CLI commands of radvqa_data.audit (registered on the `radvqa-data` app)."""
+"""`radvqa-data audit`: duplicates and train/test leakage, a report, an optional cleaned copy.
+
+The command parses its options into an `AuditRequest` and hands it to `run_request`, a plain
+function (tests and notebooks call it too); the checks are imported inside it.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from radvqa_data.cli_util import user_errors
+from radvqa_data.audit.defaults import BOILERPLATE_MAX_CASES, NEAR_DUP_THRESHOLD
+from radvqa_data.core.cli import OptionalCatalogOpt, ProgressOpt, user_errors
+
+app = typer.Typer()
 
 
-def register(app: typer.Typer) -> None:
-    """Add this area's commands to `app`."""
-    app.command("audit")(audit)
+@dataclass
+class AuditRequest:
+    """What the command line asks of an audit (see `audit --help` for each field)."""
+
+    inputs: list[Path] = field(default_factory=list)
+    catalog: Path | None = None
+    against: list[str] = field(default_factory=list)
+    report: Path | None = None
+    fail_on: str | None = None
+    fix: Path | None = None
+    fix_mode: str = "drop"
+    columns: str | None = None
+    threshold: float = NEAR_DUP_THRESHOLD
+    caption_fields: str = "caption"
+    no_images: bool = False
+    progress: bool = True
+    only: str | None = None
+    boilerplate_cases: int = BOILERPLATE_MAX_CASES
 
 
+@app.command("audit")
 def audit(
     inputs: Optional[list[Path]] = typer.Argument(None, help="QA shard folder(s) or QA tables (Parquet, CSV, JSONL, datasets folder). Omit to audit the catalog's own sources."),  # noqa: UP045
-    catalog: Optional[Path] = typer.Option(None, "--catalog", help="Catalog (DuckDB) with the images, captions and benchmarks."),  # noqa: UP045
+    catalog: OptionalCatalogOpt = None,
     against: Optional[list[str]] = typer.Option(None, "--against", help="Protected evaluation set NAME[:SPLIT] (repeatable), e.g. vqa-rad:test."),  # noqa: UP045
     report: Optional[Path] = typer.Option(None, "--report", help="Write audit.json and report.html into this folder."),  # noqa: UP045
     fail_on: Optional[str] = typer.Option(None, "--fail-on", help="Exit 1 when findings of these kinds exist: 'leakage', 'any' or KIND,KIND."),  # noqa: UP045
     fix: Optional[Path] = typer.Option(None, "--fix", help="Write a cleaned copy of the rows here (input untouched)."),  # noqa: UP045
     fix_mode: str = typer.Option("drop", "--fix-mode", help="drop: remove leaking/duplicate rows; move: keep them in split 'quarantine'."),
     columns: Optional[str] = typer.Option(None, "--columns", help="Column mapping: question=...,answer=...,image=...,split=...,group=..."),  # noqa: UP045
-    threshold: float = typer.Option(90.0, "--threshold", help="Near-duplicate text score 0-100 (rapidfuzz); lower finds more paraphrases."),
+    threshold: float = typer.Option(
+        NEAR_DUP_THRESHOLD, "--threshold",
+        help="Near-duplicate text score 0-100 (rapidfuzz); lower finds more paraphrases."),
     boilerplate_cases: int = typer.Option(
-        5, "--boilerplate-cases",
+        BOILERPLATE_MAX_CASES, "--boilerplate-cases",
         help="Cases a long answer must recur in to be boilerplate when no text of its rows can be "
         "checked."),
     caption_fields: str = typer.Option("caption", "--caption-fields", help="Catalog text fields compared across splits."),
     no_images: bool = typer.Option(False, "--no-images", help="Skip the pixel checks (text and group checks only)."),
     only: Optional[str] = typer.Option(None, "--only", help="Run only these checks: KIND,KIND (default: all the inputs allow)."),  # noqa: UP045
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+    progress: ProgressOpt = True,
 ) -> None:
-    """Find duplicates and train/test leakage: QA pairs, same pictures, benchmark contamination, captions, groups."""
+    """Find duplicates and train/test leakage: QA pairs, same pictures, benchmark contamination, captions, groups.
+
+    --catalog: the images, captions and benchmarks the checks compare against."""
     with user_errors():
-        code = run_cli(inputs or [], catalog, against or [], report, fail_on, fix, fix_mode, columns, threshold,
-                       caption_fields, no_images, progress, only, boilerplate_cases)
+        code = run_request(AuditRequest(
+            inputs=list(inputs or []), catalog=catalog, against=list(against or []), report=report,
+            fail_on=fail_on, fix=fix, fix_mode=fix_mode, columns=columns, threshold=threshold,
+            caption_fields=caption_fields, no_images=no_images, progress=progress, only=only,
+            boilerplate_cases=boilerplate_cases))
     if code:
         raise typer.Exit(code)
 
 
-def run_cli(inputs: list[Path], catalog: Path | None, against: list[str], report: Path | None, fail_on: str | None,
-            fix: Path | None, fix_mode: str, columns: str | None, threshold: float, caption_fields: str,
-            no_images: bool, progress: bool, only: str | None = None,
-            boilerplate_cases: int = 5) -> int:
+def run_request(req: AuditRequest) -> int:
     """The command body as a plain function; returns the exit code."""
     from dataclasses import replace
 
     from radvqa_data.audit.findings import KINDS, failing, parse_fail_on
     from radvqa_data.audit.report import check_lines, print_check_lines, write_audit_json
     from radvqa_data.audit.run import AuditOptions, run_audit
-    from radvqa_data.errors import InputError
+    from radvqa_data.core.errors import InputError
 
+    inputs, catalog, against, report, fail_on, fix, fix_mode, only = (
+        req.inputs, req.catalog, req.against, req.report, req.fail_on, req.fix, req.fix_mode, req.only)
     kinds = parse_fail_on(fail_on)
     only_kinds = None
     if only:
@@ -64,14 +94,14 @@ def run_cli(inputs: list[Path], catalog: Path | None, against: list[str], report
         raise InputError("nothing to audit: give INPUT (QA shards or a table) and/or --catalog FILE")
     if fix is not None and not inputs:
         raise InputError("--fix needs INPUT rows to clean")
-    opts = AuditOptions(inputs=list(inputs), catalog=catalog, against=list(against), columns=columns,
-                        caption_fields=tuple(f.strip() for f in caption_fields.split(",") if f.strip()),
-                        images=not no_images, progress=progress, only=only_kinds)
-    opts.text = replace(opts.text, threshold=threshold)
-    if boilerplate_cases < 2:
-        raise InputError(f"--boilerplate-cases {boilerplate_cases}: expected 2 or more "
+    opts = AuditOptions(inputs=list(inputs), catalog=catalog, against=list(against), columns=req.columns,
+                        caption_fields=tuple(f.strip() for f in req.caption_fields.split(",") if f.strip()),
+                        images=not req.no_images, progress=req.progress, only=only_kinds)
+    opts.text = replace(opts.text, threshold=req.threshold)
+    if req.boilerplate_cases < 2:
+        raise InputError(f"--boilerplate-cases {req.boilerplate_cases}: expected 2 or more "
                          "(an answer in one case recurs nowhere)")
-    opts.boilerplate = replace(opts.boilerplate, max_cases=boilerplate_cases)
+    opts.boilerplate = replace(opts.boilerplate, max_cases=req.boilerplate_cases)
     res = run_audit(opts)
     print_check_lines(res.findings, res.checks_run, kinds)
     if report is not None:

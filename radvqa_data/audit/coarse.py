@@ -139,7 +139,7 @@ class CropSearch:
 
 def score_pairs(
     cs: CropSearch, left: np.ndarray, right: np.ndarray, tick=None
-) -> tuple[np.ndarray, list[tuple]]:  # noqa: ANN001
+) -> tuple[np.ndarray, list[tuple]]:
     """Coarse score of each pair (left[k], right[k]) of image indices in `cs`, both directions.
 
     Returns the scores and, per pair, the better direction's (template side, Hit): side 0 means

@@ -89,7 +89,7 @@ def parse_fail_on(spec: str | None) -> set[str]:
     `leakage` means the leakage kinds plus cross-split findings of the other kinds (the caller
     checks `Finding.is_leak`); it is returned as the pseudo-kind "leakage".
     """
-    from radvqa_data.errors import ConfigError
+    from radvqa_data.core.errors import ConfigError
 
     if not spec:
         return set()

@@ -20,9 +20,11 @@ from pathlib import Path
 
 import polars as pl
 
-from radvqa_data.atomic import write_json, write_parquet
 from radvqa_data.audit.findings import Finding
-from radvqa_data.errors import InputError
+from radvqa_data.core.atomic import write_json, write_parquet
+from radvqa_data.core.errors import InputError
+from radvqa_data.core.shards import ShardDir
+from radvqa_data.core.splits import QUARANTINE
 
 
 def rows_to_remove(rows: pl.DataFrame, findings: list[Finding]) -> pl.DataFrame:
@@ -80,9 +82,10 @@ def write_fixed(out: Path, rows: pl.DataFrame, findings: list[Finding], inputs: 
         moved = rows.join(rem.select("__k"), on="__k", how="semi")
         split_col = _split_column(rows)
         if split_col:
-            moved = moved.with_columns(pl.lit("quarantine").alias(split_col))
+            moved = moved.with_columns(pl.lit(QUARANTINE).alias(split_col))
         keep = pl.concat([keep, moved]).sort("__k")
-    write_parquet(out / "qa" / "part-00000.parquet", keep.select(orig_cols) if orig_cols else keep)
+    shard_dir = ShardDir(out)
+    write_parquet(shard_dir.qa_path(0), keep.select(orig_cols) if orig_cols else keep)
     removed = rows.join(rem, on="__k").select(
         pl.col("__row_id").alias("row_id"), pl.col("__source").alias("source"), pl.col("__split").alias("split"),
         pl.col("__image_id").alias("image_id"), pl.col("__question").alias("question"), "kind", "reason",
@@ -90,7 +93,7 @@ def write_fixed(out: Path, rows: pl.DataFrame, findings: list[Finding], inputs: 
     write_parquet(out / "removed.parquet", removed)
     counts = {k: int(n) for k, n in removed.group_by("kind").len().iter_rows()}
     # `inputs`: so `radvqa-data export OUT` finds the audited shard folder's manifest
-    write_json(out / "fix_summary.json", {"mode": mode, "rows_in": rows.height, "rows_out": keep.height,
+    write_json(shard_dir.fix_summary, {"mode": mode, "rows_in": rows.height, "rows_out": keep.height,
                                           "affected": removed.height, "by_kind": counts,
                                           "inputs": [str(Path(p).resolve()) for p in inputs]})
     return counts

@@ -9,9 +9,9 @@ import html
 import io
 from pathlib import Path
 
-from radvqa_data.atomic import write_text
 from radvqa_data.audit.findings import KINDS, Finding, count_by_kind
 from radvqa_data.audit.report import CHECK_TITLES
+from radvqa_data.core.atomic import write_text
 
 #: findings shown in the page (all are in audit.json); a page of 100k rows helps nobody
 MAX_ROWS = 2000

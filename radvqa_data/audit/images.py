@@ -52,26 +52,25 @@ def phash_candidates(left: pl.DataFrame, right: pl.DataFrame, cfg: CandidateConf
 
     `same_table`: left and right are one table; only pairs li < ri are returned.
     """
-    con = duckdb.connect()
-    con.register("l", left.select(pl.int_range(pl.len()).alias("li"), "phash", "sha256"))
-    con.register("r", right.select(pl.int_range(pl.len()).alias("ri"), "phash", "sha256"))
-    # An OR of band equalities would be a nested-loop join; unnesting (band, value) keys turns
-    # it into one hash equi-join.
-    q = f"""
-    WITH lb AS (SELECT li, phash, b, (phash >> (8*b)) & 255 AS v FROM l, range(8) t(b) WHERE phash IS NOT NULL),
-         rb AS (SELECT ri, phash, b, (phash >> (8*b)) & 255 AS v FROM r, range(8) t(b) WHERE phash IS NOT NULL),
-         ph AS (
-           SELECT DISTINCT lb.li, rb.ri, bit_count(xor(lb.phash, rb.phash)) AS ham
-           FROM lb JOIN rb USING (b, v)
-           WHERE bit_count(xor(lb.phash, rb.phash)) <= {int(cfg.max_hamming)}
-         ),
-         sh AS (SELECT l.li, r.ri, 0 AS ham FROM l JOIN r ON l.sha256 = r.sha256 WHERE l.sha256 IS NOT NULL)
-    SELECT li, ri, min(ham) AS ham FROM (SELECT * FROM ph UNION ALL SELECT * FROM sh)
-    {"WHERE li < ri" if same_table else ""}
-    GROUP BY li, ri
-    """
-    out = query_pl(con, q)
-    con.close()
+    with duckdb.connect() as con:
+        con.register("l", left.select(pl.int_range(pl.len()).alias("li"), "phash", "sha256"))
+        con.register("r", right.select(pl.int_range(pl.len()).alias("ri"), "phash", "sha256"))
+        # An OR of band equalities would be a nested-loop join; unnesting (band, value) keys turns
+        # it into one hash equi-join.
+        q = f"""
+        WITH lb AS (SELECT li, phash, b, (phash >> (8*b)) & 255 AS v FROM l, range(8) t(b) WHERE phash IS NOT NULL),
+             rb AS (SELECT ri, phash, b, (phash >> (8*b)) & 255 AS v FROM r, range(8) t(b) WHERE phash IS NOT NULL),
+             ph AS (
+               SELECT DISTINCT lb.li, rb.ri, bit_count(xor(lb.phash, rb.phash)) AS ham
+               FROM lb JOIN rb USING (b, v)
+               WHERE bit_count(xor(lb.phash, rb.phash)) <= {int(cfg.max_hamming)}
+             ),
+             sh AS (SELECT l.li, r.ri, 0 AS ham FROM l JOIN r ON l.sha256 = r.sha256 WHERE l.sha256 IS NOT NULL)
+        SELECT li, ri, min(ham) AS ham FROM (SELECT * FROM ph UNION ALL SELECT * FROM sh)
+        {"WHERE li < ri" if same_table else ""}
+        GROUP BY li, ri
+        """
+        out = query_pl(con, q)
     return out
 
 

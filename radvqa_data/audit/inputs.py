@@ -12,7 +12,8 @@ from pathlib import Path
 
 import polars as pl
 
-from radvqa_data.errors import InputError
+from radvqa_data.core.errors import InputError
+from radvqa_data.core.shards import ShardDir
 
 #: canonical name -> the names we accept without a mapping (first found wins)
 CANONICAL: dict[str, tuple[str, ...]] = {
@@ -58,8 +59,8 @@ def read_table(path: Path) -> pl.DataFrame:
         raise InputError(f"{p}: no such file or folder")
     try:
         if p.is_dir():
-            if (p / "qa").is_dir() and list((p / "qa").glob("part-*.parquet")):
-                return pl.read_parquet(sorted((p / "qa").glob("part-*.parquet")))
+            if ShardDir(p).qa_files():
+                return pl.read_parquet(ShardDir(p).qa_files())
             if (p / "dataset_dict.json").exists() or (p / "dataset_info.json").exists() or (p / "state.json").exists():
                 return _read_hf(p)
             files = sorted(p.rglob("*.parquet"))

@@ -15,12 +15,14 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from radvqa_data.audit.defaults import NEAR_DUP_THRESHOLD
+
 
 @dataclass(frozen=True)
 class NearDupConfig:
     """Knobs of the near-duplicate search."""
 
-    threshold: float = 90.0  # rapidfuzz score (0-100) a pair needs; lower: more paraphrases, more noise
+    threshold: float = NEAR_DUP_THRESHOLD  # a pair's rapidfuzz score; lower: more pairs, more noise
     shingle: int = 4  # byte n-gram size of the MinHash shingles (<= 4); smaller: more collisions
     bands: int = 24  # LSH bands; more: higher recall, more candidates to verify
     rows: int = 3  # hashes per band; fewer: higher recall, more candidates

@@ -248,7 +248,7 @@ def series_of(paths: list[Path]) -> dict[str, list[str]]:
     return out
 
 
-def image_frame(paths: list[str], split: str):  # noqa: ANN201 (polars is imported lazily)
+def image_frame(paths: list[str], split: str):  # (polars is imported lazily)
     """Catalog-shaped image records (source 'planted', id = path) for files outside a catalog."""
     import polars as pl
 

@@ -8,7 +8,7 @@ import duckdb
 import polars as pl
 
 from radvqa_data.audit.images import IMAGE_COLUMNS, query_pl
-from radvqa_data.errors import InputError
+from radvqa_data.core.errors import InputError
 
 
 @dataclass(frozen=True)

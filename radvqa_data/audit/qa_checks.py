@@ -13,7 +13,7 @@ import polars as pl
 from radvqa_data.audit.findings import Finding, Side
 from radvqa_data.audit.neardup import NearDupConfig, scoped_pairs
 from radvqa_data.audit.normalize import normalize_series
-from radvqa_data.audit.splits import priority, priority_expr
+from radvqa_data.core.splits import priority, priority_expr
 
 
 def prepare(rows: pl.DataFrame) -> pl.DataFrame:

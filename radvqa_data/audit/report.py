@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from radvqa_data.atomic import write_json
 from radvqa_data.audit.findings import KINDS, LEAKAGE_KINDS, NOISE_KINDS, Finding, count_by_kind
+from radvqa_data.core.atomic import write_json
 
 #: one line per check on the terminal
 CHECK_TITLES = {

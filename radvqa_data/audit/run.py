@@ -19,6 +19,7 @@ from radvqa_data.audit.inputs import load_inputs
 from radvqa_data.audit.neardup import NearDupConfig
 from radvqa_data.audit.pixels import PixelConfig
 from radvqa_data.audit.protected import parse_against, protected_images, protected_questions
+from radvqa_data.core.progress import Phases
 
 
 @dataclass
@@ -58,61 +59,18 @@ class AuditResult:
     against: list[str] = field(default_factory=list)
 
 
-class _Phases:
-    """A rich progress display with one bar per phase (or nothing when progress is off)."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.progress = None
-        if enabled:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TaskProgressColumn,
-                TextColumn,
-                TimeElapsedColumn,
-            )
-
-            self.progress = Progress(TextColumn("{task.description:<30}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
-                                     TextColumn("[dim]{task.fields[rate]}"),
-                                     TimeElapsedColumn(), transient=False)
-
-    def __enter__(self) -> _Phases:
-        if self.progress:
-            self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.progress:
-            self.progress.__exit__(*exc)  # type: ignore[arg-type]
-
-    def task(self, name: str, total: int | None = None):  # noqa: ANN201
-        """A progress bar for one phase; returns the function that advances it (with a rate)."""
-        if not self.progress:
-            return lambda n=1: None
-        prog = self.progress
-        tid = prog.add_task(name, total=total, rate="")
-        t0 = time.perf_counter()
-        done = [0]
-
-        def tick(n: int = 1) -> None:
-            done[0] += n
-            dt = time.perf_counter() - t0
-            prog.update(tid, advance=n, rate=f"{done[0] / dt:,.1f}/s" if dt > 0 else "")
-
-        return tick
-
-    def factory(self, prefix: str):  # noqa: ANN201
-        """A TaskFactory whose bars are named '<prefix>: <phase>'."""
-        return lambda name, total: self.task(f"{prefix}: {name}", total)
-
-
 def run_audit(opts: AuditOptions) -> AuditResult:
     """Run all checks that the inputs allow; see docs/audit.md for what each check means."""
-    from radvqa_data.catalog import db
+    from radvqa_data.core import db
 
-    con = db.connect(opts.catalog, read_only=True) if opts.catalog else None
+    if not opts.catalog:
+        return _run_checks(opts, None)
+    with db.connect(opts.catalog, read_only=True) as con:  # closed even when a check raises
+        return _run_checks(opts, con)
+
+
+def _run_checks(opts: AuditOptions, con) -> AuditResult:
+    """`run_audit` on an open catalog connection (or None); the caller closes it."""
     sets = parse_against(opts.against, con, str(opts.catalog))
     findings: list[Finding] = []
     secs: dict[str, float] = {}
@@ -127,7 +85,7 @@ def run_audit(opts: AuditOptions) -> AuditResult:
         rows = _catalog_training_rows(con, sets)
 
     prot_imgs = protected_images(con, sets) if (con is not None and sets) else pl.DataFrame()
-    with _Phases(opts.progress) as ph:
+    with Phases(opts.progress) as ph:
         if rows is not None and rows.height:
             for kind, fn in (("qa_duplicate", qa_checks.exact_duplicates),
                              ("qa_near_duplicate", lambda r: qa_checks.near_duplicates(r, opts.text)),
@@ -173,13 +131,12 @@ def run_audit(opts: AuditOptions) -> AuditResult:
                     checks.append("group_leak")
     if con is not None:
         _attach_paths(con, findings)
-        con.close()
     return AuditResult(findings, rows if opts.inputs else None, checks, secs,
                        n_rows=0 if rows is None else rows.height, n_images=audited.height if con is not None else 0,
                        n_protected=prot_imgs.height, against=[a.label for a in sets])
 
 
-def _catalog_training_rows(con, sets) -> pl.DataFrame | None:  # noqa: ANN001
+def _catalog_training_rows(con, sets) -> pl.DataFrame | None:
     """Without INPUT: the catalog's benchmark QA rows outside the protected sets, as QA rows."""
     q = "SELECT source, qid, image_id, split, question, answer FROM benchmark_qa"
     df = query_pl(con, q)
@@ -200,7 +157,7 @@ def _catalog_training_rows(con, sets) -> pl.DataFrame | None:  # noqa: ANN001
     return qa_checks.prepare(rows)
 
 
-def _audited_images(con, rows: pl.DataFrame | None, prot: pl.DataFrame, from_input: bool) -> pl.DataFrame:  # noqa: ANN001
+def _audited_images(con, rows: pl.DataFrame | None, prot: pl.DataFrame, from_input: bool) -> pl.DataFrame:
     """Images under audit: those the input rows use (split from the rows), or, without INPUT,
     every catalog image outside the protected sets."""
     if from_input:
@@ -216,7 +173,7 @@ def _audited_images(con, rows: pl.DataFrame | None, prot: pl.DataFrame, from_inp
     return imgs
 
 
-def _caption_texts(con, audited: pl.DataFrame, prot: pl.DataFrame, fields: tuple[str, ...], restrict: bool) -> pl.DataFrame:  # noqa: ANN001
+def _caption_texts(con, audited: pl.DataFrame, prot: pl.DataFrame, fields: tuple[str, ...], restrict: bool) -> pl.DataFrame:
     """Caption texts with each image's split: with INPUT the audited and protected images only,
     without INPUT every catalog image (protected ones included: their captions can leak too)."""
     ph = ",".join("?" for _ in fields)
@@ -238,7 +195,7 @@ def _caption_texts(con, audited: pl.DataFrame, prot: pl.DataFrame, fields: tuple
     return df
 
 
-def _catalog_group_leaks(con) -> list[Finding]:  # noqa: ANN001
+def _catalog_group_leaks(con) -> list[Finding]:
     """group_leak over catalog images: one group_id with images in two splits of one source."""
     df = query_pl(
         con,
@@ -248,7 +205,7 @@ def _catalog_group_leaks(con) -> list[Finding]:  # noqa: ANN001
     return qa_checks.group_leaks(df)
 
 
-def _attach_paths(con, findings: list[Finding]) -> None:  # noqa: ANN001
+def _attach_paths(con, findings: list[Finding]) -> None:
     """Give every finding its two image files (for the report's thumbnails) where the catalog has them."""
     need = {(s.source, s.image_id) for f in findings if "path_a" not in f.extra for s in (f.a, f.b) if s.image_id}
     if not need:

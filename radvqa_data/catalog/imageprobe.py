@@ -1,6 +1,6 @@
 """Probe image files: read the bytes once, hash them, decode once, perceptual hash, size, format.
 
-Runs on the probe threads (see `radvqa_data.catalog.workerpool`: the heavy steps release the
+Runs on the probe threads (see `radvqa_data.catalog.fast.workerpool`: the heavy steps release the
 GIL); PIL and numpy are imported lazily, so importing this module stays cheap for the CLI.
 
 Why not `imagehash.phash(image)` directly: it resizes the full-size image to 32x32 with
@@ -15,7 +15,7 @@ VQA-RAD, and the hash moves by 0.65 bits of 64 on average (at most 4) against th
 full-size hash. The whole compressed stream is still decoded, so a truncated JPEG is still
 `corrupt`. Width and height are the file's own.
 
-Most 8-bit PNGs are decoded by `radvqa_data.catalog.pngfast` (libdeflate inflate + numpy), the
+Most 8-bit PNGs are decoded by `radvqa_data.catalog.fast.pngfast` (libdeflate inflate + numpy), the
 rest by Pillow; both give the same pixels.
 """
 
@@ -26,7 +26,7 @@ import io
 import os
 from typing import NamedTuple
 
-from radvqa_data.catalog.pngfast import decode_png
+from radvqa_data.catalog.fast import decode_png
 
 #: Bump when the probe's output changes; cached probes of another version are redone.
 PROBE_VERSION = 2
@@ -132,7 +132,7 @@ def probe_file_or_record(path: str) -> Probe:
     error as its reason: one bad file never stops a run, on threads or on a Ray worker."""
     try:
         return probe_file(path)
-    except Exception as exc:  # noqa: BLE001 - anything a third-party decoder may raise
+    except Exception as exc:  # anything a third-party decoder may raise
         from radvqa_data.executor.base import item_error
 
         error = f"probe failed: {item_error(exc)}"

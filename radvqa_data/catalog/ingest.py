@@ -23,12 +23,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from radvqa_data.catalog import db
+from radvqa_data.catalog.fast import deferred_interrupt
 from radvqa_data.catalog.records import Issue, SourceData
-from radvqa_data.catalog.signals import deferred_interrupt
 from radvqa_data.catalog.textcheck import non_english_reason
-from radvqa_data.errors import InputError
-from radvqa_data.paths import assets_dir
+from radvqa_data.core import db
+from radvqa_data.core.errors import InputError
+from radvqa_data.core.paths import assets_dir
+from radvqa_data.core.progress import progress_bar
 
 #: kind -> reader module (each has `read(root, *, source, assets) -> SourceData`).
 KINDS: dict[str, str] = {
@@ -95,7 +96,7 @@ def add_source(
     `executor`: `local` (probe threads) or `ray` (Ray tasks on the cluster at `ray_address`,
     default a local Ray instance); the rows written are the same.
     """
-    from radvqa_data.catalog.probe_pool import CACHE_DDL, prefetch, probe_all
+    from radvqa_data.catalog.fast import CACHE_DDL, prefetch, probe_all
     from radvqa_data.executor import make_executor
 
     start = time.perf_counter()
@@ -142,7 +143,7 @@ def add_source(
             with deferred_interrupt():  # texts/QA rows go in while the threads decode (not committed)
                 staged = begin_source(tx, source, data)
             files = [im.path for im in data.images if im.path is not None and im.status is None]
-            with _progress_bar(progress, len(files), f"probing {source}") as advance:
+            with progress_bar(f"probing {source}", len(files), "img", progress and bool(files)) as advance:
                 probes, reused = probe_all(
                     con, files, workers=workers, on_done=advance, pre=pre, executor=ex
                 )
@@ -210,49 +211,3 @@ def _status(enabled: bool, message: str) -> Iterator[None]:
 
     with Console(stderr=True).status(message):
         yield
-
-
-class _progress_bar:
-    """A rich progress bar with a rate on stderr, or a no-op when `enabled` is False."""
-
-    def __init__(self, enabled: bool, total: int, label: str) -> None:
-        self.enabled, self.total, self.label = enabled and total > 0, total, label
-
-    def __enter__(self):  # type: ignore[no-untyped-def]
-        if not self.enabled:
-            return lambda n: None
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TaskProgressColumn,
-            TextColumn,
-            TimeRemainingColumn,
-        )
-
-        self._progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TaskProgressColumn(),
-            TextColumn("[cyan]{task.fields[rate]}"),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=False,
-        )
-        self._progress.start()
-        self._task = self._progress.add_task(self.label, total=self.total, rate="")
-        self._t0 = time.perf_counter()
-        self._n = 0
-
-        def advance(n: int) -> None:
-            self._n += n
-            rate = self._n / max(time.perf_counter() - self._t0, 1e-6)
-            self._progress.update(self._task, advance=n, rate=f"{rate:,.0f} img/s")
-
-        return advance
-
-    def __exit__(self, *exc: object) -> None:
-        if self.enabled:
-            self._progress.stop()

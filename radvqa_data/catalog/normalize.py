@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from radvqa_data.core.splits import normalize_split
+
 #: Modality CUIs used by ROCO / ROCOv2 concept files (first CUI is usually the modality).
 MODALITY_CUIS: dict[str, str] = {
     "C0040405": "CT",  # X-Ray Computed Tomography
@@ -36,7 +38,7 @@ _MODALITY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 def modality(raw: str | None) -> str | None:
     """Normalize a modality string (``CT - noncontrast`` -> ``CT``, ``MR - T2 weighted`` -> ``MRI``).
 
-    Returns one of `radvqa_data.schema.MODALITIES`, or None for an empty value.
+    Returns one of `radvqa_data.core.schema.MODALITIES`, or None for an empty value.
     """
     if raw is None or not str(raw).strip():
         return None
@@ -167,9 +169,5 @@ def laterality(text: str | None) -> str | None:
     return None
 
 
-def split(raw: str | None) -> str | None:
-    """Normalize split names: dev/val/validate -> validation."""
-    if raw is None:
-        return None
-    text = str(raw).strip().lower()
-    return {"dev": "validation", "val": "validation", "valid": "validation", "validate": "validation"}.get(text, text or None)
+#: Split names: `radvqa_data.core.splits.normalize_split` (one place for every step).
+split = normalize_split

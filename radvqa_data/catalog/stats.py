@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from radvqa_data.catalog import db
-from radvqa_data.schema import IMAGE_STATUSES
+from radvqa_data.core import db
+from radvqa_data.core.schema import IMAGE_STATUSES
 
 
 def _grouped(con: Any, sql: str, params: list[Any]) -> dict[str, dict[str, int]]:
@@ -24,8 +24,7 @@ def catalog_stats(catalog: str | Path) -> dict[str, Any]:
     "modality", "qa_rows", "qa_splits", "texts", "concepts", "issues"}}}``. Images without a
     split or modality are counted under the key ``"none"``.
     """
-    con = db.connect(catalog, read_only=True)
-    try:
+    with db.connect(catalog, read_only=True) as con:
         sources = con.execute("SELECT name, kind, path, updated_at FROM sources ORDER BY name").fetchall()
         by = "SELECT source, {col}, count(*) FROM {table} GROUP BY ALL ORDER BY ALL"
         status = _grouped(con, by.format(col="status", table="images"), [])
@@ -35,8 +34,6 @@ def catalog_stats(catalog: str | Path) -> dict[str, Any]:
         issues = _grouped(con, by.format(col="reason", table="ingest_issues"), [])
         texts = _grouped(con, by.format(col="field", table="texts"), [])
         concepts = dict(con.execute("SELECT source, count(*) FROM concepts GROUP BY ALL").fetchall())
-    finally:
-        con.close()
     out: dict[str, Any] = {}
     for name, kind, path, updated in sources:
         st = status.get(name, {})

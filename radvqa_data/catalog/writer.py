@@ -1,6 +1,6 @@
 """Write one source's rows into the catalog in a single transaction (replacing earlier rows).
 
-Rows go in column-wise (`radvqa_data.catalog.bulk`), orders of magnitude faster than row-by-row
+Rows go in column-wise (`radvqa_data.catalog.fast.bulk`), orders of magnitude faster than row-by-row
 inserts in DuckDB.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from radvqa_data.catalog.bulk import INTEGER, UBIGINT, VARCHAR, insert_columns, insert_rows
+from radvqa_data.catalog.fast import INTEGER, UBIGINT, VARCHAR, insert_columns, insert_rows
 from radvqa_data.catalog.imageprobe import Probe
 from radvqa_data.catalog.records import Issue, SourceData
 
@@ -72,14 +72,6 @@ def _image_rows(source: str, data: SourceData, probes: dict[str, Probe], issues:
             issues.append(Issue(im.image_id, "corrupt_image", row["error"] or ""))
         rows.append(row)
     return rows
-
-
-def write_source(
-    con: duckdb.DuckDBPyConnection, source: str, kind: str, root: Path, data: SourceData, probes: dict[str, Probe]
-) -> dict[str, Any]:
-    """Replace `source`'s rows with `data` in one transaction; returns the counts."""
-    staged = begin_source(con, source, data)
-    return finish_source(con, source, kind, root, data, probes, staged)
 
 
 def begin_source(con: duckdb.DuckDBPyConnection, source: str, data: SourceData) -> dict[str, int]:

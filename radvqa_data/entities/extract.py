@@ -13,9 +13,9 @@ import functools
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from radvqa_data.core.records import Entity
 from radvqa_data.executor import Executor, make_executor
 from radvqa_data.lexicon import surface_index
-from radvqa_data.synth.types import Entity
 
 from .pipeline import EntityRow, RawMention, build_pipeline, doc_entity_rows, silence_spacy_warnings
 

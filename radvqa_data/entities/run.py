@@ -8,8 +8,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from radvqa_data.catalog.db import connect
-from radvqa_data.synth.progress import progress_bar
+from radvqa_data.core.db import connect
+from radvqa_data.core.progress import progress_bar
 
 from .extract import extract_entities
 from .store import ensure_entity_tables, link_source_cuis, pending_texts, pipeline_id, write_batch
@@ -57,8 +57,7 @@ def run_entities(
     t0 = time.perf_counter()
     pid = pipeline_id(model)
     summary = EntitySummary(pid)
-    con = connect(catalog)
-    try:
+    with connect(catalog) as con:
         ensure_entity_tables(con)
         total, items = pending_texts(con, pid, sources, fields)
         summary.texts_skipped = con.execute("SELECT count(*) FROM entity_texts WHERE pipeline = ?", [pid]).fetchall()[0][0]
@@ -91,8 +90,6 @@ def run_entities(
                 _flush(con, batch, pid, md5, summary)
                 advance(len(batch))
         summary.cuis_linked = link_source_cuis(con)
-    finally:
-        con.close()
     summary.seconds = time.perf_counter() - t0
     return summary
 

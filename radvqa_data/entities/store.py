@@ -12,9 +12,9 @@ from collections.abc import Iterable, Iterator
 
 import duckdb
 
-from radvqa_data.catalog.db import ensure_tables
+from radvqa_data.core.db import ensure_tables
+from radvqa_data.core.records import Entity
 from radvqa_data.lexicon import LABELS, LEXICON_DIR
-from radvqa_data.synth.types import Entity
 
 from . import context, pipeline
 

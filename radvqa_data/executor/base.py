@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol, TypeVar
 
-from radvqa_data.errors import ConfigError
+from radvqa_data.core.errors import ConfigError
 
 B = TypeVar("B")
 R = TypeVar("R")

@@ -13,7 +13,7 @@ import logging
 import socket
 from typing import Any
 
-from radvqa_data.errors import ConfigError, require
+from radvqa_data.core.errors import ConfigError, require
 
 INSTALL = "pip install 'ray[data]==2.60.0'"
 

@@ -18,7 +18,7 @@ import collections
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
-from radvqa_data.errors import RadvqaError
+from radvqa_data.core.errors import RadvqaError
 from radvqa_data.executor.ray_runtime import cluster_cpus, ensure_ray
 
 B = TypeVar("B")
@@ -129,7 +129,7 @@ class RayExecutor:
         for ref in refs:
             try:
                 self.ray.cancel(ref)
-            except Exception:  # noqa: BLE001 - a task that just finished cannot be cancelled
+            except Exception:  # a task that just finished cannot be cancelled
                 pass
             self._pending.discard(ref)
 

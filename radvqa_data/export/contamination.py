@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from radvqa_data.errors import InputError
+from radvqa_data.core.errors import InputError
 
 #: Findings that condemn every row of side a's image, not one row.
 _IMAGE_KINDS = ("benchmark_image", "image_same_picture")

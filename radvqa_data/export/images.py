@@ -16,7 +16,7 @@ import re
 import shutil
 from pathlib import Path
 
-from radvqa_data.errors import ConfigError
+from radvqa_data.core.errors import ConfigError
 
 IMAGE_MODES = ("copy", "hardlink", "symlink")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")

@@ -19,8 +19,10 @@ from pathlib import Path
 
 import polars as pl
 
-from radvqa_data.errors import InputError
-from radvqa_data.schema import QA_COLUMNS
+from radvqa_data.core.errors import InputError
+from radvqa_data.core.schema import QA_COLUMNS
+from radvqa_data.core.shards import ShardDir
+from radvqa_data.core.splits import QUARANTINE
 
 #: Why a row has no image file to export (the key is recorded; the text goes into the card).
 IMAGE_PROBLEMS = {
@@ -29,7 +31,7 @@ IMAGE_PROBLEMS = {
     "corrupt_image": "the catalog could not decode the file (catalog status corrupt)",
     "file_gone": "the file the catalog recorded is no longer on disk",
 }
-QUARANTINE_SPLIT = "quarantine"  # `audit --fix-mode move` puts condemned rows here
+QUARANTINE_SPLIT = QUARANTINE  # `audit --fix-mode move` puts condemned rows here
 UNSPLIT = "unsplit"  # rows of sources without splits
 
 
@@ -59,11 +61,9 @@ def _find_manifest(folder: Path, fix: dict | None, manifest: Path | None) -> Pat
                 f"--manifest {manifest}: file not found (expected a synth manifest.json)"
             )
         return Path(manifest)
-    if (folder / "manifest.json").is_file():
-        return folder / "manifest.json"
-    for inp in (fix or {}).get("inputs", []):
-        if (Path(inp) / "manifest.json").is_file():
-            return Path(inp) / "manifest.json"
+    for d in (ShardDir(folder), *(ShardDir(inp) for inp in (fix or {}).get("inputs", []))):
+        if d.manifest.is_file():
+            return d.manifest
     raise InputError(
         f"{folder}: no manifest.json; expected the output folder of `radvqa-data synth`, "
         "or pass --manifest SHARDS/manifest.json (e.g. for an `audit --fix` folder)"
@@ -71,22 +71,19 @@ def _find_manifest(folder: Path, fix: dict | None, manifest: Path | None) -> Pat
 
 
 def _catalog_tables(catalog: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
-    from radvqa_data.catalog.db import connect
+    from radvqa_data.core.db import connect
 
     if not Path(catalog).is_file():
         raise InputError(
             f"{catalog}: catalog not found (pass --catalog FILE; the manifest names "
             "the one the shards were made from)"
         )
-    con = connect(catalog, read_only=True)
-    try:
+    with connect(catalog, read_only=True) as con:
         images = con.sql(
             "SELECT source, image_id, path AS image_path, status AS image_status, "
             "licence FROM images"
         ).pl()
         kinds = con.sql("SELECT name AS source, kind AS source_kind FROM sources").pl()
-    finally:
-        con.close()
     return images, kinds
 
 
@@ -112,24 +109,22 @@ def load_export_input(
 ) -> ExportInput:
     """Read `folder` (synth output or `audit --fix` output); see the module docstring."""
     folder = Path(folder)
-    files = sorted((folder / "qa").glob("part-*.parquet"))
-    if not files:
-        raise InputError(
-            f"{folder}/qa: no part-*.parquet shards; expected the output folder of "
-            "`radvqa-data synth` or `radvqa-data audit --fix`"
-        )
+    shard_dir = ShardDir(folder)
+    no_shards = (
+        f"{folder}/qa: no part-*.parquet shards; expected the output folder of "
+        "`radvqa-data synth` or `radvqa-data audit --fix`"
+    )
+    if not shard_dir.qa_files():
+        raise InputError(no_shards)
     fix = (
-        _read_json(folder / "fix_summary.json", "the fix summary")
-        if (folder / "fix_summary.json").is_file()
+        _read_json(shard_dir.fix_summary, "the fix summary")
+        if shard_dir.fix_summary.is_file()
         else None
     )
     manifest_path = _find_manifest(folder, fix, Path(manifest) if manifest else None)
     man = _read_json(manifest_path, "the synth manifest")
     catalog = Path(catalog or (man.get("catalog") or {}).get("path") or "")
-    try:
-        qa = pl.read_parquet(files)
-    except Exception as exc:  # polars raises several error types for bad files
-        raise InputError(f"{folder}/qa: cannot read the Parquet shards ({exc})") from exc
+    qa = shard_dir.read_qa(no_shards)
     missing = set(QA_COLUMNS) - set(qa.columns)
     if missing:
         raise InputError(f"{folder}/qa: shards lack columns {sorted(missing)} (expected QA_SCHEMA)")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
-from radvqa_data.atomic import atomic_path, write_json
+from radvqa_data.core.atomic import atomic_path, write_json
 from radvqa_data.export.images import ImagePlacer
 from radvqa_data.export.records import llava_record, sharegpt_record
 

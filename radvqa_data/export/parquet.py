@@ -4,7 +4,7 @@ Both write ``OUT/data/<split>-NNNNN-of-NNNNN.parquet`` with the image bytes embe
 `datasets` features in the Parquet metadata, so ``datasets.load_dataset(OUT)`` (guided by the
 card's ``configs``) opens them offline and the Hub's viewer shows the images.
 
-- hf: the QA columns (`radvqa_data.schema.QA_SCHEMA`) + ``image`` (`datasets.Image`); rows
+- hf: the QA columns (`radvqa_data.core.schema.QA_SCHEMA`) + ``image`` (`datasets.Image`); rows
   whose image file is missing keep ``image = None``.
 - messages: ``id``, ``messages`` (user: image part + question; assistant: answer),
   ``images`` (a list of one `datasets.Image`) and ``provenance``: the layout TRL's VLM SFT
@@ -22,9 +22,9 @@ from typing import Any
 
 import polars as pl
 
-from radvqa_data.atomic import atomic_path
+from radvqa_data.core.atomic import atomic_path
+from radvqa_data.core.schema import QA_SCHEMA
 from radvqa_data.export.records import PROVENANCE_FIELDS, chat_messages, provenance
-from radvqa_data.schema import QA_SCHEMA
 
 CHUNK_ROWS = 512  # rows per Parquet row group: higher = faster, more memory
 ROWS_PER_FILE = 20_000

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from radvqa_data.schema import QA_COLUMNS
+from radvqa_data.core.schema import QA_COLUMNS
 
 #: The image placeholder LLaVA and LLaMA-Factory expect in the user's text.
 IMAGE_TOKEN = "<image>"

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import polars as pl
 
-from radvqa_data.atomic import write_json, write_parquet, write_text
-from radvqa_data.errors import ConfigError, InputError
+from radvqa_data.core.atomic import write_json, write_parquet, write_text
+from radvqa_data.core.errors import ConfigError, InputError
+from radvqa_data.core.progress import progress_bar
 from radvqa_data.export.card import CardInputs, render_card
 from radvqa_data.export.contamination import read_contamination
 from radvqa_data.export.images import ImagePlacer
@@ -25,7 +26,6 @@ from radvqa_data.export.inputs import IMAGE_PROBLEMS, load_export_input
 from radvqa_data.export.jsonfiles import write_json_splits
 from radvqa_data.export.parquet import write_parquet_splits
 from radvqa_data.export.stats import row_stats
-from radvqa_data.synth.progress import progress_bar
 
 FORMATS = ("llava", "sharegpt", "messages", "hf")
 MARKER = "export.json"

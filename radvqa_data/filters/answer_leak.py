@@ -5,8 +5,9 @@ from __future__ import annotations
 import functools
 import re
 
+from radvqa_data.core.records import Candidate
+from radvqa_data.filters.base import Filter
 from radvqa_data.lexicon import synonyms_of
-from radvqa_data.synth.types import Candidate
 
 _NON_WORD = re.compile(r"[^a-z0-9*+-]+")
 
@@ -28,7 +29,7 @@ def answer_in_question(question: str, answer: str, *, with_synonyms: bool = True
     return False
 
 
-class AnswerInQuestionFilter:
+class AnswerInQuestionFilter(Filter):
     """Reject open questions that contain their answer.
 
     Closed questions name their options by design ("Is this a CT or an MRI?"), so only open

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 
-from radvqa_data.synth.types import Candidate
+from radvqa_data.core.records import Candidate
 
 
 class YesNoBalancer:

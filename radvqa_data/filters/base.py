@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import abc
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import Protocol
 
-from radvqa_data.synth.types import Candidate
+from radvqa_data.core.records import Candidate
 
 
-class Filter(Protocol):
-    """Says keep (None) or drop (a short machine-readable reason) for one candidate."""
+class Filter(abc.ABC):
+    """Says keep (None) or drop (a short machine-readable reason) for one candidate.
 
-    name: str
+    Subclass it and implement `__call__`; `FilterChain` uses these members and no others.
+    """
 
-    def __call__(self, cand: Candidate) -> str | None: ...
+    #: The filter's name (the yes/no balancer's rejects carry it as their reason).
+    name: str = "filter"
+
+    @abc.abstractmethod
+    def __call__(self, cand: Candidate) -> str | None:
+        """None to keep `cand`, else why it is dropped (e.g. ``answer_too_long``)."""
+
+    def reset(self) -> None:
+        """Clear per-shard state (a stateful filter, such as the duplicate check, overrides
+        this); the chain calls it before each shard."""
+        return None
 
 
 class FilterChain:
@@ -58,8 +69,7 @@ class FilterChain:
     def reset(self) -> None:
         """Clear per-shard state of stateful filters (duplicates), not the counters."""
         for f in self.filters:
-            if hasattr(f, "reset"):
-                f.reset()
+            f.reset()
 
 
 def default_filters(*, max_answer_words: int = 5, grounding_threshold: float = 85.0) -> list[Filter]:

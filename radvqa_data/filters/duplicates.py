@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from radvqa_data.synth.types import Candidate
+from radvqa_data.core.records import Candidate
+from radvqa_data.filters.base import Filter
 
 _SPACE = re.compile(r"\s+")
 
@@ -13,7 +14,7 @@ def _norm(text: str) -> str:
     return _SPACE.sub(" ", text.strip().lower()).rstrip("?. ")
 
 
-class ImageDuplicateFilter:
+class ImageDuplicateFilter(Filter):
     """Keep the first of candidates with the same normalized question for one image.
 
     Two different answers to one question about one image would teach a contradiction; two equal

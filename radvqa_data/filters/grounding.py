@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from rapidfuzz import fuzz
 
+from radvqa_data.core.records import Candidate
+from radvqa_data.filters.base import Filter
 from radvqa_data.lexicon import synonyms_of
-from radvqa_data.synth.types import Candidate
 
 YES_NO = frozenset({"yes", "no"})
 _NUMBERS = {"one": "1", "single": "1", "solitary": "1", "two": "2", "three": "3", "four": "4",
@@ -29,7 +30,7 @@ def _canon(text: str) -> str:
     return "".join(words)
 
 
-class GroundingFilter:
+class GroundingFilter(Filter):
     """Reject candidates whose span is not in the source (`span_not_in_source`) or whose answer
     the span does not support (`answer_not_grounded`); `ungrounded` when no span is given."""
 

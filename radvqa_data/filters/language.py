@@ -5,13 +5,14 @@ from __future__ import annotations
 import functools
 
 from radvqa_data.catalog.textcheck import non_english_reason
-from radvqa_data.synth.types import Candidate
+from radvqa_data.core.records import Candidate
+from radvqa_data.filters.base import Filter
 
 # Template questions repeat thousands of times: remember the verdict per string.
 _cached_reason = functools.lru_cache(maxsize=65536)(non_english_reason)
 
 
-class LanguageFilter:
+class LanguageFilter(Filter):
     """Reject a candidate whose question or answer does not look English."""
 
     name = "language"

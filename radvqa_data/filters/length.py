@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from radvqa_data.synth.types import Candidate
+from radvqa_data.core.records import Candidate
+from radvqa_data.filters.base import Filter
 
 
-class LengthFilter:
+class LengthFilter(Filter):
     """Reject empty answers/questions, answers over `max_answer_words`, overlong questions."""
 
     name = "length"

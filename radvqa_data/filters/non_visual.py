@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import re
 
-from radvqa_data.synth.types import Candidate
+from radvqa_data.core.records import Candidate
+from radvqa_data.filters.base import Filter
 
 #: reason -> pattern (lower-cased text). Order matters: the first match names the reason.
 PATTERNS: dict[str, re.Pattern[str]] = {
@@ -37,7 +38,7 @@ def non_visual_reason(text: str) -> str | None:
     return None
 
 
-class NonVisualFilter:
+class NonVisualFilter(Filter):
     """Reject candidates whose question or answer is about something the pixels cannot show.
 
     `allowed_types` lists question types that may ask about it explicitly (e.g. an `OTHER`

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from radvqa_data.errors import ConfigError
+from radvqa_data.core.errors import ConfigError
+from radvqa_data.llm import defaults
 from radvqa_data.llm.backends.base import Sampling
 
 BACKENDS = ("openai", "transformers", "vllm")
@@ -41,9 +42,9 @@ def make_backend(
             base_url,
             model,
             sampling,
-            api_key_env=api_key_env or "OPENAI_API_KEY",
-            concurrency=concurrency or 8,
-            timeout=timeout or 120.0,
+            api_key_env=api_key_env or defaults.API_KEY_ENV,
+            concurrency=concurrency or defaults.CONCURRENCY,
+            timeout=timeout or defaults.TIMEOUT_S,
             **options,
         )
     if backend == "transformers":
@@ -80,12 +81,12 @@ def make_generator(
     """
     from radvqa_data.llm.generator import LLMGenerator
 
-    defaults = Sampling()
+    default = Sampling()
     sampling = Sampling(
-        temperature=defaults.temperature if temperature is None else float(temperature),
-        top_p=defaults.top_p if top_p is None else float(top_p),
-        max_new_tokens=defaults.max_new_tokens if max_new_tokens is None else int(max_new_tokens),
-        seed=defaults.seed if seed is None else int(seed),
+        temperature=default.temperature if temperature is None else float(temperature),
+        top_p=default.top_p if top_p is None else float(top_p),
+        max_new_tokens=default.max_new_tokens if max_new_tokens is None else int(max_new_tokens),
+        seed=default.seed if seed is None else int(seed),
     )
     if (
         not 0 <= sampling.temperature <= 2

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from radvqa_data.core.records import Candidate, ImageRecord
 from radvqa_data.llm import grounding
 from radvqa_data.llm.backends.base import Backend, Completion
 from radvqa_data.llm.parse import ParsedItem, parse_response
@@ -27,7 +28,7 @@ from radvqa_data.llm.prompting import (
     template_version,
     verify_prompt,
 )
-from radvqa_data.synth.types import Candidate, ImageRecord
+from radvqa_data.synth.types import Generator
 
 #: Texts shown to the model and used for grounding: what describes the image. History, exam and
 #: discussion are left out: they invite non-visual questions and make prompts 5x longer.
@@ -73,8 +74,10 @@ class _Source:
     kind: str  # open | closed
 
 
-class LLMGenerator:
+class LLMGenerator(Generator):
     """A `Generator` (radvqa_data.synth.types) backed by an LLM `Backend`."""
+
+    reports_progress = True  # per finished request, through `on_progress`
 
     def __init__(
         self,
@@ -89,6 +92,8 @@ class LLMGenerator:
     ) -> None:
         self.backend = backend
         self.name = backend.name
+        # actors keep the HTTP client or the model; an in-process vLLM engine wants a GPU each
+        self.ray_placement = "gpu" if backend.name == "vllm" else "actor"
         self.templates = templates or dict(DEFAULT_TEMPLATES)
         self.n_pairs = n_pairs
         self.verify_backend = verify_backend

@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from radvqa_data.core.records import ImageRecord
 from radvqa_data.lexicon import synonyms_of
-from radvqa_data.synth.types import ImageRecord
 
 MAX_ANSWER_WORDS = (
     5  # longer answers are shortened to a grounded entity span (else LengthFilter rejects)

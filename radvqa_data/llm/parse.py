@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from radvqa_data.core.schema import ANSWER_TYPES, QUESTION_TYPES
 from radvqa_data.llm.items import ParsedItem, make_item
 from radvqa_data.llm.parse_json import read_json
-from radvqa_data.schema import ANSWER_TYPES, QUESTION_TYPES
 
 __all__ = ["EMPTY", "NO_PAIRS", "UNPARSEABLE", "ParseResult", "ParsedItem", "parse_response"]
 

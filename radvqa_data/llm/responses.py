@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from radvqa_data.errors import InputError
+from radvqa_data.core.errors import InputError
 from radvqa_data.llm.parse import parse_response
 
 TEXT_KEYS = ("text", "response", "content", "output", "completion")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from radvqa_data.core.records import Entity, ImageRecord
 from radvqa_data.synth.caption_phrases import (
     REGION_WORDS,
     TISSUE_SURFACES,
@@ -35,7 +36,6 @@ from radvqa_data.synth.caption_units import (
     sentence_bounds,
     units,
 )
-from radvqa_data.synth.types import Entity, ImageRecord
 
 #: Finding surfaces that are adjectives: they describe the noun after them ("calcified cyst").
 ADJECTIVE_FINDINGS = frozenset(

@@ -15,8 +15,8 @@ import functools
 import re
 from dataclasses import dataclass
 
+from radvqa_data.core.records import Entity
 from radvqa_data.lexicon import by_norm
-from radvqa_data.synth.types import Entity
 
 _SENT_END = re.compile(r"[.!?;](?=\s|$)|\n+")
 _WORD = re.compile(r"[A-Za-z]+(?:['\u2019][A-Za-z]+)?|\d+(?:\.\d+)?|[^\sA-Za-z\d]")

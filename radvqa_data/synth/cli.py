@@ -1,7 +1,8 @@
-"""CLI commands `entities`, `synth` and `export` (registered on the `radvqa-data` app).
+"""`radvqa-data synth` and `radvqa-data describe`: write QA shards, and describe a shard folder.
 
-Only typer and the standard library are imported here; the work (and spaCy, duckdb, datasets)
-is imported inside each command so that `radvqa-data --help` stays instant.
+Only typer and the standard library are imported here (plus the light defaults of the config
+and the LLM layer, shown in `--help`); the work is imported inside each command so that
+`radvqa-data --help` stays instant.
 """
 
 from __future__ import annotations
@@ -10,140 +11,90 @@ from pathlib import Path
 
 import typer
 
-from radvqa_data.cli_util import executor_option, ray_address_option, user_errors
-from radvqa_data.paths import DEFAULT_CATALOG
+from radvqa_data.core.cli import (
+    CatalogOpt,
+    ExecutorOpt,
+    ProgressOpt,
+    RayAddressOpt,
+    split_list,
+    user_errors,
+)
+from radvqa_data.core.paths import DEFAULT_CATALOG
+from radvqa_data.llm import defaults as llm
+from radvqa_data.synth.config import SynthConfig
 
-CATALOG_OPT = typer.Option(DEFAULT_CATALOG, "--catalog", help="Catalog file (DuckDB).")
+app = typer.Typer()
 
 
-def _split_sources(values: list[str] | None) -> list[str]:
-    return [s.strip() for v in values or [] for s in v.split(",") if s.strip()]
+@app.command("synth")
+def synth_cmd(
+    out: Path = typer.Option(..., "--out", help="Output folder: qa/, rejects/, manifest.json."),
+    catalog: CatalogOpt = DEFAULT_CATALOG,
+    backend: str = typer.Option(SynthConfig.backend, "--backend", help="rules | openai | transformers | vllm"),
+    sources: list[str] = typer.Option(None, "--sources", help="Catalog sources (default: all but benchmarks)."),
+    limit: int = typer.Option(None, "--limit", help="Only the first N images (sorted by id)."),
+    seed: int = typer.Option(SynthConfig.seed, "--seed", help="Seed of phrasing, yes/no polarity and LLM sampling."),
+    allow_missing_images: bool = typer.Option(False, "--allow-missing-images", help="Also images whose file is missing (text-only metadata rows)."),
+    shard_size: int = typer.Option(SynthConfig.shard_size, "--shard-size", help="Images per shard (resume granularity)."),
+    max_answer_words: int = typer.Option(SynthConfig.max_answer_words, "--max-answer-words", help="Longer answers are rejected (answer_too_long)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Wipe shards of a different earlier run in --out."),
+    progress: ProgressOpt = True,
+    base_url: str = typer.Option(None, "--base-url", help="LLM backends: OpenAI-compatible server URL."),
+    model: str = typer.Option(None, "--model", help="LLM backends: model id or path."),
+    api_key_env: str = typer.Option(llm.API_KEY_ENV, "--api-key-env", help="Env variable holding the API key."),
+    concurrency: int = typer.Option(llm.CONCURRENCY, "--concurrency", help="LLM requests in flight."),
+    timeout: float = typer.Option(llm.TIMEOUT_S, "--timeout", help="Seconds per LLM request."),
+    temperature: float = typer.Option(llm.TEMPERATURE, "--temperature", help="LLM sampling: 0 = greedy; higher = more varied, more junk."),
+    top_p: float = typer.Option(llm.TOP_P, "--top-p", help="LLM sampling: nucleus probability mass."),
+    max_new_tokens: int = typer.Option(llm.MAX_NEW_TOKENS, "--max-new-tokens", help="Longest LLM reply."),
+    verify: bool = typer.Option(False, "--verify/--no-verify", help="LLM backends: second pass in which the model judges every generated pair against the source (yes/no verdict); a 'no' rejects the pair."),
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
+) -> None:
+    """Synthesize typed, grounded QA pairs into Parquet shards (resumable)."""
+    with user_errors():
+        from radvqa_data.synth.driver import run_synth
+        from radvqa_data.synth.report import print_synth_summary
+
+        settings: dict = {}
+        if backend == "rules":
+            from radvqa_data.synth.rules import RulesGenerator
+
+            generator = RulesGenerator(seed)
+        else:
+            # On Ray each vLLM replica starts its engine on its own GPU: none starts here.
+            options = {"lazy": True} if backend == "vllm" and executor == "ray" else None
+            generator = _llm_generator(
+                backend, base_url=base_url, model=model, api_key_env=api_key_env, concurrency=concurrency,
+                timeout=timeout, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
+                seed=seed, verify=verify, backend_options=options,
+            )
+            settings = {"model": model, "base_url": base_url, "temperature": temperature, "top_p": top_p,
+                        "max_new_tokens": max_new_tokens, "verify": verify}
+        config = SynthConfig(backend=backend, sources=split_list(sources), limit=limit, seed=seed,
+                             allow_missing_images=allow_missing_images, shard_size=shard_size,
+                             max_answer_words=max_answer_words, generator_settings=settings)
+        summary = run_synth(catalog, out, config, generator, overwrite=overwrite,
+                            progress=progress, executor=executor, ray_address=ray_address)
+        print_synth_summary(summary)
 
 
-def register(app: typer.Typer) -> None:
-    """Add `entities`, `synth` and `export` to `app`."""
+@app.command("describe")
+def describe_cmd(
+    shards: Path = typer.Argument(..., help="A synth output folder (manifest.json + qa/)."),
+    samples: int = typer.Option(5, "--samples", min=0, help="Random rows shown per question type."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the sample."),
+) -> None:
+    """Describe a synth output: counts per type, yes-rate, rejects per reason, sample rows."""
+    with user_errors():
+        from radvqa_data.synth.report import describe_run
 
-    @app.command("entities")
-    def entities_cmd(
-        catalog: Path = CATALOG_OPT,
-        model: str = typer.Option(None, "--model", help="Installed spaCy/scispaCy model (e.g. en_core_sci_sm); default: blank + lexicon."),
-        processes: int = typer.Option(2, "--processes", "-j", help="Worker processes (more: faster, more memory)."),
-        batch_size: int = typer.Option(256, "--batch-size", help="Texts per nlp.pipe batch."),
-        sources: list[str] = typer.Option(None, "--sources", help="Only these catalog sources (comma-separated or repeated)."),
-        fields: list[str] = typer.Option(None, "--fields", help="Only these text fields, e.g. caption (default: all)."),
-        progress: bool = typer.Option(True, "--progress/--no-progress"),
-        executor: str = executor_option(),
-        ray_address: str = ray_address_option(),
-    ) -> None:
-        """Find entities (lexicon + negation/uncertainty) in every catalogued text not yet processed."""
-        with user_errors():
-            from radvqa_data.catalog.db import connect
-            from radvqa_data.entities.run import run_entities
-            from radvqa_data.synth.report import print_entity_summary
-
-            connect(catalog, read_only=True).close()  # a clear error when the catalog is absent
-            summary = run_entities(catalog, model=model, n_process=processes, batch_size=batch_size,
-                                   sources=_split_sources(sources) or None,
-                                   fields=_split_sources(fields) or None, progress=progress,
-                                   executor=executor, ray_address=ray_address)
-            print_entity_summary(summary)
-
-    @app.command("synth")
-    def synth_cmd(
-        out: Path = typer.Option(..., "--out", help="Output folder: qa/, rejects/, manifest.json."),
-        catalog: Path = CATALOG_OPT,
-        backend: str = typer.Option("rules", "--backend", help="rules | openai | transformers | vllm"),
-        sources: list[str] = typer.Option(None, "--sources", help="Catalog sources (default: all but benchmarks)."),
-        limit: int = typer.Option(None, "--limit", help="Only the first N images (sorted by id)."),
-        seed: int = typer.Option(0, "--seed"),
-        allow_missing_images: bool = typer.Option(False, "--allow-missing-images", help="Also images whose file is missing (text-only metadata rows)."),
-        shard_size: int = typer.Option(256, "--shard-size", help="Images per shard (resume granularity)."),
-        max_answer_words: int = typer.Option(5, "--max-answer-words"),
-        overwrite: bool = typer.Option(False, "--overwrite", help="Wipe shards of a different earlier run in --out."),
-        progress: bool = typer.Option(True, "--progress/--no-progress"),
-        base_url: str = typer.Option(None, "--base-url", help="LLM backends: OpenAI-compatible server URL."),
-        model: str = typer.Option(None, "--model", help="LLM backends: model id or path."),
-        api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env", help="Env variable holding the API key."),
-        concurrency: int = typer.Option(8, "--concurrency"),
-        timeout: float = typer.Option(60.0, "--timeout", help="Seconds per LLM request."),
-        temperature: float = typer.Option(0.7, "--temperature"),
-        top_p: float = typer.Option(0.95, "--top-p"),
-        max_new_tokens: int = typer.Option(256, "--max-new-tokens"),
-        verify: bool = typer.Option(False, "--verify/--no-verify", help="LLM backends: second pass in which the model judges every generated pair against the source (yes/no verdict); a 'no' rejects the pair."),
-        executor: str = executor_option(),
-        ray_address: str = ray_address_option(),
-    ) -> None:
-        """Synthesize typed, grounded QA pairs into Parquet shards (resumable)."""
-        with user_errors():
-            from radvqa_data.synth.config import SynthConfig
-            from radvqa_data.synth.driver import run_synth
-            from radvqa_data.synth.report import print_synth_summary
-
-            settings: dict = {}
-            if backend == "rules":
-                from radvqa_data.synth.rules import RulesGenerator
-
-                generator = RulesGenerator(seed)
-            else:
-                # On Ray each vLLM replica starts its engine on its own GPU: none starts here.
-                options = {"lazy": True} if backend == "vllm" and executor == "ray" else None
-                generator = _llm_generator(
-                    backend, base_url=base_url, model=model, api_key_env=api_key_env, concurrency=concurrency,
-                    timeout=timeout, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
-                    seed=seed, verify=verify, backend_options=options,
-                )
-                settings = {"model": model, "base_url": base_url, "temperature": temperature, "top_p": top_p,
-                            "max_new_tokens": max_new_tokens, "verify": verify}
-            config = SynthConfig(backend=backend, sources=_split_sources(sources), limit=limit, seed=seed,
-                                 allow_missing_images=allow_missing_images, shard_size=shard_size,
-                                 max_answer_words=max_answer_words, generator_settings=settings)
-            summary = run_synth(catalog, out, config, generator, overwrite=overwrite,
-                                progress=progress, executor=executor, ray_address=ray_address)
-            print_synth_summary(summary)
-
-    @app.command("export")
-    def export_cmd(
-        shards: Path = typer.Argument(
-            ..., help="A synth output folder (manifest.json), or an `audit --fix` folder."),
-        fmt: str = typer.Option(
-            "hf", "--format",
-            help="llava | sharegpt (LLaMA-Factory) | messages (TRL) | hf (datasets, QA columns)."),
-        out: Path = typer.Option(
-            ..., "--out", help="Output folder (new, empty, or an earlier export)."),
-        catalog: Path = typer.Option(
-            None, "--catalog", help="Catalog for image paths (default: the one in the manifest)."),
-        audit: Path = typer.Option(
-            None, "--audit", help="The audit's --report and/or --fix folder, for the card."),
-        manifest: Path = typer.Option(
-            None, "--manifest",
-            help="Synth manifest.json (default: DIR's, or that of the --fix output's input)."),
-        images: str = typer.Option(
-            "copy", "--images", help="llava/sharegpt: copy | hardlink | symlink into OUT/images/."),
-        name: str = typer.Option(
-            None, "--name", help="Name in the card and LLaMA-Factory entries (default: OUT's)."),
-        progress: bool = typer.Option(True, "--progress/--no-progress"),
-    ) -> None:
-        """Export shards for a training stack (LLaVA, LLaMA-Factory, TRL, datasets), with a card."""
-        with user_errors():
-            from radvqa_data.export import export
-
-            r = export(shards, out, fmt, catalog=catalog, manifest=manifest, audit=audit,
-                       images=images, name=name, progress=progress)
-            skipped = ", ".join(f"{k}={n}" for k, n in r["skipped"].items() if n)
-            parts = [f"exported {r['rows']} rows ({fmt}) to {out}: "
-                     + ", ".join(f"{k}={v}" for k, v in r["splits"].items())]
-            if skipped:
-                parts.append(f"skipped (no usable image): {skipped}")
-            if r["rows_without_image"]:
-                parts.append(f"{r['rows_without_image']} rows without image")
-            if r["quarantined"]:
-                parts.append(f"{r['quarantined']} quarantined rows left out")
-            typer.echo("; ".join(parts))
+        typer.echo(describe_run(shards, samples=samples, seed=seed))
 
 
 def _llm_generator(backend: str, **kwargs):
     """The LLM backend's generator (radvqa_data.llm), imported only when asked for."""
-    from radvqa_data.errors import ConfigError
+    from radvqa_data.core.errors import ConfigError
 
     if backend not in ("openai", "transformers", "vllm"):
         raise ConfigError(f"--backend {backend}: unknown backend (expected rules, openai, transformers or vllm)")

@@ -6,7 +6,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 
-from radvqa_data.errors import ConfigError
+from radvqa_data.core.errors import ConfigError
 from radvqa_data.synth.templates import RULES_VERSION
 
 #: Benchmark sources are not synthesized from by default: their images are evaluation data.

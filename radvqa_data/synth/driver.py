@@ -11,17 +11,20 @@ process writes each shard as it comes back. Same shards, same rows, same manifes
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from radvqa_data.catalog.db import connect
-from radvqa_data.errors import InputError
+from radvqa_data.core.db import connect
+from radvqa_data.core.errors import InputError
+from radvqa_data.core.progress import progress_bar
 from radvqa_data.synth.config import BENCHMARK_KINDS, SynthConfig
 from radvqa_data.synth.manifest import backend_totals, shard_stats, write_manifest
-from radvqa_data.synth.progress import ShardProgress, counted, progress_bar
+from radvqa_data.synth.progress import ShardProgress, counted
 from radvqa_data.synth.records import (
     case_splits,
     catalog_fingerprint,
@@ -48,6 +51,27 @@ class SynthSummary:
     manifest: dict = field(default_factory=dict)
     generator_summary: dict = field(default_factory=dict)  # the backend's own counters, this run
     warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Run:
+    """What every shard of a run writes into: the folder, the finished shards' stats (updated
+    as shards finish), the run summary and the progress bar."""
+
+    out: Path
+    done: dict
+    summary: SynthSummary
+    advance: Callable[[float], None]
+
+    def write(self, plan, result: ShardResult) -> None:
+        """Write one shard and its state (the commit mark); count it in `done` and `summary`."""
+        stats = shard_stats(plan, result.n_images, result.kept, result.rejects,
+                            backend=result.backend)
+        write_shard(self.out, plan.index, result.kept, result.rejects, stats)
+        self.done[plan.index] = stats
+        self.summary.images += result.n_images
+        self.summary.kept += len(result.kept)
+        self.summary.rejected.update(r["reason"] for r in result.rejects)
 
 
 def resolve_sources(con, requested: list[str]) -> list[str]:
@@ -89,13 +113,12 @@ def run_synth(
     ex = make_executor(executor, address=ray_address)
     t0 = time.perf_counter()
     out = Path(out)
-    con = connect(catalog, read_only=True)
-    try:
+    with connect(catalog, read_only=True) as con:
         sources = resolve_sources(con, config.sources)
-        config.sources = sources
-        settings = getattr(generator, "settings", None)  # templates, model, sampling of the backend
-        if isinstance(settings, dict):
-            config.generator_settings = {**config.generator_settings, **settings}
+        # the caller's config stays as it was: this run's copy names its sources and settings
+        config = dataclasses.replace(
+            config, sources=sources,
+            generator_settings={**config.generator_settings, **generator.settings})
         fp = catalog_fingerprint(con, sources)
         # The resolved config rides along so that a refused rerun can name what changed.
         resolved = json.loads(json.dumps(config.resolved(), default=str))
@@ -106,39 +129,37 @@ def run_synth(
         done = finished_shards(out)
         summary = SynthSummary(out, shards_total=len(plans), shards_skipped=sum(p.index in done for p in plans))
         todo = [p for p in plans if p.index not in done]
-        text_fields = getattr(generator, "text_fields", None)  # optional: what the generator reads
+        text_fields = generator.text_fields
         missing = texts_without_entities(con, sources, text_fields)
         if missing:
             summary.warnings.append(_missing_entities_warning(generator, missing, catalog))
         job = ShardJob(str(Path(catalog).resolve()), config, generator, overrides, text_fields)
         with progress_bar("synth", sum(p.n_images for p in todo), "images", progress) as advance:
+            run = _Run(out, done, summary, advance)
             if ex.remote:
-                _run_remote(ex, job, todo, out, done, summary, advance)
+                _run_remote(ex, job, todo, run)
             else:
-                _run_local(ex, con, job, todo, out, done, summary, advance)
+                _run_local(ex, con, job, todo, run)
         summary.manifest = write_manifest(
             out, config, catalog=Path(catalog), catalog_fp=fp, plans=plans, done=done, case_conflicts=conflicts,
-            generator=getattr(generator, "name", type(generator).__name__),
+            generator=generator.name,
         )
         # Under Ray each worker counted on its own copy of the generator: `_run_remote` sums
         # the shards' counters instead.
-        if not ex.remote and callable(getattr(generator, "summary", None)):
+        if not ex.remote:
             summary.generator_summary = generator.summary()
-    finally:
-        con.close()
     summary.seconds = time.perf_counter() - t0
     return summary
 
 
-def _run_local(ex, con, job: ShardJob, todo: list, out: Path, done: dict, summary: SynthSummary,
-               advance) -> None:
+def _run_local(ex, con, job: ShardJob, todo: list, run: _Run) -> None:
     """The shards one after the other in this process (the local executor runs them inline,
     in order), on the driver's connection, the bar moving per image."""
     generator, chain, balancer = job.generator, job.chain(), job.balancer()
-    # Per-image progress: a generator with an `on_progress` hook (the LLM one) reports finished
+    # Per-image progress: a generator that reports progress (the LLM one) reports finished
     # requests itself; for the others each record pulled means the previous one is done.
-    hooked = hasattr(generator, "on_progress")
-    tick = ShardProgress(advance)
+    hooked = generator.reports_progress
+    tick = ShardProgress(run.advance)
 
     def one(plan) -> ShardResult:
         records = load_shard(con, plan, allow_missing=job.config.allow_missing_images,
@@ -150,15 +171,14 @@ def _run_local(ex, con, job: ShardJob, todo: list, out: Path, done: dict, summar
         generator.on_progress = tick
     try:
         for plan, result in zip(todo, ex.map_dataset(one, todo), strict=True):
-            _write(out, plan, result, done, summary)
+            run.write(plan, result)
             tick.finish(plan.n_images)
     finally:
         if hooked:
             generator.on_progress = None
 
 
-def _run_remote(ex, job: ShardJob, todo: list, out: Path, done: dict, summary: SynthSummary,
-                advance) -> None:
+def _run_remote(ex, job: ShardJob, todo: list, run: _Run) -> None:
     """The shards as a Ray Data map; each is written here as it comes back (any order)."""
     from radvqa_data.executor.ray_runtime import cluster_cpus, cluster_gpus
 
@@ -169,29 +189,19 @@ def _run_remote(ex, job: ShardJob, todo: list, out: Path, done: dict, summary: S
     candidates: Counter = Counter()
     try:
         for result in ex.map_dataset(job, todo, actors=actors, num_gpus=gpus_each):
-            _write(out, plans[result.index], result, done, summary)
+            run.write(plans[result.index], result)
             backend.append({"backend": result.backend})
             candidates.update(result.candidates)
-            advance(result.n_images)
+            run.advance(result.n_images)
     finally:
         if candidates or any(b["backend"] for b in backend):  # an LLM generator (rules count none)
-            summary.generator_summary = {"candidates": dict(candidates),
+            run.summary.generator_summary = {"candidates": dict(candidates),
                                          "backend": backend_totals(backend)}
-
-
-def _write(out: Path, plan, result: ShardResult, done: dict, summary: SynthSummary) -> None:
-    """Write one shard and its state (the commit mark); count it in `done` and `summary`."""
-    stats = shard_stats(plan, result.n_images, result.kept, result.rejects, backend=result.backend)
-    write_shard(out, plan.index, result.kept, result.rejects, stats)
-    done[plan.index] = stats
-    summary.images += result.n_images
-    summary.kept += len(result.kept)
-    summary.rejected.update(r["reason"] for r in result.rejects)
 
 
 def _missing_entities_warning(generator: Generator, missing: int, catalog) -> str:
     run = f"run `radvqa-data entities --catalog {catalog}` first"
-    if getattr(generator, "name", None) == "rules":
+    if generator.name == "rules":
         return f"{missing:,} texts have no entities yet, so they yield metadata questions only; {run}"
     return (f"{missing:,} texts have no entities yet, so prompts list no entities or negations for them "
             f"and answers cannot be grounded on normalized entity names; {run}")

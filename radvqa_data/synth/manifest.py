@@ -11,7 +11,8 @@ import subprocess
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from radvqa_data import atomic
+from radvqa_data.core import atomic
+from radvqa_data.core.shards import ShardDir
 from radvqa_data.synth.config import SynthConfig
 from radvqa_data.synth.records import ShardPlan
 
@@ -133,5 +134,5 @@ def write_manifest(out: Path, config: SynthConfig, *, catalog: Path, catalog_fp:
         "catalog": {"path": str(Path(catalog).resolve()), "fingerprint": catalog_fp},
         "code_version": code_version(),
     }
-    atomic.write_json(out / "manifest.json", manifest)
+    atomic.write_json(ShardDir(out).manifest, manifest)
     return manifest

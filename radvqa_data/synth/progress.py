@@ -1,43 +1,11 @@
-"""A rich progress bar with a rate column (a context manager yielding `advance(n)`), and the
-per-image progress of a shard."""
+"""The per-image progress of a shard (the bar itself: `radvqa_data.core.progress`)."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
-
-
-@contextlib.contextmanager
-def progress_bar(label: str, total: int | None, unit: str, enabled: bool = True) -> Iterator[Callable[[float], None]]:
-    """Show `label` with a bar, a count and a rate in `unit`/s; `enabled=False` shows nothing."""
-    if not enabled:
-        yield lambda n: None
-        return
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        ProgressColumn,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-    from rich.text import Text
-
-    class RateColumn(ProgressColumn):
-        def render(self, task) -> Text:  # type: ignore[override]
-            speed = task.finished_speed or task.speed
-            if speed is None:
-                return Text("")
-            # LLM runs make a few images per second or fewer: whole numbers would read "0 images/s"
-            return Text(f"{speed:,.0f} {unit}/s" if speed >= 10 else f"{speed:.2f} {unit}/s")
-
-    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), RateColumn(), TimeRemainingColumn(), transient=False)
-    with bar:
-        task = bar.add_task(label, total=total)
-        yield lambda n: bar.advance(task, n)
 
 
 class ShardProgress:

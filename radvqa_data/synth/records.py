@@ -15,12 +15,9 @@ from dataclasses import dataclass
 
 import duckdb
 
-from radvqa_data.catalog.db import table_exists
-from radvqa_data.synth.types import Entity, ImageRecord
-
-#: The splits in order of precedence when one case has images in several: the case goes to the
-#: most held-out split, so test images never share a case with training images.
-SPLIT_PRECEDENCE = ("test", "validation", "train")
+from radvqa_data.core.db import table_exists
+from radvqa_data.core.records import Entity, ImageRecord
+from radvqa_data.core.splits import SPLIT_PRECEDENCE
 
 
 @dataclass(frozen=True)

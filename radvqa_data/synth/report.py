@@ -1,25 +1,6 @@
-"""Summary tables (rich) printed at the end of `entities` and `synth`."""
+"""The summary table printed at the end of `synth`, and `describe` of a synth output folder."""
 
 from __future__ import annotations
-
-
-def print_entity_summary(summary) -> None:
-    """One table: texts processed/skipped, mentions per label, negated/uncertain, CUIs linked."""
-    from rich.console import Console
-    from rich.table import Table
-
-    t = Table(title=f"entities ({summary.pipeline})", show_header=True)
-    t.add_column("what")
-    t.add_column("count", justify="right")
-    rate = summary.texts_processed / summary.seconds if summary.seconds else 0.0
-    for k, v in [("texts processed", summary.texts_processed), ("texts already done", summary.texts_skipped),
-                 ("mentions", summary.mentions), ("negated", summary.negated), ("uncertain", summary.uncertain),
-                 ("CUIs linked from source concepts", summary.cuis_linked)]:
-        t.add_row(k, f"{v:,}")
-    for label, n in summary.by_label.most_common():
-        t.add_row(f"  {label}", f"{n:,}")
-    t.add_row("seconds", f"{summary.seconds:.1f} ({rate:,.0f} texts/s)")
-    Console(stderr=True).print(t)
 
 
 def print_synth_summary(summary) -> None:
@@ -96,13 +77,15 @@ def describe_run(out, samples: int = 5, seed: int = 0) -> str:
 
     import polars as pl
 
-    from radvqa_data.errors import InputError
+    from radvqa_data.core.errors import InputError
+    from radvqa_data.core.shards import ShardDir
 
     out = Path(out)
-    if not (out / "manifest.json").is_file():
+    shard_dir = ShardDir(out)
+    if not shard_dir.manifest.is_file():
         raise InputError(f"{out}: no manifest.json; expected the output folder of `radvqa-data synth`")
-    m = json.loads((out / "manifest.json").read_text())
-    qa = pl.read_parquet(sorted((out / "qa").glob("part-*.parquet")))
+    m = json.loads(shard_dir.manifest.read_text())
+    qa = shard_dir.read_qa(f"{out}: no QA shards (expected {out}/qa/part-*.parquet)")
     lines = [f"{out}: {m['qa_rows']:,} QA rows from {m['images_with_rows']:,}/{m['images']:,} images, "
              f"{m['reject_rows']:,} rejects; median answer {m['median_answer_words']} words; "
              f"case split violations {m['case_split_violations']}"]
@@ -125,13 +108,3 @@ def describe_run(out, samples: int = 5, seed: int = 0) -> str:
                          f"{r['template_id']}; {r['source_field']}: {r['source_text'][:60]!r})")
     return "\n".join(lines)
 
-
-if __name__ == "__main__":  # python -m radvqa_data.synth.report OUT_DIR
-    import sys
-
-    from radvqa_data.errors import RadvqaError
-
-    try:
-        print(describe_run(sys.argv[1]))
-    except RadvqaError as exc:
-        sys.exit(f"Error: {exc}")

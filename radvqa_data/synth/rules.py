@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from radvqa_data.core.records import Candidate, ImageRecord
 from radvqa_data.synth.rules_caption import caption_candidates
 from radvqa_data.synth.rules_common import QuestionRandom
 from radvqa_data.synth.rules_metadata import metadata_candidates
-from radvqa_data.synth.types import Candidate, ImageRecord
+from radvqa_data.synth.types import Generator
 
 
-class RulesGenerator:
+class RulesGenerator(Generator):
     """Yield MODALITY/PLANE/ORGAN questions from metadata and PRES/ABN/POS/SIZE/ATTRIB/COUNT
     questions from the caption's entities.
 

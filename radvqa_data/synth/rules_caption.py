@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from radvqa_data.core.records import Candidate, Entity, ImageRecord
 from radvqa_data.filters.source_text import source_text_reason
 from radvqa_data.synth.caption_frames import GENERIC_NOUNS, STRUCTURE_CHANGES, CaptionReading
 from radvqa_data.synth.caption_units import (
@@ -32,7 +33,6 @@ from radvqa_data.synth.rules_common import QuestionRandom, finding_slots, make, 
 from radvqa_data.synth.rules_evidence import finding_group, image_regions, region_allows
 from radvqa_data.synth.rules_modifiers import finding_questions, size_of_anatomy
 from radvqa_data.synth.rules_negation import pres_no
-from radvqa_data.synth.types import Candidate, Entity, ImageRecord
 
 #: Features that usually accompany a main finding: never the answer to "What abnormality is
 #: seen?" (where the caption names nothing else, the main finding is usually a diagnosis the

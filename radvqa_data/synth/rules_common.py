@@ -6,8 +6,8 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING
 
+from radvqa_data.core.records import Candidate, Entity, ImageRecord
 from radvqa_data.synth.templates import RULES_VERSION, TEMPLATES, article
-from radvqa_data.synth.types import Candidate, Entity, ImageRecord
 
 if TYPE_CHECKING:
     from radvqa_data.synth.caption_units import Unit

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import re
 
+from radvqa_data.core.records import Entity, ImageRecord
 from radvqa_data.entities.context import find_triggers
 from radvqa_data.lexicon import by_norm
 from radvqa_data.synth.caption_units import (
@@ -25,7 +26,6 @@ from radvqa_data.synth.caption_units import (
     sentence_of,
     units,
 )
-from radvqa_data.synth.types import Entity, ImageRecord
 
 #: Negation triggers whose scope is read as "absent in this image". "rather than" (a diagnostic
 #: opinion), "denies" and "never" (history) are left out.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from radvqa_data.core.records import Candidate, Entity, ImageRecord
 from radvqa_data.synth.caption_frames import CaptionReading, Frame
 from radvqa_data.synth.caption_phrases import TISSUE_SURFACES, anatomy_phrase, side_of
 from radvqa_data.synth.caption_units import NUMBER_WORDS, Unit, measurement_answer
@@ -22,7 +23,6 @@ from radvqa_data.synth.rules_common import (
     plural,
     span_of,
 )
-from radvqa_data.synth.types import Candidate, Entity, ImageRecord
 
 OPPOSITE = {
     "hyperintense": "hypointense", "hypointense": "hyperintense", "hyperdense": "hypodense",

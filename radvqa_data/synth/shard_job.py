@@ -16,14 +16,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
+from radvqa_data.core.records import Candidate, ImageRecord
 from radvqa_data.executor import item_error
 from radvqa_data.filters import FilterChain, YesNoBalancer, default_filters
 from radvqa_data.synth.config import SynthConfig
 from radvqa_data.synth.records import ShardPlan, load_shard
-from radvqa_data.synth.shards import row_id, to_row
-from radvqa_data.synth.types import Candidate, Generator, ImageRecord
+from radvqa_data.synth.types import Generator
 
 
 @dataclass
@@ -50,11 +49,11 @@ def synth_shard(
     chain.reset()
     before = generator_counters(generator)
     kept_c, rejected_c = chain.split(_generate(generator, records, stream))
-    kept_ids = [(row_id(c), c) for c in kept_c]
+    kept_ids = [(c.row_id(), c) for c in kept_c]
     kept_ids, trimmed = balancer.balance(kept_ids)
-    kept = [to_row(rid, c) for rid, c in kept_ids]
-    rejects = [{**to_row(row_id(c), c), "reason": reason} for c, reason in rejected_c]
-    rejects += [{**to_row(rid, c), "reason": balancer.name} for rid, c in trimmed]
+    kept = [c.to_row(rid) for rid, c in kept_ids]
+    rejects = [{**c.to_row(c.row_id()), "reason": reason} for c, reason in rejected_c]
+    rejects += [{**c.to_row(rid), "reason": balancer.name} for rid, c in trimmed]
     after = generator_counters(generator)
     return ShardResult(
         index,
@@ -74,16 +73,16 @@ def _generate(
     """All candidates of `records`; a record whose generation raises becomes one reject."""
     try:
         return list(generator.generate(records if stream is None else stream))
-    except Exception:  # noqa: BLE001 - isolate the record below, whatever the generator raised
+    except Exception:  # isolate the record below, whatever the generator raised
         pass
     out: list[Candidate] = []
     for rec in records:
         try:
             out.extend(generator.generate([rec]))
-        except Exception as exc:  # noqa: BLE001 - one bad record must not stop the run
+        except Exception as exc:  # one bad record must not stop the run
             out.append(Candidate(
                 record=rec, question="", answer="", answer_type="open", question_type="OTHER",
-                generator=getattr(generator, "name", type(generator).__name__), template_id="",
+                generator=generator.name, template_id="",
                 prompt_version="", reject_reason="generator_error", source_field="error",
                 source_text=item_error(exc),
             ))  # fmt: skip
@@ -92,8 +91,7 @@ def _generate(
 
 def generator_counters(generator: Generator) -> dict[str, dict]:
     """The generator's numeric backend counters and candidate outcomes (empty for rules)."""
-    get = getattr(generator, "summary", None)
-    summary = get() if callable(get) else {}
+    summary = generator.summary()
     backend = summary.get("backend") if isinstance(summary, dict) else None
     candidates = summary.get("candidates") if isinstance(summary, dict) else None
     numeric = {
@@ -134,10 +132,9 @@ class ShardJob:
     text_fields: tuple[str, ...] | None
 
     def __call__(self, plan: ShardPlan) -> ShardResult:
-        from radvqa_data.catalog.db import connect
+        from radvqa_data.core.db import connect
 
-        con = connect(self.catalog, read_only=True)
-        try:
+        with connect(self.catalog, read_only=True) as con:
             records = load_shard(
                 con,
                 plan,
@@ -145,8 +142,6 @@ class ShardJob:
                 split_override=self.split_override,
                 text_fields=self.text_fields,
             )
-        finally:
-            con.close()
         return synth_shard(plan.index, records, self.generator, self.chain(), self.balancer())
 
     def chain(self) -> FilterChain:
@@ -163,16 +158,15 @@ class ShardJob:
         return YesNoBalancer(self.config.yes_share_max)
 
 
-def ray_placement(generator: Any, cpus: int, gpus: int, shards: int) -> tuple[int | None, float]:
+def ray_placement(generator: Generator, cpus: int, gpus: int, shards: int) -> tuple[int | None, float]:
     """(actors, GPUs per actor) for a generator on Ray: rules run as short tasks; an LLM
     generator on long-lived actors that keep their client or model (one per CPU, or one vLLM
     engine replica per GPU)."""
-    from radvqa_data.errors import ConfigError
+    from radvqa_data.core.errors import ConfigError
 
-    name = getattr(generator, "name", "")
-    if name == "rules" or not hasattr(generator, "backend"):
+    if generator.ray_placement == "task":
         return None, 0
-    if name == "vllm":
+    if generator.ray_placement == "gpu":
         if gpus < 1:
             raise ConfigError("--backend vllm on Ray needs GPU nodes in the cluster; it has none")
         return min(gpus, shards), 1

@@ -1,67 +1,32 @@
-"""Shard files of a synth output folder, and the per-shard state that makes reruns resume.
-
-    DIR/qa/part-NNNNN.parquet       kept rows (schema.QA_SCHEMA, zstd)
-    DIR/rejects/part-NNNNN.parquet  rejected rows (schema.REJECT_SCHEMA: + reason)
-    DIR/_state/run.json             config + catalog fingerprints of the run that owns DIR
-    DIR/_state/part-NNNNN.json      counts of a finished shard (written last: the commit mark)
-    DIR/manifest.json               totals, resolved config, catalog, code version
-"""
+"""Writing a synth output folder (layout: `radvqa_data.core.shards.ShardDir`) and the per-shard
+state that makes reruns resume."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
 
 import pyarrow as pa
 
-from radvqa_data import atomic
-from radvqa_data.errors import ConfigError
-from radvqa_data.schema import QA_SCHEMA, REJECT_SCHEMA
-from radvqa_data.synth.types import Candidate
-
-
-def shard_name(index: int) -> str:
-    """`part-NNNNN.parquet` for shard `index`."""
-    return f"part-{index:05d}.parquet"
-
-
-def row_id(c: Candidate) -> str:
-    """Stable id: hash of (source, image_id, question, answer, generator/template)."""
-    key = "\x1f".join((c.record.source, c.record.image_id, c.question, c.answer, f"{c.generator}/{c.template_id}"))
-    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
-
-
-def to_row(rid: str, c: Candidate) -> dict:
-    """One QA_SCHEMA row of a candidate."""
-    r = c.record
-    return {
-        "id": rid, "image_id": r.image_id, "case_id": r.case_id, "source": r.source, "split": r.split,
-        "question": c.question, "answer": c.answer, "answer_type": c.answer_type,
-        "question_type": c.question_type, "generator": c.generator, "template_id": c.template_id,
-        "prompt_version": c.prompt_version, "model": c.model, "sampling": c.sampling, "seed": c.seed,
-        "source_field": c.source_field, "source_text": c.source_text,
-        "span_start": c.span_start, "span_end": c.span_end,
-    }
+from radvqa_data.core import atomic
+from radvqa_data.core.errors import ConfigError
+from radvqa_data.core.schema import QA_SCHEMA, REJECT_SCHEMA
+from radvqa_data.core.shards import ShardDir
 
 
 def write_shard(out: Path, index: int, kept: list[dict], rejects: list[dict], stats: dict) -> None:
     """Write one shard's two Parquet files, then its state file (the commit mark), atomically."""
-    name = shard_name(index)
-    atomic.write_parquet(out / "rejects" / name, pa.Table.from_pylist(rejects, schema=REJECT_SCHEMA))
-    atomic.write_parquet(out / "qa" / name, pa.Table.from_pylist(kept, schema=QA_SCHEMA))
-    atomic.write_json(out / "_state" / name.replace(".parquet", ".json"), stats)
+    d = ShardDir(out)
+    atomic.write_parquet(d.reject_path(index), pa.Table.from_pylist(rejects, schema=REJECT_SCHEMA))
+    atomic.write_parquet(d.qa_path(index), pa.Table.from_pylist(kept, schema=QA_SCHEMA))
+    atomic.write_json(d.state_path(index), stats)
 
 
 def finished_shards(out: Path) -> dict[int, dict]:
     """Index -> stats of every shard whose state file and both Parquet files exist."""
-    done: dict[int, dict] = {}
-    for p in sorted((out / "_state").glob("part-*.json")):
-        name = p.name.replace(".json", ".parquet")
-        if (out / "qa" / name).exists() and (out / "rejects" / name).exists():
-            done[int(p.stem.split("-")[1])] = json.loads(p.read_text())
-    return done
+    d = ShardDir(out)
+    return {i: json.loads(d.state_path(i).read_text()) for i in d.finished_indexes()}
 
 
 def _flat(d: dict, prefix: str = "") -> dict[str, object]:
@@ -101,14 +66,15 @@ def claim_output(out: Path, run: dict, *, overwrite: bool) -> None:
     A folder holding shards of another configuration or catalog is refused, because mixing
     them would make the manifest lie.
     """
-    state = out / "_state" / "run.json"
-    for sub in ("qa", "rejects", "_state"):  # temp files of a killed run (SIGKILL skips cleanup)
-        for stale in (out / sub).glob(".*.tmp") if (out / sub).is_dir() else ():
+    d = ShardDir(out)
+    state = d.run_state
+    for sub in d.run_dirs:  # temp files of a killed run (SIGKILL skips cleanup)
+        for stale in sub.glob(".*.tmp") if sub.is_dir() else ():
             stale.unlink(missing_ok=True)
     if overwrite:
-        for sub in ("qa", "rejects", "_state"):
-            shutil.rmtree(out / sub, ignore_errors=True)
-        (out / "manifest.json").unlink(missing_ok=True)
+        for sub in d.run_dirs:
+            shutil.rmtree(sub, ignore_errors=True)
+        d.manifest.unlink(missing_ok=True)
     elif state.exists():
         old = json.loads(state.read_text())
         keys = [k for k in run if k != "resolved"]  # "resolved" only describes; fingerprints decide
@@ -118,7 +84,7 @@ def claim_output(out: Path, run: dict, *, overwrite: bool) -> None:
                 "use another --out or pass --overwrite"
             )
         return
-    elif (out / "qa").exists() and any((out / "qa").iterdir()):
+    elif d.qa_dir.exists() and any(d.qa_dir.iterdir()):
         raise ConfigError(f"{out}: has shards but no run state; use another --out or pass --overwrite")
     atomic.write_json(state, run)
 

@@ -34,7 +34,7 @@ def exports(
     sample_shards: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Path]:
     """The demo shards exported once into each format: {format: OUT}."""
-    from tests.data.test_export import export
+    from tests.helpers.export import export
 
     root = tmp_path_factory.mktemp("exports")
     for fmt in ("llava", "sharegpt", "messages", "hf"):

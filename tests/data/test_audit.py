@@ -339,3 +339,27 @@ def test_crop_found_by_descriptor_when_the_hash_is_far(tmp_path: Path, sample_di
         assert row["via"][0] == "knn"
     verified = verify(df, df, row.select("li", "ri", "via"), PixelConfig())
     assert verified and verified[0][2].same
+
+
+def test_catalog_connection_is_closed_when_a_check_raises(tmp_path: Path, sample_catalog: Path,
+                                                          monkeypatch) -> None:
+    """A check that raises must not leave the read-only catalog connection open: DuckDB then
+    refuses a read-write open of the same file in this process."""
+    import shutil
+
+    from radvqa_data.audit import run as audit_run
+    from radvqa_data.core.db import connect
+
+    catalog = Path(shutil.copy(sample_catalog, tmp_path / "c.duckdb"))
+
+    def boom(*_a, **_k):
+        raise RuntimeError("a check failed")
+
+    monkeypatch.setattr(audit_run, "_catalog_group_leaks", boom)
+    # keep the traceback (and so the failed call's frames) alive, as a caller that logs it would
+    with pytest.raises(RuntimeError, match="a check failed") as failed:
+        audit_run.run_audit(audit_run.AuditOptions(catalog=catalog, images=False, progress=False,
+                                                   only=frozenset({"group_leak"})))
+    with connect(catalog) as con:  # read-write: fails while the audit's connection is open
+        assert con.execute("SELECT count(*) FROM images").fetchall()[0][0] > 0
+    assert failed.traceback

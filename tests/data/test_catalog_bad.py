@@ -13,7 +13,7 @@ from PIL import Image
 
 from radvqa_data.catalog.imageprobe import probe_file
 from radvqa_data.catalog.ingest import add_source
-from radvqa_data.errors import InputError
+from radvqa_data.core.errors import InputError
 from tests.conftest import query_catalog
 
 _rows = query_catalog
@@ -180,8 +180,8 @@ def test_phash_equals_imagehash_on_the_thumbnail(sample_dir: Path) -> None:
 
 def test_probe_threads_give_the_probes_of_a_serial_run(sample_dir: Path, tmp_path: Path) -> None:
     """The thread pool probes exactly as one thread does, bad files included (no shared state)."""
-    from radvqa_data.catalog.probe_pool import POOL_MIN, _submit
-    from radvqa_data.catalog.workerpool import close_pool
+    from radvqa_data.catalog.fast import close_pool
+    from radvqa_data.catalog.fast.probe_pool import POOL_MIN, _submit
 
     files = sorted((sample_dir / "medpix2" / "images").glob("*.png")) + sorted((sample_dir / "vqa-rad").rglob("*.jpg"))
     data = files[0].read_bytes()
@@ -203,9 +203,9 @@ def test_probes_queued_before_the_cache_lookup_are_counted_once(sample_dir: Path
     first, each file is counted once, cached files count as reused, and the probes are right."""
     import time
 
-    from radvqa_data.catalog.db import connect
-    from radvqa_data.catalog.probe_pool import POOL_MIN, prefetch, probe_all
-    from radvqa_data.catalog.workerpool import close_pool
+    from radvqa_data.catalog.fast import close_pool
+    from radvqa_data.catalog.fast.probe_pool import POOL_MIN, prefetch, probe_all
+    from radvqa_data.core.db import connect
 
     files = sorted((sample_dir / "medpix2" / "images").glob("*.png")) + sorted((sample_dir / "vqa-rad").rglob("*.jpg"))
     assert len(files) >= POOL_MIN

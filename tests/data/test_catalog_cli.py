@@ -16,18 +16,18 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from radvqa_data.catalog.db import connect
 from radvqa_data.cli import app
+from radvqa_data.core.db import connect
 
 runner = CliRunner()
 
 
 def test_cli_add_and_stats_json(tmp_path: Path, sample_dir: Path) -> None:
     cat = tmp_path / "c.duckdb"
-    r = runner.invoke(app, ["catalog", "add", "medpix2", str(sample_dir / "medpix2"), "--catalog", str(cat), "-q"])
+    r = runner.invoke(app, ["catalog", "add", "medpix2", str(sample_dir / "medpix2"), "--catalog", str(cat), "--no-progress"])
     assert r.exit_code == 0, r.output
     assert "images" in r.output and "40" in r.output
-    r = runner.invoke(app, ["catalog", "add", "vqa-rad", str(sample_dir / "vqa-rad"), "-c", str(cat), "--name", "vqarad-sample", "-q"])
+    r = runner.invoke(app, ["catalog", "add", "vqa-rad", str(sample_dir / "vqa-rad"), "-c", str(cat), "--name", "vqarad-sample", "--no-progress"])
     assert r.exit_code == 0, r.output
     r = runner.invoke(app, ["catalog", "stats", "--catalog", str(cat), "--json"])
     assert r.exit_code == 0, r.output
@@ -66,7 +66,7 @@ def test_interrupted_run_keeps_whole_rows_and_rerun_continues(tmp_path: Path, si
     cat = tmp_path / "c.duckdb"
     connect(cat).close()  # schema in place, so the WAL only grows with the run's own commits
     wal = Path(f"{cat}.wal")
-    cmd = [str(Path(sys.executable).parent / "radvqa-data"), "catalog", "add", "folder", str(root), "-c", str(cat), "-q", "-j", "2"]
+    cmd = [str(Path(sys.executable).parent / "radvqa-data"), "catalog", "add", "folder", str(root), "-c", str(cat), "--no-progress", "-j", "2"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:

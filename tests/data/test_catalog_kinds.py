@@ -66,7 +66,7 @@ def test_slake_real_english_rows(tmp_path: Path, shared_data: Path) -> None:
     assert s.issues == {"bad_record": 1}
     assert _rows(cat, "SELECT group_id, modality, region FROM images WHERE image_id = 'xmlab1/source.jpg'")[0] == ("xmlab1", "MRI", "abdomen")
     qtypes = {r[0] for r in _rows(cat, "SELECT DISTINCT question_type FROM benchmark_qa")}
-    from radvqa_data.schema import QUESTION_TYPES
+    from radvqa_data.core.schema import QUESTION_TYPES
 
     assert qtypes <= set(QUESTION_TYPES)
 

@@ -7,7 +7,7 @@ import pytest
 from radvqa_data.catalog import normalize
 from radvqa_data.catalog.sources.vqarad import answer_type, question_type, split_of
 from radvqa_data.catalog.textcheck import non_english_reason
-from radvqa_data.schema import MODALITIES
+from radvqa_data.core.schema import MODALITIES
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,7 @@ def test_sample_vqarad_fields_normalized(sample_catalog: Path) -> None:
     qa = _rows(sample_catalog, "SELECT DISTINCT answer_type FROM benchmark_qa")
     assert {r[0] for r in qa} <= {"closed", "open"}
     qtypes = {r[0] for r in _rows(sample_catalog, "SELECT DISTINCT question_type FROM benchmark_qa")}
-    from radvqa_data.schema import QUESTION_TYPES
+    from radvqa_data.core.schema import QUESTION_TYPES
 
     assert qtypes <= set(QUESTION_TYPES)
     # the shared picture: same synpic in both sources, perceptual hashes close

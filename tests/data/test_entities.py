@@ -9,7 +9,7 @@ import pytest
 
 from radvqa_data.lexicon import LABELS, load_lexicon, ruler_patterns, synonyms_of
 from tests.conftest import dataset
-from tests.data.test_synth_support import insert_catalog, medpix_records
+from tests.helpers.synth_data import insert_catalog, medpix_records
 
 NEGATED_MASS_IMAGE = "MPX1009_synpic46283"
 
@@ -205,7 +205,7 @@ def test_fast_extraction_equals_the_plain_pipeline(nlp, shared_data):
 def test_cuis_linked_from_the_source_concepts(tmp_path: Path):
     """A mention without a lexicon CUI takes the image's own CUI (ROCO cuis.txt / ROCOv2
     concepts) whose name matches; a lexicon CUI the source confirms is marked so."""
-    from radvqa_data.catalog.db import connect
+    from radvqa_data.core.db import connect
     from radvqa_data.entities.run import run_entities
 
     con = connect(tmp_path / "c.duckdb")

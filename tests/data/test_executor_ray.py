@@ -12,7 +12,6 @@ import os
 import shutil
 from pathlib import Path
 
-import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -24,6 +23,7 @@ from radvqa_data.synth.config import SynthConfig
 from radvqa_data.synth.driver import run_synth
 from radvqa_data.synth.rules import RulesGenerator
 from tests.conftest import dataset, query_catalog
+from tests.helpers.shards import shard_rows
 
 CATALOG_TABLES = ("images", "texts", "concepts", "cui_names", "benchmark_qa", "ingest_issues")
 
@@ -42,25 +42,6 @@ def entity_rows(cat: Path) -> dict[str, list]:
     return {
         t: sorted(query_catalog(cat, f"SELECT * FROM {t}"), key=repr)
         for t in ("entities", "entity_texts")
-    }
-
-
-def shard_rows(out: Path) -> dict[str, object]:
-    """Kept and rejected rows (sorted) and the manifest without what names the run's folder or
-    times it (catalog path, backend seconds)."""
-    qa = pl.read_parquet(sorted((out / "qa").glob("*.parquet")))
-    rejects = pl.read_parquet(sorted((out / "rejects").glob("*.parquet")))
-    manifest = json.loads((out / "manifest.json").read_text())
-    manifest["catalog"].pop("path")
-    manifest["backend_counters"] = {
-        k: v
-        for k, v in manifest["backend_counters"].items()
-        if k not in ("seconds", "peak_in_flight")
-    }
-    return {
-        "qa": sorted(qa.rows(), key=repr),
-        "rejects": sorted(rejects.rows(), key=repr),
-        "manifest": manifest,
     }
 
 

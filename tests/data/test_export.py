@@ -11,12 +11,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from typer.testing import CliRunner
 
 from radvqa_data.cli import app
-from tests.data.test_synth_support import rules_catalog_for
+from tests.helpers.export import export, qa_rows, runner
+from tests.helpers.synth_data import rules_catalog_for
 
-runner = CliRunner()
 PROVENANCE_KEYS = {"source", "image_id", "question_type", "answer_type", "generator", "template_id"}
 
 # LLaVA's instruction-tuning record (llava/train/train.py reads id, image, conversations).
@@ -74,19 +73,6 @@ SHAREGPT_SCHEMA = {
         "provenance": {"type": "object", "required": sorted(PROVENANCE_KEYS)},
     },
 }
-
-
-def export(shards: Path, out: Path, fmt: str, *extra: str) -> dict:
-    """`radvqa-data export` through the CLI; returns OUT/export.json."""
-    r = runner.invoke(
-        app, ["export", str(shards), "--format", fmt, "--out", str(out), "--no-progress", *extra]
-    )
-    assert r.exit_code == 0, r.output
-    return json.loads((out / "export.json").read_text())
-
-
-def qa_rows(shards: Path) -> pl.DataFrame:
-    return pl.read_parquet(sorted((shards / "qa").glob("part-*.parquet")))
 
 
 def catalog_files(catalog: Path) -> dict[str, str]:

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from radvqa_data.cli import app
 from radvqa_data.export.sources import hub_license
 from radvqa_data.export.stats import size_category
-from tests.data.test_export import export
+from tests.helpers.export import export
 
 runner = CliRunner()
 

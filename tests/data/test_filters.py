@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from radvqa_data.core.records import Candidate, ImageRecord
 from radvqa_data.filters import (
     AnswerInQuestionFilter,
     FilterChain,
@@ -16,8 +17,6 @@ from radvqa_data.filters import (
     default_filters,
     source_text_reason,
 )
-from radvqa_data.synth.shards import row_id
-from radvqa_data.synth.types import Candidate, ImageRecord
 
 CAPTION = "The prostate is enlarged with several calcifications noted within. No dominant prostate mass is evident."
 
@@ -123,7 +122,7 @@ def test_yes_no_balancer_trims_majority_to_max_share():
     for i in range(30):
         c = cand(question=f"Is there a mass {i}?", answer="yes" if i < 24 else "no", answer_type="closed", qtype="PRES",
                  record=rec(image_id=f"img{i}"))
-        rows.append((row_id(c), c))
+        rows.append((c.row_id(), c))
     kept, trimmed = YesNoBalancer(0.55).balance(rows)
     yes = sum(c.answer == "yes" for _, c in kept)
     no = sum(c.answer == "no" for _, c in kept)

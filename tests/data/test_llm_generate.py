@@ -8,36 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from radvqa_data.errors import ConfigError, MissingDependencyError
+from radvqa_data.core.errors import ConfigError, MissingDependencyError
 from radvqa_data.filters import FilterChain, default_filters
 from radvqa_data.llm.factory import make_generator
 from radvqa_data.llm.generator import guess_question_type, parse_verdict
 from radvqa_data.llm.prompting import available_templates, qa_prompt, verify_prompt
-from radvqa_data.synth.types import Entity, ImageRecord
-
-CAPTION = "Axial noncontrast CT shows a hyperdense subdural hematoma over the left convexity. No midline shift."
-
-
-def make_record(image_id: str = "MPX1_synpic1", caption: str = CAPTION) -> ImageRecord:
-    start = caption.find("subdural hematoma")
-    entities = (
-        [Entity("caption", start, start + 17, "subdural hematoma", "FINDING", "subdural hematoma")]
-        if start >= 0
-        else []
-    )
-    return ImageRecord(
-        source="medpix2",
-        image_id=image_id,
-        case_id="MPX1",
-        split="train",
-        status="ok",
-        modality="CT",
-        modality_raw="CT - noncontrast",
-        plane="axial",
-        region="Head",
-        texts={"caption": caption, "findings": "Acute left subdural hematoma, 8 mm thick."},
-        entities=entities,
-    )
+from tests.helpers.llm import (
+    CAPTION,
+    HAND_WRITTEN_REPLY,
+    check_synth_output,
+    make_record,
+    synth_cli,
+)
 
 
 @pytest.fixture(scope="module")
@@ -126,21 +108,6 @@ def test_transformers_backend_end_to_end_rejects_noise_with_reasons_and_provenan
         "transformers", model=str(tiny_model), temperature=0.8, top_p=0.9, max_new_tokens=24, seed=7
     )
     assert [c.source_text for c in again.generate(records[:2])] == [c.source_text for c in replies]
-
-
-HAND_WRITTEN_REPLY = """Here are the pairs:
-```json
-{"pairs": [
-  {"question": "What imaging modality was used?", "answer": "CT", "answer_type": "open", "question_type": "MODALITY", "evidence": "noncontrast CT"},
-  {"question": "Which side is the hematoma on?", "answer": "left", "answer_type": "open", "question_type": "POS", "evidence": "left convexity"},
-  {"question": "What abnormality is seen?", "answer": "a hyperdense subdural hematoma over the left convexity of the brain", "question_type": "ABN"},
-  {"question": "Is there midline shift?", "answer": "no", "answer_type": "closed", "question_type": "PRES", "evidence": "No midline shift"},
-  {"question": "What is the patient's history of falls?", "answer": "left", "question_type": "OTHER"},
-  {"question": "What is the diagnosis?", "answer": "glioblastoma", "question_type": "ABN"},
-  {"question": "Is the hematoma acute?", "answer": "yes", "answer_type": "open", "evidence": "Acute left subdural hematoma"},
-  {"question": "What is the shape of the lesion?"},
-]}
-```"""
 
 
 def test_hand_written_reply_gives_parsed_grounded_rows(tiny_model: Path) -> None:
@@ -255,36 +222,6 @@ def test_vllm_structured_output_arguments_follow_the_installed_api() -> None:
     )
     assert list(structured_kwargs(old, {"type": "object"})) == ["guided_decoding"]
     assert structured_kwargs(new, {}) == {}
-
-
-def synth_cli(args: list[str]) -> object:
-    """Run `radvqa-data synth ...` in-process (the real app, as a user types it)."""
-    from typer.testing import CliRunner
-
-    from radvqa_data.cli import app
-
-    return CliRunner().invoke(app, ["synth", *args])
-
-
-def check_synth_output(out: Path, backend: str, model: str, n_images: int) -> None:
-    """Shards written; every reject has a reason and full provenance."""
-    import polars as pl
-
-    manifest = json.loads((out / "manifest.json").read_text())
-    assert (
-        manifest["complete"] and manifest["generator"] == backend and manifest["images"] == n_images
-    )
-    rejects = pl.read_parquet(out / "rejects" / "*.parquet")
-    kept = pl.read_parquet(out / "qa" / "*.parquet")
-    assert rejects.height >= 2 * n_images  # one per prompt at least: noise from random weights
-    assert rejects["reason"].null_count() == 0 and set(rejects["generator"]) == {backend}
-    assert set(rejects["model"]) == {model} and set(rejects["prompt_version"]) == {"v1"}
-    assert set(rejects["template_id"]) == {"open_qa.v1.jinja", "closed_qa.v1.jinja"}
-    assert all(json.loads(s)["max_new_tokens"] == 24 for s in rejects["sampling"])
-    assert (
-        kept.height + rejects.height
-        == sum(manifest["rejects_by_reason"].values()) + manifest["qa_rows"]
-    )
 
 
 def test_synth_cli_transformers_backend_on_the_shipped_sample(

@@ -4,65 +4,16 @@ model built here, started on 127.0.0.1 by the test and stopped after it (no fake
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from radvqa_data.errors import ConfigError
+from radvqa_data.core.errors import ConfigError
 from radvqa_data.llm.factory import make_generator
-from tests.data.test_llm_generate import HAND_WRITTEN_REPLY, make_record
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_transformers_serve(
-    model_dir: Path, port: int, log: Path, *, continuous_batching: bool = False
-) -> subprocess.Popen:
-    """`transformers serve MODEL_DIR` on 127.0.0.1:port, offline (no hub access)."""
-    exe = Path(sys.executable).with_name("transformers")
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    cmd = [
-        str(exe),
-        "serve",
-        str(model_dir),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--device",
-        "cpu",
-    ]
-    if continuous_batching:
-        cmd.append("--continuous-batching")
-    return subprocess.Popen(cmd, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
-
-
-def wait_healthy(url: str, proc: subprocess.Popen, log: Path, limit: float = 120.0) -> None:
-    import httpx
-
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(
-                f"transformers serve exited {proc.returncode}:\n{log.read_text()[-2000:]}"
-            )
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"transformers serve not healthy after {limit}s:\n{log.read_text()[-2000:]}")
+from tests.helpers.llm import HAND_WRITTEN_REPLY, make_record
+from tests.helpers.serve import free_port, start_transformers_serve, wait_healthy
 
 
 @pytest.fixture(scope="module")
@@ -194,7 +145,7 @@ def _prompts(record):
 def test_synth_cli_openai_backend_on_the_shipped_sample(
     server: tuple[str, str], sample_catalog: Path, tmp_path: Path
 ) -> None:
-    from tests.data.test_llm_generate import check_synth_output, synth_cli
+    from tests.helpers.llm import check_synth_output, synth_cli
 
     url, model = server
     out = tmp_path / "synth-openai"
@@ -226,7 +177,7 @@ def test_synth_cli_openai_backend_on_the_shipped_sample(
 def test_synth_cli_unreachable_server_is_one_error_line(
     sample_catalog: Path, tmp_path: Path
 ) -> None:
-    from tests.data.test_llm_generate import synth_cli
+    from tests.helpers.llm import synth_cli
 
     result = synth_cli(
         [
@@ -269,7 +220,7 @@ def test_openai_backend_through_ray_writes_the_rows_of_a_local_run(
     keeping its image's 2 requests in flight."""
     from radvqa_data.synth.config import SynthConfig
     from radvqa_data.synth.driver import run_synth
-    from tests.data.test_executor_ray import shard_rows
+    from tests.helpers.shards import shard_rows
 
     url, model = server
     runs = {}

@@ -24,7 +24,7 @@ def test_vllm_backend_structured_json_on_gpu(tmp_path: Path) -> None:
     from radvqa_data.llm.parse import parse_response
     from radvqa_data.llm.prompting import qa_prompt
     from radvqa_data.llm.tiny import build_tiny_causal_lm
-    from tests.data.test_llm_generate import make_record
+    from tests.helpers.llm import make_record
 
     model = build_tiny_causal_lm(tmp_path / "model", hidden=64)
     gen = make_generator(
@@ -65,7 +65,7 @@ def test_vllm_engine_replicas_through_ray_write_the_rows_of_a_local_run(
     from radvqa_data.llm.tiny import build_tiny_causal_lm
     from radvqa_data.synth.config import SynthConfig
     from radvqa_data.synth.driver import run_synth
-    from tests.data.test_executor_ray import shard_rows
+    from tests.helpers.shards import shard_rows
 
     model = build_tiny_causal_lm(tmp_path / "model", hidden=64)
     options = {"gpu_memory_utilization": 0.3, "enforce_eager": True}

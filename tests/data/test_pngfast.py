@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from radvqa_data.catalog import imageprobe, pngfast
+from radvqa_data.catalog import imageprobe
+from radvqa_data.catalog.fast import pngfast
 from radvqa_data.catalog.imageprobe import probe_bytes
 from tests.conftest import dataset
 

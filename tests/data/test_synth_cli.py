@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from radvqa_data.cli import app
 from tests.conftest import dataset
-from tests.data.test_synth_support import copy_catalog, insert_catalog, medpix_records
+from tests.helpers.synth_data import copy_catalog, insert_catalog, medpix_records
 
 
 def test_help_is_fast_and_lists_commands():
@@ -103,3 +103,15 @@ def test_llm_backend_plugs_into_the_same_driver(tmp_path: Path, shared_data):
     rej = pl.read_parquet(sorted((out / "rejects").glob("*.parquet")))
     assert m["qa_rows"] + m["reject_rows"] > 0 and rej["reason"].null_count() == 0
     assert sum(m["rejects_by_reason"].values()) == rej.height
+
+
+def test_describe_command_summarizes_a_synth_output(sample_shards, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from radvqa_data.cli import app
+
+    r = CliRunner().invoke(app, ["describe", str(sample_shards["shards"]), "--samples", "1"])
+    assert r.exit_code == 0, r.output
+    assert "QA rows from" in r.output and "rejects by reason" in r.output
+    bad = CliRunner().invoke(app, ["describe", str(tmp_path)])
+    assert bad.exit_code == 1 and "no manifest.json" in bad.output

@@ -150,7 +150,7 @@ def summary(scores: dict[str, FieldScore], n_gold: int) -> str:
 
 def gold_candidates(catalog: Path, gold: dict[str, dict]) -> list:
     """The rules generator's kept metadata rows for the gold images, through the real loader."""
-    from radvqa_data.catalog.db import connect
+    from radvqa_data.core.db import connect
     from radvqa_data.filters import FilterChain, default_filters
     from radvqa_data.synth.records import ShardPlan, load_shard
     from radvqa_data.synth.rules import RulesGenerator
@@ -203,7 +203,7 @@ def test_gold_set_is_well_formed() -> None:
 
 
 def test_scoring_rules() -> None:
-    from radvqa_data.synth.types import Candidate, ImageRecord
+    from radvqa_data.core.records import Candidate, ImageRecord
 
     rec = ImageRecord("medpix2", "x", None, None, "ok")
 

@@ -14,13 +14,14 @@ import pytest
 from typer.testing import CliRunner
 
 from radvqa_data.cli import app
-from radvqa_data.errors import ConfigError
+from radvqa_data.core.errors import ConfigError
 from radvqa_data.llm.factory import make_generator
 from radvqa_data.synth.config import SynthConfig
 from radvqa_data.synth.driver import run_synth
 from radvqa_data.synth.rules import RulesGenerator
+from radvqa_data.synth.types import Generator
 from tests.conftest import dataset
-from tests.data.test_synth_support import insert_catalog, medpix_records
+from tests.helpers.synth_data import insert_catalog, medpix_records
 
 
 @pytest.fixture(scope="module")
@@ -44,13 +45,18 @@ def config(**kw) -> SynthConfig:
     return SynthConfig(**{"backend": "transformers", "allow_missing_images": True, "shard_size": 2, **kw})
 
 
-class VersionedGenerator:
+class VersionedGenerator(Generator):
     """A minimal Generator whose settings carry a prompt version (what a v2 template would change)."""
 
     name = "openai"
 
     def __init__(self, version: str) -> None:
-        self.settings = {"templates": {"open": f"open_qa.{version}.jinja"}, "prompt_versions": {"open": version}}
+        self.version = version
+
+    @property
+    def settings(self) -> dict:
+        v = self.version
+        return {"templates": {"open": f"open_qa.{v}.jinja"}, "prompt_versions": {"open": v}}
 
     def generate(self, records):
         yield from ()
@@ -130,7 +136,7 @@ def test_progress_moves_within_a_shard(small_catalog, tiny_model, tmp_path):
 
 
 def test_llm_progress_with_verify_reports_every_image(tiny_model):
-    from tests.data.test_llm_generate import make_record
+    from tests.helpers.llm import make_record
 
     gen = llm(tiny_model, verify=True, backend_options={"batch_size": 1})
     steps: list[float] = []

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from radvqa_data.core.records import ImageRecord
 from radvqa_data.filters import FilterChain, default_filters
 from radvqa_data.synth.rules import RulesGenerator
 from radvqa_data.synth.rules_caption import caption_candidates
 from radvqa_data.synth.rules_common import QuestionRandom
 from radvqa_data.synth.rules_metadata import contrast_state, metadata_candidates, mr_sequence
-from radvqa_data.synth.types import ImageRecord
 
 # Real MedPix 2.0 captions (Descriptions.json) and one written in their style for COUNT/SIZE.
 CAPTIONS = {

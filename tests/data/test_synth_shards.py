@@ -13,13 +13,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from radvqa_data.errors import ConfigError
-from radvqa_data.schema import QA_COLUMNS, REJECT_SCHEMA
+from radvqa_data.core.errors import ConfigError
+from radvqa_data.core.schema import QA_COLUMNS, REJECT_SCHEMA
 from radvqa_data.synth.config import SynthConfig
 from radvqa_data.synth.driver import run_synth
 from radvqa_data.synth.rules import RulesGenerator
 from radvqa_data.synth.templates import RULES_VERSION
-from tests.data.test_synth_support import rules_catalog_for
+from tests.helpers.synth_data import rules_catalog_for
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -128,3 +128,20 @@ def test_killed_run_resumes_to_the_identical_result(rules_catalog, tmp_path):
         assert read(out, sub).equals(read(ref, sub))
         assert sorted(p.name for p in (out / sub).iterdir()) == sorted(p.name for p in (ref / sub).iterdir())
     assert json.loads((out / "manifest.json").read_text()) == json.loads((ref / "manifest.json").read_text())
+
+
+def test_progress_bar_shows_label_count_rate_and_note(capsys):
+    """The shared bar (core.progress) draws on stderr, so stdout stays a command's result."""
+    from radvqa_data.core.progress import Phases, progress_bar
+
+    with progress_bar("probing", 4, "img") as advance:
+        advance(1)
+        advance(3, label="probed", note="all done")
+    with Phases(True) as phases:
+        phases.factory("audit")("pairs", 2)(2)
+    with progress_bar("hidden", 4, "img", enabled=False) as advance:
+        advance(4)
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "probed" in err and "4/4" in err and "all done" in err and "audit: pairs" in err
+    assert "hidden" not in err

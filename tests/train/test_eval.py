@@ -7,7 +7,7 @@ import json
 import polars as pl
 import pytest
 
-from radvqa_data.errors import InputError
+from radvqa_data.core.errors import InputError
 from radvqa_train.evaluate import evaluate
 
 PRED_COLUMNS = ["id", "image_id", "image_path", "question", "reference", "prediction", "answer_type",

@@ -86,10 +86,10 @@ class _Planted(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:  # http.server's naming
         self._send(200, {"object": "list", "data": [{"id": "planted"}]})
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         answer = body["messages"][-1]["content"].split("Model answer: ", 1)[1].split("\n", 1)[0]
         type(self).requests.append(answer)
@@ -209,7 +209,7 @@ def judge_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
     pytest.importorskip("fastapi", reason="needs transformers[serving]")
     pytest.importorskip("uvicorn", reason="needs transformers[serving]")
     from radvqa_data.llm.tiny import build_tiny_causal_lm
-    from tests.data.test_llm_openai import free_port, start_transformers_serve, wait_healthy
+    from tests.helpers.serve import free_port, start_transformers_serve, wait_healthy
 
     root = tmp_path_factory.mktemp("judge-serve")
     model_dir = build_tiny_causal_lm(root / "model")
@@ -312,7 +312,7 @@ def test_eval_judge_against_transformers_serve(judge_server, toy_data, tmp_path)
 
 
 def test_judge_options_are_checked_in_one_line(toy_data, tmp_path):
-    from tests.data.test_llm_openai import free_port
+    from tests.helpers.serve import free_port
 
     preds = tmp_path / "p.jsonl"
     preds.write_text('{"id": "q18b", "prediction": "CT"}\n')

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from radvqa_data.errors import ConfigError, InputError
+from radvqa_data.core.errors import ConfigError, InputError
 from radvqa_data.reader import READ_COLUMNS, read_qa
 from radvqa_train.config import list_recipes, load_config
 

@@ -51,7 +51,7 @@ def test_resume_equals_uninterrupted(tiny_models, toy_data, tmp_path):
 def test_resume_with_another_config_is_refused(tiny_models, toy_data, tmp_path):
     import pytest
 
-    from radvqa_data.errors import ConfigError
+    from radvqa_data.core.errors import ConfigError
 
     cfg = load_config("tiny-demo", overrides=[STAGES, "stages.qa.max_steps=2"], model=str(tiny_models["paligemma"]))
     kw = {"shards": toy_data["shards"], "catalog": toy_data["catalog"], "progress": False}

@@ -66,7 +66,7 @@ def test_two_stage_run_loss_falls_lora_changes_projector_only(family, tiny_model
 
 
 def test_rerun_without_resume_refuses(tiny_models, toy_data, tmp_path):
-    from radvqa_data.errors import InputError
+    from radvqa_data.core.errors import InputError
 
     cfg = load_config("tiny-demo", overrides=["stages=[{name: a, data: [captions], train: projector, max_steps: 1, batch_size: 2}]"],
                       model=str(tiny_models["paligemma"]))

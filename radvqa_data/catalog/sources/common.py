@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from radvqa_data.errors import InputError
+from radvqa_data.core.errors import InputError
 
 #: Values some publishers use for "no value".
 NULLS = {"", "n/a", "na", "null", "none", "nan", "left blank"}

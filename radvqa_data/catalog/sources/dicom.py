@@ -13,10 +13,10 @@ import io
 from pathlib import Path
 from typing import Any
 
-from radvqa_data.atomic import atomic_path
 from radvqa_data.catalog import normalize
 from radvqa_data.catalog.records import Issue, SourceData, SourceImage
-from radvqa_data.errors import InputError
+from radvqa_data.core.atomic import atomic_path
+from radvqa_data.core.errors import InputError
 
 DICOM_EXTS = {".dcm", ".dicom", ".ima", ""}
 
@@ -119,7 +119,7 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
         try:
             rec.extra["window"] = render_png(ds, out)
             rec.path = out
-        except Exception as exc:  # noqa: BLE001 - pixel handlers raise many types; the run goes on
+        except Exception as exc:  # pixel handlers raise many types; the run goes on
             rec.status, rec.error = "corrupt", f"no renderable pixel data: {exc}"
             data.issues.append(Issue(rel, "unreadable_dicom", rec.error))
         if ds.get("StudyDescription"):

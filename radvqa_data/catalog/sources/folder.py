@@ -11,7 +11,7 @@ from pathlib import Path
 from radvqa_data.catalog import normalize
 from radvqa_data.catalog.records import Issue, SourceData, SourceImage
 from radvqa_data.catalog.sources.common import iter_jsonl, read_csv
-from radvqa_data.errors import InputError
+from radvqa_data.core.errors import InputError
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 EXPECTED_CSV = "a CSV with columns image,caption[,split] (image paths relative to the folder)"

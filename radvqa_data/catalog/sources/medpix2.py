@@ -19,6 +19,7 @@ from pathlib import Path
 from radvqa_data.catalog import normalize, picture, regions
 from radvqa_data.catalog.records import Issue, SourceData, SourceImage
 from radvqa_data.catalog.sources.common import clean, iter_jsonl, load_json_list, require_file
+from radvqa_data.core.splits import normalize_split
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg")
 
@@ -39,7 +40,8 @@ def _splits(root: Path) -> dict[str, str]:
     """image id -> split from the official split files (absent folder: no splits)."""
     out: dict[str, str] = {}
     folder = root / "splitted_dataset"
-    for raw, name in (("train", "train"), ("dev", "validation"), ("test", "test")):
+    for raw in ("train", "dev", "test"):  # descriptions_<raw>.jsonl
+        name = normalize_split(raw)
         path = folder / f"descriptions_{raw}.jsonl"
         if not path.is_file():
             continue

@@ -13,9 +13,11 @@ from pathlib import Path
 from radvqa_data.catalog import normalize
 from radvqa_data.catalog.records import Issue, SourceData, SourceImage
 from radvqa_data.catalog.sources.common import read_csv
-from radvqa_data.errors import InputError
+from radvqa_data.core.errors import InputError
+from radvqa_data.core.splits import normalize_split
 
-SPLITS = {"train": "train", "validation": "validation", "val": "validation", "test": "test"}
+#: Split folder names ROCO ships (or users rename to); `normalize_split` names the split.
+SPLIT_DIRS = ("train", "validation", "val", "test")
 _PMC = re.compile(r"(PMC\d+)")
 _PLANE = re.compile(r"\b(axial|coronal|sagittal|transverse|oblique|lateral|frontal)\b", re.I)
 
@@ -23,14 +25,14 @@ _PLANE = re.compile(r"\b(axial|coronal|sagittal|transverse|oblique|lateral|front
 def _split_dirs(root: Path) -> list[tuple[str, Path]]:
     found = []
     for base in (root / "data", root):
-        for raw, split in SPLITS.items():
+        for raw in SPLIT_DIRS:
             d = base / raw / "radiology"
             if (d / "captions.txt").is_file():
-                found.append((split, d))
+                found.append((normalize_split(raw), d))
         if found:
             return found
     if (root / "captions.txt").is_file():  # pointed at one radiology folder
-        return [(SPLITS.get(root.parent.name, root.parent.name), root)]
+        return [(normalize_split(root.parent.name), root)]
     raise InputError(f"{root}: no data/<split>/radiology/captions.txt here; expected the ROCO v1 layout")
 
 

@@ -12,9 +12,11 @@ from pathlib import Path
 from radvqa_data.catalog import normalize
 from radvqa_data.catalog.records import SourceData, SourceImage
 from radvqa_data.catalog.sources.common import read_csv
-from radvqa_data.errors import InputError
+from radvqa_data.core.errors import InputError
+from radvqa_data.core.splits import normalize_split
 
-SPLITS = {"train": "train", "valid": "validation", "validation": "validation", "val": "validation", "test": "test"}
+#: `<raw>_captions.csv` prefixes ROCOv2 ships (or users rename to); `normalize_split` names them.
+SPLIT_FILES = ("train", "valid", "validation", "val", "test")
 IMAGE_EXTS = (".jpg", ".png", ".jpeg")
 
 
@@ -31,7 +33,8 @@ def _image_index(root: Path, raw: str) -> dict[str, Path]:
 
 def read(root: Path, *, source: str, assets: Path) -> SourceData:
     """Read the ROCOv2 CSVs of every split present."""
-    found = [(raw, split) for raw, split in SPLITS.items() if (root / f"{raw}_captions.csv").is_file()]
+    found = [(raw, normalize_split(raw)) for raw in SPLIT_FILES
+             if (root / f"{raw}_captions.csv").is_file()]
     if not found:
         raise InputError(f"{root}: no <split>_captions.csv here; expected the ROCOv2 CSVs (e.g. test_captions.csv)")
     data = SourceData(meta={"files": []})

@@ -13,9 +13,11 @@ from typing import Any
 from radvqa_data.catalog import normalize
 from radvqa_data.catalog.records import Issue, SourceData, SourceImage
 from radvqa_data.catalog.sources.common import clean, load_json_list
-from radvqa_data.errors import InputError
+from radvqa_data.core.errors import InputError
+from radvqa_data.core.splits import normalize_split
 
-FILES = {"train.json": "train", "validate.json": "validation", "test.json": "test"}
+#: The split files SLAKE ships; `normalize_split` of the stem names the split.
+FILES = ("train.json", "validate.json", "test.json")
 CONTENT_TYPES = {
     "organ": "ORGAN", "position": "POS", "abnormality": "ABN", "modality": "MODALITY", "size": "SIZE",
     "plane": "PLANE", "quantity": "COUNT", "color": "COLOR", "shape": "ATTRIB", "kg": "OTHER",
@@ -25,7 +27,7 @@ EXPECTED = "a JSON list of SLAKE rows (qid, img_name, question, answer, q_lang, 
 
 def read(root: Path, *, source: str, assets: Path) -> SourceData:
     """Read the English SLAKE rows of every split file present."""
-    present = [(name, split) for name, split in FILES.items() if (root / name).is_file()]
+    present = [(name, normalize_split(Path(name).stem)) for name in FILES if (root / name).is_file()]
     if not present:
         raise InputError(f"{root}: none of {', '.join(FILES)} here; expected the SLAKE 1.0 json files")
     data = SourceData(meta={"files": [n for n, _ in present], "languages": "en"})

@@ -17,7 +17,7 @@ from typing import Any
 from radvqa_data.catalog import normalize
 from radvqa_data.catalog.records import Issue, SourceData, SourceImage
 from radvqa_data.catalog.sources.common import clean, load_json_list
-from radvqa_data.errors import InputError
+from radvqa_data.core.errors import InputError
 
 JSON_NAME = "VQA_RAD Dataset Public.json"
 IMAGE_DIR = "VQA_RAD Image Folder"

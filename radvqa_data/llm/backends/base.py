@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Protocol
 
+from radvqa_data.llm import defaults
 from radvqa_data.llm.prompting import Prompt
 
 
@@ -14,10 +15,10 @@ from radvqa_data.llm.prompting import Prompt
 class Sampling:
     """Sampling settings, explicit and recorded (as JSON) on every generated row."""
 
-    temperature: float = 0.7  # 0 = greedy; higher = more varied questions, more junk
-    top_p: float = 0.95
-    max_new_tokens: int = 512  # a reply of 4 pairs with evidence is about 250 tokens
-    seed: int = 0
+    temperature: float = defaults.TEMPERATURE  # 0 = greedy; higher = more varied, more junk
+    top_p: float = defaults.TOP_P
+    max_new_tokens: int = defaults.MAX_NEW_TOKENS
+    seed: int = defaults.SEED
 
     def to_json(self) -> str:
         """Stable JSON text for the `sampling` column."""

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from radvqa_data.errors import ConfigError
+from radvqa_data.core.errors import ConfigError
 from radvqa_data.llm.backends.base import BackendStats, Completion, Sampling
 from radvqa_data.llm.prompting import Prompt
 

@@ -17,7 +17,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from radvqa_data.errors import ConfigError
+from radvqa_data.core.errors import ConfigError
+from radvqa_data.llm import defaults
 from radvqa_data.llm.backends.base import BackendStats, Completion, Sampling
 from radvqa_data.llm.prompting import Prompt
 
@@ -37,9 +38,9 @@ class OpenAIBackend:
         model: str,
         sampling: Sampling,
         *,
-        api_key_env: str = "OPENAI_API_KEY",
-        concurrency: int = 8,  # requests in flight; match the server's batch capacity
-        timeout: float = 120.0,  # seconds per attempt (first attempt)
+        api_key_env: str = defaults.API_KEY_ENV,
+        concurrency: int = defaults.CONCURRENCY,
+        timeout: float = defaults.TIMEOUT_S,  # seconds per attempt (first attempt)
         retries: int = 3,  # extra attempts after a timeout / 429 / 5xx / connection error
         backoff: float = 0.5,  # seconds before the first retry, doubled each time
         timeout_growth: float = 2.0,  # each retry waits this much longer for the reply

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from radvqa_data.errors import require
+from radvqa_data.core.errors import require
 from radvqa_data.llm.backends.base import BackendStats, Completion, Sampling
 from radvqa_data.llm.prompting import Prompt
 

@@ -6,7 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-from radvqa_data.catalog.db import connect
+from radvqa_data.core.db import connect
 
 
 def medpix_records(medpix: Path, n: int | None = None, ids: tuple[str, ...] = ()) -> list[dict]:

@@ -23,10 +23,10 @@ from pathlib import Path
 
 import duckdb
 
-from radvqa_data.catalog.bulk import BIGINT, INTEGER, UBIGINT, VARCHAR, insert_rows
+from radvqa_data.catalog.fast.bulk import BIGINT, INTEGER, UBIGINT, VARCHAR, insert_rows
+from radvqa_data.catalog.fast.signals import deferred_interrupt
+from radvqa_data.catalog.fast.workerpool import close_pool, default_workers
 from radvqa_data.catalog.imageprobe import PROBE_VERSION, Probe
-from radvqa_data.catalog.signals import deferred_interrupt
-from radvqa_data.catalog.workerpool import close_pool, default_workers
 from radvqa_data.executor import Executor, make_executor
 
 CACHE_DDL = """

@@ -1,6 +1,6 @@
 """A small self-made data set for tests and benchmarks: generated images, a catalog, QA shards.
 
-Written through the real catalog DDL (`radvqa_data.catalog.db.connect`) and the real shard
+Written through the real catalog DDL (`radvqa_data.core.db.connect`) and the real shard
 layout (QA_SCHEMA columns in ``SHARDS/qa/part-00000.parquet``). Answers depend on the pixels
 (bright/dark -> CT/MRI and yes/no, inverted left half -> chest/head), so a model can learn them.
 The same images are also catalogued as a benchmark source named ``vqa-rad`` so the shipped
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from radvqa_data.schema import QA_SCHEMA
+from radvqa_data.core.schema import QA_SCHEMA
+from radvqa_data.core.shards import ShardDir
 
 
 def _image(path: Path, bright: bool, left: bool, size: int) -> None:
@@ -33,7 +34,7 @@ def make_toy_data(root: Path, *, n_images: int = 24, n_test: int = 6, image_size
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from radvqa_data.catalog.db import connect
+    from radvqa_data.core.db import connect
 
     root = Path(root)
     (root / "img").mkdir(parents=True, exist_ok=True)
@@ -66,6 +67,7 @@ def make_toy_data(root: Path, *, n_images: int = 24, n_test: int = 6, image_size
                     "question_type) VALUES ('vqa-rad', ?, ?, ?, ?, ?, ?, ?)", bench)
     con.close()
     shards = root / "shards"
-    (shards / "qa").mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(qa, schema=QA_SCHEMA), shards / "qa" / "part-00000.parquet")
+    path = ShardDir(shards).qa_path(0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(qa, schema=QA_SCHEMA), path)
     return {"catalog": catalog, "shards": shards, "root": root}

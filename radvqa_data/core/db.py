@@ -13,6 +13,10 @@ One DuckDB file holds everything the later steps read. Core tables (created here
 Later steps add their own tables with `ensure_tables` (entities, synth runs, audits) and never
 alter these.
 
+The connection `connect` returns is a context manager that closes it (`with connect(path) as
+con:`): use that form, so that a step that raises leaves no connection open (an open read-only
+connection blocks a later read-write open of the same file in this process).
+
 DuckDB 2 note: `execute(...).fetchone()` leaves a result open and the next statement on that
 connection raises; use `fetchall()` (see docs/library-notes.md).
 """
@@ -23,7 +27,7 @@ from pathlib import Path
 
 import duckdb
 
-from radvqa_data.errors import InputError
+from radvqa_data.core.errors import InputError
 
 CORE_DDL = """
 CREATE TABLE IF NOT EXISTS sources (
@@ -108,7 +112,7 @@ CREATE TABLE IF NOT EXISTS ingest_issues (
 
 
 def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open (or create) the catalog at `path` with the core schema in place.
+    """Open (or create) the catalog at `path` with the core schema in place; use as `with`.
 
     A read-only open of a file that does not exist is an `InputError` naming the file.
     """

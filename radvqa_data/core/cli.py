@@ -1,0 +1,80 @@
+"""Shared CLI plumbing: one `Error: ...` line for user mistakes, no tracebacks, shared options.
+
+Every Typer command body is `with user_errors(): do_the_work(...)`. The library raises
+`RadvqaError` subclasses; here they become one red line and exit code 1. Ctrl-C exits 130 with
+a note that finished work was kept (every writer in the project is atomic).
+
+The options every CLI shares are declared once here as `Annotated` types, so a flag has one
+spelling and one help text in `radvqa-data`, `radvqa-train` and `radvqa-diag`:
+
+    def cmd(catalog: CatalogOpt = DEFAULT_CATALOG, progress: ProgressOpt = True): ...
+
+The default stays in the signature: it belongs to the command (or to the library function the
+command calls), not to the flag.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from radvqa_data.core.errors import RadvqaError
+
+# Optional[...] rather than X | None: Typer reads these annotations at run time on Python 3.10.
+#: `--catalog/-c FILE`: the DuckDB catalog.
+CatalogOpt = Annotated[Path, typer.Option("--catalog", "-c", help="Catalog file (DuckDB).")]
+#: `--catalog/-c FILE` where the catalog is optional (the default is None).
+OptionalCatalogOpt = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option("--catalog", "-c", help="Catalog file (DuckDB)."),
+]
+#: `--progress/--no-progress`: progress bars on stderr.
+ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")]
+#: `--workers/-j N`: parallel workers of a step (threads or processes, as the step says).
+WorkersOpt = Annotated[
+    Optional[int],  # noqa: UP045
+    typer.Option("--workers", "-j", min=1, help="Parallel workers (more: faster, more memory)."),
+]
+#: `--executor local|ray`: the same flag on every step that can run on a Ray cluster.
+ExecutorOpt = Annotated[str, typer.Option(
+    "--executor",
+    help="local: this machine's cores; ray: a Ray cluster (same rows; see docs/scale.md).",
+)]
+#: `--ray-address ADDR`, read only with `--executor ray`.
+RayAddressOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
+    "--ray-address",
+    help="With --executor ray: the cluster (HOST:6379 as `ray start --head` prints, or auto); "
+    "default: a local Ray instance sized to this machine.",
+)]
+
+
+def split_list(values: list[str] | None) -> list[str]:
+    """A repeatable option whose values may also be comma-separated: ["a,b", "c"] -> [a, b, c]."""
+    return [s.strip() for v in values or [] for s in v.split(",") if s.strip()]
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Print `Error: message` on stderr and exit with `code`."""
+    typer.secho(f"Error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn library errors into one line on stderr and a non-zero exit code."""
+    try:
+        yield
+    except RadvqaError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        typer.secho(
+            "Interrupted: finished work is kept; rerun the same command to continue.",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
+        sys.exit(130)
