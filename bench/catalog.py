@@ -117,19 +117,32 @@ def ours(data: Path, workers: int) -> tuple[float, int, int, float, float]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, default=Path("../shared/data"), help="folder holding medpix2/ and vqa-rad/")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--data",
+        type=Path,
+        default=Path("../shared/data"),
+        help="folder holding medpix2/ and vqa-rad/",
+    )
     ap.add_argument("--workers", type=int, default=2, help="decoding threads for ours")
-    ap.add_argument("--pairs", type=int, default=3, help="naive/ours pairs to run, alternating which goes first")
+    ap.add_argument(
+        "--pairs", type=int, default=3, help="naive/ours pairs to run, alternating which goes first"
+    )
     ap.add_argument("--json", action="store_true", help="print the figures as one JSON object too")
     args = ap.parse_args()
     files = image_files(args.data)
     if not files:
-        sys.exit(f"Error: no MedPix/VQA-RAD images under {args.data}; expected medpix2/images and 'vqa-rad/VQA_RAD Image Folder'")
+        sys.exit(
+            f"Error: no MedPix/VQA-RAD images under {args.data}; expected medpix2/images and 'vqa-rad/VQA_RAD Image Folder'"
+        )
     for f in files:  # warm the page cache so neither side pays for the disk
         f.read_bytes()
     n = len(files)
-    print(f"images: {n} (MedPix 2.0 PNGs + VQA-RAD JPEGs), workers: {args.workers}, CPUs: {os.cpu_count()}, load average before: {os.getloadavg()[0]:.1f}")
+    print(
+        f"images: {n} (MedPix 2.0 PNGs + VQA-RAD JPEGs), workers: {args.workers}, CPUs: {os.cpu_count()}, load average before: {os.getloadavg()[0]:.1f}"
+    )
     # Pairs, each timed back to back, the order alternating (naive first, then ours first): the
     # machine's speed drifts over seconds here, and a pair's ratio is what that drift spares.
     pairs = []
@@ -142,7 +155,10 @@ def main() -> None:
                 runs["naive"] = (seconds, mem.peak, mem.cpu_seconds)
             else:
                 runs["ours"] = ours(args.data, args.workers)
-        (t_naive, naive_peak, cpu_naive), (t_ours, n_ok, peak, t_probe, cpu_ours) = runs["naive"], runs["ours"]
+        (t_naive, naive_peak, cpu_naive), (t_ours, n_ok, peak, t_probe, cpu_ours) = (
+            runs["naive"],
+            runs["ours"],
+        )
         if n_ok != n:
             print(f"warning: ours catalogued {n_ok} ok images of {n} files")
         pair = {
@@ -158,11 +174,19 @@ def main() -> None:
         )
     med = {k: statistics.median(p[k] for p in pairs) for k in pairs[0]}
     peak = max(p["peak_mib"] for p in pairs)
-    print(f"naive loop (read+sha256+decode+imagehash.phash, 1 process): median {med['naive_img_s']:7.1f} img/s")
-    print(f"ours (add_source medpix2 + vqa-rad end to end, {args.workers} threads): median {med['ours_img_s']:7.1f} img/s")
-    print(f"CPU time (process tree): naive {med['cpu_naive_s']:.2f} s, ours {med['cpu_ours_s']:.2f} s (medians)")
+    print(
+        f"naive loop (read+sha256+decode+imagehash.phash, 1 process): median {med['naive_img_s']:7.1f} img/s"
+    )
+    print(
+        f"ours (add_source medpix2 + vqa-rad end to end, {args.workers} threads): median {med['ours_img_s']:7.1f} img/s"
+    )
+    print(
+        f"CPU time (process tree): naive {med['cpu_naive_s']:.2f} s, ours {med['cpu_ours_s']:.2f} s (medians)"
+    )
     ratios = " / ".join(f"{p['ratio']:.2f}" for p in pairs)
-    print(f"ratio per pair: {ratios}; median {med['ratio']:.2f}x (target >= 2.5x); peak memory {peak:.0f} MiB ({'<' if peak < 1024 else '>='} 1 GiB)")
+    print(
+        f"ratio per pair: {ratios}; median {med['ratio']:.2f}x (target >= 2.5x); peak memory {peak:.0f} MiB ({'<' if peak < 1024 else '>='} 1 GiB)"
+    )
     if args.json:
         print(json.dumps({"images": n, **med, "peak_mib": peak, "pairs": pairs}))
 

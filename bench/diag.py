@@ -49,21 +49,42 @@ def _paligemma_3b(tmp: Path, layers: int | None):
     processor = AutoProcessor.from_pretrained(src)
     processor.image_processor.size = {"height": 448, "width": 448}
     processor.image_processor.image_seq_length = processor.image_seq_length = (448 // 14) ** 2
-    vocab = max(len(processor.tokenizer), 257216)  # the real Gemma vocabulary: LM head cost as in the 3B model
+    vocab = max(
+        len(processor.tokenizer), 257216
+    )  # the real Gemma vocabulary: LM head cost as in the 3B model
     cfg = PaliGemmaConfig(
-        vision_config=SiglipVisionConfig(hidden_size=1152, intermediate_size=4304, num_hidden_layers=layers or 27,
-                                         num_attention_heads=16, image_size=448, patch_size=14, projection_dim=2048),
-        text_config=GemmaConfig(vocab_size=vocab, hidden_size=2048, intermediate_size=16384,
-                                num_hidden_layers=layers or 18, num_attention_heads=8, num_key_value_heads=1,
-                                head_dim=256, max_position_embeddings=8192),
-        image_token_index=image_token_id(processor), vocab_size=vocab, projection_dim=2048, hidden_size=2048,
+        vision_config=SiglipVisionConfig(
+            hidden_size=1152,
+            intermediate_size=4304,
+            num_hidden_layers=layers or 27,
+            num_attention_heads=16,
+            image_size=448,
+            patch_size=14,
+            projection_dim=2048,
+        ),
+        text_config=GemmaConfig(
+            vocab_size=vocab,
+            hidden_size=2048,
+            intermediate_size=16384,
+            num_hidden_layers=layers or 18,
+            num_attention_heads=8,
+            num_key_value_heads=1,
+            head_dim=256,
+            max_position_embeddings=8192,
+        ),
+        image_token_index=image_token_id(processor),
+        vocab_size=vocab,
+        projection_dim=2048,
+        hidden_size=2048,
     )
     cfg._attn_implementation = "eager"
     device = "cuda" if torch.cuda.is_available() else "cpu"
     dtype = torch.bfloat16 if device == "cuda" else torch.float32
     model = PaliGemmaForConditionalGeneration(cfg).to(device=device, dtype=dtype).eval()
     model.config._attn_implementation = "eager"
-    return LoadedModel(model, processor, "paligemma", "paligemma", image_token_id(processor), tmp), 448
+    return LoadedModel(
+        model, processor, "paligemma", "paligemma", image_token_id(processor), tmp
+    ), 448
 
 
 def _tiny(family: str, tmp: Path):
@@ -104,7 +125,11 @@ def bench(family: str, n: int, batch: int, layers: int | None) -> dict:
     from radvqa_diag.saliency import explain_batch
 
     with tempfile.TemporaryDirectory() as tmp:
-        lm, size = _paligemma_3b(Path(tmp), layers) if family == "paligemma-3b" else _tiny(family, Path(tmp))
+        lm, size = (
+            _paligemma_3b(Path(tmp), layers)
+            if family == "paligemma-3b"
+            else _tiny(family, Path(tmp))
+        )
         images = _images(n, size)
         questions = ["is there a fracture of the left femur?"] * n
         answers = ["no"] * n
@@ -112,24 +137,40 @@ def bench(family: str, n: int, batch: int, layers: int | None) -> dict:
         _sync()
         t0 = time.perf_counter()
         for i in range(0, n, batch):
-            explain_batch(lm, images[i : i + batch], questions[i : i + batch], answers[i : i + batch])
+            explain_batch(
+                lm, images[i : i + batch], questions[i : i + batch], answers[i : i + batch]
+            )
         _sync()
         ours = (time.perf_counter() - t0) / n
         t0 = time.perf_counter()
         _naive(lm, images, questions, answers)
         _sync()
         naive = (time.perf_counter() - t0) / n
-    return {"family": family, "device": str(lm.device), "threads": torch.get_num_threads(), "n": n,
-            "batch": batch, "ours_s_per_example": ours, "naive_s_per_example": naive, "speedup": naive / ours}
+    return {
+        "family": family,
+        "device": str(lm.device),
+        "threads": torch.get_num_threads(),
+        "n": n,
+        "batch": batch,
+        "ours_s_per_example": ours,
+        "naive_s_per_example": naive,
+        "speedup": naive / ours,
+    }
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--family", action="append", help="paligemma, idefics3, paligemma-3b (repeatable)")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--family", action="append", help="paligemma, idefics3, paligemma-3b (repeatable)"
+    )
     ap.add_argument("--n", type=int, default=32, help="examples per measurement")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads (CPU)")
-    ap.add_argument("--layers", type=int, default=None, help="paligemma-3b: override layer counts (smoke runs)")
+    ap.add_argument(
+        "--layers", type=int, default=None, help="paligemma-3b: override layer counts (smoke runs)"
+    )
     args = ap.parse_args()
     import torch
 
@@ -137,9 +178,11 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     for fam in args.family or ["paligemma", "idefics3"]:
         r = bench(fam, args.n, args.batch, args.layers)
-        print(f"{r['family']:>13} on {r['device']} ({r['threads']} threads), n={r['n']}, batch={r['batch']}: "
-              f"ours {r['ours_s_per_example']:.4f} s/example, naive per-method {r['naive_s_per_example']:.4f} "
-              f"s/example, ratio {r['speedup']:.1f}x")
+        print(
+            f"{r['family']:>13} on {r['device']} ({r['threads']} threads), n={r['n']}, batch={r['batch']}: "
+            f"ours {r['ours_s_per_example']:.4f} s/example, naive per-method {r['naive_s_per_example']:.4f} "
+            f"s/example, ratio {r['speedup']:.1f}x"
+        )
 
 
 if __name__ == "__main__":

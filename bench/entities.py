@@ -64,17 +64,27 @@ def parallel_capacity(n: int = 5_000_000) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, default=Path(os.environ.get("RADVQA_SHARED_DATA", "../shared/data")))
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--data", type=Path, default=Path(os.environ.get("RADVQA_SHARED_DATA", "../shared/data"))
+    )
     ap.add_argument("--processes", type=int, default=2)
     ap.add_argument("--limit", type=int, default=None)
-    ap.add_argument("--rounds", type=int, default=4, help="alternate baseline and ours in this many blocks")
+    ap.add_argument(
+        "--rounds", type=int, default=4, help="alternate baseline and ours in this many blocks"
+    )
     args = ap.parse_args()
     items = roco_captions(args.data)[: args.limit]
     texts = [t for _, t in items]
-    print(f"{len(texts):,} ROCO captions ({len(set(texts)):,} distinct), {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.1f}")
-    print(f"parallel capacity now: {parallel_capacity():.2f}x for 2 processes (2.0 = two free cores)")
+    print(
+        f"{len(texts):,} ROCO captions ({len(set(texts)):,} distinct), {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"parallel capacity now: {parallel_capacity():.2f}x for 2 processes (2.0 = two free cores)"
+    )
     nlp = build_pipeline()
     # Alternate the two in `--rounds` blocks so both see the same (shared, fluctuating) load.
     blocks = [items[k :: args.rounds] for k in range(args.rounds)]
@@ -89,23 +99,39 @@ def main() -> None:
 
         children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0, c0 = time.perf_counter(), time.process_time()
-        for _, _, ents in extract_entities(((rid, "caption", t) for rid, t in block), nlp=nlp,
-                                           n_process=args.processes, batch_size=256):
+        for _, _, ents in extract_entities(
+            ((rid, "caption", t) for rid, t in block),
+            nlp=nlp,
+            n_process=args.processes,
+            batch_size=256,
+        ):
             n_ents += len(ents)
             n_neg += sum(e.negated for e in ents)
             n_unc += sum(e.uncertain for e in ents)
         ours += time.perf_counter() - t0
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
-        ours_cpu += (time.process_time() - c0 + (children.ru_utime - children0.ru_utime)
-                     + (children.ru_stime - children0.ru_stime))
+        ours_cpu += (
+            time.process_time()
+            - c0
+            + (children.ru_utime - children0.ru_utime)
+            + (children.ru_stime - children0.ru_stime)
+        )
     n = len(texts)
-    print(f"baseline  for text in texts: nlp(text)     {n / naive:8,.0f} captions/s  ({naive:.1f} s wall, {naive_cpu:.1f} s CPU)")
-    print(f"ours      extract_entities(n_process={args.processes})   {n / ours:8,.0f} captions/s  "
-          f"({ours:.1f} s wall, {ours_cpu:.1f} s CPU in all processes)")
-    print(f"ratio     {naive / ours:.2f}x wall (target >= 2x); CPU work per caption: ours/baseline = {ours_cpu / naive_cpu:.2f}")
+    print(
+        f"baseline  for text in texts: nlp(text)     {n / naive:8,.0f} captions/s  ({naive:.1f} s wall, {naive_cpu:.1f} s CPU)"
+    )
+    print(
+        f"ours      extract_entities(n_process={args.processes})   {n / ours:8,.0f} captions/s  "
+        f"({ours:.1f} s wall, {ours_cpu:.1f} s CPU in all processes)"
+    )
+    print(
+        f"ratio     {naive / ours:.2f}x wall (target >= 2x); CPU work per caption: ours/baseline = {ours_cpu / naive_cpu:.2f}"
+    )
     print(f"found     {n_ents:,} mentions, {n_neg:,} negated, {n_unc:,} uncertain")
-    print(f"load average now {os.getloadavg()[0]:.1f}; parallel capacity now: {parallel_capacity():.2f}x "
-          f"(the wall ratio of {args.processes} workers needs that many free cores)")
+    print(
+        f"load average now {os.getloadavg()[0]:.1f}; parallel capacity now: {parallel_capacity():.2f}x "
+        f"(the wall ratio of {args.processes} workers needs that many free cores)"
+    )
 
 
 if __name__ == "__main__":

@@ -61,16 +61,25 @@ def build_catalog(data: Path, where: Path) -> Path:
 
 
 def run(cat: Path, out: Path, limit: int, shard: int) -> dict:
-    res = subprocess.run([sys.executable, "-c", CHILD, str(cat), str(out), str(limit), str(shard)],
-                         capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    res = subprocess.run(
+        [sys.executable, "-c", CHILD, str(cat), str(out), str(limit), str(shard)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     if res.returncode != 0:
         raise SystemExit(res.stderr)
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, default=Path(os.environ.get("RADVQA_SHARED_DATA", "../shared/data")))
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--data", type=Path, default=Path(os.environ.get("RADVQA_SHARED_DATA", "../shared/data"))
+    )
     ap.add_argument("--catalog", type=Path, default=None)
     ap.add_argument("--small", type=int, default=500, help="images in the small run")
     args = ap.parse_args()
@@ -79,12 +88,19 @@ def main() -> None:
         cat = args.catalog or build_catalog(args.data, tmp)
         print(f"catalog {cat}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
         print(f"{'run':<34}{'images':>7}{'rows':>8}{'rows/s':>9}{'CPU s':>7}{'peak RSS MB':>12}")
-        for label, shard in (("ours (streaming, 256/shard)", 256), ("baseline (one shard, all in memory)", 10**9)):
+        for label, shard in (
+            ("ours (streaming, 256/shard)", 256),
+            ("baseline (one shard, all in memory)", 10**9),
+        ):
             for limit in (args.small, 0):
                 r = run(cat, tmp / f"out-{shard}-{limit}", limit, shard)
-                print(f"{label:<34}{r['images']:>7,}{r['rows']:>8,}{r['rows'] / r['wall']:>9,.0f}"
-                      f"{r['cpu']:>7.1f}{r['peak_rss_mb']:>12.0f}   (CPU-bound rate {r['rows'] / r['cpu']:,.0f} rows/s)")
-        print(f"load average now {os.getloadavg()[0]:.1f}: wall rates share the CPUs with other jobs")
+                print(
+                    f"{label:<34}{r['images']:>7,}{r['rows']:>8,}{r['rows'] / r['wall']:>9,.0f}"
+                    f"{r['cpu']:>7.1f}{r['peak_rss_mb']:>12.0f}   (CPU-bound rate {r['rows'] / r['cpu']:,.0f} rows/s)"
+                )
+        print(
+            f"load average now {os.getloadavg()[0]:.1f}: wall rates share the CPUs with other jobs"
+        )
 
 
 if __name__ == "__main__":

@@ -38,13 +38,29 @@ def paligemma_3b(processor_tokenizer_len: int, image_token_id: int):
     from transformers import GemmaConfig, PaliGemmaConfig, SiglipVisionConfig
 
     return PaliGemmaConfig(
-        vision_config=SiglipVisionConfig(hidden_size=1152, intermediate_size=4304, num_hidden_layers=27,
-                                         num_attention_heads=16, patch_size=14, image_size=448,
-                                         projection_dim=2048),
-        text_config=GemmaConfig(vocab_size=257216, hidden_size=2048, intermediate_size=16384,
-                                num_hidden_layers=18, num_attention_heads=8, num_key_value_heads=1,
-                                head_dim=256, hidden_activation="gelu_pytorch_tanh"),
-        image_token_index=image_token_id, vocab_size=257216, projection_dim=2048, hidden_size=2048,
+        vision_config=SiglipVisionConfig(
+            hidden_size=1152,
+            intermediate_size=4304,
+            num_hidden_layers=27,
+            num_attention_heads=16,
+            patch_size=14,
+            image_size=448,
+            projection_dim=2048,
+        ),
+        text_config=GemmaConfig(
+            vocab_size=257216,
+            hidden_size=2048,
+            intermediate_size=16384,
+            num_hidden_layers=18,
+            num_attention_heads=8,
+            num_key_value_heads=1,
+            head_dim=256,
+            hidden_activation="gelu_pytorch_tanh",
+        ),
+        image_token_index=image_token_id,
+        vocab_size=257216,
+        projection_dim=2048,
+        hidden_size=2048,
     )
 
 
@@ -77,7 +93,9 @@ def param_counts(model) -> dict:
     cfg = model.config
     return {
         "vision": sum(p.numel() for p in inner.vision_tower.parameters()),
-        "lm": sum(p.numel() for n, p in inner.language_model.named_parameters() if "embed_tokens" not in n),
+        "lm": sum(
+            p.numel() for n, p in inner.language_model.named_parameters() if "embed_tokens" not in n
+        ),
         "head": cfg.text_config.vocab_size * cfg.text_config.hidden_size,
         "cfg": cfg,
     }
@@ -92,12 +110,16 @@ def flops_per_sample(counts: dict, seq_len: int, n_patches: int) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--size", choices=("auto", "tiny", "3b"), default="auto")
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--dry-run", action="store_true", help="3b config on the meta device: params + FLOPs only")
+    ap.add_argument(
+        "--dry-run", action="store_true", help="3b config on the meta device: params + FLOPs only"
+    )
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
 
@@ -112,8 +134,10 @@ def main() -> None:
         with torch.device("meta"):
             model = PaliGemmaForConditionalGeneration(paligemma_3b(2176, 4))
         n = sum(p.numel() for p in model.parameters())
-        print(f"PaliGemma-3B config: {n / 1e9:.3f} B parameters; "
-              f"model FLOPs per training sample (1024 image + 48 text tokens): {flops_per_sample(param_counts(model), 1072, 1024) / 1e12:.2f} TFLOP")
+        print(
+            f"PaliGemma-3B config: {n / 1e9:.3f} B parameters; "
+            f"model FLOPs per training sample (1024 image + 48 text tokens): {flops_per_sample(param_counts(model), 1072, 1024) / 1e12:.2f} TFLOP"
+        )
         return
 
     from accelerate import Accelerator
@@ -129,9 +153,19 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="bench-train-"))
     model, processor, image_size = build(size, root, device)
     data_paths = make_toy_data(root / "data", n_images=64, n_test=8, image_size=image_size)
-    stage = StageConfig(name="bench", data=[], train="lora_lm", lora=LoraSpec(r=8, alpha=16, dropout=0.0),
-                        lr=1e-4, schedule="constant", max_steps=args.warmup + args.steps, batch_size=args.batch,
-                        max_length=2048, precision="bf16" if cuda else "fp32", save_every=10**9)
+    stage = StageConfig(
+        name="bench",
+        data=[],
+        train="lora_lm",
+        lora=LoraSpec(r=8, alpha=16, dropout=0.0),
+        lr=1e-4,
+        schedule="constant",
+        max_steps=args.warmup + args.steps,
+        batch_size=args.batch,
+        max_length=2048,
+        precision="bf16" if cuda else "fp32",
+        save_every=10**9,
+    )
     from radvqa_train.config import DataSpec
 
     stage.data = [DataSpec(spec="synthetic:train")]
@@ -141,9 +175,21 @@ def main() -> None:
     if cuda:
         torch.cuda.reset_peak_memory_stats()
     log = MetricsLog(root / "out", ["bench"])
-    train_stage(model, processor, "paligemma", stage, data, root / "out" / "bench", Accelerator(cpu=not cuda),
-                log, resume=False, progress=False)
-    rows = [json.loads(x) for x in log.path.read_text().splitlines() if '"loss"' in x][args.warmup:]
+    train_stage(
+        model,
+        processor,
+        "paligemma",
+        stage,
+        data,
+        root / "out" / "bench",
+        Accelerator(cpu=not cuda),
+        log,
+        resume=False,
+        progress=False,
+    )
+    rows = [json.loads(x) for x in log.path.read_text().splitlines() if '"loss"' in x][
+        args.warmup :
+    ]
     secs = sum(args.batch / r["samples_per_s"] for r in rows)
     ours_sps = args.batch * len(rows) / secs
     ours_tps = sum(r["tokens_per_s"] * args.batch / r["samples_per_s"] for r in rows) / secs
@@ -152,12 +198,23 @@ def main() -> None:
     from radvqa_train.data import load_image
 
     batch_rows = data.frames[0].head(args.batch).to_dicts()
-    feats = [encode_sample(processor, "paligemma", load_image(r["image_path"]), r["question"], r["answer"]).features
-             for r in batch_rows]
-    batch = {k: v.to(device) for k, v in model_inputs(collate(feats, processor.tokenizer.pad_token_id)).items()}
+    feats = [
+        encode_sample(
+            processor, "paligemma", load_image(r["image_path"]), r["question"], r["answer"]
+        ).features
+        for r in batch_rows
+    ]
+    batch = {
+        k: v.to(device)
+        for k, v in model_inputs(collate(feats, processor.tokenizer.pad_token_id)).items()
+    }
     tokens = int(batch["attention_mask"].sum())
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
-    ctx = torch.autocast("cuda", dtype=torch.bfloat16) if cuda else torch.autocast("cpu", enabled=False)
+    ctx = (
+        torch.autocast("cuda", dtype=torch.bfloat16)
+        if cuda
+        else torch.autocast("cpu", enabled=False)
+    )
     times = []
     for i in range(args.warmup + args.steps):
         if cuda:
@@ -174,10 +231,17 @@ def main() -> None:
             times.append(time.perf_counter() - t0)
     base_sps = args.batch * len(times) / sum(times)
     base_tps = tokens * len(times) / sum(times)
-    result = {"size": size, "device": torch.cuda.get_device_name() if cuda else "cpu", "batch": args.batch,
-              "steps": args.steps, "ours_samples_per_s": round(ours_sps, 3), "ours_tokens_per_s": round(ours_tps, 1),
-              "baseline_samples_per_s": round(base_sps, 3), "baseline_tokens_per_s": round(base_tps, 1),
-              "ratio_ours_over_baseline": round(ours_sps / base_sps, 3)}
+    result = {
+        "size": size,
+        "device": torch.cuda.get_device_name() if cuda else "cpu",
+        "batch": args.batch,
+        "steps": args.steps,
+        "ours_samples_per_s": round(ours_sps, 3),
+        "ours_tokens_per_s": round(ours_tps, 1),
+        "baseline_samples_per_s": round(base_sps, 3),
+        "baseline_tokens_per_s": round(base_tps, 1),
+        "ratio_ours_over_baseline": round(ours_sps / base_sps, 3),
+    }
     seq = batch["input_ids"].shape[1]
     n_patches = (image_size // counts["cfg"].vision_config.patch_size) ** 2
     fps = flops_per_sample(counts, seq, n_patches)

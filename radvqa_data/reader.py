@@ -55,8 +55,10 @@ def _benchmark(name: str, split: str, catalog: Path | None) -> pl.DataFrame:
     """
     df = _query_catalog(catalog, sql, [name, split], f"'{name}:{split}'")
     if df.height == 0:
-        raise InputError(f"{catalog}: no benchmark rows for source '{name}' split '{split}' "
-                         f"(add it with `radvqa-data catalog add {name} PATH`)")
+        raise InputError(
+            f"{catalog}: no benchmark rows for source '{name}' split '{split}' "
+            f"(add it with `radvqa-data catalog add {name} PATH`)"
+        )
     return df
 
 
@@ -79,7 +81,8 @@ def _synthetic(split: str | None, shards: Path | None, catalog: Path | None) -> 
     if shards is None:
         raise InputError("'synthetic' data needs the shard folder: pass --shards DIR")
     qa = ShardDir(shards).read_qa(
-        f"{shards}: no QA shards (expected {shards}/qa/part-*.parquet from `radvqa-data synth`)")
+        f"{shards}: no QA shards (expected {shards}/qa/part-*.parquet from `radvqa-data synth`)"
+    )
     missing = {"id", "image_id", "source", "split", "question", "answer"} - set(qa.columns)
     if missing:
         raise InputError(f"{shards}/qa: shards lack columns {sorted(missing)} (expected QA_SCHEMA)")
@@ -87,12 +90,19 @@ def _synthetic(split: str | None, shards: Path | None, catalog: Path | None) -> 
         qa = qa.filter(pl.col("split") == split)
     cols = ", ".join(f"{src} AS {name}" for name, src in IMAGE_COLUMNS.items())
     images = _query_catalog(
-        catalog, f"SELECT source, image_id, {cols} FROM images", [], "'synthetic'")
+        catalog, f"SELECT source, image_id, {cols} FROM images", [], "'synthetic'"
+    )
     return qa.join(images, on=["source", "image_id"], how="left")
 
 
-def read_qa(spec: str, *, shards: Path | None = None, catalog: Path | None = None,
-            require_images: bool = True, stats: dict | None = None) -> pl.DataFrame:
+def read_qa(
+    spec: str,
+    *,
+    shards: Path | None = None,
+    catalog: Path | None = None,
+    require_images: bool = True,
+    stats: dict | None = None,
+) -> pl.DataFrame:
     """QA rows (columns `READ_COLUMNS`) for a data spec; see the module docstring.
 
     `stats`, when given, receives ``rows`` and ``dropped_no_image`` counts.
@@ -106,10 +116,16 @@ def read_qa(spec: str, *, shards: Path | None = None, catalog: Path | None = Non
     elif rest:
         df = _benchmark(name, rest, catalog)
     else:
-        raise InputError(f"data spec '{spec}': expected synthetic[:SPLIT], captions[:SOURCE] or NAME:SPLIT")
+        raise InputError(
+            f"data spec '{spec}': expected synthetic[:SPLIT], captions[:SOURCE] or NAME:SPLIT"
+        )
     # a column benchmark or caption rows do not have (e.g. a new QA column) is null there
-    df = df.select([pl.col(c).cast(pl.String) if c in df.columns
-                    else pl.lit(None, pl.String).alias(c) for c in READ_COLUMNS])
+    df = df.select(
+        [
+            pl.col(c).cast(pl.String) if c in df.columns else pl.lit(None, pl.String).alias(c)
+            for c in READ_COLUMNS
+        ]
+    )
     dropped = 0
     if require_images:
         exists = [p is not None and Path(p).is_file() for p in df["image_path"].to_list()]

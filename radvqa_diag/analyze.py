@@ -63,7 +63,9 @@ def signals_row(image: Any, sal: Saliency) -> tuple[dict[str, Any], dict[str, np
     small = (max(1, size[0] // 4), max(1, size[1] // 4))
     row.update(signals.agreement({m: mapsmod.upsample(a, small) for m, a in on_grid.items()}))
     # layer whose answer->image attention is most concentrated (a hint where grounding happens)
-    lh = sal.attention_lh.reshape(sal.attention_lh.shape[0], sal.attention_lh.shape[1], -1).mean(axis=1)
+    lh = sal.attention_lh.reshape(sal.attention_lh.shape[0], sal.attention_lh.shape[1], -1).mean(
+        axis=1
+    )
     ent = [signals.entropy(layer) for layer in lh]
     row["most_focused_layer"] = int(np.nanargmin(ent)) if np.isfinite(ent).any() else -1
     return row, on_grid
@@ -72,15 +74,18 @@ def signals_row(image: Any, sal: Saliency) -> tuple[dict[str, Any], dict[str, np
 def save_maps(path: Path, on_grid: dict[str, np.ndarray], sal: Saliency) -> None:
     """Maps (float16, work grid) + raw token-grid maps + per-layer/head attention, atomically."""
     arrays = {f"map_{k}": v.astype(np.float16) for k, v in on_grid.items()}
-    arrays.update({f"raw_{k}": v.astype(np.float32) for k, v in sal.maps.items() if k != "grad_x_input"})
+    arrays.update(
+        {f"raw_{k}": v.astype(np.float32) for k, v in sal.maps.items() if k != "grad_x_input"}
+    )
     arrays["attention_lh"] = sal.attention_lh.astype(np.float16)
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
             np.savez_compressed(fh, **arrays)
 
 
-def analyze_batch(lm: Any, rows: list[dict[str, Any]], maps_dir: Path,
-                  layers: list[int] | None = None) -> list[dict[str, Any]]:
+def analyze_batch(
+    lm: Any, rows: list[dict[str, Any]], maps_dir: Path, layers: list[int] | None = None
+) -> list[dict[str, Any]]:
     """Saliency + signals for a batch of prediction rows; bad images are recorded, not raised."""
     records: list[dict[str, Any]] = []
     good: list[tuple[dict[str, Any], Any]] = []
@@ -88,10 +93,17 @@ def analyze_batch(lm: Any, rows: list[dict[str, Any]], maps_dir: Path,
         try:
             good.append((r, load_image(r.get("image_path"))))
         except (OSError, ValueError) as exc:
-            records.append({"id": r["id"], "status": "image_error", "error": f"{r.get('image_path')}: {exc}"})
+            records.append(
+                {"id": r["id"], "status": "image_error", "error": f"{r.get('image_path')}: {exc}"}
+            )
     if good:
-        sals = explain_batch(lm, [im for _, im in good], [r["question"] for r, _ in good],
-                             [r["prediction"] for r, _ in good], layers=layers)
+        sals = explain_batch(
+            lm,
+            [im for _, im in good],
+            [r["question"] for r, _ in good],
+            [r["prediction"] for r, _ in good],
+            layers=layers,
+        )
         for (r, image), sal in zip(good, sals, strict=True):
             row, on_grid = signals_row(image, sal)
             name = slug(r["id"])

@@ -23,7 +23,9 @@ def _savefig(fig, path: Path) -> None:
     plt.close(fig)
 
 
-def accuracy_chart(groups: pl.DataFrame, dimension: str, path: Path, max_bars: int = 15) -> Path | None:
+def accuracy_chart(
+    groups: pl.DataFrame, dimension: str, path: Path, max_bars: int = 15
+) -> Path | None:
     """Horizontal bars of accuracy per value of `dimension`, with 95 % Wilson intervals and counts."""
     import matplotlib
 
@@ -37,7 +39,14 @@ def accuracy_chart(groups: pl.DataFrame, dimension: str, path: Path, max_bars: i
     lo, hi = g["ci_low"].to_numpy(), g["ci_high"].to_numpy()
     fig, ax = plt.subplots(figsize=(6, 0.35 * g.height + 1.0))
     y = np.arange(g.height)
-    ax.barh(y, acc, color="#4c72b0", xerr=[np.clip(acc - lo, 0, None), np.clip(hi - acc, 0, None)], capsize=3, ecolor="#333")
+    ax.barh(
+        y,
+        acc,
+        color="#4c72b0",
+        xerr=[np.clip(acc - lo, 0, None), np.clip(hi - acc, 0, None)],
+        capsize=3,
+        ecolor="#333",
+    )
     ax.set_yticks(y, [f"{v} (n={n})" for v, n in zip(g["value"], g["n"], strict=True)], fontsize=8)
     ax.set_xlim(0, 1)
     ax.set_xlabel("accuracy (95% Wilson interval)")

@@ -20,34 +20,66 @@ app = typer.Typer(
 
 @app.command()
 def saliency(
-    model: Path = typer.Option(..., "--model", help="Model folder (trained, merged, or a LoRA adapter folder)."),
+    model: Path = typer.Option(
+        ..., "--model", help="Model folder (trained, merged, or a LoRA adapter folder)."
+    ),
     image: Path = typer.Option(..., "--image", help="Image file (PNG, JPEG, ...)."),
     question: str = typer.Option(..., "--question", help="The question about the image."),
-    answer: str = typer.Option(None, "--answer", help="Answer to explain; default: the model's own (greedy) answer."),
-    out: Path = typer.Option(..., "--out", help="PNG to write: the image and one overlay per method."),
-    layers: str = typer.Option(None, "--layers", help="LM layers averaged into the attention map, e.g. '10,11,12' (default: all)."),
+    answer: str = typer.Option(
+        None, "--answer", help="Answer to explain; default: the model's own (greedy) answer."
+    ),
+    out: Path = typer.Option(
+        ..., "--out", help="PNG to write: the image and one overlay per method."
+    ),
+    layers: str = typer.Option(
+        None,
+        "--layers",
+        help="LM layers averaged into the attention map, e.g. '10,11,12' (default: all).",
+    ),
 ) -> None:
     """Saliency maps (attention, rollout, Grad-CAM, gradient x input) for one image and question."""
     with user_errors():
         from radvqa_diag.explain import explain_one
 
         res = explain_one(model, image, question, answer, out, _parse_layers(layers))
-        typer.echo(f"answer: {res['answer']!r} (confidence: geometric mean token probability {res['confidence']:.3f})")
+        typer.echo(
+            f"answer: {res['answer']!r} (confidence: geometric mean token probability {res['confidence']:.3f})"
+        )
         typer.echo(f"wrote {res['png']} and {res['npz']}")
 
 
 @app.command()
 def report(
-    predictions: Path = typer.Option(..., "--predictions", help="The trainer's predictions.parquet."),
+    predictions: Path = typer.Option(
+        ..., "--predictions", help="The trainer's predictions.parquet."
+    ),
     model: Path = typer.Option(..., "--model", help="The model folder that made the predictions."),
-    out: Path = typer.Option(..., "--out", help="Report folder to write (index.html, summary.json, examples.parquet)."),
+    out: Path = typer.Option(
+        ..., "--out", help="Report folder to write (index.html, summary.json, examples.parquet)."
+    ),
     catalog: OptionalCatalogOpt = None,
-    batch_size: int = typer.Option(8, "--batch-size", min=1, help="Examples per forward pass (higher: faster on GPU, more memory)."),
+    batch_size: int = typer.Option(
+        8,
+        "--batch-size",
+        min=1,
+        help="Examples per forward pass (higher: faster on GPU, more memory).",
+    ),
     limit: int = typer.Option(None, "--limit", min=1, help="Analyze only the first N predictions."),
-    gallery_max: int = typer.Option(200, "--gallery-max", min=1, help="Examples shown in the gallery (flagged first)."),
-    confident: float = typer.Option(None, "--confident", min=0.0, max=1.0,
-                                    help="Confidence (geometric-mean token probability) above which a wrong answer is 'confidently wrong' (default: automatic)."),
-    layers: str = typer.Option(None, "--layers", help="LM layers averaged into the attention map, e.g. '10,11,12' (default: all)."),
+    gallery_max: int = typer.Option(
+        200, "--gallery-max", min=1, help="Examples shown in the gallery (flagged first)."
+    ),
+    confident: float = typer.Option(
+        None,
+        "--confident",
+        min=0.0,
+        max=1.0,
+        help="Confidence (geometric-mean token probability) above which a wrong answer is 'confidently wrong' (default: automatic).",
+    ),
+    layers: str = typer.Option(
+        None,
+        "--layers",
+        help="LM layers averaged into the attention map, e.g. '10,11,12' (default: all).",
+    ),
     progress: ProgressOpt = True,
 ) -> None:
     """Saliency + failure-mode report for a set of predictions (opens from disk, no server).
@@ -56,8 +88,14 @@ def report(
     with user_errors():
         from radvqa_diag.report import ReportOptions, build_report
 
-        opts = ReportOptions(batch_size=batch_size, limit=limit, gallery_max=gallery_max, confident=confident,
-                             layers=_parse_layers(layers), progress=progress)
+        opts = ReportOptions(
+            batch_size=batch_size,
+            limit=limit,
+            gallery_max=gallery_max,
+            confident=confident,
+            layers=_parse_layers(layers),
+            progress=progress,
+        )
         page = build_report(predictions, model, out, catalog, opts)
         _print_summary(out / "summary.json")
         typer.echo(f"report: {page.resolve()}")
@@ -72,7 +110,9 @@ def _parse_layers(text: str | None) -> list[int] | None:
     try:
         return [int(x) for x in text.split(",") if x.strip()]
     except ValueError as exc:
-        raise InputError(f"--layers {text!r}: expected comma-separated layer numbers such as 10,11,12") from exc
+        raise InputError(
+            f"--layers {text!r}: expected comma-separated layer numbers such as 10,11,12"
+        ) from exc
 
 
 def _print_summary(path: Path) -> None:
@@ -88,7 +128,12 @@ def _print_summary(path: Path) -> None:
     t.add_row("predictions", str(s["n_examples"]))
     t.add_row("analyzed / skipped", f"{s['n_analyzed']} / {s['n_failed_items']}")
     acc = s["accuracy"]
-    t.add_row("accuracy (95% CI)", f"{acc:.3f} ({s['accuracy_ci95'][0]:.3f}-{s['accuracy_ci95'][1]:.3f})" if acc is not None else "-")
+    t.add_row(
+        "accuracy (95% CI)",
+        f"{acc:.3f} ({s['accuracy_ci95'][0]:.3f}-{s['accuracy_ci95'][1]:.3f})"
+        if acc is not None
+        else "-",
+    )
     for flag, n in s["flag_counts"].items():
         t.add_row(f"flag {flag}", str(n))
     t.add_row("failure patterns", str(len(s["patterns"])))

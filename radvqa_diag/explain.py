@@ -32,8 +32,14 @@ def generate_answer(lm: Any, image: Any, question: str) -> str:
     return lm.processor.tokenizer.decode(new, skip_special_tokens=True).strip()
 
 
-def explain_one(model: str | Path, image: str | Path, question: str, answer: str | None,
-                out: str | Path, layers: list[int] | None = None) -> dict[str, Any]:
+def explain_one(
+    model: str | Path,
+    image: str | Path,
+    question: str,
+    answer: str | None,
+    out: str | Path,
+    layers: list[int] | None = None,
+) -> dict[str, Any]:
     """Compute and save all maps for one example; returns answer, confidence and written paths."""
     from radvqa_diag.analyze import load_image
     from radvqa_diag.loading import load_model

@@ -56,10 +56,26 @@ def group_accuracy(df: pl.DataFrame, columns: tuple[str, ...] = GROUP_COLUMNS) -
         )
         for value, n, k in agg.iter_rows():
             lo, hi = wilson(int(k), int(n))
-            rows.append({"dimension": col, "value": value, "n": int(n), "n_correct": int(k),
-                         "accuracy": k / n if n else float("nan"), "ci_low": lo, "ci_high": hi})
-    schema = {"dimension": pl.Utf8, "value": pl.Utf8, "n": pl.Int64, "n_correct": pl.Int64,
-              "accuracy": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64}
+            rows.append(
+                {
+                    "dimension": col,
+                    "value": value,
+                    "n": int(n),
+                    "n_correct": int(k),
+                    "accuracy": k / n if n else float("nan"),
+                    "ci_low": lo,
+                    "ci_high": hi,
+                }
+            )
+    schema = {
+        "dimension": pl.Utf8,
+        "value": pl.Utf8,
+        "n": pl.Int64,
+        "n_correct": pl.Int64,
+        "accuracy": pl.Float64,
+        "ci_low": pl.Float64,
+        "ci_high": pl.Float64,
+    }
     return pl.DataFrame(rows, schema=schema).sort(["accuracy", "n"], descending=[False, True])
 
 
@@ -75,9 +91,13 @@ def paraphrase_inconsistent(df: pl.DataFrame) -> pl.Series:
         pl.col("linked_id"),
         pl.col("prediction").map_elements(_norm_answer, return_dtype=pl.Utf8).alias("p"),
     )
-    n_answers = norm.group_by("linked_id").agg(pl.col("p").n_unique().alias("k"), pl.len().alias("m"))
+    n_answers = norm.group_by("linked_id").agg(
+        pl.col("p").n_unique().alias("k"), pl.len().alias("m")
+    )
     joined = norm.join(n_answers, on="linked_id", how="left", nulls_equal=False)
-    flag = (joined["linked_id"].is_not_null() & (joined["m"] > 1) & (joined["k"] > 1)).fill_null(False)
+    flag = (joined["linked_id"].is_not_null() & (joined["m"] > 1) & (joined["k"] > 1)).fill_null(
+        False
+    )
     return flag.alias("inconsistent_paraphrase")
 
 
@@ -98,18 +118,24 @@ def confidence_threshold(conf: pl.Series) -> float:
     return float(min(hi, max(lo, finite.quantile(0.75))))
 
 
-def add_flags(df: pl.DataFrame, *, confident: float | None = None, primary: str = "grad_x_input") -> tuple[pl.DataFrame, float]:
+def add_flags(
+    df: pl.DataFrame, *, confident: float | None = None, primary: str = "grad_x_input"
+) -> tuple[pl.DataFrame, float]:
     """Add ``flag_*`` columns, ``n_flags`` and ``dominant_flag``; returns the table and the confidence threshold used."""
     thr = confidence_threshold(df["confidence"]) if confident is None else confident
     body = pl.col(f"body_share__{primary}")
     markers = pl.col(f"marker_share__{primary}")
     df = df.with_columns(
-        (~pl.col("correct") & (pl.col("confidence") >= thr)).fill_null(False).alias("flag_confidently_wrong"),
+        (~pl.col("correct") & (pl.col("confidence") >= thr))
+        .fill_null(False)
+        .alias("flag_confidently_wrong"),
         (body.fill_nan(None) < OFF_ANATOMY_BODY_SHARE).fill_null(False).alias("flag_off_anatomy"),
         (markers.fill_nan(None) >= ON_MARKERS_SHARE).fill_null(False).alias("flag_on_markers"),
         paraphrase_inconsistent(df).alias("flag_inconsistent_paraphrase"),
     )
-    df = df.with_columns(pl.sum_horizontal([pl.col(f"flag_{f}").cast(pl.Int32) for f in FLAGS]).alias("n_flags"))
+    df = df.with_columns(
+        pl.sum_horizontal([pl.col(f"flag_{f}").cast(pl.Int32) for f in FLAGS]).alias("n_flags")
+    )
     dominant = pl.lit(None, dtype=pl.Utf8)
     for f in reversed(FLAG_PRIORITY):  # the last `when` applied wins: highest priority last
         dominant = pl.when(pl.col(f"flag_{f}")).then(pl.lit(f)).otherwise(dominant)
@@ -123,19 +149,30 @@ def failure_patterns(df: pl.DataFrame, *, min_size: int = 1) -> pl.DataFrame:
         [pl.col(k).cast(pl.Utf8).fill_null("(unknown)") for k in keys[:3]]
     )
     if flagged.height == 0:
-        return pl.DataFrame(schema={"pattern_id": pl.Utf8, **{k: pl.Utf8 for k in keys}, "n": pl.Int64,
-                                    "accuracy": pl.Float64, "mean_confidence": pl.Float64,
-                                    "ids": pl.List(pl.Utf8), "label": pl.Utf8})
+        return pl.DataFrame(
+            schema={
+                "pattern_id": pl.Utf8,
+                **{k: pl.Utf8 for k in keys},
+                "n": pl.Int64,
+                "accuracy": pl.Float64,
+                "mean_confidence": pl.Float64,
+                "ids": pl.List(pl.Utf8),
+                "label": pl.Utf8,
+            }
+        )
     g = (
         flagged.group_by(keys)
-        .agg(pl.len().alias("n"), pl.col("correct").cast(pl.Float64).mean().alias("accuracy"),
-             pl.col("confidence").mean().alias("mean_confidence"), pl.col("id").alias("ids"))
+        .agg(
+            pl.len().alias("n"),
+            pl.col("correct").cast(pl.Float64).mean().alias("accuracy"),
+            pl.col("confidence").mean().alias("mean_confidence"),
+            pl.col("id").alias("ids"),
+        )
         .filter(pl.col("n") >= min_size)
         .sort(["n", "accuracy"], descending=[True, False])
     )
     labels = [
-        f"{m} · {o} · {q} questions: {FLAG_LABELS[f]}"
-        for q, m, o, f in g.select(keys).iter_rows()
+        f"{m} · {o} · {q} questions: {FLAG_LABELS[f]}" for q, m, o, f in g.select(keys).iter_rows()
     ]
     return g.with_columns(
         pl.Series("pattern_id", [f"p{i + 1}" for i in range(g.height)]),

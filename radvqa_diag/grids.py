@@ -41,7 +41,9 @@ def qwen_token_grid(scores: np.ndarray, grid_thw: tuple[int, int, int], merge: i
     t, h, w = (int(x) for x in grid_thw)
     gh, gw = h // merge, w // merge
     if scores.shape[-1] != t * gh * gw:
-        raise ValueError(f"Qwen image tokens: got {scores.shape[-1]}, grid_thw {grid_thw} / merge {merge} gives {t * gh * gw}")
+        raise ValueError(
+            f"Qwen image tokens: got {scores.shape[-1]}, grid_thw {grid_thw} / merge {merge} gives {t * gh * gw}"
+        )
     return scores.reshape(*scores.shape[:-1], t, gh, gw).mean(axis=-3)
 
 
@@ -57,7 +59,9 @@ def qwen_pixels_to_image(
     t, h, w = (int(x) for x in grid_thw)
     n, dim = flat.shape
     if n != t * h * w or dim % (temporal * patch * patch):
-        raise ValueError(f"Qwen pixel_values {flat.shape} do not match grid_thw {grid_thw}, patch {patch}")
+        raise ValueError(
+            f"Qwen pixel_values {flat.shape} do not match grid_thw {grid_thw}, patch {patch}"
+        )
     c = dim // (temporal * patch * patch)
     x = flat.reshape(t, h // merge, w // merge, merge, merge, c, temporal, patch, patch)
     # -> (t, C, T, h/m, m, p, w/m, m, p): rows = (block, within-window, within-patch)
@@ -66,7 +70,9 @@ def qwen_pixels_to_image(
     return x.mean(axis=(0, 2))
 
 
-def idefics3_split_tokens(scores: np.ndarray, rows: int, cols: int) -> tuple[np.ndarray | None, np.ndarray]:
+def idefics3_split_tokens(
+    scores: np.ndarray, rows: int, cols: int
+) -> tuple[np.ndarray | None, np.ndarray]:
     """Idefics3: scores ``[..., (rows*cols + 1) * k*k]`` -> (tile mosaic ``[..., rows*k, cols*k]`` or None, global ``[..., k, k]``).
 
     ``rows = cols = 0`` means no splitting: only the global image. Tiles come first, row-major,
@@ -76,7 +82,9 @@ def idefics3_split_tokens(scores: np.ndarray, rows: int, cols: int) -> tuple[np.
     n_tiles = rows * cols
     per = scores.shape[-1] / (n_tiles + 1)
     if per != int(per):
-        raise ValueError(f"Idefics3 image tokens: {scores.shape[-1]} do not split into {n_tiles} tiles + global")
+        raise ValueError(
+            f"Idefics3 image tokens: {scores.shape[-1]} do not split into {n_tiles} tiles + global"
+        )
     k = _square_side(int(per), "Idefics3 tile tokens")
     lead = scores.shape[:-1]
     glob = scores[..., n_tiles * k * k :].reshape(*lead, k, k)
@@ -115,7 +123,9 @@ def resize_mass(m: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return out * (m.sum() / total) if total else out
 
 
-def idefics3_pixels_to_image(pixels: np.ndarray, rows: int, cols: int) -> tuple[np.ndarray | None, np.ndarray]:
+def idefics3_pixels_to_image(
+    pixels: np.ndarray, rows: int, cols: int
+) -> tuple[np.ndarray | None, np.ndarray]:
     """Idefics3: per-image pixel tensors ``[n, C, S, S]`` (tiles then global) -> (mosaic, global).
 
     Mosaic is ``[C, rows*S, cols*S]`` (None without splitting); global is ``[C, S, S]``.

@@ -16,8 +16,14 @@ from radvqa_data.core.atomic import write_text
 from radvqa_diag import failures
 from radvqa_diag.analyze import PRIMARY
 
-IMAGE_KINDS = [("image", "image"), ("map", f"map ({PRIMARY})"), (f"overlay_{PRIMARY}", "gradient×input"),
-               ("overlay_gradcam", "Grad-CAM"), ("overlay_attention", "attention"), ("overlay_rollout", "rollout")]
+IMAGE_KINDS = [
+    ("image", "image"),
+    ("map", f"map ({PRIMARY})"),
+    (f"overlay_{PRIMARY}", "gradient×input"),
+    ("overlay_gradcam", "Grad-CAM"),
+    ("overlay_attention", "attention"),
+    ("overlay_rollout", "rollout"),
+]
 
 
 def pct(x: float | None) -> str:
@@ -32,27 +38,48 @@ def _num(x) -> float:
 
 
 def _cards(gallery: pl.DataFrame, patterns: pl.DataFrame, assets: dict) -> list[dict]:
-    pattern_of = {i: p for p, ids in zip(patterns["pattern_id"], patterns["ids"], strict=True) for i in ids}
+    pattern_of = {
+        i: p for p, ids in zip(patterns["pattern_id"], patterns["ids"], strict=True) for i in ids
+    }
     cards = []
     for r in gallery.iter_rows(named=True):
-        meta = " · ".join(f"{k.replace('_', ' ')}: {r.get(k)}" for k in failures.GROUP_COLUMNS if r.get(k))
-        cards.append({
-            "id": r["id"], "question": r["question"], "reference": r.get("reference") or "",
-            "prediction": r["prediction"], "correct": bool(r["correct"]),
-            "confidence": _num(r["confidence"]),
-            "flags": [f for f in failures.FLAGS if r.get(f"flag_{f}")],
-            "pattern": pattern_of.get(r["id"]),
-            "groups": {k: str(r[k]) if r.get(k) is not None else "(unknown)" for k in failures.GROUP_COLUMNS},
-            "assets": assets.get(r["id"], {}), "meta": meta,
-            "body": r.get(f"body_share__{PRIMARY}"), "markers": r.get(f"marker_share__{PRIMARY}"),
-            "border": r.get(f"border_share__{PRIMARY}"), "entropy": _num(r.get(f"entropy__{PRIMARY}")),
-            "agreement": _num(r.get("agreement_spearman")),
-        })
+        meta = " · ".join(
+            f"{k.replace('_', ' ')}: {r.get(k)}" for k in failures.GROUP_COLUMNS if r.get(k)
+        )
+        cards.append(
+            {
+                "id": r["id"],
+                "question": r["question"],
+                "reference": r.get("reference") or "",
+                "prediction": r["prediction"],
+                "correct": bool(r["correct"]),
+                "confidence": _num(r["confidence"]),
+                "flags": [f for f in failures.FLAGS if r.get(f"flag_{f}")],
+                "pattern": pattern_of.get(r["id"]),
+                "groups": {
+                    k: str(r[k]) if r.get(k) is not None else "(unknown)"
+                    for k in failures.GROUP_COLUMNS
+                },
+                "assets": assets.get(r["id"], {}),
+                "meta": meta,
+                "body": r.get(f"body_share__{PRIMARY}"),
+                "markers": r.get(f"marker_share__{PRIMARY}"),
+                "border": r.get(f"border_share__{PRIMARY}"),
+                "entropy": _num(r.get(f"entropy__{PRIMARY}")),
+                "agreement": _num(r.get("agreement_spearman")),
+            }
+        )
     return cards
 
 
-def render_report(out: Path, summary: dict, groups: pl.DataFrame, patterns: pl.DataFrame,
-                  gallery: pl.DataFrame, assets: dict) -> Path:
+def render_report(
+    out: Path,
+    summary: dict,
+    groups: pl.DataFrame,
+    patterns: pl.DataFrame,
+    gallery: pl.DataFrame,
+    assets: dict,
+) -> Path:
     """Write charts and `index.html` into `out`; returns the page's path."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -66,10 +93,18 @@ def render_report(out: Path, summary: dict, groups: pl.DataFrame, patterns: pl.D
     if summary["flag_counts"]:
         flags_chart(summary["flag_counts"], out / "charts" / "flags.png")
         flags_png = "charts/flags.png"
-    env = Environment(loader=PackageLoader("radvqa_diag", "templates"), autoescape=select_autoescape())
+    env = Environment(
+        loader=PackageLoader("radvqa_diag", "templates"), autoescape=select_autoescape()
+    )
     html = env.get_template("report.html.jinja").render(
-        s=summary, pct=pct, groups=groups.to_dicts(), charts=charts, flags_chart=flags_png,
-        patterns=patterns.to_dicts(), flags=failures.FLAGS, cards=_cards(gallery, patterns, assets),
+        s=summary,
+        pct=pct,
+        groups=groups.to_dicts(),
+        charts=charts,
+        flags_chart=flags_png,
+        patterns=patterns.to_dicts(),
+        flags=failures.FLAGS,
+        cards=_cards(gallery, patterns, assets),
         image_kinds=IMAGE_KINDS,
     )
     write_text(out / "index.html", html)

@@ -25,7 +25,10 @@ class ImageLayout:
     family: str
     rows: int = 0  # Idefics3 tiles (0 = no splitting)
     cols: int = 0
-    valid: tuple[float, float] = (1.0, 1.0)  # fraction of (height, width) that is image, not padding
+    valid: tuple[float, float] = (
+        1.0,
+        1.0,
+    )  # fraction of (height, width) that is image, not padding
 
     def token_map(self, scores: np.ndarray) -> np.ndarray:
         """Scores ``[..., N_image_tokens]`` -> ``[..., gh, gw]`` on the image (padding cropped)."""

@@ -32,7 +32,9 @@ class LoadedModel:
         for name in ("language_model", "text_model"):
             if hasattr(inner, name):
                 return getattr(inner, name)
-        raise InputError(f"{self.path}: cannot find the language model inside {type(self.model).__name__}")
+        raise InputError(
+            f"{self.path}: cannot find the language model inside {type(self.model).__name__}"
+        )
 
     @property
     def device(self) -> Any:
@@ -49,7 +51,9 @@ def load_model(path: str | Path, *, device: str | None = None) -> LoadedModel:
 
     path = Path(path)
     if not path.is_dir():
-        raise InputError(f"{path}: no model folder here (expected config.json or adapter_config.json)")
+        raise InputError(
+            f"{path}: no model folder here (expected config.json or adapter_config.json)"
+        )
     if not (path / "config.json").exists() and not (path / "adapter_config.json").exists():
         raise InputError(f"{path}: not a model folder (no config.json or adapter_config.json)")
     if device is None:
@@ -57,8 +61,11 @@ def load_model(path: str | Path, *, device: str | None = None) -> LoadedModel:
     # bf16 on GPUs that have it (half the memory of the kept attentions); float32 on CPU.
     # Pixels stay a float32 leaf: the vision towers cast them, gradients flow back to it.
     bf16 = device.startswith("cuda") and torch.cuda.is_bf16_supported()
-    model, processor = load_vlm(path, precision="bf16" if bf16 else "fp32",
-                                attn_implementation="eager")
+    model, processor = load_vlm(
+        path, precision="bf16" if bf16 else "fp32", attn_implementation="eager"
+    )
     model.to(device).eval()
     family = family_of(model)
-    return LoadedModel(model, processor, family, model.config.model_type, image_token_id(processor), path)
+    return LoadedModel(
+        model, processor, family, model.config.model_type, image_token_id(processor), path
+    )

@@ -70,7 +70,9 @@ def save_png(img: Any, path: str | Path) -> Path:
     return path
 
 
-def save_panel(image: Any, maps01: dict[str, np.ndarray], path: str | Path, title: str = "") -> Path:
+def save_panel(
+    image: Any, maps01: dict[str, np.ndarray], path: str | Path, title: str = ""
+) -> Path:
     """One figure: the image, then one overlay per method (the `radvqa-diag saliency` output)."""
     import matplotlib
 

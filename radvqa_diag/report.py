@@ -54,8 +54,9 @@ def _done_records(work: Path, fingerprint: str) -> list[dict]:
     return [r for f in sorted(work.glob("chunk-*.parquet")) for r in pl.read_parquet(f).to_dicts()]
 
 
-def compute_records(df: pl.DataFrame, model_dir: Path, work: Path, fingerprint: str,
-                    opts: ReportOptions) -> tuple[list[dict], dict]:
+def compute_records(
+    df: pl.DataFrame, model_dir: Path, work: Path, fingerprint: str, opts: ReportOptions
+) -> tuple[list[dict], dict]:
     """Saliency + signals for every prediction not done yet; returns records and timing."""
     from radvqa_diag.loading import load_model
 
@@ -82,7 +83,9 @@ def compute_records(df: pl.DataFrame, model_dir: Path, work: Path, fingerprint: 
                 r["device"] = timing["device"]
             timing["seconds"] += spent
             timing["examples"] += n_ok
-            write_parquet(work / f"chunk-{n_chunks:05d}.parquet", pl.DataFrame(new, infer_schema_length=None))
+            write_parquet(
+                work / f"chunk-{n_chunks:05d}.parquet", pl.DataFrame(new, infer_schema_length=None)
+            )
             n_chunks += 1
             records.extend(new)
             rate = timing["seconds"] / max(timing["examples"], 1)
@@ -95,8 +98,13 @@ def _gallery_order(table: pl.DataFrame, limit: int) -> pl.DataFrame:
     return ok.sort(["n_flags", "correct", "confidence"], descending=[True, False, True]).head(limit)
 
 
-def build_report(predictions: str | Path, model: str | Path, out: str | Path,
-                 catalog: str | Path | None = None, opts: ReportOptions | None = None) -> Path:
+def build_report(
+    predictions: str | Path,
+    model: str | Path,
+    out: str | Path,
+    catalog: str | Path | None = None,
+    opts: ReportOptions | None = None,
+) -> Path:
     """Build the report folder at `out`; returns the path of `index.html`."""
     from radvqa_diag.html import render_report
     from radvqa_diag.predictions import join_catalog, read_predictions
@@ -105,8 +113,10 @@ def build_report(predictions: str | Path, model: str | Path, out: str | Path,
     predictions, model, out = Path(predictions), Path(model), Path(out)
     df = join_catalog(read_predictions(predictions), catalog)
     if df["image_path"].is_null().all():
-        raise InputError(f"{predictions}: no row has an image path; add an image_path column or pass --catalog "
-                         "so image_id can be looked up")
+        raise InputError(
+            f"{predictions}: no row has an image path; add an image_path column or pass --catalog "
+            "so image_id can be looked up"
+        )
     if opts.limit:
         df = df.head(opts.limit)
     work = out / ".work"
@@ -124,8 +134,12 @@ def build_report(predictions: str | Path, model: str | Path, out: str | Path,
 
     assets: dict[str, dict[str, str]] = {}
     for r in gallery.iter_rows(named=True):
-        files = gallery_images(load_image(r["image_path"]), work / "maps" / f"{r['slug']}.npz",
-                               out / "assets" / r["slug"], PRIMARY)
+        files = gallery_images(
+            load_image(r["image_path"]),
+            work / "maps" / f"{r['slug']}.npz",
+            out / "assets" / r["slug"],
+            PRIMARY,
+        )
         assets[r["id"]] = {k: f"assets/{r['slug']}/{v}" for k, v in files.items()}
 
     summary = _summary(table, groups, patterns, threshold, timing, predictions, model, catalog)
@@ -151,15 +165,28 @@ def _summary(table, groups, patterns, threshold, timing, predictions, model, cat
     flag_counts = {f: int(ok[f"flag_{f}"].sum()) for f in failures.FLAGS} if ok.height else {}
     errors = table.filter(pl.col("status") != "ok").select("id", "error").to_dicts()
     return {
-        "predictions": str(predictions), "model": str(model), "catalog": str(catalog) if catalog else None,
-        "n_examples": n, "n_analyzed": ok.height, "n_failed_items": len(errors), "failed_items": errors[:50],
-        "accuracy": k / n if n else None, "accuracy_ci95": [lo, hi],
-        "primary_method": PRIMARY, "confidence_threshold": threshold,
-        "flag_counts": flag_counts, "n_flagged": int((ok["n_flags"] > 0).sum()) if ok.height else 0,
+        "predictions": str(predictions),
+        "model": str(model),
+        "catalog": str(catalog) if catalog else None,
+        "n_examples": n,
+        "n_analyzed": ok.height,
+        "n_failed_items": len(errors),
+        "failed_items": errors[:50],
+        "accuracy": k / n if n else None,
+        "accuracy_ci95": [lo, hi],
+        "primary_method": PRIMARY,
+        "confidence_threshold": threshold,
+        "flag_counts": flag_counts,
+        "n_flagged": int((ok["n_flags"] > 0).sum()) if ok.height else 0,
         "patterns": [{**p, "ids": p["ids"][:20]} for p in patterns.to_dicts()],
         "groups": groups.to_dicts(),
         "paraphrase_linked": int(table["linked_id"].is_not_null().sum()),
-        "timing": {**timing, "seconds_per_example": _mean_seconds(ok),
-                   "device": ok["device"].drop_nulls().mode().sort()[0] if "device" in ok.columns and ok["device"].drop_nulls().len() else None},
+        "timing": {
+            **timing,
+            "seconds_per_example": _mean_seconds(ok),
+            "device": ok["device"].drop_nulls().mode().sort()[0]
+            if "device" in ok.columns and ok["device"].drop_nulls().len()
+            else None,
+        },
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }

@@ -123,7 +123,9 @@ def explain_batch(
     embeds = captured.get("embeds")
     n_layers = len(out.attentions)
     if layers and any(not -n_layers <= i < n_layers for i in layers):
-        raise InputError(f"layers {layers}: the language model has {n_layers} layers (0..{n_layers - 1})")
+        raise InputError(
+            f"layers {layers}: the language model has {n_layers} layers (0..{n_layers - 1})"
+        )
     layer_ids = list(range(n_layers)) if not layers else layers
     layouts = layouts_for_batch(lm.family, batch, lm.processor.tokenizer)
     vroll = recorder.rollout()
@@ -133,14 +135,28 @@ def explain_batch(
     for b in range(input_ids.shape[0]):
         n_images = layouts[b].rows * layouts[b].cols + 1
         results.append(
-            _one(lm, b, input_ids, tgt, tok_lp, per_example, out.attentions, embeds, pixels,
-                 layouts[b], layer_ids, None if vroll is None else vroll[offset : offset + n_images])
+            _one(
+                lm,
+                b,
+                input_ids,
+                tgt,
+                tok_lp,
+                per_example,
+                out.attentions,
+                embeds,
+                pixels,
+                layouts[b],
+                layer_ids,
+                None if vroll is None else vroll[offset : offset + n_images],
+            )
         )
         offset += n_images
     return results
 
 
-def _through_vision(lm: LoadedModel, roll_tokens: np.ndarray, vroll: np.ndarray | None) -> np.ndarray | None:
+def _through_vision(
+    lm: LoadedModel, roll_tokens: np.ndarray, vroll: np.ndarray | None
+) -> np.ndarray | None:
     """LM rollout over image tokens -> rollout over input patches, per image (None: not possible)."""
     if vroll is None or len(vroll) == 0:
         return None
@@ -148,19 +164,36 @@ def _through_vision(lm: LoadedModel, roll_tokens: np.ndarray, vroll: np.ndarray 
     per = len(roll_tokens) // len(vroll)
     if per * len(vroll) != len(roll_tokens) or per * scale * scale != vroll.shape[-1]:
         return None
-    return np.concatenate([
-        through_encoder(roll_tokens[i * per : (i + 1) * per], vroll[i], scale) for i in range(len(vroll))
-    ])
+    return np.concatenate(
+        [
+            through_encoder(roll_tokens[i * per : (i + 1) * per], vroll[i], scale)
+            for i in range(len(vroll))
+        ]
+    )
 
 
-def _one(lm, b, input_ids, tgt, tok_lp, per_example, attentions, embeds, pixels,
-         layout: ImageLayout, layer_ids: list[int], vroll: np.ndarray | None) -> Saliency:
+def _one(
+    lm,
+    b,
+    input_ids,
+    tgt,
+    tok_lp,
+    per_example,
+    attentions,
+    embeds,
+    pixels,
+    layout: ImageLayout,
+    layer_ids: list[int],
+    vroll: np.ndarray | None,
+) -> Saliency:
     import torch
 
     img_pos = (input_ids[b] == lm.image_token_id).nonzero()[:, 0]
     queries = tgt[b].nonzero()[:, 0]  # position t-1 predicts answer token t
     with torch.no_grad():
-        att = torch.stack([a[b][:, queries][:, :, img_pos].mean(dim=1) for a in attentions])  # [L, H, N]
+        att = torch.stack(
+            [a[b][:, queries][:, :, img_pos].mean(dim=1) for a in attentions]
+        )  # [L, H, N]
         att_np = att.float().cpu().numpy()
         roll = _rollout([a[b].float().mean(dim=0) for a in attentions], queries)[:, img_pos].mean(0)
         cam = torch.zeros(len(img_pos))
@@ -185,7 +218,9 @@ def _one(lm, b, input_ids, tgt, tok_lp, per_example, attentions, embeds, pixels,
         attention_lh=np.asarray(attention_lh, dtype=np.float32),
         answer_tokens=lm.processor.tokenizer.convert_ids_to_tokens(answer_ids),
         token_probs=[float(p) for p in probs],
-        confidence=float(np.exp(np.log(np.maximum(probs, 1e-30)).mean())) if len(probs) else float("nan"),
+        confidence=float(np.exp(np.log(np.maximum(probs, 1e-30)).mean()))
+        if len(probs)
+        else float("nan"),
         confidence_mean=float(probs.mean()) if len(probs) else float("nan"),
         confidence_min=float(probs.min()) if len(probs) else float("nan"),
         answer_logprob=float(per_example[b].detach()),

@@ -80,7 +80,10 @@ def region_masks(image) -> RegionMasks:
     if n_off:
         areas = np.bincount(off_labels.ravel(), minlength=n_off + 1)
         near = ndimage.binary_dilation(body, iterations=2)
-        touching = np.bincount(off_labels.ravel(), weights=near.ravel().astype(float), minlength=n_off + 1) > 0
+        touching = (
+            np.bincount(off_labels.ravel(), weights=near.ravel().astype(float), minlength=n_off + 1)
+            > 0
+        )
         keep = (areas <= max_area) & ~touching
         keep[0] = False  # label 0 is "not foreground"
         markers |= keep[off_labels]
@@ -95,7 +98,12 @@ def shares(m01: np.ndarray, masks: RegionMasks) -> dict[str, float]:
     """Fractions of relevance on body, markers, border, and the rest of the background."""
     total = float(m01.sum())
     if total <= 0:
-        return {"body": float("nan"), "markers": float("nan"), "border": float("nan"), "background": float("nan")}
+        return {
+            "body": float("nan"),
+            "markers": float("nan"),
+            "border": float("nan"),
+            "background": float("nan"),
+        }
     body = float(m01[masks.body].sum()) / total
     markers = float(m01[masks.markers].sum()) / total
     return {
@@ -136,7 +144,11 @@ def agreement(maps01: dict[str, np.ndarray]) -> dict[str, float]:
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
             ra, rb = ranks[a], ranks[b]
-            rho = float(np.corrcoef(ra, rb)[0, 1]) if np.ptp(ra) > 0 and np.ptp(rb) > 0 else float("nan")
+            rho = (
+                float(np.corrcoef(ra, rb)[0, 1])
+                if np.ptp(ra) > 0 and np.ptp(rb) > 0
+                else float("nan")
+            )
             out[f"rho_{a}_vs_{b}"] = rho
             rhos.append(rho)
             ious.append(topk_iou(maps01[a], maps01[b]))

@@ -23,7 +23,11 @@ def rng_state() -> dict:
     import numpy as np
     import torch
 
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    state = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+    }
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -41,8 +45,17 @@ def set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def save_checkpoint(folder: Path, step: int, *, trainable: dict, optimizer: Any, scheduler: Any,
-                    rng_states: list[dict], extra: dict | None = None, keep: int = 2) -> Path:
+def save_checkpoint(
+    folder: Path,
+    step: int,
+    *,
+    trainable: dict,
+    optimizer: Any,
+    scheduler: Any,
+    rng_states: list[dict],
+    extra: dict | None = None,
+    keep: int = 2,
+) -> Path:
     """Write checkpoint `step` under `folder` atomically; keep only the newest `keep`."""
     import torch
 

@@ -31,8 +31,21 @@ class LoraSpec:
     dropout: float = 0.05
     targets: list[str] = field(default_factory=lambda: list(DEFAULT_TARGETS))
     # vision-tower module names used when train=lora_lm_vision (SigLIP/Idefics3, then Qwen names)
-    vision_targets: list[str] = field(default_factory=lambda: [
-        "q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2", "qkv", "proj", "gate_proj", "up_proj", "down_proj"])
+    vision_targets: list[str] = field(
+        default_factory=lambda: [
+            "q_proj",
+            "k_proj",
+            "v_proj",
+            "out_proj",
+            "fc1",
+            "fc2",
+            "qkv",
+            "proj",
+            "gate_proj",
+            "up_proj",
+            "down_proj",
+        ]
+    )
 
 
 @dataclass
@@ -104,10 +117,16 @@ def _build(cls: type, raw: Any, where: str, errors: list[str]) -> Any:
             value = _build(nested[name], value or {}, f"{where}.{name}", errors)
         elif name == "data" and cls is StageConfig:
             items = value if isinstance(value, list) else [value]
-            value = [_build(DataSpec, {"spec": d} if isinstance(d, str) else d, f"{where}.data.{i}", errors)
-                     for i, d in enumerate(items)]
+            value = [
+                _build(
+                    DataSpec, {"spec": d} if isinstance(d, str) else d, f"{where}.data.{i}", errors
+                )
+                for i, d in enumerate(items)
+            ]
         elif name == "stages" and cls is TrainConfig:
-            value = [_build(StageConfig, s, f"stages.{i}", errors) for i, s in enumerate(value or [])]
+            value = [
+                _build(StageConfig, s, f"stages.{i}", errors) for i, s in enumerate(value or [])
+            ]
         kwargs[name] = value
     try:
         return cls(**{k: v for k, v in kwargs.items() if k in names})
@@ -131,7 +150,14 @@ def _check(cfg: TrainConfig, errors: list[str]) -> None:
             errors.append(f"{w}.schedule: '{s.schedule}' is not one of {', '.join(SCHEDULES)}")
         if s.precision not in PRECISIONS:
             errors.append(f"{w}.precision: '{s.precision}' is not one of {', '.join(PRECISIONS)}")
-        for key in ("batch_size", "grad_accum", "max_length", "log_every", "save_every", "keep_checkpoints"):
+        for key in (
+            "batch_size",
+            "grad_accum",
+            "max_length",
+            "log_every",
+            "save_every",
+            "keep_checkpoints",
+        ):
             if not isinstance(getattr(s, key), int) or getattr(s, key) < 1:
                 errors.append(f"{w}.{key}: expected a positive integer, got {getattr(s, key)!r}")
         if not isinstance(s.lr, (int, float)) or s.lr <= 0:
@@ -154,7 +180,14 @@ def _set_path(raw: dict, dotted: str, value: Any) -> None:
     for depth, key in enumerate(keys):
         last = depth == len(keys) - 1
         if isinstance(node, list):
-            idx = next((i for i, item in enumerate(node) if isinstance(item, dict) and item.get("name") == key), None)
+            idx = next(
+                (
+                    i
+                    for i, item in enumerate(node)
+                    if isinstance(item, dict) and item.get("name") == key
+                ),
+                None,
+            )
             if idx is None and key.isdigit() and int(key) < len(node):
                 idx = int(key)
             if idx is None:
@@ -192,7 +225,9 @@ def recipe_path(recipe: str) -> Path:
     shipped = resources.files("radvqa_train").joinpath(f"recipes/{recipe}.yaml")
     if not shipped.is_file():
         names = ", ".join(n for n, _ in list_recipes())
-        raise InputError(f"recipe '{recipe}' not found: not a file and not a shipped recipe ({names})")
+        raise InputError(
+            f"recipe '{recipe}' not found: not a file and not a shipped recipe ({names})"
+        )
     return Path(str(shipped))
 
 
@@ -207,7 +242,9 @@ def list_recipes() -> list[tuple[str, str]]:
     return out
 
 
-def load_config(recipe: str, *, overrides: list[str] | None = None, model: str | None = None) -> TrainConfig:
+def load_config(
+    recipe: str, *, overrides: list[str] | None = None, model: str | None = None
+) -> TrainConfig:
     """Load a recipe, apply `key=value` overrides (and `--model`), validate, return it."""
     path = recipe_path(recipe)
     try:

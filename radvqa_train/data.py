@@ -35,12 +35,16 @@ class StageData:
         return sum(f.height for f in self.frames)
 
 
-def load_source(d: DataSpec, *, shards: Path | None, catalog: Path | None,
-                stats: dict | None = None) -> pl.DataFrame:
+def load_source(
+    d: DataSpec, *, shards: Path | None, catalog: Path | None, stats: dict | None = None
+) -> pl.DataFrame:
     """Rows of one data source after its filters and limit."""
     df = read_qa(d.spec, shards=shards, catalog=catalog, stats=stats)
-    for col, allowed in (("source", d.sources), ("question_type", d.question_types),
-                         ("answer_type", d.answer_types)):
+    for col, allowed in (
+        ("source", d.sources),
+        ("question_type", d.question_types),
+        ("answer_type", d.answer_types),
+    ):
         if allowed:
             df = df.filter(pl.col(col).is_in(list(allowed)))
     if d.limit is not None:
@@ -56,14 +60,18 @@ def load_stage(stage: StageConfig, *, shards: Path | None, catalog: Path | None)
     return StageData(frames, [float(d.weight) for d in stage.data], [d.spec for d in stage.data])
 
 
-def draw_order(sizes: list[int], weights: list[float], n_draws: int, seed: int) -> list[tuple[int, int]]:
+def draw_order(
+    sizes: list[int], weights: list[float], n_draws: int, seed: int
+) -> list[tuple[int, int]]:
     """`n_draws` (source, row) pairs: weighted source choice, per-source reshuffled cycles."""
     import numpy as np
 
     # two streams, so that the first k draws do not depend on n_draws (prefix-stable order)
     pick, rng = np.random.default_rng([seed, 0]), np.random.default_rng([seed, 1])
     p = np.asarray(weights, dtype=float) / float(sum(weights))
-    choices = pick.choice(len(sizes), size=n_draws, p=p) if len(sizes) > 1 else np.zeros(n_draws, int)
+    choices = (
+        pick.choice(len(sizes), size=n_draws, p=p) if len(sizes) > 1 else np.zeros(n_draws, int)
+    )
     perms: list[Any] = [rng.permutation(n) for n in sizes]
     cursors = [0] * len(sizes)
     out = []

@@ -20,11 +20,19 @@ from typing import Any
 from radvqa_data.core.errors import ConfigError
 
 #: model_type in config.json -> prompt family
-FAMILY_OF_MODEL_TYPE = {"paligemma": "paligemma", "idefics3": "idefics3", "smolvlm": "idefics3",
-                        "qwen2_5_vl": "qwen2_5_vl"}
+FAMILY_OF_MODEL_TYPE = {
+    "paligemma": "paligemma",
+    "idefics3": "idefics3",
+    "smolvlm": "idefics3",
+    "qwen2_5_vl": "qwen2_5_vl",
+}
 
 #: Where the multimodal projector sits per family (projector-only training, Grad-CAM hooks).
-PROJECTOR_MODULE = {"paligemma": "multi_modal_projector", "idefics3": "connector", "qwen2_5_vl": "visual.merger"}
+PROJECTOR_MODULE = {
+    "paligemma": "multi_modal_projector",
+    "idefics3": "connector",
+    "qwen2_5_vl": "visual.merger",
+}
 
 #: Text between the generation prompt and the answer in chat families.
 _ANSWER_SEP = {"idefics3": " ", "qwen2_5_vl": ""}
@@ -52,7 +60,9 @@ def image_token_id(processor: Any) -> int:
 def _prompt(processor: Any, family: str, question: str) -> str:
     if family == "paligemma":
         return f"<image>answer en {question}"
-    messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]
+    messages = [
+        {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}
+    ]
     return processor.apply_chat_template(messages, add_generation_prompt=True)
 
 
@@ -68,7 +78,11 @@ def _encode(processor: Any, family: str, image: Any, question: str, answer: str 
         enc["answer_mask"] = enc["token_type_ids"].clone().bool()
         return enc
     images = [[image]] if family == "idefics3" else [image]
-    text = prompt if answer is None else f"{prompt}{_ANSWER_SEP[family]}{answer}{processor.tokenizer.eos_token}"
+    text = (
+        prompt
+        if answer is None
+        else f"{prompt}{_ANSWER_SEP[family]}{answer}{processor.tokenizer.eos_token}"
+    )
     enc = processor(images=images, text=[text], return_tensors="pt")
     flat = "image_grid_thw" in enc  # Qwen: pixel_values are the patches of this one image
     enc = {k: (v if flat and k in _CONCAT_KEYS else v[0]) for k, v in enc.items()}
@@ -93,8 +107,15 @@ class Encoded:
     truncated: bool = False
 
 
-def encode_sample(processor: Any, family: str, image: Any, question: str,
-                  answer: str | None = None, *, max_length: int | None = None) -> Encoded:
+def encode_sample(
+    processor: Any,
+    family: str,
+    image: Any,
+    question: str,
+    answer: str | None = None,
+    *,
+    max_length: int | None = None,
+) -> Encoded:
     """Encode one example within `max_length` tokens, shortening text only (see module doc)."""
     enc = _encode(processor, family, image, question, answer)
     if max_length is None or len(enc["input_ids"]) <= max_length:
@@ -135,8 +156,17 @@ def collate(features: list[dict], pad_id: int, *, padding_side: str = "right") -
 
     longest = max(len(f["input_ids"]) for f in features)
     batch: dict[str, Any] = {}
-    token_fields = [k for k in ("input_ids", "attention_mask", "token_type_ids", "mm_token_type_ids",
-                                "answer_mask") if k in features[0]]
+    token_fields = [
+        k
+        for k in (
+            "input_ids",
+            "attention_mask",
+            "token_type_ids",
+            "mm_token_type_ids",
+            "answer_mask",
+        )
+        if k in features[0]
+    ]
     for key in token_fields:
         fill = pad_id if key == "input_ids" else 0
         rows = []
@@ -149,14 +179,23 @@ def collate(features: list[dict], pad_id: int, *, padding_side: str = "right") -
     for key in features[0]:
         if key not in batch:
             values = [f[key] for f in features]
-            batch[key] = torch.cat(values) if flat and key in _CONCAT_KEYS else _stack_padded(values)
+            batch[key] = (
+                torch.cat(values) if flat and key in _CONCAT_KEYS else _stack_padded(values)
+            )
     batch["answer_mask"] = batch["answer_mask"].bool()
     batch["labels"] = batch["input_ids"].masked_fill(~batch["answer_mask"], -100)
     return batch
 
 
-def build_inputs(processor: Any, family: str, images: list, questions: list[str],
-                 answers: list[str] | None = None, *, max_length: int | None = None) -> tuple[dict, Any]:
+def build_inputs(
+    processor: Any,
+    family: str,
+    images: list,
+    questions: list[str],
+    answers: list[str] | None = None,
+    *,
+    max_length: int | None = None,
+) -> tuple[dict, Any]:
     """Model inputs for a batch plus a [B, L] bool mask of answer tokens.
 
     With `answers`: training layout (right padding, `labels` set on answer tokens only).
@@ -165,13 +204,24 @@ def build_inputs(processor: Any, family: str, images: list, questions: list[str]
     """
     feats = []
     for i, (image, question) in enumerate(zip(images, questions, strict=True)):
-        enc = encode_sample(processor, family, image, question,
-                            None if answers is None else answers[i], max_length=max_length)
+        enc = encode_sample(
+            processor,
+            family,
+            image,
+            question,
+            None if answers is None else answers[i],
+            max_length=max_length,
+        )
         if enc.features is None:
-            raise ConfigError(f"example {i} does not fit max_length={max_length} without cutting image tokens")
+            raise ConfigError(
+                f"example {i} does not fit max_length={max_length} without cutting image tokens"
+            )
         feats.append(enc.features)
-    batch = collate(feats, processor.tokenizer.pad_token_id,
-                    padding_side="right" if answers is not None else "left")
+    batch = collate(
+        feats,
+        processor.tokenizer.pad_token_id,
+        padding_side="right" if answers is not None else "left",
+    )
     mask = batch.pop("answer_mask")
     if answers is None:
         batch.pop("labels")

@@ -40,7 +40,9 @@ class Counts:
     extra: dict = field(default_factory=dict)
 
 
-def encode_rows(rows: list[dict], processor: Any, family: str, max_length: int, counts: Counts) -> dict | None:
+def encode_rows(
+    rows: list[dict], processor: Any, family: str, max_length: int, counts: Counts
+) -> dict | None:
     """Collated training batch of `rows` (dicts with image_path/question/answer), or None if empty."""
     feats = []
     for r in rows:
@@ -48,7 +50,9 @@ def encode_rows(rows: list[dict], processor: Any, family: str, max_length: int, 
         if image is None:
             counts.bad_image += 1
             continue
-        enc = encode_sample(processor, family, image, r["question"], r["answer"], max_length=max_length)
+        enc = encode_sample(
+            processor, family, image, r["question"], r["answer"], max_length=max_length
+        )
         if enc.features is None:
             counts.rejected_too_long += 1
             continue
@@ -66,7 +70,9 @@ def _autocast(precision: str, device: Any) -> Any:
     return contextlib.nullcontext()
 
 
-def eval_loss(model: Any, rows: list[dict], processor: Any, family: str, stage: StageConfig, device: Any) -> float:
+def eval_loss(
+    model: Any, rows: list[dict], processor: Any, family: str, stage: StageConfig, device: Any
+) -> float:
     """Mean answer-token loss of `model` over `rows` (no gradient)."""
     import torch
 
@@ -74,7 +80,9 @@ def eval_loss(model: Any, rows: list[dict], processor: Any, family: str, stage: 
     model.eval()
     with torch.no_grad():
         for i in range(0, len(rows), stage.batch_size):
-            batch = encode_rows(rows[i:i + stage.batch_size], processor, family, stage.max_length, Counts())
+            batch = encode_rows(
+                rows[i : i + stage.batch_size], processor, family, stage.max_length, Counts()
+            )
             if batch is None:
                 continue
             with _autocast(stage.precision, device):
@@ -85,10 +93,21 @@ def eval_loss(model: Any, rows: list[dict], processor: Any, family: str, stage: 
     return total / max(n, 1)
 
 
-def train_stage(model: Any, processor: Any, family: str, stage: StageConfig, data: StageData,
-                stage_dir: Path, accelerator: Any, log: MetricsLog, *, resume: bool,
-                eval_rows: list[dict] | None = None, stop_after: int | None = None,
-                progress: bool = True) -> dict:
+def train_stage(
+    model: Any,
+    processor: Any,
+    family: str,
+    stage: StageConfig,
+    data: StageData,
+    stage_dir: Path,
+    accelerator: Any,
+    log: MetricsLog,
+    *,
+    resume: bool,
+    eval_rows: list[dict] | None = None,
+    stop_after: int | None = None,
+    progress: bool = True,
+) -> dict:
     """Train `model` (already wrapped for the stage) and return a summary dict.
 
     `stop_after`: leave after this many optimizer steps in this call (a time-boxed job); the
@@ -105,8 +124,9 @@ def train_stage(model: Any, processor: Any, family: str, stage: StageConfig, dat
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=stage.lr, weight_decay=stage.weight_decay)
     sched_name = {"constant": "constant_with_warmup"}.get(stage.schedule, stage.schedule)
-    scheduler = get_scheduler(sched_name, optimizer, num_warmup_steps=stage.warmup_steps,
-                              num_training_steps=steps)
+    scheduler = get_scheduler(
+        sched_name, optimizer, num_warmup_steps=stage.warmup_steps, num_training_steps=steps
+    )
     start = 0
     ckpt_dir = stage_dir / "checkpoints"
     last = list_checkpoints(ckpt_dir)[-1:] if resume else []
@@ -126,8 +146,11 @@ def train_stage(model: Any, processor: Any, family: str, stage: StageConfig, dat
     counts = Counts()
     model.train()
     bar = contextlib.ExitStack()  # the progress bar; closed where the loop ends or stops early
-    advance = bar.enter_context(progress_bar(stage.name, steps, "steps",
-                                             progress and accelerator.is_main_process, start=start))
+    advance = bar.enter_context(
+        progress_bar(
+            stage.name, steps, "steps", progress and accelerator.is_main_process, start=start
+        )
+    )
     loss_value, taken = float("nan"), 0
     for step in range(start, steps):
         if stop_after is not None and taken >= stop_after:  # time-boxed call: leave, resume later
@@ -137,8 +160,10 @@ def train_stage(model: Any, processor: Any, family: str, stage: StageConfig, dat
         for micro in range(stage.grad_accum):
             # contiguous slice per process: N processes x accum k == 1 process x accum N*k
             lo = ((step * stage.grad_accum + micro) * world + rank) * stage.batch_size
-            draws = order[lo: lo + stage.batch_size]
-            batch = encode_rows([frames[s][i] for s, i in draws], processor, family, stage.max_length, counts)
+            draws = order[lo : lo + stage.batch_size]
+            batch = encode_rows(
+                [frames[s][i] for s, i in draws], processor, family, stage.max_length, counts
+            )
             if batch is None:
                 continue
             sync = micro == stage.grad_accum - 1
@@ -154,33 +179,60 @@ def train_stage(model: Any, processor: Any, family: str, stage: StageConfig, dat
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         # Every process reports its mean loss and counts; the log shows the mean over processes.
-        stats = torch.tensor([sum(losses) / max(len(losses), 1), n_tokens, n_samples], device=device)
+        stats = torch.tensor(
+            [sum(losses) / max(len(losses), 1), n_tokens, n_samples], device=device
+        )
         stats = accelerator.reduce(stats, reduction="sum")
         loss_value = float(stats[0]) / world
         dt = time.perf_counter() - t0
         done = step + 1
         if done % stage.log_every == 0 or done == steps:
-            log.log({"stage": stage.name, "step": done, "loss": round(loss_value, 6),
-                     "lr": scheduler.get_last_lr()[0], "samples_per_s": round(float(stats[2]) / dt, 3),
-                     "tokens_per_s": round(float(stats[1]) / dt, 1), "memory_mb": round(memory_mb(), 1)})
+            log.log(
+                {
+                    "stage": stage.name,
+                    "step": done,
+                    "loss": round(loss_value, 6),
+                    "lr": scheduler.get_last_lr()[0],
+                    "samples_per_s": round(float(stats[2]) / dt, 3),
+                    "tokens_per_s": round(float(stats[1]) / dt, 1),
+                    "memory_mb": round(memory_mb(), 1),
+                }
+            )
         if done % stage.save_every == 0 or done == steps:
             states = accelerator.gather_for_metrics([rng_state()], use_gather_object=True)
             if accelerator.is_main_process:
                 from radvqa_train.modeling import trainable_state
 
-                save_checkpoint(ckpt_dir, done, trainable=trainable_state(accelerator.unwrap_model(model)),
-                                optimizer=optimizer, scheduler=scheduler, rng_states=states,
-                                extra={"stage": stage.name, "loss": loss_value}, keep=stage.keep_checkpoints)
+                save_checkpoint(
+                    ckpt_dir,
+                    done,
+                    trainable=trainable_state(accelerator.unwrap_model(model)),
+                    optimizer=optimizer,
+                    scheduler=scheduler,
+                    rng_states=states,
+                    extra={"stage": stage.name, "loss": loss_value},
+                    keep=stage.keep_checkpoints,
+                )
             accelerator.wait_for_everyone()
         if eval_rows and stage.eval.every and done % stage.eval.every == 0 and done != steps:
-            ev = eval_loss(accelerator.unwrap_model(model), eval_rows, processor, family, stage, device)
+            ev = eval_loss(
+                accelerator.unwrap_model(model), eval_rows, processor, family, stage, device
+            )
             log.log({"stage": stage.name, "step": done, "eval_loss": round(ev, 6)})
-        advance(1, label=f"{stage.name} loss {loss_value:.4f}",
-                note=f"{float(stats[2]) / dt:.1f} samples/s {float(stats[1]) / dt:.0f} tok/s "
-                     f"lr {scheduler.get_last_lr()[0]:.1e} {memory_mb():.0f} MiB")
+        advance(
+            1,
+            label=f"{stage.name} loss {loss_value:.4f}",
+            note=f"{float(stats[2]) / dt:.1f} samples/s {float(stats[1]) / dt:.0f} tok/s "
+            f"lr {scheduler.get_last_lr()[0]:.1e} {memory_mb():.0f} MiB",
+        )
         taken += 1
     bar.close()
-    summary = {"finished": True, "steps": steps, "final_loss": loss_value, "counts": counts.__dict__}
+    summary = {
+        "finished": True,
+        "steps": steps,
+        "final_loss": loss_value,
+        "counts": counts.__dict__,
+    }
     if eval_rows:
         ev = eval_loss(accelerator.unwrap_model(model), eval_rows, processor, family, stage, device)
         log.log({"stage": stage.name, "step": steps, "eval_loss": round(ev, 6)})

@@ -34,13 +34,20 @@ def _adapter_base(path: Path) -> Path | None:
     cfg = json.loads((path / "adapter_config.json").read_text("utf-8"))
     base = cfg.get("base_model_name_or_path")
     if not base or not Path(base).exists():
-        raise InputError(f"{path}: adapter's base model '{base}' is not a local folder; "
-                         "pass a merged model folder")
+        raise InputError(
+            f"{path}: adapter's base model '{base}' is not a local folder; "
+            "pass a merged model folder"
+        )
     return Path(base)
 
 
-def load_model(path: str | Path, *, precision: str = "fp32", load_in_4bit: bool = False,
-               attn_implementation: str | None = None) -> tuple[Any, Any]:
+def load_model(
+    path: str | Path,
+    *,
+    precision: str = "fp32",
+    load_in_4bit: bool = False,
+    attn_implementation: str | None = None,
+) -> tuple[Any, Any]:
     """(model, processor) from a local folder or hub id; nothing is downloaded for local folders.
 
     The one loader of the project: training, eval and diag (`radvqa_diag.loading`) all come
@@ -57,8 +64,9 @@ def load_model(path: str | Path, *, precision: str = "fp32", load_in_4bit: bool 
 
     local = Path(path)
     base = _adapter_base(local) if local.is_dir() else None
-    has_proc = any((local / f).exists() for f in ("processor_config.json",
-                                                  "preprocessor_config.json"))
+    has_proc = any(
+        (local / f).exists() for f in ("processor_config.json", "preprocessor_config.json")
+    )
     proc_path = local if base is None or has_proc else base
     kwargs: dict[str, Any] = {"dtype": torch.bfloat16 if precision == "bf16" else torch.float32}
     if attn_implementation is not None:
@@ -67,23 +75,30 @@ def load_model(path: str | Path, *, precision: str = "fp32", load_in_4bit: bool 
         from radvqa_data.core.errors import ConfigError, require
 
         if not torch.cuda.is_available():
-            raise ConfigError("load_in_4bit needs a CUDA GPU (bitsandbytes); set load_in_4bit=false on CPU")
+            raise ConfigError(
+                "load_in_4bit needs a CUDA GPU (bitsandbytes); set load_in_4bit=false on CPU"
+            )
         require("bitsandbytes", "pip install bitsandbytes")
         from transformers import BitsAndBytesConfig
 
         kwargs["quantization_config"] = BitsAndBytesConfig(
-            load_in_4bit=True, bnb_4bit_compute_dtype=torch.bfloat16, bnb_4bit_quant_type="nf4")
+            load_in_4bit=True, bnb_4bit_compute_dtype=torch.bfloat16, bnb_4bit_quant_type="nf4"
+        )
     try:
         processor = AutoProcessor.from_pretrained(proc_path)
         model = AutoModelForImageTextToText.from_pretrained(base or path, **kwargs)
     except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: cannot load a vision-language model + processor here ({exc})") from exc
+        raise InputError(
+            f"{path}: cannot load a vision-language model + processor here ({exc})"
+        ) from exc
     if base is not None:
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, local).merge_and_unload()
     if not hasattr(processor, "image_processor"):
-        raise InputError(f"{proc_path}: AutoProcessor returned only a tokenizer (no image processor)")
+        raise InputError(
+            f"{proc_path}: AutoProcessor returned only a tokenizer (no image processor)"
+        )
     return model, processor
 
 
@@ -112,10 +127,17 @@ def prepare_for_stage(model: Any, stage: StageConfig) -> Any:
     from peft import LoraConfig, get_peft_model
 
     # peft asks transformers' deprecated `is_gradient_checkpointing`: noise, not a user problem
-    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+    warnings.filterwarnings(
+        "ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning
+    )
 
-    cfg = LoraConfig(r=stage.lora.r, lora_alpha=stage.lora.alpha, lora_dropout=stage.lora.dropout,
-                     target_modules=_lora_regex(stage), bias="none")
+    cfg = LoraConfig(
+        r=stage.lora.r,
+        lora_alpha=stage.lora.alpha,
+        lora_dropout=stage.lora.dropout,
+        target_modules=_lora_regex(stage),
+        bias="none",
+    )
     return get_peft_model(model, cfg)
 
 
@@ -131,7 +153,9 @@ def load_trainable_state(model: Any, state: dict) -> None:
     params = dict(model.named_parameters())
     missing = [n for n in state if n not in params]
     if missing:
-        raise InputError(f"checkpoint does not match the model: {len(missing)} unknown tensors, e.g. {missing[0]}")
+        raise InputError(
+            f"checkpoint does not match the model: {len(missing)} unknown tensors, e.g. {missing[0]}"
+        )
     with torch.no_grad():
         for n, t in state.items():
             params[n].copy_(t.to(params[n].dtype))

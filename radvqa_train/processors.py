@@ -22,7 +22,13 @@ def _image_only_class() -> type:
     class RadvqaQwen2_5_VLProcessor(Qwen2_5_VLProcessor):
         """Qwen2.5-VL processor for images only (the stock one needs torchvision for video)."""
 
-        def __init__(self, image_processor: Any = None, tokenizer: Any = None, chat_template: Any = None, **kwargs: Any):
+        def __init__(
+            self,
+            image_processor: Any = None,
+            tokenizer: Any = None,
+            chat_template: Any = None,
+            **kwargs: Any,
+        ):
             self.image_token = "<|image_pad|>"
             self.video_token = "<|video_pad|>"
             self.image_token_id = tokenizer.convert_tokens_to_ids(self.image_token)

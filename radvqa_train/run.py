@@ -26,19 +26,31 @@ from radvqa_train.config import TrainConfig, to_dict
 def _check_out(out: Path, cfg: TrainConfig, resume: bool) -> None:
     started = (out / "metrics.jsonl").exists() or any((out / s.name).exists() for s in cfg.stages)
     if started and not resume:
-        raise InputError(f"{out}: holds an earlier run; pass --resume to continue it or choose another --out")
+        raise InputError(
+            f"{out}: holds an earlier run; pass --resume to continue it or choose another --out"
+        )
     saved = out / "config.yaml"
     if resume and saved.exists():  # resuming with other settings would mix two runs in one result
         old = yaml.safe_load(saved.read_text()) or {}
         new = to_dict(cfg)
         diff = [k for k in ("model", "stages") if old.get(k) != new.get(k)]
         if diff:
-            raise ConfigError(f"{saved}: --resume with a config that differs from the run in {out} "
-                              f"(in: {', '.join(diff)}); rerun with the same recipe and overrides")
+            raise ConfigError(
+                f"{saved}: --resume with a config that differs from the run in {out} "
+                f"(in: {', '.join(diff)}); rerun with the same recipe and overrides"
+            )
 
 
-def run_recipe(cfg: TrainConfig, *, out: Path, shards: Path | None = None, catalog: Path | None = None,
-               resume: bool = False, stop_after: int | None = None, progress: bool = True) -> list[dict]:
+def run_recipe(
+    cfg: TrainConfig,
+    *,
+    out: Path,
+    shards: Path | None = None,
+    catalog: Path | None = None,
+    resume: bool = False,
+    stop_after: int | None = None,
+    progress: bool = True,
+) -> list[dict]:
     """Train every stage of `cfg` into `out`; returns the stage summaries (see module doc).
 
     `stop_after` (optimizer steps in this call) makes a time-boxed run; rerun with `resume=True`.
@@ -59,9 +71,14 @@ def run_recipe(cfg: TrainConfig, *, out: Path, shards: Path | None = None, catal
     _check_out(out, cfg, resume)
     accelerator.wait_for_everyone()
     if main:
-        resolved = {**to_dict(cfg), "data_locations": {"shards": str(shards) if shards else None,
-                                                       "catalog": str(catalog) if catalog else None},
-                    "world_size": accelerator.num_processes}
+        resolved = {
+            **to_dict(cfg),
+            "data_locations": {
+                "shards": str(shards) if shards else None,
+                "catalog": str(catalog) if catalog else None,
+            },
+            "world_size": accelerator.num_processes,
+        }
         write_text(out / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))
     log = MetricsLog(out, [s.name for s in cfg.stages], enabled=main)
     start_model, summaries, remaining = cfg.model, [], stop_after
@@ -73,7 +90,9 @@ def run_recipe(cfg: TrainConfig, *, out: Path, shards: Path | None = None, catal
             continue
         t0 = time.perf_counter()
         set_seed(stage.seed)
-        model, processor = load_model(start_model, precision=stage.precision, load_in_4bit=stage.load_in_4bit)
+        model, processor = load_model(
+            start_model, precision=stage.precision, load_in_4bit=stage.load_in_4bit
+        )
         family = family_of(model)
         model = prepare_for_stage(model, stage)
         data = load_stage(stage, shards=shards, catalog=catalog)
@@ -81,20 +100,42 @@ def run_recipe(cfg: TrainConfig, *, out: Path, shards: Path | None = None, catal
         if stage.eval.data:
             from radvqa_train.config import DataSpec
 
-            ev = load_source(DataSpec(spec=stage.eval.data, limit=stage.eval.limit), shards=shards, catalog=catalog)
+            ev = load_source(
+                DataSpec(spec=stage.eval.data, limit=stage.eval.limit),
+                shards=shards,
+                catalog=catalog,
+            )
             eval_rows = ev.to_dicts()
         set_seed(stage.seed + 1000 * accelerator.process_index)  # distinct dropout per process
-        summary = train_stage(model, processor, family, stage, data, stage_dir, accelerator, log,
-                              resume=resume, eval_rows=eval_rows, stop_after=remaining, progress=progress)
+        summary = train_stage(
+            model,
+            processor,
+            family,
+            stage,
+            data,
+            stage_dir,
+            accelerator,
+            log,
+            resume=resume,
+            eval_rows=eval_rows,
+            stop_after=remaining,
+            progress=progress,
+        )
         if not summary["finished"]:
             summaries.append(summary)
             break
         if remaining is not None:
             remaining -= summary["steps"]
         trained = summary.pop("model")
-        summary.update(stage=stage.name, start_model=start_model, family=family, rows=data.total,
-                       sources=data.specs, seconds=round(time.perf_counter() - t0, 2),
-                       world_size=accelerator.num_processes)
+        summary.update(
+            stage=stage.name,
+            start_model=start_model,
+            family=family,
+            rows=data.total,
+            sources=data.specs,
+            seconds=round(time.perf_counter() - t0, 2),
+            world_size=accelerator.num_processes,
+        )
         if main:
             _save_stage(trained, processor, stage_dir, summary, to_dict(stage))
         accelerator.wait_for_everyone()
@@ -106,7 +147,9 @@ def run_recipe(cfg: TrainConfig, *, out: Path, shards: Path | None = None, catal
     return summaries
 
 
-def _save_stage(model: Any, processor: Any, stage_dir: Path, summary: dict, stage_cfg: dict) -> None:
+def _save_stage(
+    model: Any, processor: Any, stage_dir: Path, summary: dict, stage_cfg: dict
+) -> None:
     """Adapter (if any), merged model + processor, then stage.json last (marks it finished)."""
     from radvqa_train.modeling import finalize
 
@@ -129,10 +172,15 @@ def _print_summary(summaries: list[dict]) -> None:
         table.add_column(col)
     for s in summaries:
         c = s.get("counts", {})
-        table.add_row(str(s.get("stage", "?")), str(s.get("steps", s.get("step"))),
-                      f"{s['final_loss']:.4f}" if "final_loss" in s else "unfinished",
-                      f"{s['eval_loss']:.4f}" if "eval_loss" in s else "-",
-                      str(c.get("used", "-")), str(c.get("truncated", "-")),
-                      str(c.get("rejected_too_long", "-")), str(c.get("bad_image", "-")),
-                      str(s.get("seconds", "-")))
+        table.add_row(
+            str(s.get("stage", "?")),
+            str(s.get("steps", s.get("step"))),
+            f"{s['final_loss']:.4f}" if "final_loss" in s else "unfinished",
+            f"{s['eval_loss']:.4f}" if "eval_loss" in s else "-",
+            str(c.get("used", "-")),
+            str(c.get("truncated", "-")),
+            str(c.get("rejected_too_long", "-")),
+            str(c.get("bad_image", "-")),
+            str(s.get("seconds", "-")),
+        )
     Console(stderr=True).print(table)

@@ -45,14 +45,16 @@ class MetricsLog:
         """Drop lines of `stage` past `step` and of the stages after it (resume)."""
         if not self.enabled or not self.path.exists():
             return
-        later = set(self.stage_names[self.stage_names.index(stage) + 1:])
+        later = set(self.stage_names[self.stage_names.index(stage) + 1 :])
         kept = []
         for line in self.path.read_text().splitlines():
             try:
                 row = json.loads(line)
             except json.JSONDecodeError:
                 continue  # a line cut by a kill: drop it
-            if row.get("stage") in later or (row.get("stage") == stage and row.get("step", 0) > step):
+            if row.get("stage") in later or (
+                row.get("stage") == stage and row.get("step", 0) > step
+            ):
                 continue
             kept.append(line)
         write_text(self.path, "".join(k + "\n" for k in kept))

@@ -81,7 +81,9 @@ def synth_rule(me: str, name: str) -> str | None:
 
 
 FAST = "radvqa_data.catalog.fast"
-FAST_MODULES = {p.stem for p in (ROOT / "radvqa_data" / "catalog" / "fast").glob("*.py")} - {"__init__"}
+FAST_MODULES = {p.stem for p in (ROOT / "radvqa_data" / "catalog" / "fast").glob("*.py")} - {
+    "__init__"
+}
 
 
 def fast_rule(me: str, name: str) -> str | None:
@@ -95,8 +97,10 @@ def fast_rule(me: str, name: str) -> str | None:
 def train_diag_rule(me: str, name: str) -> str | None:
     if not _within(me, ("radvqa_train", "radvqa_diag")):
         return None
-    if _within(name, ("radvqa_data",)) and name != "radvqa_data" and not _within(
-        name, DATA_FOR_TRAIN_AND_DIAG
+    if (
+        _within(name, ("radvqa_data",))
+        and name != "radvqa_data"
+        and not _within(name, DATA_FOR_TRAIN_AND_DIAG)
     ):
         return "train and diag use only radvqa_data.core, .reader and .llm.client"
     if _within(me, ("radvqa_train",)) and _within(name, ("radvqa_diag",)):
@@ -104,8 +108,9 @@ def train_diag_rule(me: str, name: str) -> str | None:
     return None
 
 
-@pytest.mark.parametrize("rule", [core_rule, synth_rule, fast_rule, train_diag_rule],
-                         ids=lambda r: r.__name__)
+@pytest.mark.parametrize(
+    "rule", [core_rule, synth_rule, fast_rule, train_diag_rule], ids=lambda r: r.__name__
+)
 def test_import_boundaries(rule) -> None:
     assert _violations(rule) == []
 

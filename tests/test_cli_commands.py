@@ -17,8 +17,11 @@ from radvqa_diag.cli import app as diag_app
 from radvqa_train.cli import app as train_app
 
 ROOT = Path(__file__).resolve().parents[1]
-APPS = {"radvqa-data": ("radvqa_data.cli", data_app), "radvqa-train": ("radvqa_train.cli", train_app),
-        "radvqa-diag": ("radvqa_diag.cli", diag_app)}
+APPS = {
+    "radvqa-data": ("radvqa_data.cli", data_app),
+    "radvqa-train": ("radvqa_train.cli", train_app),
+    "radvqa-diag": ("radvqa_diag.cli", diag_app),
+}
 #: Imported by a command that runs, never by `--help` (each costs seconds: docs/ENVIRONMENT).
 HEAVY = ("torch", "transformers", "peft", "spacy", "datasets", "vllm", "ray", "accelerate")
 
@@ -35,23 +38,36 @@ def _commands(group, path: tuple[str, ...] = ()) -> list:
 
 
 def all_commands() -> list:
-    return [(prog, path, cmd) for prog, (_, app) in APPS.items()
-            for path, cmd in _commands(typer.main.get_command(app))]
+    return [
+        (prog, path, cmd)
+        for prog, (_, app) in APPS.items()
+        for path, cmd in _commands(typer.main.get_command(app))
+    ]
 
 
 def test_enumeration_finds_the_known_commands():
     names = {(prog, " ".join(path)) for prog, path, _ in all_commands()}
-    assert {("radvqa-data", "catalog add"), ("radvqa-data", "synth"), ("radvqa-data", "describe"),
-            ("radvqa-data", "audit"), ("radvqa-train", "eval"), ("radvqa-diag", "report")} <= names
+    assert {
+        ("radvqa-data", "catalog add"),
+        ("radvqa-data", "synth"),
+        ("radvqa-data", "describe"),
+        ("radvqa-data", "audit"),
+        ("radvqa-train", "eval"),
+        ("radvqa-diag", "report"),
+    } <= names
 
 
-@pytest.mark.parametrize("prog,path,cmd", all_commands(), ids=lambda x: x if isinstance(x, str) else None)
+@pytest.mark.parametrize(
+    "prog,path,cmd", all_commands(), ids=lambda x: x if isinstance(x, str) else None
+)
 def test_every_command_has_help_text(prog, path, cmd):
     assert path, f"{prog}: a bare callback, not a command"
     assert (cmd.help or "").strip(), f"{prog} {' '.join(path)}: no help text"
     for p in cmd.params:
         if p.param_type_name == "option" and not p.hidden and p.name != "help":
-            assert p.help or p.name in (cmd.help or ""), f"{prog} {' '.join(path)} {p.opts}: no help"
+            assert p.help or p.name in (cmd.help or ""), (
+                f"{prog} {' '.join(path)} {p.opts}: no help"
+            )
 
 
 PROBE = """
@@ -79,8 +95,14 @@ def test_help_of_every_command_is_light(prog):
     module, app = APPS[prog]
     paths = [list(path) for path, _ in _commands(typer.main.get_command(app))]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    res = subprocess.run([sys.executable, "-c", PROBE, module, json.dumps(paths), json.dumps(HEAVY)],
-                         capture_output=True, text=True, env=env, timeout=120, cwd=ROOT)
+    res = subprocess.run(
+        [sys.executable, "-c", PROBE, module, json.dumps(paths), json.dumps(HEAVY)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=ROOT,
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     got = json.loads(res.stdout.strip().splitlines()[-1])
     assert got["failed"] == [] and got["heavy"] == [], got

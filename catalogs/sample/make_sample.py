@@ -51,7 +51,9 @@ def main():
     vq, vout = f"{SRC}/vqa-rad", f"{OUT}/vqa-rad"
     folder = "VQA_RAD Image Folder"
     nums = {int(i.split("synpic")[1]) for i in keep}
-    files = sorted(f for f in os.listdir(f"{vq}/{folder}") if any(abs(int(f[6:-4]) - n) <= 2 for n in nums))
+    files = sorted(
+        f for f in os.listdir(f"{vq}/{folder}") if any(abs(int(f[6:-4]) - n) <= 2 for n in nums)
+    )
     os.makedirs(f"{vout}/{folder}")
     for name in files:
         shutil.copy(f"{vq}/{folder}/{name}", f"{vout}/{folder}/")

@@ -12,8 +12,13 @@ from radvqa_data.audit.normalize import normalize_text
 from radvqa_data.audit.qa_checks import side
 
 
-def benchmark_questions(rows: pl.DataFrame, image_findings: list[Finding], prot_imgs: pl.DataFrame,
-                        prot_qa: pl.DataFrame, cfg: NearDupConfig) -> list[Finding]:
+def benchmark_questions(
+    rows: pl.DataFrame,
+    image_findings: list[Finding],
+    prot_imgs: pl.DataFrame,
+    prot_qa: pl.DataFrame,
+    cfg: NearDupConfig,
+) -> list[Finding]:
     """benchmark_question findings: one per (training row, benchmark question) pair."""
     if rows.height == 0 or prot_qa.height == 0:
         return []
@@ -27,7 +32,10 @@ def benchmark_questions(rows: pl.DataFrame, image_findings: list[Finding], prot_
     qa_by_img: dict[tuple, list[dict]] = {}
     for r in prot_qa.iter_rows(named=True):
         qa_by_img.setdefault((r["source"], r["image_id"]), []).append(r)
-    keys = pl.DataFrame([{"__source": s, "__image_id": i} for s, i in link], schema={"__source": pl.String, "__image_id": pl.String})
+    keys = pl.DataFrame(
+        [{"__source": s, "__image_id": i} for s, i in link],
+        schema={"__source": pl.String, "__image_id": pl.String},
+    )
     cand = rows.join(keys, on=["__source", "__image_id"])
     out = []
     for r in cand.iter_rows(named=True):
@@ -37,7 +45,19 @@ def benchmark_questions(rows: pl.DataFrame, image_findings: list[Finding], prot_
                     continue  # the protected row itself (auditing a benchmark against itself)
                 s = similarity(r["__nq"], normalize_text(q["question"]))
                 if s >= cfg.threshold:
-                    out.append(Finding("benchmark_question", side(r),
-                                       Side(q["source"], q["split"], q["image_id"], q["qid"], f"{q['question']} -> {q['answer']}"),
-                                       "exact-normalized" if s >= 100 else "rapidfuzz", s / 100.0))
+                    out.append(
+                        Finding(
+                            "benchmark_question",
+                            side(r),
+                            Side(
+                                q["source"],
+                                q["split"],
+                                q["image_id"],
+                                q["qid"],
+                                f"{q['question']} -> {q['answer']}",
+                            ),
+                            "exact-normalized" if s >= 100 else "rapidfuzz",
+                            s / 100.0,
+                        )
+                    )
     return out

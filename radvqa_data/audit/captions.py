@@ -24,14 +24,22 @@ def caption_leaks(texts: pl.DataFrame, cfg: NearDupConfig, near: bool = True) ->
     t = texts.filter(pl.col("text").is_not_null() & pl.col("split").is_not_null())
     if t.height == 0:
         return []
-    t = t.with_columns(pl.Series("nt", normalize_many(t["text"].to_list()), dtype=pl.String)).filter(
-        pl.col("nt").str.len_chars() > 0
-    )
+    t = t.with_columns(
+        pl.Series("nt", normalize_many(t["text"].to_list()), dtype=pl.String)
+    ).filter(pl.col("nt").str.len_chars() > 0)
     distinct = t["nt"].unique().sort().to_list()
-    tid = pl.DataFrame({"nt": distinct, "t": list(range(len(distinct)))}, schema={"nt": pl.String, "t": pl.Int64})
+    tid = pl.DataFrame(
+        {"nt": distinct, "t": list(range(len(distinct)))}, schema={"nt": pl.String, "t": pl.Int64}
+    )
     t = t.join(tid, on="nt")
-    exact = pl.DataFrame({"i": list(range(len(distinct))), "j": list(range(len(distinct))), "score": [100.0] * len(distinct)},
-                         schema={"i": pl.Int64, "j": pl.Int64, "score": pl.Float64})
+    exact = pl.DataFrame(
+        {
+            "i": list(range(len(distinct))),
+            "j": list(range(len(distinct))),
+            "score": [100.0] * len(distinct),
+        },
+        schema={"i": pl.Int64, "j": pl.Int64, "score": pl.Float64},
+    )
     pairs = exact
     if near:
         pairs = pl.concat([exact, near_duplicate_texts(distinct, cfg)])
@@ -41,7 +49,9 @@ def caption_leaks(texts: pl.DataFrame, cfg: NearDupConfig, near: bool = True) ->
     j = (
         pairs.join(a, on="i")
         .join(b, on="j")
-        .filter((pl.col("source_a") != pl.col("source_b")) | (pl.col("split_a") != pl.col("split_b")))
+        .filter(
+            (pl.col("source_a") != pl.col("source_b")) | (pl.col("split_a") != pl.col("split_b"))
+        )
         .filter(pl.col("image_id_a") != pl.col("image_id_b"))
     )
     if j.height == 0:
@@ -52,11 +62,14 @@ def caption_leaks(texts: pl.DataFrame, cfg: NearDupConfig, near: bool = True) ->
         pl.col("split_b").map_elements(priority, return_dtype=pl.Int64).alias("pb"),
     ).filter(
         (pl.col("pa") < pl.col("pb"))
-        | ((pl.col("pa") == pl.col("pb")) & ((pl.col("source_a") + pl.col("split_a")) < (pl.col("source_b") + pl.col("split_b"))))
+        | (
+            (pl.col("pa") == pl.col("pb"))
+            & ((pl.col("source_a") + pl.col("split_a")) < (pl.col("source_b") + pl.col("split_b")))
+        )
     )
-    j = j.with_columns(pl.int_range(pl.len()).over(["i", "j", "split_a", "split_b"]).alias("n")).filter(
-        pl.col("n") < MAX_PAIRS_PER_TEXT
-    )
+    j = j.with_columns(
+        pl.int_range(pl.len()).over(["i", "j", "split_a", "split_b"]).alias("n")
+    ).filter(pl.col("n") < MAX_PAIRS_PER_TEXT)
     out = []
     for r in j.iter_rows(named=True):
         method = "exact-normalized" if r["i"] == r["j"] else "minhash-lsh+rapidfuzz"

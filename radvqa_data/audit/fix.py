@@ -32,7 +32,9 @@ def rows_to_remove(rows: pl.DataFrame, findings: list[Finding]) -> pl.DataFrame:
     by_rowid: dict[tuple, list[int]] = {}
     by_img: dict[tuple, list[int]] = {}
     by_group: dict[tuple, list[int]] = {}
-    for k, src, split, rid, img, grp in rows.select("__k", "__source", "__split", "__row_id", "__image_id", "__group_id").iter_rows():
+    for k, src, split, rid, img, grp in rows.select(
+        "__k", "__source", "__split", "__row_id", "__image_id", "__group_id"
+    ).iter_rows():
         by_rowid.setdefault((src, split, rid), []).append(k)
         by_img.setdefault((src, img), []).append(k)
         by_group.setdefault((src, grp, split), []).append(k)
@@ -49,32 +51,54 @@ def rows_to_remove(rows: pl.DataFrame, findings: list[Finding]) -> pl.DataFrame:
         b = f"{f.b.source}:{f.b.split}:{f.b.row_id or f.b.image_id}"
         if f.kind in ("qa_duplicate", "qa_near_duplicate"):
             ka = f.extra.get("k_a")
-            add([ka] if ka is not None else by_rowid.get((f.a.source, f.a.split, f.a.row_id), []), f.kind,
-                f"{'duplicate' if f.kind == 'qa_duplicate' else 'near duplicate'} of {b} (score {f.score:.2f})")
+            add(
+                [ka] if ka is not None else by_rowid.get((f.a.source, f.a.split, f.a.row_id), []),
+                f.kind,
+                f"{'duplicate' if f.kind == 'qa_duplicate' else 'near duplicate'} of {b} (score {f.score:.2f})",
+            )
         elif f.kind == "qa_boilerplate":
             why = f"boilerplate answer recurring in {f.extra['cases']} cases ({f.method})"
             add([f.extra["k_a"]], f.kind, why)
         elif f.kind == "benchmark_image":
-            add(by_img.get((f.a.source, f.a.image_id), []), f.kind, f"image is the same picture as benchmark image {b} ({f.method} {f.score:.2f})")
+            add(
+                by_img.get((f.a.source, f.a.image_id), []),
+                f.kind,
+                f"image is the same picture as benchmark image {b} ({f.method} {f.score:.2f})",
+            )
         elif f.kind == "benchmark_question":
-            add(by_rowid.get((f.a.source, f.a.split, f.a.row_id), []), f.kind, f"question near-identical to benchmark question {b}")
+            add(
+                by_rowid.get((f.a.source, f.a.split, f.a.row_id), []),
+                f.kind,
+                f"question near-identical to benchmark question {b}",
+            )
         elif f.kind == "image_same_picture" and f.cross_split:
             keys = [k for k in by_img.get((f.a.source, f.a.image_id), [])]
             add(keys, f.kind, f"image is the same picture as {b} ({f.method} {f.score:.2f})")
         elif f.kind == "group_leak":
-            add(by_group.get((f.a.source, f.extra.get("group"), f.a.split), []), f.kind, f"group {f.extra.get('group')} also in split {f.b.split}")
-    df = pl.DataFrame({"__k": ks, "kind": kinds, "reason": reasons}, schema={"__k": pl.Int64, "kind": pl.String, "reason": pl.String})
+            add(
+                by_group.get((f.a.source, f.extra.get("group"), f.a.split), []),
+                f.kind,
+                f"group {f.extra.get('group')} also in split {f.b.split}",
+            )
+    df = pl.DataFrame(
+        {"__k": ks, "kind": kinds, "reason": reasons},
+        schema={"__k": pl.Int64, "kind": pl.String, "reason": pl.String},
+    )
     return df.unique("__k", keep="first", maintain_order=True)
 
 
-def write_fixed(out: Path, rows: pl.DataFrame, findings: list[Finding], inputs: list[Path], mode: str = "drop") -> dict[str, int]:
+def write_fixed(
+    out: Path, rows: pl.DataFrame, findings: list[Finding], inputs: list[Path], mode: str = "drop"
+) -> dict[str, int]:
     """Write the cleaned copy under `out`; returns counts per kind of affected rows."""
     if mode not in ("drop", "move"):
         raise InputError(f"--fix-mode {mode}: expected 'drop' or 'move'")
     out = Path(out)
     for p in inputs:
         if out.resolve() == Path(p).resolve() or Path(p).resolve() in out.resolve().parents:
-            raise InputError(f"--fix {out}: must not be (inside) the input {p}; the input is never modified")
+            raise InputError(
+                f"--fix {out}: must not be (inside) the input {p}; the input is never modified"
+            )
     rem = rows_to_remove(rows, findings)
     orig_cols = [c for c in rows.columns if not c.startswith("__")]
     keep = rows.join(rem.select("__k"), on="__k", how="anti")
@@ -87,21 +111,38 @@ def write_fixed(out: Path, rows: pl.DataFrame, findings: list[Finding], inputs: 
     shard_dir = ShardDir(out)
     write_parquet(shard_dir.qa_path(0), keep.select(orig_cols) if orig_cols else keep)
     removed = rows.join(rem, on="__k").select(
-        pl.col("__row_id").alias("row_id"), pl.col("__source").alias("source"), pl.col("__split").alias("split"),
-        pl.col("__image_id").alias("image_id"), pl.col("__question").alias("question"), "kind", "reason",
+        pl.col("__row_id").alias("row_id"),
+        pl.col("__source").alias("source"),
+        pl.col("__split").alias("split"),
+        pl.col("__image_id").alias("image_id"),
+        pl.col("__question").alias("question"),
+        "kind",
+        "reason",
     )
     write_parquet(out / "removed.parquet", removed)
     counts = {k: int(n) for k, n in removed.group_by("kind").len().iter_rows()}
     # `inputs`: so `radvqa-data export OUT` finds the audited shard folder's manifest
-    write_json(shard_dir.fix_summary, {"mode": mode, "rows_in": rows.height, "rows_out": keep.height,
-                                          "affected": removed.height, "by_kind": counts,
-                                          "inputs": [str(Path(p).resolve()) for p in inputs]})
+    write_json(
+        shard_dir.fix_summary,
+        {
+            "mode": mode,
+            "rows_in": rows.height,
+            "rows_out": keep.height,
+            "affected": removed.height,
+            "by_kind": counts,
+            "inputs": [str(Path(p).resolve()) for p in inputs],
+        },
+    )
     return counts
 
 
 def _split_column(rows: pl.DataFrame) -> str | None:
     """The user's column that became `__split` (so `move` rewrites it in place)."""
     for c in rows.columns:
-        if not c.startswith("__") and rows[c].dtype == pl.String and rows[c].equals(rows["__split"], null_equal=True):
+        if (
+            not c.startswith("__")
+            and rows[c].dtype == pl.String
+            and rows[c].equals(rows["__split"], null_equal=True)
+        ):
             return c
     return None

@@ -56,25 +56,37 @@ def _side_html(side: object) -> str:
     return f'<span class="k">{head}</span>{row}{text}'
 
 
-def render(findings: list[Finding], status: dict[str, str], title: str, meta: dict[str, str]) -> str:
+def render(
+    findings: list[Finding], status: dict[str, str], title: str, meta: dict[str, str]
+) -> str:
     """The whole page as a string."""
     counts = count_by_kind(findings)
     cache: dict[str, str] = {}
-    out = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
-           f"<h1>{html.escape(title)}</h1><p>" + " · ".join(f"{html.escape(k)}: {html.escape(v)}" for k, v in meta.items()) + "</p>",
-           "<table class='counts'><tr><th>check</th><th>status</th><th>findings</th><th>across splits</th></tr>"]
+    out = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1><p>"
+        + " · ".join(f"{html.escape(k)}: {html.escape(v)}" for k, v in meta.items())
+        + "</p>",
+        "<table class='counts'><tr><th>check</th><th>status</th><th>findings</th><th>across splits</th></tr>",
+    ]
     for k in KINDS:
         st = status.get(k, "skip")
         cross = sum(1 for f in findings if f.kind == k and f.cross_split)
-        out.append(f"<tr><td>{CHECK_TITLES[k]} <small class='k'>{k}</small></td><td class='{st}'>{st}</td><td>{counts[k]}</td><td>{cross}</td></tr>")
+        out.append(
+            f"<tr><td>{CHECK_TITLES[k]} <small class='k'>{k}</small></td><td class='{st}'>{st}</td><td>{counts[k]}</td><td>{cross}</td></tr>"
+        )
     out.append("</table>")
     shown = sorted(findings, key=lambda f: (KINDS.index(f.kind), -f.score))[:MAX_ROWS]
     if len(findings) > MAX_ROWS:
         out.append(f"<p>Showing {MAX_ROWS} of {len(findings)} findings; all are in audit.json.</p>")
-    out.append("<h2>Findings</h2><table id='f'><thead><tr><th>kind</th><th>method</th><th>score</th><th>image A</th><th>side A</th><th>image B</th><th>side B</th></tr></thead><tbody>")
+    out.append(
+        "<h2>Findings</h2><table id='f'><thead><tr><th>kind</th><th>method</th><th>score</th><th>image A</th><th>side A</th><th>image B</th><th>side B</th></tr></thead><tbody>"
+    )
     for f in shown:
         pa, pb = f.extra.get("path_a"), f.extra.get("path_b")
-        det = ", ".join(f"{k}={v}" for k, v in f.extra.items() if k not in ("path_a", "path_b", "k_a", "k_b"))
+        det = ", ".join(
+            f"{k}={v}" for k, v in f.extra.items() if k not in ("path_a", "path_b", "k_a", "k_b")
+        )
         out.append(
             f"<tr><td class='k'>{f.kind}</td><td>{html.escape(f.method)}<br><small>{html.escape(det)}</small></td>"
             f"<td data-v='{f.score:.4f}'>{f.score:.3f}</td><td>{_thumb(pa, cache)}</td><td>{_side_html(f.a)}</td>"
@@ -84,6 +96,8 @@ def render(findings: list[Finding], status: dict[str, str], title: str, meta: di
     return "\n".join(out)
 
 
-def write_report_html(path: Path, findings: list[Finding], status: dict[str, str], meta: dict[str, str]) -> None:
+def write_report_html(
+    path: Path, findings: list[Finding], status: dict[str, str], meta: dict[str, str]
+) -> None:
     """Write `report.html` atomically."""
     write_text(path, render(findings, status, "radvqa audit", meta))

@@ -201,7 +201,9 @@ def _side(r: dict) -> Side:
     return Side(r["source"], r["split"], r["image_id"], None, None)
 
 
-def same_picture(imgs: pl.DataFrame, ccfg: CandidateConfig, pcfg: PixelConfig, task: TaskFactory = no_progress) -> list[Finding]:
+def same_picture(
+    imgs: pl.DataFrame, ccfg: CandidateConfig, pcfg: PixelConfig, task: TaskFactory = no_progress
+) -> list[Finding]:
     """image_same_picture among `imgs` (pairs with different ids, any splits)."""
     if imgs.height < 2:
         return []
@@ -210,8 +212,16 @@ def same_picture(imgs: pl.DataFrame, ccfg: CandidateConfig, pcfg: PixelConfig, t
     return _verified("image_same_picture", imgs, imgs, recs, recs, pairs, pcfg, task)
 
 
-def _verified(kind: str, left: pl.DataFrame, right: pl.DataFrame, lrecs: list[dict], rrecs: list[dict],
-              pairs: pl.DataFrame, pcfg: PixelConfig, task: TaskFactory) -> list[Finding]:
+def _verified(
+    kind: str,
+    left: pl.DataFrame,
+    right: pl.DataFrame,
+    lrecs: list[dict],
+    rrecs: list[dict],
+    pairs: pl.DataFrame,
+    pcfg: PixelConfig,
+    task: TaskFactory,
+) -> list[Finding]:
     """Findings of `kind` for the candidate pairs the pixel check confirms (an image never pairs with itself).
 
     `lrecs`/`rrecs` are `left`/`right` as row dicts (the callers have them already).
@@ -221,13 +231,26 @@ def _verified(kind: str, left: pl.DataFrame, right: pl.DataFrame, lrecs: list[di
         a, b = lrecs[li], rrecs[ri]
         if (a["source"], a["image_id"]) == (b["source"], b["image_id"]):
             continue
-        out.append(Finding(kind, _side(a), _side(b), v.method, v.score,
-                           {"candidate": via, **v.detail, "path_a": a["path"], "path_b": b["path"]}))
+        out.append(
+            Finding(
+                kind,
+                _side(a),
+                _side(b),
+                v.method,
+                v.score,
+                {"candidate": via, **v.detail, "path_a": a["path"], "path_b": b["path"]},
+            )
+        )
     return out
 
 
-def benchmark_images(imgs: pl.DataFrame, protected: pl.DataFrame, ccfg: CandidateConfig, pcfg: PixelConfig,
-                     task: TaskFactory = no_progress) -> list[Finding]:
+def benchmark_images(
+    imgs: pl.DataFrame,
+    protected: pl.DataFrame,
+    ccfg: CandidateConfig,
+    pcfg: PixelConfig,
+    task: TaskFactory = no_progress,
+) -> list[Finding]:
     """benchmark_image: audited images that are the same picture as a protected image.
 
     An audited image that *is* a protected image (same source and id) is reported with method
@@ -242,6 +265,15 @@ def benchmark_images(imgs: pl.DataFrame, protected: pl.DataFrame, ccfg: Candidat
     for r in recs:
         p = key_p.get((r["source"], r["image_id"]))
         if p is not None:
-            out.append(Finding("benchmark_image", _side(r), _side(p), "same-id", 1.0, {"path_a": r["path"], "path_b": p["path"]}))
+            out.append(
+                Finding(
+                    "benchmark_image",
+                    _side(r),
+                    _side(p),
+                    "same-id",
+                    1.0,
+                    {"path_a": r["path"], "path_b": p["path"]},
+                )
+            )
     pairs = candidates(imgs, protected, ccfg, pcfg, task)
     return out + _verified("benchmark_image", imgs, protected, recs, prec, pairs, pcfg, task)

@@ -41,13 +41,17 @@ class CandidateConfig:
     knn_min: float = 0.8
 
 
-def load_images(con: duckdb.DuckDBPyConnection, where: str = "TRUE", params: list | None = None) -> pl.DataFrame:
+def load_images(
+    con: duckdb.DuckDBPyConnection, where: str = "TRUE", params: list | None = None
+) -> pl.DataFrame:
     """Catalog images (status ok, with a file) matching `where`."""
     q = f"SELECT {IMAGE_COLUMNS} FROM images WHERE status = 'ok' AND path IS NOT NULL AND ({where})"
     return query_pl(con, q, params or [])
 
 
-def phash_candidates(left: pl.DataFrame, right: pl.DataFrame, cfg: CandidateConfig, same_table: bool) -> pl.DataFrame:
+def phash_candidates(
+    left: pl.DataFrame, right: pl.DataFrame, cfg: CandidateConfig, same_table: bool
+) -> pl.DataFrame:
     """Pairs (li, ri) of row indices with close perceptual hashes, plus sha256-identical pairs.
 
     `same_table`: left and right are one table; only pairs li < ri are returned.
@@ -88,7 +92,8 @@ DESC_WINDOWS = tuple(
         (0.55, (-0.2, -0.1, 0.0, 0.1, 0.2)),
         (0.45, (-0.25, -0.125, 0.0, 0.125, 0.25)),
     )
-    for dx in offsets for dy in offsets
+    for dx in offsets
+    for dy in offsets
 )
 DESC_GRID = 12
 DESC_PARTS = len(DESC_QUERY) + len(DESC_WINDOWS)
@@ -99,7 +104,10 @@ def _window(a: np.ndarray, size: float, dx: float, dy: float) -> np.ndarray:
     cx, cy = 0.5 + dx, 0.5 + dy
     x0, x1 = max(0.0, cx - size / 2), min(1.0, cx + size / 2)
     y0, y1 = max(0.0, cy - size / 2), min(1.0, cy + size / 2)
-    return a[round(h * y0) : max(round(h * y0) + 2, round(h * y1)), round(w * x0) : max(round(w * x0) + 2, round(w * x1))]
+    return a[
+        round(h * y0) : max(round(h * y0) + 2, round(h * y1)),
+        round(w * x0) : max(round(w * x0) + 2, round(w * x1)),
+    ]
 
 
 def descriptor(thumb: np.ndarray, grid: int = DESC_GRID) -> np.ndarray:
@@ -130,7 +138,9 @@ def _similarity(q: np.ndarray, r: np.ndarray) -> np.ndarray:
     return np.maximum(one_way(q, r), one_way(r, q).T)
 
 
-def knn_candidates(q_desc: np.ndarray, r_desc: np.ndarray, cfg: CandidateConfig, same_table: bool) -> pl.DataFrame:
+def knn_candidates(
+    q_desc: np.ndarray, r_desc: np.ndarray, cfg: CandidateConfig, same_table: bool
+) -> pl.DataFrame:
     """For each query image, its `knn` best reference images above `knn_min` (blocks of queries
     against all references: linear in the reference set per query)."""
     rows_q, rows_r, sims = [], [], []
@@ -153,7 +163,10 @@ def knn_candidates(q_desc: np.ndarray, r_desc: np.ndarray, cfg: CandidateConfig,
                     rows_q.append(a)
                     rows_r.append(b)
                     sims.append(float(S[qi, ri]))
-    df = pl.DataFrame({"li": rows_q, "ri": rows_r, "sim": sims}, schema={"li": pl.Int64, "ri": pl.Int64, "sim": pl.Float64})
+    df = pl.DataFrame(
+        {"li": rows_q, "ri": rows_r, "sim": sims},
+        schema={"li": pl.Int64, "ri": pl.Int64, "sim": pl.Float64},
+    )
     return df.group_by("li", "ri").agg(pl.col("sim").max())
 
 

@@ -61,7 +61,11 @@ def read_table(path: Path) -> pl.DataFrame:
         if p.is_dir():
             if ShardDir(p).qa_files():
                 return pl.read_parquet(ShardDir(p).qa_files())
-            if (p / "dataset_dict.json").exists() or (p / "dataset_info.json").exists() or (p / "state.json").exists():
+            if (
+                (p / "dataset_dict.json").exists()
+                or (p / "dataset_info.json").exists()
+                or (p / "state.json").exists()
+            ):
                 return _read_hf(p)
             files = sorted(p.rglob("*.parquet"))
             if files:
@@ -82,7 +86,9 @@ def read_table(path: Path) -> pl.DataFrame:
         raise
     except Exception as exc:  # polars/pyarrow raise many types for a malformed file
         raise InputError(f"{p}: cannot read as a QA table ({type(exc).__name__}: {exc})") from exc
-    raise InputError(f"{p}: unknown table format '{p.suffix}'; expected .parquet, .csv, .tsv, .jsonl or a folder")
+    raise InputError(
+        f"{p}: unknown table format '{p.suffix}'; expected .parquet, .csv, .tsv, .jsonl or a folder"
+    )
 
 
 def _read_hf(p: Path) -> pl.DataFrame:
@@ -113,7 +119,9 @@ def to_canonical(df: pl.DataFrame, mapping: dict[str, str], *, origin: str) -> p
     for canon, names in CANONICAL.items():
         src = mapping.get(canon)
         if src is not None and src not in cols:
-            raise InputError(f"{origin}: --columns names '{src}' for {canon}, but the table has only: {', '.join(df.columns)}")
+            raise InputError(
+                f"{origin}: --columns names '{src}' for {canon}, but the table has only: {', '.join(df.columns)}"
+            )
         if src is None:
             src = next((n for n in names if n in cols), None)
         if src is None:

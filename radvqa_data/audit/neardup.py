@@ -27,7 +27,9 @@ class NearDupConfig:
     bands: int = 24  # LSH bands; more: higher recall, more candidates to verify
     rows: int = 3  # hashes per band; fewer: higher recall, more candidates
     seed: int = 7
-    max_bucket: int = 2000  # buckets larger than this are verified in blocks (rare, degenerate texts)
+    max_bucket: int = (
+        2000  # buckets larger than this are verified in blocks (rare, degenerate texts)
+    )
     terms: bool = True  # paraphrases must also agree on their terms (audit.terms); off: text alone
 
 
@@ -176,8 +178,10 @@ def verify_pairs(texts: list[str], cand: np.ndarray, threshold: float) -> pl.Dat
     for s in range(0, cand.shape[0], step):
         c = cand[s : s + step]
         a, b = arr[c[:, 0]].tolist(), arr[c[:, 1]].tolist()
-        sc = np.maximum(process.cpdist(a, b, scorer=fuzz.ratio, workers=-1),
-                        process.cpdist(a, b, scorer=fuzz.token_sort_ratio, workers=-1))
+        sc = np.maximum(
+            process.cpdist(a, b, scorer=fuzz.ratio, workers=-1),
+            process.cpdist(a, b, scorer=fuzz.token_sort_ratio, workers=-1),
+        )
         keep = sc >= threshold
         out_i.append(c[keep, 0])
         out_j.append(c[keep, 1])
@@ -190,8 +194,9 @@ def verify_pairs(texts: list[str], cand: np.ndarray, threshold: float) -> pl.Dat
     )
 
 
-def scoped_pairs(scope: np.ndarray, tid: np.ndarray, texts: list[str], cfg: NearDupConfig,
-                 small: int = 64) -> pl.DataFrame:
+def scoped_pairs(
+    scope: np.ndarray, tid: np.ndarray, texts: list[str], cfg: NearDupConfig, small: int = 64
+) -> pl.DataFrame:
     """Near-duplicate text pairs *within* each scope (e.g. one image): columns scope, i, j, score.
 
     `scope`/`tid`: one entry per (scope, distinct text). Small scopes (<= `small` texts, the usual
@@ -210,7 +215,9 @@ def scoped_pairs(scope: np.ndarray, tid: np.ndarray, texts: list[str], cfg: Near
     big = df.filter(pl.col("n") > small)
     if big.height:
         used = np.unique(big["t"].to_numpy())
-        sig = minhash_signatures([texts[k] for k in used], cfg.bands * cfg.rows, cfg.shingle, cfg.seed)
+        sig = minhash_signatures(
+            [texts[k] for k in used], cfg.bands * cfg.rows, cfg.shingle, cfg.seed
+        )
         row_of = {int(k): r for r, k in enumerate(used)}
         rows = np.array([row_of[int(k)] for k in big["t"].to_list()], dtype=np.int64)
         sc = big["scope"].to_numpy()
@@ -222,9 +229,15 @@ def scoped_pairs(scope: np.ndarray, tid: np.ndarray, texts: list[str], cfg: Near
             g = pl.DataFrame({"scope": sc, "k": key, "t": big["t"].to_numpy()})
             a = g.rename({"t": "i"})
             b = g.rename({"t": "j"})
-            parts.append(a.join(b, on=["scope", "k"]).filter(pl.col("i") < pl.col("j")).select("scope", "i", "j"))
+            parts.append(
+                a.join(b, on=["scope", "k"])
+                .filter(pl.col("i") < pl.col("j"))
+                .select("scope", "i", "j")
+            )
     if not parts:
-        return pl.DataFrame(schema={"scope": df.schema["scope"], "i": pl.Int64, "j": pl.Int64, "score": pl.Float64})
+        return pl.DataFrame(
+            schema={"scope": df.schema["scope"], "i": pl.Int64, "j": pl.Int64, "score": pl.Float64}
+        )
     cand = pl.concat([p.select("scope", "i", "j") for p in parts]).unique()
     tp = cand.select("i", "j").unique()
     ver = verify_pairs(texts, tp.to_numpy(), cfg.threshold)

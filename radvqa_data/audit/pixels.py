@@ -76,7 +76,10 @@ def _zn(a: np.ndarray) -> np.ndarray:
 def _resize(a: np.ndarray, w: int, h: int) -> np.ndarray:
     from PIL import Image
 
-    return np.asarray(Image.fromarray(a.astype(np.float32), mode="F").resize((w, h), Image.BILINEAR), dtype=np.float64)
+    return np.asarray(
+        Image.fromarray(a.astype(np.float32), mode="F").resize((w, h), Image.BILINEAR),
+        dtype=np.float64,
+    )
 
 
 class _Search:
@@ -106,7 +109,9 @@ def _ncc_map(search: np.ndarray | _Search, t: np.ndarray) -> np.ndarray:
     H, W = sp.img.shape
     th, tw = t.shape
     tn = np.linalg.norm(t)
-    corr = fft.irfft2(sp.F * np.conj(fft.rfft2(t, s=sp.shape)), s=sp.shape)[: H - th + 1, : W - tw + 1]
+    corr = fft.irfft2(sp.F * np.conj(fft.rfft2(t, s=sp.shape)), s=sp.shape)[
+        : H - th + 1, : W - tw + 1
+    ]
     n = th * tw
     S1, S2 = sp.S1, sp.S2
     s1 = S1[th:, tw:] - S1[:-th, tw:] - S1[th:, :-tw] + S1[:-th, :-tw]
@@ -121,7 +126,9 @@ def _central(a: np.ndarray, fraction: float) -> np.ndarray:
     return a[round(h * m) : round(h * (1 - m)), round(w * m) : round(w * (1 - m))]
 
 
-def best_crop_match(tmpl_src: np.ndarray, search: np.ndarray, cfg: PixelConfig) -> tuple[float, dict[str, Any]]:
+def best_crop_match(
+    tmpl_src: np.ndarray, search: np.ndarray, cfg: PixelConfig
+) -> tuple[float, dict[str, Any]]:
     """Coarse step: best NCC of `tmpl_src`'s central part anywhere in `search`, over scales.
 
     Only a locator: at thumbnail resolution different scans of similar anatomy also score high,
@@ -160,7 +167,9 @@ def highpass(a: np.ndarray, k: int = 5) -> np.ndarray:
 
 def aligned_hp(a: np.ndarray, b: np.ndarray, grid: int = 128) -> float:
     """High-pass NCC of the two whole frames on one grid x grid raster."""
-    return float((_zn(highpass(_resize(a, grid, grid))) * _zn(highpass(_resize(b, grid, grid)))).sum())
+    return float(
+        (_zn(highpass(_resize(a, grid, grid))) * _zn(highpass(_resize(b, grid, grid)))).sum()
+    )
 
 
 def _half(a: np.ndarray) -> np.ndarray:

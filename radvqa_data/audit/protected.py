@@ -23,7 +23,9 @@ class Against:
         return self.source if self.split is None else f"{self.source}:{self.split}"
 
 
-def parse_against(specs: list[str], con: duckdb.DuckDBPyConnection | None, catalog: str) -> list[Against]:
+def parse_against(
+    specs: list[str], con: duckdb.DuckDBPyConnection | None, catalog: str
+) -> list[Against]:
     """Parse and check `--against` values against the catalog's sources."""
     if not specs:
         return []
@@ -38,11 +40,18 @@ def parse_against(specs: list[str], con: duckdb.DuckDBPyConnection | None, catal
                 f"--against {s}: no source '{name}' in {catalog}; sources there: {', '.join(sorted(known)) or '(none)'}"
             )
         if split:
-            have = {r[0] for r in con.execute(
-                "SELECT DISTINCT split FROM images WHERE source = ? AND split IS NOT NULL "
-                "UNION SELECT DISTINCT split FROM benchmark_qa WHERE source = ?", [name, name]).fetchall()}
+            have = {
+                r[0]
+                for r in con.execute(
+                    "SELECT DISTINCT split FROM images WHERE source = ? AND split IS NOT NULL "
+                    "UNION SELECT DISTINCT split FROM benchmark_qa WHERE source = ?",
+                    [name, name],
+                ).fetchall()
+            }
             if split not in have:
-                raise InputError(f"--against {s}: source '{name}' has no split '{split}'; splits there: {', '.join(sorted(have)) or '(none)'}")
+                raise InputError(
+                    f"--against {s}: source '{name}' has no split '{split}'; splits there: {', '.join(sorted(have)) or '(none)'}"
+                )
         out.append(Against(name, split or None))
     return out
 
@@ -62,7 +71,9 @@ def protected_images(con: duckdb.DuckDBPyConnection, sets: list[Against]) -> pl.
             frames.append(df.with_columns(pl.lit(a.split).alias("split")))
     if not frames:
         return pl.DataFrame()
-    return pl.concat(frames, how="diagonal_relaxed").unique(["source", "image_id"], keep="first", maintain_order=True)
+    return pl.concat(frames, how="diagonal_relaxed").unique(
+        ["source", "image_id"], keep="first", maintain_order=True
+    )
 
 
 def protected_questions(con: duckdb.DuckDBPyConnection, sets: list[Against]) -> pl.DataFrame:

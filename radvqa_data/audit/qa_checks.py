@@ -44,9 +44,21 @@ def exact_duplicates(rows: pl.DataFrame) -> list[Finding]:
     )
     if dup.height == 0:
         return []
-    reps = {r["__k"]: r for r in rows.filter(pl.col("__k").is_in(dup["__rep"].unique().implode())).iter_rows(named=True)}
+    reps = {
+        r["__k"]: r
+        for r in rows.filter(pl.col("__k").is_in(dup["__rep"].unique().implode())).iter_rows(
+            named=True
+        )
+    }
     return [
-        Finding("qa_duplicate", side(r), side(reps[r["__rep"]]), "exact-normalized", 1.0, {"k_a": r["__k"], "k_b": r["__rep"]})
+        Finding(
+            "qa_duplicate",
+            side(r),
+            side(reps[r["__rep"]]),
+            "exact-normalized",
+            1.0,
+            {"k_a": r["__k"], "k_b": r["__rep"]},
+        )
         for r in dup.iter_rows(named=True)
     ]
 
@@ -56,7 +68,9 @@ def near_duplicates(rows: pl.DataFrame, cfg: NearDupConfig) -> list[Finding]:
     texts = rows.filter(pl.col("__nq") != "")["__nq"].unique().sort().to_list()
     if len(texts) < 2:
         return []
-    tid = pl.DataFrame({"__nq": texts, "t": list(range(len(texts)))}, schema={"__nq": pl.String, "t": pl.Int64})
+    tid = pl.DataFrame(
+        {"__nq": texts, "t": list(range(len(texts)))}, schema={"__nq": pl.String, "t": pl.Int64}
+    )
     # one representative row per (scope, question text, answer): the most protected one
     reps = (
         rows.join(tid, on="__nq")
@@ -64,7 +78,9 @@ def near_duplicates(rows: pl.DataFrame, cfg: NearDupConfig) -> list[Finding]:
         .unique(["__scope", "t", "__na"], keep="first", maintain_order=True)
         .select("__scope", "t", "__na", "__k")
     )
-    pairs = scoped_pairs(reps["__scope"].to_numpy(), reps["t"].to_numpy(), texts, cfg).rename({"scope": "__scope"})
+    pairs = scoped_pairs(reps["__scope"].to_numpy(), reps["t"].to_numpy(), texts, cfg).rename(
+        {"scope": "__scope"}
+    )
     if cfg.terms and pairs.height:
         agree = _term_agreement(pairs, texts)
         pairs = pairs.join(agree, on=["i", "j"]).filter(pl.col("agree")).drop("agree")
@@ -77,14 +93,28 @@ def near_duplicates(rows: pl.DataFrame, cfg: NearDupConfig) -> list[Finding]:
     )
     if j.height == 0:
         return []
-    by_k = {r["__k"]: r for r in rows.filter(pl.col("__k").is_in(pl.concat([j["ka"], j["kb"]]).unique().implode())).iter_rows(named=True)}
+    by_k = {
+        r["__k"]: r
+        for r in rows.filter(
+            pl.col("__k").is_in(pl.concat([j["ka"], j["kb"]]).unique().implode())
+        ).iter_rows(named=True)
+    }
     out = []
     for ka, kb, score in j.iter_rows():
         a, b = by_k[ka], by_k[kb]
         # side a = the one --fix drops: the less protected split, else the later row
         if (priority(a["__split"]), -ka) > (priority(b["__split"]), -kb):
             a, b, ka, kb = b, a, kb, ka
-        out.append(Finding("qa_near_duplicate", side(a), side(b), "minhash-lsh+rapidfuzz", score / 100.0, {"k_a": ka, "k_b": kb}))
+        out.append(
+            Finding(
+                "qa_near_duplicate",
+                side(a),
+                side(b),
+                "minhash-lsh+rapidfuzz",
+                score / 100.0,
+                {"k_a": ka, "k_b": kb},
+            )
+        )
     return out
 
 
@@ -101,7 +131,9 @@ def _term_agreement(pairs: pl.DataFrame, texts: list[str]) -> pl.DataFrame:
 def group_leaks(rows: pl.DataFrame) -> list[Finding]:
     """group_leak: one case / patient group with QA rows in two splits (one finding per split pair)."""
     g = rows.filter(pl.col("__group_id").is_not_null() & pl.col("__split").is_not_null())
-    first = g.sort("__k").unique(["__source", "__group_id", "__split"], keep="first", maintain_order=True)
+    first = g.sort("__k").unique(
+        ["__source", "__group_id", "__split"], keep="first", maintain_order=True
+    )
     multi = first.filter(pl.col("__split").n_unique().over(["__source", "__group_id"]) > 1)
     out = []
     for _, grp in multi.group_by(["__source", "__group_id"], maintain_order=True):
@@ -110,6 +142,13 @@ def group_leaks(rows: pl.DataFrame) -> list[Finding]:
             for k in range(i + 1, len(recs)):
                 a, b = recs[i], recs[k]
                 out.append(
-                    Finding("group_leak", side(a), side(b), "same-group-id", 1.0, {"group": a["__group_id"], "k_a": a["__k"], "k_b": b["__k"]})
+                    Finding(
+                        "group_leak",
+                        side(a),
+                        side(b),
+                        "same-group-id",
+                        1.0,
+                        {"group": a["__group_id"], "k_a": a["__k"], "k_b": b["__k"]},
+                    )
                 )
     return out

@@ -41,7 +41,9 @@ def status_of(kind: str, findings: list[Finding], fail_on: set[str]) -> str:
     return "warn"
 
 
-def check_lines(findings: list[Finding], checks_run: list[str], fail_on: set[str]) -> list[tuple[str, str, str]]:
+def check_lines(
+    findings: list[Finding], checks_run: list[str], fail_on: set[str]
+) -> list[tuple[str, str, str]]:
     """(status, kind, line) per check, in report order; checks not run say 'skipped'."""
     out = []
     for kind in KINDS:
@@ -51,7 +53,9 @@ def check_lines(findings: list[Finding], checks_run: list[str], fail_on: set[str
             continue
         st = status_of(kind, findings, fail_on)
         cross = sum(1 for f in fs if f.cross_split)
-        tail = "" if kind in LEAKAGE_KINDS else f" ({cross} across splits, {len(fs) - cross} within)"
+        tail = (
+            "" if kind in LEAKAGE_KINDS else f" ({cross} across splits, {len(fs) - cross} within)"
+        )
         if kind in NOISE_KINDS:
             tail = f" rows in {len({f.extra.get('answer') for f in fs})} group(s)"
         out.append((st, kind, f"{CHECK_TITLES[kind]}: {len(fs)}{tail if fs else ''}"))
@@ -85,6 +89,6 @@ def print_check_lines(findings: list[Finding], checks_run: list[str], fail_on: s
         if kind == "qa_boilerplate":
             gs = groups(findings)
             for answer, summary in gs[:MAX_GROUPS]:
-                con.print(f"     [dim]\"{escape(answer[:80])}\": {escape(summary)}[/]")
+                con.print(f'     [dim]"{escape(answer[:80])}": {escape(summary)}[/]')
             if len(gs) > MAX_GROUPS:
                 con.print(f"     [dim]... {len(gs) - MAX_GROUPS} more group(s) in audit.json[/]")

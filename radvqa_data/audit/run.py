@@ -35,7 +35,9 @@ class AuditOptions:
     pixels: PixelConfig = field(default_factory=PixelConfig)
     candidates: CandidateConfig = field(default_factory=CandidateConfig)
     caption_fields: tuple[str, ...] = ("caption",)
-    near_captions: bool = True  # off: identical (normalized) captions only, much faster on 100k captions
+    near_captions: bool = (
+        True  # off: identical (normalized) captions only, much faster on 100k captions
+    )
     images: bool = True  # pixel checks (needs image files); off: text and group checks only
     only: frozenset[str] | None = None  # run only these kinds (None: every check the inputs allow)
     progress: bool = True
@@ -87,10 +89,12 @@ def _run_checks(opts: AuditOptions, con) -> AuditResult:
     prot_imgs = protected_images(con, sets) if (con is not None and sets) else pl.DataFrame()
     with Phases(opts.progress) as ph:
         if rows is not None and rows.height:
-            for kind, fn in (("qa_duplicate", qa_checks.exact_duplicates),
-                             ("qa_near_duplicate", lambda r: qa_checks.near_duplicates(r, opts.text)),
-                             ("qa_boilerplate", lambda r: boilerplate(r, opts.boilerplate)),
-                             ("group_leak", qa_checks.group_leaks)):
+            for kind, fn in (
+                ("qa_duplicate", qa_checks.exact_duplicates),
+                ("qa_near_duplicate", lambda r: qa_checks.near_duplicates(r, opts.text)),
+                ("qa_boilerplate", lambda r: boilerplate(r, opts.boilerplate)),
+                ("group_leak", qa_checks.group_leaks),
+            ):
                 if opts.wants(kind):
                     t = time.perf_counter()
                     findings += fn(rows)
@@ -102,26 +106,36 @@ def _run_checks(opts: AuditOptions, con) -> AuditResult:
             audited = _audited_images(con, rows, prot_imgs, from_input=bool(opts.inputs))
             if opts.images and audited.height and opts.wants("image_same_picture"):
                 t = time.perf_counter()
-                findings += same_picture(audited, opts.candidates, opts.pixels, ph.factory("same picture"))
+                findings += same_picture(
+                    audited, opts.candidates, opts.pixels, ph.factory("same picture")
+                )
                 secs["image_same_picture"] = time.perf_counter() - t
                 checks.append("image_same_picture")
             if sets:
                 bimg: list[Finding] = []
-                if opts.images and (opts.wants("benchmark_image") or opts.wants("benchmark_question")):
+                if opts.images and (
+                    opts.wants("benchmark_image") or opts.wants("benchmark_question")
+                ):
                     t = time.perf_counter()
-                    bimg = benchmark_images(audited, prot_imgs, opts.candidates, opts.pixels, ph.factory("benchmark"))
+                    bimg = benchmark_images(
+                        audited, prot_imgs, opts.candidates, opts.pixels, ph.factory("benchmark")
+                    )
                     if opts.wants("benchmark_image"):
                         findings += bimg
                         checks.append("benchmark_image")
                     secs["benchmark_image"] = time.perf_counter() - t
                 if rows is not None and opts.wants("benchmark_question"):
                     t = time.perf_counter()
-                    findings += benchmark_questions(rows, bimg, prot_imgs, protected_questions(con, sets), opts.text)
+                    findings += benchmark_questions(
+                        rows, bimg, prot_imgs, protected_questions(con, sets), opts.text
+                    )
                     secs["benchmark_question"] = time.perf_counter() - t
                     checks.append("benchmark_question")
             if opts.wants("caption_duplicate"):
                 t = time.perf_counter()
-                texts = _caption_texts(con, audited, prot_imgs, opts.caption_fields, restrict=bool(opts.inputs))
+                texts = _caption_texts(
+                    con, audited, prot_imgs, opts.caption_fields, restrict=bool(opts.inputs)
+                )
                 findings += cap.caption_leaks(texts, opts.text, near=opts.near_captions)
                 secs["caption_duplicate"] = time.perf_counter() - t
                 checks.append("caption_duplicate")
@@ -131,9 +145,16 @@ def _run_checks(opts: AuditOptions, con) -> AuditResult:
                     checks.append("group_leak")
     if con is not None:
         _attach_paths(con, findings)
-    return AuditResult(findings, rows if opts.inputs else None, checks, secs,
-                       n_rows=0 if rows is None else rows.height, n_images=audited.height if con is not None else 0,
-                       n_protected=prot_imgs.height, against=[a.label for a in sets])
+    return AuditResult(
+        findings,
+        rows if opts.inputs else None,
+        checks,
+        secs,
+        n_rows=0 if rows is None else rows.height,
+        n_images=audited.height if con is not None else 0,
+        n_protected=prot_imgs.height,
+        against=[a.label for a in sets],
+    )
 
 
 def _catalog_training_rows(con, sets) -> pl.DataFrame | None:
@@ -149,22 +170,35 @@ def _catalog_training_rows(con, sets) -> pl.DataFrame | None:
         df = df.filter(~cond)
     img = query_pl(con, "SELECT source, image_id, group_id FROM images")
     df = df.join(img, on=["source", "image_id"], how="left")
-    rows = df.select(
-        pl.col("qid").alias("__row_id"), pl.col("source").alias("__source"), pl.col("split").alias("__split"),
-        pl.col("image_id").alias("__image_id"), pl.col("group_id").alias("__group_id"),
-        pl.col("question").alias("__question"), pl.col("answer").alias("__answer"),
-    ).with_row_index("__k").with_columns(pl.col("__k").cast(pl.Int64))
+    rows = (
+        df.select(
+            pl.col("qid").alias("__row_id"),
+            pl.col("source").alias("__source"),
+            pl.col("split").alias("__split"),
+            pl.col("image_id").alias("__image_id"),
+            pl.col("group_id").alias("__group_id"),
+            pl.col("question").alias("__question"),
+            pl.col("answer").alias("__answer"),
+        )
+        .with_row_index("__k")
+        .with_columns(pl.col("__k").cast(pl.Int64))
+    )
     return qa_checks.prepare(rows)
 
 
-def _audited_images(con, rows: pl.DataFrame | None, prot: pl.DataFrame, from_input: bool) -> pl.DataFrame:
+def _audited_images(
+    con, rows: pl.DataFrame | None, prot: pl.DataFrame, from_input: bool
+) -> pl.DataFrame:
     """Images under audit: those the input rows use (split from the rows), or, without INPUT,
     every catalog image outside the protected sets."""
     if from_input:
         if rows is None:
             return pl.DataFrame()
-        used = rows.select(pl.col("__source").alias("source"), pl.col("__image_id").alias("image_id"),
-                           pl.col("__split").alias("row_split")).unique(["source", "image_id"], keep="first")
+        used = rows.select(
+            pl.col("__source").alias("source"),
+            pl.col("__image_id").alias("image_id"),
+            pl.col("__split").alias("row_split"),
+        ).unique(["source", "image_id"], keep="first")
         imgs = load_images(con).join(used, on=["source", "image_id"])
         return imgs.with_columns(pl.coalesce("row_split", "split").alias("split")).drop("row_split")
     imgs = load_images(con)
@@ -173,7 +207,9 @@ def _audited_images(con, rows: pl.DataFrame | None, prot: pl.DataFrame, from_inp
     return imgs
 
 
-def _caption_texts(con, audited: pl.DataFrame, prot: pl.DataFrame, fields: tuple[str, ...], restrict: bool) -> pl.DataFrame:
+def _caption_texts(
+    con, audited: pl.DataFrame, prot: pl.DataFrame, fields: tuple[str, ...], restrict: bool
+) -> pl.DataFrame:
     """Caption texts with each image's split: with INPUT the audited and protected images only,
     without INPUT every catalog image (protected ones included: their captions can leak too)."""
     ph = ",".join("?" for _ in fields)
@@ -183,7 +219,11 @@ def _caption_texts(con, audited: pl.DataFrame, prot: pl.DataFrame, fields: tuple
         list(fields),
     )
     if audited.height:
-        df = df.join(audited.select("source", "image_id", pl.col("split").alias("s2")), on=["source", "image_id"], how="left")
+        df = df.join(
+            audited.select("source", "image_id", pl.col("split").alias("s2")),
+            on=["source", "image_id"],
+            how="left",
+        )
         df = df.with_columns(pl.coalesce("s2", "split").alias("split")).drop("s2")
     if restrict:
         keep = [audited.select("source", "image_id")] if audited.height else []
@@ -197,17 +237,27 @@ def _caption_texts(con, audited: pl.DataFrame, prot: pl.DataFrame, fields: tuple
 
 def _catalog_group_leaks(con) -> list[Finding]:
     """group_leak over catalog images: one group_id with images in two splits of one source."""
-    df = query_pl(
-        con,
-        "SELECT source AS __source, split AS __split, image_id AS __image_id, image_id AS __row_id, group_id AS __group_id, "
-        "NULL::VARCHAR AS __question, NULL::VARCHAR AS __answer FROM images WHERE group_id IS NOT NULL AND split IS NOT NULL"
-    ).with_row_index("__k").with_columns(pl.col("__k").cast(pl.Int64))
+    df = (
+        query_pl(
+            con,
+            "SELECT source AS __source, split AS __split, image_id AS __image_id, image_id AS __row_id, group_id AS __group_id, "
+            "NULL::VARCHAR AS __question, NULL::VARCHAR AS __answer FROM images WHERE group_id IS NOT NULL AND split IS NOT NULL",
+        )
+        .with_row_index("__k")
+        .with_columns(pl.col("__k").cast(pl.Int64))
+    )
     return qa_checks.group_leaks(df)
 
 
 def _attach_paths(con, findings: list[Finding]) -> None:
     """Give every finding its two image files (for the report's thumbnails) where the catalog has them."""
-    need = {(s.source, s.image_id) for f in findings if "path_a" not in f.extra for s in (f.a, f.b) if s.image_id}
+    need = {
+        (s.source, s.image_id)
+        for f in findings
+        if "path_a" not in f.extra
+        for s in (f.a, f.b)
+        if s.image_id
+    }
     if not need:
         return
     df = query_pl(con, "SELECT source, image_id, path FROM images WHERE path IS NOT NULL")

@@ -23,8 +23,10 @@ from radvqa_data.core.paths import DEFAULT_CATALOG
 KIND_HELP = "medpix2 | roco | rocov2 | vqa-rad | slake | dicom | folder"
 
 app = typer.Typer(
-    name="catalog", no_args_is_help=True,
-    help="Build and inspect the DuckDB catalog of images, texts and benchmark QA.")
+    name="catalog",
+    no_args_is_help=True,
+    help="Build and inspect the DuckDB catalog of images, texts and benchmark QA.",
+)
 
 
 @app.command("add")
@@ -32,7 +34,11 @@ def add(
     kind: str = typer.Argument(..., help=KIND_HELP),
     path: Path = typer.Argument(..., help="dataset folder as its publisher ships it"),
     catalog: CatalogOpt = DEFAULT_CATALOG,
-    name: str | None = typer.Option(None, "--name", help="source name (default: the kind); use to catalog two sources of one kind"),
+    name: str | None = typer.Option(
+        None,
+        "--name",
+        help="source name (default: the kind); use to catalog two sources of one kind",
+    ),
     workers: WorkersOpt = None,
     progress: ProgressOpt = True,
     executor: ExecutorOpt = "local",
@@ -46,8 +52,16 @@ def add(
         from radvqa_data.catalog.ingest import add_source
         from radvqa_data.catalog.report import print_summary
 
-        summary = add_source(catalog, kind, path, name=name, workers=workers, progress=progress,
-                             executor=executor, ray_address=ray_address)
+        summary = add_source(
+            catalog,
+            kind,
+            path,
+            name=name,
+            workers=workers,
+            progress=progress,
+            executor=executor,
+            ray_address=ray_address,
+        )
         print_summary(summary, catalog)
 
 

@@ -84,7 +84,9 @@ def phash64(image: object) -> int:
     return phash_bits(thumbnail32(image))
 
 
-def probe_bytes(path: str, data: bytes, size: int | None = None, mtime_ns: int | None = None) -> Probe:
+def probe_bytes(
+    path: str, data: bytes, size: int | None = None, mtime_ns: int | None = None
+) -> Probe:
     """Probe an image given its bytes; never raises for a bad image (status corrupt + reason)."""
     from PIL import Image, ImageFile, UnidentifiedImageError
 
@@ -94,23 +96,60 @@ def probe_bytes(path: str, data: bytes, size: int | None = None, mtime_ns: int |
     if not data:
         return Probe(path, size, mtime_ns, "corrupt", "empty file", digest, None, None, None, None)
     try:
-        fast = decode_png(data)  # common 8-bit PNGs, pixel-identical to Pillow's decode; None: Pillow
+        fast = decode_png(
+            data
+        )  # common 8-bit PNGs, pixel-identical to Pillow's decode; None: Pillow
         if fast is not None:
-            return Probe(path, size, mtime_ns, "ok", None, digest, phash64(fast), fast.width, fast.height, "PNG")
+            return Probe(
+                path,
+                size,
+                mtime_ns,
+                "ok",
+                None,
+                digest,
+                phash64(fast),
+                fast.width,
+                fast.height,
+                "PNG",
+            )
         with Image.open(io.BytesIO(data)) as im:
             fmt = im.format
             width, height = im.size  # the file's size, before any draft scaling
             short = min(width, height)
             if fmt == "JPEG" and short >= 2 * DRAFT_SHORT_SIDE:
                 # Let libjpeg decode at 1/2..1/8 scale, in grey: the hash only needs 32x32.
-                im.draft("L", (width * DRAFT_SHORT_SIDE // short, height * DRAFT_SHORT_SIDE // short))
+                im.draft(
+                    "L", (width * DRAFT_SHORT_SIDE // short, height * DRAFT_SHORT_SIDE // short)
+                )
             im.load()  # decodes the whole stream: a truncated file raises here
             ph = phash64(im)
     except UnidentifiedImageError:
-        return Probe(path, size, mtime_ns, "corrupt", "not an image (unrecognised format)", digest, None, None, None, None)
+        return Probe(
+            path,
+            size,
+            mtime_ns,
+            "corrupt",
+            "not an image (unrecognised format)",
+            digest,
+            None,
+            None,
+            None,
+            None,
+        )
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         reason = str(exc) or type(exc).__name__
-        return Probe(path, size, mtime_ns, "corrupt", f"cannot decode: {reason}", digest, None, None, None, None)
+        return Probe(
+            path,
+            size,
+            mtime_ns,
+            "corrupt",
+            f"cannot decode: {reason}",
+            digest,
+            None,
+            None,
+            None,
+            None,
+        )
     return Probe(path, size, mtime_ns, "ok", None, digest, ph, width, height, fmt)
 
 
@@ -123,7 +162,18 @@ def probe_file(path: str) -> Probe:
     except FileNotFoundError:
         return Probe(path, None, None, "missing", "file not found", None, None, None, None, None)
     except OSError as exc:
-        return Probe(path, None, None, "corrupt", f"cannot read: {exc.strerror or exc}", None, None, None, None, None)
+        return Probe(
+            path,
+            None,
+            None,
+            "corrupt",
+            f"cannot read: {exc.strerror or exc}",
+            None,
+            None,
+            None,
+            None,
+            None,
+        )
     return probe_bytes(path, data, st.st_size, st.st_mtime_ns)
 
 

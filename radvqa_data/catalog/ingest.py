@@ -138,17 +138,27 @@ def add_source(
     try:
         with deferred_interrupt():
             con.execute(CACHE_DDL)  # before the source's transaction opens on the cursor below
-        tx = con.cursor()  # a second connection: the source's transaction, beside the cache's commits
+        tx = (
+            con.cursor()
+        )  # a second connection: the source's transaction, beside the cache's commits
         try:
-            with deferred_interrupt():  # texts/QA rows go in while the threads decode (not committed)
+            with (
+                deferred_interrupt()
+            ):  # texts/QA rows go in while the threads decode (not committed)
                 staged = begin_source(tx, source, data)
             files = [im.path for im in data.images if im.path is not None and im.status is None]
-            with progress_bar(f"probing {source}", len(files), "img", progress and bool(files)) as advance:
+            with progress_bar(
+                f"probing {source}", len(files), "img", progress and bool(files)
+            ) as advance:
                 probes, reused = probe_all(
                     con, files, workers=workers, on_done=advance, pre=pre, executor=ex
                 )
-            probe_seconds = time.perf_counter() - t_probe  # includes decoding that overlapped parsing
-            with deferred_interrupt():  # one transaction: a Ctrl-C waits for its end (seconds at most)
+            probe_seconds = (
+                time.perf_counter() - t_probe
+            )  # includes decoding that overlapped parsing
+            with (
+                deferred_interrupt()
+            ):  # one transaction: a Ctrl-C waits for its end (seconds at most)
                 counts = finish_source(tx, source, kind, root, data, probes, staged)
         except BaseException:
             _rollback(tx)  # an interrupted probe: the catalog's tables stay as they were

@@ -26,12 +26,25 @@ MODALITY_CUIS: dict[str, str] = {
 # Ordered: the first pattern that matches wins, so specific forms (CT angiography -> CT is a
 # choice: the picture is a CT) come before generic words.
 _MODALITY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("nuclear", re.compile(r"\b(pet(/ct)?|spect|scintigra\w*|nuclear|radionuclide|bone scan|fdg)\b")),
+    (
+        "nuclear",
+        re.compile(r"\b(pet(/ct)?|spect|scintigra\w*|nuclear|radionuclide|bone scan|fdg)\b"),
+    ),
     ("MRI", re.compile(r"\b(mri?|mra|mrcp|magnetic resonance|t1w?|t2w?|flair|dwi|adc)\b")),
     ("CT", re.compile(r"\b(ct|cta|cect|hrct|mdct|computed tomograph\w*|tomogra\w*)\b")),
-    ("ultrasound", re.compile(r"\b(us|ultrasound|ultrasonograph\w*|sonograph\w*|doppler|echocardiograph\w*|echo)\b")),
+    (
+        "ultrasound",
+        re.compile(
+            r"\b(us|ultrasound|ultrasonograph\w*|sonograph\w*|doppler|echocardiograph\w*|echo)\b"
+        ),
+    ),
     ("angiography", re.compile(r"\b(angiogra\w*|arteriogra\w*|venogra\w*|dsa)\b")),
-    ("X-ray", re.compile(r"\b(x[- ]?rays?|xr|radiograph\w*|cxr|kub|plain film|chest film|mammogra\w*|fluorosc\w*|barium|esophagram|urogra\w*)\b")),
+    (
+        "X-ray",
+        re.compile(
+            r"\b(x[- ]?rays?|xr|radiograph\w*|cxr|kub|plain film|chest film|mammogra\w*|fluorosc\w*|barium|esophagram|urogra\w*)\b"
+        ),
+    ),
 ]
 
 
@@ -124,10 +137,23 @@ _REGIONS: list[tuple[str, tuple[str, ...]]] = [
     ("chest", ("chest", "thorax", "pulmonary", "lung", "heart", "mediastin")),
     ("abdomen", ("abd", "liver", "bowel", "pancrea", "kidney", "renal", "spleen")),
     ("pelvis", ("pelvi", "bladder", "prostate", "uter")),
-    ("extremity", ("extremit", "knee", "hip", "shoulder", "hand", "foot", "ankle", "wrist", "elbow", "limb")),
+    (
+        "extremity",
+        ("extremit", "knee", "hip", "shoulder", "hand", "foot", "ankle", "wrist", "elbow", "limb"),
+    ),
 ]
-_ORGAN_SYSTEMS = ("genitourinary", "musculoskeletal", "vascular", "cardio", "gastro", "neuro", "urinary",
-                  "reproductive", "endocrine", "generalized")
+_ORGAN_SYSTEMS = (
+    "genitourinary",
+    "musculoskeletal",
+    "vascular",
+    "cardio",
+    "gastro",
+    "neuro",
+    "urinary",
+    "reproductive",
+    "endocrine",
+    "generalized",
+)
 
 
 def region(*raws: str | None) -> str | None:

@@ -32,7 +32,9 @@ class SourceImage:
     sex: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)  # field -> text (caption, findings, ...)
-    concepts: list[tuple[str, str | None, str]] = field(default_factory=list)  # (cui, semtype, origin)
+    concepts: list[tuple[str, str | None, str]] = field(
+        default_factory=list
+    )  # (cui, semtype, origin)
     # A reader that already knows the file is unusable (an unreadable DICOM) sets these.
     status: str | None = None
     error: str | None = None
@@ -43,7 +45,9 @@ class Issue:
     """A per-item problem: recorded in `ingest_issues`, counted, and the run continues."""
 
     item: str
-    reason: str  # short machine-readable reason: corrupt_image, bad_record, non_english_caption, ...
+    reason: (
+        str  # short machine-readable reason: corrupt_image, bad_record, non_english_caption, ...
+    )
     detail: str = ""
 
 
@@ -55,4 +59,6 @@ class SourceData:
     qa: list[dict[str, Any]] = field(default_factory=list)  # benchmark_qa rows (without `source`)
     cui_names: dict[str, str] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
-    meta: dict[str, Any] = field(default_factory=dict)  # files read, options: stored in sources.meta
+    meta: dict[str, Any] = field(
+        default_factory=dict
+    )  # files read, options: stored in sources.meta

@@ -32,8 +32,14 @@ def print_summary(s: IngestSummary, catalog: Path, console: Console | None = Non
     for reason, n in s.issues.items():
         table.add_row(f"[yellow]issue: {reason}[/]", f"{n:,}")
     console.print(table)
-    rate = f" ({s.probed / s.probe_seconds:,.0f} images/s decoded)" if s.probed and s.probe_seconds else ""
-    console.print(f"{s.n_issues:,} issue(s) recorded in table ingest_issues; {s.seconds:.1f} s{rate}; catalog: {catalog}")
+    rate = (
+        f" ({s.probed / s.probe_seconds:,.0f} images/s decoded)"
+        if s.probed and s.probe_seconds
+        else ""
+    )
+    console.print(
+        f"{s.n_issues:,} issue(s) recorded in table ingest_issues; {s.seconds:.1f} s{rate}; catalog: {catalog}"
+    )
 
 
 def _fmt(counts: dict[str, int]) -> str:
@@ -50,7 +56,10 @@ def print_stats(stats: dict[str, Any], catalog: Path, console: Console | None = 
     for name, src in stats["sources"].items():
         st = src["status"]
         rows = [
-            ("images", f"{src['images']:,} (ok {st['ok']:,}, missing {st['missing']:,}, corrupt {st['corrupt']:,})"),
+            (
+                "images",
+                f"{src['images']:,} (ok {st['ok']:,}, missing {st['missing']:,}, corrupt {st['corrupt']:,})",
+            ),
             ("splits", _fmt(src["splits"])),
             ("modality", _fmt(src["modality"])),
         ]
@@ -61,5 +70,10 @@ def print_stats(stats: dict[str, Any], catalog: Path, console: Console | None = 
         if src.get("issues"):
             rows.append(("issues", _fmt(src["issues"])))
         for i, (label, value) in enumerate(rows):
-            table.add_row(f"{name} ({src['kind']})" if i == 0 else "", label, value, end_section=i == len(rows) - 1)
+            table.add_row(
+                f"{name} ({src['kind']})" if i == 0 else "",
+                label,
+                value,
+                end_section=i == len(rows) - 1,
+            )
     console.print(table)

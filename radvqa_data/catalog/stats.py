@@ -25,7 +25,9 @@ def catalog_stats(catalog: str | Path) -> dict[str, Any]:
     split or modality are counted under the key ``"none"``.
     """
     with db.connect(catalog, read_only=True) as con:
-        sources = con.execute("SELECT name, kind, path, updated_at FROM sources ORDER BY name").fetchall()
+        sources = con.execute(
+            "SELECT name, kind, path, updated_at FROM sources ORDER BY name"
+        ).fetchall()
         by = "SELECT source, {col}, count(*) FROM {table} GROUP BY ALL ORDER BY ALL"
         status = _grouped(con, by.format(col="status", table="images"), [])
         splits = _grouped(con, by.format(col="split", table="images"), [])
@@ -33,7 +35,9 @@ def catalog_stats(catalog: str | Path) -> dict[str, Any]:
         qa_splits = _grouped(con, by.format(col="split", table="benchmark_qa"), [])
         issues = _grouped(con, by.format(col="reason", table="ingest_issues"), [])
         texts = _grouped(con, by.format(col="field", table="texts"), [])
-        concepts = dict(con.execute("SELECT source, count(*) FROM concepts GROUP BY ALL").fetchall())
+        concepts = dict(
+            con.execute("SELECT source, count(*) FROM concepts GROUP BY ALL").fetchall()
+        )
     out: dict[str, Any] = {}
     for name, kind, path, updated in sources:
         st = status.get(name, {})

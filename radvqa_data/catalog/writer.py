@@ -49,10 +49,16 @@ QA_COLUMNS = [
 ]  # fmt: skip
 
 
-def _image_rows(source: str, data: SourceData, probes: dict[str, Probe], issues: list[Issue]) -> list[dict[str, Any]]:
+def _image_rows(
+    source: str, data: SourceData, probes: dict[str, Probe], issues: list[Issue]
+) -> list[dict[str, Any]]:
     rows = []
     for im in data.images:
-        row: dict[str, Any] = {k: getattr(im, k) for k, _ in IMAGE_COLUMNS if hasattr(im, k) and k not in {"path", "extra", "status", "error"}}
+        row: dict[str, Any] = {
+            k: getattr(im, k)
+            for k, _ in IMAGE_COLUMNS
+            if hasattr(im, k) and k not in {"path", "extra", "status", "error"}
+        }
         row.update(source=source, extra=json.dumps(im.extra, default=str) if im.extra else None)
         path = str(im.path) if im.path is not None else None
         if im.status is not None:  # the reader already judged the file (e.g. unreadable DICOM)
@@ -68,7 +74,9 @@ def _image_rows(source: str, data: SourceData, probes: dict[str, Probe], issues:
             )  # fmt: skip
             if probe.status == "missing":
                 row["error"] = f"file not found: {path}"
-        if row["status"] == "corrupt" and im.status is None:  # a reader's own verdict is already an issue
+        if (
+            row["status"] == "corrupt" and im.status is None
+        ):  # a reader's own verdict is already an issue
             issues.append(Issue(im.image_id, "corrupt_image", row["error"] or ""))
         rows.append(row)
     return rows
@@ -90,21 +98,44 @@ def begin_source(con: duckdb.DuckDBPyConnection, source: str, data: SourceData) 
                 text_ids.append(im.image_id)
                 text_fields.append(f)
                 text_values.append(t)
-    texts = {"source": [source] * len(text_ids), "image_id": text_ids, "field": text_fields, "text": text_values}
+    texts = {
+        "source": [source] * len(text_ids),
+        "image_id": text_ids,
+        "field": text_fields,
+        "text": text_values,
+    }
     concepts, seen = [], set()
     for im in data.images:
         for cui, semtype, origin in im.concepts:
             if (im.image_id, cui) not in seen:
                 seen.add((im.image_id, cui))
-                concepts.append({"source": source, "image_id": im.image_id, "cui": cui, "semtype": semtype, "origin": origin})
-    qa = [{**q, "source": source, "extra": json.dumps(q.get("extra") or {}, default=str)} for q in data.qa]
+                concepts.append(
+                    {
+                        "source": source,
+                        "image_id": im.image_id,
+                        "cui": cui,
+                        "semtype": semtype,
+                        "origin": origin,
+                    }
+                )
+    qa = [
+        {**q, "source": source, "extra": json.dumps(q.get("extra") or {}, default=str)}
+        for q in data.qa
+    ]
     s = VARCHAR
     con.execute("BEGIN TRANSACTION")
     try:
         for table in ("images", "texts", "concepts", "benchmark_qa", "ingest_issues"):
             con.execute(f"DELETE FROM {table} WHERE source = ?", [source])
-        insert_columns(con, "texts", texts, [("source", s), ("image_id", s), ("field", s), ("text", s)])
-        insert_rows(con, "concepts", concepts, [("source", s), ("image_id", s), ("cui", s), ("semtype", s), ("origin", s)])
+        insert_columns(
+            con, "texts", texts, [("source", s), ("image_id", s), ("field", s), ("text", s)]
+        )
+        insert_rows(
+            con,
+            "concepts",
+            concepts,
+            [("source", s), ("image_id", s), ("cui", s), ("semtype", s), ("origin", s)],
+        )
         insert_rows(con, "benchmark_qa", qa, [("source", s)] + [(c, s) for c in QA_COLUMNS])
         if data.cui_names:
             names = [{"cui": k, "name": v} for k, v in data.cui_names.items()]
@@ -129,18 +160,35 @@ def finish_source(
         new_issues: list[Issue] = []
         images = _image_rows(source, data, probes, new_issues)
         all_issues = data.issues + new_issues
-        issue_rows = [{"source": source, "item": i.item, "reason": i.reason, "detail": i.detail} for i in all_issues]
+        issue_rows = [
+            {"source": source, "item": i.item, "reason": i.reason, "detail": i.detail}
+            for i in all_issues
+        ]
         status = Counter(r["status"] for r in images)
         now = datetime.now(timezone.utc).replace(tzinfo=None)
         s = VARCHAR
         insert_rows(con, "images", images, IMAGE_COLUMNS)
-        insert_rows(con, "ingest_issues", issue_rows, [("source", s), ("item", s), ("reason", s), ("detail", s)])
+        insert_rows(
+            con,
+            "ingest_issues",
+            issue_rows,
+            [("source", s), ("item", s), ("reason", s), ("detail", s)],
+        )
         con.execute(
             "INSERT INTO sources (name, kind, path, added_at, updated_at, n_images, n_issues, meta) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, "
             "path = excluded.path, updated_at = excluded.updated_at, n_images = excluded.n_images, "
             "n_issues = excluded.n_issues, meta = excluded.meta",
-            [source, kind, str(root), now, now, len(images), len(issue_rows), json.dumps(data.meta, default=str)],
+            [
+                source,
+                kind,
+                str(root),
+                now,
+                now,
+                len(images),
+                len(issue_rows),
+                json.dumps(data.meta, default=str),
+            ],
         )
         con.execute("COMMIT")
     except BaseException:

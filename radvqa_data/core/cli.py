@@ -41,16 +41,22 @@ WorkersOpt = Annotated[
     typer.Option("--workers", "-j", min=1, help="Parallel workers (more: faster, more memory)."),
 ]
 #: `--executor local|ray`: the same flag on every step that can run on a Ray cluster.
-ExecutorOpt = Annotated[str, typer.Option(
-    "--executor",
-    help="local: this machine's cores; ray: a Ray cluster (same rows; see docs/scale.md).",
-)]
+ExecutorOpt = Annotated[
+    str,
+    typer.Option(
+        "--executor",
+        help="local: this machine's cores; ray: a Ray cluster (same rows; see docs/scale.md).",
+    ),
+]
 #: `--ray-address ADDR`, read only with `--executor ray`.
-RayAddressOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
-    "--ray-address",
-    help="With --executor ray: the cluster (HOST:6379 as `ray start --head` prints, or auto); "
-    "default: a local Ray instance sized to this machine.",
-)]
+RayAddressOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ray-address",
+        help="With --executor ray: the cluster (HOST:6379 as `ray start --head` prints, or auto); "
+        "default: a local Ray instance sized to this machine.",
+    ),
+]
 
 
 def split_list(values: list[str] | None) -> list[str]:

@@ -119,7 +119,9 @@ def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConn
     p = Path(path)
     if read_only:
         if not p.exists():
-            raise InputError(f"{p}: no catalog here; create one with `radvqa-data catalog add KIND PATH --catalog {p}`")
+            raise InputError(
+                f"{p}: no catalog here; create one with `radvqa-data catalog add KIND PATH --catalog {p}`"
+            )
         try:
             return duckdb.connect(str(p), read_only=True)
         except duckdb.Error as exc:

@@ -16,8 +16,9 @@ from typing import Any, Protocol
 class Advance(Protocol):
     """Moves a bar by `n` units; `label` renames it, `note` replaces its free-text column."""
 
-    def __call__(self, n: float = 1, *, label: str | None = None,
-                 note: str | None = None) -> None: ...
+    def __call__(
+        self, n: float = 1, *, label: str | None = None, note: str | None = None
+    ) -> None: ...
 
 
 def _noop(n: float = 1, *, label: str | None = None, note: str | None = None) -> None:
@@ -47,10 +48,16 @@ def _display(unit: str, elapsed: bool = False) -> Any:
             # LLM runs make a few images per second or fewer: whole numbers would read "0 images/s"
             return Text(f"{speed:,.0f} {u}/s" if speed >= 10 else f"{speed:.2f} {u}/s")
 
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    RateColumn(), TextColumn("[dim]{task.fields[note]}"),
-                    TimeElapsedColumn() if elapsed else TimeRemainingColumn(),
-                    console=Console(stderr=True), transient=False)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RateColumn(),
+        TextColumn("[dim]{task.fields[note]}"),
+        TimeElapsedColumn() if elapsed else TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    )
 
 
 def _advancer(display: Any, task: Any) -> Advance:
@@ -66,8 +73,9 @@ def _advancer(display: Any, task: Any) -> Advance:
 
 
 @contextlib.contextmanager
-def progress_bar(label: str, total: int | None, unit: str = "items", enabled: bool = True, *,
-                 start: int = 0) -> Iterator[Advance]:
+def progress_bar(
+    label: str, total: int | None, unit: str = "items", enabled: bool = True, *, start: int = 0
+) -> Iterator[Advance]:
     """Show `label` with a bar, a count and a rate in `unit`/s; yields `advance(n)`.
 
     `start`: units already done (a resumed run). `enabled=False` shows nothing.

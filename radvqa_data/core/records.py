@@ -87,8 +87,15 @@ class Candidate:
     def row_id(self) -> str:
         """Stable id: hash of (source, image_id, question, answer, generator/template)."""
         r = self.record
-        key = "\x1f".join((r.source, r.image_id, self.question, self.answer,
-                           f"{self.generator}/{self.template_id}"))
+        key = "\x1f".join(
+            (
+                r.source,
+                r.image_id,
+                self.question,
+                self.answer,
+                f"{self.generator}/{self.template_id}",
+            )
+        )
         return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
 
     def to_row(self, row_id: str) -> dict:

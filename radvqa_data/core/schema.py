@@ -55,8 +55,12 @@ class Column:
 #: The QA row. Its first four data columns after `id` come from the image record
 #: (`RECORD_COLUMNS`); the rest from the candidate's field of the same name.
 QA_FIELDS: Final = (
-    Column("id", pa.string(), "stable row id: hash of (source, image_id, question, answer, "
-           "generator)", read=True),
+    Column(
+        "id",
+        pa.string(),
+        "stable row id: hash of (source, image_id, question, answer, generator)",
+        read=True,
+    ),
     Column("image_id", pa.string(), "catalog image id (the source's own name)", read=True),
     Column("case_id", pa.string(), "case / patient group id; one case never spans two splits"),
     Column("source", pa.string(), "catalog source name (e.g. medpix2)", read=True),
@@ -72,11 +76,15 @@ QA_FIELDS: Final = (
     Column("model", pa.string(), "model id for LLM backends, null for rules"),
     Column("sampling", pa.string(), "JSON of sampling settings, null for rules"),
     Column("seed", pa.int64(), ""),
-    Column("source_field", pa.string(), "where the answer came from: caption, findings, "
-           "metadata.modality..."),
+    Column(
+        "source_field",
+        pa.string(),
+        "where the answer came from: caption, findings, metadata.modality...",
+    ),
     Column("source_text", pa.string(), "the span of source text that grounds the answer"),
-    Column("span_start", pa.int32(), "char offsets of source_text in that field (null for "
-           "metadata)"),
+    Column(
+        "span_start", pa.int32(), "char offsets of source_text in that field (null for metadata)"
+    ),
     Column("span_end", pa.int32(), ""),
 )
 
@@ -88,8 +96,12 @@ REJECT_SCHEMA: Final = QA_SCHEMA.append(pa.field("reason", pa.string()))
 QA_COLUMNS: Final = tuple(QA_SCHEMA.names)
 
 #: QA columns taken from the candidate's `ImageRecord` (column -> record attribute).
-RECORD_COLUMNS: Final = {"image_id": "image_id", "case_id": "case_id", "source": "source",
-                         "split": "split"}
+RECORD_COLUMNS: Final = {
+    "image_id": "image_id",
+    "case_id": "case_id",
+    "source": "source",
+    "split": "split",
+}
 
 #: Columns the reader adds from the catalog's `images` table (column -> `images` column).
 IMAGE_COLUMNS: Final = {"image_path": "path", "modality": "modality", "organ": "region"}

@@ -25,11 +25,19 @@ app = typer.Typer()
 @app.command("entities")
 def entities_cmd(
     catalog: CatalogOpt = DEFAULT_CATALOG,
-    model: str = typer.Option(None, "--model", help="Installed spaCy/scispaCy model (e.g. en_core_sci_sm); default: blank + lexicon."),
+    model: str = typer.Option(
+        None,
+        "--model",
+        help="Installed spaCy/scispaCy model (e.g. en_core_sci_sm); default: blank + lexicon.",
+    ),
     workers: WorkersOpt = 2,
     batch_size: int = typer.Option(256, "--batch-size", help="Texts per nlp.pipe batch."),
-    sources: list[str] = typer.Option(None, "--sources", help="Only these catalog sources (comma-separated or repeated)."),
-    fields: list[str] = typer.Option(None, "--fields", help="Only these text fields, e.g. caption (default: all)."),
+    sources: list[str] = typer.Option(
+        None, "--sources", help="Only these catalog sources (comma-separated or repeated)."
+    ),
+    fields: list[str] = typer.Option(
+        None, "--fields", help="Only these text fields, e.g. caption (default: all)."
+    ),
     progress: ProgressOpt = True,
     executor: ExecutorOpt = "local",
     ray_address: RayAddressOpt = None,
@@ -44,8 +52,15 @@ def entities_cmd(
 
         with connect(catalog, read_only=True):  # a clear error when the catalog is absent
             pass
-        summary = run_entities(catalog, model=model, n_process=workers, batch_size=batch_size,
-                               sources=split_list(sources) or None,
-                               fields=split_list(fields) or None, progress=progress,
-                               executor=executor, ray_address=ray_address)
+        summary = run_entities(
+            catalog,
+            model=model,
+            n_process=workers,
+            batch_size=batch_size,
+            sources=split_list(sources) or None,
+            fields=split_list(fields) or None,
+            progress=progress,
+            executor=executor,
+            ray_address=ray_address,
+        )
         print_entity_summary(summary)

@@ -98,15 +98,21 @@ def _may_define(text: str) -> bool:
     return False
 
 
-def _pipe(texts: list[str], disable: list[str], batch_size: int) -> Iterator[tuple[Any, list[RawMention] | None]]:
+def _pipe(
+    texts: list[str], disable: list[str], batch_size: int
+) -> Iterator[tuple[Any, list[RawMention] | None]]:
     """(doc, mentions) per text; mentions None means "read doc.ents" (the stock path)."""
     ruler = _NLP.get_pipe("entity_ruler") if "entity_ruler" in _NLP.pipe_names else None
     lean = (
         ruler is not None
-        and _NLP.pipe_names[-1] == "entity_ruler"  # nothing after it (e.g. a trained NER) reads doc.ents
+        and _NLP.pipe_names[-1]
+        == "entity_ruler"  # nothing after it (e.g. a trained NER) reads doc.ents
         and len(ruler.matcher) == 0  # phrase patterns only
         and not ruler.overwrite
-        and not any(_NLP.get_pipe(n).__class__.__name__ in ("EntityRecognizer", "SpanRuler") for n in _NLP.pipe_names)
+        and not any(
+            _NLP.get_pipe(n).__class__.__name__ in ("EntityRecognizer", "SpanRuler")
+            for n in _NLP.pipe_names
+        )
     )
     if not lean:
         with _NLP.select_pipes(disable=disable):
@@ -118,7 +124,9 @@ def _pipe(texts: list[str], disable: list[str], batch_size: int) -> Iterator[tup
             yield doc, _ruler_mentions(doc, ruler)
 
 
-def _process_rows(chunk: Sequence[TextItem], batch_size: int = 256) -> list[tuple[Any, str, list[EntityRow]]]:
+def _process_rows(
+    chunk: Sequence[TextItem], batch_size: int = 256
+) -> list[tuple[Any, str, list[EntityRow]]]:
     """(key, field, entity rows) per item; each distinct (text, field) is processed once."""
     silence_spacy_warnings()
     unique = list(dict.fromkeys(text for _, _, text in chunk))

@@ -64,7 +64,9 @@ def build_pipeline(model: str | None = None) -> Any:
 RawMention = tuple[int, int, int, int, str, str]
 
 
-def doc_entities(doc: Any, field: str, text: str | None = None, mentions: list[RawMention] | None = None) -> list[Entity]:
+def doc_entities(
+    doc: Any, field: str, text: str | None = None, mentions: list[RawMention] | None = None
+) -> list[Entity]:
     """Entities of one processed doc, with normalized form, negation, uncertainty and CUI.
 
     `text` is the doc's text when the caller has it (spaCy rebuilds `doc.text` from tokens);
@@ -78,13 +80,19 @@ def doc_entities(doc: Any, field: str, text: str | None = None, mentions: list[R
 EntityRow = tuple[str, int, int, str, str, str, bool, bool, "str | None"]
 
 
-def doc_entity_rows(doc: Any, field: str, text: str | None = None, mentions: list[RawMention] | None = None) -> list[EntityRow]:
+def doc_entity_rows(
+    doc: Any, field: str, text: str | None = None, mentions: list[RawMention] | None = None
+) -> list[EntityRow]:
     """`doc_entities` as tuples `Entity(*row)` takes (cheaper to build and to pickle)."""
     index = surface_index()
     text = doc.text if text is None else text  # Doc.text and Span.text rebuild from tokens: slow
     if mentions is None:  # `doc.ents` walks every token: read it once
-        mentions = [(e.start, e.end, e.start_char, e.end_char, e.label_, e.ent_id_) for e in doc.ents]
-    found: list[tuple[int, int, int, int, str, str, str | None]] = []  # tok s/e, char s/e, label, norm, cui
+        mentions = [
+            (e.start, e.end, e.start_char, e.end_char, e.label_, e.ent_id_) for e in doc.ents
+        ]
+    found: list[
+        tuple[int, int, int, int, str, str, str | None]
+    ] = []  # tok s/e, char s/e, label, norm, cui
     for start, end, start_char, end_char, ent_label, ent_id in mentions:
         surface = text[start_char:end_char].lower()
         if "|" in ent_id:
@@ -105,7 +113,17 @@ def doc_entity_rows(doc: Any, field: str, text: str | None = None, mentions: lis
             entry = index.get(text[long_form.start_char : long_form.end_char].lower())
             if entry is None or taken.intersection(range(short.start, short.end)):
                 continue
-            found.append((short.start, short.end, short.start_char, short.end_char, entry.label, entry.norm, entry.cui))
+            found.append(
+                (
+                    short.start,
+                    short.end,
+                    short.start_char,
+                    short.end_char,
+                    entry.label,
+                    entry.norm,
+                    entry.cui,
+                )
+            )
             taken.update(range(short.start, short.end))
     # A blocking phrase ("neck dissection") has done its job by winning over the shorter match.
     found = [f for f in found if f[4] not in BLOCKING_LABELS]
@@ -118,11 +136,16 @@ def doc_entity_rows(doc: Any, field: str, text: str | None = None, mentions: lis
         if words_sents is not None:  # None: no trigger word, so nothing is negated or uncertain
             flags = context_flags(*words_sents, [(f[0], f[1]) for f in found])
     if flags is None:
-        return [(field, cs, ce, text[cs:ce], label, norm, False, False, cui) for _, _, cs, ce, label, norm, cui in found]
+        return [
+            (field, cs, ce, text[cs:ce], label, norm, False, False, cui)
+            for _, _, cs, ce, label, norm, cui in found
+        ]
     out = []
     for (_, _, cs, ce, label, norm, cui), (neg, unc) in zip(found, flags, strict=False):
         in_scope = label in CONTEXT_LABELS
-        out.append((field, cs, ce, text[cs:ce], label, norm, neg and in_scope, unc and in_scope, cui))
+        out.append(
+            (field, cs, ce, text[cs:ce], label, norm, neg and in_scope, unc and in_scope, cui)
+        )
     return out
 
 

@@ -12,9 +12,14 @@ def print_entity_summary(summary) -> None:
     t.add_column("what")
     t.add_column("count", justify="right")
     rate = summary.texts_processed / summary.seconds if summary.seconds else 0.0
-    for k, v in [("texts processed", summary.texts_processed), ("texts already done", summary.texts_skipped),
-                 ("mentions", summary.mentions), ("negated", summary.negated), ("uncertain", summary.uncertain),
-                 ("CUIs linked from source concepts", summary.cuis_linked)]:
+    for k, v in [
+        ("texts processed", summary.texts_processed),
+        ("texts already done", summary.texts_skipped),
+        ("mentions", summary.mentions),
+        ("negated", summary.negated),
+        ("uncertain", summary.uncertain),
+        ("CUIs linked from source concepts", summary.cuis_linked),
+    ]:
         t.add_row(k, f"{v:,}")
     for label, n in summary.by_label.most_common():
         t.add_row(f"  {label}", f"{n:,}")

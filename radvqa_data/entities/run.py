@@ -60,7 +60,9 @@ def run_entities(
     with connect(catalog) as con:
         ensure_entity_tables(con)
         total, items = pending_texts(con, pid, sources, fields)
-        summary.texts_skipped = con.execute("SELECT count(*) FROM entity_texts WHERE pipeline = ?", [pid]).fetchall()[0][0]
+        summary.texts_skipped = con.execute(
+            "SELECT count(*) FROM entity_texts WHERE pipeline = ?", [pid]
+        ).fetchall()[0][0]
         if total == 0:  # nothing new: do not pay for building the pipeline
             summary.seconds = time.perf_counter() - t0
             return summary
@@ -79,8 +81,14 @@ def run_entities(
         nlp = build_pipeline(model) if model or not ex.remote else None
         batch: list = []
         with progress_bar("entities", total, "texts", progress) as advance:
-            for result in extract_entities(tracked(), model=model, nlp=nlp, n_process=n_process,
-                                           batch_size=batch_size, executor=ex):
+            for result in extract_entities(
+                tracked(),
+                model=model,
+                nlp=nlp,
+                n_process=n_process,
+                batch_size=batch_size,
+                executor=ex,
+            ):
                 batch.append(result)
                 if len(batch) >= WRITE_EVERY:
                     _flush(con, batch, pid, md5, summary)

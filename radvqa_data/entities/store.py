@@ -45,8 +45,18 @@ CREATE TABLE IF NOT EXISTS entity_texts (
 """
 
 ENTITY_COLUMNS = (
-    "source", "image_id", "field", "span_start", "span_end", "text", "label", "norm",
-    "negated", "uncertain", "cui", "cui_origin",
+    "source",
+    "image_id",
+    "field",
+    "span_start",
+    "span_end",
+    "text",
+    "label",
+    "norm",
+    "negated",
+    "uncertain",
+    "cui",
+    "cui_origin",
 )
 
 
@@ -107,22 +117,60 @@ def write_batch(
     import pyarrow as pa
 
     ent_rows: dict[str, list] = {c: [] for c in ENTITY_COLUMNS}
-    done = {"source": [], "image_id": [], "field": [], "text_md5": [], "pipeline": [], "n_entities": []}
+    done = {
+        "source": [],
+        "image_id": [],
+        "field": [],
+        "text_md5": [],
+        "pipeline": [],
+        "n_entities": [],
+    }
     for (source, image_id), field, ents in results:
         for e in ents:
-            for col, val in zip(ENTITY_COLUMNS, (
-                source, image_id, field, e.start, e.end, e.text, e.label, e.norm,
-                e.negated, e.uncertain, e.cui, "lexicon" if e.cui else None,
-            ), strict=False):
+            for col, val in zip(
+                ENTITY_COLUMNS,
+                (
+                    source,
+                    image_id,
+                    field,
+                    e.start,
+                    e.end,
+                    e.text,
+                    e.label,
+                    e.norm,
+                    e.negated,
+                    e.uncertain,
+                    e.cui,
+                    "lexicon" if e.cui else None,
+                ),
+                strict=False,
+            ):
                 ent_rows[col].append(val)
-        for col, val in zip(done, (source, image_id, field, texts_md5[(source, image_id, field)], pipeline, len(ents)), strict=False):
+        for col, val in zip(
+            done,
+            (source, image_id, field, texts_md5[(source, image_id, field)], pipeline, len(ents)),
+            strict=False,
+        ):
             done[col].append(val)
-    new_ents = pa.table(ent_rows, schema=pa.schema([
-        ("source", pa.string()), ("image_id", pa.string()), ("field", pa.string()),
-        ("span_start", pa.int32()), ("span_end", pa.int32()), ("text", pa.string()),
-        ("label", pa.string()), ("norm", pa.string()), ("negated", pa.bool_()),
-        ("uncertain", pa.bool_()), ("cui", pa.string()), ("cui_origin", pa.string()),
-    ]))
+    new_ents = pa.table(
+        ent_rows,
+        schema=pa.schema(
+            [
+                ("source", pa.string()),
+                ("image_id", pa.string()),
+                ("field", pa.string()),
+                ("span_start", pa.int32()),
+                ("span_end", pa.int32()),
+                ("text", pa.string()),
+                ("label", pa.string()),
+                ("norm", pa.string()),
+                ("negated", pa.bool_()),
+                ("uncertain", pa.bool_()),
+                ("cui", pa.string()),
+                ("cui_origin", pa.string()),
+            ]
+        ),
+    )
     new_done = pa.table(done)
     con.register("new_done", new_done)
     con.register("new_ents", new_ents)
@@ -146,7 +194,9 @@ def write_batch(
 
 def link_source_cuis(con: duckdb.DuckDBPyConnection) -> int:
     """Give mentions without a CUI the image's own CUI (concepts table) whose name matches."""
-    before = con.execute("SELECT count(*) FROM entities WHERE cui_origin = 'concepts'").fetchall()[0][0]
+    before = con.execute("SELECT count(*) FROM entities WHERE cui_origin = 'concepts'").fetchall()[
+        0
+    ][0]
     con.execute(
         """
         UPDATE entities e SET cui = m.cui, cui_origin = 'concepts'
@@ -162,5 +212,7 @@ def link_source_cuis(con: duckdb.DuckDBPyConnection) -> int:
         "UPDATE entities e SET cui_origin = 'lexicon+concepts' FROM concepts c "
         "WHERE e.cui_origin = 'lexicon' AND c.source = e.source AND c.image_id = e.image_id AND c.cui = e.cui"
     )
-    after = con.execute("SELECT count(*) FROM entities WHERE cui_origin = 'concepts'").fetchall()[0][0]
+    after = con.execute("SELECT count(*) FROM entities WHERE cui_origin = 'concepts'").fetchall()[
+        0
+    ][0]
     return after - before

@@ -18,22 +18,31 @@ app = typer.Typer()
 @app.command("export")
 def export_cmd(
     shards: Path = typer.Argument(
-        ..., help="A synth output folder (manifest.json), or an `audit --fix` folder."),
+        ..., help="A synth output folder (manifest.json), or an `audit --fix` folder."
+    ),
     fmt: str = typer.Option(
-        "hf", "--format",
-        help="llava | sharegpt (LLaMA-Factory) | messages (TRL) | hf (datasets, QA columns)."),
+        "hf",
+        "--format",
+        help="llava | sharegpt (LLaMA-Factory) | messages (TRL) | hf (datasets, QA columns).",
+    ),
     out: Path = typer.Option(
-        ..., "--out", help="Output folder (new, empty, or an earlier export)."),
+        ..., "--out", help="Output folder (new, empty, or an earlier export)."
+    ),
     catalog: OptionalCatalogOpt = None,
     audit: Path = typer.Option(
-        None, "--audit", help="The audit's --report and/or --fix folder, for the card."),
+        None, "--audit", help="The audit's --report and/or --fix folder, for the card."
+    ),
     manifest: Path = typer.Option(
-        None, "--manifest",
-        help="Synth manifest.json (default: DIR's, or that of the --fix output's input)."),
+        None,
+        "--manifest",
+        help="Synth manifest.json (default: DIR's, or that of the --fix output's input).",
+    ),
     images: str = typer.Option(
-        "copy", "--images", help="llava/sharegpt: copy | hardlink | symlink into OUT/images/."),
+        "copy", "--images", help="llava/sharegpt: copy | hardlink | symlink into OUT/images/."
+    ),
     name: str = typer.Option(
-        None, "--name", help="Name in the card and LLaMA-Factory entries (default: OUT's)."),
+        None, "--name", help="Name in the card and LLaMA-Factory entries (default: OUT's)."
+    ),
     progress: ProgressOpt = True,
 ) -> None:
     """Export shards for a training stack (LLaVA, LLaMA-Factory, TRL, datasets), with a card.
@@ -42,11 +51,22 @@ def export_cmd(
     with user_errors():
         from radvqa_data.export import export
 
-        r = export(shards, out, fmt, catalog=catalog, manifest=manifest, audit=audit,
-                   images=images, name=name, progress=progress)
+        r = export(
+            shards,
+            out,
+            fmt,
+            catalog=catalog,
+            manifest=manifest,
+            audit=audit,
+            images=images,
+            name=name,
+            progress=progress,
+        )
         skipped = ", ".join(f"{k}={n}" for k, n in r["skipped"].items() if n)
-        parts = [f"exported {r['rows']} rows ({fmt}) to {out}: "
-                 + ", ".join(f"{k}={v}" for k, v in r["splits"].items())]
+        parts = [
+            f"exported {r['rows']} rows ({fmt}) to {out}: "
+            + ", ".join(f"{k}={v}" for k, v in r["splits"].items())
+        ]
         if skipped:
             parts.append(f"skipped (no usable image): {skipped}")
         if r["rows_without_image"]:

@@ -21,7 +21,9 @@ class YesNoBalancer:
     def __init__(self, max_share: float = 0.55) -> None:
         self.max_share = max_share  # 0.5: exact balance, more rows trimmed
 
-    def balance(self, kept: list[tuple[str, Candidate]]) -> tuple[list[tuple[str, Candidate]], list[tuple[str, Candidate]]]:
+    def balance(
+        self, kept: list[tuple[str, Candidate]]
+    ) -> tuple[list[tuple[str, Candidate]], list[tuple[str, Candidate]]]:
         """Split (row_id, candidate) pairs into (kept, trimmed)."""
         groups: dict[str, dict[str, list[int]]] = defaultdict(lambda: {"yes": [], "no": []})
         for i, (_, c) in enumerate(kept):

@@ -54,7 +54,9 @@ class FilterChain:
             self.rejected[reason] += 1
         return reason
 
-    def split(self, cands: Iterable[Candidate]) -> tuple[list[Candidate], list[tuple[Candidate, str]]]:
+    def split(
+        self, cands: Iterable[Candidate]
+    ) -> tuple[list[Candidate], list[tuple[Candidate, str]]]:
         """Partition candidates into (kept, [(rejected, reason)])."""
         kept: list[Candidate] = []
         rejected: list[tuple[Candidate, str]] = []
@@ -72,7 +74,9 @@ class FilterChain:
             f.reset()
 
 
-def default_filters(*, max_answer_words: int = 5, grounding_threshold: float = 85.0) -> list[Filter]:
+def default_filters(
+    *, max_answer_words: int = 5, grounding_threshold: float = 85.0
+) -> list[Filter]:
     """The standard chain: cheap structural checks first, fuzzy grounding last but one."""
     from radvqa_data.filters.answer_leak import AnswerInQuestionFilter
     from radvqa_data.filters.duplicates import ImageDuplicateFilter

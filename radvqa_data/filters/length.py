@@ -11,7 +11,9 @@ class LengthFilter(Filter):
 
     name = "length"
 
-    def __init__(self, max_answer_words: int = 5, min_question_chars: int = 8, max_question_chars: int = 200) -> None:
+    def __init__(
+        self, max_answer_words: int = 5, min_question_chars: int = 8, max_question_chars: int = 200
+    ) -> None:
         self.max_answer_words = max_answer_words  # higher: allows descriptive answers
         self.min_question_chars = min_question_chars
         self.max_question_chars = max_question_chars

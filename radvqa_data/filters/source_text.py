@@ -6,7 +6,9 @@ import re
 
 from radvqa_data.catalog.textcheck import non_english_reason
 
-_FIGURE_ONLY = re.compile(r"^\W*(fig(ure)?\.?|image|panel|plate)?\s*\d*[a-z]?[\W\d]*$", re.IGNORECASE)
+_FIGURE_ONLY = re.compile(
+    r"^\W*(fig(ure)?\.?|image|panel|plate)?\s*\d*[a-z]?[\W\d]*$", re.IGNORECASE
+)
 MAX_CHARS = 2000  # captions longer than this are whole paragraphs: no single image is described
 
 

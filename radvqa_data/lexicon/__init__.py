@@ -62,8 +62,9 @@ def load_lexicon(directory: str | None = None) -> tuple[LexiconEntry, ...]:
                 continue
             parts = line.split("\t")
             if len(parts) not in (4, 5):
-                raise ValueError(f"{path}:{lineno}: expected 4 or 5 tab-separated columns, "
-                                 f"got {len(parts)}")
+                raise ValueError(
+                    f"{path}:{lineno}: expected 4 or 5 tab-separated columns, got {len(parts)}"
+                )
             norm, syns, cui, group, regions = (p.strip() for p in [*parts, ""][:5])
             forms = tuple(dict.fromkeys(s.strip() for s in [norm, *syns.split("|")] if s.strip()))
             where = tuple(r.strip() for r in regions.split(",") if r.strip())

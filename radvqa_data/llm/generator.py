@@ -88,7 +88,9 @@ class LLMGenerator(Generator):
         verify_backend: Backend | None = None,  # second pass judge; None = no verification
         verify_template: str = DEFAULT_VERIFY_TEMPLATE,
         chunk_records: int = 32,  # records per backend call; bigger keeps a server busier (tail idles once per call)
-        text_fields: tuple[str, ...] = DEFAULT_TEXT_FIELDS,  # texts shown to the model and grounded on
+        text_fields: tuple[
+            str, ...
+        ] = DEFAULT_TEXT_FIELDS,  # texts shown to the model and grounded on
     ) -> None:
         self.backend = backend
         self.name = backend.name

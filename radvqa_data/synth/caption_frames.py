@@ -47,8 +47,19 @@ ADJECTIVE_FINDINGS = frozenset(
 #: Findings that are a change of a structure: without the structure ("Is there enlargement?",
 #: "Which side is the enlargement on?") the question is unclear and the answer a fragment, so
 #: they are not asked at all (v4); they still count as findings of the caption.
-STRUCTURE_CHANGES = frozenset({"thickening", "dilation", "enlargement", "narrowing", "distension",
-                               "collapse", "atrophy", "hypertrophy", "degeneration"})
+STRUCTURE_CHANGES = frozenset(
+    {
+        "thickening",
+        "dilation",
+        "enlargement",
+        "narrowing",
+        "distension",
+        "collapse",
+        "atrophy",
+        "hypertrophy",
+        "degeneration",
+    }
+)
 _ORDINALS = frozenset("first second third fourth fifth sixth".split())
 _PRE_LABELS = frozenset({"SIZE", "ATTRIBUTE", "LATERALITY", "ANATOMY", "SEQUENCE", "FINDING"})
 _SECONDARY_LEAD = frozenset("with containing causing producing".split())
@@ -63,23 +74,30 @@ _NOT_SUBJECTS = frozenset(
 )
 #: Nouns that end a device's name: a finding word before one names the device, not a finding
 #: ("patent foramen ovale occlusion device", "obstruction catheter").
-DEVICE_WORDS = frozenset("device devices occluder occluders plug plugs coil coils balloon balloons "
-                         "drain drains tube tubes wire wires filter filters system".split())
+DEVICE_WORDS = frozenset(
+    "device devices occluder occluders plug plugs coil coils balloon balloons "
+    "drain drains tube tubes wire wires filter filters system".split()
+)
 #: "a treated case of renal cell carcinoma": the diagnosis of the patient's history, treated.
 _TREATED_CASE = frozenset("treated operated resected irradiated excised".split())
 #: Punctuation that joins an abbreviation to its meaning in a figure legend ("A – ascites").
 _LEGEND_MARKS = frozenset({"\u2013", "\u2014", "-", "=", ":"})
 #: "consistent with dissection": what follows names the diagnosis, not a feature of it.
-_DIAGNOSIS_LEAD = frozenset("consistent compatible keeping diagnostic typical characteristic "
-                            "concordant".split())
+_DIAGNOSIS_LEAD = frozenset(
+    "consistent compatible keeping diagnostic typical characteristic concordant".split()
+)
 #: Generic nouns a finding may precede and still name the abnormality ("fracture line").
-GENERIC_NOUNS = frozenset("line lines formation component components site focus foci area areas "
-                          "pattern appearance process fragment fragments deformity".split())
+GENERIC_NOUNS = frozenset(
+    "line lines formation component components site focus foci area areas "
+    "pattern appearance process fragment fragments deformity".split()
+)
 #: Procedures: "stone extraction", "drainage of the abscess" do not say that the finding is in
 #: the picture (it may be gone, or the picture may precede or follow the procedure).
-PROCEDURE_NOUNS = frozenset("extraction extractor removal resection excision drainage aspiration "
-                            "repair clip clipping coiling embolization ablation fixation retrieval "
-                            "evacuation".split())
+PROCEDURE_NOUNS = frozenset(
+    "extraction extractor removal resection excision drainage aspiration "
+    "repair clip clipping coiling embolization ablation fixation retrieval "
+    "evacuation".split()
+)
 #: Words in a finding's noun phrase that say it is no longer there ("resolved aneurysm").
 PAST_WORDS = frozenset("resolved former removed resected excised evacuated extracted".split())
 #: Words with an anatomical adjective's ending that judge a finding instead of naming a structure
@@ -99,13 +117,17 @@ _GONE_LINKS = frozenset("has have had is are was were now since then".split())
 MOVED_PART_FINDINGS = frozenset({"herniation"})
 #: Relations that make a finding a landmark for something else ("duct seen distal to the
 #: pancreatic mass"): the finding is there, but the caption is about the other thing.
-_LANDMARK_WORDS = frozenset("distal proximal adjacent lateral medial anterior posterior superior "
-                            "inferior next close cranial caudal".split())
+_LANDMARK_WORDS = frozenset(
+    "distal proximal adjacent lateral medial anterior posterior superior "
+    "inferior next close cranial caudal".split()
+)
 _LANDMARK_PREPS = frozenset("near beside abutting".split())
 #: Verbs that open what a picture shows: a "with" phrase after their object is about the object
 #: ("shows a focal scar ... with dilatation of the renal pelvis").
-_SHOW_VERBS = frozenset("shows show showing demonstrates demonstrating reveals revealing depicts "
-                        "depicting there".split())
+_SHOW_VERBS = frozenset(
+    "shows show showing demonstrates demonstrating reveals revealing depicts "
+    "depicting there".split()
+)
 #: Entities that may follow a finding that heads its phrase ("mass T2 hyperintense", "bleed CT").
 _AFTER_HEAD = frozenset({"SEQUENCE", "ATTRIBUTE", "MODALITY", "PLANE", "CONTRAST"})
 
@@ -179,8 +201,12 @@ def _listed_after(us: list[Unit], prev: int, i: int) -> bool:
     """True when finding `i` is the next item of a list after finding `prev` (joined by "and",
     "or" or a comma, with no clause verb or clause break between them)."""
     j = i - 1
-    while j > prev and (us[j].kind in _PRE_LABELS or us[j].low in DETERMINERS
-                        or is_adjective_like(us[j]) or is_adverb(us[j])):
+    while j > prev and (
+        us[j].kind in _PRE_LABELS
+        or us[j].low in DETERMINERS
+        or is_adjective_like(us[j])
+        or is_adverb(us[j])
+    ):
         j -= 1
     if j <= prev or us[j].low not in ("and", "or", ","):
         return False
@@ -192,18 +218,21 @@ def _frame(us: list[Unit], i: int) -> Frame:
     nxt = us[i + 1] if i + 1 < len(us) else None
     adjectival = f.low in ADJECTIVE_FINDINGS
     after = us[i + 2] if i + 2 < len(us) else None
-    head = not adjectival and (ends_noun_phrase(nxt)
-                               or (nxt is not None and nxt.kind in _AFTER_HEAD)
-                               or (nxt is not None and nxt.low in GENERIC_NOUNS)
-                               or (after is not None and after.low == "to"))  # "lesion adjacent to"
+    head = not adjectival and (
+        ends_noun_phrase(nxt)
+        or (nxt is not None and nxt.kind in _AFTER_HEAD)
+        or (nxt is not None and nxt.low in GENERIC_NOUNS)
+        or (after is not None and after.low == "to")
+    )  # "lesion adjacent to"
     assert f.ent is not None
     frame = Frame(f.ent, head)
     frame.alternative = _alternative(us, i)
     frame.treated = (nxt is not None and nxt.low in PROCEDURE_NOUNS) or _procedure_of(us, i)
     frame.past = _past(us, i)
     frame.landmark = _landmark(us, i)
-    frame.device = nxt is not None and (nxt.low in DEVICE_WORDS or (
-        nxt.kind == "FINDING" and nxt.group == "device"))
+    frame.device = nxt is not None and (
+        nxt.low in DEVICE_WORDS or (nxt.kind == "FINDING" and nxt.group == "device")
+    )
     frame.legend = _legend(us, i)
     frame.treated = frame.treated or _treated_case(us, i)
     if not head:
@@ -218,28 +247,40 @@ def _frame(us: list[Unit], i: int) -> Frame:
 
 
 def _legend(us: list[Unit], i: int) -> bool:
-    """"PV – portal vein, A – ascites": the finding explains a label of the picture (a
+    """ "PV – portal vein, A – ascites": the finding explains a label of the picture (a
     dash or equals sign set apart by spaces after a short token), so it is marked, not described."""
     if i < 2 or us[i - 1].low not in _LEGEND_MARKS:
         return False
     mark, label = us[i - 1], us[i - 2]
-    return len(label.low) <= 4 and mark.start > label.end and (
-        mark.low != "-" or us[i].start > mark.end)
+    return (
+        len(label.low) <= 4
+        and mark.start > label.end
+        and (mark.low != "-" or us[i].start > mark.end)
+    )
 
 
 def _treated_case(us: list[Unit], i: int) -> bool:
-    """"in a treated case of renal cell carcinoma": the finding is the patient's treated
+    """ "in a treated case of renal cell carcinoma": the finding is the patient's treated
     diagnosis, not what the picture shows."""
     j = i - 1
-    while j >= 0 and i - j <= 5 and us[j].low != "of" and us[j].kind != "PUNCT" \
-            and us[j].low not in CLAUSE_VERBS:
+    while (
+        j >= 0
+        and i - j <= 5
+        and us[j].low != "of"
+        and us[j].kind != "PUNCT"
+        and us[j].low not in CLAUSE_VERBS
+    ):
         j -= 1
-    return (j >= 2 and us[j].low == "of" and us[j - 1].low in ("case", "cases")
-            and us[j - 2].low in _TREATED_CASE)
+    return (
+        j >= 2
+        and us[j].low == "of"
+        and us[j - 1].low in ("case", "cases")
+        and us[j - 2].low in _TREATED_CASE
+    )
 
 
 def _past(us: list[Unit], i: int) -> bool:
-    """"resolved aneurysm", "the mass has (largely) disappeared", "is no longer seen"."""
+    """ "resolved aneurysm", "the mass has (largely) disappeared", "is no longer seen"."""
     j = i - 1
     while j >= 0 and (us[j].kind == "WORD" and (is_adjective_like(us[j]) or is_adverb(us[j]))):
         if us[j].low in PAST_WORDS:
@@ -254,11 +295,14 @@ def _past(us: list[Unit], i: int) -> bool:
 
 
 def _landmark(us: list[Unit], i: int) -> bool:
-    """"distal to the (pancreatic) mass", "near the lesion": the finding locates another (a
+    """ "distal to the (pancreatic) mass", "near the lesion": the finding locates another (a
     determiner follows the relation; "a near total occlusion" is no landmark)."""
     j = i - 1
-    while j >= 0 and (us[j].kind in ("ANATOMY", "LATERALITY", "SIZE") or is_adjective_like(us[j])
-                      or is_adverb(us[j])):
+    while j >= 0 and (
+        us[j].kind in ("ANATOMY", "LATERALITY", "SIZE")
+        or is_adjective_like(us[j])
+        or is_adverb(us[j])
+    ):
         j -= 1
     if j < 1 or us[j].low not in DETERMINERS:
         return False
@@ -289,17 +333,25 @@ def _pre_chain(us: list[Unit], i: int, frame: Frame) -> int:
         _collect(u, frame)
     add_attributes(us, [k for k in range(start, i) if us[k].kind == "ATTRIBUTE"], frame)
     before = us[start - 1].low if start > 0 else ""
-    coordinated_before = (before in ("and", "or", ",") and start > 1
-                          and (us[start - 2].kind in ("ANATOMY", "LATERALITY")
-                               or _place_noun(us, start - 2)))
+    coordinated_before = (
+        before in ("and", "or", ",")
+        and start > 1
+        and (us[start - 2].kind in ("ANATOMY", "LATERALITY") or _place_noun(us, start - 2))
+    )
     if any(u.low in ("and", "or") for u in us[start:i]) or coordinated_before:
         # "right parietal and bilateral frontal lobe lesions", "mediastinal and left hilar
         # adenopathy": the places and sides are shared out among coordinated heads
         frame.sides.clear()
         frame.locations.clear()
-    frame.qualifiers = [u for u in us[start:i] if u.kind == "WORD" and is_adjective_like(u)
-                        and u.low.endswith(_STRUCTURE_ENDINGS)
-                        and u.low not in MODIFIER_WORDS and u.low not in _EVALUATIVE]
+    frame.qualifiers = [
+        u
+        for u in us[start:i]
+        if u.kind == "WORD"
+        and is_adjective_like(u)
+        and u.low.endswith(_STRUCTURE_ENDINGS)
+        and u.low not in MODIFIER_WORDS
+        and u.low not in _EVALUATIVE
+    ]
     first = next((u for u in us[start:i] if u.low not in DETERMINERS), None)
     if first is not None and first.kind == "NUM":
         frame.count = first
@@ -312,8 +364,13 @@ def _phrase_head(us: list[Unit], k: int) -> bool:
     """A plain word that ends its noun phrase, so heads it ("ramus" in "pubic ramus and
     acetabulum lesion", "scar" in "a focal cortical scar in the kidney")."""
     u = us[k]
-    return (u.kind == "WORD" and u.low not in DETERMINERS and not ends_noun_phrase(u)
-            and not is_adverb(u) and ends_noun_phrase(us[k + 1] if k + 1 < len(us) else None))
+    return (
+        u.kind == "WORD"
+        and u.low not in DETERMINERS
+        and not ends_noun_phrase(u)
+        and not is_adverb(u)
+        and ends_noun_phrase(us[k + 1] if k + 1 < len(us) else None)
+    )
 
 
 def _place_noun(us: list[Unit], k: int) -> bool:
@@ -332,10 +389,14 @@ def _place_noun(us: list[Unit], k: int) -> bool:
 
 
 def _procedure_of(us: list[Unit], i: int) -> bool:
-    """"resection of the (large) tumor": the finding is the object of a procedure noun."""
+    """ "resection of the (large) tumor": the finding is the object of a procedure noun."""
     j = i - 1
-    while j >= 0 and (us[j].low in DETERMINERS or is_adjective_like(us[j])
-                      or us[j].low in _ORDINALS or us[j].kind in _PRE_LABELS):
+    while j >= 0 and (
+        us[j].low in DETERMINERS
+        or is_adjective_like(us[j])
+        or us[j].low in _ORDINALS
+        or us[j].kind in _PRE_LABELS
+    ):
         j -= 1
     return j >= 1 and us[j].low == "of" and us[j - 1].low in PROCEDURE_NOUNS
 
@@ -360,24 +421,32 @@ def _collect(u: Unit, frame: Frame) -> None:
 
 def _phrase_head_is_finding(us: list[Unit], i: int) -> bool:
     j = i + 1
-    while j < len(us) and (us[j].kind in ("ATTRIBUTE", "SIZE", "LATERALITY", "ANATOMY")
-                           or us[j].low == "-" or is_adjective_like(us[j]) or is_adverb(us[j])):
+    while j < len(us) and (
+        us[j].kind in ("ATTRIBUTE", "SIZE", "LATERALITY", "ANATOMY")
+        or us[j].low == "-"
+        or is_adjective_like(us[j])
+        or is_adverb(us[j])
+    ):
         j += 1
     return j < len(us) and us[j].kind == "FINDING"
 
 
 def _alternative(us: list[Unit], i: int) -> bool:
-    """"cyst or abscess", "abscess versus tumor": either finding is only one possibility. (A
+    """ "cyst or abscess", "abscess versus tumor": either finding is only one possibility. (A
     slash is not read as one: "edema/inflammation" names both.)"""
     for step in (1, -1):
         j = i + step
-        while 0 <= j < len(us) and (us[j].kind in ("ATTRIBUTE", "SIZE")
-                                    or is_adjective_like(us[j])):
+        while 0 <= j < len(us) and (
+            us[j].kind in ("ATTRIBUTE", "SIZE") or is_adjective_like(us[j])
+        ):
             j += step
         if 0 <= j < len(us) and us[j].low in ("or", "versus", "vs"):
             j += step
-            while 0 <= j < len(us) and (us[j].kind in ("ATTRIBUTE", "SIZE", "ANATOMY")
-                                        or us[j].low in DETERMINERS or is_adjective_like(us[j])):
+            while 0 <= j < len(us) and (
+                us[j].kind in ("ATTRIBUTE", "SIZE", "ANATOMY")
+                or us[j].low in DETERMINERS
+                or is_adjective_like(us[j])
+            ):
                 j += step
             if 0 <= j < len(us) and us[j].kind == "FINDING":
                 return True
@@ -387,7 +456,8 @@ def _alternative(us: list[Unit], i: int) -> bool:
 def _secondary(us: list[Unit], i: int, start: int, frame: Frame) -> None:
     if any(u.low in _SECONDARY_WORDS for u in us[start:i]):
         frame.of_unnamed = not any(u.kind == "FINDING" for u in us[:start]) and _subject_before(
-            us, start)
+            us, start
+        )
         frame.secondary = frame.of_unnamed or any(u.kind == "FINDING" for u in us[:start])
         return
     j = start - 1
@@ -408,9 +478,9 @@ def _object_before(us: list[Unit], j: int) -> bool:
     if verb is None:
         return False
     article = next((k for k in range(verb + 1, j) if us[k].low in ("a", "an")), None)
-    return article is not None and any(_phrase_head(us, k) and us[k].low not in GENERIC_NOUNS
-                                       for k in range(article + 1, j))
-
+    return article is not None and any(
+        _phrase_head(us, k) and us[k].low not in GENERIC_NOUNS for k in range(article + 1, j)
+    )
 
 
 def _subject_before(us: list[Unit], j: int) -> bool:
@@ -420,5 +490,7 @@ def _subject_before(us: list[Unit], j: int) -> bool:
     with ...", "patient with ...") are not subjects."""
     if any(u.low in CLAUSE_VERBS or u.low in _SHOW_VERBS for u in us[:j]):
         return False
-    return any(_phrase_head(us, k) and us[k].low not in GENERIC_NOUNS
-               and us[k].low not in _NOT_SUBJECTS for k in range(j))
+    return any(
+        _phrase_head(us, k) and us[k].low not in GENERIC_NOUNS and us[k].low not in _NOT_SUBJECTS
+        for k in range(j)
+    )

@@ -40,13 +40,18 @@ PART_NOUNS = frozenset(
     "hemispheres".split()
 )
 _LOCATION_PREPS = frozenset("in within of at involving involves inside throughout along".split())
-_LEAD_INS = frozenset("is are was were seen noted present located identified arising originating "
-                      "centered situated".split())
-_PREDICATE_VERBS = frozenset("is are was were appears appear appearing demonstrates demonstrating "
-                             "shows showing exhibits exhibiting with has having".split())
+_LEAD_INS = frozenset(
+    "is are was were seen noted present located identified arising originating "
+    "centered situated".split()
+)
+_PREDICATE_VERBS = frozenset(
+    "is are was were appears appear appearing demonstrates demonstrating "
+    "shows showing exhibits exhibiting with has having".split()
+)
 _PREDICATE_WORDS = frozenset("images image weighted sequence sequences signal intensity".split())
-_MEASURE_LEAD = frozenset("measuring measures measured measure that which approximately about "
-                          "roughly nearly".split())
+_MEASURE_LEAD = frozenset(
+    "measuring measures measured measure that which approximately about roughly nearly".split()
+)
 
 
 def side_of(u: Unit) -> str:
@@ -112,7 +117,7 @@ def read_after(us: list[Unit], i: int, frame: Frame) -> None:
 
 
 def _measure_after(us: list[Unit], j: int, frame: Frame) -> bool:
-    """"(,) measuring (approximately) 3 x 2 cm", "of 3 cm"; not a range ("up to 3 cm")."""
+    """ "(,) measuring (approximately) 3 x 2 cm", "of 3 cm"; not a range ("up to 3 cm")."""
     n = len(us)
     if j < n and us[j].low == ",":
         j += 1
@@ -129,18 +134,23 @@ def _measure_after(us: list[Unit], j: int, frame: Frame) -> bool:
 
 
 def _side_phrase(us: list[Unit], j: int, frame: Frame) -> bool:
-    """"(located) on the right (side)"."""
+    """ "(located) on the right (side)"."""
     if j < len(us) and us[j].low == "located":
         j += 1
-    if j + 2 < len(us) and us[j].low == "on" and us[j + 1].low == "the" and is_side(us[j + 2]) \
-            and us[j + 2].kind == "LATERALITY":
+    if (
+        j + 2 < len(us)
+        and us[j].low == "on"
+        and us[j + 1].low == "the"
+        and is_side(us[j + 2])
+        and us[j + 2].kind == "LATERALITY"
+    ):
         frame.sides.append(us[j + 2])
         return True
     return False
 
 
 def _location(us: list[Unit], j: int, frame: Frame) -> int | None:
-    """"(is seen) in/of/within the (left) <anatomy>", "in the <part> of the <anatomy>": record the
+    """ "(is seen) in/of/within the (left) <anatomy>", "in the <part> of the <anatomy>": record the
     place and its sides; return the index after the phrase (None when there is no place)."""
     n = len(us)
     lead = 0
@@ -176,8 +186,9 @@ def _coordinated(us: list[Unit], k: int) -> bool:
         conj = us[j].low
         j += 1
         k = j
-        while j < len(us) and (us[j].low in DETERMINERS or us[j].kind == "LATERALITY"
-                               or is_adjective_like(us[j])):
+        while j < len(us) and (
+            us[j].low in DETERMINERS or us[j].kind == "LATERALITY" or is_adjective_like(us[j])
+        ):
             j += 1
         if j < len(us) and us[j].kind == "ANATOMY":
             return True
@@ -185,12 +196,18 @@ def _coordinated(us: list[Unit], k: int) -> bool:
         # list; not "lower zone, obliterating the left costophrenic angle", a participle's
         # object, nor "femur and a histological diagnosis of", a new noun phrase)
         u = us[j] if j < len(us) else None
-        return (conj != "," and u is not None and u.kind == "WORD" and u.low not in DETERMINERS
-                and not ends_noun_phrase(u) and not is_adverb(u)
-                and not any(ends_noun_phrase(x) or x.low in DETERMINERS
-                            for x in us[k:j] if x.kind == "WORD")
-                and (j + 1 == len(us) or us[j + 1].kind == "PUNCT"
-                     or us[j + 1].low in ("and", "or")))
+        return (
+            conj != ","
+            and u is not None
+            and u.kind == "WORD"
+            and u.low not in DETERMINERS
+            and not ends_noun_phrase(u)
+            and not is_adverb(u)
+            and not any(
+                ends_noun_phrase(x) or x.low in DETERMINERS for x in us[k:j] if x.kind == "WORD"
+            )
+            and (j + 1 == len(us) or us[j + 1].kind == "PUNCT" or us[j + 1].low in ("and", "or"))
+        )
     return False
 
 
@@ -215,8 +232,12 @@ def anatomy_phrase(us: list[Unit], j: int) -> tuple[Unit, list[Unit], int] | Non
     sides: list[Unit] = []
     while j < n and us[j].low in DETERMINERS:
         j += 1
-    while j < n and (us[j].kind in ("LATERALITY", "SIZE") or is_adjective_like(us[j])
-                     or is_adverb(us[j]) or us[j].low == "-"):
+    while j < n and (
+        us[j].kind in ("LATERALITY", "SIZE")
+        or is_adjective_like(us[j])
+        or is_adverb(us[j])
+        or us[j].low == "-"
+    ):
         if is_side(us[j]):
             sides.append(us[j])
         j += 1
@@ -230,7 +251,7 @@ def anatomy_phrase(us: list[Unit], j: int) -> tuple[Unit, list[Unit], int] | Non
 
 
 def _predicate(us: list[Unit], j: int, frame: Frame) -> None:
-    """"is T1 hyperintense, T2 hypointense", "appears enlarged", "with peripheral enhancement".
+    """ "is T1 hyperintense, T2 hypointense", "appears enlarged", "with peripheral enhancement".
 
     The run of descriptive words after the verb attaches to the finding only where it ends the
     clause (a full stop, a preposition, a determiner, a verb): in "with mildly enhancing
@@ -249,11 +270,18 @@ def _predicate(us: list[Unit], j: int, frame: Frame) -> None:
                 pending.append(j)
         elif u.low == "on" and sequence_after(us, j - 1) is not None:
             pass  # "hyperintense on (the) T2 ..."
-        elif (u.kind == "SEQUENCE" or u.low in _PREDICATE_WORDS or u.low in (",", "-", "and")
-              or is_adverb(u) or is_adjective_like(u) or u.group == "position"):
+        elif (
+            u.kind == "SEQUENCE"
+            or u.low in _PREDICATE_WORDS
+            or u.low in (",", "-", "and")
+            or is_adverb(u)
+            or is_adjective_like(u)
+            or u.group == "position"
+        ):
             pass
-        elif u.kind in ("ANATOMY", "FINDING") or (u.kind == "WORD" and not ends_noun_phrase(u)
-                                                  and u.low not in DETERMINERS):
+        elif u.kind in ("ANATOMY", "FINDING") or (
+            u.kind == "WORD" and not ends_noun_phrase(u) and u.low not in DETERMINERS
+        ):
             return  # the run describes this noun, not the finding
         else:
             break
@@ -266,4 +294,3 @@ def _flush(us: list[Unit], pending: list[int], frame: Frame) -> None:
         if us[k].kind == "SIZE":
             frame.sizes.append(us[k])
     add_attributes(us, [k for k in pending if us[k].kind == "ATTRIBUTE"], frame)
-

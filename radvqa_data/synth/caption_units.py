@@ -30,8 +30,14 @@ _TOKEN = re.compile(
     rf"(?:{_BY}{_NUM}\s*(?P<u3>{_UNIT})?)?(?!\w|\.\d))|{_WORD.pattern}",
     re.I,
 )
-_UNIT_NAMES = {"cm": "cm", "mm": "mm", "centimeter": "cm", "centimeters": "cm", "millimeter": "mm",
-               "millimeters": "mm"}
+_UNIT_NAMES = {
+    "cm": "cm",
+    "mm": "mm",
+    "centimeter": "cm",
+    "centimeters": "cm",
+    "millimeter": "mm",
+    "millimeters": "mm",
+}
 
 DETERMINERS = frozenset("a an the this these those its their his her some any".split())
 PREPOSITIONS = frozenset(
@@ -63,10 +69,32 @@ MODIFIER_WORDS = frozenset(
 _NOUNS_LIKE_ADJECTIVES = frozenset(
     "signal signals interval material level wall image images".split()
 )
-_ADJ_SUFFIXES = ("al", "ar", "ic", "ous", "ive", "ile", "ed", "ant", "ary", "oid", "ing", "ful",
-                 "less")
-NUMBER_WORDS = {"two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
-                "eight": "8", "nine": "9", "ten": "10"}
+_ADJ_SUFFIXES = (
+    "al",
+    "ar",
+    "ic",
+    "ous",
+    "ive",
+    "ile",
+    "ed",
+    "ant",
+    "ary",
+    "oid",
+    "ing",
+    "ful",
+    "less",
+)
+NUMBER_WORDS = {
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+    "ten": "10",
+}
 
 
 @dataclass(frozen=True)
@@ -194,5 +222,9 @@ def ends_noun_phrase(u: Unit | None) -> bool:
     if u.kind != "WORD":
         return False
     w = u.low
-    return (w in PREPOSITIONS or w in CONJUNCTIONS or w in CLAUSE_VERBS
-            or (w.endswith(("ing", "ed")) and w not in _NOUNS_LIKE_ADJECTIVES))
+    return (
+        w in PREPOSITIONS
+        or w in CONJUNCTIONS
+        or w in CLAUSE_VERBS
+        or (w.endswith(("ing", "ed")) and w not in _NOUNS_LIKE_ADJECTIVES)
+    )

@@ -30,24 +30,60 @@ app = typer.Typer()
 def synth_cmd(
     out: Path = typer.Option(..., "--out", help="Output folder: qa/, rejects/, manifest.json."),
     catalog: CatalogOpt = DEFAULT_CATALOG,
-    backend: str = typer.Option(SynthConfig.backend, "--backend", help="rules | openai | transformers | vllm"),
-    sources: list[str] = typer.Option(None, "--sources", help="Catalog sources (default: all but benchmarks)."),
+    backend: str = typer.Option(
+        SynthConfig.backend, "--backend", help="rules | openai | transformers | vllm"
+    ),
+    sources: list[str] = typer.Option(
+        None, "--sources", help="Catalog sources (default: all but benchmarks)."
+    ),
     limit: int = typer.Option(None, "--limit", help="Only the first N images (sorted by id)."),
-    seed: int = typer.Option(SynthConfig.seed, "--seed", help="Seed of phrasing, yes/no polarity and LLM sampling."),
-    allow_missing_images: bool = typer.Option(False, "--allow-missing-images", help="Also images whose file is missing (text-only metadata rows)."),
-    shard_size: int = typer.Option(SynthConfig.shard_size, "--shard-size", help="Images per shard (resume granularity)."),
-    max_answer_words: int = typer.Option(SynthConfig.max_answer_words, "--max-answer-words", help="Longer answers are rejected (answer_too_long)."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Wipe shards of a different earlier run in --out."),
+    seed: int = typer.Option(
+        SynthConfig.seed, "--seed", help="Seed of phrasing, yes/no polarity and LLM sampling."
+    ),
+    allow_missing_images: bool = typer.Option(
+        False,
+        "--allow-missing-images",
+        help="Also images whose file is missing (text-only metadata rows).",
+    ),
+    shard_size: int = typer.Option(
+        SynthConfig.shard_size, "--shard-size", help="Images per shard (resume granularity)."
+    ),
+    max_answer_words: int = typer.Option(
+        SynthConfig.max_answer_words,
+        "--max-answer-words",
+        help="Longer answers are rejected (answer_too_long).",
+    ),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Wipe shards of a different earlier run in --out."
+    ),
     progress: ProgressOpt = True,
-    base_url: str = typer.Option(None, "--base-url", help="LLM backends: OpenAI-compatible server URL."),
+    base_url: str = typer.Option(
+        None, "--base-url", help="LLM backends: OpenAI-compatible server URL."
+    ),
     model: str = typer.Option(None, "--model", help="LLM backends: model id or path."),
-    api_key_env: str = typer.Option(llm.API_KEY_ENV, "--api-key-env", help="Env variable holding the API key."),
-    concurrency: int = typer.Option(llm.CONCURRENCY, "--concurrency", help="LLM requests in flight."),
+    api_key_env: str = typer.Option(
+        llm.API_KEY_ENV, "--api-key-env", help="Env variable holding the API key."
+    ),
+    concurrency: int = typer.Option(
+        llm.CONCURRENCY, "--concurrency", help="LLM requests in flight."
+    ),
     timeout: float = typer.Option(llm.TIMEOUT_S, "--timeout", help="Seconds per LLM request."),
-    temperature: float = typer.Option(llm.TEMPERATURE, "--temperature", help="LLM sampling: 0 = greedy; higher = more varied, more junk."),
-    top_p: float = typer.Option(llm.TOP_P, "--top-p", help="LLM sampling: nucleus probability mass."),
-    max_new_tokens: int = typer.Option(llm.MAX_NEW_TOKENS, "--max-new-tokens", help="Longest LLM reply."),
-    verify: bool = typer.Option(False, "--verify/--no-verify", help="LLM backends: second pass in which the model judges every generated pair against the source (yes/no verdict); a 'no' rejects the pair."),
+    temperature: float = typer.Option(
+        llm.TEMPERATURE,
+        "--temperature",
+        help="LLM sampling: 0 = greedy; higher = more varied, more junk.",
+    ),
+    top_p: float = typer.Option(
+        llm.TOP_P, "--top-p", help="LLM sampling: nucleus probability mass."
+    ),
+    max_new_tokens: int = typer.Option(
+        llm.MAX_NEW_TOKENS, "--max-new-tokens", help="Longest LLM reply."
+    ),
+    verify: bool = typer.Option(
+        False,
+        "--verify/--no-verify",
+        help="LLM backends: second pass in which the model judges every generated pair against the source (yes/no verdict); a 'no' rejects the pair.",
+    ),
     executor: ExecutorOpt = "local",
     ray_address: RayAddressOpt = None,
 ) -> None:
@@ -65,17 +101,47 @@ def synth_cmd(
             # On Ray each vLLM replica starts its engine on its own GPU: none starts here.
             options = {"lazy": True} if backend == "vllm" and executor == "ray" else None
             generator = _llm_generator(
-                backend, base_url=base_url, model=model, api_key_env=api_key_env, concurrency=concurrency,
-                timeout=timeout, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
-                seed=seed, verify=verify, backend_options=options,
+                backend,
+                base_url=base_url,
+                model=model,
+                api_key_env=api_key_env,
+                concurrency=concurrency,
+                timeout=timeout,
+                temperature=temperature,
+                top_p=top_p,
+                max_new_tokens=max_new_tokens,
+                seed=seed,
+                verify=verify,
+                backend_options=options,
             )
-            settings = {"model": model, "base_url": base_url, "temperature": temperature, "top_p": top_p,
-                        "max_new_tokens": max_new_tokens, "verify": verify}
-        config = SynthConfig(backend=backend, sources=split_list(sources), limit=limit, seed=seed,
-                             allow_missing_images=allow_missing_images, shard_size=shard_size,
-                             max_answer_words=max_answer_words, generator_settings=settings)
-        summary = run_synth(catalog, out, config, generator, overwrite=overwrite,
-                            progress=progress, executor=executor, ray_address=ray_address)
+            settings = {
+                "model": model,
+                "base_url": base_url,
+                "temperature": temperature,
+                "top_p": top_p,
+                "max_new_tokens": max_new_tokens,
+                "verify": verify,
+            }
+        config = SynthConfig(
+            backend=backend,
+            sources=split_list(sources),
+            limit=limit,
+            seed=seed,
+            allow_missing_images=allow_missing_images,
+            shard_size=shard_size,
+            max_answer_words=max_answer_words,
+            generator_settings=settings,
+        )
+        summary = run_synth(
+            catalog,
+            out,
+            config,
+            generator,
+            overwrite=overwrite,
+            progress=progress,
+            executor=executor,
+            ray_address=ray_address,
+        )
         print_synth_summary(summary)
 
 
@@ -97,9 +163,13 @@ def _llm_generator(backend: str, **kwargs):
     from radvqa_data.core.errors import ConfigError
 
     if backend not in ("openai", "transformers", "vllm"):
-        raise ConfigError(f"--backend {backend}: unknown backend (expected rules, openai, transformers or vllm)")
+        raise ConfigError(
+            f"--backend {backend}: unknown backend (expected rules, openai, transformers or vllm)"
+        )
     try:
         from radvqa_data.llm.factory import make_generator
     except ImportError as exc:
-        raise ConfigError(f"--backend {backend} needs radvqa_data.llm, which is not available here ({exc})") from exc
+        raise ConfigError(
+            f"--backend {backend} needs radvqa_data.llm, which is not available here ({exc})"
+        ) from exc
     return make_generator(backend, **kwargs)

@@ -38,7 +38,9 @@ class SynthConfig:
         if self.max_answer_words < 1:
             problems.append(f"max_answer_words must be >= 1 (got {self.max_answer_words})")
         if not 0 < self.grounding_threshold <= 100:
-            problems.append(f"grounding_threshold must be in (0, 100] (got {self.grounding_threshold})")
+            problems.append(
+                f"grounding_threshold must be in (0, 100] (got {self.grounding_threshold})"
+            )
         if not 0.5 <= self.yes_share_max < 1:
             problems.append(f"yes_share_max must be in [0.5, 1) (got {self.yes_share_max})")
         if problems:

@@ -65,8 +65,9 @@ class _Run:
 
     def write(self, plan, result: ShardResult) -> None:
         """Write one shard and its state (the commit mark); count it in `done` and `summary`."""
-        stats = shard_stats(plan, result.n_images, result.kept, result.rejects,
-                            backend=result.backend)
+        stats = shard_stats(
+            plan, result.n_images, result.kept, result.rejects, backend=result.backend
+        )
         write_shard(self.out, plan.index, result.kept, result.rejects, stats)
         self.done[plan.index] = stats
         self.summary.images += result.n_images
@@ -81,11 +82,15 @@ def resolve_sources(con, requested: list[str]) -> list[str]:
     if requested:
         unknown = [s for s in requested if s not in known]
         if unknown:
-            raise InputError(f"source(s) {', '.join(unknown)} not in the catalog (catalogued: {', '.join(known) or 'none'})")
+            raise InputError(
+                f"source(s) {', '.join(unknown)} not in the catalog (catalogued: {', '.join(known) or 'none'})"
+            )
         return list(requested)
     chosen = [n for n, k in known.items() if k not in BENCHMARK_KINDS]
     if not chosen:
-        raise InputError("the catalog has no source to synthesize from; add one with `radvqa-data catalog add`")
+        raise InputError(
+            "the catalog has no source to synthesize from; add one with `radvqa-data catalog add`"
+        )
     return chosen
 
 
@@ -117,17 +122,30 @@ def run_synth(
         sources = resolve_sources(con, config.sources)
         # the caller's config stays as it was: this run's copy names its sources and settings
         config = dataclasses.replace(
-            config, sources=sources,
-            generator_settings={**config.generator_settings, **generator.settings})
+            config,
+            sources=sources,
+            generator_settings={**config.generator_settings, **generator.settings},
+        )
         fp = catalog_fingerprint(con, sources)
         # The resolved config rides along so that a refused rerun can name what changed.
         resolved = json.loads(json.dumps(config.resolved(), default=str))
-        claim_output(out, {"config": config.fingerprint(), "catalog": fp, "resolved": resolved}, overwrite=overwrite)
-        plans = plan_shards(con, sources, allow_missing=config.allow_missing_images,
-                            shard_size=config.shard_size, limit=config.limit)
+        claim_output(
+            out,
+            {"config": config.fingerprint(), "catalog": fp, "resolved": resolved},
+            overwrite=overwrite,
+        )
+        plans = plan_shards(
+            con,
+            sources,
+            allow_missing=config.allow_missing_images,
+            shard_size=config.shard_size,
+            limit=config.limit,
+        )
         overrides, conflicts = case_splits(con, sources)
         done = finished_shards(out)
-        summary = SynthSummary(out, shards_total=len(plans), shards_skipped=sum(p.index in done for p in plans))
+        summary = SynthSummary(
+            out, shards_total=len(plans), shards_skipped=sum(p.index in done for p in plans)
+        )
         todo = [p for p in plans if p.index not in done]
         text_fields = generator.text_fields
         missing = texts_without_entities(con, sources, text_fields)
@@ -141,7 +159,13 @@ def run_synth(
             else:
                 _run_local(ex, con, job, todo, run)
         summary.manifest = write_manifest(
-            out, config, catalog=Path(catalog), catalog_fp=fp, plans=plans, done=done, case_conflicts=conflicts,
+            out,
+            config,
+            catalog=Path(catalog),
+            catalog_fp=fp,
+            plans=plans,
+            done=done,
+            case_conflicts=conflicts,
             generator=generator.name,
         )
         # Under Ray each worker counted on its own copy of the generator: `_run_remote` sums
@@ -162,8 +186,13 @@ def _run_local(ex, con, job: ShardJob, todo: list, run: _Run) -> None:
     tick = ShardProgress(run.advance)
 
     def one(plan) -> ShardResult:
-        records = load_shard(con, plan, allow_missing=job.config.allow_missing_images,
-                             split_override=job.split_override, text_fields=job.text_fields)
+        records = load_shard(
+            con,
+            plan,
+            allow_missing=job.config.allow_missing_images,
+            split_override=job.split_override,
+            text_fields=job.text_fields,
+        )
         stream = records if hooked else counted(records, tick)
         return synth_shard(plan.index, records, generator, chain, balancer, stream)
 
@@ -195,13 +224,19 @@ def _run_remote(ex, job: ShardJob, todo: list, run: _Run) -> None:
             run.advance(result.n_images)
     finally:
         if candidates or any(b["backend"] for b in backend):  # an LLM generator (rules count none)
-            run.summary.generator_summary = {"candidates": dict(candidates),
-                                         "backend": backend_totals(backend)}
+            run.summary.generator_summary = {
+                "candidates": dict(candidates),
+                "backend": backend_totals(backend),
+            }
 
 
 def _missing_entities_warning(generator: Generator, missing: int, catalog) -> str:
     run = f"run `radvqa-data entities --catalog {catalog}` first"
     if generator.name == "rules":
-        return f"{missing:,} texts have no entities yet, so they yield metadata questions only; {run}"
-    return (f"{missing:,} texts have no entities yet, so prompts list no entities or negations for them "
-            f"and answers cannot be grounded on normalized entity names; {run}")
+        return (
+            f"{missing:,} texts have no entities yet, so they yield metadata questions only; {run}"
+        )
+    return (
+        f"{missing:,} texts have no entities yet, so prompts list no entities or negations for them "
+        f"and answers cannot be grounded on normalized entity names; {run}"
+    )

@@ -17,8 +17,13 @@ from radvqa_data.synth.config import SynthConfig
 from radvqa_data.synth.records import ShardPlan
 
 
-def shard_stats(plan: ShardPlan, n_images: int, kept: list[dict], rejects: list[dict],
-                backend: dict | None = None) -> dict:
+def shard_stats(
+    plan: ShardPlan,
+    n_images: int,
+    kept: list[dict],
+    rejects: list[dict],
+    backend: dict | None = None,
+) -> dict:
     """The counts of one shard (everything the manifest sums); `backend`: the LLM backend's
     counters for this shard (requests, retries, timeouts, tokens, seconds), empty for rules."""
     yes_no: dict[str, Counter] = defaultdict(Counter)
@@ -28,9 +33,12 @@ def shard_stats(plan: ShardPlan, n_images: int, kept: list[dict], rejects: list[
         if r["answer_type"] == "closed" and a in ("yes", "no"):
             yes_no[r["question_type"]][a] += 1
         if r["case_id"] is not None:
-            cases[f'{r["source"]}\x1f{r["case_id"]}'].add(r["split"] or "")
+            cases[f"{r['source']}\x1f{r['case_id']}"].add(r["split"] or "")
     return {
-        "index": plan.index, "source": plan.source, "first": plan.first, "last": plan.last,
+        "index": plan.index,
+        "source": plan.source,
+        "first": plan.first,
+        "last": plan.last,
         "images": n_images,
         "images_with_rows": len({r["image_id"] for r in kept}),
         "qa_rows": len(kept),
@@ -38,7 +46,9 @@ def shard_stats(plan: ShardPlan, n_images: int, kept: list[dict], rejects: list[
         "by_split": dict(Counter(r["split"] or "none" for r in kept)),
         "by_question_type": dict(Counter(r["question_type"] for r in kept)),
         "by_answer_type": dict(Counter(r["answer_type"] for r in kept)),
-        "by_type_and_answer_type": dict(Counter(f'{r["question_type"]}/{r["answer_type"]}' for r in kept)),
+        "by_type_and_answer_type": dict(
+            Counter(f"{r['question_type']}/{r['answer_type']}" for r in kept)
+        ),
         "by_source": dict(Counter(r["source"] for r in kept)),
         "yes_no": {t: dict(c) for t, c in yes_no.items()},
         "answer_words": dict(Counter(str(len(r["answer"].split())) for r in kept)),
@@ -69,6 +79,7 @@ def _median_from_hist(hist: dict[str, int]) -> float | None:
     if n == 0:
         return None
     values = sorted((int(k), v) for k, v in hist.items())
+
     def nth(i: int) -> int:
         seen = 0
         for value, count in values:
@@ -76,6 +87,7 @@ def _median_from_hist(hist: dict[str, int]) -> float | None:
             if seen > i:
                 return value
         return values[-1][0]
+
     return (nth((n - 1) // 2) + nth(n // 2)) / 2
 
 
@@ -90,15 +102,32 @@ def code_version() -> dict:
     except PackageNotFoundError:
         pkg = None
     try:
-        git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent,
-                             capture_output=True, text=True, timeout=5).stdout.strip() or None
+        git = (
+            subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"],
+                cwd=Path(__file__).parent,
+                capture_output=True,
+                text=True,
+                timeout=5,
+            ).stdout.strip()
+            or None
+        )
     except (OSError, subprocess.SubprocessError):
         git = None
     return {"package": pkg, "rules_version": RULES_VERSION, "git": git}
 
 
-def write_manifest(out: Path, config: SynthConfig, *, catalog: Path, catalog_fp: str, plans: list[ShardPlan],
-                   done: dict[int, dict], case_conflicts: int, generator: str) -> dict:
+def write_manifest(
+    out: Path,
+    config: SynthConfig,
+    *,
+    catalog: Path,
+    catalog_fp: str,
+    plans: list[ShardPlan],
+    done: dict[int, dict],
+    case_conflicts: int,
+    generator: str,
+) -> dict:
     """Sum the shards' counts into `out/manifest.json` (atomically) and return it."""
     shards = [done[p.index] for p in plans if p.index in done]
     yes_no: dict[str, Counter] = defaultdict(Counter)
@@ -122,12 +151,18 @@ def write_manifest(out: Path, config: SynthConfig, *, catalog: Path, catalog_fp:
         "by_answer_type": _sum(s["by_answer_type"] for s in shards),
         "by_type_and_answer_type": _sum(s["by_type_and_answer_type"] for s in shards),
         "by_source": _sum(s["by_source"] for s in shards),
-        "yes_rate": {t: round(c["yes"] / (c["yes"] + c["no"]), 4) for t, c in sorted(yes_no.items()) if c["yes"] + c["no"]},
+        "yes_rate": {
+            t: round(c["yes"] / (c["yes"] + c["no"]), 4)
+            for t, c in sorted(yes_no.items())
+            if c["yes"] + c["no"]
+        },
         "yes_no_counts": {t: dict(c) for t, c in sorted(yes_no.items())},
         "median_answer_words": _median_from_hist(_sum(s["answer_words"] for s in shards)),
         "rejects_by_reason": _sum(s["rejects_by_reason"] for s in shards),
         "case_split_conflicts_in_catalog": case_conflicts,  # resolved: whole case -> most held-out split
-        "case_split_violations": sum(1 for v in cases.values() if len(v) > 1),  # in the rows written: must be 0
+        "case_split_violations": sum(
+            1 for v in cases.values() if len(v) > 1
+        ),  # in the rows written: must be 0
         "generator": generator,
         "backend_counters": backend_totals(shards),  # LLM backends, over the finished shards
         "config": config.resolved(),

@@ -39,7 +39,12 @@ def _where(sources: list[str], allow_missing: bool) -> tuple[str, list]:
 
 
 def plan_shards(
-    con: duckdb.DuckDBPyConnection, sources: list[str], *, allow_missing: bool, shard_size: int, limit: int | None
+    con: duckdb.DuckDBPyConnection,
+    sources: list[str],
+    *,
+    allow_missing: bool,
+    shard_size: int,
+    limit: int | None,
 ) -> list[ShardPlan]:
     """Cut the selected images into deterministic shards (never spanning two sources)."""
     where, params = _where(sources, allow_missing)
@@ -60,7 +65,9 @@ def plan_shards(
     return plans
 
 
-def case_splits(con: duckdb.DuckDBPyConnection, sources: list[str]) -> tuple[dict[tuple[str, str], str], int]:
+def case_splits(
+    con: duckdb.DuckDBPyConnection, sources: list[str]
+) -> tuple[dict[tuple[str, str], str], int]:
     """(source, case) -> the split all its images get, and how many cases spanned several splits."""
     rows = con.execute(
         f"SELECT source, group_id, list(DISTINCT split) FROM images "
@@ -73,7 +80,9 @@ def case_splits(con: duckdb.DuckDBPyConnection, sources: list[str]) -> tuple[dic
     for source, case, splits in rows:
         if len(splits) > 1:
             conflicts += 1
-            ranked = sorted(splits, key=lambda s: SPLIT_PRECEDENCE.index(s) if s in SPLIT_PRECEDENCE else 99)
+            ranked = sorted(
+                splits, key=lambda s: SPLIT_PRECEDENCE.index(s) if s in SPLIT_PRECEDENCE else 99
+            )
             resolved[(source, case)] = ranked[0]
     return resolved, conflicts
 
@@ -95,7 +104,9 @@ def load_shard(
     params = [plan.source, plan.first, plan.last]
     fields_sql, fields_params = "", []
     if text_fields is not None:
-        fields_sql = f" AND field IN ({','.join('?' * len(text_fields))})" if text_fields else " AND false"
+        fields_sql = (
+            f" AND field IN ({','.join('?' * len(text_fields))})" if text_fields else " AND false"
+        )
         fields_params = list(text_fields)
     status = "" if allow_missing else " AND status = 'ok'"
     images = con.execute(
@@ -105,11 +116,44 @@ def load_shard(
         params,
     ).fetchall()
     records: dict[str, ImageRecord] = {}
-    for src, iid, case, split, st, path, mod, mod_raw, plane, region, region_raw, lat, kind, rstat, contra in images:
+    for (
+        src,
+        iid,
+        case,
+        split,
+        st,
+        path,
+        mod,
+        mod_raw,
+        plane,
+        region,
+        region_raw,
+        lat,
+        kind,
+        rstat,
+        contra,
+    ) in images:
         split = split_override.get((src, case), split) if case else split
-        records[iid] = ImageRecord(src, iid, case, split, st, path, mod, mod_raw, plane, region, region_raw, lat,
-                                   kind=kind, region_status=rstat, contradicted=tuple(json.loads(contra or "[]")))
-    for iid, fld, text in con.execute(f"SELECT image_id, field, text FROM texts WHERE {rng}{fields_sql}", params + fields_params).fetchall():
+        records[iid] = ImageRecord(
+            src,
+            iid,
+            case,
+            split,
+            st,
+            path,
+            mod,
+            mod_raw,
+            plane,
+            region,
+            region_raw,
+            lat,
+            kind=kind,
+            region_status=rstat,
+            contradicted=tuple(json.loads(contra or "[]")),
+        )
+    for iid, fld, text in con.execute(
+        f"SELECT image_id, field, text FROM texts WHERE {rng}{fields_sql}", params + fields_params
+    ).fetchall():
         if iid in records:
             records[iid].texts[fld] = text
     if table_exists(con, "entities"):
@@ -121,7 +165,9 @@ def load_shard(
         for iid, fld, s, e, text, label, norm, neg, unc, cui in ents:
             if iid in records:
                 records[iid].entities.append(Entity(fld, s, e, text, label, norm, neg, unc, cui))
-    for iid, cui in con.execute(f"SELECT image_id, cui FROM concepts WHERE {rng} ORDER BY cui", params).fetchall():
+    for iid, cui in con.execute(
+        f"SELECT image_id, cui FROM concepts WHERE {rng} ORDER BY cui", params
+    ).fetchall():
         if iid in records:
             records[iid].cuis.append(cui)
     return list(records.values())
@@ -154,7 +200,9 @@ def catalog_fingerprint(con: duckdb.DuckDBPyConnection, sources: list[str]) -> s
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def texts_without_entities(con: duckdb.DuckDBPyConnection, sources: list[str], fields: tuple[str, ...] | None) -> int:
+def texts_without_entities(
+    con: duckdb.DuckDBPyConnection, sources: list[str], fields: tuple[str, ...] | None
+) -> int:
     """How many texts a generator would read that `radvqa-data entities` has not processed."""
     where = f"t.source IN ({','.join('?' * len(sources))})"
     params: list = list(sources)

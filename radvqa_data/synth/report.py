@@ -16,7 +16,12 @@ def print_synth_summary(summary) -> None:
     by = m.get("by_type_and_answer_type", {})
     for qt in sorted(m.get("by_question_type", {})):
         yr = m.get("yes_rate", {}).get(qt)
-        t.add_row(qt, f"{by.get(qt + '/closed', 0):,}", f"{by.get(qt + '/open', 0):,}", "" if yr is None else f"{yr:.0%}")
+        t.add_row(
+            qt,
+            f"{by.get(qt + '/closed', 0):,}",
+            f"{by.get(qt + '/open', 0):,}",
+            "" if yr is None else f"{yr:.0%}",
+        )
     console.print(t)
     r = Table(title="rejected (reason)")
     r.add_column("reason")
@@ -24,12 +29,16 @@ def print_synth_summary(summary) -> None:
     for reason, n in sorted(m.get("rejects_by_reason", {}).items(), key=lambda kv: -kv[1]):
         r.add_row(reason, f"{n:,}")
     console.print(r)
-    backend_table = _backend_table(summary.generator_summary.get("backend") or {}, m.get("backend_counters") or {})
+    backend_table = _backend_table(
+        summary.generator_summary.get("backend") or {}, m.get("backend_counters") or {}
+    )
     if backend_table is not None:
         console.print(backend_table)
     for warning in summary.warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}")
-    rate = (summary.kept + sum(summary.rejected.values())) / summary.seconds if summary.seconds else 0
+    rate = (
+        (summary.kept + sum(summary.rejected.values())) / summary.seconds if summary.seconds else 0
+    )
     console.print(
         f"kept {m.get('qa_rows', 0):,} rows from {m.get('images_with_rows', 0):,}/{m.get('images', 0):,} images; "
         f"rejected {m.get('reject_rows', 0):,}; shards {summary.shards_total - summary.shards_skipped} written, "
@@ -38,10 +47,16 @@ def print_synth_summary(summary) -> None:
     )
 
 
-_COUNTERS = (("requests", "requests"), ("retries", "retries"), ("timeouts", "timeouts"),
-             ("failures", "failed after retries"), ("prompt_tokens", "prompt tokens"),
-             ("completion_tokens", "completion tokens"), ("seconds", "backend seconds"),
-             ("peak_in_flight", "most requests in flight"))
+_COUNTERS = (
+    ("requests", "requests"),
+    ("retries", "retries"),
+    ("timeouts", "timeouts"),
+    ("failures", "failed after retries"),
+    ("prompt_tokens", "prompt tokens"),
+    ("completion_tokens", "completion tokens"),
+    ("seconds", "backend seconds"),
+    ("peak_in_flight", "most requests in flight"),
+)
 
 
 def _backend_table(run: dict, total: dict):
@@ -63,7 +78,10 @@ def _backend_table(run: dict, total: dict):
             continue  # only the HTTP backend keeps requests in flight
         if key in run or key in total:
             t.add_row(label, fmt(run.get(key)), fmt(total.get(key)))
-    rates = [c.get("completion_tokens", 0) / c["seconds"] if c.get("seconds") else None for c in (run, total)]
+    rates = [
+        c.get("completion_tokens", 0) / c["seconds"] if c.get("seconds") else None
+        for c in (run, total)
+    ]
     if any(r is not None for r in rates):
         t.add_row("completion tokens/s", *map(fmt, rates))
     return t
@@ -83,12 +101,16 @@ def describe_run(out, samples: int = 5, seed: int = 0) -> str:
     out = Path(out)
     shard_dir = ShardDir(out)
     if not shard_dir.manifest.is_file():
-        raise InputError(f"{out}: no manifest.json; expected the output folder of `radvqa-data synth`")
+        raise InputError(
+            f"{out}: no manifest.json; expected the output folder of `radvqa-data synth`"
+        )
     m = json.loads(shard_dir.manifest.read_text())
     qa = shard_dir.read_qa(f"{out}: no QA shards (expected {out}/qa/part-*.parquet)")
-    lines = [f"{out}: {m['qa_rows']:,} QA rows from {m['images_with_rows']:,}/{m['images']:,} images, "
-             f"{m['reject_rows']:,} rejects; median answer {m['median_answer_words']} words; "
-             f"case split violations {m['case_split_violations']}"]
+    lines = [
+        f"{out}: {m['qa_rows']:,} QA rows from {m['images_with_rows']:,}/{m['images']:,} images, "
+        f"{m['reject_rows']:,} rejects; median answer {m['median_answer_words']} words; "
+        f"case split violations {m['case_split_violations']}"
+    ]
     open_rows = qa.filter(pl.col("answer_type") == "open")
     leaks = sum(a.lower() in q.lower() for q, a in open_rows.select("question", "answer").rows())
     lines.append(f"open answers appearing verbatim in their question: {leaks}")
@@ -96,7 +118,9 @@ def describe_run(out, samples: int = 5, seed: int = 0) -> str:
     by = m["by_type_and_answer_type"]
     for t in sorted(m["by_question_type"]):
         yr = m["yes_rate"].get(t)
-        lines.append(f"{t:<9}{by.get(t + '/closed', 0):>8,}{by.get(t + '/open', 0):>8,}  {'' if yr is None else f'{yr:.1%}'}")
+        lines.append(
+            f"{t:<9}{by.get(t + '/closed', 0):>8,}{by.get(t + '/open', 0):>8,}  {'' if yr is None else f'{yr:.1%}'}"
+        )
     lines.append("\nrejects by reason")
     for reason, n in sorted(m["rejects_by_reason"].items(), key=lambda kv: -kv[1]):
         lines.append(f"  {reason:<24}{n:>7,}")
@@ -104,7 +128,8 @@ def describe_run(out, samples: int = 5, seed: int = 0) -> str:
         part = qa.filter(pl.col("question_type") == t)
         lines.append(f"\n{t} samples")
         for r in part.sample(min(samples, part.height), seed=seed).iter_rows(named=True):
-            lines.append(f"  [{r['image_id']}] {r['question']} -> {r['answer']} ({r['answer_type']}; "
-                         f"{r['template_id']}; {r['source_field']}: {r['source_text'][:60]!r})")
+            lines.append(
+                f"  [{r['image_id']}] {r['question']} -> {r['answer']} ({r['answer_type']}; "
+                f"{r['template_id']}; {r['source_field']}: {r['source_text'][:60]!r})"
+            )
     return "\n".join(lines)
-

@@ -37,20 +37,52 @@ from radvqa_data.synth.rules_negation import pres_no
 #: Features that usually accompany a main finding: never the answer to "What abnormality is
 #: seen?" (where the caption names nothing else, the main finding is usually a diagnosis the
 #: lexicon lacks).
-SECONDARY_NORMS = frozenset({"calcification", "edema", "mass effect", "midline shift", "necrosis",
-                             "fat stranding", "swelling", "volume loss"})
+SECONDARY_NORMS = frozenset(
+    {
+        "calcification",
+        "edema",
+        "mass effect",
+        "midline shift",
+        "necrosis",
+        "fat stranding",
+        "swelling",
+        "volume loss",
+    }
+)
 #: Findings named by what happens to a structure: a word of their phrase that the lexicon does not
 #: know usually says which ("septal thickening", "ductal dilatation"), so the norm alone is a
 #: truncated answer and no ABN is asked.
-GENERIC_NORMS = frozenset({"thickening", "dilation", "enlargement", "narrowing", "opacity",
-                           "sclerosis", "distension", "degeneration"})
+GENERIC_NORMS = frozenset(
+    {
+        "thickening",
+        "dilation",
+        "enlargement",
+        "narrowing",
+        "opacity",
+        "sclerosis",
+        "distension",
+        "degeneration",
+    }
+)
 
 #: Attributes written as nouns: a sentence can name one as its abnormality ("Enhancement at ...").
-_ATTRIBUTE_NOUNS = frozenset({
-    "enhancement", "rim enhancement", "ring enhancement", "hyperintensity", "hyperintensities",
-    "hypointensity", "hypointensities", "hyperdensity", "hypodensity", "high signal",
-    "increased signal", "low signal", "decreased signal",
-})
+_ATTRIBUTE_NOUNS = frozenset(
+    {
+        "enhancement",
+        "rim enhancement",
+        "ring enhancement",
+        "hyperintensity",
+        "hyperintensities",
+        "hypointensity",
+        "hypointensities",
+        "hyperdensity",
+        "hypodensity",
+        "high signal",
+        "increased signal",
+        "low signal",
+        "decreased signal",
+    }
+)
 
 
 def caption_candidates(rec: ImageRecord, rng: QuestionRandom) -> Iterator[Candidate]:
@@ -87,28 +119,53 @@ def caption_candidates(rec: ImageRecord, rng: QuestionRandom) -> Iterator[Candid
     affirmed = list({e.norm: e for e in reversed(usable) if not e.negated}.values())[::-1]
     if affirmed:
         e = rng.fork("pres.yes").choice(affirmed)
-        yield make(rec, rng, "PRES", "pres.yesno", "yes", "closed", "caption", e.text,
-                   finding_slots(e.norm), **span_of(e))
+        yield make(
+            rec,
+            rng,
+            "PRES",
+            "pres.yesno",
+            "yes",
+            "closed",
+            "caption",
+            e.text,
+            finding_slots(e.norm),
+            **span_of(e),
+        )
     yield from pres_no(rec, rng, cap, usable, regions)
     if not affirmed:
         return
-    main = _main_finding(cap, [e for e in usable if not e.negated],
-                         [e for e in changes if not e.negated])
+    main = _main_finding(
+        cap, [e for e in usable if not e.negated], [e for e in changes if not e.negated]
+    )
     if main is not None and _studies_named(cap) > 1:
         yield reject(rec, "ABN", "abn.open", "caption_of_several_studies", "caption", caption)
     elif main is not None:
-        yield make(rec, rng, "ABN", "abn.open", main.norm, "open", "caption", main.text, {},
-                   **span_of(main))
+        yield make(
+            rec,
+            rng,
+            "ABN",
+            "abn.open",
+            main.norm,
+            "open",
+            "caption",
+            main.text,
+            {},
+            **span_of(main),
+        )
     heads = [e for e in affirmed if cap.frames.get(e) is not None and cap.frames[e].head]
     for e in heads[:3]:
-        same = [cap.frames[x] for x in usable if x.norm == e.norm and not x.negated
-                and x in cap.frames and cap.frames[x].head]
+        same = [
+            cap.frames[x]
+            for x in usable
+            if x.norm == e.norm and not x.negated and x in cap.frames and cap.frames[x].head
+        ]
         yield from finding_questions(rec, rng, cap, e, same)
     yield from size_of_anatomy(rec, rng, cap)
 
 
-def _main_finding(cap: CaptionReading, mentions: list[Entity],
-                  changes: list[Entity]) -> Entity | None:
+def _main_finding(
+    cap: CaptionReading, mentions: list[Entity], changes: list[Entity]
+) -> Entity | None:
     """The finding "What abnormality is seen?" names: the first mention in the caption of a
     finding heading its phrase that is not a feature of another (a cyst, not the calcification of
     its rim), nor a device; and only when it is the one finding of its caption (v4): every other
@@ -132,8 +189,11 @@ def _main_finding(cap: CaptionReading, mentions: list[Entity],
         return None  # "irregular intralobular septal thickening": not just "thickening"
     if _unnamed_before(cap, main):
         return None
-    groups = {finding_group(e.norm) for e in mentions + changes
-              if _independent(cap, e) and e.norm not in SECONDARY_NORMS}
+    groups = {
+        finding_group(e.norm)
+        for e in mentions + changes
+        if _independent(cap, e) and e.norm not in SECONDARY_NORMS
+    }
     if groups != {finding_group(main.norm)}:
         return None  # several findings: which is the main one, the caption does not say
     return main
@@ -161,18 +221,26 @@ def _unnamed_before(cap: CaptionReading, main: Entity) -> bool:
             if u.kind not in ("SIZE", "MEASURE"):
                 continue
             j = k + 1
-            while j < len(us) and (us[j].kind in ("ATTRIBUTE", "SIZE") or is_adjective_like(us[j])
-                                   or is_adverb(us[j])):
+            while j < len(us) and (
+                us[j].kind in ("ATTRIBUTE", "SIZE") or is_adjective_like(us[j]) or is_adverb(us[j])
+            ):
                 j += 1
-            if j < len(us) and _unknown_noun(us[j]) and ends_noun_phrase(
-                    us[j + 1] if j + 1 < len(us) else None):
+            if (
+                j < len(us)
+                and _unknown_noun(us[j])
+                and ends_noun_phrase(us[j + 1] if j + 1 < len(us) else None)
+            ):
                 return True
     return False
 
 
 def _unknown_noun(u: Unit) -> bool:
-    return (u.kind == "WORD" and u.low not in DETERMINERS and u.low not in GENERIC_NOUNS
-            and not ends_noun_phrase(u))
+    return (
+        u.kind == "WORD"
+        and u.low not in DETERMINERS
+        and u.low not in GENERIC_NOUNS
+        and not ends_noun_phrase(u)
+    )
 
 
 def _studies_named(cap: CaptionReading) -> int:
@@ -181,8 +249,11 @@ def _studies_named(cap: CaptionReading) -> int:
     said. One sentence naming two ("PET CT shows ...") is one hybrid study."""
     per_sentence = set()
     for lo, hi in cap.bounds:
-        named = frozenset(group_of("MODALITY", e.norm) or e.norm for e in cap.ents
-                          if e.label == "MODALITY" and lo <= e.start < hi)
+        named = frozenset(
+            group_of("MODALITY", e.norm) or e.norm
+            for e in cap.ents
+            if e.label == "MODALITY" and lo <= e.start < hi
+        )
         if named:
             per_sentence.add(named)
     return len(per_sentence)
@@ -196,4 +267,3 @@ def _opens_with_signal(us: list[Unit], e: Entity) -> bool:
         if u.kind == "ATTRIBUTE" and u.low in _ATTRIBUTE_NOUNS:
             return True
     return False
-

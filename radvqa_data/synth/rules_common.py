@@ -18,13 +18,40 @@ MASS_NOUNS = frozenset(
     "hydronephrosis hydrocephalus dilation inflammation infection necrosis wall thickening "
     "degeneration atrophy sclerosis enlargement stenosis thrombosis cavitation herniation".split()
 ) | {
-    "free air", "wall thickening", "midline shift", "mass effect", "ischemia", "narrowing",
-    "distension", "thickening", "fat stranding", "multiple sclerosis", "demyelination",
-    "hypertrophy", "hypoplasia", "dysplasia", "agenesis", "cardiomegaly", "hepatomegaly",
-    "splenomegaly", "hepatosplenomegaly", "airspace disease", "subcutaneous emphysema",
-    "ground-glass opacity", "volume loss", "degenerative change", "swelling", "ventriculomegaly",
-    "pneumonia", "osteomyelitis", "diverticulosis", "diverticulitis", "hardware",
-    "subarachnoid hemorrhage", "collapse", "opacification",
+    "free air",
+    "wall thickening",
+    "midline shift",
+    "mass effect",
+    "ischemia",
+    "narrowing",
+    "distension",
+    "thickening",
+    "fat stranding",
+    "multiple sclerosis",
+    "demyelination",
+    "hypertrophy",
+    "hypoplasia",
+    "dysplasia",
+    "agenesis",
+    "cardiomegaly",
+    "hepatomegaly",
+    "splenomegaly",
+    "hepatosplenomegaly",
+    "airspace disease",
+    "subcutaneous emphysema",
+    "ground-glass opacity",
+    "volume loss",
+    "degenerative change",
+    "swelling",
+    "ventriculomegaly",
+    "pneumonia",
+    "osteomyelitis",
+    "diverticulosis",
+    "diverticulitis",
+    "hardware",
+    "subarachnoid hemorrhage",
+    "collapse",
+    "opacification",
 }
 
 
@@ -88,12 +115,22 @@ def make(
     )
 
 
-def reject(rec: ImageRecord, qtype: str, key: str, reason: str, field: str, text: str | None) -> Candidate:
+def reject(
+    rec: ImageRecord, qtype: str, key: str, reason: str, field: str, text: str | None
+) -> Candidate:
     """A candidate the rules could not produce, kept (with `reason`) for the rejects table."""
     return Candidate(
-        record=rec, question="", answer="", answer_type="open", question_type=qtype, generator="rules",
-        template_id=key, prompt_version=RULES_VERSION, source_field=field,
-        source_text=(text or "")[:500], reject_reason=reason,
+        record=rec,
+        question="",
+        answer="",
+        answer_type="open",
+        question_type=qtype,
+        generator="rules",
+        template_id=key,
+        prompt_version=RULES_VERSION,
+        source_field=field,
+        source_text=(text or "")[:500],
+        reject_reason=reason,
     )
 
 

@@ -29,19 +29,50 @@ from radvqa_data.synth.caption_units import (
 
 #: Negation triggers whose scope is read as "absent in this image". "rather than" (a diagnostic
 #: opinion), "denies" and "never" (history) are left out.
-EVIDENCE_TRIGGERS = frozenset({
-    "no", "not", "without", "absence of", "absent", "negative for", "no evidence of", "no sign of",
-    "no signs of", "free of", "resolution of", "neither", "nor", "non", "is not seen",
-    "are not seen", "was not seen", "were not seen", "not seen", "not identified", "not evident",
-    "not present", "not visualized", "is absent", "are absent", "was excluded", "ruled out",
-    "has resolved", "have resolved", "resolved", "is excluded",
-})
+EVIDENCE_TRIGGERS = frozenset(
+    {
+        "no",
+        "not",
+        "without",
+        "absence of",
+        "absent",
+        "negative for",
+        "no evidence of",
+        "no sign of",
+        "no signs of",
+        "free of",
+        "resolution of",
+        "neither",
+        "nor",
+        "non",
+        "is not seen",
+        "are not seen",
+        "was not seen",
+        "were not seen",
+        "not seen",
+        "not identified",
+        "not evident",
+        "not present",
+        "not visualized",
+        "is absent",
+        "are absent",
+        "was excluded",
+        "ruled out",
+        "has resolved",
+        "have resolved",
+        "resolved",
+        "is excluded",
+    }
+)
 #: Words that may stand between a negation and the finding it denies: a list of findings and their
 #: modifiers ("no free air or abnormal fluid collections to suggest abscess formation").
-_LIST_WORDS = frozenset(
-    "evidence sign signs of or and nor any significant abnormal to suggest suggesting indicate "
-    "indicating other is are was were".split()
-) | MODIFIER_WORDS
+_LIST_WORDS = (
+    frozenset(
+        "evidence sign signs of or and nor any significant abnormal to suggest suggesting indicate "
+        "indicating other is are was were".split()
+    )
+    | MODIFIER_WORDS
+)
 #: Qualifiers that narrow a denial to a kind of the finding: "without clinically significant
 #: hematoma", "no acute fracture", "no large mass" deny only that kind, not the finding. (A bare
 #: "no significant adenopathy" is the radiologist's way of saying none, and stays evidence.)
@@ -55,8 +86,9 @@ _WORD = re.compile(r"[A-Za-z]+(?:['\u2019][A-Za-z]+)?|\d+(?:\.\d+)?|[^\sA-Za-z\d
 _NO_REGION = frozenset({"other", "vascular"})
 
 
-def negation_span(text: str, bounds: list[tuple[int, int]], ents: list[Entity],
-                  f: Entity) -> tuple[int, int] | None:
+def negation_span(
+    text: str, bounds: list[tuple[int, int]], ents: list[Entity], f: Entity
+) -> tuple[int, int] | None:
     """(start, end) of the span from the trigger that negates `f` to `f` ("no free air"), or
     None when no evidence trigger governs it through a plain list (in "no calcification within
     the lesion" the lesion is not denied)."""

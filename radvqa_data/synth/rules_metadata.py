@@ -26,29 +26,54 @@ from radvqa_data.synth.rules_common import QuestionRandom, make, pick_polarity, 
 
 #: Plausible alternatives for "no" answers and two-way choices (what a reader might confuse).
 MODALITY_ALTERNATIVES = {
-    "CT": ("MRI", "X-ray"), "MRI": ("CT",), "X-ray": ("CT",), "ultrasound": ("CT", "MRI"),
-    "angiography": ("CT", "MRI"), "nuclear": ("CT", "MRI"),
+    "CT": ("MRI", "X-ray"),
+    "MRI": ("CT",),
+    "X-ray": ("CT",),
+    "ultrasound": ("CT", "MRI"),
+    "angiography": ("CT", "MRI"),
+    "nuclear": ("CT", "MRI"),
 }
 PLANE_ALTERNATIVES = {
-    "axial": ("coronal", "sagittal"), "coronal": ("axial", "sagittal"),
-    "sagittal": ("axial", "coronal"), "frontal": ("lateral",), "lateral": ("frontal",),
+    "axial": ("coronal", "sagittal"),
+    "coronal": ("axial", "sagittal"),
+    "sagittal": ("axial", "coronal"),
+    "frontal": ("lateral",),
+    "lateral": ("frontal",),
 }
 #: Regions that never share a picture with the true one: a "no" must stay true for an image
 #: that spans two neighbours (an abdomen CT shows the lung bases, a neck CT the skull base, and
 #: every chest or abdomen slice a vertebra).
 REGION_ALTERNATIVES = {
-    "head": ("chest", "abdomen", "pelvis"), "neck": ("abdomen", "pelvis"), "chest": ("head", "pelvis"),
-    "abdomen": ("head", "neck"), "pelvis": ("head", "chest"), "spine": ("extremity", "breast"),
-    "extremity": ("head", "abdomen"), "breast": ("head", "pelvis"),
+    "head": ("chest", "abdomen", "pelvis"),
+    "neck": ("abdomen", "pelvis"),
+    "chest": ("head", "pelvis"),
+    "abdomen": ("head", "neck"),
+    "pelvis": ("head", "chest"),
+    "spine": ("extremity", "breast"),
+    "extremity": ("head", "abdomen"),
+    "breast": ("head", "pelvis"),
 }
 SEQUENCE_ALTERNATIVES = {
-    "T1-weighted": ("T2-weighted", "FLAIR"), "T2-weighted": ("T1-weighted", "FLAIR"),
-    "FLAIR": ("T1-weighted", "T2-weighted"), "DWI": ("T1-weighted", "FLAIR"),
-    "STIR": ("T1-weighted",), "gradient echo": ("T1-weighted", "T2-weighted"),
+    "T1-weighted": ("T2-weighted", "FLAIR"),
+    "T2-weighted": ("T1-weighted", "FLAIR"),
+    "FLAIR": ("T1-weighted", "T2-weighted"),
+    "DWI": ("T1-weighted", "FLAIR"),
+    "STIR": ("T1-weighted",),
+    "gradient echo": ("T1-weighted", "T2-weighted"),
 }
-REGION_NAMES = {"extremity": "extremity", "head": "head", "neck": "neck", "chest": "chest",
-                "abdomen": "abdomen", "pelvis": "pelvis", "spine": "spine", "breast": "breast"}
-_CONTRAST_WITH = re.compile(r"w/|with|contrast \(|gadolinium|\bgd\b|gi & iv|iv contrast|gi contrast", re.I)
+REGION_NAMES = {
+    "extremity": "extremity",
+    "head": "head",
+    "neck": "neck",
+    "chest": "chest",
+    "abdomen": "abdomen",
+    "pelvis": "pelvis",
+    "spine": "spine",
+    "breast": "breast",
+}
+_CONTRAST_WITH = re.compile(
+    r"w/|with|contrast \(|gadolinium|\bgd\b|gi & iv|iv contrast|gi contrast", re.I
+)
 _CONTRAST_WITHOUT = re.compile(r"non-?contrast|without contrast", re.I)
 
 
@@ -57,7 +82,16 @@ def _sequence_patterns() -> list[tuple[str, re.Pattern[str]]]:
     for e in load_lexicon():
         if e.label == "SEQUENCE" and e.group == "MRI":
             alts = sorted(e.synonyms, key=len, reverse=True)
-            pats.append((e.norm, re.compile(r"(?<![a-z0-9])(" + "|".join(re.escape(a.lower()) for a in alts) + r")(?![a-z0-9])")))
+            pats.append(
+                (
+                    e.norm,
+                    re.compile(
+                        r"(?<![a-z0-9])("
+                        + "|".join(re.escape(a.lower()) for a in alts)
+                        + r")(?![a-z0-9])"
+                    ),
+                )
+            )
     return pats
 
 
@@ -85,15 +119,32 @@ def contrast_state(modality_raw: str | None) -> str | None:
 
 
 def _three_forms(
-    rec: ImageRecord, rng: QuestionRandom, qtype: str, key: str, value: str, alternatives: tuple[str, ...],
-    field: str, span: str, slot: str,
+    rec: ImageRecord,
+    rng: QuestionRandom,
+    qtype: str,
+    key: str,
+    value: str,
+    alternatives: tuple[str, ...],
+    field: str,
+    span: str,
+    slot: str,
 ) -> Iterator[Candidate]:
     """Yes/no (coin-flipped polarity), two-way choice and open questions about one value."""
     site = rng.fork(key, value)
     other = site.choice(alternatives)
     yes = pick_polarity(site)
     asked = value if yes else other
-    yield make(rec, rng, qtype, f"{key}.yesno", "yes" if yes else "no", "closed", field, span, {slot: asked})
+    yield make(
+        rec,
+        rng,
+        qtype,
+        f"{key}.yesno",
+        "yes" if yes else "no",
+        "closed",
+        field,
+        span,
+        {slot: asked},
+    )
     x, y = (value, other) if site.random() < 0.5 else (other, value)
     yield make(rec, rng, qtype, f"{key}.choice", value, "closed", field, span, {"x": x, "y": y})
     yield make(rec, rng, qtype, f"{key}.open", value, "open", field, span, {})
@@ -114,39 +165,106 @@ def metadata_candidates(rec: ImageRecord, rng: QuestionRandom) -> Iterator[Candi
         yield reject(rec, "PLANE", "plane", reason, "metadata.plane", rec.plane)
     else:
         if "modality" in rec.contradicted:
-            yield reject(rec, "MODALITY", "modality", "caption_contradicts_modality", "metadata.modality",
-                         rec.modality_raw)
+            yield reject(
+                rec,
+                "MODALITY",
+                "modality",
+                "caption_contradicts_modality",
+                "metadata.modality",
+                rec.modality_raw,
+            )
         else:
             yield from _modality(rec, rng)
         if "plane" in rec.contradicted:
-            yield reject(rec, "PLANE", "plane", "caption_contradicts_plane", "metadata.plane", rec.plane)
+            yield reject(
+                rec, "PLANE", "plane", "caption_contradicts_plane", "metadata.plane", rec.plane
+            )
         elif rec.plane in PLANE_ALTERNATIVES:
-            yield from _three_forms(rec, rng, "PLANE", "plane", rec.plane, PLANE_ALTERNATIVES[rec.plane],
-                                    "metadata.plane", rec.plane, "p")
+            yield from _three_forms(
+                rec,
+                rng,
+                "PLANE",
+                "plane",
+                rec.plane,
+                PLANE_ALTERNATIVES[rec.plane],
+                "metadata.plane",
+                rec.plane,
+                "p",
+            )
     if rec.kind not in REGION_KINDS:
-        yield reject(rec, "ORGAN", "organ", f"image_is_{rec.kind}", "metadata.region", rec.region_raw)
+        yield reject(
+            rec, "ORGAN", "organ", f"image_is_{rec.kind}", "metadata.region", rec.region_raw
+        )
     elif rec.region in REGION_ALTERNATIVES:
-        yield from _three_forms(rec, rng, "ORGAN", "organ", REGION_NAMES[rec.region],
-                                REGION_ALTERNATIVES[rec.region], "metadata.region", rec.region, "r")
+        yield from _three_forms(
+            rec,
+            rng,
+            "ORGAN",
+            "organ",
+            REGION_NAMES[rec.region],
+            REGION_ALTERNATIVES[rec.region],
+            "metadata.region",
+            rec.region,
+            "r",
+        )
     elif rec.region_status in ("conflict", "undecided"):
-        yield reject(rec, "ORGAN", "organ", f"region_{rec.region_status}", "metadata.region", rec.region_raw)
+        yield reject(
+            rec, "ORGAN", "organ", f"region_{rec.region_status}", "metadata.region", rec.region_raw
+        )
 
 
 def _modality(rec: ImageRecord, rng: QuestionRandom) -> Iterator[Candidate]:
     """MODALITY candidates of a single scan: kind, MR sequence, contrast."""
     if rec.modality in MODALITY_ALTERNATIVES:
-        yield from _three_forms(rec, rng, "MODALITY", "modality", rec.modality,
-                                MODALITY_ALTERNATIVES[rec.modality], "metadata.modality", rec.modality, "m")
+        yield from _three_forms(
+            rec,
+            rng,
+            "MODALITY",
+            "modality",
+            rec.modality,
+            MODALITY_ALTERNATIVES[rec.modality],
+            "metadata.modality",
+            rec.modality,
+            "m",
+        )
     seq = mr_sequence(rec.modality_raw) if rec.modality == "MRI" else None
     if seq in SEQUENCE_ALTERNATIVES:
         site = rng.fork("sequence", seq)
         yes = pick_polarity(site)
         asked = seq if yes else site.choice(SEQUENCE_ALTERNATIVES[seq])
         span = rec.modality_raw or ""
-        yield make(rec, rng, "MODALITY", "modality.sequence_yesno", "yes" if yes else "no", "closed",
-                   "metadata.modality", span, {"seq": asked})
-        yield make(rec, rng, "MODALITY", "modality.sequence_open", seq, "open", "metadata.modality", span, {})
+        yield make(
+            rec,
+            rng,
+            "MODALITY",
+            "modality.sequence_yesno",
+            "yes" if yes else "no",
+            "closed",
+            "metadata.modality",
+            span,
+            {"seq": asked},
+        )
+        yield make(
+            rec,
+            rng,
+            "MODALITY",
+            "modality.sequence_open",
+            seq,
+            "open",
+            "metadata.modality",
+            span,
+            {},
+        )
     contrast = contrast_state(rec.modality_raw)
     if contrast is not None:
-        yield make(rec, rng, "MODALITY", "modality.contrast_yesno", "yes" if contrast == "with" else "no",
-                   "closed", "metadata.modality", rec.modality_raw or "", {})
+        yield make(
+            rec,
+            rng,
+            "MODALITY",
+            "modality.contrast_yesno",
+            "yes" if contrast == "with" else "no",
+            "closed",
+            "metadata.modality",
+            rec.modality_raw or "",
+            {},
+        )

@@ -25,9 +25,15 @@ from radvqa_data.synth.rules_common import (
 )
 
 OPPOSITE = {
-    "hyperintense": "hypointense", "hypointense": "hyperintense", "hyperdense": "hypodense",
-    "hypodense": "hyperdense", "enhancing": "non-enhancing", "non-enhancing": "enhancing",
-    "heterogeneous": "homogeneous", "homogeneous": "heterogeneous", "well-defined": "ill-defined",
+    "hyperintense": "hypointense",
+    "hypointense": "hyperintense",
+    "hyperdense": "hypodense",
+    "hypodense": "hyperdense",
+    "enhancing": "non-enhancing",
+    "non-enhancing": "enhancing",
+    "heterogeneous": "homogeneous",
+    "homogeneous": "heterogeneous",
+    "well-defined": "ill-defined",
     "ill-defined": "well-defined",
 }
 OTHER_SIDE = {"left": "right", "right": "left"}
@@ -35,8 +41,9 @@ _SUPERLATIVES = frozenset("largest larger biggest bigger dominant smallest small
 _ADJECTIVE_ENDINGS = ("al", "ic", "ar", "ary", "ine", "eal", "ial")
 _SEQUENCE_NAMES = {"ADC": "the ADC map"}
 #: Words between an organ and its size word ("The prostate is mildly enlarged").
-_SUBJECT_LINKS = frozenset("is are was were appears appear not mildly markedly slightly moderately "
-                           "diffusely also".split())
+_SUBJECT_LINKS = frozenset(
+    "is are was were appears appear not mildly markedly slightly moderately diffusely also".split()
+)
 
 
 def _is_plural(e: Entity) -> bool:
@@ -62,8 +69,9 @@ def _one(values: set[str]) -> str | None:
     return next(iter(values)) if len(values) == 1 else None
 
 
-def finding_questions(rec: ImageRecord, rng: QuestionRandom, cap: CaptionReading, f: Entity,
-                      same: list[Frame]) -> Iterator[Candidate]:
+def finding_questions(
+    rec: ImageRecord, rng: QuestionRandom, cap: CaptionReading, f: Entity, same: list[Frame]
+) -> Iterator[Candidate]:
     """POS, SIZE, ATTRIB and COUNT questions about one affirmed finding, from the modifiers that
     attach to it in every mention of it (two mentions that disagree give no question)."""
     sides = [u for fr in same for u in fr.sides]
@@ -71,40 +79,92 @@ def finding_questions(rec: ImageRecord, rng: QuestionRandom, cap: CaptionReading
     if len(side_norms) == 1:
         s = sides[0]
         side = side_of(s)
-        yield make(rec, rng, "POS", "pos.side_open", side, "open", "caption", s.ent.text,
-                   {"f": f.norm}, **span_of(s))
+        yield make(
+            rec,
+            rng,
+            "POS",
+            "pos.side_open",
+            side,
+            "open",
+            "caption",
+            s.ent.text,
+            {"f": f.norm},
+            **span_of(s),
+        )
         if side in OTHER_SIDE:
             yes = pick_polarity(rng.fork("pos.side", f.norm, side))
             asked = side if yes else OTHER_SIDE[side]
-            yield make(rec, rng, "POS", "pos.side_yesno", "yes" if yes else "no", "closed",
-                       "caption", s.ent.text, {"f": f.norm, "s": asked}, **span_of(s))
+            yield make(
+                rec,
+                rng,
+                "POS",
+                "pos.side_yesno",
+                "yes" if yes else "no",
+                "closed",
+                "caption",
+                s.ent.text,
+                {"f": f.norm, "s": asked},
+                **span_of(s),
+            )
     places = [u for fr in same for u in fr.locations]
     if len({u.ent.norm for u in places}) == 1:
         o = places[0]
-        yield make(rec, rng, "POS", "pos.organ_open", place_answer(o), "open", "caption",
-                   o.ent.text, {"f": f.norm}, **span_of(o))
-    sizes = [u for fr in same for u in fr.sizes
-             if u.ent is not None and u.ent.norm in ("large", "small")]
+        yield make(
+            rec,
+            rng,
+            "POS",
+            "pos.organ_open",
+            place_answer(o),
+            "open",
+            "caption",
+            o.ent.text,
+            {"f": f.norm},
+            **span_of(o),
+        )
+    sizes = [
+        u for fr in same for u in fr.sizes if u.ent is not None and u.ent.norm in ("large", "small")
+    ]
     size = _one({u.ent.norm for u in sizes})
     if size is not None:
         s = sizes[0]
         first = rng.fork("size.choice", f.norm).random() < 0.5
         x, y = ("large", "small") if first else ("small", "large")
-        yield make(rec, rng, "SIZE", "size.choice", size, "closed", "caption", s.ent.text,
-                   {"f": f.norm, "x": x, "y": y}, **span_of(s))
-    measures = [(u, measurement_answer(cap.text[u.start : u.end]))
-                for fr in same for u in fr.measures]
+        yield make(
+            rec,
+            rng,
+            "SIZE",
+            "size.choice",
+            size,
+            "closed",
+            "caption",
+            s.ent.text,
+            {"f": f.norm, "x": x, "y": y},
+            **span_of(s),
+        )
+    measures = [
+        (u, measurement_answer(cap.text[u.start : u.end])) for fr in same for u in fr.measures
+    ]
     answer = _one({a for _, a in measures if a})
     if answer is not None and all(a for _, a in measures) and not _superlative(cap, same):
         m = measures[0][0]
-        yield make(rec, rng, "SIZE", "size.measure_open", answer, "open", "caption",
-                   cap.text[m.start : m.end], {"f": f.norm}, **span_of(m))
+        yield make(
+            rec,
+            rng,
+            "SIZE",
+            "size.measure_open",
+            answer,
+            "open",
+            "caption",
+            cap.text[m.start : m.end],
+            {"f": f.norm},
+            **span_of(m),
+        )
     yield from _attribute(rec, rng, cap, f, same)
     yield from _count(rec, rng, f, same)
 
 
 def _superlative(cap: CaptionReading, same: list[Frame]) -> bool:
-    """"the largest lesion measuring 5 cm": the size of one of several, not of the finding."""
+    """ "the largest lesion measuring 5 cm": the size of one of several, not of the finding."""
     for fr in same:
         lo = max(s for s, _ in cap.bounds if s <= fr.finding.start)
         if any(w in _SUPERLATIVES for w in cap.text[lo : fr.finding.start].lower().split()[-4:]):
@@ -146,11 +206,31 @@ def _attribute(rec, rng, cap: CaptionReading, f: Entity, same: list[Frame]) -> I
             key, slots = "attrib.seq", {"f": f.norm, "seq": seq_name}
         yes = pick_polarity(site)
         asked = norm if yes else OPPOSITE[norm]
-        yield make(rec, rng, "ATTRIB", f"{key}_yesno" if seq_norm else "attrib.yesno",
-                   "yes" if yes else "no", "closed", "caption", text, {**slots, "a": asked}, **span)
+        yield make(
+            rec,
+            rng,
+            "ATTRIB",
+            f"{key}_yesno" if seq_norm else "attrib.yesno",
+            "yes" if yes else "no",
+            "closed",
+            "caption",
+            text,
+            {**slots, "a": asked},
+            **span,
+        )
         x, y = (norm, OPPOSITE[norm]) if site.random() < 0.5 else (OPPOSITE[norm], norm)
-        yield make(rec, rng, "ATTRIB", f"{key}_choice" if seq_norm else "attrib.choice", norm,
-                   "closed", "caption", text, {**slots, "x": x, "y": y}, **span)
+        yield make(
+            rec,
+            rng,
+            "ATTRIB",
+            f"{key}_choice" if seq_norm else "attrib.choice",
+            norm,
+            "closed",
+            "caption",
+            text,
+            {**slots, "x": x, "y": y},
+            **span,
+        )
         return
 
 
@@ -176,14 +256,35 @@ def _count(rec, rng, f: Entity, same: list[Frame]) -> Iterator[Candidate]:
     count, c = next(iter(counts.items()))
     text = rec.texts["caption"][c.start : c.end]
     if count != "1":
-        yield make(rec, rng, "COUNT", "count.open", count, "open", "caption", text,
-                   {"f": plural(f.norm)}, **span_of(c))
-    yield make(rec, rng, "COUNT", "count.yesno", "no" if count == "1" else "yes", "closed",
-               "caption", text, {"f": plural(f.norm), "f1": f.norm}, **span_of(c))
+        yield make(
+            rec,
+            rng,
+            "COUNT",
+            "count.open",
+            count,
+            "open",
+            "caption",
+            text,
+            {"f": plural(f.norm)},
+            **span_of(c),
+        )
+    yield make(
+        rec,
+        rng,
+        "COUNT",
+        "count.yesno",
+        "no" if count == "1" else "yes",
+        "closed",
+        "caption",
+        text,
+        {"f": plural(f.norm), "f1": f.norm},
+        **span_of(c),
+    )
 
 
-def size_of_anatomy(rec: ImageRecord, rng: QuestionRandom,
-                    cap: CaptionReading) -> Iterator[Candidate]:
+def size_of_anatomy(
+    rec: ImageRecord, rng: QuestionRandom, cap: CaptionReading
+) -> Iterator[Candidate]:
     """SIZE yes/no "Is the prostate enlarged?" from "The prostate is enlarged", "enlarged right
     kidney" (yes) or "normal in size", "not enlarged" (no, the stated fact)."""
     for us in cap.sentences:
@@ -201,13 +302,23 @@ def size_of_anatomy(rec: ImageRecord, rng: QuestionRandom,
             if organ.ent.norm == "lymph nodes":
                 continue
             answer = "yes" if s.ent.norm == "enlarged" and not s.ent.negated else "no"
-            yield make(rec, rng, "SIZE", "size.yesno", answer, "closed", "caption", s.ent.text,
-                       {"loc": place_answer(organ)}, **span_of(s))
+            yield make(
+                rec,
+                rng,
+                "SIZE",
+                "size.yesno",
+                answer,
+                "closed",
+                "caption",
+                s.ent.text,
+                {"loc": place_answer(organ)},
+                **span_of(s),
+            )
             return
 
 
 def _organ_before(us: list[Unit], k: int) -> Unit | None:
-    """"The prostate is (mildly) enlarged": the anatomy that is the subject of the size word."""
+    """ "The prostate is (mildly) enlarged": the anatomy that is the subject of the size word."""
     j = k - 1
     while j >= 0 and (us[j].low in _SUBJECT_LINKS or us[j].low == "-"):
         j -= 1

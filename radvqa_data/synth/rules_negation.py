@@ -38,12 +38,18 @@ _SIDES = ("left", "right")
 Negation = tuple[Entity, tuple[int, int]]  # the denied finding, the span from trigger to finding
 
 
-def pres_no(rec: ImageRecord, rng: QuestionRandom, cap: CaptionReading, usable: list[Entity],
-            regions: frozenset[str]) -> Iterator[Candidate]:
+def pres_no(
+    rec: ImageRecord,
+    rng: QuestionRandom,
+    cap: CaptionReading,
+    usable: list[Entity],
+    regions: frozenset[str],
+) -> Iterator[Candidate]:
     """One "no" per image, from an explicit negation: the caption's, else the case findings'
     about this image's study (a reject says when the case denied something about another one)."""
-    present = {finding_group(e.norm) for e in rec.entities
-               if e.label == "FINDING" and not e.negated}
+    present = {
+        finding_group(e.norm) for e in rec.entities if e.label == "FINDING" and not e.negated
+    }
     options = []
     for e in usable:
         if e.negated and finding_group(e.norm) not in present and not scoped_denial(e):
@@ -56,12 +62,29 @@ def pres_no(rec: ImageRecord, rng: QuestionRandom, cap: CaptionReading, usable: 
         denied = _case_negations(rec, text, present, regions)
         options = [(e, span) for e, span, same in denied if same]
         if denied and not options:
-            yield reject(rec, "PRES", "pres.yesno", "case_negation_other_study", "findings",
-                         " | ".join(text[s:t] for _, (s, t), _ in denied))
+            yield reject(
+                rec,
+                "PRES",
+                "pres.yesno",
+                "case_negation_other_study",
+                "findings",
+                " | ".join(text[s:t] for _, (s, t), _ in denied),
+            )
     if options:
         e, (s, t) = rng.fork(site).choice(options)
-        yield make(rec, rng, "PRES", "pres.yesno", "no", "closed", field, text[s:t],
-                   finding_slots(e.norm), span_start=s, span_end=t)
+        yield make(
+            rec,
+            rng,
+            "PRES",
+            "pres.yesno",
+            "no",
+            "closed",
+            field,
+            text[s:t],
+            finding_slots(e.norm),
+            span_start=s,
+            span_end=t,
+        )
 
 
 def scoped_denial(e: Entity) -> bool:
@@ -71,8 +94,9 @@ def scoped_denial(e: Entity) -> bool:
     return e.text.lower() in ADJECTIVE_FINDINGS or e.norm in STRUCTURE_CHANGES
 
 
-def _case_negations(rec: ImageRecord, text: str, present: set[str],
-                    regions: frozenset[str]) -> list[tuple[Entity, tuple[int, int], bool]]:
+def _case_negations(
+    rec: ImageRecord, text: str, present: set[str], regions: frozenset[str]
+) -> list[tuple[Entity, tuple[int, int], bool]]:
     """Negated findings of the case's findings text that could hold for this image (a finding of
     a class nothing affirms, allowed in its region), each with its span and whether the text
     around it is about this image's study."""
@@ -95,8 +119,15 @@ def _case_negations(rec: ImageRecord, text: str, present: set[str],
     return out
 
 
-def _same_study(rec: ImageRecord, text: str, bounds: list[tuple[int, int]], ents: list[Entity],
-                e: Entity, regions: frozenset[str], sides: set[str]) -> bool:
+def _same_study(
+    rec: ImageRecord,
+    text: str,
+    bounds: list[tuple[int, int]],
+    ents: list[Entity],
+    e: Entity,
+    regions: frozenset[str],
+    sides: set[str],
+) -> bool:
     """True when the paragraph up to the negation's sentence end names this image's modality
     (only), nothing outside its region, and no side other than those the image states."""
     lo, hi = sentence_of(bounds, e.start)

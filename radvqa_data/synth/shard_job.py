@@ -158,7 +158,9 @@ class ShardJob:
         return YesNoBalancer(self.config.yes_share_max)
 
 
-def ray_placement(generator: Generator, cpus: int, gpus: int, shards: int) -> tuple[int | None, float]:
+def ray_placement(
+    generator: Generator, cpus: int, gpus: int, shards: int
+) -> tuple[int | None, float]:
     """(actors, GPUs per actor) for a generator on Ray: rules run as short tasks; an LLM
     generator on long-lived actors that keep their client or model (one per CPU, or one vLLM
     engine replica per GPU)."""

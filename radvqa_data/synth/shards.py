@@ -49,7 +49,10 @@ def describe_change(old: dict, new: dict, most: int = 3) -> str:
             # readable settings first; a digest only says "something in the text changed"
             keys = sorted(a.keys() | b.keys(), key=lambda k: (k.endswith("digest"), k))
             changed = [k for k in keys if a.get(k) != b.get(k)]
-            shown = [f"{k}: {json.dumps(a.get(k), default=str)} -> {json.dumps(b.get(k), default=str)}" for k in changed[:most]]
+            shown = [
+                f"{k}: {json.dumps(a.get(k), default=str)} -> {json.dumps(b.get(k), default=str)}"
+                for k in changed[:most]
+            ]
             more = f"; and {len(changed) - most} more" if len(changed) > most else ""
             parts.append("; ".join(shown) + more if shown else "config changed")
         else:  # a state written before the resolved config was kept: only the fingerprint is known
@@ -85,6 +88,7 @@ def claim_output(out: Path, run: dict, *, overwrite: bool) -> None:
             )
         return
     elif d.qa_dir.exists() and any(d.qa_dir.iterdir()):
-        raise ConfigError(f"{out}: has shards but no run state; use another --out or pass --overwrite")
+        raise ConfigError(
+            f"{out}: has shards but no run state; use another --out or pass --overwrite"
+        )
     atomic.write_json(state, run)
-

@@ -243,7 +243,9 @@ def test_pixel_verification_survives_resize_crop_border(
     elif transform == "border":
         out = ImageOps.expand(im, border=60, fill=0)
     else:
-        out = im.crop((int(w * 0.2), int(h * 0.2), int(w * 0.85), int(h * 0.85))).resize((400, round(400 * h / w)))
+        out = im.crop((int(w * 0.2), int(h * 0.2), int(w * 0.85), int(h * 0.85))).resize(
+            (400, round(400 * h / w))
+        )
     dst = tmp_path / "copy.jpg"
     out.save(dst, quality=85)
     v = compare_files(str(src), str(dst))
@@ -264,24 +266,74 @@ def test_shards_against_the_shipped_sample(tmp_path: Path, sample_catalog: Path)
     import duckdb
 
     con = duckdb.connect(str(sample_catalog), read_only=True)
-    imgs = con.execute("SELECT image_id, split, group_id FROM images WHERE source = 'medpix2' AND status = 'ok'").fetchall()
+    imgs = con.execute(
+        "SELECT image_id, split, group_id FROM images WHERE source = 'medpix2' AND status = 'ok'"
+    ).fetchall()
     con.close()
-    rows = [{"id": f"r{i}", "image_id": img, "case_id": grp, "source": "medpix2", "split": split,
-             "question": "What abnormality is seen?", "answer": "mass"} for i, (img, split, grp) in enumerate(imgs)]
+    rows = [
+        {
+            "id": f"r{i}",
+            "image_id": img,
+            "case_id": grp,
+            "source": "medpix2",
+            "split": split,
+            "question": "What abnormality is seen?",
+            "answer": "mass",
+        }
+        for i, (img, split, grp) in enumerate(imgs)
+    ]
     (tmp_path / "shards" / "qa").mkdir(parents=True)
     pl.DataFrame(rows).write_parquet(tmp_path / "shards" / "qa" / "part-00000.parquet")
     rep = tmp_path / "rep"
-    res = runner.invoke(app, ["audit", str(tmp_path / "shards"), "--catalog", str(sample_catalog), "--against", "vqa-rad",
-                              "--report", str(rep), "--fail-on", "leakage", "--no-progress"])
+    res = runner.invoke(
+        app,
+        [
+            "audit",
+            str(tmp_path / "shards"),
+            "--catalog",
+            str(sample_catalog),
+            "--against",
+            "vqa-rad",
+            "--report",
+            str(rep),
+            "--fail-on",
+            "leakage",
+            "--no-progress",
+        ],
+    )
     assert res.exit_code == 1, res.output
     doc = json.loads((rep / "audit.json").read_text())
-    pairs = {(f["a"]["image_id"], f["b"]["image_id"]) for f in doc["findings"] if f["kind"] == "benchmark_image"}
-    assert {("MPX1007_synpic46720", "synpic46720.jpg"), ("MPX2028_synpic34054", "synpic34054.jpg"),
-            ("MPX2028_synpic34053", "synpic34054.jpg")} <= pairs
-    assert not {p for p in pairs if p[0] in ("MPX2028_synpic34052", "MPX2028_synpic34055", "MPX2028_synpic34049")}
+    pairs = {
+        (f["a"]["image_id"], f["b"]["image_id"])
+        for f in doc["findings"]
+        if f["kind"] == "benchmark_image"
+    }
+    assert {
+        ("MPX1007_synpic46720", "synpic46720.jpg"),
+        ("MPX2028_synpic34054", "synpic34054.jpg"),
+        ("MPX2028_synpic34053", "synpic34054.jpg"),
+    } <= pairs
+    assert not {
+        p
+        for p in pairs
+        if p[0] in ("MPX2028_synpic34052", "MPX2028_synpic34055", "MPX2028_synpic34049")
+    }
     # "What abnormality is seen?" is also a VQA-RAD question on synpic34054.jpg
-    assert any(f["kind"] == "benchmark_question" and f["b"]["image_id"] == "synpic34054.jpg" for f in doc["findings"])
-    bad = runner.invoke(app, ["audit", str(tmp_path / "shards"), "--catalog", str(sample_catalog), "--against", "vqa-rad:tst"])
+    assert any(
+        f["kind"] == "benchmark_question" and f["b"]["image_id"] == "synpic34054.jpg"
+        for f in doc["findings"]
+    )
+    bad = runner.invoke(
+        app,
+        [
+            "audit",
+            str(tmp_path / "shards"),
+            "--catalog",
+            str(sample_catalog),
+            "--against",
+            "vqa-rad:tst",
+        ],
+    )
     assert bad.exit_code == 1 and "no split 'tst'" in bad.output
 
 
@@ -300,15 +352,21 @@ def test_table_without_images_uses_lsh_over_one_scope(tmp_path: Path) -> None:
     p = tmp_path / "t.jsonl"
     pl.DataFrame(rows).write_ndjson(p)
     rep = tmp_path / "rep"
-    res = runner.invoke(app, ["audit", str(p), "--report", str(rep), "--no-progress", "--only", "qa_near_duplicate"])
+    res = runner.invoke(
+        app, ["audit", str(p), "--report", str(rep), "--no-progress", "--only", "qa_near_duplicate"]
+    )
     assert res.exit_code == 0, res.output
     doc = json.loads((rep / "audit.json").read_text())
     found = _pairs(doc, "qa_near_duplicate")
     assert set(planted) <= found  # row ids are positions (the table has no id column)
 
 
-@pytest.mark.parametrize("box", [(0.22, 0.18, 0.92, 0.88), (0.05, 0.25, 0.75, 0.95), (0.3, 0.3, 0.95, 0.95)])
-def test_crop_found_by_descriptor_when_the_hash_is_far(tmp_path: Path, sample_dir: Path, box: tuple) -> None:
+@pytest.mark.parametrize(
+    "box", [(0.22, 0.18, 0.92, 0.88), (0.05, 0.25, 0.75, 0.95), (0.3, 0.3, 0.95, 0.95)]
+)
+def test_crop_found_by_descriptor_when_the_hash_is_far(
+    tmp_path: Path, sample_dir: Path, box: tuple
+) -> None:
     """A cropped copy's phash lands far away; the descriptor path still proposes it, pixels confirm."""
     from PIL import Image
 
@@ -324,10 +382,18 @@ def test_crop_found_by_descriptor_when_the_hash_is_far(tmp_path: Path, sample_di
     im = Image.open(src).convert("L")
     w, h = im.size
     crop = tmp_path / "crop.jpg"
-    im.crop((int(w * box[0]), int(h * box[1]), int(w * box[2]), int(h * box[3]))).save(crop, quality=90)
+    im.crop((int(w * box[0]), int(h * box[1]), int(w * box[2]), int(h * box[3]))).save(
+        crop, quality=90
+    )
     paths = [str(p) for p in imgs] + [str(crop)]
-    df = pl.DataFrame({"path": paths, "sha256": [None] * len(paths),
-                       "phash": [phash64(Image.open(p)) for p in paths]}, schema={"path": pl.String, "sha256": pl.String, "phash": pl.UInt64})
+    df = pl.DataFrame(
+        {
+            "path": paths,
+            "sha256": [None] * len(paths),
+            "phash": [phash64(Image.open(p)) for p in paths],
+        },
+        schema={"path": pl.String, "sha256": pl.String, "phash": pl.UInt64},
+    )
     i = paths.index(str(src))
     j = len(paths) - 1
     ham = bin(df["phash"][i] ^ df["phash"][j]).count("1")
@@ -341,8 +407,9 @@ def test_crop_found_by_descriptor_when_the_hash_is_far(tmp_path: Path, sample_di
     assert verified and verified[0][2].same
 
 
-def test_catalog_connection_is_closed_when_a_check_raises(tmp_path: Path, sample_catalog: Path,
-                                                          monkeypatch) -> None:
+def test_catalog_connection_is_closed_when_a_check_raises(
+    tmp_path: Path, sample_catalog: Path, monkeypatch
+) -> None:
     """A check that raises must not leave the read-only catalog connection open: DuckDB then
     refuses a read-write open of the same file in this process."""
     import shutil
@@ -358,8 +425,11 @@ def test_catalog_connection_is_closed_when_a_check_raises(tmp_path: Path, sample
     monkeypatch.setattr(audit_run, "_catalog_group_leaks", boom)
     # keep the traceback (and so the failed call's frames) alive, as a caller that logs it would
     with pytest.raises(RuntimeError, match="a check failed") as failed:
-        audit_run.run_audit(audit_run.AuditOptions(catalog=catalog, images=False, progress=False,
-                                                   only=frozenset({"group_leak"})))
+        audit_run.run_audit(
+            audit_run.AuditOptions(
+                catalog=catalog, images=False, progress=False, only=frozenset({"group_leak"})
+            )
+        )
     with connect(catalog) as con:  # read-write: fails while the audit's connection is open
         assert con.execute("SELECT count(*) FROM images").fetchall()[0][0] > 0
     assert failed.traceback

@@ -35,7 +35,14 @@ LOOK_ALIKES = {
 
 
 def test_vqarad_images_found_in_medpix(real_catalog: Path) -> None:
-    res = run_audit(AuditOptions(catalog=real_catalog, against=["vqa-rad"], only=frozenset({"benchmark_image"}), progress=False))
+    res = run_audit(
+        AuditOptions(
+            catalog=real_catalog,
+            against=["vqa-rad"],
+            only=frozenset({"benchmark_image"}),
+            progress=False,
+        )
+    )
     found = {(f.a.image_id, f.b.image_id): f for f in res.findings if f.kind == "benchmark_image"}
     assert set(found) == TRUE_PAIRS
     assert not LOOK_ALIKES & set(found)
@@ -70,7 +77,11 @@ def test_roco_captions_shared_across_splits(tmp_path: Path, shared_data: Path) -
     cat = tmp_path / "roco.duckdb"
     add_source(cat, "roco", root, progress=False)
     # identical captions only here (the near-identical search adds ~40 s on 34k captions)
-    res = run_audit(AuditOptions(catalog=cat, only=frozenset({"caption_duplicate"}), near_captions=False, progress=False))
+    res = run_audit(
+        AuditOptions(
+            catalog=cat, only=frozenset({"caption_duplicate"}), near_captions=False, progress=False
+        )
+    )
 
     caps = _roco_captions(root)
     norm = {s: defaultdict(set) for s in caps}

@@ -51,12 +51,16 @@ def test_bad_images_are_recorded_and_the_run_continues(tmp_path: Path, bad_folde
     s = add_source(cat, "folder", bad_folder, progress=False)
     assert (s.images, s.ok, s.corrupt, s.missing) == (6, 2, 4, 0)
     assert s.issues == {"corrupt_image": 4, "non_english_caption": 1}
-    rows = {r[0]: r[1:] for r in _rows(cat, "SELECT image_id, status, error, phash, width FROM images")}
+    rows = {
+        r[0]: r[1:] for r in _rows(cat, "SELECT image_id, status, error, phash, width FROM images")
+    }
     assert "truncated" in rows["truncated.png"][1] and "truncated" in rows["truncated.jpg"][1]
     assert rows["text.png"][1].startswith("not an image")
     assert rows["empty.png"][1] == "empty file"
     for name in ("truncated.png", "truncated.jpg", "text.png", "empty.png"):
-        assert rows[name][0] == "corrupt" and rows[name][2] is None and rows[name][3] is None  # never a partial picture
+        assert (
+            rows[name][0] == "corrupt" and rows[name][2] is None and rows[name][3] is None
+        )  # never a partial picture
     issues = _rows(cat, "SELECT item, reason FROM ingest_issues ORDER BY item")
     assert ("good.jpg", "non_english_caption") in issues
     # the non-English caption's row is kept
@@ -115,12 +119,16 @@ def test_csv_missing_columns(tmp_path: Path) -> None:
     root = tmp_path / "r2"
     root.mkdir()
     (root / "test_captions.csv").write_text("ID,Text\nx,y\n")
-    with pytest.raises(InputError, match=r"test_captions\.csv: line 1: header ID,Text lacks column\(s\) Caption"):
+    with pytest.raises(
+        InputError, match=r"test_captions\.csv: line 1: header ID,Text lacks column\(s\) Caption"
+    ):
         add_source(tmp_path / "c.duckdb", "rocov2", root, progress=False)
     folder = tmp_path / "f"
     folder.mkdir()
     (folder / "captions.csv").write_text("file,text\na.png,b\n")
-    with pytest.raises(InputError, match=r"captions\.csv: line 1: .*lacks column\(s\) image, caption"):
+    with pytest.raises(
+        InputError, match=r"captions\.csv: line 1: .*lacks column\(s\) image, caption"
+    ):
         add_source(tmp_path / "c.duckdb", "folder", folder, progress=False)
 
 
@@ -170,7 +178,9 @@ def test_phash_equals_imagehash_on_the_thumbnail(sample_dir: Path) -> None:
 
     from radvqa_data.catalog.imageprobe import phash_bits, thumbnail32
 
-    files = sorted((sample_dir / "medpix2" / "images").glob("*.png")) + sorted((sample_dir / "vqa-rad").rglob("*.jpg"))
+    files = sorted((sample_dir / "medpix2" / "images").glob("*.png")) + sorted(
+        (sample_dir / "vqa-rad").rglob("*.jpg")
+    )
     assert len(files) == 49
     for f in files:
         with Image.open(f) as im:
@@ -183,22 +193,32 @@ def test_probe_threads_give_the_probes_of_a_serial_run(sample_dir: Path, tmp_pat
     from radvqa_data.catalog.fast import close_pool
     from radvqa_data.catalog.fast.probe_pool import POOL_MIN, _submit
 
-    files = sorted((sample_dir / "medpix2" / "images").glob("*.png")) + sorted((sample_dir / "vqa-rad").rglob("*.jpg"))
+    files = sorted((sample_dir / "medpix2" / "images").glob("*.png")) + sorted(
+        (sample_dir / "vqa-rad").rglob("*.jpg")
+    )
     data = files[0].read_bytes()
     (tmp_path / "truncated.png").write_bytes(data[: len(data) // 2])
     (tmp_path / "text.png").write_text("not an image")
-    paths = [str(f) for f in files] + [str(tmp_path / "truncated.png"), str(tmp_path / "text.png"), str(tmp_path / "gone.png")]
+    paths = [str(f) for f in files] + [
+        str(tmp_path / "truncated.png"),
+        str(tmp_path / "text.png"),
+        str(tmp_path / "gone.png"),
+    ]
     assert len(paths) >= POOL_MIN  # so `_submit` uses the pool
     serial = {p: probe_file(p) for p in paths}
     try:
-        threaded = {probe.path: probe for probe in _submit(paths * 2, workers=2)}  # each file twice, concurrently
+        threaded = {
+            probe.path: probe for probe in _submit(paths * 2, workers=2)
+        }  # each file twice, concurrently
     finally:
         close_pool()
     assert threaded == serial
     assert [serial[p].status for p in paths[-3:]] == ["corrupt", "corrupt", "missing"]
 
 
-def test_probes_queued_before_the_cache_lookup_are_counted_once(sample_dir: Path, tmp_path: Path) -> None:
+def test_probes_queued_before_the_cache_lookup_are_counted_once(
+    sample_dir: Path, tmp_path: Path
+) -> None:
     """Files are queued before the cache lookup of an existing catalog ends; whichever finishes
     first, each file is counted once, cached files count as reused, and the probes are right."""
     import time
@@ -207,7 +227,9 @@ def test_probes_queued_before_the_cache_lookup_are_counted_once(sample_dir: Path
     from radvqa_data.catalog.fast.probe_pool import POOL_MIN, prefetch, probe_all
     from radvqa_data.core.db import connect
 
-    files = sorted((sample_dir / "medpix2" / "images").glob("*.png")) + sorted((sample_dir / "vqa-rad").rglob("*.jpg"))
+    files = sorted((sample_dir / "medpix2" / "images").glob("*.png")) + sorted(
+        (sample_dir / "vqa-rad").rglob("*.jpg")
+    )
     assert len(files) >= POOL_MIN
     con = connect(tmp_path / "c.duckdb")
     try:

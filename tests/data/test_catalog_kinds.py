@@ -23,13 +23,23 @@ def test_roco_real(tmp_path: Path, shared_data: Path) -> None:
     st = catalog_stats(cat)["sources"]["roco"]
     assert st["splits"] == {"test": 8179, "validation": 8180, "train": 17752}
     assert st["modality"]["CT"] > 5000 and st["concepts"] > 100_000
-    row = _rows(cat, "SELECT group_id, licence, modality, plane FROM images WHERE image_id = 'ROCO_00006'")[0]
+    row = _rows(
+        cat, "SELECT group_id, licence, modality, plane FROM images WHERE image_id = 'ROCO_00006'"
+    )[0]
     assert row == ("PMC4840839", "CC BY-NC-ND", "CT", "coronal")
     cuis = {r[0] for r in _rows(cat, "SELECT cui FROM concepts WHERE image_id = 'ROCO_00006'")}
     assert "C0040405" in cuis and len(cuis) == 11
     # the train split ships captions only: no licence, no CUIs, still catalogued
-    assert _rows(cat, "SELECT count(*) FROM concepts c JOIN images i USING (source, image_id) WHERE i.split = 'train'")[0][0] == 0
-    assert s.issues.get("non_english_caption", 0) > 50  # French/Spanish captions occur; rows are kept
+    assert (
+        _rows(
+            cat,
+            "SELECT count(*) FROM concepts c JOIN images i USING (source, image_id) WHERE i.split = 'train'",
+        )[0][0]
+        == 0
+    )
+    assert (
+        s.issues.get("non_english_caption", 0) > 50
+    )  # French/Spanish captions occur; rows are kept
 
 
 def test_roco_with_images_beside(tmp_path: Path, shared_data: Path) -> None:
@@ -53,7 +63,9 @@ def test_rocov2_real(tmp_path: Path, shared_data: Path) -> None:
     st = catalog_stats(cat)["sources"]["rocov2"]
     assert st["splits"] == {"test": 175}
     assert st["modality"]["CT"] > 0 and "none" not in st["modality"]
-    assert _rows(cat, "SELECT modality, modality_raw FROM images WHERE image_id = 'ROCOv2_2023_test_000001'")[0] == ("CT", "C0040405")
+    assert _rows(
+        cat, "SELECT modality, modality_raw FROM images WHERE image_id = 'ROCOv2_2023_test_000001'"
+    )[0] == ("CT", "C0040405")
     assert _rows(cat, "SELECT count(*) FROM cui_names")[0][0] == 1935
 
 
@@ -64,7 +76,9 @@ def test_slake_real_english_rows(tmp_path: Path, shared_data: Path) -> None:
     # 4,919 / 1,053 / 1,061 English rows; one train row has an empty answer (recorded, skipped)
     assert st["qa_splits"] == {"train": 4918, "validation": 1053, "test": 1061}
     assert s.issues == {"bad_record": 1}
-    assert _rows(cat, "SELECT group_id, modality, region FROM images WHERE image_id = 'xmlab1/source.jpg'")[0] == ("xmlab1", "MRI", "abdomen")
+    assert _rows(
+        cat, "SELECT group_id, modality, region FROM images WHERE image_id = 'xmlab1/source.jpg'"
+    )[0] == ("xmlab1", "MRI", "abdomen")
     qtypes = {r[0] for r in _rows(cat, "SELECT DISTINCT question_type FROM benchmark_qa")}
     from radvqa_data.core.schema import QUESTION_TYPES
 
@@ -89,7 +103,10 @@ def test_folder_with_captions_csv(tmp_path: Path) -> None:
     cat = tmp_path / "c.duckdb"
     s = add_source(cat, "folder", root, name="mine", progress=False)
     assert (s.images, s.ok, s.missing) == (3, 2, 1)
-    rows = {r[0]: r[1:] for r in _rows(cat, "SELECT image_id, split, modality, laterality, status FROM images")}
+    rows = {
+        r[0]: r[1:]
+        for r in _rows(cat, "SELECT image_id, split, modality, laterality, status FROM images")
+    }
     assert rows["a.png"] == ("train", "CT", "left", "ok")
     assert rows["sub/b.png"] == ("validation", "MRI", None, "ok")
     assert rows["gone.png"][-1] == "missing"
@@ -99,7 +116,9 @@ def test_folder_with_captions_csv(tmp_path: Path) -> None:
 def test_folder_with_captions_jsonl_and_no_captions(tmp_path: Path) -> None:
     root = tmp_path / "j"
     _png(root / "x.png", 3)
-    (root / "captions.jsonl").write_text('{"image": "x.png", "caption": "Ultrasound of the liver."}\n')
+    (root / "captions.jsonl").write_text(
+        '{"image": "x.png", "caption": "Ultrasound of the liver."}\n'
+    )
     cat = tmp_path / "c.duckdb"
     add_source(cat, "folder", root, progress=False)
     assert _rows(cat, "SELECT modality FROM images")[0][0] == "ultrasound"
@@ -119,12 +138,17 @@ def test_dicom_pydicom_testfiles_and_unreadable(tmp_path: Path) -> None:
             pytest.skip(f"pydicom test file {name} not installed")
         shutil.copy(path, root / name)
     (root / "broken.dcm").write_bytes(b"this is not DICOM at all")
-    (root / "half.dcm").write_bytes(Path(get_testdata_file("CT_small.dcm", download=False)).read_bytes()[:400])
+    (root / "half.dcm").write_bytes(
+        Path(get_testdata_file("CT_small.dcm", download=False)).read_bytes()[:400]
+    )
     cat = tmp_path / "c.duckdb"
     s = add_source(cat, "dicom", root, progress=False)
     assert (s.images, s.ok, s.corrupt) == (4, 2, 2)
     assert s.issues == {"unreadable_dicom": 2}
-    ct = _rows(cat, "SELECT modality, group_id, path, width, height, format, extra->>'series_uid' FROM images WHERE image_id = 'CT_small.dcm'")[0]
+    ct = _rows(
+        cat,
+        "SELECT modality, group_id, path, width, height, format, extra->>'series_uid' FROM images WHERE image_id = 'CT_small.dcm'",
+    )[0]
     assert ct[0] == "CT" and ct[1] and ct[3:6] == (128, 128, "PNG") and ct[6]
     # the rendering lives beside the catalog and is a real 8-bit image with contrast
     assert Path(ct[2]).is_relative_to(tmp_path / "c.duckdb.assets" / "dicom")

@@ -31,7 +31,10 @@ def test_modality_from_cuis_and_captions() -> None:
     assert normalize.modality_from_cuis(["C0032743"]) == "nuclear"
     assert normalize.modality_from_cuis(["C0011334"]) is None
     assert normalize.modality_from_caption("Axial T2-weighted MRI of the brain") == "MRI"
-    assert normalize.modality_from_caption("Contrast-enhanced computed tomography of the abdomen") == "CT"
+    assert (
+        normalize.modality_from_caption("Contrast-enhanced computed tomography of the abdomen")
+        == "CT"
+    )
     assert normalize.modality_from_caption("Duplex ultrasound of the femoral vein") == "ultrasound"
     assert normalize.modality_from_caption("FDG PET/CT shows uptake") == "nuclear"
     assert normalize.modality_from_caption("Patient timeline") is None
@@ -67,12 +70,23 @@ def test_vqarad_field_normalization() -> None:
     assert answer_type("CLOSED ") == "closed"
     assert question_type("PRES, POS") == "PRES"
     assert [question_type(t) for t in ("ATRIB", "PRSE", "Other")] == ["ATTRIB", "PRES", "OTHER"]
-    assert split_of("test_para") == "test" and split_of("freeform") == "train" and split_of("para") == "train"
+    assert (
+        split_of("test_para") == "test"
+        and split_of("freeform") == "train"
+        and split_of("para") == "train"
+    )
 
 
 def test_non_english_check() -> None:
-    assert non_english_reason("Axial CT image showing a mass in the left kidney with calcifications.") is None
+    assert (
+        non_english_reason("Axial CT image showing a mass in the left kidney with calcifications.")
+        is None
+    )
     assert non_english_reason("Axial MRI (coronal view).") is None
-    assert non_english_reason("Radiografía de tórax que muestra una masa en el lóbulo superior derecho con calcificaciones")
-    assert non_english_reason("Coupe axiale de la tomodensitométrie montrant une masse dans le rein gauche")
+    assert non_english_reason(
+        "Radiografía de tórax que muestra una masa en el lóbulo superior derecho con calcificaciones"
+    )
+    assert non_english_reason(
+        "Coupe axiale de la tomodensitométrie montrant une masse dans le rein gauche"
+    )
     assert non_english_reason("胸部X线片显示右上肺叶肿块")

@@ -156,7 +156,10 @@ def test_dicom_localizer_is_a_scout(tmp_path: Path) -> None:
         pytest.skip("pydicom test file CT_small.dcm not installed")
     root = tmp_path / "dicoms"
     root.mkdir()
-    for name, image_type in (("axial.dcm", None), ("scout.dcm", ["ORIGINAL", "PRIMARY", "LOCALIZER"])):
+    for name, image_type in (
+        ("axial.dcm", None),
+        ("scout.dcm", ["ORIGINAL", "PRIMARY", "LOCALIZER"]),
+    ):
         ds = pydicom.dcmread(path)
         if image_type:
             ds.ImageType = image_type

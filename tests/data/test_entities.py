@@ -75,16 +75,26 @@ def test_negation_scope_stops_at_sentence_and_but(nlp):
     "text, expected",
     [
         # "non" negates the next word only, not the noun phrase after it
-        ("Non enhancing cystic lesions in the left parietal lobe.",
-         {"enhancing": True, "cystic lesion": False}),
+        (
+            "Non enhancing cystic lesions in the left parietal lobe.",
+            {"enhancing": True, "cystic lesion": False},
+        ),
         ("Non-hemorrhagic infarct.", {"hemorrhage": True, "infarct": False}),
         # "without contrast" is technique, not a negation of what follows
-        ("Axial CT without contrast shows a large hemorrhage.", {"large": False, "hemorrhage": False}),
+        (
+            "Axial CT without contrast shows a large hemorrhage.",
+            {"large": False, "hemorrhage": False},
+        ),
         # the scope reaches through a list to the finding it denies (MedPix MPX2028)
-        ("There is no free air or abnormal fluid collections to suggest abscess formation.",
-         {"free air": True, "fluid collection": True, "abscess": True}),
+        (
+            "There is no free air or abnormal fluid collections to suggest abscess formation.",
+            {"free air": True, "fluid collection": True, "abscess": True},
+        ),
         # "no other mass" does not deny the mass; a verb opening a new clause ends the scope
-        ("No other masses. No effusion, there is edema.", {"mass": False, "effusion": True, "edema": False}),
+        (
+            "No other masses. No effusion, there is edema.",
+            {"mass": False, "effusion": True, "edema": False},
+        ),
     ],
 )
 def test_negation_scope(nlp, text, expected):
@@ -95,8 +105,10 @@ def test_negation_scope(nlp, text, expected):
     "text, norm",
     [
         # a list of differentials after "may represent" runs through ":" and ";" (MedPix MPX1124)
-        ("This may represent a variety of lesions: small vessel ischemia; multiple sclerosis.",
-         "multiple sclerosis"),
+        (
+            "This may represent a variety of lesions: small vessel ischemia; multiple sclerosis.",
+            "multiple sclerosis",
+        ),
         ("Status post resection of a mass.", "mass"),  # historical: not asserted for this image
         ("The hydatid cyst was dissected from the dura.", "cyst"),
         ("A woman presenting with a flank swelling.", "swelling"),
@@ -109,8 +121,12 @@ def test_uncertain_or_historical_findings(nlp, text, norm):
 def test_blocking_phrases_win_and_are_dropped(nlp):
     """A non-finding phrase ("neck dissection", "small vessel") beats the shorter finding or size
     word inside it and never reaches the entities."""
-    found = ents(nlp, "Status after neck dissection. Small vessel ischemic change. Giant cell tumor.")
-    assert {e.label for e in found} <= {"FINDING", "ANATOMY"} and "NONFINDING" not in {e.label for e in found}
+    found = ents(
+        nlp, "Status after neck dissection. Small vessel ischemic change. Giant cell tumor."
+    )
+    assert {e.label for e in found} <= {"FINDING", "ANATOMY"} and "NONFINDING" not in {
+        e.label for e in found
+    }
     assert [e.norm for e in found if e.label == "FINDING"] == ["ischemia", "giant cell tumor"]
 
 
@@ -122,16 +138,24 @@ def test_lexicon_keeps_meanings_apart():
     assert norm["mass effect"] != norm["midline shift"]
     assert norm["occlusion"] != norm["stenosis"] != norm["narrowing"]
     assert norm["collapse"] != norm["atelectasis"] and norm["lesion"] != norm["mass"]
-    assert norm["fluid collection"] != norm["mass"] and norm["thickening"] != norm["wall thickening"]
+    assert (
+        norm["fluid collection"] != norm["mass"] and norm["thickening"] != norm["wall thickening"]
+    )
     assert norm["mesenteric"] == "mesentery" and norm["sma"] == "superior mesenteric artery"
-    assert not ({s for s, e in surface_index().items() if e.label == "FINDING"} & {"growth", "cavity", "cord"})
+    assert not (
+        {s for s, e in surface_index().items() if e.label == "FINDING"}
+        & {"growth", "cavity", "cord"}
+    )
 
 
 def test_finding_regions():
     from radvqa_data.lexicon import by_norm
 
     regions = {norm: e.regions for (label, norm), e in by_norm().items() if label == "FINDING"}
-    assert regions["midline shift"] == ("head",) and regions["hydronephrosis"] == ("abdomen", "pelvis")
+    assert regions["midline shift"] == ("head",) and regions["hydronephrosis"] == (
+        "abdomen",
+        "pelvis",
+    )
     assert "chest" in regions["atelectasis"] and "chest" in regions["pleural effusion"]
     assert regions["mass"] == ()
 
@@ -210,16 +234,27 @@ def test_cuis_linked_from_the_source_concepts(tmp_path: Path):
 
     con = connect(tmp_path / "c.duckdb")
     con.execute("INSERT INTO sources (name, kind, path) VALUES ('roco', 'roco', '/x')")
-    con.execute("INSERT INTO images (source, image_id, status) VALUES ('roco', 'ROCO_1', 'missing')")
-    con.execute("INSERT INTO texts VALUES ('roco', 'ROCO_1', 'caption', 'CT of the abdomen shows a large mass in the liver.')")
-    con.execute("INSERT INTO concepts (source, image_id, cui, origin) VALUES ('roco', 'ROCO_1', 'C0577559', 'cuis.txt'), "
-                "('roco', 'ROCO_1', 'C0040405', 'cuis.txt')")
-    con.execute("INSERT INTO cui_names VALUES ('C0577559', 'Mass'), ('C0040405', 'X-Ray Computed Tomography')")
+    con.execute(
+        "INSERT INTO images (source, image_id, status) VALUES ('roco', 'ROCO_1', 'missing')"
+    )
+    con.execute(
+        "INSERT INTO texts VALUES ('roco', 'ROCO_1', 'caption', 'CT of the abdomen shows a large mass in the liver.')"
+    )
+    con.execute(
+        "INSERT INTO concepts (source, image_id, cui, origin) VALUES ('roco', 'ROCO_1', 'C0577559', 'cuis.txt'), "
+        "('roco', 'ROCO_1', 'C0040405', 'cuis.txt')"
+    )
+    con.execute(
+        "INSERT INTO cui_names VALUES ('C0577559', 'Mass'), ('C0040405', 'X-Ray Computed Tomography')"
+    )
     con.close()
     summary = run_entities(tmp_path / "c.duckdb", n_process=1, progress=False)
     assert summary.cuis_linked == 1
     con = connect(tmp_path / "c.duckdb", read_only=True)
-    rows = dict((n, (c, o)) for n, c, o in con.execute("SELECT norm, cui, cui_origin FROM entities").fetchall())
+    rows = dict(
+        (n, (c, o))
+        for n, c, o in con.execute("SELECT norm, cui, cui_origin FROM entities").fetchall()
+    )
     con.close()
     assert rows["mass"] == ("C0577559", "concepts")
     assert rows["CT"] == ("C0040405", "lexicon+concepts")
@@ -262,9 +297,18 @@ def test_abbreviation_detector_runs_where_a_long_form_can_be_a_lexicon_surface(n
         "Right middle lobe   (RML) collapse",  # several spaces before the parenthesis
         "Réduction du right middle lobe (RML).",  # non-ASCII: every suffix length is tried
     ]
-    skipped = ["Patient number 3 (white arrowhead) shown", "No parenthesis at all", "(a) (b) and c)"]
+    skipped = [
+        "Patient number 3 (white arrowhead) shown",
+        "No parenthesis at all",
+        "(a) (b) and c)",
+    ]
     assert all(_may_define(t) for t in kept) and not any(_may_define(t) for t in skipped)
     texts = kept + skipped
-    fast = [e for _, _, e in extract_entities(((i, "caption", t) for i, t in enumerate(texts)), nlp=nlp, n_process=1)]
+    fast = [
+        e
+        for _, _, e in extract_entities(
+            ((i, "caption", t) for i, t in enumerate(texts)), nlp=nlp, n_process=1
+        )
+    ]
     assert fast == [doc_entities(nlp(t), "caption") for t in texts]
     assert any(e.text == "RML" and e.norm == "right middle lobe" for e in fast[1])

@@ -131,7 +131,9 @@ def test_sharegpt_reads_the_way_llama_factory_loads_it(exports, sample_shards, t
         }
         tags = entry["tags"]
         ds = datasets.load_dataset(
-            "json", data_files=os.path.join(dataset_dir, entry["file_name"]), split="train",
+            "json",
+            data_files=os.path.join(dataset_dir, entry["file_name"]),
+            split="train",
             cache_dir=str(tmp_path / "hf-cache"),
         )
         for rec in ds:

@@ -226,8 +226,14 @@ def test_openai_backend_through_ray_writes_the_rows_of_a_local_run(
     runs = {}
     for ex in ("local", "ray"):
         gen = make_generator(
-            "openai", base_url=url, model=model, concurrency=2, timeout=60, temperature=0.0,
-            max_new_tokens=8, seed=3,
+            "openai",
+            base_url=url,
+            model=model,
+            concurrency=2,
+            timeout=60,
+            temperature=0.0,
+            max_new_tokens=8,
+            seed=3,
         )
         config = SynthConfig(backend="openai", limit=2, shard_size=1)
         out = tmp_path / ex

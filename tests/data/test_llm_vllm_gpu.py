@@ -72,7 +72,11 @@ def test_vllm_engine_replicas_through_ray_write_the_rows_of_a_local_run(
     runs = {}
     for ex in ("local", "ray"):
         gen = make_generator(
-            "vllm", model=str(model), temperature=0.0, max_new_tokens=128, seed=0,
+            "vllm",
+            model=str(model),
+            temperature=0.0,
+            max_new_tokens=128,
+            seed=0,
             backend_options={**options, "lazy": ex == "ray"},
         )
         if ex == "ray":

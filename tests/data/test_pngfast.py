@@ -16,7 +16,9 @@ from radvqa_data.catalog.fast import pngfast
 from radvqa_data.catalog.imageprobe import probe_bytes
 from tests.conftest import dataset
 
-pytestmark = pytest.mark.skipif(not pngfast.available(), reason="deflate (libdeflate) not installed")
+pytestmark = pytest.mark.skipif(
+    not pngfast.available(), reason="deflate (libdeflate) not installed"
+)
 
 
 def _chunk(kind: bytes, body: bytes) -> bytes:
@@ -46,7 +48,13 @@ def _encode(pixels: np.ndarray, filters: list[int], *, colour: int, idat_parts: 
     step = -(-len(stream) // idat_parts)
     idats = b"".join(_chunk(b"IDAT", stream[i : i + step]) for i in range(0, len(stream), step))
     header = struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, 0)
-    return pngfast.PNG_SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"tEXt", b"Comment\x00hand-made") + idats + _chunk(b"IEND", b"")
+    return (
+        pngfast.PNG_SIGNATURE
+        + _chunk(b"IHDR", header)
+        + _chunk(b"tEXt", b"Comment\x00hand-made")
+        + idats
+        + _chunk(b"IEND", b"")
+    )
 
 
 def _pillow(data: bytes) -> Image.Image:
@@ -62,7 +70,12 @@ def test_fast_path_is_pixel_identical_to_pillow(colour: int, channels: int, filt
     height, width = 23, 37
     shape = (height, width) if channels == 1 else (height, width, channels)
     pixels = rng.integers(0, 256, size=shape, dtype=np.uint8)
-    per_row = {"none": [0] * height, "sub": [1] * height, "up": [2] * height, "mixed": [y % 3 for y in range(height)]}[filters]
+    per_row = {
+        "none": [0] * height,
+        "sub": [1] * height,
+        "up": [2] * height,
+        "mixed": [y % 3 for y in range(height)],
+    }[filters]
     data = _encode(pixels, per_row, colour=colour, idat_parts=3)
     fast = pngfast.decode_png(data)
     assert fast is not None
@@ -101,11 +114,18 @@ def test_a_stream_longer_or_shorter_than_the_image_is_refused() -> None:
     assert pngfast.decode_png(lying) is None
 
 
-def test_probe_gives_the_same_result_with_and_without_the_fast_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_probe_gives_the_same_result_with_and_without_the_fast_path(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """Bad PNGs keep Pillow's verdict and message; good ones the same hash, size and format."""
     rng = np.random.default_rng(1)
     good = _encode(rng.integers(0, 256, size=(40, 30, 3), dtype=np.uint8), [0] * 40, colour=2)
-    cases = {"good": good, "truncated": good[: len(good) - 40], "text": b"\x89PNG\r\n\x1a\n not really", "empty": b""}
+    cases = {
+        "good": good,
+        "truncated": good[: len(good) - 40],
+        "text": b"\x89PNG\r\n\x1a\n not really",
+        "empty": b"",
+    }
     with_fast = {k: probe_bytes(k, v) for k, v in cases.items()}
     monkeypatch.setattr(imageprobe, "decode_png", lambda data: None)
     without = {k: probe_bytes(k, v) for k, v in cases.items()}

@@ -49,25 +49,44 @@ print(json.dumps(seen))
 
 def test_a_column_added_to_the_schema_reaches_reader_export_and_audit(tmp_path, sample_shards):
     src = tmp_path / "src"
-    shutil.copytree(REPO / "radvqa_data", src / "radvqa_data",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        REPO / "radvqa_data", src / "radvqa_data", ignore=shutil.ignore_patterns("__pycache__")
+    )
     schema = src / "radvqa_data" / "core" / "schema.py"
     anchor = '    Column("span_end", pa.int32(), ""),\n'
     text = schema.read_text()
     assert text.count(anchor) == 1
-    schema.write_text(text.replace(
-        anchor, anchor + '    Column("difficulty", pa.string(), "a test column", read=True),\n'))
+    schema.write_text(
+        text.replace(
+            anchor, anchor + '    Column("difficulty", pa.string(), "a test column", read=True),\n'
+        )
+    )
     shards = tmp_path / "shards"
     shutil.copytree(sample_shards["shards"], shards)
     for i, f in enumerate(ShardDir(shards).qa_files()):
         df = pl.read_parquet(f)
         df.with_columns(pl.lit(f"level{i % 2}").alias("difficulty")).write_parquet(f)
-    env = {**os.environ, "PYTHONPATH": str(src), "HF_DATASETS_OFFLINE": "1",
-           "HF_HOME": str(tmp_path / "hf-home")}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(src),
+        "HF_DATASETS_OFFLINE": "1",
+        "HF_HOME": str(tmp_path / "hf-home"),
+    }
     out = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(src), str(shards), str(sample_shards["catalog"]),
-         str(tmp_path / "work")],
-        env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        [
+            sys.executable,
+            "-c",
+            SCRIPT,
+            str(src),
+            str(shards),
+            str(sample_shards["catalog"]),
+            str(tmp_path / "work"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
     )
     assert out.returncode == 0, out.stderr[-3000:]
     seen = json.loads(out.stdout.strip().splitlines()[-1])
@@ -88,9 +107,19 @@ def test_to_row_has_every_qa_column_in_schema_order():
     from radvqa_data.core.records import ImageRecord
 
     rec = ImageRecord(source="s", image_id="i", case_id="c", split="test", status="ok")
-    cand = Candidate(record=rec, question="q?", answer="a", answer_type="open",
-                     question_type="OTHER", generator="g", template_id="t", prompt_version="v1",
-                     seed=3, span_start=1, span_end=2)
+    cand = Candidate(
+        record=rec,
+        question="q?",
+        answer="a",
+        answer_type="open",
+        question_type="OTHER",
+        generator="g",
+        template_id="t",
+        prompt_version="v1",
+        seed=3,
+        span_start=1,
+        span_end=2,
+    )
     row = cand.to_row(cand.row_id())
     assert tuple(row) == QA_COLUMNS
     assert row["id"] == cand.row_id() and len(row["id"]) == 16

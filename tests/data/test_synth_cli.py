@@ -19,20 +19,27 @@ from tests.helpers.synth_data import copy_catalog, insert_catalog, medpix_record
 
 def test_help_is_fast_and_lists_commands():
     t0 = time.perf_counter()
-    res = subprocess.run([sys.executable, "-m", "radvqa_data.cli", "--help"], capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "radvqa_data.cli", "--help"], capture_output=True, text=True
+    )
     assert res.returncode == 0 and time.perf_counter() - t0 < 5
     for cmd in ("entities", "synth", "export"):
         assert cmd in res.stdout
     # no heavy library imported by the CLI modules at import time
     probe = "import sys, radvqa_data.cli; print(sorted(m for m in ('spacy', 'scispacy', 'datasets', 'torch') if m in sys.modules))"
-    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "[]"
+    assert (
+        subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip()
+        == "[]"
+    )
 
 
 def test_entities_then_synth_on_a_small_catalog(tmp_path: Path, shared_data):
     recs = medpix_records(dataset(shared_data, "medpix2"), 40, ids=("MPX1009_synpic46283",))
     cat = insert_catalog(tmp_path / "c.duckdb", recs)
     runner = CliRunner()
-    r = runner.invoke(app, ["synth", "--catalog", str(cat), "--out", str(tmp_path / "early"), "--no-progress"])
+    r = runner.invoke(
+        app, ["synth", "--catalog", str(cat), "--out", str(tmp_path / "early"), "--no-progress"]
+    )
     assert r.exit_code == 0 and "have no entities yet" in r.output
     r = runner.invoke(app, ["entities", "--catalog", str(cat), "--no-progress", "-j", "1"])
     assert r.exit_code == 0, r.output
@@ -41,29 +48,61 @@ def test_entities_then_synth_on_a_small_catalog(tmp_path: Path, shared_data):
     assert r.exit_code == 0, r.output
     assert "no entities yet" not in r.output
     assert json.loads((out / "manifest.json").read_text())["images"] == 0  # all images "missing"
-    r = runner.invoke(app, ["synth", "--catalog", str(cat), "--out", str(out), "--allow-missing-images", "--overwrite", "--no-progress"])
+    r = runner.invoke(
+        app,
+        [
+            "synth",
+            "--catalog",
+            str(cat),
+            "--out",
+            str(out),
+            "--allow-missing-images",
+            "--overwrite",
+            "--no-progress",
+        ],
+    )
     assert r.exit_code == 0, r.output
     m = json.loads((out / "manifest.json").read_text())
     assert m["images"] == m["images_with_rows"] == len(recs) and m["qa_rows"] > 300
     qa = pl.read_parquet(sorted((out / "qa").glob("*.parquet")))
-    negated = qa.filter((pl.col("image_id") == "MPX1009_synpic46283") & (pl.col("question_type") == "PRES") & (pl.col("answer") == "no"))
+    negated = qa.filter(
+        (pl.col("image_id") == "MPX1009_synpic46283")
+        & (pl.col("question_type") == "PRES")
+        & (pl.col("answer") == "no")
+    )
     assert negated["source_text"].to_list() == ["No dominant prostate mass"]  # the negation span
 
 
 def test_user_errors_are_one_line(tmp_path: Path, monkeypatch):
     runner = CliRunner()
-    r = runner.invoke(app, ["synth", "--catalog", str(tmp_path / "none.duckdb"), "--out", str(tmp_path / "o")])
+    r = runner.invoke(
+        app, ["synth", "--catalog", str(tmp_path / "none.duckdb"), "--out", str(tmp_path / "o")]
+    )
     assert r.exit_code == 1 and "no catalog here" in r.output and "Traceback" not in r.output
     cat = insert_catalog(tmp_path / "c.duckdb", [])
-    r = runner.invoke(app, ["synth", "--catalog", str(cat), "--out", str(tmp_path / "o"), "--sources", "roco"])
+    r = runner.invoke(
+        app, ["synth", "--catalog", str(cat), "--out", str(tmp_path / "o"), "--sources", "roco"]
+    )
     assert r.exit_code == 1 and "roco not in the catalog" in r.output
-    r = runner.invoke(app, ["synth", "--catalog", str(cat), "--out", str(tmp_path / "o"), "--shard-size", "0"])
+    r = runner.invoke(
+        app, ["synth", "--catalog", str(cat), "--out", str(tmp_path / "o"), "--shard-size", "0"]
+    )
     assert r.exit_code == 1 and "shard_size must be >= 1" in r.output
-    r = runner.invoke(app, ["synth", "--catalog", str(cat), "--out", str(tmp_path / "o"), "--backend", "nope"])
+    r = runner.invoke(
+        app, ["synth", "--catalog", str(cat), "--out", str(tmp_path / "o"), "--backend", "nope"]
+    )
     assert r.exit_code == 1 and "unknown backend" in r.output
-    monkeypatch.setitem(sys.modules, "radvqa_data.llm.factory", None)  # as if the LLM module were absent
-    r = runner.invoke(app, ["synth", "--catalog", str(cat), "--out", str(tmp_path / "o"), "--backend", "openai"])
-    assert r.exit_code == 1 and "needs radvqa_data.llm" in r.output and len(r.output.strip().splitlines()) == 1
+    monkeypatch.setitem(
+        sys.modules, "radvqa_data.llm.factory", None
+    )  # as if the LLM module were absent
+    r = runner.invoke(
+        app, ["synth", "--catalog", str(cat), "--out", str(tmp_path / "o"), "--backend", "openai"]
+    )
+    assert (
+        r.exit_code == 1
+        and "needs radvqa_data.llm" in r.output
+        and len(r.output.strip().splitlines()) == 1
+    )
 
 
 @pytest.mark.slow
@@ -75,7 +114,18 @@ def test_whole_medpix_done_when(real_catalog: Path, tmp_path: Path):
     runner = CliRunner()
     assert runner.invoke(app, ["entities", "--catalog", str(cat), "--no-progress"]).exit_code == 0
     out = tmp_path / "shards"
-    r = runner.invoke(app, ["synth", "--catalog", str(cat), "--out", str(out), "--allow-missing-images", "--no-progress"])
+    r = runner.invoke(
+        app,
+        [
+            "synth",
+            "--catalog",
+            str(cat),
+            "--out",
+            str(out),
+            "--allow-missing-images",
+            "--no-progress",
+        ],
+    )
     assert r.exit_code == 0, r.output
     m = json.loads((out / "manifest.json").read_text())
     assert m["images"] == m["images_with_rows"] == 2050
@@ -83,7 +133,11 @@ def test_whole_medpix_done_when(real_catalog: Path, tmp_path: Path):
     assert all(0.4 <= v <= 0.6 for v in m["yes_rate"].values()), m["yes_rate"]
     assert m["median_answer_words"] <= 3 and m["case_split_violations"] == 0
     qa = pl.read_parquet(sorted((out / "qa").glob("*.parquet")))
-    assert not [1 for q, a in qa.filter(pl.col("answer_type") == "open").select("question", "answer").rows() if answer_in_question(q, a)]
+    assert not [
+        1
+        for q, a in qa.filter(pl.col("answer_type") == "open").select("question", "answer").rows()
+        if answer_in_question(q, a)
+    ]
 
 
 def test_llm_backend_plugs_into_the_same_driver(tmp_path: Path, shared_data):
@@ -94,12 +148,31 @@ def test_llm_backend_plugs_into_the_same_driver(tmp_path: Path, shared_data):
     model = build_tiny_causal_lm(tmp_path / "tiny")
     cat = insert_catalog(tmp_path / "c.duckdb", medpix_records(dataset(shared_data, "medpix2"), 3))
     out = tmp_path / "llm"
-    r = CliRunner().invoke(app, ["synth", "--catalog", str(cat), "--out", str(out), "--backend", "transformers",
-                                 "--model", str(model), "--max-new-tokens", "16", "--allow-missing-images",
-                                 "--no-progress", "--concurrency", "1"])
+    r = CliRunner().invoke(
+        app,
+        [
+            "synth",
+            "--catalog",
+            str(cat),
+            "--out",
+            str(out),
+            "--backend",
+            "transformers",
+            "--model",
+            str(model),
+            "--max-new-tokens",
+            "16",
+            "--allow-missing-images",
+            "--no-progress",
+            "--concurrency",
+            "1",
+        ],
+    )
     assert r.exit_code == 0, r.output
     m = json.loads((out / "manifest.json").read_text())
-    assert m["config"]["backend"] == "transformers" and m["config"]["generator_settings"]["model"] == str(model)
+    assert m["config"]["backend"] == "transformers" and m["config"]["generator_settings"][
+        "model"
+    ] == str(model)
     rej = pl.read_parquet(sorted((out / "rejects").glob("*.parquet")))
     assert m["qa_rows"] + m["reject_rows"] > 0 and rej["reason"].null_count() == 0
     assert sum(m["rejects_by_reason"].values()) == rej.height

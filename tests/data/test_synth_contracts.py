@@ -21,10 +21,18 @@ class OneQuestion(Generator):
 
     def generate(self, records):
         for r in records:
-            yield Candidate(record=r, question="What modality is this?", answer=r.modality or "CT",
-                            answer_type="open", question_type="MODALITY", generator=self.name,
-                            template_id="one", prompt_version="v1", source_field="metadata.modality",
-                            source_text=r.modality or "CT")
+            yield Candidate(
+                record=r,
+                question="What modality is this?",
+                answer=r.modality or "CT",
+                answer_type="open",
+                question_type="MODALITY",
+                generator=self.name,
+                template_id="one",
+                prompt_version="v1",
+                source_field="metadata.modality",
+                source_text=r.modality or "CT",
+            )
 
 
 class DropAll(Filter):

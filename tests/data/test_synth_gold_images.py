@@ -181,7 +181,10 @@ def gold_scores(real_catalog: Path) -> dict[str, tuple[dict[str, FieldScore], in
         out[name] = score(gold_candidates(real_catalog, gold), gold), len(gold)
         if levels != ("high", "low"):  # the figure over all labels, for the record
             every = load_gold(path)
-            print(f"{name}, all labels:\n" + summary(score(gold_candidates(real_catalog, every), every), len(every)))
+            print(
+                f"{name}, all labels:\n"
+                + summary(score(gold_candidates(real_catalog, every), every), len(every))
+            )
     return out
 
 

@@ -42,7 +42,9 @@ def llm(model: Path, **kw):
 
 
 def config(**kw) -> SynthConfig:
-    return SynthConfig(**{"backend": "transformers", "allow_missing_images": True, "shard_size": 2, **kw})
+    return SynthConfig(
+        **{"backend": "transformers", "allow_missing_images": True, "shard_size": 2, **kw}
+    )
 
 
 class VersionedGenerator(Generator):
@@ -62,10 +64,15 @@ class VersionedGenerator(Generator):
         yield from ()
 
 
-def test_changed_generator_settings_refuse_to_resume_naming_the_change(small_catalog, tiny_model, tmp_path):
+def test_changed_generator_settings_refuse_to_resume_naming_the_change(
+    small_catalog, tiny_model, tmp_path
+):
     out = tmp_path / "o"
     first = run_synth(small_catalog, out, config(), llm(tiny_model), progress=False)
-    assert first.manifest["config"]["generator_settings"]["prompt_versions"] == {"open": "v1", "closed": "v1"}
+    assert first.manifest["config"]["generator_settings"]["prompt_versions"] == {
+        "open": "v1",
+        "closed": "v1",
+    }
     again = run_synth(small_catalog, out, config(), llm(tiny_model), progress=False)
     assert again.shards_skipped == again.shards_total == 2  # same settings: resumes
 
@@ -75,20 +82,45 @@ def test_changed_generator_settings_refuse_to_resume_naming_the_change(small_cat
     msg = str(err.value)
     assert "generator_settings.model" in msg and str(other_model) in msg and "--overwrite" in msg
     assert "\n" not in msg
-    with pytest.raises(ConfigError, match=r"generator_settings\.templates\.closed: \"closed_qa\.v1\.jinja\" -> null"):
-        run_synth(small_catalog, out, config(), llm(tiny_model, templates={"open": "open_qa.v1.jinja"}), progress=False)
+    with pytest.raises(
+        ConfigError,
+        match=r"generator_settings\.templates\.closed: \"closed_qa\.v1\.jinja\" -> null",
+    ):
+        run_synth(
+            small_catalog,
+            out,
+            config(),
+            llm(tiny_model, templates={"open": "open_qa.v1.jinja"}),
+            progress=False,
+        )
     with pytest.raises(ConfigError, match="generator_settings.sampling.max_new_tokens: 8 -> 9"):
-        run_synth(small_catalog, out, config(), make_generator("transformers", model=str(tiny_model), max_new_tokens=9, seed=0), progress=False)
+        run_synth(
+            small_catalog,
+            out,
+            config(),
+            make_generator("transformers", model=str(tiny_model), max_new_tokens=9, seed=0),
+            progress=False,
+        )
     # --overwrite starts afresh under the new settings
-    fresh = run_synth(small_catalog, out, config(), llm(other_model), overwrite=True, progress=False)
-    assert fresh.shards_skipped == 0 and fresh.manifest["config"]["generator_settings"]["model"] == str(other_model)
+    fresh = run_synth(
+        small_catalog, out, config(), llm(other_model), overwrite=True, progress=False
+    )
+    assert fresh.shards_skipped == 0 and fresh.manifest["config"]["generator_settings"][
+        "model"
+    ] == str(other_model)
 
 
 def test_prompt_version_bump_is_a_different_run(small_catalog, tmp_path):
     out = tmp_path / "o"
-    run_synth(small_catalog, out, config(backend="openai"), VersionedGenerator("v1"), progress=False)
-    with pytest.raises(ConfigError, match=r'generator_settings\.prompt_versions\.open: "v1" -> "v2"'):
-        run_synth(small_catalog, out, config(backend="openai"), VersionedGenerator("v2"), progress=False)
+    run_synth(
+        small_catalog, out, config(backend="openai"), VersionedGenerator("v1"), progress=False
+    )
+    with pytest.raises(
+        ConfigError, match=r'generator_settings\.prompt_versions\.open: "v1" -> "v2"'
+    ):
+        run_synth(
+            small_catalog, out, config(backend="openai"), VersionedGenerator("v2"), progress=False
+        )
 
 
 def test_edited_template_text_changes_the_settings(tiny_model, monkeypatch):
@@ -99,8 +131,12 @@ def test_edited_template_text_changes_the_settings(tiny_model, monkeypatch):
     before = llm(tiny_model).settings["prompt_digest"]
     env = prompting._env()
     files = {n: env.loader.get_source(env, n)[0] for n in env.list_templates()}
-    files["_context.jinja"] += "\nAlso list the devices."  # an edit of the shared, unversioned partial
-    monkeypatch.setattr(prompting, "_env", lambda: jinja2.Environment(loader=jinja2.DictLoader(files)))
+    files["_context.jinja"] += (
+        "\nAlso list the devices."  # an edit of the shared, unversioned partial
+    )
+    monkeypatch.setattr(
+        prompting, "_env", lambda: jinja2.Environment(loader=jinja2.DictLoader(files))
+    )
     assert llm(tiny_model).settings["prompt_digest"] != before
 
 
@@ -121,7 +157,12 @@ def recording_bar(calls: list):
 def test_progress_moves_within_a_shard(small_catalog, tiny_model, tmp_path):
     calls: list = []
     with recording_bar(calls):
-        run_synth(small_catalog, tmp_path / "rules", config(backend="rules", shard_size=4), RulesGenerator(0))
+        run_synth(
+            small_catalog,
+            tmp_path / "rules",
+            config(backend="rules", shard_size=4),
+            RulesGenerator(0),
+        )
     assert calls == [("total", 4), 1, 1, 1, 1]  # one image at a time, one shard of 4
 
     calls.clear()
@@ -130,7 +171,9 @@ def test_progress_moves_within_a_shard(small_catalog, tiny_model, tmp_path):
         s = run_synth(small_catalog, tmp_path / "llm", config(shard_size=4), gen)
     steps = calls[1:]
     assert calls[0] == ("total", 4) and sum(steps) == pytest.approx(4)
-    assert len(steps) >= 8  # 4 images x 2 templates: one step per finished request, not one per shard
+    assert (
+        len(steps) >= 8
+    )  # 4 images x 2 templates: one step per finished request, not one per shard
     assert gen.on_progress is None and gen.backend.on_done is None  # hooks removed after the run
     assert s.manifest["images"] == 4
 
@@ -149,8 +192,17 @@ def test_llm_progress_with_verify_reports_every_image(tiny_model):
 def test_entities_warning_is_worded_for_the_backend(small_catalog, tiny_model, tmp_path):
     s = run_synth(small_catalog, tmp_path / "llm", config(), llm(tiny_model), progress=False)
     assert len(s.warnings) == 1
-    assert "metadata questions only" not in s.warnings[0] and "prompts list no entities" in s.warnings[0]
-    r = run_synth(small_catalog, tmp_path / "rules", config(backend="rules"), RulesGenerator(0), progress=False)
+    assert (
+        "metadata questions only" not in s.warnings[0]
+        and "prompts list no entities" in s.warnings[0]
+    )
+    r = run_synth(
+        small_catalog,
+        tmp_path / "rules",
+        config(backend="rules"),
+        RulesGenerator(0),
+        progress=False,
+    )
     assert "metadata questions only" in r.warnings[0]
 
 
@@ -159,23 +211,57 @@ def test_backend_counters_in_manifest_and_summary(small_catalog, tiny_model, tmp
     gen = llm(tiny_model)
     first = run_synth(small_catalog, out, config(), gen, progress=False)
     counters = first.manifest["backend_counters"]
-    assert counters["requests"] == 8 == first.generator_summary["backend"]["requests"]  # 4 images x 2 templates
+    assert (
+        counters["requests"] == 8 == first.generator_summary["backend"]["requests"]
+    )  # 4 images x 2 templates
     assert counters["completion_tokens"] == gen.backend.stats.completion_tokens > 0
     assert counters["prompt_tokens"] > 0 and counters["retries"] == 0 and counters["timeouts"] == 0
     # An unfinished shard is redone on resume: the manifest counts each finished shard once.
     (out / "_state" / "part-00001.json").unlink()
     resumed = run_synth(small_catalog, out, config(), llm(tiny_model), progress=False)
-    assert resumed.generator_summary["backend"]["requests"] == 4 and resumed.manifest["backend_counters"]["requests"] == 8
-    rules = run_synth(small_catalog, tmp_path / "rules", config(backend="rules"), RulesGenerator(0), progress=False)
+    assert (
+        resumed.generator_summary["backend"]["requests"] == 4
+        and resumed.manifest["backend_counters"]["requests"] == 8
+    )
+    rules = run_synth(
+        small_catalog,
+        tmp_path / "rules",
+        config(backend="rules"),
+        RulesGenerator(0),
+        progress=False,
+    )
     assert rules.manifest["backend_counters"] == {}
 
 
 def test_cli_summary_shows_backend_counters_and_verify_help(small_catalog, tiny_model, tmp_path):
-    r = CliRunner().invoke(app, ["synth", "--catalog", str(small_catalog), "--out", str(tmp_path / "o"),
-                                 "--backend", "transformers", "--model", str(tiny_model), "--max-new-tokens", "8",
-                                 "--allow-missing-images", "--no-progress"])
+    r = CliRunner().invoke(
+        app,
+        [
+            "synth",
+            "--catalog",
+            str(small_catalog),
+            "--out",
+            str(tmp_path / "o"),
+            "--backend",
+            "transformers",
+            "--model",
+            str(tiny_model),
+            "--max-new-tokens",
+            "8",
+            "--allow-missing-images",
+            "--no-progress",
+        ],
+    )
     assert r.exit_code == 0, r.output
-    for label in ("backend", "requests", "retries", "timeouts", "completion tokens", "this run", "all shards"):
+    for label in (
+        "backend",
+        "requests",
+        "retries",
+        "timeouts",
+        "completion tokens",
+        "this run",
+        "all shards",
+    ):
         assert label in r.output
     assert "metadata questions only" not in r.output
     import typer.main

@@ -43,7 +43,9 @@ def test_shards_manifest_and_provenance(rules_catalog, tmp_path):
     s = synth(rules_catalog, tmp_path / "o")
     m = json.loads((tmp_path / "o" / "manifest.json").read_text())
     qa, rej = read(tmp_path / "o", "qa"), read(tmp_path / "o", "rejects")
-    assert sorted(p.name for p in (tmp_path / "o" / "qa").iterdir()) == [f"part-{i:05d}.parquet" for i in range(5)]
+    assert sorted(p.name for p in (tmp_path / "o" / "qa").iterdir()) == [
+        f"part-{i:05d}.parquet" for i in range(5)
+    ]
     assert tuple(qa.columns) == QA_COLUMNS and tuple(rej.columns) == tuple(REJECT_SCHEMA.names)
     assert m["qa_rows"] == qa.height == s.kept and m["reject_rows"] == rej.height
     assert m["rejects_by_reason"] == dict(sorted(rej["reason"].value_counts().rows()))
@@ -53,9 +55,18 @@ def test_shards_manifest_and_provenance(rules_catalog, tmp_path):
     assert m["code_version"]["rules_version"] == RULES_VERSION == "v4"
     assert m["config"]["sources"] == ["medpix2"]  # benchmarks (vqa-rad) are not synthesized from
     assert qa["id"].n_unique() == qa.height
-    assert qa.filter(pl.col("generator") != "rules").height == 0 and qa["template_id"].null_count() == 0
+    assert (
+        qa.filter(pl.col("generator") != "rules").height == 0
+        and qa["template_id"].null_count() == 0
+    )
     assert m["case_split_violations"] == 0
-    assert qa.group_by("case_id").agg(pl.col("split").n_unique().alias("n")).filter(pl.col("n") > 1).height == 0
+    assert (
+        qa.group_by("case_id")
+        .agg(pl.col("split").n_unique().alias("n"))
+        .filter(pl.col("n") > 1)
+        .height
+        == 0
+    )
     # splits come from the catalog image
     assert set(qa["split"].unique()) <= {"train", "validation", "test"}
 
@@ -69,7 +80,11 @@ def test_done_when_properties_on_subset(rules_catalog, tmp_path):
     assert m["median_answer_words"] <= 3
     from radvqa_data.filters import answer_in_question
 
-    leaks = [q for q, a in qa.filter(pl.col("answer_type") == "open").select("question", "answer").rows() if answer_in_question(q, a)]
+    leaks = [
+        q
+        for q, a in qa.filter(pl.col("answer_type") == "open").select("question", "answer").rows()
+        if answer_in_question(q, a)
+    ]
     assert leaks == []
 
 
@@ -97,7 +112,9 @@ def test_rerun_skips_and_other_config_is_refused(rules_catalog, tmp_path):
     assert again.manifest == first.manifest
     with pytest.raises(ConfigError, match="different run"):
         synth(rules_catalog, tmp_path / "o", seed=1)
-    assert synth(rules_catalog, tmp_path / "o", seed=1, overwrite=True).manifest["config"]["seed"] == 1
+    assert (
+        synth(rules_catalog, tmp_path / "o", seed=1, overwrite=True).manifest["config"]["seed"] == 1
+    )
 
 
 def _resume_script(cat: Path, out: Path) -> str:
@@ -111,9 +128,18 @@ def _resume_script(cat: Path, out: Path) -> str:
 
 def test_killed_run_resumes_to_the_identical_result(rules_catalog, tmp_path):
     ref, out = tmp_path / "ref", tmp_path / "killed"
-    run_synth(rules_catalog, ref, SynthConfig(allow_missing_images=True, shard_size=8, limit=800), RulesGenerator(0), progress=False)
-    proc = subprocess.Popen([sys.executable, "-c", _resume_script(rules_catalog, out)], cwd=REPO,
-                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    run_synth(
+        rules_catalog,
+        ref,
+        SynthConfig(allow_missing_images=True, shard_size=8, limit=800),
+        RulesGenerator(0),
+        progress=False,
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _resume_script(rules_catalog, out)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     deadline = time.time() + 120
     while time.time() < deadline and len(list((out / "_state").glob("part-*.json"))) < 3:
         time.sleep(0.02)
@@ -122,12 +148,22 @@ def test_killed_run_resumes_to_the_identical_result(rules_catalog, tmp_path):
     done_at_kill = len(list((out / "_state").glob("part-*.json")))
     assert 3 <= done_at_kill < 100, "the run must be interrupted in the middle"
     assert not (out / "manifest.json").exists()
-    resumed = run_synth(rules_catalog, out, SynthConfig(allow_missing_images=True, shard_size=8, limit=800), RulesGenerator(0), progress=False)
+    resumed = run_synth(
+        rules_catalog,
+        out,
+        SynthConfig(allow_missing_images=True, shard_size=8, limit=800),
+        RulesGenerator(0),
+        progress=False,
+    )
     assert resumed.shards_skipped >= done_at_kill
     for sub in ("qa", "rejects"):
         assert read(out, sub).equals(read(ref, sub))
-        assert sorted(p.name for p in (out / sub).iterdir()) == sorted(p.name for p in (ref / sub).iterdir())
-    assert json.loads((out / "manifest.json").read_text()) == json.loads((ref / "manifest.json").read_text())
+        assert sorted(p.name for p in (out / sub).iterdir()) == sorted(
+            p.name for p in (ref / sub).iterdir()
+        )
+    assert json.loads((out / "manifest.json").read_text()) == json.loads(
+        (ref / "manifest.json").read_text()
+    )
 
 
 def test_progress_bar_shows_label_count_rate_and_note(capsys):

@@ -37,7 +37,9 @@ def planted_batch(rng: np.random.Generator, n: int):
     return images, answers
 
 
-def train_planted(family: str, out: Path, steps: int = 60, batch: int = 16) -> tuple[Path, list[float]]:
+def train_planted(
+    family: str, out: Path, steps: int = 60, batch: int = 16
+) -> tuple[Path, list[float]]:
     """Build a tiny model and train it (all weights, AdamW) on the quadrant task; returns (dir, losses)."""
     import torch
     from transformers import AutoModelForImageTextToText, AutoProcessor
@@ -99,7 +101,9 @@ def _flip(answer: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def sample_report(tmp_path_factory: pytest.TempPathFactory, sample_catalog: Path, planted_paligemma):
+def sample_report(
+    tmp_path_factory: pytest.TempPathFactory, sample_catalog: Path, planted_paligemma
+):
     """A report built end to end from the shipped sample: catalog -> `radvqa-train eval` scoring
     a predictions file -> `build_report`. Every second VQA-RAD paraphrase pair is answered
     inconsistently, and one row points at a corrupt image file.
@@ -127,21 +131,37 @@ def sample_report(tmp_path_factory: pytest.TempPathFactory, sample_catalog: Path
     pairs = {k: v for k, v in pairs.items() if k and len(v) > 1}
     inconsistent = {k: v for i, (k, v) in enumerate(sorted(pairs.items())) if i % 2 == 0}
     flip = {v[0] for v in inconsistent.values()}
-    answers = {r["id"]: (_flip(r["answer"]) if r["id"] in flip else r["answer"]) for r in qa.to_dicts()}
+    answers = {
+        r["id"]: (_flip(r["answer"]) if r["id"] in flip else r["answer"]) for r in qa.to_dicts()
+    }
     jsonl = root / "answers.jsonl"
-    jsonl.write_text("".join(json.dumps({"id": k, "prediction": v}) + "\n" for k, v in answers.items()))
-    evaluate("vqa-rad:train", predictions=jsonl, catalog=sample_catalog, out=root / "eval", progress=False)
+    jsonl.write_text(
+        "".join(json.dumps({"id": k, "prediction": v}) + "\n" for k, v in answers.items())
+    )
+    evaluate(
+        "vqa-rad:train",
+        predictions=jsonl,
+        catalog=sample_catalog,
+        out=root / "eval",
+        progress=False,
+    )
     preds = root / "eval" / "predictions.parquet"
     df = pl.read_parquet(preds)
     (root / "corrupt.jpg").write_text("not an image")
     victim = sorted(set(df["id"]) - {i for v in pairs.values() for i in v})[0]
-    df = df.with_columns(pl.when(pl.col("id") == victim).then(pl.lit(str(root / "corrupt.jpg")))
-                         .otherwise(pl.col("image_path")).alias("image_path"))
+    df = df.with_columns(
+        pl.when(pl.col("id") == victim)
+        .then(pl.lit(str(root / "corrupt.jpg")))
+        .otherwise(pl.col("image_path"))
+        .alias("image_path")
+    )
     df.write_parquet(preds)
     out = root / "report"
     build_report(preds, planted_paligemma[0], out, sample_catalog, ReportOptions(progress=False))
     # expected: pairs we flipped, plus pairs whose VQA-RAD reference answers already differ
     norm = {k: " ".join(v.lower().strip().rstrip(".").split()) for k, v in answers.items()}
-    expected = {i for ids in pairs.values() if len({norm[i] for i in ids}) > 1 for i in ids} - {victim}
+    expected = {i for ids in pairs.values() if len({norm[i] for i in ids}) > 1 for i in ids} - {
+        victim
+    }
     assert {i for ids in inconsistent.values() for i in ids} <= expected
     return out, preds, expected, victim

@@ -13,21 +13,36 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--no-first-run", "--disable-extensions", "--hide-scrollbars"]
+CHROMIUM = (
+    shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+)
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--no-first-run",
+    "--disable-extensions",
+    "--hide-scrollbars",
+]
 
 
 def _chromium(args: list[str], tmp: Path) -> subprocess.CompletedProcess:
     if CHROMIUM is None:
         pytest.skip("chromium not installed (apt-get install -y chromium)")
-    return subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={tmp / 'profile'}", *args],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={tmp / 'profile'}", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def _dump(url: str, tmp: Path) -> tuple[str, str]:
     """DOM after scripts ran (virtual time lets load handlers finish) and chromium's log."""
-    res = _chromium(["--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000", "--dump-dom", url], tmp)
+    res = _chromium(
+        ["--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000", "--dump-dom", url], tmp
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     return res.stdout, res.stderr
 

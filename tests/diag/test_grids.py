@@ -32,8 +32,12 @@ def test_qwen_pixels_unpermute_matches_processor_resize():
 
     proc = Qwen2VLImageProcessorPil(
         size={"shortest_edge": 32 * 48, "longest_edge": 32 * 48},
-        image_mean=[0.0, 0.0, 0.0], image_std=[1.0, 1.0, 1.0], patch_size=8, merge_size=2,
-        temporal_patch_size=2, do_resize=False,
+        image_mean=[0.0, 0.0, 0.0],
+        image_std=[1.0, 1.0, 1.0],
+        patch_size=8,
+        merge_size=2,
+        temporal_patch_size=2,
+        do_resize=False,
     )
     img = _gradient_image(48, 32)
     out = proc(images=[img], return_tensors="np")
@@ -49,8 +53,14 @@ def test_qwen_token_grid_follows_merge_windows():
     """Token k of the LM sequence covers merged window (k // gw, k % gw): check with the processor."""
     from transformers import Qwen2VLImageProcessorPil
 
-    proc = Qwen2VLImageProcessorPil(image_mean=[0.0] * 3, image_std=[1.0] * 3, patch_size=8,
-                                    merge_size=2, temporal_patch_size=2, do_resize=False)
+    proc = Qwen2VLImageProcessorPil(
+        image_mean=[0.0] * 3,
+        image_std=[1.0] * 3,
+        patch_size=8,
+        merge_size=2,
+        temporal_patch_size=2,
+        do_resize=False,
+    )
     arr = np.zeros((32, 64, 3), dtype=np.uint8)
     arr[16:32, 48:64] = 255  # merged window (row 1, col 3) of a 2 x 4 merged grid
     from PIL import Image
@@ -87,8 +97,12 @@ def test_idefics3_tiles_mosaic_and_global():
     from transformers import Idefics3ImageProcessorPil
 
     proc = Idefics3ImageProcessorPil(
-        do_image_splitting=True, size={"longest_edge": 64}, max_image_size={"longest_edge": 32},
-        image_mean=[0.0] * 3, image_std=[1.0] * 3, resample=0,
+        do_image_splitting=True,
+        size={"longest_edge": 64},
+        max_image_size={"longest_edge": 32},
+        image_mean=[0.0] * 3,
+        image_std=[1.0] * 3,
+        resample=0,
     )
     img = _gradient_image(64, 32)
     out = proc(images=[[img]], return_tensors="np", return_row_col_info=True)

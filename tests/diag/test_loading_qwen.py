@@ -48,11 +48,21 @@ def qwen_stage(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_diag_loads_a_qwen2_5_vl_stage_folder_in_a_fresh_process(qwen_stage: Path) -> None:
     assert (qwen_stage / "adapter" / "adapter_config.json").is_file()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    res = subprocess.run([sys.executable, "-c", PROBE, str(qwen_stage), str(qwen_stage / "adapter")],
-                         capture_output=True, text=True, env=env, timeout=300)
+    res = subprocess.run(
+        [sys.executable, "-c", PROBE, str(qwen_stage), str(qwen_stage / "adapter")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     got = json.loads(res.stdout.strip().splitlines()[-1])
     for key in ("stage", "adapter"):
-        assert got[key] == {"family": "qwen2_5_vl", "model_type": "qwen2_5_vl",
-                            "processor": "RadvqaQwen2_5_VLProcessor", "image_processor": True,
-                            "attn": "eager", "training": False}, key
+        assert got[key] == {
+            "family": "qwen2_5_vl",
+            "model_type": "qwen2_5_vl",
+            "processor": "RadvqaQwen2_5_VLProcessor",
+            "image_processor": True,
+            "attn": "eager",
+            "training": False,
+        }, key

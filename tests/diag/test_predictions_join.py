@@ -25,8 +25,13 @@ def _catalog(path):
 def test_same_image_id_in_two_sources_joins_its_own_row(tmp_path):
     cat = _catalog(tmp_path / "c.duckdb")
     df = pl.DataFrame(
-        {"id": ["x1", "x2", "x3"], "source": ["a", "b", None], "image_id": ["img1", "img1", "img2"],
-         "question": ["is this a ct?", " Is this a CT? ", "q"], "image_path": [None, None, None]},
+        {
+            "id": ["x1", "x2", "x3"],
+            "source": ["a", "b", None],
+            "image_id": ["img1", "img1", "img2"],
+            "question": ["is this a ct?", " Is this a CT? ", "q"],
+            "image_path": [None, None, None],
+        },
         schema_overrides={"source": pl.Utf8, "image_path": pl.Utf8},
     )
     out = join_catalog(df, cat)

@@ -14,7 +14,13 @@ from radvqa_diag.cli import app
 
 def test_report_folder_contents(sample_report):
     out, preds, inconsistent, victim = sample_report
-    for name in ("index.html", "summary.json", "examples.parquet", "groups.parquet", "patterns.parquet"):
+    for name in (
+        "index.html",
+        "summary.json",
+        "examples.parquet",
+        "groups.parquet",
+        "patterns.parquet",
+    ):
         assert (out / name).is_file(), name
     ex = pl.read_parquet(out / "examples.parquet")
     src = pl.read_parquet(preds)
@@ -39,7 +45,9 @@ def test_group_accuracy_matches_predictions(sample_report):
     src = pl.read_parquet(preds)
     for dim in ("answer_type", "question_type"):
         for value, sub in src.group_by(dim):
-            row = groups.filter((pl.col("dimension") == dim) & (pl.col("value") == value[0])).row(0, named=True)
+            row = groups.filter((pl.col("dimension") == dim) & (pl.col("value") == value[0])).row(
+                0, named=True
+            )
             assert row["n"] == sub.height and row["n_correct"] == int(sub["correct"].sum())
             assert row["ci_low"] <= row["accuracy"] <= row["ci_high"]
     assert groups["accuracy"].to_list() == sorted(groups["accuracy"].to_list())
@@ -48,7 +56,12 @@ def test_group_accuracy_matches_predictions(sample_report):
 def test_signals_and_patterns_are_consistent(sample_report):
     out, _, _, _ = sample_report
     ex = pl.read_parquet(out / "examples.parquet").filter(pl.col("status") == "ok")
-    for col in ("confidence", "body_share__grad_x_input", "entropy__attention", "agreement_spearman"):
+    for col in (
+        "confidence",
+        "body_share__grad_x_input",
+        "entropy__attention",
+        "agreement_spearman",
+    ):
         assert ex[col].is_not_null().all() and ex[col].is_finite().all(), col
     assert ((ex["confidence"] > 0) & (ex["confidence"] <= 1)).all()
     pats = pl.read_parquet(out / "patterns.parquet")
@@ -69,8 +82,20 @@ def test_rerun_resumes_without_recomputing(sample_report, planted_paligemma, sam
     out, preds, _, _ = sample_report
     before = (out / ".work" / "maps").stat().st_mtime_ns
     runner = CliRunner()
-    res = runner.invoke(app, ["report", "--predictions", str(preds), "--model", str(planted_paligemma[0]),
-                              "--catalog", str(sample_catalog), "--out", str(out)])
+    res = runner.invoke(
+        app,
+        [
+            "report",
+            "--predictions",
+            str(preds),
+            "--model",
+            str(planted_paligemma[0]),
+            "--catalog",
+            str(sample_catalog),
+            "--out",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert f"report: {(out / 'index.html').resolve()}" in res.output
     s = json.loads((out / "summary.json").read_text())
@@ -81,8 +106,18 @@ def test_rerun_resumes_without_recomputing(sample_report, planted_paligemma, sam
 def test_cli_errors_are_one_line(tmp_path, planted_paligemma):
     bad = tmp_path / "p.parquet"
     pl.DataFrame({"id": ["a"], "question": ["q"]}).write_parquet(bad)
-    res = CliRunner().invoke(app, ["report", "--predictions", str(bad), "--model", str(planted_paligemma[0]),
-                                   "--out", str(tmp_path / "r")])
+    res = CliRunner().invoke(
+        app,
+        [
+            "report",
+            "--predictions",
+            str(bad),
+            "--model",
+            str(planted_paligemma[0]),
+            "--out",
+            str(tmp_path / "r"),
+        ],
+    )
     assert res.exit_code == 1
     assert "missing column(s) prediction, correct" in res.output and "Traceback" not in res.output
 
@@ -92,8 +127,20 @@ def test_saliency_cli_writes_panel(tmp_path, planted_paligemma):
 
     img = tmp_path / "q.png"
     quadrant_image((1, 0, 1, 0)).save(img)
-    res = CliRunner().invoke(app, ["saliency", "--model", str(planted_paligemma[0]), "--image", str(img),
-                                   "--question", QUESTION, "--out", str(tmp_path / "panel.png")])
+    res = CliRunner().invoke(
+        app,
+        [
+            "saliency",
+            "--model",
+            str(planted_paligemma[0]),
+            "--image",
+            str(img),
+            "--question",
+            QUESTION,
+            "--out",
+            str(tmp_path / "panel.png"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "answer: 'yes'" in res.output
     from PIL import Image
@@ -108,10 +155,21 @@ def _quadrant_predictions(tmp_path, n: int):
     rows = []
     for i in range(n):
         quadrant_image((i % 2, 1, 0, 1), size=48, seed=i).save(tmp_path / f"q{i}.png")
-        rows.append({"id": f"q{i}", "image_path": f"q{i}.png", "question": "is the corner bright?",
-                     "reference": "yes", "prediction": ["yes", "no"][i % 2], "correct": i % 2 == 0,
-                     "answer_type": "closed", "question_type": "PRES", "modality": "X-ray",
-                     "organ": "chest", "source": "synthetic"})
+        rows.append(
+            {
+                "id": f"q{i}",
+                "image_path": f"q{i}.png",
+                "question": "is the corner bright?",
+                "reference": "yes",
+                "prediction": ["yes", "no"][i % 2],
+                "correct": i % 2 == 0,
+                "answer_type": "closed",
+                "question_type": "PRES",
+                "modality": "X-ray",
+                "organ": "chest",
+                "source": "synthetic",
+            }
+        )
     pl.DataFrame(rows).write_parquet(tmp_path / "predictions.parquet")
     return tmp_path / "predictions.parquet"
 
@@ -123,8 +181,12 @@ def test_report_with_idefics3_family(tmp_path, tiny_model_dirs):
     from radvqa_diag.report import ReportOptions, build_report
 
     _quadrant_predictions(tmp_path, 5)
-    page = build_report(tmp_path / "predictions.parquet", tiny_model_dirs["idefics3"], tmp_path / "r",
-                        opts=ReportOptions(batch_size=3, progress=False))
+    page = build_report(
+        tmp_path / "predictions.parquet",
+        tiny_model_dirs["idefics3"],
+        tmp_path / "r",
+        opts=ReportOptions(batch_size=3, progress=False),
+    )
     assert page.is_file()
     ex = pl.read_parquet(tmp_path / "r" / "examples.parquet")
     assert (ex["status"] == "ok").all() and ex.height == 5
@@ -166,8 +228,17 @@ def test_saliency_cli_layers_option(tmp_path, tiny_model_dirs):
 
     img = tmp_path / "q.png"
     quadrant_image((1, 0, 1, 0)).save(img)
-    base = ["saliency", "--model", str(tiny_model_dirs["idefics3"]), "--image", str(img),
-            "--question", "is it bright?", "--answer", "yes"]
+    base = [
+        "saliency",
+        "--model",
+        str(tiny_model_dirs["idefics3"]),
+        "--image",
+        str(img),
+        "--question",
+        "is it bright?",
+        "--answer",
+        "yes",
+    ]
     ok = CliRunner().invoke(app, [*base, "--layers", "1", "--out", str(tmp_path / "a.png")])
     assert ok.exit_code == 0, ok.output
     import numpy as np

@@ -30,8 +30,12 @@ def test_maps_shape_finite_and_distinct(tiny_model_dirs, family):
     calls = []
     handle = lm.model.register_forward_hook(lambda *a: calls.append(1))
     try:
-        res = explain_batch(lm, _images(3), ["is there a fracture?", "what organ is shown", "is this a CT"],
-                            ["yes", "the left lung", "no"])
+        res = explain_batch(
+            lm,
+            _images(3),
+            ["is there a fracture?", "what organ is shown", "is this a CT"],
+            ["yes", "the left lung", "no"],
+        )
     finally:
         handle.remove()
     assert len(calls) == 1, "all maps of a batch must come from one forward pass"
@@ -62,8 +66,14 @@ def test_maps_shape_finite_and_distinct(tiny_model_dirs, family):
 
 def _quadrant_shares(m: np.ndarray) -> np.ndarray:
     h, w = m.shape
-    q = np.array([m[: h // 2, : w // 2].sum(), m[: h // 2, w // 2 :].sum(),
-                  m[h // 2 :, : w // 2].sum(), m[h // 2 :, w // 2 :].sum()])
+    q = np.array(
+        [
+            m[: h // 2, : w // 2].sum(),
+            m[: h // 2, w // 2 :].sum(),
+            m[h // 2 :, : w // 2].sum(),
+            m[h // 2 :, w // 2 :].sum(),
+        ]
+    )
     return q / q.sum() if q.sum() > 0 else np.full(4, np.nan)
 
 

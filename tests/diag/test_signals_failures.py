@@ -78,20 +78,22 @@ def test_wilson_interval():
 
 
 def _table():
-    return pl.DataFrame({
-        "id": ["a", "b", "c", "d", "e", "f"],
-        "correct": [True, False, False, True, False, True],
-        "prediction": ["yes", "no", "left", "Left.", "yes", "no"],
-        "confidence": [0.9, 0.95, 0.2, 0.8, 0.9, 0.1],
-        "linked_id": ["L1", "L1", "L2", "L2", None, None],
-        "question_type": ["PRES", "PRES", "POS", "POS", "POS", "PRES"],
-        "modality": ["X-ray"] * 6,
-        "organ": ["chest"] * 6,
-        "answer_type": ["closed", "closed", "open", "open", "closed", "closed"],
-        "source": ["vqa-rad"] * 6,
-        "body_share__grad_x_input": [0.9, 0.9, 0.3, 0.9, 0.2, float("nan")],
-        "marker_share__grad_x_input": [0.0, 0.0, 0.5, 0.0, 0.0, 0.0],
-    })
+    return pl.DataFrame(
+        {
+            "id": ["a", "b", "c", "d", "e", "f"],
+            "correct": [True, False, False, True, False, True],
+            "prediction": ["yes", "no", "left", "Left.", "yes", "no"],
+            "confidence": [0.9, 0.95, 0.2, 0.8, 0.9, 0.1],
+            "linked_id": ["L1", "L1", "L2", "L2", None, None],
+            "question_type": ["PRES", "PRES", "POS", "POS", "POS", "PRES"],
+            "modality": ["X-ray"] * 6,
+            "organ": ["chest"] * 6,
+            "answer_type": ["closed", "closed", "open", "open", "closed", "closed"],
+            "source": ["vqa-rad"] * 6,
+            "body_share__grad_x_input": [0.9, 0.9, 0.3, 0.9, 0.2, float("nan")],
+            "marker_share__grad_x_input": [0.0, 0.0, 0.5, 0.0, 0.0, 0.0],
+        }
+    )
 
 
 def test_flags_and_patterns():
@@ -114,7 +116,9 @@ def test_flags_and_patterns():
 def test_group_accuracy_worst_first():
     acc = failures.group_accuracy(_table())
     assert acc["accuracy"].to_list() == sorted(acc["accuracy"].to_list())
-    pos = acc.filter((pl.col("dimension") == "question_type") & (pl.col("value") == "POS")).row(0, named=True)
+    pos = acc.filter((pl.col("dimension") == "question_type") & (pl.col("value") == "POS")).row(
+        0, named=True
+    )
     assert (pos["n"], pos["n_correct"]) == (3, 1)
     assert pos["ci_low"] <= pos["accuracy"] <= pos["ci_high"]
 

@@ -17,7 +17,9 @@ def medpix_records(medpix: Path, n: int | None = None, ids: tuple[str, ...] = ()
     return chosen
 
 
-def insert_catalog(path: Path, records: list[dict], *, source: str = "medpix2", status: str = "missing") -> Path:
+def insert_catalog(
+    path: Path, records: list[dict], *, source: str = "medpix2", status: str = "missing"
+) -> Path:
     """A catalog holding `records` (MedPix 2.0 shape), inserted directly into the core tables.
 
     Modality/plane/region are normalized the way the catalog does it, so the unit tests do not
@@ -26,19 +28,35 @@ def insert_catalog(path: Path, records: list[dict], *, source: str = "medpix2", 
     from radvqa_data.catalog import normalize
 
     con = connect(path)
-    con.execute("INSERT OR REPLACE INTO sources (name, kind, path) VALUES (?, 'medpix2', '/nowhere')", [source])
+    con.execute(
+        "INSERT OR REPLACE INTO sources (name, kind, path) VALUES (?, 'medpix2', '/nowhere')",
+        [source],
+    )
     for i, r in enumerate(records):
         d = r["Description"]
         split = ("train", "validation", "test")[i % 3]
         con.execute(
             "INSERT OR REPLACE INTO images (source, image_id, split, group_id, status, modality, modality_raw, plane, "
             "plane_raw, region, region_raw) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            [source, r["image"], split, r["U_id"], status, normalize.modality(d["Modality"]), d["Modality"],
-             normalize.plane(d["Plane"]),
-             d["Plane"], normalize.region(r["Location"]), r["Location"]],
+            [
+                source,
+                r["image"],
+                split,
+                r["U_id"],
+                status,
+                normalize.modality(d["Modality"]),
+                d["Modality"],
+                normalize.plane(d["Plane"]),
+                d["Plane"],
+                normalize.region(r["Location"]),
+                r["Location"],
+            ],
         )
         if d.get("Caption"):
-            con.execute("INSERT OR REPLACE INTO texts VALUES (?,?,?,?)", [source, r["image"], "caption", d["Caption"]])
+            con.execute(
+                "INSERT OR REPLACE INTO texts VALUES (?,?,?,?)",
+                [source, r["image"], "caption", d["Caption"]],
+            )
     con.close()
     return path
 

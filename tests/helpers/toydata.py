@@ -25,7 +25,9 @@ def _image(path: Path, bright: bool, left: bool, size: int) -> None:
     Image.fromarray(a).save(path)
 
 
-def make_toy_data(root: Path, *, n_images: int = 24, n_test: int = 6, image_size: int = 40) -> dict[str, Path]:
+def make_toy_data(
+    root: Path, *, n_images: int = 24, n_test: int = 6, image_size: int = 40
+) -> dict[str, Path]:
     """Write the data set under `root`; returns {"catalog": FILE, "shards": DIR, "root": DIR}.
 
     Per image: a caption, two benchmark questions (ids ``q{i}``, ``q{i}b``) and two synthetic
@@ -47,24 +49,64 @@ def make_toy_data(root: Path, *, n_images: int = 24, n_test: int = 6, image_size
         _image(path, bright, left, image_size)
         modality, organ = ("CT" if bright else "MRI"), ("chest" if left else "head")
         images.append((image_id, split, str(path), modality, organ))
-        texts.append((image_id, f"{'Bright' if bright else 'Dark'} {modality} image of the {organ}."))
-        bench.append((f"q{i}", image_id, split, "Is the image bright?", "yes" if bright else "no", "closed", "ATTRIB"))
-        bench.append((f"q{i}b", image_id, split, "What modality is this?", modality, "open", "MODALITY"))
-        for q, a, at, qt in (("Is the left side inverted?", "yes" if left else "no", "closed", "ATTRIB"),
-                             ("Which modality is shown?", modality, "open", "MODALITY")):
-            qa.append({"id": f"s{len(qa)}", "image_id": image_id, "case_id": image_id, "source": "toy",
-                       "split": split, "question": q, "answer": a, "answer_type": at, "question_type": qt,
-                       "generator": "rules", "template_id": "toy", "prompt_version": "v1", "model": None,
-                       "sampling": None, "seed": 0, "source_field": "caption", "source_text": a,
-                       "span_start": None, "span_end": None})
+        texts.append(
+            (image_id, f"{'Bright' if bright else 'Dark'} {modality} image of the {organ}.")
+        )
+        bench.append(
+            (
+                f"q{i}",
+                image_id,
+                split,
+                "Is the image bright?",
+                "yes" if bright else "no",
+                "closed",
+                "ATTRIB",
+            )
+        )
+        bench.append(
+            (f"q{i}b", image_id, split, "What modality is this?", modality, "open", "MODALITY")
+        )
+        for q, a, at, qt in (
+            ("Is the left side inverted?", "yes" if left else "no", "closed", "ATTRIB"),
+            ("Which modality is shown?", modality, "open", "MODALITY"),
+        ):
+            qa.append(
+                {
+                    "id": f"s{len(qa)}",
+                    "image_id": image_id,
+                    "case_id": image_id,
+                    "source": "toy",
+                    "split": split,
+                    "question": q,
+                    "answer": a,
+                    "answer_type": at,
+                    "question_type": qt,
+                    "generator": "rules",
+                    "template_id": "toy",
+                    "prompt_version": "v1",
+                    "model": None,
+                    "sampling": None,
+                    "seed": 0,
+                    "source_field": "caption",
+                    "source_text": a,
+                    "span_start": None,
+                    "span_end": None,
+                }
+            )
     catalog = root / "catalog.duckdb"
     con = connect(catalog)
     for source in ("toy", "vqa-rad"):
-        con.executemany("INSERT INTO images (source, image_id, split, path, status, modality, region) "
-                        f"VALUES ('{source}', ?, ?, ?, 'ok', ?, ?)", images)
+        con.executemany(
+            "INSERT INTO images (source, image_id, split, path, status, modality, region) "
+            f"VALUES ('{source}', ?, ?, ?, 'ok', ?, ?)",
+            images,
+        )
     con.executemany("INSERT INTO texts VALUES ('toy', ?, 'caption', ?)", texts)
-    con.executemany("INSERT INTO benchmark_qa (source, qid, image_id, split, question, answer, answer_type, "
-                    "question_type) VALUES ('vqa-rad', ?, ?, ?, ?, ?, ?, ?)", bench)
+    con.executemany(
+        "INSERT INTO benchmark_qa (source, qid, image_id, split, question, answer, answer_type, "
+        "question_type) VALUES ('vqa-rad', ?, ?, ?, ?, ?, ?, ?)",
+        bench,
+    )
     con.close()
     shards = root / "shards"
     path = ShardDir(shards).qa_path(0)

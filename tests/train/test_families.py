@@ -23,8 +23,13 @@ def _img():
 @pytest.mark.parametrize("family", ["paligemma", "idefics3", "qwen2_5_vl"])
 def test_labels_cover_exactly_the_answer(family, processors):
     proc = processors[family]
-    batch, mask = build_inputs(proc, family, [_img(), _img()], ["Is there a mass?", "What organ is shown here?"],
-                               ["yes", "left kidney"])
+    batch, mask = build_inputs(
+        proc,
+        family,
+        [_img(), _img()],
+        ["Is there a mass?", "What organ is shown here?"],
+        ["yes", "left kidney"],
+    )
     tok = proc.tokenizer
     for row in range(2):
         labelled = batch["labels"][row][batch["labels"][row] != -100].tolist()
@@ -38,7 +43,9 @@ def test_labels_cover_exactly_the_answer(family, processors):
 @pytest.mark.parametrize("family", ["paligemma", "idefics3", "qwen2_5_vl"])
 def test_generation_layout_is_left_padded_prompt(family, processors):
     proc = processors[family]
-    batch, mask = build_inputs(proc, family, [_img(), _img()], ["Mass?", "What organ is shown in this image?"])
+    batch, mask = build_inputs(
+        proc, family, [_img(), _img()], ["Mass?", "What organ is shown in this image?"]
+    )
     assert "labels" not in batch and not mask.any()
     assert batch["attention_mask"][0, 0] == 0 and batch["attention_mask"][:, -1].all()
 
@@ -46,7 +53,9 @@ def test_generation_layout_is_left_padded_prompt(family, processors):
 @pytest.mark.parametrize("family", ["paligemma", "idefics3", "qwen2_5_vl"])
 def test_too_long_text_is_shortened_and_impossible_fit_rejected(family, processors):
     proc = processors[family]
-    question = "Is there evidence of a large heterogeneous mass in the right upper lobe of the lung? " * 4
+    question = (
+        "Is there evidence of a large heterogeneous mass in the right upper lobe of the lung? " * 4
+    )
     full = encode_sample(proc, family, _img(), question, "yes").features
     n_image = int((full["input_ids"] == image_token_id(proc)).sum())
     limit = len(full["input_ids"]) - 20
@@ -64,9 +73,13 @@ def test_collate_pads_varying_crop_counts_with_zero_crops():
     from radvqa_train.families import collate
 
     def feat(n_tokens, n_crops):
-        return {"input_ids": torch.arange(n_tokens), "attention_mask": torch.ones(n_tokens, dtype=torch.long),
-                "answer_mask": torch.arange(n_tokens) >= n_tokens - 2,
-                "pixel_values": torch.ones(n_crops, 3, 8, 8), "pixel_attention_mask": torch.ones(n_crops, 8, 8)}
+        return {
+            "input_ids": torch.arange(n_tokens),
+            "attention_mask": torch.ones(n_tokens, dtype=torch.long),
+            "answer_mask": torch.arange(n_tokens) >= n_tokens - 2,
+            "pixel_values": torch.ones(n_crops, 3, 8, 8),
+            "pixel_attention_mask": torch.ones(n_crops, 8, 8),
+        }
 
     b = collate([feat(5, 1), feat(7, 3)], pad_id=0)
     assert b["pixel_values"].shape == (2, 3, 3, 8, 8) and b["pixel_values"][0, 1:].abs().sum() == 0

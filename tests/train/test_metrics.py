@@ -47,12 +47,30 @@ def test_closed_yes_no_uses_first_token_open_uses_recall():
 
 def test_summary_breakdowns_have_counts():
     rows = [
-        {"answer_type": "closed", "question_type": "PRES", "modality": "CT", "organ": None,
-         "source": "x", **score("yes", "yes", "closed")},
-        {"answer_type": "closed", "question_type": "PRES", "modality": "MRI", "organ": "head",
-         "source": "x", **score("no", "yes", "closed")},
-        {"answer_type": "open", "question_type": "ORGAN", "modality": "CT", "organ": "head",
-         "source": "x", **score("brain", "brain", "open")},
+        {
+            "answer_type": "closed",
+            "question_type": "PRES",
+            "modality": "CT",
+            "organ": None,
+            "source": "x",
+            **score("yes", "yes", "closed"),
+        },
+        {
+            "answer_type": "closed",
+            "question_type": "PRES",
+            "modality": "MRI",
+            "organ": "head",
+            "source": "x",
+            **score("no", "yes", "closed"),
+        },
+        {
+            "answer_type": "open",
+            "question_type": "ORGAN",
+            "modality": "CT",
+            "organ": "head",
+            "source": "x",
+            **score("brain", "brain", "open"),
+        },
     ]
     m = summarize(rows)
     assert m["overall"]["closed_accuracy"] == 0.5 and m["overall"]["open_recall"] == 1.0

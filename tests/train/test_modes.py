@@ -7,9 +7,11 @@ import pytest
 from radvqa_train.config import StageConfig
 from radvqa_train.modeling import load_model, prepare_for_stage
 
-PARTS = {"paligemma": ("multi_modal_projector.", "language_model.", "vision_tower."),
-         "idefics3": ("connector.", "text_model.", "vision_model."),
-         "qwen2_5_vl": ("visual.merger.", "language_model.", "visual.blocks.")}
+PARTS = {
+    "paligemma": ("multi_modal_projector.", "language_model.", "vision_tower."),
+    "idefics3": ("connector.", "text_model.", "vision_model."),
+    "qwen2_5_vl": ("visual.merger.", "language_model.", "visual.blocks."),
+}
 
 
 @pytest.mark.parametrize("family", ["paligemma", "idefics3", "qwen2_5_vl"])
@@ -30,4 +32,6 @@ def test_train_mode_selects_parameters(family, mode, tiny_models):
         assert on[lm] and not on[proj]
         assert on[vision] == (mode == "lora_lm_vision")
         # attention and MLP of the LM are both targeted
-        assert any(lm in n and "q_proj" in n for n in trainable) and any(lm in n and "down_proj" in n for n in trainable)
+        assert any(lm in n and "q_proj" in n for n in trainable) and any(
+            lm in n and "down_proj" in n for n in trainable
+        )

@@ -29,7 +29,9 @@ def test_rows_without_image_file_are_dropped_and_counted(toy_data, tmp_path):
     cat = tmp_path / "c.duckdb"
     shutil.copy(toy_data["catalog"], cat)
     con = duckdb.connect(str(cat))
-    con.execute("UPDATE images SET path = '/nonexistent.png' WHERE source = 'vqa-rad' AND image_id = 'toy018'")
+    con.execute(
+        "UPDATE images SET path = '/nonexistent.png' WHERE source = 'vqa-rad' AND image_id = 'toy018'"
+    )
     con.close()
     stats: dict = {}
     df = read_qa("vqa-rad:test", catalog=cat, stats=stats)
@@ -37,12 +39,15 @@ def test_rows_without_image_file_are_dropped_and_counted(toy_data, tmp_path):
     assert read_qa("vqa-rad:test", catalog=cat, require_images=False).height == 12
 
 
-@pytest.mark.parametrize(("spec", "kw", "msg"), [
-    ("synthetic", {}, "--shards"),
-    ("vqa-rad:test", {}, "--catalog"),
-    ("vqa-rad:nosplit", {"catalog": True}, "no benchmark rows"),
-    ("whatever", {"catalog": True}, "expected synthetic"),
-])
+@pytest.mark.parametrize(
+    ("spec", "kw", "msg"),
+    [
+        ("synthetic", {}, "--shards"),
+        ("vqa-rad:test", {}, "--catalog"),
+        ("vqa-rad:nosplit", {"catalog": True}, "no benchmark rows"),
+        ("whatever", {"catalog": True}, "expected synthetic"),
+    ],
+)
 def test_reader_errors_name_what_is_missing(toy_data, spec, kw, msg):
     if kw.get("catalog"):
         kw = {"catalog": toy_data["catalog"]}
@@ -58,7 +63,9 @@ def test_shards_folder_without_parquet(tmp_path, toy_data):
 def test_recipes_and_overrides():
     names = [n for n, _ in list_recipes()]
     assert {"paligemma-3b", "tiny-demo"} <= set(names)
-    cfg = load_config("paligemma-3b", overrides=["stages.0.max_steps=3", "stages.benchmark.lr=1e-5"])
+    cfg = load_config(
+        "paligemma-3b", overrides=["stages.0.max_steps=3", "stages.benchmark.lr=1e-5"]
+    )
     assert len(cfg.stages) == 3 and cfg.stages[0].max_steps == 3 and cfg.stages[2].lr == 1e-5
     assert [d.spec for d in cfg.stages[2].data] == ["vqa-rad:train", "slake:train"]
     assert cfg.stages[0].train == "projector" and cfg.stages[1].lora.r == 8
@@ -66,9 +73,15 @@ def test_recipes_and_overrides():
 
 def test_all_config_errors_reported_at_once(tmp_path):
     with pytest.raises(ConfigError) as e:
-        load_config("tiny-demo", overrides=["stages.0.train=bogus", "stages.1.lr=-1", "stages.2.colour=red"])
+        load_config(
+            "tiny-demo", overrides=["stages.0.train=bogus", "stages.1.lr=-1", "stages.2.colour=red"]
+        )
     msg = str(e.value)
-    assert "train: 'bogus'" in msg and "lr: expected a positive number" in msg and "colour: unknown key" in msg
+    assert (
+        "train: 'bogus'" in msg
+        and "lr: expected a positive number" in msg
+        and "colour: unknown key" in msg
+    )
     with pytest.raises(InputError, match="not found"):
         load_config("no-such-recipe")
     with pytest.raises(ConfigError, match="key=value"):

@@ -29,19 +29,36 @@ TWO_STAGES = [
 ]
 
 
-@pytest.mark.parametrize("family", ["paligemma", "idefics3", pytest.param("qwen2_5_vl", marks=pytest.mark.slow)])
-def test_two_stage_run_loss_falls_lora_changes_projector_only(family, tiny_models, toy_data, tmp_path):
+@pytest.mark.parametrize(
+    "family", ["paligemma", "idefics3", pytest.param("qwen2_5_vl", marks=pytest.mark.slow)]
+)
+def test_two_stage_run_loss_falls_lora_changes_projector_only(
+    family, tiny_models, toy_data, tmp_path
+):
     cfg = load_config("tiny-demo", overrides=TWO_STAGES, model=str(tiny_models[family]))
     out = tmp_path / "run"
-    summaries = run_recipe(cfg, out=out, shards=toy_data["shards"], catalog=toy_data["catalog"], progress=False)
+    summaries = run_recipe(
+        cfg, out=out, shards=toy_data["shards"], catalog=toy_data["catalog"], progress=False
+    )
     assert [s["stage"] for s in summaries] == ["align", "qa"]
 
     base, align, qa = _weights(tiny_models[family]), _weights(out / "align"), _weights(out / "qa")
-    proj = {"paligemma": "multi_modal_projector.", "idefics3": "connector.", "qwen2_5_vl": "visual.merger."}[family]
+    proj = {
+        "paligemma": "multi_modal_projector.",
+        "idefics3": "connector.",
+        "qwen2_5_vl": "visual.merger.",
+    }[family]
     # saved key names: Qwen2.5-VL is written in its original layout (LM under "model.layers.")
-    lm = {"paligemma": "language_model.", "idefics3": "text_model.", "qwen2_5_vl": "model.layers."}[family]
-    assert all(any(part in k for k in base) for part in (proj, lm))  # the checks below are not vacuous
-    changed = lambda a, b, part: [k for k in a if part in k and not (a[k] == b[k]).all()]  # noqa: E731
+    lm = {"paligemma": "language_model.", "idefics3": "text_model.", "qwen2_5_vl": "model.layers."}[
+        family
+    ]
+    assert all(
+        any(part in k for k in base) for part in (proj, lm)
+    )  # the checks below are not vacuous
+
+    def changed(a, b, part):
+        return [k for k in a if part in k and not (a[k] == b[k]).all()]
+
     # projector-only stage: the projector moved, the language model and vision tower did not
     assert changed(base, align, proj)
     assert not changed(base, align, lm)
@@ -68,8 +85,21 @@ def test_two_stage_run_loss_falls_lora_changes_projector_only(family, tiny_model
 def test_rerun_without_resume_refuses(tiny_models, toy_data, tmp_path):
     from radvqa_data.core.errors import InputError
 
-    cfg = load_config("tiny-demo", overrides=["stages=[{name: a, data: [captions], train: projector, max_steps: 1, batch_size: 2}]"],
-                      model=str(tiny_models["paligemma"]))
-    run_recipe(cfg, out=tmp_path, shards=toy_data["shards"], catalog=toy_data["catalog"], progress=False)
+    cfg = load_config(
+        "tiny-demo",
+        overrides=[
+            "stages=[{name: a, data: [captions], train: projector, max_steps: 1, batch_size: 2}]"
+        ],
+        model=str(tiny_models["paligemma"]),
+    )
+    run_recipe(
+        cfg, out=tmp_path, shards=toy_data["shards"], catalog=toy_data["catalog"], progress=False
+    )
     with pytest.raises(InputError, match="--resume"):
-        run_recipe(cfg, out=tmp_path, shards=toy_data["shards"], catalog=toy_data["catalog"], progress=False)
+        run_recipe(
+            cfg,
+            out=tmp_path,
+            shards=toy_data["shards"],
+            catalog=toy_data["catalog"],
+            progress=False,
+        )

@@ -50,7 +50,10 @@ def insert_columns(
     import numpy as np
 
     # fromiter: each value stays one object, whatever it is (np.array would split a list value)
-    data = {f"c{i}": np.fromiter(values[name], dtype=object, count=n) for i, (name, _) in enumerate(columns)}
+    data = {
+        f"c{i}": np.fromiter(values[name], dtype=object, count=n)
+        for i, (name, _) in enumerate(columns)
+    }
     view = f"_radvqa_bulk_{next(_VIEW_IDS)}"
     names = ", ".join(f'"{name}"' for name, _ in columns)
     # Explicit casts: an all-NULL or mixed object column must not be typed by DuckDB's guess.

@@ -77,7 +77,15 @@ def decode_png(data: bytes) -> Any | None:
     if parsed is None:
         return None
     (width, height, depth, colour, compression, filtering, interlace), stream = parsed
-    if depth != 8 or colour not in _MODES or compression or filtering or interlace or not width or not height:
+    if (
+        depth != 8
+        or colour not in _MODES
+        or compression
+        or filtering
+        or interlace
+        or not width
+        or not height
+    ):
         return None
     from PIL import Image
 
@@ -126,7 +134,9 @@ def _unfilter(rows: Any, bpp: int) -> Any:
     for y in np.flatnonzero(out[:, 0]).tolist():
         if out[y, 0] == 1:  # Sub: each byte adds the reconstructed byte one pixel to the left
             row = pixels[y].reshape(width, bpp)
-            np.cumsum(row, axis=0, dtype=np.uint8, out=row)  # uint8 arithmetic wraps mod 256, as PNG's does
+            np.cumsum(
+                row, axis=0, dtype=np.uint8, out=row
+            )  # uint8 arithmetic wraps mod 256, as PNG's does
         elif y > 0:  # Up: adds the reconstructed byte above (the first row has zeros above)
             np.add(pixels[y], pixels[y - 1], out=pixels[y])
     return out

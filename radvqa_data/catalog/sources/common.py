@@ -47,7 +47,9 @@ def load_json_list(path: Path, expected: str) -> list[Any]:
     """Like `load_json`, and the top level must be a list."""
     data = load_json(path, expected)
     if not isinstance(data, list):
-        raise InputError(f"{path}: line 1: top level is a {type(data).__name__}; expected {expected}")
+        raise InputError(
+            f"{path}: line 1: top level is a {type(data).__name__}; expected {expected}"
+        )
     return data
 
 
@@ -60,13 +62,19 @@ def iter_jsonl(path: Path, expected: str) -> Iterator[tuple[int, dict[str, Any]]
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise InputError(f"{path}: line {lineno}: invalid JSON ({exc.msg}); expected {expected}") from exc
+                raise InputError(
+                    f"{path}: line {lineno}: invalid JSON ({exc.msg}); expected {expected}"
+                ) from exc
             if not isinstance(obj, dict):
-                raise InputError(f"{path}: line {lineno}: a {type(obj).__name__}; expected {expected}")
+                raise InputError(
+                    f"{path}: line {lineno}: a {type(obj).__name__}; expected {expected}"
+                )
             yield lineno, obj
 
 
-def read_csv(path: Path, required: list[str], expected: str) -> Iterator[tuple[int, dict[str, str]]]:
+def read_csv(
+    path: Path, required: list[str], expected: str
+) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number, row) of a CSV with a header; missing required columns is an InputError."""
     with path.open(encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)

@@ -26,7 +26,9 @@ def _first(value: Any) -> float | None:
     if value is None:
         return None
     try:
-        return float(value[0] if hasattr(value, "__len__") and not isinstance(value, str) else value)
+        return float(
+            value[0] if hasattr(value, "__len__") and not isinstance(value, str) else value
+        )
     except (TypeError, ValueError, IndexError):
         return None
 
@@ -45,7 +47,9 @@ def render_png(ds: Any, out: Path) -> str:
         img = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "RGB")
         window = "rgb"
     else:
-        a = arr.astype(np.float32) * float(getattr(ds, "RescaleSlope", 1) or 1) + float(getattr(ds, "RescaleIntercept", 0) or 0)
+        a = arr.astype(np.float32) * float(getattr(ds, "RescaleSlope", 1) or 1) + float(
+            getattr(ds, "RescaleIntercept", 0) or 0
+        )
         centre, width = _first(ds.get("WindowCenter")), _first(ds.get("WindowWidth"))
         if centre is not None and width and width > 1:
             lo, hi, window = centre - width / 2, centre + width / 2, f"C{centre:g}/W{width:g}"
@@ -72,7 +76,11 @@ def _candidates(root: Path) -> list[Path]:
         return [root]
     if not root.is_dir():
         raise InputError(f"{root}: not a folder; expected a folder of DICOM files")
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in DICOM_EXTS and not p.name.startswith("."))
+    return sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file() and p.suffix.lower() in DICOM_EXTS and not p.name.startswith(".")
+    )
 
 
 def read(root: Path, *, source: str, assets: Path) -> SourceData:
@@ -86,10 +94,30 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
         rel = path.relative_to(base).as_posix()
         try:
             ds = pydicom.dcmread(path)
-        except (InvalidDicomError, OSError, ValueError, EOFError, KeyError, TypeError, AttributeError) as exc:
-            reason = f"unreadable DICOM: {exc}" if str(exc) else f"unreadable DICOM ({type(exc).__name__})"
+        except (
+            InvalidDicomError,
+            OSError,
+            ValueError,
+            EOFError,
+            KeyError,
+            TypeError,
+            AttributeError,
+        ) as exc:
+            reason = (
+                f"unreadable DICOM: {exc}"
+                if str(exc)
+                else f"unreadable DICOM ({type(exc).__name__})"
+            )
             data.issues.append(Issue(rel, "unreadable_dicom", reason))
-            data.images.append(SourceImage(image_id=rel, path=None, status="corrupt", error=reason, extra={"dicom_path": str(path)}))
+            data.images.append(
+                SourceImage(
+                    image_id=rel,
+                    path=None,
+                    status="corrupt",
+                    error=reason,
+                    extra={"dicom_path": str(path)},
+                )
+            )
             continue
         laterality = ds.get("ImageLaterality") or ds.get("Laterality")
         # A LOCALIZER (CT scout/topogram, MR localizer) is a planning image: no modality or plane
@@ -103,7 +131,9 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
             modality_raw=ds.get("Modality"),
             region=normalize.region(ds.get("BodyPartExamined")),
             region_raw=ds.get("BodyPartExamined"),
-            laterality={"L": "left", "R": "right", "B": "bilateral"}.get(str(laterality or "").upper()),
+            laterality={"L": "left", "R": "right", "B": "bilateral"}.get(
+                str(laterality or "").upper()
+            ),
             age=str(ds.get("PatientAge") or "") or None,
             sex=str(ds.get("PatientSex") or "") or None,
             extra={

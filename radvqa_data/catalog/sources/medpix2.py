@@ -52,7 +52,9 @@ def _splits(root: Path) -> dict[str, str]:
     return out
 
 
-def _case_texts(cases: list[object], issues: list[Issue]) -> dict[str, tuple[dict[str, str], dict[str, str]]]:
+def _case_texts(
+    cases: list[object], issues: list[Issue]
+) -> dict[str, tuple[dict[str, str], dict[str, str]]]:
     """U_id -> (texts, topic metadata)."""
     out: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
     for i, case in enumerate(cases):
@@ -66,7 +68,14 @@ def _case_texts(cases: list[object], issues: list[Issue]) -> dict[str, tuple[dic
             if value:
                 texts[field] = value
         topic = case.get("Topic") if isinstance(case.get("Topic"), dict) else {}
-        meta = {k: v for k, v in {"acr_code": clean(topic.get("ACR Code")), "category": clean(topic.get("Category"))}.items() if v}
+        meta = {
+            k: v
+            for k, v in {
+                "acr_code": clean(topic.get("ACR Code")),
+                "category": clean(topic.get("Category")),
+            }.items()
+            if v
+        }
         out[str(case["U_id"]).strip()] = (texts, meta)
     return out
 
@@ -89,22 +98,36 @@ def image_files(root: Path) -> list[Path]:
 
 def read(root: Path, *, source: str, assets: Path) -> SourceData:
     """Read a MedPix 2.0 folder (as published) into image records."""
-    desc_path = require_file(root / "Descriptions.json", "MedPix 2.0 Descriptions.json (a JSON list of image records)")
-    case_path = require_file(root / "Case_topic.json", "MedPix 2.0 Case_topic.json (a JSON list of cases)")
+    desc_path = require_file(
+        root / "Descriptions.json", "MedPix 2.0 Descriptions.json (a JSON list of image records)"
+    )
+    case_path = require_file(
+        root / "Case_topic.json", "MedPix 2.0 Case_topic.json (a JSON list of cases)"
+    )
     descriptions = load_json_list(desc_path, "a JSON list of MedPix image records")
     issues: list[Issue] = []
     cases = _case_texts(load_json_list(case_path, "a JSON list of MedPix cases"), issues)
     splits = _splits(root)
     files = _image_files(root / "images")
-    data = SourceData(issues=issues, meta={"files": [desc_path.name, case_path.name], "splits_from": "splitted_dataset" if splits else None})
+    data = SourceData(
+        issues=issues,
+        meta={
+            "files": [desc_path.name, case_path.name],
+            "splits_from": "splitted_dataset" if splits else None,
+        },
+    )
     seen: set[str] = set()
     for i, rec in enumerate(descriptions):
         image_id = clean(rec.get("image")) if isinstance(rec, dict) else None
         if not image_id:
-            issues.append(Issue(f"Descriptions.json[{i}]", "bad_record", "record without an image id"))
+            issues.append(
+                Issue(f"Descriptions.json[{i}]", "bad_record", "record without an image id")
+            )
             continue
         if image_id in seen:
-            issues.append(Issue(image_id, "duplicate_record", f"Descriptions.json[{i}] repeats this image id"))
+            issues.append(
+                Issue(image_id, "duplicate_record", f"Descriptions.json[{i}] repeats this image id")
+            )
             continue
         seen.add(image_id)
         desc = rec.get("Description") if isinstance(rec.get("Description"), dict) else {}

@@ -33,7 +33,9 @@ def _split_dirs(root: Path) -> list[tuple[str, Path]]:
             return found
     if (root / "captions.txt").is_file():  # pointed at one radiology folder
         return [(normalize_split(root.parent.name), root)]
-    raise InputError(f"{root}: no data/<split>/radiology/captions.txt here; expected the ROCO v1 layout")
+    raise InputError(
+        f"{root}: no data/<split>/radiology/captions.txt here; expected the ROCO v1 layout"
+    )
 
 
 def _tab_lines(path: Path, issues: list[Issue]) -> dict[str, list[str]]:
@@ -47,7 +49,9 @@ def _tab_lines(path: Path, issues: list[Issue]) -> dict[str, list[str]]:
                 continue
             parts = line.rstrip("\n").split("\t")
             if len(parts) < 2 or not parts[0].startswith("ROCO_"):
-                issues.append(Issue(f"{path.name}:{lineno}", "bad_record", "expected 'ROCO_ID<TAB>value'"))
+                issues.append(
+                    Issue(f"{path.name}:{lineno}", "bad_record", "expected 'ROCO_ID<TAB>value'")
+                )
                 continue
             out[parts[0].strip()] = [p.strip() for p in parts[1:] if p.strip()]
     return out
@@ -70,16 +74,26 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
         licences: dict[str, tuple[str, str]] = {}
         lic_path = folder / "licences.txt"
         if lic_path.is_file():
-            for _, row in read_csv(lic_path, ["ROCO_ID", "PMC_ID", "CC"], "ROCO licences.txt (ROCO_ID,PMC_ID,CC)"):
+            for _, row in read_csv(
+                lic_path, ["ROCO_ID", "PMC_ID", "CC"], "ROCO licences.txt (ROCO_ID,PMC_ID,CC)"
+            ):
                 licences[row["ROCO_ID"].strip()] = (row["PMC_ID"].strip(), row["CC"].strip())
         files = _images_dir(folder)
-        data.meta["splits"][split] = {"folder": str(folder), "captions": len(caps), "images_dir": bool(files)}
+        data.meta["splits"][split] = {
+            "folder": str(folder),
+            "captions": len(caps),
+            "images_dir": bool(files),
+        }
         for rid, fields in caps.items():
             caption = " ".join(fields)
             pmc_file, licence = licences.get(rid, ("", None))
             link = links.get(rid, [])
             pmc = _PMC.search(pmc_file or " ".join(link))
-            path = files.get(f"{rid}.jpg") or files.get(f"{rid}.png") or (files.get(pmc_file) if pmc_file else None)
+            path = (
+                files.get(f"{rid}.jpg")
+                or files.get(f"{rid}.png")
+                or (files.get(pmc_file) if pmc_file else None)
+            )
             img_cuis = cuis.get(rid, [])
             cui_modality = next((c for c in img_cuis if c in normalize.MODALITY_CUIS), None)
             plane = _PLANE.search(caption)
@@ -93,17 +107,27 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
                     path=path,
                     split=split,
                     group_id=pmc.group(1) if pmc else None,
-                    modality=normalize.modality_from_cuis(img_cuis) or normalize.modality_from_caption(caption),
+                    modality=normalize.modality_from_cuis(img_cuis)
+                    or normalize.modality_from_caption(caption),
                     modality_raw=cui_modality,
                     plane=normalize.plane(plane.group(1)) if plane else None,
                     plane_raw=plane.group(1) if plane else None,
                     laterality=normalize.laterality(caption),
                     licence=licence,
-                    extra={k: v for k, v in {"pmc_file": pmc_file or None, "file": link[-1] if len(link) > 1 else None,
-                           "semtypes": st[0::2] or None}.items() if v},  # fmt: skip
+                    extra={
+                        k: v
+                        for k, v in {
+                            "pmc_file": pmc_file or None,
+                            "file": link[-1] if len(link) > 1 else None,
+                            "semtypes": st[0::2] or None,
+                        }.items()
+                        if v
+                    },  # fmt: skip
                     texts=texts,
                     concepts=[(c, None, "cuis.txt") for c in img_cuis],
-                    error=None if path else "no image file (ROCO ships download links; put images/ beside captions.txt)",
+                    error=None
+                    if path
+                    else "no image file (ROCO ships download links; put images/ beside captions.txt)",
                 )
             )
     return data

@@ -33,14 +33,21 @@ def _image_index(root: Path, raw: str) -> dict[str, Path]:
 
 def read(root: Path, *, source: str, assets: Path) -> SourceData:
     """Read the ROCOv2 CSVs of every split present."""
-    found = [(raw, normalize_split(raw)) for raw in SPLIT_FILES
-             if (root / f"{raw}_captions.csv").is_file()]
+    found = [
+        (raw, normalize_split(raw))
+        for raw in SPLIT_FILES
+        if (root / f"{raw}_captions.csv").is_file()
+    ]
     if not found:
-        raise InputError(f"{root}: no <split>_captions.csv here; expected the ROCOv2 CSVs (e.g. test_captions.csv)")
+        raise InputError(
+            f"{root}: no <split>_captions.csv here; expected the ROCOv2 CSVs (e.g. test_captions.csv)"
+        )
     data = SourceData(meta={"files": []})
     mapping = root / "cui_mapping.csv"
     if mapping.is_file():
-        for _, row in read_csv(mapping, ["CUI", "Canonical name"], "ROCOv2 cui_mapping.csv (CUI,Canonical name)"):
+        for _, row in read_csv(
+            mapping, ["CUI", "Canonical name"], "ROCOv2 cui_mapping.csv (CUI,Canonical name)"
+        ):
             data.cui_names[row["CUI"].strip()] = row["Canonical name"].strip()
         data.meta["files"].append(mapping.name)
     for raw, split in found:
@@ -48,7 +55,9 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
         concepts: dict[str, list[str]] = {}
         if con_path.is_file():
             for _, row in read_csv(con_path, ["ID", "CUIs"], "ROCOv2 concepts CSV (ID,CUIs)"):
-                concepts[row["ID"].strip()] = [c.strip() for c in (row["CUIs"] or "").split(";") if c.strip()]
+                concepts[row["ID"].strip()] = [
+                    c.strip() for c in (row["CUIs"] or "").split(";") if c.strip()
+                ]
             data.meta["files"].append(con_path.name)
         images = _image_index(root, raw)
         data.meta["files"].append(cap_path.name)
@@ -61,7 +70,8 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
                     image_id=rid,
                     path=path,
                     split=split,
-                    modality=normalize.modality_from_cuis(cuis) or normalize.modality_from_caption(caption),
+                    modality=normalize.modality_from_cuis(cuis)
+                    or normalize.modality_from_caption(caption),
                     modality_raw=next((c for c in cuis if c in normalize.MODALITY_CUIS), None),
                     laterality=normalize.laterality(caption),
                     licence="CC BY-NC-SA 4.0",  # dataset-wide (no per-image licence in ROCOv2)

@@ -27,9 +27,13 @@ EXPECTED = "a JSON list of SLAKE rows (qid, img_name, question, answer, q_lang, 
 
 def read(root: Path, *, source: str, assets: Path) -> SourceData:
     """Read the English SLAKE rows of every split file present."""
-    present = [(name, normalize_split(Path(name).stem)) for name in FILES if (root / name).is_file()]
+    present = [
+        (name, normalize_split(Path(name).stem)) for name in FILES if (root / name).is_file()
+    ]
     if not present:
-        raise InputError(f"{root}: none of {', '.join(FILES)} here; expected the SLAKE 1.0 json files")
+        raise InputError(
+            f"{root}: none of {', '.join(FILES)} here; expected the SLAKE 1.0 json files"
+        )
     data = SourceData(meta={"files": [n for n, _ in present], "languages": "en"})
     per_image: dict[str, dict[str, Any]] = {}
     for name, split in present:
@@ -39,7 +43,9 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
             qid, image = clean(row.get("qid")), clean(row.get("img_name"))
             question, answer = clean(row.get("question")), str(row.get("answer", "")).strip()
             if not (qid and image and question and answer):
-                data.issues.append(Issue(f"{name}[{i}]", "bad_record", "needs qid, img_name, question, answer"))
+                data.issues.append(
+                    Issue(f"{name}[{i}]", "bad_record", "needs qid, img_name, question, answer")
+                )
                 continue
             content = clean(row.get("content_type"))
             data.qa.append(
@@ -52,7 +58,14 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
                     "extra": {"base_type": row.get("base_type"), "triple": row.get("triple"), "img_id": row.get("img_id")},
                 }
             )  # fmt: skip
-            info = per_image.setdefault(image, {"splits": set(), "modality": clean(row.get("modality")), "location": clean(row.get("location"))})
+            info = per_image.setdefault(
+                image,
+                {
+                    "splits": set(),
+                    "modality": clean(row.get("modality")),
+                    "location": clean(row.get("location")),
+                },
+            )
             info["splits"].add(split)
     img_root = root / "imgs"
     for image, info in sorted(per_image.items()):
@@ -70,7 +83,9 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
                 region_raw=info["location"],
                 licence="CC BY 4.0",  # dataset-wide
                 extra={"qa_splits": splits},
-                error=None if path.is_file() else f"no file imgs/{image} (SLAKE images are optional)",
+                error=None
+                if path.is_file()
+                else f"no file imgs/{image} (SLAKE images are optional)",
             )
         )
     return data

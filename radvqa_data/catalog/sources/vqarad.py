@@ -84,13 +84,31 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
         question, answer = clean(row.get("question")), str(row.get("answer", "")).strip() or None
         split = split_of(clean(row.get("phrase_type")))
         if not (qid and image and question and answer is not None and split):
-            data.issues.append(Issue(f"{json_path.name}[{i}]", "bad_record", "needs qid, image_name, question, answer, phrase_type"))
+            data.issues.append(
+                Issue(
+                    f"{json_path.name}[{i}]",
+                    "bad_record",
+                    "needs qid, image_name, question, answer, phrase_type",
+                )
+            )
             continue
         if qid in seen:
-            data.issues.append(Issue(qid, "duplicate_record", f"{json_path.name}[{i}] repeats qid {qid}"))
+            data.issues.append(
+                Issue(qid, "duplicate_record", f"{json_path.name}[{i}] repeats qid {qid}")
+            )
             continue
         seen.add(qid)
-        extra = {k: row[k] for k in ("image_case_url", "evaluation", "question_rephrase", "question_relation", "question_frame") if clean(row.get(k))}
+        extra = {
+            k: row[k]
+            for k in (
+                "image_case_url",
+                "evaluation",
+                "question_rephrase",
+                "question_relation",
+                "question_frame",
+            )
+            if clean(row.get(k))
+        }
         data.qa.append(
             {
                 "qid": qid,
@@ -108,7 +126,9 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
                 "extra": extra,
             }
         )
-        info = per_image.setdefault(image, {"splits": set(), "organ": None, "url": None, "modality": []})
+        info = per_image.setdefault(
+            image, {"splits": set(), "organ": None, "url": None, "modality": []}
+        )
         if data.qa[-1]["question_type"] == "MODALITY" and data.qa[-1]["answer_type"] == "open":
             info["modality"].append(answer)
         info["splits"].add(split)
@@ -133,7 +153,11 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
                 region=normalize.region(info["organ"]),
                 licence=LICENCE,
                 region_raw=info["organ"],
-                extra={"qa_splits": splits, "synpic": name.rsplit(".", 1)[0], "case_url": info["url"]},
+                extra={
+                    "qa_splits": splits,
+                    "synpic": name.rsplit(".", 1)[0],
+                    "case_url": info["url"],
+                },
                 error=None if name in files else f"no file '{IMAGE_DIR}/{name}'",
             )
         )
