@@ -30,7 +30,9 @@ import polars as pl
 
 from radvqa_data.audit.terms import same_terms
 
-FINDINGS = "lesion mass nodule cyst fracture effusion hemorrhage infarct edema calcification abscess tumor".split()
+FINDINGS = (
+    "lesion mass nodule cyst fracture effusion hemorrhage infarct edema calcification abscess tumor"
+).split()
 PLACES = "left right upper lower anterior posterior medial lateral".split()
 ORGANS = "lung liver kidney brain spleen pancreas bladder heart colon femur spine thyroid".split()
 TEMPLATES = [
@@ -131,8 +133,8 @@ t = time.perf_counter()
 res = run_audit(AuditOptions(inputs=[Path({str(path)!r})], progress=False))
 secs = time.perf_counter() - t
 pairs = [(f.kind, f.a.row_id, f.b.row_id, f.a.image_id, f.a.text, f.b.text) for f in res.findings]
-json.dump({{"secs": secs, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "pairs": pairs,
-           "phases": res.seconds}}, open({str(out)!r}, "w"))
+json.dump({{"secs": secs, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+           "pairs": pairs, "phases": res.seconds}}, open({str(out)!r}, "w"))
 """
     subprocess.run([sys.executable, "-c", code], check=True)
     return json.loads(out.read_text())
@@ -162,7 +164,8 @@ def planted_recall(planted: list[tuple[str, str, str]], pairs: list) -> dict[str
 
 
 def exhaustive_subset(df: pl.DataFrame, threshold: float) -> tuple[set, float]:
-    """All-pairs rapidfuzz cdist on the subset: (image, text, text) near pairs with equal answers."""
+    """All-pairs rapidfuzz cdist on the subset: (image, text, text) near pairs with equal
+    answers."""
     from rapidfuzz import fuzz, process
 
     from radvqa_data.audit.normalize import normalize_many
@@ -184,7 +187,8 @@ def exhaustive_subset(df: pl.DataFrame, threshold: float) -> tuple[set, float]:
 
 
 def exhaustive_global(df: pl.DataFrame, threshold: float) -> tuple[set, float]:
-    """All-pairs over the subset's distinct questions, ignoring images: near pairs sharing an answer."""
+    """All-pairs over the subset's distinct questions, ignoring images: near pairs sharing an
+    answer."""
     from rapidfuzz import fuzz, process
 
     from radvqa_data.audit.normalize import normalize_many
@@ -263,7 +267,8 @@ def crops_bench(n: int, out: Path, code: Path | None = None) -> None:
         f"{max(sp.area for sp in specs):.2f}, rescale {min(sp.scale for sp in specs):.2f}-"
         f"{max(sp.scale for sp in specs):.2f}x, overlays on the copy / original / both "
         f"{sum(sp.overlay == 'copy' for sp in specs)} / "
-        f"{sum(sp.overlay == 'original' for sp in specs)} / {sum(sp.overlay == 'both' for sp in specs)}, rulers {sum(sp.ruler for sp in specs)}) "
+        f"{sum(sp.overlay == 'original' for sp in specs)} / "
+        f"{sum(sp.overlay == 'both' for sp in specs)}, rulers {sum(sp.ruler for sp in specs)}) "
         f"+ {len(pairs)} decoys, "
         f"background {len(bg_a)} MedPix + {len(bg_p)} VQA-RAD images"
     )
@@ -511,7 +516,8 @@ def main() -> None:
         )
     ]
     print(
-        f"planted: {len(planted_all)} pairs; {len(planted_all) - len(planted)} paraphrases score below the "
+        f"planted: {len(planted_all)} pairs; "
+        f"{len(planted_all) - len(planted)} paraphrases score below the "
         f"threshold {thr:.0f} or change a term by construction (not near duplicates by "
         "definition, left out of recall)"
     )
@@ -520,13 +526,16 @@ def main() -> None:
     r = audit_child(full, args.out / "full.json")
     rec = planted_recall(planted, r["pairs"])
     print(
-        f"audit of {df.height:,} rows over {args.images:,} images: {r['secs']:.1f} s, peak {r['peak_mb']:.0f} MB "
+        f"audit of {df.height:,} rows over {args.images:,} images: {r['secs']:.1f} s, "
+        f"peak {r['peak_mb']:.0f} MB "
         f"(target < 60 s, < {8192 if args.two_million else 2048} MB); phases: "
         + ", ".join(f"{k} {v:.1f}s" for k, v in r["phases"].items())
     )
     print(
-        f"recall of planted pairs: exact {rec['exact']:.4f} ({sum(k == 'exact' for *_, k in planted)}), "
-        f"paraphrase {rec['paraphrase']:.4f} ({sum(k == 'paraphrase' for *_, k in planted)}) (target >= 0.99)"
+        f"recall of planted pairs: exact {rec['exact']:.4f} "
+        f"({sum(k == 'exact' for *_, k in planted)}), "
+        f"paraphrase {rec['paraphrase']:.4f} "
+        f"({sum(k == 'paraphrase' for *_, k in planted)}) (target >= 0.99)"
     )
 
     n_img = max(1, args.subset * args.images // args.rows)
@@ -542,13 +551,15 @@ def main() -> None:
     want, base_secs = exhaustive_subset(sub, thr)
     recall = len(got & want) / max(1, len(want))
     print(
-        f"subset {sub.height:,} rows: audit {rs['secs']:.2f} s vs exhaustive cdist {base_secs:.2f} s "
-        f"(ratio {base_secs / max(rs['secs'], 1e-9):.2f}x); near-duplicate recall vs exhaustive {recall:.4f} "
+        f"subset {sub.height:,} rows: audit {rs['secs']:.2f} s vs exhaustive cdist "
+        f"{base_secs:.2f} s (ratio {base_secs / max(rs['secs'], 1e-9):.2f}x); "
+        f"near-duplicate recall vs exhaustive {recall:.4f} "
         f"({len(got & want)}/{len(want)}), audit-only pairs {len(got - want)}"
     )
     # the quadratic baseline at full size, extrapolated from the subset (n^2)
     print(
-        f"exhaustive cdist at {df.height:,} rows would take ~{base_secs * (df.height / sub.height) ** 2 / 60:.0f} min "
+        f"exhaustive cdist at {df.height:,} rows would take "
+        f"~{base_secs * (df.height / sub.height) ** 2 / 60:.0f} min "
         f"(extrapolated n^2 from the subset) vs the audit's {r['secs']:.1f} s"
     )
     # the same subset without its image column: one scope, so the MinHash-LSH path does the work
@@ -562,13 +573,15 @@ def main() -> None:
     }
     want_t, base_t = exhaustive_global(sub, thr)
     print(
-        f"subset without image column (LSH over one scope): audit {rt['secs']:.2f} s vs exhaustive cdist {base_t:.2f} s; "
+        f"subset without image column (LSH over one scope): audit {rt['secs']:.2f} s vs "
+        f"exhaustive cdist {base_t:.2f} s; "
         f"near-duplicate recall vs exhaustive {len(got_t & want_t) / max(1, len(want_t)):.4f} "
         f"({len(got_t & want_t)}/{len(want_t)}), audit-only pairs {len(got_t - want_t)}"
     )
     ph = phash_bench(args.images, args.images // 20)
     print(
-        f"phash band join: {ph['images']:,} hashes, {ph['planted']} planted copies (<= 7 bits flipped): "
+        f"phash band join: {ph['images']:,} hashes, "
+        f"{ph['planted']} planted copies (<= 7 bits flipped): "
         f"recall {ph['recall']:.4f}, {ph['candidates']:,} candidates, {ph['secs']:.2f} s"
     )
 

@@ -103,7 +103,8 @@ def naive(files: list[Path]) -> float:
 
 
 def ours(data: Path, workers: int) -> tuple[float, int, int, float, float]:
-    """Catalog both sources into a fresh catalog; returns (seconds, ok images, peak bytes, probe seconds, cpu seconds)."""
+    """Catalog both sources into a fresh catalog; returns (seconds, ok images, peak bytes, probe
+    seconds, cpu seconds)."""
     from radvqa_data.catalog.fast import close_pool
 
     close_pool()  # each run pays its own pool start (threads: about a millisecond)
@@ -135,13 +136,15 @@ def main() -> None:
     files = image_files(args.data)
     if not files:
         sys.exit(
-            f"Error: no MedPix/VQA-RAD images under {args.data}; expected medpix2/images and 'vqa-rad/VQA_RAD Image Folder'"
+            f"Error: no MedPix/VQA-RAD images under {args.data}; "
+            "expected medpix2/images and 'vqa-rad/VQA_RAD Image Folder'"
         )
     for f in files:  # warm the page cache so neither side pays for the disk
         f.read_bytes()
     n = len(files)
     print(
-        f"images: {n} (MedPix 2.0 PNGs + VQA-RAD JPEGs), workers: {args.workers}, CPUs: {os.cpu_count()}, load average before: {os.getloadavg()[0]:.1f}"
+        f"images: {n} (MedPix 2.0 PNGs + VQA-RAD JPEGs), workers: {args.workers}, "
+        f"CPUs: {os.cpu_count()}, load average before: {os.getloadavg()[0]:.1f}"
     )
     # Pairs, each timed back to back, the order alternating (naive first, then ours first): the
     # machine's speed drifts over seconds here, and a pair's ratio is what that drift spares.
@@ -162,30 +165,38 @@ def main() -> None:
         if n_ok != n:
             print(f"warning: ours catalogued {n_ok} ok images of {n} files")
         pair = {
-            "naive_img_s": n / t_naive, "ours_img_s": n / t_ours, "ratio": t_naive / t_ours, "probe_ratio": t_naive / t_probe,
-            "peak_mib": peak / 2**20, "naive_peak_mib": naive_peak / 2**20, "cpu_naive_s": cpu_naive, "cpu_ours_s": cpu_ours,
+            "naive_img_s": n / t_naive, "ours_img_s": n / t_ours,
+            "ratio": t_naive / t_ours, "probe_ratio": t_naive / t_probe,
+            "peak_mib": peak / 2**20, "naive_peak_mib": naive_peak / 2**20,
+            "cpu_naive_s": cpu_naive, "cpu_ours_s": cpu_ours,
             "load": os.getloadavg()[0],
         }  # fmt: skip
         pairs.append(pair)
         print(
-            f"pair {i + 1}: naive {t_naive:5.2f} s {pair['naive_img_s']:6.1f} img/s | ours {t_ours:5.2f} s {pair['ours_img_s']:6.1f} img/s "
-            f"(probing {n / t_probe:5.1f} img/s) | ratio {pair['ratio']:.2f}x | CPU naive {cpu_naive:.2f} s, ours {cpu_ours:.2f} s "
+            f"pair {i + 1}: naive {t_naive:5.2f} s {pair['naive_img_s']:6.1f} img/s | "
+            f"ours {t_ours:5.2f} s {pair['ours_img_s']:6.1f} img/s "
+            f"(probing {n / t_probe:5.1f} img/s) | ratio {pair['ratio']:.2f}x | "
+            f"CPU naive {cpu_naive:.2f} s, ours {cpu_ours:.2f} s "
             f"| peak ours {pair['peak_mib']:.0f} MiB | load {pair['load']:.1f}"
         )
     med = {k: statistics.median(p[k] for p in pairs) for k in pairs[0]}
     peak = max(p["peak_mib"] for p in pairs)
     print(
-        f"naive loop (read+sha256+decode+imagehash.phash, 1 process): median {med['naive_img_s']:7.1f} img/s"
+        "naive loop (read+sha256+decode+imagehash.phash, 1 process): "
+        f"median {med['naive_img_s']:7.1f} img/s"
     )
     print(
-        f"ours (add_source medpix2 + vqa-rad end to end, {args.workers} threads): median {med['ours_img_s']:7.1f} img/s"
+        f"ours (add_source medpix2 + vqa-rad end to end, {args.workers} threads): "
+        f"median {med['ours_img_s']:7.1f} img/s"
     )
     print(
-        f"CPU time (process tree): naive {med['cpu_naive_s']:.2f} s, ours {med['cpu_ours_s']:.2f} s (medians)"
+        f"CPU time (process tree): naive {med['cpu_naive_s']:.2f} s, "
+        f"ours {med['cpu_ours_s']:.2f} s (medians)"
     )
     ratios = " / ".join(f"{p['ratio']:.2f}" for p in pairs)
     print(
-        f"ratio per pair: {ratios}; median {med['ratio']:.2f}x (target >= 2.5x); peak memory {peak:.0f} MiB ({'<' if peak < 1024 else '>='} 1 GiB)"
+        f"ratio per pair: {ratios}; median {med['ratio']:.2f}x (target >= 2.5x); "
+        f"peak memory {peak:.0f} MiB ({'<' if peak < 1024 else '>='} 1 GiB)"
     )
     if args.json:
         print(json.dumps({"images": n, **med, "peak_mib": peak, "pairs": pairs}))

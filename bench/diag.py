@@ -6,8 +6,10 @@ tools do it: per example, one forward per attention method and one forward+backw
 gradient method. Both run in the same process on the same model and images; prints s/example
 for each and the ratio.
 
-    .venv/bin/python bench/diag.py                       # tiny PaliGemma + Idefics3, CPU
-    .venv/bin/python bench/diag.py --family paligemma-3b --n 16 --batch 8   # GPU: 3B config, random weights, 448 px
+    # tiny PaliGemma + Idefics3, CPU
+    .venv/bin/python bench/diag.py
+    # GPU: 3B config, random weights, 448 px
+    .venv/bin/python bench/diag.py --family paligemma-3b --n 16 --batch 8
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ def _images(n: int, size: int):
 
 
 def _paligemma_3b(tmp: Path, layers: int | None):
-    """PaliGemma-3B-shaped model (SigLIP So400m/14 at 448 px + Gemma-2B), random weights, no download."""
+    """PaliGemma-3B-shaped model (SigLIP So400m/14 at 448 px + Gemma-2B), random weights, no
+    download."""
     import torch
     from transformers import (
         AutoProcessor,
@@ -95,7 +98,8 @@ def _tiny(family: str, tmp: Path):
 
 
 def _naive(lm, images, questions, answers) -> None:
-    """Per example: a forward for each attention method, a forward+backward for each gradient method."""
+    """Per example: a forward for each attention method, a forward+backward for each gradient
+    method."""
     import torch
 
     from radvqa_diag.saliency import explain_batch
@@ -179,8 +183,10 @@ def main() -> None:
     for fam in args.family or ["paligemma", "idefics3"]:
         r = bench(fam, args.n, args.batch, args.layers)
         print(
-            f"{r['family']:>13} on {r['device']} ({r['threads']} threads), n={r['n']}, batch={r['batch']}: "
-            f"ours {r['ours_s_per_example']:.4f} s/example, naive per-method {r['naive_s_per_example']:.4f} "
+            f"{r['family']:>13} on {r['device']} ({r['threads']} threads), "
+            f"n={r['n']}, batch={r['batch']}: "
+            f"ours {r['ours_s_per_example']:.4f} s/example, "
+            f"naive per-method {r['naive_s_per_example']:.4f} "
             f"s/example, ratio {r['speedup']:.1f}x"
         )
 

@@ -118,18 +118,21 @@ def main() -> None:
         )
     n = len(texts)
     print(
-        f"baseline  for text in texts: nlp(text)     {n / naive:8,.0f} captions/s  ({naive:.1f} s wall, {naive_cpu:.1f} s CPU)"
+        f"baseline  for text in texts: nlp(text)     {n / naive:8,.0f} captions/s  "
+        f"({naive:.1f} s wall, {naive_cpu:.1f} s CPU)"
     )
     print(
         f"ours      extract_entities(n_process={args.processes})   {n / ours:8,.0f} captions/s  "
         f"({ours:.1f} s wall, {ours_cpu:.1f} s CPU in all processes)"
     )
     print(
-        f"ratio     {naive / ours:.2f}x wall (target >= 2x); CPU work per caption: ours/baseline = {ours_cpu / naive_cpu:.2f}"
+        f"ratio     {naive / ours:.2f}x wall (target >= 2x); "
+        f"CPU work per caption: ours/baseline = {ours_cpu / naive_cpu:.2f}"
     )
     print(f"found     {n_ents:,} mentions, {n_neg:,} negated, {n_unc:,} uncertain")
     print(
-        f"load average now {os.getloadavg()[0]:.1f}; parallel capacity now: {parallel_capacity():.2f}x "
+        f"load average now {os.getloadavg()[0]:.1f}; "
+        f"parallel capacity now: {parallel_capacity():.2f}x "
         f"(the wall ratio of {args.processes} workers needs that many free cores)"
     )
 

@@ -79,7 +79,10 @@ def main() -> None:
         "--no-continuous-batching",
         dest="continuous_batching",
         action="store_false",
-        help="start transformers serve without continuous batching (then it runs one request at a time)",
+        help=(
+            "start transformers serve without continuous batching "
+            "(then it runs one request at a time)"
+        ),
     )
     args = ap.parse_args()
 
@@ -116,18 +119,25 @@ def main() -> None:
     mode = (
         ""
         if args.base_url
-        else f" (transformers serve, continuous batching {'on' if args.continuous_batching else 'off'})"
+        else (
+            " (transformers serve, continuous batching "
+            f"{'on' if args.continuous_batching else 'off'})"
+        )
     )
     print(
-        f"server: {url}{mode} model: {model} prompts: {n} ({len(recs)} records x 2 templates), max_new_tokens: {args.max_new_tokens}"
+        f"server: {url}{mode} model: {model} prompts: {n} ({len(recs)} records x 2 templates), "
+        f"max_new_tokens: {args.max_new_tokens}"
     )
     print(
-        f"concurrency 1 (baseline): {base_s:7.2f} s  {n / base_s:7.2f} requests/s  {len(recs) / base_s:7.2f} records/s  "
+        f"concurrency 1 (baseline): {base_s:7.2f} s  "
+        f"{n / base_s:7.2f} requests/s  {len(recs) / base_s:7.2f} records/s  "
         f"gen tokens/s {base.stats.completion_tokens / base_s:8.1f}"
     )
     print(
-        f"concurrency {args.concurrency:<2}          : {ours_s:7.2f} s  {n / ours_s:7.2f} requests/s  {len(recs) / ours_s:7.2f} records/s  "
-        f"gen tokens/s {ours.stats.completion_tokens / ours_s:8.1f}  (peak in flight {ours.stats.peak_in_flight})"
+        f"concurrency {args.concurrency:<2}          : {ours_s:7.2f} s  "
+        f"{n / ours_s:7.2f} requests/s  {len(recs) / ours_s:7.2f} records/s  "
+        f"gen tokens/s {ours.stats.completion_tokens / ours_s:8.1f}  "
+        f"(peak in flight {ours.stats.peak_in_flight})"
     )
     print(f"speedup: {base_s / ours_s:.2f}x")
 

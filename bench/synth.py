@@ -39,7 +39,8 @@ from radvqa_data.synth.driver import run_synth
 from radvqa_data.synth.rules import RulesGenerator
 cat, out, limit, shard = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 t0, c0 = time.perf_counter(), time.process_time()
-s = run_synth(cat, out, SynthConfig(allow_missing_images=True, limit=limit or None, shard_size=shard),
+s = run_synth(cat, out,
+              SynthConfig(allow_missing_images=True, limit=limit or None, shard_size=shard),
               RulesGenerator(0), progress=False)
 wall, cpu = time.perf_counter() - t0, time.process_time() - c0
 rows = s.kept + sum(s.rejected.values())
@@ -96,7 +97,8 @@ def main() -> None:
                 r = run(cat, tmp / f"out-{shard}-{limit}", limit, shard)
                 print(
                     f"{label:<34}{r['images']:>7,}{r['rows']:>8,}{r['rows'] / r['wall']:>9,.0f}"
-                    f"{r['cpu']:>7.1f}{r['peak_rss_mb']:>12.0f}   (CPU-bound rate {r['rows'] / r['cpu']:,.0f} rows/s)"
+                    f"{r['cpu']:>7.1f}{r['peak_rss_mb']:>12.0f}   "
+                    f"(CPU-bound rate {r['rows'] / r['cpu']:,.0f} rows/s)"
                 )
         print(
             f"load average now {os.getloadavg()[0]:.1f}: wall rates share the CPUs with other jobs"

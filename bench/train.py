@@ -136,7 +136,8 @@ def main() -> None:
         n = sum(p.numel() for p in model.parameters())
         print(
             f"PaliGemma-3B config: {n / 1e9:.3f} B parameters; "
-            f"model FLOPs per training sample (1024 image + 48 text tokens): {flops_per_sample(param_counts(model), 1072, 1024) / 1e12:.2f} TFLOP"
+            "model FLOPs per training sample (1024 image + 48 text tokens): "
+            f"{flops_per_sample(param_counts(model), 1072, 1024) / 1e12:.2f} TFLOP"
         )
         return
 

@@ -1,4 +1,5 @@
-"""Report figures (matplotlib, Agg): accuracy per group with Wilson intervals, flag counts, gallery images."""
+"""Report figures (matplotlib, Agg): accuracy per group with Wilson intervals, flag counts,
+gallery images."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ def _savefig(fig, path: Path) -> None:
 def accuracy_chart(
     groups: pl.DataFrame, dimension: str, path: Path, max_bars: int = 15
 ) -> Path | None:
-    """Horizontal bars of accuracy per value of `dimension`, with 95 % Wilson intervals and counts."""
+    """Horizontal bars of accuracy per value of `dimension`, with 95 % Wilson intervals and
+    counts."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -74,7 +76,8 @@ def flags_chart(counts: dict[str, int], path: Path) -> Path:
 
 
 def gallery_images(image, npz_path: Path, out_dir: Path, primary: str) -> dict[str, str]:
-    """Write image / map / overlays for one example; returns {kind: file name relative to out_dir}."""
+    """Write image / map / overlays for one example; returns {kind: file name relative to
+    out_dir}."""
     out_dir.mkdir(parents=True, exist_ok=True)
     scale = THUMB / max(image.size)
     size = (max(1, round(image.size[0] * scale)), max(1, round(image.size[1] * scale)))

@@ -43,7 +43,8 @@ def saliency(
 
         res = explain_one(model, image, question, answer, out, _parse_layers(layers))
         typer.echo(
-            f"answer: {res['answer']!r} (confidence: geometric mean token probability {res['confidence']:.3f})"
+            f"answer: {res['answer']!r} "
+            f"(confidence: geometric mean token probability {res['confidence']:.3f})"
         )
         typer.echo(f"wrote {res['png']} and {res['npz']}")
 
@@ -73,7 +74,10 @@ def report(
         "--confident",
         min=0.0,
         max=1.0,
-        help="Confidence (geometric-mean token probability) above which a wrong answer is 'confidently wrong' (default: automatic).",
+        help=(
+            "Confidence (geometric-mean token probability) above which a wrong answer is "
+            "'confidently wrong' (default: automatic)."
+        ),
     ),
     layers: str = typer.Option(
         None,

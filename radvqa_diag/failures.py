@@ -1,4 +1,5 @@
-"""Failure modes: accuracy per group with Wilson intervals, flags per example, flagged-case patterns.
+"""Failure modes: accuracy per group with Wilson intervals, flags per example,
+flagged-case patterns.
 
 Flags (columns ``flag_*`` of the per-example table):
 - ``confidently_wrong``: wrong, and the model's confidence (geometric mean of the answer's token
@@ -121,7 +122,8 @@ def confidence_threshold(conf: pl.Series) -> float:
 def add_flags(
     df: pl.DataFrame, *, confident: float | None = None, primary: str = "grad_x_input"
 ) -> tuple[pl.DataFrame, float]:
-    """Add ``flag_*`` columns, ``n_flags`` and ``dominant_flag``; returns the table and the confidence threshold used."""
+    """Add ``flag_*`` columns, ``n_flags`` and ``dominant_flag``; returns the table and the
+    confidence threshold used."""
     thr = confidence_threshold(df["confidence"]) if confident is None else confident
     body = pl.col(f"body_share__{primary}")
     markers = pl.col(f"marker_share__{primary}")

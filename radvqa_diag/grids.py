@@ -1,4 +1,5 @@
-"""Where each image token (and each pixel of the model input) sits on the image: one function per family.
+"""Where each image token (and each pixel of the model input) sits on the image: one function
+per family.
 
 A saliency method yields one score per *image token* in the language model's sequence, or one
 gradient per *model-input pixel*. Families lay those out differently:
@@ -36,13 +37,15 @@ def paligemma_token_grid(scores: np.ndarray) -> np.ndarray:
 
 
 def qwen_token_grid(scores: np.ndarray, grid_thw: tuple[int, int, int], merge: int) -> np.ndarray:
-    """Qwen2(.5)-VL: scores ``[..., t*h*w/merge**2]`` -> ``[..., h/merge, w/merge]`` (mean over t)."""
+    """Qwen2(.5)-VL: scores ``[..., t*h*w/merge**2]`` -> ``[..., h/merge, w/merge]``
+    (mean over t)."""
     scores = np.asarray(scores)
     t, h, w = (int(x) for x in grid_thw)
     gh, gw = h // merge, w // merge
     if scores.shape[-1] != t * gh * gw:
         raise ValueError(
-            f"Qwen image tokens: got {scores.shape[-1]}, grid_thw {grid_thw} / merge {merge} gives {t * gh * gw}"
+            f"Qwen image tokens: got {scores.shape[-1]}, grid_thw {grid_thw} / merge {merge} "
+            f"gives {t * gh * gw}"
         )
     return scores.reshape(*scores.shape[:-1], t, gh, gw).mean(axis=-3)
 
@@ -50,7 +53,8 @@ def qwen_token_grid(scores: np.ndarray, grid_thw: tuple[int, int, int], merge: i
 def qwen_pixels_to_image(
     flat: np.ndarray, grid_thw: tuple[int, int, int], merge: int, patch: int, temporal: int
 ) -> np.ndarray:
-    """Qwen2(.5)-VL: un-permute flattened ``pixel_values`` ``[t*h*w, C*T*p*p]`` -> ``[C, h*p, w*p]``.
+    """Qwen2(.5)-VL: un-permute flattened ``pixel_values`` ``[t*h*w, C*T*p*p]`` ->
+    ``[C, h*p, w*p]``.
 
     Inverse of the image processor's ``patchify`` (layout ``(t, h/m, w/m, m, m) x (C, T, p, p)``);
     the temporal copies are averaged.
@@ -73,7 +77,8 @@ def qwen_pixels_to_image(
 def idefics3_split_tokens(
     scores: np.ndarray, rows: int, cols: int
 ) -> tuple[np.ndarray | None, np.ndarray]:
-    """Idefics3: scores ``[..., (rows*cols + 1) * k*k]`` -> (tile mosaic ``[..., rows*k, cols*k]`` or None, global ``[..., k, k]``).
+    """Idefics3: scores ``[..., (rows*cols + 1) * k*k]`` -> (tile mosaic
+    ``[..., rows*k, cols*k]`` or None, global ``[..., k, k]``).
 
     ``rows = cols = 0`` means no splitting: only the global image. Tiles come first, row-major,
     then the global image; inside a tile the pixel-shuffled tokens form a row-major ``k x k`` grid.

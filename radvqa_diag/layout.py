@@ -43,7 +43,8 @@ class ImageLayout:
         raise ValueError(f"no token layout for family {self.family}")
 
     def pixel_map(self, rel: np.ndarray) -> np.ndarray:
-        """Per-pixel relevance of the model input (``[C, H, W]`` or Idefics3 ``[n, C, S, S]``) -> ``[H, W]``."""
+        """Per-pixel relevance of the model input (``[C, H, W]`` or Idefics3 ``[n, C, S, S]``)
+        -> ``[H, W]``."""
         if self.family == "paligemma":
             return np.abs(rel).sum(axis=0)
         if self.family == "idefics3":

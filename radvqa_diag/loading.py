@@ -1,4 +1,5 @@
-"""Load a trained (or tiny) model for diagnostics: eager attention, eval mode (float32 on CPU, bf16 on GPU).
+"""Load a trained (or tiny) model for diagnostics: eager attention, eval mode
+(float32 on CPU, bf16 on GPU).
 
 Accepts a full model folder (``config.json`` + weights + processor files) or a LoRA adapter
 folder (``adapter_config.json``): the adapter is loaded on its base model and merged, so hooks

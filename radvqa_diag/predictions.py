@@ -1,4 +1,5 @@
-"""Read the trainer's `predictions.parquet` and join what the catalog knows (paraphrase links, paths).
+"""Read the trainer's `predictions.parquet` and join what the catalog knows
+(paraphrase links, paths).
 
 Required columns (`PREDICTIONS_REQUIRED`): id, question, prediction, correct, and image_path (or
 image_id + a catalog). The other columns the trainer writes (`PREDICTIONS_OPTIONAL`: reference,
@@ -34,7 +35,8 @@ def read_predictions(path: str | Path) -> pl.DataFrame:
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
         raise InputError(
-            f"{path}: missing column(s) {', '.join(missing)}; expected at least {', '.join(REQUIRED)} + image_path"
+            f"{path}: missing column(s) {', '.join(missing)}; "
+            f"expected at least {', '.join(REQUIRED)} + image_path"
         )
     if "image_path" not in df.columns and "image_id" not in df.columns:
         raise InputError(f"{path}: needs an image_path (or image_id with --catalog) column")
@@ -64,7 +66,8 @@ def read_predictions(path: str | Path) -> pl.DataFrame:
 
 
 def join_catalog(df: pl.DataFrame, catalog: str | Path | None) -> pl.DataFrame:
-    """Add `linked_id` / `phrase_type` from `benchmark_qa` and fill missing image paths from `images`.
+    """Add `linked_id` / `phrase_type` from `benchmark_qa` and fill missing image paths
+    from `images`.
 
     Matching: the prediction id equals the benchmark qid; otherwise (source, image_id,
     question) match case- and space-insensitively. Image paths come from the catalog row of the

@@ -39,7 +39,8 @@ METHODS = ("attention", "rollout", "gradcam", "grad_x_input")
 
 @dataclass
 class Saliency:
-    """Maps for one example. Token maps are on the family's token grid, `grad_x_input` on input pixels."""
+    """Maps for one example. Token maps are on the family's token grid, `grad_x_input` on input
+    pixels."""
 
     maps: dict[str, np.ndarray]  # method -> 2-D non-negative float32
     attention_lh: np.ndarray  # [layers, heads, gh, gw] answer -> image attention
@@ -84,7 +85,8 @@ def explain_batch(
     *,
     layers: list[int] | None = None,
 ) -> list[Saliency]:
-    """All saliency maps for a batch (see module doc). `layers`: LM layers to average (default all)."""
+    """All saliency maps for a batch (see module doc). `layers`: LM layers to average
+    (default all)."""
     import torch
 
     from radvqa_train.families import build_inputs, model_inputs
@@ -157,7 +159,8 @@ def explain_batch(
 def _through_vision(
     lm: LoadedModel, roll_tokens: np.ndarray, vroll: np.ndarray | None
 ) -> np.ndarray | None:
-    """LM rollout over image tokens -> rollout over input patches, per image (None: not possible)."""
+    """LM rollout over image tokens -> rollout over input patches, per image
+    (None: not possible)."""
     if vroll is None or len(vroll) == 0:
         return None
     scale = int(getattr(lm.model.config, "scale_factor", 1) or 1) if lm.family == "idefics3" else 1

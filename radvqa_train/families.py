@@ -47,7 +47,8 @@ def family_of(model: Any) -> str:
     model_type = getattr(cfg, "model_type", None)
     if model_type not in FAMILY_OF_MODEL_TYPE:
         raise ConfigError(
-            f"model type '{model_type}' is not supported yet; supported: {', '.join(FAMILY_OF_MODEL_TYPE)}"
+            f"model type '{model_type}' is not supported yet; "
+            f"supported: {', '.join(FAMILY_OF_MODEL_TYPE)}"
         )
     return FAMILY_OF_MODEL_TYPE[model_type]
 

@@ -43,7 +43,8 @@ class Counts:
 def encode_rows(
     rows: list[dict], processor: Any, family: str, max_length: int, counts: Counts
 ) -> dict | None:
-    """Collated training batch of `rows` (dicts with image_path/question/answer), or None if empty."""
+    """Collated training batch of `rows` (dicts with image_path/question/answer),
+    or None if empty."""
     feats = []
     for r in rows:
         image = load_image(r["image_path"])

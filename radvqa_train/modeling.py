@@ -154,7 +154,8 @@ def load_trainable_state(model: Any, state: dict) -> None:
     missing = [n for n in state if n not in params]
     if missing:
         raise InputError(
-            f"checkpoint does not match the model: {len(missing)} unknown tensors, e.g. {missing[0]}"
+            f"checkpoint does not match the model: {len(missing)} unknown tensors, "
+            f"e.g. {missing[0]}"
         )
     with torch.no_grad():
         for n, t in state.items():
