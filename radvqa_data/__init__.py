@@ -1,3 +1,5 @@
-"""radvqa data: sources -> catalog (DuckDB) -> entities -> synth -> filter -> audit -> shards (Parquet)."""
+"""radvqa data: sources -> catalog (DuckDB) -> entities -> synth -> filter -> audit -> shards
+(Parquet).
+"""
 
 __version__ = "0.1.0"

@@ -42,34 +42,43 @@ CREATE TABLE IF NOT EXISTS sources (
 );
 CREATE TABLE IF NOT EXISTS images (
     source       VARCHAR NOT NULL,
-    image_id     VARCHAR NOT NULL,    -- the source's own name: MPX1009_synpic46283, synpic46720.jpg, ROCO_00001
+    image_id     VARCHAR NOT NULL,    -- the source's own name: MPX1009_synpic46283,
+                                      -- synpic46720.jpg, ROCO_00001
     split        VARCHAR,             -- train | validation | test | NULL when the source has none
-    group_id     VARCHAR,             -- case / patient / article id: images of one group share a split
-    path         VARCHAR,             -- absolute path of the image file (NULL when the source has no file)
+    group_id     VARCHAR,             -- case / patient / article id: images of one group
+                                      -- share a split
+    path         VARCHAR,             -- absolute path of the image file
+                                      -- (NULL when the source has no file)
     status       VARCHAR NOT NULL,    -- ok | missing | corrupt
     error        VARCHAR,             -- why missing/corrupt
     sha256       VARCHAR,             -- of the file bytes
-    phash        UBIGINT,             -- 64-bit perceptual hash (imagehash.phash) of the decoded image
+    phash        UBIGINT,             -- 64-bit perceptual hash (imagehash.phash) of the
+                                      -- decoded image
     width        INTEGER,
     height       INTEGER,
     format       VARCHAR,             -- PNG, JPEG, DICOM, ...
-    modality     VARCHAR,             -- CT | MRI | X-ray | ultrasound | angiography | nuclear | other | NULL
+    modality     VARCHAR,             -- CT | MRI | X-ray | ultrasound | angiography | nuclear |
+                                      -- other | NULL
     modality_raw VARCHAR,
-    plane        VARCHAR,             -- axial | coronal | sagittal | frontal | lateral | oblique | other | NULL
+    plane        VARCHAR,             -- axial | coronal | sagittal | frontal | lateral | oblique |
+                                      -- other | NULL
     plane_raw    VARCHAR,
-    region       VARCHAR,             -- normalized anatomy region: head, neck, chest, abdomen, pelvis, spine, extremity, ...
+    region       VARCHAR,             -- normalized anatomy region: head, neck, chest, abdomen,
+                                      -- pelvis, spine, extremity, ...
     region_raw   VARCHAR,
     laterality   VARCHAR,             -- left | right | bilateral | NULL (only where stated)
     licence      VARCHAR,
     age          VARCHAR,
     sex          VARCHAR,
-    extra        JSON,                -- source-specific fields (ACR codes, figure part, dlinks, ...)
+    extra        JSON,                -- source-specific fields
+                                      -- (ACR codes, figure part, dlinks, ...)
     PRIMARY KEY (source, image_id)
 );
 CREATE TABLE IF NOT EXISTS texts (
     source    VARCHAR NOT NULL,
     image_id  VARCHAR NOT NULL,
-    field     VARCHAR NOT NULL,       -- caption | findings | history | diagnosis | discussion | title | exam | keywords
+    field     VARCHAR NOT NULL,       -- caption | findings | history | diagnosis | discussion |
+                                      -- title | exam | keywords
     text      VARCHAR NOT NULL,
     PRIMARY KEY (source, image_id, field)
 );
@@ -93,10 +102,12 @@ CREATE TABLE IF NOT EXISTS benchmark_qa (
     question          VARCHAR NOT NULL,
     answer            VARCHAR NOT NULL,
     answer_type       VARCHAR,           -- closed | open
-    question_type     VARCHAR,           -- first VQA-RAD type (normalized); raw value in question_type_raw
+    question_type     VARCHAR,           -- first VQA-RAD type (normalized); raw value in
+                                         -- question_type_raw
     question_type_raw VARCHAR,
     phrase_type       VARCHAR,           -- VQA-RAD freeform / para / test_freeform / test_para
-    linked_id         VARCHAR,           -- VQA-RAD qid_linked_id: a question and its paraphrase share it
+    linked_id         VARCHAR,           -- VQA-RAD qid_linked_id: a question and its paraphrase
+                                         -- share it
     organ             VARCHAR,
     modality          VARCHAR,
     extra             JSON,
@@ -105,7 +116,8 @@ CREATE TABLE IF NOT EXISTS benchmark_qa (
 CREATE TABLE IF NOT EXISTS ingest_issues (
     source  VARCHAR NOT NULL,
     item    VARCHAR NOT NULL,            -- image id or file name
-    reason  VARCHAR NOT NULL,            -- short machine-readable reason: missing_file, corrupt_image, bad_record, ...
+    reason  VARCHAR NOT NULL,            -- short machine-readable reason: missing_file,
+                                         -- corrupt_image, bad_record, ...
     detail  VARCHAR
 );
 """
@@ -120,7 +132,8 @@ def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConn
     if read_only:
         if not p.exists():
             raise InputError(
-                f"{p}: no catalog here; create one with `radvqa-data catalog add KIND PATH --catalog {p}`"
+                f"{p}: no catalog here; create one with "
+                f"`radvqa-data catalog add KIND PATH --catalog {p}`"
             )
         try:
             return duckdb.connect(str(p), read_only=True)

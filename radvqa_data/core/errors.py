@@ -36,5 +36,6 @@ def require(module: str, install: str) -> object:
         return importlib.import_module(module)
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise MissingDependencyError(
-            f"this needs the optional package '{module.split('.')[0]}' ({exc}); install it with: {install}"
+            f"this needs the optional package '{module.split('.')[0]}' ({exc}); "
+            f"install it with: {install}"
         ) from exc

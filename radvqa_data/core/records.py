@@ -27,7 +27,9 @@ class Entity:
     start: int  # character offsets in that text
     end: int
     text: str
-    label: str  # lexicon category: MODALITY, PLANE, ANATOMY, FINDING, LATERALITY, SIZE, ATTRIBUTE, CONTRAST, ...
+    # label: lexicon category: MODALITY, PLANE, ANATOMY, FINDING, LATERALITY, SIZE, ATTRIBUTE,
+    # CONTRAST, ...
+    label: str
     norm: str  # normalized form ("chest x-ray" for "CXR")
     negated: bool = False
     uncertain: bool = False

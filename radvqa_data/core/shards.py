@@ -1,4 +1,5 @@
-"""The layout of a shard folder (`radvqa-data synth` output, or an `audit --fix` copy), in one place.
+"""The layout of a shard folder (`radvqa-data synth` output, or an `audit --fix` copy), in one
+place.
 
     DIR/qa/part-NNNNN.parquet       kept rows (schema.QA_SCHEMA, zstd)
     DIR/rejects/part-NNNNN.parquet  rejected rows (schema.REJECT_SCHEMA: + reason)

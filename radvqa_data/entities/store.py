@@ -26,7 +26,8 @@ CREATE TABLE IF NOT EXISTS entities (
     span_start INTEGER NOT NULL,      -- character offsets in that text
     span_end   INTEGER NOT NULL,
     text       VARCHAR NOT NULL,
-    label      VARCHAR NOT NULL,      -- MODALITY | SEQUENCE | PLANE | ANATOMY | FINDING | LATERALITY | SIZE | ATTRIBUTE | CONTRAST | model labels
+    label      VARCHAR NOT NULL,      -- MODALITY | SEQUENCE | PLANE | ANATOMY | FINDING |
+                                      -- LATERALITY | SIZE | ATTRIBUTE | CONTRAST | model labels
     norm       VARCHAR NOT NULL,      -- normalized form (lexicon norm, else lower-cased text)
     negated    BOOLEAN NOT NULL,
     uncertain  BOOLEAN NOT NULL,
@@ -210,7 +211,8 @@ def link_source_cuis(con: duckdb.DuckDBPyConnection) -> int:
     )
     con.execute(
         "UPDATE entities e SET cui_origin = 'lexicon+concepts' FROM concepts c "
-        "WHERE e.cui_origin = 'lexicon' AND c.source = e.source AND c.image_id = e.image_id AND c.cui = e.cui"
+        "WHERE e.cui_origin = 'lexicon' AND c.source = e.source AND c.image_id = e.image_id "
+        "AND c.cui = e.cui"
     )
     after = con.execute("SELECT count(*) FROM entities WHERE cui_origin = 'concepts'").fetchall()[
         0

@@ -11,10 +11,12 @@ from radvqa_data.filters.base import Filter
 #: reason -> pattern (lower-cased text). Order matters: the first match names the reason.
 PATTERNS: dict[str, re.Pattern[str]] = {
     "non_visual_age": re.compile(
-        r"\b(\d+[- ]?(year|yr|month|week|day)s?[- ]old|years? old|\d+ ?y/?o|yo|aged?|elderly|infant|newborn|neonate)\b"
+        r"\b(\d+[- ]?(year|yr|month|week|day)s?[- ]old|years? old|\d+ ?y/?o|yo|aged?|elderly|"
+        r"infant|newborn|neonate)\b"
     ),
     "non_visual_date": re.compile(
-        r"\b((19|20)\d\d|\d{1,2}/\d{1,2}/\d{2,4}|(jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.? \d{1,2}|"
+        r"\b((19|20)\d\d|\d{1,2}/\d{1,2}/\d{2,4}|"
+        r"(jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.? \d{1,2}|"
         r"(days?|weeks?|months?|years?) (ago|later|after|before)|postoperative day)\b"
     ),
     "non_visual_history": re.compile(
@@ -22,7 +24,8 @@ PATTERNS: dict[str, re.Pattern[str]] = {
         r"follow[- ]?up|treated|treatment|surgery|underwent|admitted|biopsy[- ]proven|family)\b"
     ),
     "non_visual_figure_ref": re.compile(
-        r"\b(fig(ure)?s?\.?|panels?|arrows?|arrowheads?|asterisks?|insets?|(left|right|upper|lower|top|bottom) (image|panel)|"
+        r"\b(fig(ure)?s?\.?|panels?|arrows?|arrowheads?|asterisks?|insets?|"
+        r"(left|right|upper|lower|top|bottom) (image|panel)|"
         r"images? [a-h]\b|\([a-h]\)|[a-h]\))"
     ),
 }

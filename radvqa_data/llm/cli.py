@@ -15,7 +15,10 @@ app = typer.Typer()
 def parse_responses_cmd(
     file: Path = typer.Argument(
         ...,
-        help="Raw model replies: one per JSON line (a string, or an object with text/response/content), or a JSON list of strings.",
+        help=(
+            "Raw model replies: one per JSON line (a string, or an object with "
+            "text/response/content), or a JSON list of strings."
+        ),
     ),
 ) -> None:
     """Extract QA pairs from raw LLM replies: JSONL pairs on stdout, a summary on stderr."""

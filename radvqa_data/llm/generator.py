@@ -38,7 +38,8 @@ RAW_KEEP = 500  # characters of a bad reply kept on its reject row, enough to se
 _QTYPE_HINTS = (
     (
         "MODALITY",
-        r"\b(modality|imaging technique|kind of (scan|image)|type of (scan|image|study)|ct|mri|x-ray|ultrasound)\b",
+        r"\b(modality|imaging technique|kind of (scan|image)|type of (scan|image|study)|"
+        r"ct|mri|x-ray|ultrasound)\b",
     ),
     ("PLANE", r"\b(plane|axial|coronal|sagittal|view|projection)\b"),
     ("COUNT", r"\bhow many\b"),
@@ -87,7 +88,9 @@ class LLMGenerator(Generator):
         n_pairs: int = 4,  # pairs asked per prompt
         verify_backend: Backend | None = None,  # second pass judge; None = no verification
         verify_template: str = DEFAULT_VERIFY_TEMPLATE,
-        chunk_records: int = 32,  # records per backend call; bigger keeps a server busier (tail idles once per call)
+        # chunk_records: records per backend call; bigger keeps a server busier (tail idles once
+        # per call)
+        chunk_records: int = 32,
         text_fields: tuple[
             str, ...
         ] = DEFAULT_TEXT_FIELDS,  # texts shown to the model and grounded on
@@ -187,7 +190,8 @@ class LLMGenerator(Generator):
     def candidates_from_reply(
         self, record: ImageRecord, template_id: str, text: str | None
     ) -> list[Candidate]:
-        """Parse and ground one raw reply to `template_id`'s prompt for `record` (no backend call, no verify).
+        """Parse and ground one raw reply to `template_id`'s prompt for `record` (no backend call,
+        no verify).
 
         Useful to re-check saved replies; the generation loop uses the same code.
         """
@@ -269,7 +273,8 @@ class LLMGenerator(Generator):
 
     @property
     def settings(self) -> dict[str, object]:
-        """What shapes this generator's rows beyond the model: for the run's manifest and fingerprint."""
+        """What shapes this generator's rows beyond the model: for the run's manifest and
+        fingerprint."""
         return {
             "backend": self.backend.name,
             "model": self.backend.model,

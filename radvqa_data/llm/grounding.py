@@ -28,8 +28,8 @@ FUZZY_CUTOFF = (
 SHORT_EXACT = 4  # answers this short must match whole words exactly ("CT" must not match "aCTive")
 
 _STOP = frozenset(
-    "a an the of in on at to and or with without is are was were be this that these there which what "
-    "where how image shown seen visible present does do any demonstrated noted".split()
+    "a an the of in on at to and or with without is are was were be this that these there "
+    "which what where how image shown seen visible present does do any demonstrated noted".split()
 )
 _YES_NO = {"yes", "no"}
 _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
@@ -110,7 +110,8 @@ def _widen(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def words_supported(phrase: str, record: ImageRecord) -> Grounding | None:
-    """Every content word of `phrase` appears (fuzzily) in one source text; the sentence is the span."""
+    """Every content word of `phrase` appears (fuzzily) in one source text; the sentence is the
+    span."""
     from rapidfuzz import fuzz, process
 
     words = content_words(phrase)
@@ -139,7 +140,8 @@ def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def shorten(answer: str, question: str, record: ImageRecord) -> Grounding | None:
-    """The longest entity mention inside a long answer, when it is in the source and not in the question."""
+    """The longest entity mention inside a long answer, when it is in the source and not in the
+    question."""
     low_answer, low_question = answer.lower(), question.lower()
     mentions = sorted(record.entities, key=lambda e: len(e.text), reverse=True)
     for e in mentions:

@@ -1,4 +1,6 @@
-"""Read files of raw model replies and write the pairs parsed from them (`radvqa-data parse-responses`)."""
+"""Read files of raw model replies and write the pairs parsed from them
+(`radvqa-data parse-responses`).
+"""
 
 from __future__ import annotations
 
@@ -37,7 +39,8 @@ def read_responses(path: Path) -> Iterator[tuple[str, str | None]]:
             value = json.loads(line)
         except ValueError:
             raise InputError(
-                f"{path}:{lineno}: not JSON; expected one JSON string or object with a 'text' field per line"
+                f"{path}:{lineno}: not JSON; expected one JSON string or object with a 'text' "
+                "field per line"
             ) from None
         rid = str(value.get("id", lineno)) if isinstance(value, dict) else str(lineno)
         yield rid, _text_of(value, path, lineno)
@@ -61,7 +64,8 @@ def _text_of(value: Any, path: Path, where: int) -> str | None:
 
 
 def parse_file(path: Path, out: TextIO) -> dict[str, Any]:
-    """Parse every reply in `path`; write one JSON line per extracted pair to `out`; return counts."""
+    """Parse every reply in `path`; write one JSON line per extracted pair to `out`; return
+    counts."""
     rejected: Counter[str] = Counter()
     responses = with_pairs = pairs = 0
     for rid, text in read_responses(path):

@@ -11,7 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 _CORPUS = [
-    '{"pairs": [{"question": "What imaging modality was used?", "answer": "CT", "answer_type": "open"}]}',
+    (
+        '{"pairs": [{"question": "What imaging modality was used?", "answer": "CT", '
+        '"answer_type": "open"}]}'
+    ),
     "Axial contrast-enhanced CT of the chest shows a spiculated mass in the right upper lobe.",
     "Sagittal T2-weighted MRI of the lumbar spine: disc herniation at L4-L5 without stenosis.",
     "Frontal chest x-ray with a left pleural effusion and no pneumothorax.",

@@ -82,7 +82,10 @@ def synth_cmd(
     verify: bool = typer.Option(
         False,
         "--verify/--no-verify",
-        help="LLM backends: second pass in which the model judges every generated pair against the source (yes/no verdict); a 'no' rejects the pair.",
+        help=(
+            "LLM backends: second pass in which the model judges every generated pair against "
+            "the source (yes/no verdict); a 'no' rejects the pair."
+        ),
     ),
     executor: ExecutorOpt = "local",
     ray_address: RayAddressOpt = None,

@@ -83,7 +83,8 @@ def resolve_sources(con, requested: list[str]) -> list[str]:
         unknown = [s for s in requested if s not in known]
         if unknown:
             raise InputError(
-                f"source(s) {', '.join(unknown)} not in the catalog (catalogued: {', '.join(known) or 'none'})"
+                f"source(s) {', '.join(unknown)} not in the catalog "
+                f"(catalogued: {', '.join(known) or 'none'})"
             )
         return list(requested)
     chosen = [n for n, k in known.items() if k not in BENCHMARK_KINDS]
@@ -237,6 +238,7 @@ def _missing_entities_warning(generator: Generator, missing: int, catalog) -> st
             f"{missing:,} texts have no entities yet, so they yield metadata questions only; {run}"
         )
     return (
-        f"{missing:,} texts have no entities yet, so prompts list no entities or negations for them "
+        f"{missing:,} texts have no entities yet, so prompts list no entities or negations "
+        "for them "
         f"and answers cannot be grounded on normalized entity names; {run}"
     )

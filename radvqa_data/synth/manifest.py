@@ -159,7 +159,8 @@ def write_manifest(
         "yes_no_counts": {t: dict(c) for t, c in sorted(yes_no.items())},
         "median_answer_words": _median_from_hist(_sum(s["answer_words"] for s in shards)),
         "rejects_by_reason": _sum(s["rejects_by_reason"] for s in shards),
-        "case_split_conflicts_in_catalog": case_conflicts,  # resolved: whole case -> most held-out split
+        # resolved: whole case -> most held-out split
+        "case_split_conflicts_in_catalog": case_conflicts,
         "case_split_violations": sum(
             1 for v in cases.values() if len(v) > 1
         ),  # in the rows written: must be 0

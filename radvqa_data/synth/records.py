@@ -71,7 +71,8 @@ def case_splits(
     """(source, case) -> the split all its images get, and how many cases spanned several splits."""
     rows = con.execute(
         f"SELECT source, group_id, list(DISTINCT split) FROM images "
-        f"WHERE source IN ({','.join('?' * len(sources))}) AND group_id IS NOT NULL AND split IS NOT NULL "
+        f"WHERE source IN ({','.join('?' * len(sources))}) "
+        "AND group_id IS NOT NULL AND split IS NOT NULL "
         "GROUP BY source, group_id",
         sources,
     ).fetchall()
@@ -158,7 +159,8 @@ def load_shard(
             records[iid].texts[fld] = text
     if table_exists(con, "entities"):
         ents = con.execute(
-            "SELECT image_id, field, span_start, span_end, text, label, norm, negated, uncertain, cui "
+            "SELECT image_id, field, span_start, span_end, text, label, norm, negated, "
+            "uncertain, cui "
             f"FROM entities WHERE {rng}{fields_sql} ORDER BY image_id, field, span_start",
             params + fields_params,
         ).fetchall()
@@ -178,20 +180,23 @@ def catalog_fingerprint(con: duckdb.DuckDBPyConnection, sources: list[str]) -> s
     ph = ",".join("?" * len(sources))
     parts = [
         con.execute(
-            "SELECT count(*), coalesce(sum(hash(source, image_id, split, group_id, status, modality, modality_raw, "
-            "plane, region, extra->>'image_kind', extra->>'region_status', extra->>'caption_contradicts')), 0) "
+            "SELECT count(*), coalesce(sum(hash(source, image_id, split, group_id, status, "
+            "modality, modality_raw, plane, region, extra->>'image_kind', "
+            "extra->>'region_status', extra->>'caption_contradicts')), 0) "
             f"FROM images WHERE source IN ({ph})",
             sources,
         ).fetchall()[0],
         con.execute(
-            f"SELECT count(*), coalesce(sum(hash(source, image_id, field, text)), 0) FROM texts WHERE source IN ({ph})",
+            "SELECT count(*), coalesce(sum(hash(source, image_id, field, text)), 0) "
+            f"FROM texts WHERE source IN ({ph})",
             sources,
         ).fetchall()[0],
     ]
     if table_exists(con, "entities"):
         parts.append(
             con.execute(
-                f"SELECT count(*), coalesce(sum(hash(source, image_id, field, span_start, norm, negated, uncertain)), 0) "
+                "SELECT count(*), coalesce(sum(hash(source, image_id, field, span_start, norm, "
+                "negated, uncertain)), 0) "
                 f"FROM entities WHERE source IN ({ph})",
                 sources,
             ).fetchall()[0]

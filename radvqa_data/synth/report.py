@@ -40,10 +40,14 @@ def print_synth_summary(summary) -> None:
         (summary.kept + sum(summary.rejected.values())) / summary.seconds if summary.seconds else 0
     )
     console.print(
-        f"kept {m.get('qa_rows', 0):,} rows from {m.get('images_with_rows', 0):,}/{m.get('images', 0):,} images; "
-        f"rejected {m.get('reject_rows', 0):,}; shards {summary.shards_total - summary.shards_skipped} written, "
-        f"{summary.shards_skipped} already done; median answer {m.get('median_answer_words')} words; "
-        f"case split violations {m.get('case_split_violations')}; {summary.seconds:.1f}s ({rate:,.0f} rows/s)"
+        f"kept {m.get('qa_rows', 0):,} rows from "
+        f"{m.get('images_with_rows', 0):,}/{m.get('images', 0):,} images; "
+        f"rejected {m.get('reject_rows', 0):,}; "
+        f"shards {summary.shards_total - summary.shards_skipped} written, "
+        f"{summary.shards_skipped} already done; "
+        f"median answer {m.get('median_answer_words')} words; "
+        f"case split violations {m.get('case_split_violations')}; "
+        f"{summary.seconds:.1f}s ({rate:,.0f} rows/s)"
     )
 
 
@@ -119,7 +123,8 @@ def describe_run(out, samples: int = 5, seed: int = 0) -> str:
     for t in sorted(m["by_question_type"]):
         yr = m["yes_rate"].get(t)
         lines.append(
-            f"{t:<9}{by.get(t + '/closed', 0):>8,}{by.get(t + '/open', 0):>8,}  {'' if yr is None else f'{yr:.1%}'}"
+            f"{t:<9}{by.get(t + '/closed', 0):>8,}{by.get(t + '/open', 0):>8,}  "
+            f"{'' if yr is None else f'{yr:.1%}'}"
         )
     lines.append("\nrejects by reason")
     for reason, n in sorted(m["rejects_by_reason"].items(), key=lambda kv: -kv[1]):

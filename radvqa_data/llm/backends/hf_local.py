@@ -35,7 +35,8 @@ class TransformersBackend:
         path = Path(model).expanduser()
         if not path.is_dir() or not (path / "config.json").is_file():
             raise ConfigError(
-                f"--backend transformers needs a local model directory with config.json; '{model}' is not one"
+                "--backend transformers needs a local model directory with config.json; "
+                f"'{model}' is not one"
             )
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer

@@ -1,4 +1,5 @@
-"""Any OpenAI-compatible chat-completions server (`vllm serve`, Ollama, llama.cpp, `transformers serve`).
+"""Any OpenAI-compatible chat-completions server (`vllm serve`, Ollama, llama.cpp,
+`transformers serve`).
 
 Requests run concurrently on one httpx.AsyncClient, at most `concurrency` in flight (a semaphore),
 so a GPU server always has work queued. Each request has a timeout, and timeouts, connection
@@ -81,7 +82,8 @@ class OpenAIBackend:
             httpx.get(f"{self.base_url}/models", headers=self._headers, timeout=10.0)
         except httpx.HTTPError as exc:
             raise ConfigError(
-                f"cannot reach an OpenAI-compatible server at {self.base_url} ({type(exc).__name__}); "
+                f"cannot reach an OpenAI-compatible server at {self.base_url} "
+                f"({type(exc).__name__}); "
                 "start one (e.g. `vllm serve MODEL`) or fix --base-url"
             ) from None
 

@@ -5,8 +5,9 @@ is an optional extra installed in its own environment (see docs/llm.md); it is i
 when this backend is built. The recommended way to use vLLM is still `vllm serve MODEL` plus
 `--backend openai`: the server owns the GPU and this project's environment stays clean.
 
-Structured output: vLLM >= 0.12 takes `SamplingParams(structured_outputs=StructuredOutputsParams(json=...))`;
-older releases took `guided_decoding=GuidedDecodingParams(json=...)`. Both are handled.
+Structured output: vLLM >= 0.12 takes
+`SamplingParams(structured_outputs=StructuredOutputsParams(json=...))`; older releases took
+`guided_decoding=GuidedDecodingParams(json=...)`. Both are handled.
 
 On Ray (`synth --executor ray`) the backend is built `lazy` on the driver, which may have no GPU
 and no vLLM, and pickled to one actor per GPU: a pickled backend carries its recipe (model,
@@ -25,7 +26,8 @@ from radvqa_data.llm.prompting import Prompt
 
 INSTALL = (
     "python -m venv .venv-vllm && .venv-vllm/bin/pip install vllm && "
-    ".venv-vllm/bin/pip install --no-deps -e . (a GPU machine; or run `vllm serve MODEL` and use --backend openai)"
+    ".venv-vllm/bin/pip install --no-deps -e . "
+    "(a GPU machine; or run `vllm serve MODEL` and use --backend openai)"
 )
 
 
@@ -35,7 +37,8 @@ def load_vllm() -> Any:
 
 
 def structured_kwargs(vllm_module: Any, schema: dict[str, Any]) -> dict[str, Any]:
-    """SamplingParams keyword arguments that constrain the reply to `schema`, for this vLLM version."""
+    """SamplingParams keyword arguments that constrain the reply to `schema`, for this vLLM
+    version."""
     if not schema:
         return {}
     params = vllm_module.sampling_params
@@ -65,7 +68,8 @@ class VLLMBackend:
         self.sampling = sampling
         self.guided = guided  # constrain replies to the JSON schema (no parse failures from format)
         self.stats = BackendStats()
-        # llm_kwargs: e.g. load_format="dummy" (random weights, no download), gpu_memory_utilization.
+        # llm_kwargs: e.g. load_format="dummy" (random weights, no download),
+        # gpu_memory_utilization.
         self.llm_kwargs = llm_kwargs
         self._vllm: Any = None
         self.llm: Any = None
