@@ -20,7 +20,8 @@ runner = CliRunner()
 
 
 def _qa_table() -> tuple[pl.DataFrame, dict[str, set[tuple[str, str]]]]:
-    """A QA table with planted duplicates; returns it and the pairs (row ids) each check must find."""
+    """A QA table with planted duplicates; returns it and the pairs (row ids) each check must
+    find."""
     rows = []
 
     def add(rid: str, img: str, case: str, split: str, q: str, a: str) -> None:
@@ -49,7 +50,8 @@ def _qa_table() -> tuple[pl.DataFrame, dict[str, set[tuple[str, str]]]]:
             ]
         ):
             add(f"r{i}-{j}", f"img{i}", f"case{i}", split, q, a)
-    # exact duplicates: within split (case/punctuation differ) and across splits (same image in two splits)
+    # exact duplicates: within split (case/punctuation differ) and across splits (same image in
+    # two splits)
     add("dupW", "img3", "case3", "train", "what modality is SHOWN", "ct")
     add("dupX", "img31", "case31", "train", "Is there a lesion in region 31?", "Yes")
     # paraphrase (near duplicate) on the same image, same answer
@@ -79,7 +81,9 @@ def test_lsh_finds_the_same_pairs_as_all_pairs() -> None:
     from rapidfuzz import fuzz, process
 
     rng = np.random.default_rng(0)
-    words = "mass lesion left right lobe axial ct mri contrast enhancing lung liver kidney brain cyst".split()
+    words = (
+        "mass lesion left right lobe axial ct mri contrast enhancing lung liver kidney brain cyst"
+    ).split()
     base = [" ".join(rng.choice(words, size=8)) for _ in range(300)]
     texts = list(base)
     for t in base[:60]:  # one edit each
@@ -340,7 +344,9 @@ def test_shards_against_the_shipped_sample(tmp_path: Path, sample_catalog: Path)
 def test_table_without_images_uses_lsh_over_one_scope(tmp_path: Path) -> None:
     """No image column: the whole table is one scope (MinHash-LSH path); planted pairs are found."""
     rng = np.random.default_rng(1)
-    words = "mass lesion left right lobe axial contrast lung liver kidney brain cyst enhancing border".split()
+    words = (
+        "mass lesion left right lobe axial contrast lung liver kidney brain cyst enhancing border"
+    ).split()
     qs = sorted({" ".join(rng.choice(words, size=9)) + "?" for _ in range(400)})
     rows = [{"question": q, "answer": "yes", "split": "train"} for q in qs]
     planted = []
@@ -367,7 +373,8 @@ def test_table_without_images_uses_lsh_over_one_scope(tmp_path: Path) -> None:
 def test_crop_found_by_descriptor_when_the_hash_is_far(
     tmp_path: Path, sample_dir: Path, box: tuple
 ) -> None:
-    """A cropped copy's phash lands far away; the descriptor path still proposes it, pixels confirm."""
+    """A cropped copy's phash lands far away; the descriptor path still proposes it, pixels
+    confirm."""
     from PIL import Image
 
     from radvqa_data.audit.image_checks import candidates, verify

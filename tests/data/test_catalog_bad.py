@@ -40,7 +40,8 @@ def bad_folder(tmp_path: Path) -> Path:
     (root / "captions.csv").write_text(
         "image,caption\n"
         "good.png,Axial CT image showing a mass in the left kidney.\n"
-        "good.jpg,Coupe axiale de la tomodensitométrie montrant une masse dans le rein gauche avec des calcifications\n",
+        "good.jpg,Coupe axiale de la tomodensitométrie montrant une masse dans le rein gauche "
+        "avec des calcifications\n",
         encoding="utf-8",
     )
     return root
@@ -155,7 +156,8 @@ def test_unknown_kind_and_missing_path(tmp_path: Path) -> None:
 
 
 def test_large_jpeg_draft_decode_keeps_size_and_catches_truncation(tmp_path: Path) -> None:
-    """Large JPEGs are decoded at reduced scale for the hash: size stays the file's, truncation is caught."""
+    """Large JPEGs are decoded at reduced scale for the hash: size stays the file's, truncation
+    is caught."""
     data = _image_bytes("JPEG", 640)
     good, cut = tmp_path / "big.jpg", tmp_path / "big_cut.jpg"
     good.write_bytes(data)

@@ -92,7 +92,8 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
 def test_interrupted_run_keeps_whole_rows_and_rerun_continues(
     tmp_path: Path, sig: signal.Signals
 ) -> None:
-    """Killed (a crash) or Ctrl-C mid-probe, then rerun: no half rows, no duplicates, probes reused."""
+    """Killed (a crash) or Ctrl-C mid-probe, then rerun: no half rows, no duplicates, probes
+    reused."""
     root = tmp_path / "many"
     root.mkdir()
     rng = np.random.default_rng(0)
@@ -169,7 +170,8 @@ def test_library_call_from_a_script_without_main_guard(tmp_path: Path) -> None:
     script = tmp_path / "run.py"
     script.write_text(
         "from radvqa_data.catalog.ingest import add_source\n"
-        f"s = add_source({str(tmp_path / 'c.duckdb')!r}, 'folder', {str(root)!r}, workers=2, progress=False)\n"
+        f"s = add_source({str(tmp_path / 'c.duckdb')!r}, 'folder', {str(root)!r}, "
+        "workers=2, progress=False)\n"
         "print('RESULT', s.ok, s.probed)\n"
     )
     r = subprocess.run(

@@ -14,10 +14,11 @@ from radvqa_data.core.schema import MODALITIES
     ("raw", "want"),
     [
         ("CT - noncontrast", "CT"), ("CT w/contrast (IV)", "CT"), ("CTA - CT Angiography", "CT"),
-        ("MR - T2 weighted", "MRI"), ("MR - T1W w/Gd (fat suppressed)", "MRI"), (" MR - Montage of Images", "MRI"),
-        ("MRA - MR Angiography/Venography", "MRI"), ("MR", "MRI"), ("MRI", "MRI"), ("Drawing", "other"),
-        ("X-Ray", "X-ray"), ("chest x ray", "X-ray"), ("US", "ultrasound"), ("NM", "nuclear"), ("PT", "nuclear"),
-        ("XA", "angiography"), ("", None), (None, None),
+        ("MR - T2 weighted", "MRI"), ("MR - T1W w/Gd (fat suppressed)", "MRI"),
+        (" MR - Montage of Images", "MRI"), ("MRA - MR Angiography/Venography", "MRI"),
+        ("MR", "MRI"), ("MRI", "MRI"), ("Drawing", "other"),
+        ("X-Ray", "X-ray"), ("chest x ray", "X-ray"), ("US", "ultrasound"),
+        ("NM", "nuclear"), ("PT", "nuclear"), ("XA", "angiography"), ("", None), (None, None),
     ],
 )  # fmt: skip
 def test_modality(raw: str | None, want: str | None) -> None:
@@ -41,7 +42,12 @@ def test_modality_from_cuis_and_captions() -> None:
 
 
 def test_plane_region_laterality() -> None:
-    assert [normalize.plane(p) for p in ("Axial", "Transverse", "PA", "Sagittal", "NOS - Not specified", "3D Reconstruction")] == [
+    assert [
+        normalize.plane(p)
+        for p in (
+            "Axial", "Transverse", "PA", "Sagittal", "NOS - Not specified", "3D Reconstruction"
+        )
+    ] == [
         "axial", "axial", "frontal", "sagittal", None, "other",
     ]  # fmt: skip
     # an MR has no projections: its "lateral"/"frontal" views are sagittal/coronal slices
@@ -56,7 +62,10 @@ def test_plane_region_laterality() -> None:
     assert normalize.region("Pelvic Cavity") == "pelvis"
     assert normalize.region("Cerebellum") == "other"
     # organ systems are not regions: "cannot tell", never "pelvis" / "extremity" / "vascular"
-    assert [normalize.region(r) for r in ("Genitourinary", "Musculoskeletal", "Vascular", "Cardiovascular")] == [
+    assert [
+        normalize.region(r)
+        for r in ("Genitourinary", "Musculoskeletal", "Vascular", "Cardiovascular")
+    ] == [
         None, None, None, None,
     ]  # fmt: skip
     assert normalize.region(None) is None
@@ -84,7 +93,8 @@ def test_non_english_check() -> None:
     )
     assert non_english_reason("Axial MRI (coronal view).") is None
     assert non_english_reason(
-        "Radiografía de tórax que muestra una masa en el lóbulo superior derecho con calcificaciones"
+        "Radiografía de tórax que muestra una masa en el lóbulo superior derecho "
+        "con calcificaciones"
     )
     assert non_english_reason(
         "Coupe axiale de la tomodensitométrie montrant une masse dans le rein gauche"

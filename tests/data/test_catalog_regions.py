@@ -56,7 +56,11 @@ def test_signals_combine_by_agreement() -> None:
         # a sagittal cervical-spine image filed under the brain: the caption rules the head out
         (("head",), "Sagittal CT of the cervical spine shows a fracture", (None, "conflict")),
         (("head",), "Vertebral artery dissection", ("head", "metadata")),  # a vessel is no region
-        (("chest", "pelvis", "spine", "extremity"), "Fracture of the tarsal navicular bone", ("extremity", "caption")),
+        (
+            ("chest", "pelvis", "spine", "extremity"),
+            "Fracture of the tarsal navicular bone",
+            ("extremity", "caption"),
+        ),
         ((), "Renal cyst", (None, "conflict")),
         (None, "Renal cyst", (None, None)),
     ],

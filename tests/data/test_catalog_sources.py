@@ -23,7 +23,8 @@ def test_sample_catalog_medpix_and_vqarad(sample_catalog: Path) -> None:
     # ids are the sources' own names; images of one case share the case id as group
     row = _rows(
         sample_catalog,
-        "SELECT group_id, modality_raw, plane, region, sha256, phash, width, format FROM images WHERE image_id = 'MPX1007_synpic46720'",
+        "SELECT group_id, modality_raw, plane, region, sha256, phash, width, format FROM images "
+        "WHERE image_id = 'MPX1007_synpic46720'",
     )[0]
     assert (
         row[0] == "MPX1007"

@@ -176,7 +176,8 @@ def test_entities_table_is_incremental(tmp_path: Path, shared_data):
     assert again.texts_processed == 0 and again.texts_skipped == 30
     con = duckdb.connect(str(cat))
     con.execute(
-        "UPDATE texts SET text = 'No pneumothorax.' WHERE image_id = (SELECT min(image_id) FROM texts)"
+        "UPDATE texts SET text = 'No pneumothorax.' "
+        "WHERE image_id = (SELECT min(image_id) FROM texts)"
     )
     con.execute(
         "INSERT INTO texts VALUES ('medpix2', 'NEW1', 'caption', 'Possible abscess in the liver.')"
@@ -238,14 +239,17 @@ def test_cuis_linked_from_the_source_concepts(tmp_path: Path):
         "INSERT INTO images (source, image_id, status) VALUES ('roco', 'ROCO_1', 'missing')"
     )
     con.execute(
-        "INSERT INTO texts VALUES ('roco', 'ROCO_1', 'caption', 'CT of the abdomen shows a large mass in the liver.')"
+        "INSERT INTO texts VALUES ('roco', 'ROCO_1', 'caption', "
+        "'CT of the abdomen shows a large mass in the liver.')"
     )
     con.execute(
-        "INSERT INTO concepts (source, image_id, cui, origin) VALUES ('roco', 'ROCO_1', 'C0577559', 'cuis.txt'), "
+        "INSERT INTO concepts (source, image_id, cui, origin) VALUES "
+        "('roco', 'ROCO_1', 'C0577559', 'cuis.txt'), "
         "('roco', 'ROCO_1', 'C0040405', 'cuis.txt')"
     )
     con.execute(
-        "INSERT INTO cui_names VALUES ('C0577559', 'Mass'), ('C0040405', 'X-Ray Computed Tomography')"
+        "INSERT INTO cui_names VALUES "
+        "('C0577559', 'Mass'), ('C0040405', 'X-Ray Computed Tomography')"
     )
     con.close()
     summary = run_entities(tmp_path / "c.duckdb", n_process=1, progress=False)

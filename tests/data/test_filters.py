@@ -18,7 +18,10 @@ from radvqa_data.filters import (
     source_text_reason,
 )
 
-CAPTION = "The prostate is enlarged with several calcifications noted within. No dominant prostate mass is evident."
+CAPTION = (
+    "The prostate is enlarged with several calcifications noted within. "
+    "No dominant prostate mass is evident."
+)
 
 
 def rec(**kw) -> ImageRecord:

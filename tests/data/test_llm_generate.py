@@ -72,7 +72,8 @@ def test_transformers_backend_end_to_end_rejects_noise_with_reasons_and_provenan
     records = [make_record(f"img{i}") for i in range(2)] + [make_record("empty", caption="  ")]
     records[-1].texts = {}
     cands = list(gen.generate(records))
-    # 2 records x 2 templates = 4 replies; random weights write noise, so each is a reject with a reason.
+    # 2 records x 2 templates = 4 replies; random weights write noise, so each is a reject with a
+    # reason.
     assert len(cands) == 5
     assert all(c.reject_reason for c in cands)
     assert {c.reject_reason for c in cands} <= {

@@ -39,7 +39,10 @@ def test_corpus_covers_every_format_and_all_pairs_are_extracted() -> None:
 
 
 def test_json_typed_fields_are_normalized() -> None:
-    text = '{"pairs": [{"Question": "Is it enlarged?", "Answer": "Yes.", "answer_type": "CLOSED", "question_type": "size"}]}'
+    text = (
+        '{"pairs": [{"Question": "Is it enlarged?", "Answer": "Yes.", "answer_type": "CLOSED", '
+        '"question_type": "size"}]}'
+    )
     (item,) = parse_response(text).items
     assert (item.answer, item.answer_type, item.question_type) == ("Yes", "closed", "SIZE")
 

@@ -47,7 +47,8 @@ def test_vllm_backend_structured_json_on_gpu(tmp_path: Path) -> None:
     # Guided decoding: a reply that finished is schema-valid JSON, whatever the weights.
     assert all(parse_response(c.text).reject_reason != "unparseable_response" for c in finished)
     print(
-        f"vllm: {stats.prompt_tokens / seconds:.0f} prompt tok/s, {stats.completion_tokens / seconds:.0f} generation tok/s, "
+        f"vllm: {stats.prompt_tokens / seconds:.0f} prompt tok/s, "
+        f"{stats.completion_tokens / seconds:.0f} generation tok/s, "
         f"{len(finished)}/128 replies closed"
     )
 

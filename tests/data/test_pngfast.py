@@ -26,7 +26,8 @@ def _chunk(kind: bytes, body: bytes) -> bytes:
 
 
 def _encode(pixels: np.ndarray, filters: list[int], *, colour: int, idat_parts: int = 1) -> bytes:
-    """A PNG written by hand with the given per-row filter types (0 None, 1 Sub, 2 Up, 3 Average)."""
+    """A PNG written by hand with the given per-row filter types (0 None, 1 Sub, 2 Up, 3
+    Average)."""
     height, width = pixels.shape[:2]
     bpp = 1 if pixels.ndim == 2 else pixels.shape[2]
     rows = pixels.reshape(height, width * bpp).astype(np.int32)

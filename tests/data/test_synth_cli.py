@@ -26,7 +26,10 @@ def test_help_is_fast_and_lists_commands():
     for cmd in ("entities", "synth", "export"):
         assert cmd in res.stdout
     # no heavy library imported by the CLI modules at import time
-    probe = "import sys, radvqa_data.cli; print(sorted(m for m in ('spacy', 'scispacy', 'datasets', 'torch') if m in sys.modules))"
+    probe = (
+        "import sys, radvqa_data.cli; print(sorted(m for m in "
+        "('spacy', 'scispacy', 'datasets', 'torch') if m in sys.modules))"
+    )
     assert (
         subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip()
         == "[]"

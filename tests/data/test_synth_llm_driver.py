@@ -48,7 +48,8 @@ def config(**kw) -> SynthConfig:
 
 
 class VersionedGenerator(Generator):
-    """A minimal Generator whose settings carry a prompt version (what a v2 template would change)."""
+    """A minimal Generator whose settings carry a prompt version (what a v2 template would
+    change)."""
 
     name = "openai"
 

@@ -13,9 +13,17 @@ from radvqa_data.synth.rules_metadata import contrast_state, metadata_candidates
 
 # Real MedPix 2.0 captions (Descriptions.json) and one written in their style for COUNT/SIZE.
 CAPTIONS = {
-    "MPX1009_synpic46283": "The prostate is enlarged with several calcifications  noted within.  No dominant prostate mass is evident.",
-    "MPX1024_synpic40275": "CT of the chest reveals an obstructing mass and resultant LUL collapse.",
-    "STYLE1": "Two well-defined hyperintense cysts in the left kidney, the larger measuring 3 x 2 cm. A large enhancing mass in the right lobe of the liver.",
+    "MPX1009_synpic46283": (
+        "The prostate is enlarged with several calcifications  noted within.  "
+        "No dominant prostate mass is evident."
+    ),
+    "MPX1024_synpic40275": (
+        "CT of the chest reveals an obstructing mass and resultant LUL collapse."
+    ),
+    "STYLE1": (
+        "Two well-defined hyperintense cysts in the left kidney, the larger measuring 3 x 2 cm. "
+        "A large enhancing mass in the right lobe of the liver."
+    ),
 }
 
 
@@ -95,7 +103,8 @@ def test_contradicted_fields_and_unresolved_regions_are_counted_not_asked(nlp):
     )
     cands = list(metadata_candidates(rec, QuestionRandom("0")))
     assert sorted((c.question_type, c.reject_reason) for c in cands) == [
-        ("MODALITY", "caption_contradicts_modality"), ("ORGAN", "region_conflict"), ("PLANE", "caption_contradicts_plane"),
+        ("MODALITY", "caption_contradicts_modality"), ("ORGAN", "region_conflict"),
+        ("PLANE", "caption_contradicts_plane"),
     ]  # fmt: skip
     rec = record(nlp, "STYLE1", contradicted=("plane",), region=None, region_status="undecided")
     kept_c, rejected = FilterChain(default_filters()).split(
@@ -190,7 +199,10 @@ def test_case_level_negation_from_the_findings_text(nlp):
     """A negation in the case's findings text backs a "no" (cited in the findings field) when its
     paragraph names this image's modality, only on an ordinary view, and never against a finding
     of the same class the caption affirms."""
-    findings = "Chest radiograph: large right pleural effusion. No pneumothorax.\nCT of the head shows no hemorrhage."
+    findings = (
+        "Chest radiograph: large right pleural effusion. No pneumothorax.\n"
+        "CT of the head shows no hemorrhage."
+    )
     rec = _with_findings(
         nlp,
         "Chest radiograph of the patient.",
@@ -238,7 +250,8 @@ def test_case_level_negation_about_another_study_is_a_counted_reject(nlp, findin
         # ROCO: the arrow marks the extractor balloon, the stone need not be in the picture
         ("Stone extraction after biliary balloon dilatation.", "pres.yesno", "stone"),
         ("Percutaneous drainage of the abscess.", "pres.yesno", "abscess"),
-        # the tonsils herniate through the foramen magnum: the cerebellum is not where the finding is
+        # the tonsils herniate through the foramen magnum: the cerebellum is not where the finding
+        # is
         (
             "Cerebellar tonsillar herniation through the foramen magnum.",
             "pos.organ_open",
@@ -319,7 +332,8 @@ def _caption_rows(nlp, caption: str, **kw):
         ),
         # a feature of a finding the lexicon lacks ("scar") is not the main finding
         (
-            "CT shows a focal cortical scar in the right kidney with dilatation of the renal pelvis.",
+            "CT shows a focal cortical scar in the right kidney with dilatation of the renal "
+            "pelvis.",
             "abdomen",
             "abn.open",
             "dilation",
@@ -328,8 +342,8 @@ def _caption_rows(nlp, caption: str, **kw):
         ("HRCT: irregular interlobular septal thickening.", "chest", "abn.open", "thickening"),
         # the caption opens with an abnormality the lexicon lacks
         (
-            "There is a large mucous plug in the right main bronchus. There is consolidation in the "
-            "right lower lobe.",
+            "There is a large mucous plug in the right main bronchus. There is consolidation in "
+            "the right lower lobe.",
             "chest",
             "abn.open",
             "consolidation",
@@ -400,8 +414,8 @@ def test_a_change_of_a_structure_is_not_asked_without_it(nlp, caption, region):
     [
         ("CT shows a liver mass and ascites.", "abdomen"),  # two findings: which is main?
         (
-            "Extensive hypodensity of the left hemisphere with bleeding foci. Uncal herniation is also "
-            "seen.",
+            "Extensive hypodensity of the left hemisphere with bleeding foci. Uncal herniation is "
+            "also seen.",
             "head",
         ),
         (
@@ -573,7 +587,8 @@ def test_measurements_keep_every_dimension(nlp, caption, answer):
         ("Large soft tissue mass in the thigh.", {"thigh"}),  # never a tissue word
         ("Large soft tissue mass.", set()),
         (
-            "Multiple stenoses at the internal carotid artery, middle cerebral artery and basilar artery.",
+            "Multiple stenoses at the internal carotid artery, middle cerebral artery and "
+            "basilar artery.",
             set(),
         ),
     ],

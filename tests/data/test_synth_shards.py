@@ -1,4 +1,5 @@
-"""The synth driver on the real MedPix 2.0 catalog: shards, manifest, splits, resume after a kill."""
+"""The synth driver on the real MedPix 2.0 catalog: shards, manifest, splits, resume after a
+kill."""
 
 from __future__ import annotations
 
@@ -122,7 +123,9 @@ def _resume_script(cat: Path, out: Path) -> str:
         "from radvqa_data.synth.config import SynthConfig\n"
         "from radvqa_data.synth.driver import run_synth\n"
         "from radvqa_data.synth.rules import RulesGenerator\n"
-        f"run_synth({str(cat)!r}, {str(out)!r}, SynthConfig(allow_missing_images=True, shard_size=8, limit=800), RulesGenerator(0), progress=False)\n"
+        f"run_synth({str(cat)!r}, {str(out)!r}, "
+        "SynthConfig(allow_missing_images=True, shard_size=8, limit=800), "
+        "RulesGenerator(0), progress=False)\n"
     )
 
 

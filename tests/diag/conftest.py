@@ -40,7 +40,8 @@ def planted_batch(rng: np.random.Generator, n: int):
 def train_planted(
     family: str, out: Path, steps: int = 60, batch: int = 16
 ) -> tuple[Path, list[float]]:
-    """Build a tiny model and train it (all weights, AdamW) on the quadrant task; returns (dir, losses)."""
+    """Build a tiny model and train it (all weights, AdamW) on the quadrant task; returns (dir,
+    losses)."""
     import torch
     from transformers import AutoModelForImageTextToText, AutoProcessor
 

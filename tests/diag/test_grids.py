@@ -50,7 +50,8 @@ def test_qwen_pixels_unpermute_matches_processor_resize():
 
 
 def test_qwen_token_grid_follows_merge_windows():
-    """Token k of the LM sequence covers merged window (k // gw, k % gw): check with the processor."""
+    """Token k of the LM sequence covers merged window (k // gw, k % gw): check with the
+    processor."""
     from transformers import Qwen2VLImageProcessorPil
 
     proc = Qwen2VLImageProcessorPil(
@@ -76,7 +77,8 @@ def test_qwen_token_grid_follows_merge_windows():
 
 
 def test_idefics3_pixel_shuffle_layout_matches_connector():
-    """After pixel shuffle, token (i, j) of a tile holds patches of block (i, j): checked on the real connector."""
+    """After pixel shuffle, token (i, j) of a tile holds patches of block (i, j): checked on the
+    real connector."""
     import torch
     from transformers.models.idefics3.modeling_idefics3 import Idefics3Connector
 

@@ -1,4 +1,5 @@
-"""`radvqa-diag report` end to end on the shipped sample (real VQA-RAD images and paraphrase links)."""
+"""`radvqa-diag report` end to end on the shipped sample (real VQA-RAD images and paraphrase
+links)."""
 
 from __future__ import annotations
 
@@ -175,7 +176,8 @@ def _quadrant_predictions(tmp_path, n: int):
 
 
 def test_report_with_idefics3_family(tmp_path, tiny_model_dirs):
-    """The report path is family-agnostic: a tiny Idefics3 (chat template, pixel shuffle) works too."""
+    """The report path is family-agnostic: a tiny Idefics3 (chat template, pixel shuffle) works
+    too."""
     import numpy as np
 
     from radvqa_diag.report import ReportOptions, build_report

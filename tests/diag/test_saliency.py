@@ -11,7 +11,8 @@ from radvqa_diag.maps import on_image
 from radvqa_diag.saliency import METHODS, explain_batch
 from tests.diag.conftest import QUESTION, planted_batch, quadrant_image
 
-#: token grid of the tiny models at 32 px: PaliGemma patch 8 -> 4x4; Idefics3 patch 8, shuffle 2 -> 2x2
+#: token grid of the tiny models at 32 px: PaliGemma patch 8 -> 4x4; Idefics3 patch 8, shuffle 2
+#: -> 2x2
 TOKEN_GRID = {"paligemma": (4, 4), "idefics3": (2, 2)}
 #: rollout goes through the vision encoder down to its 8-px patches: 4x4 for both
 PATCH_GRID = {"paligemma": (4, 4), "idefics3": (4, 4)}

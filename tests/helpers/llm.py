@@ -7,7 +7,10 @@ from pathlib import Path
 
 from radvqa_data.core.records import Entity, ImageRecord
 
-CAPTION = "Axial noncontrast CT shows a hyperdense subdural hematoma over the left convexity. No midline shift."
+CAPTION = (
+    "Axial noncontrast CT shows a hyperdense subdural hematoma over the left convexity. "
+    "No midline shift."
+)
 
 
 def make_record(image_id: str = "MPX1_synpic1", caption: str = CAPTION) -> ImageRecord:
@@ -32,19 +35,28 @@ def make_record(image_id: str = "MPX1_synpic1", caption: str = CAPTION) -> Image
     )
 
 
-HAND_WRITTEN_REPLY = """Here are the pairs:
-```json
-{"pairs": [
-  {"question": "What imaging modality was used?", "answer": "CT", "answer_type": "open", "question_type": "MODALITY", "evidence": "noncontrast CT"},
-  {"question": "Which side is the hematoma on?", "answer": "left", "answer_type": "open", "question_type": "POS", "evidence": "left convexity"},
-  {"question": "What abnormality is seen?", "answer": "a hyperdense subdural hematoma over the left convexity of the brain", "question_type": "ABN"},
-  {"question": "Is there midline shift?", "answer": "no", "answer_type": "closed", "question_type": "PRES", "evidence": "No midline shift"},
-  {"question": "What is the patient's history of falls?", "answer": "left", "question_type": "OTHER"},
-  {"question": "What is the diagnosis?", "answer": "glioblastoma", "question_type": "ABN"},
-  {"question": "Is the hematoma acute?", "answer": "yes", "answer_type": "open", "evidence": "Acute left subdural hematoma"},
-  {"question": "What is the shape of the lesion?"},
-]}
-```"""
+HAND_WRITTEN_REPLY = (
+    "Here are the pairs:\n"
+    "```json\n"
+    '{"pairs": [\n'
+    '  {"question": "What imaging modality was used?", "answer": "CT", "answer_type": "open", '
+    '"question_type": "MODALITY", "evidence": "noncontrast CT"},\n'
+    '  {"question": "Which side is the hematoma on?", "answer": "left", "answer_type": "open", '
+    '"question_type": "POS", "evidence": "left convexity"},\n'
+    '  {"question": "What abnormality is seen?", '
+    '"answer": "a hyperdense subdural hematoma over the left convexity of the brain", '
+    '"question_type": "ABN"},\n'
+    '  {"question": "Is there midline shift?", "answer": "no", "answer_type": "closed", '
+    '"question_type": "PRES", "evidence": "No midline shift"},\n'
+    '  {"question": "What is the patient\'s history of falls?", "answer": "left", '
+    '"question_type": "OTHER"},\n'
+    '  {"question": "What is the diagnosis?", "answer": "glioblastoma", "question_type": "ABN"},\n'
+    '  {"question": "Is the hematoma acute?", "answer": "yes", "answer_type": "open", '
+    '"evidence": "Acute left subdural hematoma"},\n'
+    '  {"question": "What is the shape of the lesion?"},\n'
+    "]}\n"
+    "```"
+)
 
 
 def synth_cli(args: list[str]) -> object:

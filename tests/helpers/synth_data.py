@@ -36,8 +36,8 @@ def insert_catalog(
         d = r["Description"]
         split = ("train", "validation", "test")[i % 3]
         con.execute(
-            "INSERT OR REPLACE INTO images (source, image_id, split, group_id, status, modality, modality_raw, plane, "
-            "plane_raw, region, region_raw) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT OR REPLACE INTO images (source, image_id, split, group_id, status, modality, "
+            "modality_raw, plane, plane_raw, region, region_raw) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             [
                 source,
                 r["image"],

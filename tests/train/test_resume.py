@@ -15,8 +15,8 @@ from radvqa_train.run import run_recipe
 # restored data position; checkpoints every 2 steps and a stop after step 7 (qa step 5) so the
 # resumed run must redo qa step 5 from the step-4 checkpoint.
 STAGES = (
-    "stages=[{name: align, data: [captions], train: projector, lr: 0.01, max_steps: 2, batch_size: 3, "
-    "max_length: 64, save_every: 2}, {name: qa, data: [{spec: 'synthetic:train'}, "
+    "stages=[{name: align, data: [captions], train: projector, lr: 0.01, max_steps: 2, "
+    "batch_size: 3, max_length: 64, save_every: 2}, {name: qa, data: [{spec: 'synthetic:train'}, "
     "{spec: 'vqa-rad:train', weight: 0.5}], train: lora_lm, lora: {r: 4, alpha: 8, dropout: 0.2}, "
     "lr: 0.005, schedule: cosine, warmup_steps: 1, max_steps: 6, batch_size: 3, grad_accum: 2, "
     "max_length: 64, save_every: 2}]"

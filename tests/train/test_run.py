@@ -23,8 +23,9 @@ def _lines(out: Path) -> list[dict]:
 TWO_STAGES = [
     "stages=[{name: align, data: [captions], train: projector, lr: 0.01, schedule: constant, "
     "max_steps: 4, batch_size: 4, max_length: 64, save_every: 2}, "
-    "{name: qa, data: [{spec: 'synthetic:train'}, {spec: 'vqa-rad:train', weight: 0.5}], train: lora_lm, "
-    "lora: {r: 8, alpha: 32, dropout: 0.0}, lr: 0.02, schedule: constant, max_steps: 12, batch_size: 6, "
+    "{name: qa, data: [{spec: 'synthetic:train'}, {spec: 'vqa-rad:train', weight: 0.5}], "
+    "train: lora_lm, lora: {r: 8, alpha: 32, dropout: 0.0}, lr: 0.02, schedule: constant, "
+    "max_steps: 12, batch_size: 6, "
     "max_length: 64, save_every: 6, eval: {data: 'synthetic:test', every: 6, limit: 8}}]",
 ]
 
