@@ -37,11 +37,16 @@ class AuditRequest:
     boilerplate_cases: int = BOILERPLATE_MAX_CASES
 
 
+# The backslash keeps the docstring's first paragraph one line: typer's command list shows a
+# newline there as a line break.
 @app.command("audit")
 def audit(
     inputs: list[Path] | None = typer.Argument(
         None,
-        help="QA shard folder(s) or QA tables (Parquet, CSV, JSONL, datasets folder). Omit to audit the catalog's own sources.",
+        help=(
+            "QA shard folder(s) or QA tables (Parquet, CSV, JSONL, datasets folder). "
+            "Omit to audit the catalog's own sources."
+        ),
     ),
     catalog: OptionalCatalogOpt = None,
     against: list[str] | None = typer.Option(
@@ -92,7 +97,8 @@ def audit(
     ),
     progress: ProgressOpt = True,
 ) -> None:
-    """Find duplicates and train/test leakage: QA pairs, same pictures, benchmark contamination, captions, groups.
+    """Find duplicates and train/test leakage: QA pairs, same pictures, benchmark contamination, \
+captions, groups.
 
     --catalog: the images, captions and benchmarks the checks compare against."""
     with user_errors():
@@ -143,7 +149,8 @@ def run_request(req: AuditRequest) -> int:
         only_kinds = frozenset(k.strip() for k in only.split(",") if k.strip())
         if only_kinds - set(KINDS):
             raise InputError(
-                f"--only: unknown kind(s) {', '.join(sorted(only_kinds - set(KINDS)))}; expected any of {', '.join(KINDS)}"
+                f"--only: unknown kind(s) {', '.join(sorted(only_kinds - set(KINDS)))}; "
+                f"expected any of {', '.join(KINDS)}"
             )
     if not inputs and catalog is None:
         raise InputError(
@@ -188,7 +195,8 @@ def run_request(req: AuditRequest) -> int:
 
         counts = write_fixed(fix, res.rows, res.findings, list(inputs), fix_mode)
         typer.echo(
-            f"fix: {sum(counts.values())} rows {'removed' if fix_mode == 'drop' else 'quarantined'} -> {fix} "
+            f"fix: {sum(counts.values())} rows "
+            f"{'removed' if fix_mode == 'drop' else 'quarantined'} -> {fix} "
             + ", ".join(
                 f"{k}={n}" for k, n in sorted(counts.items(), key=lambda kv: KINDS.index(kv[0]))
             )

@@ -23,7 +23,8 @@ KINDS: Final = (
 )
 
 #: Kinds that mean evaluation data leaked into training (`--fail-on leakage`). Within-split
-#: duplicates are redundancy, not leakage, so only cross-split findings of the duplicate kinds count.
+#: duplicates are redundancy, not leakage, so only cross-split findings of the duplicate
+#: kinds count.
 LEAKAGE_KINDS: Final = ("benchmark_image", "benchmark_question", "group_leak")
 
 #: Kinds that are noise in the data, never leakage, whatever splits their rows are in.
@@ -97,7 +98,8 @@ def parse_fail_on(spec: str | None) -> set[str]:
     unknown = kinds - set(KINDS) - {"leakage", "any"}
     if unknown:
         raise ConfigError(
-            f"--fail-on: unknown kind(s) {', '.join(sorted(unknown))}; expected 'leakage', 'any' or any of {', '.join(KINDS)}"
+            f"--fail-on: unknown kind(s) {', '.join(sorted(unknown))}; "
+            f"expected 'leakage', 'any' or any of {', '.join(KINDS)}"
         )
     return kinds
 

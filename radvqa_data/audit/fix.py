@@ -54,7 +54,8 @@ def rows_to_remove(rows: pl.DataFrame, findings: list[Finding]) -> pl.DataFrame:
             add(
                 [ka] if ka is not None else by_rowid.get((f.a.source, f.a.split, f.a.row_id), []),
                 f.kind,
-                f"{'duplicate' if f.kind == 'qa_duplicate' else 'near duplicate'} of {b} (score {f.score:.2f})",
+                f"{'duplicate' if f.kind == 'qa_duplicate' else 'near duplicate'} of {b} "
+                f"(score {f.score:.2f})",
             )
         elif f.kind == "qa_boilerplate":
             why = f"boilerplate answer recurring in {f.extra['cases']} cases ({f.method})"

@@ -222,7 +222,8 @@ def _verified(
     pcfg: PixelConfig,
     task: TaskFactory,
 ) -> list[Finding]:
-    """Findings of `kind` for the candidate pairs the pixel check confirms (an image never pairs with itself).
+    """Findings of `kind` for the candidate pairs the pixel check confirms (an image never pairs
+    with itself).
 
     `lrecs`/`rrecs` are `left`/`right` as row dicts (the callers have them already).
     """

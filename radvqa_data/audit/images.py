@@ -21,7 +21,10 @@ import duckdb
 import numpy as np
 import polars as pl
 
-IMAGE_COLUMNS = "source, image_id, split, group_id, path, status, sha256, phash, modality, width, height, format"
+IMAGE_COLUMNS = (
+    "source, image_id, split, group_id, path, status, sha256, phash, modality, width, height, "
+    "format"
+)
 
 
 @dataclass(frozen=True)
@@ -62,14 +65,17 @@ def phash_candidates(
         # An OR of band equalities would be a nested-loop join; unnesting (band, value) keys turns
         # it into one hash equi-join.
         q = f"""
-        WITH lb AS (SELECT li, phash, b, (phash >> (8*b)) & 255 AS v FROM l, range(8) t(b) WHERE phash IS NOT NULL),
-             rb AS (SELECT ri, phash, b, (phash >> (8*b)) & 255 AS v FROM r, range(8) t(b) WHERE phash IS NOT NULL),
+        WITH lb AS (SELECT li, phash, b, (phash >> (8*b)) & 255 AS v FROM l, range(8) t(b)
+                    WHERE phash IS NOT NULL),
+             rb AS (SELECT ri, phash, b, (phash >> (8*b)) & 255 AS v FROM r, range(8) t(b)
+                    WHERE phash IS NOT NULL),
              ph AS (
                SELECT DISTINCT lb.li, rb.ri, bit_count(xor(lb.phash, rb.phash)) AS ham
                FROM lb JOIN rb USING (b, v)
                WHERE bit_count(xor(lb.phash, rb.phash)) <= {int(cfg.max_hamming)}
              ),
-             sh AS (SELECT l.li, r.ri, 0 AS ham FROM l JOIN r ON l.sha256 = r.sha256 WHERE l.sha256 IS NOT NULL)
+             sh AS (SELECT l.li, r.ri, 0 AS ham FROM l JOIN r ON l.sha256 = r.sha256
+                    WHERE l.sha256 IS NOT NULL)
         SELECT li, ri, min(ham) AS ham FROM (SELECT * FROM ph UNION ALL SELECT * FROM sh)
         {"WHERE li < ri" if same_table else ""}
         GROUP BY li, ri

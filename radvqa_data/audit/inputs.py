@@ -71,7 +71,8 @@ def read_table(path: Path) -> pl.DataFrame:
             if files:
                 return pl.read_parquet(files)
             raise InputError(
-                f"{p}: no QA table here; expected DIR/qa/part-*.parquet, Parquet files or a `datasets` save_to_disk folder"
+                f"{p}: no QA table here; expected DIR/qa/part-*.parquet, Parquet files or a "
+                "`datasets` save_to_disk folder"
             )
         suf = p.suffix.lower()
         if suf == ".parquet":
@@ -120,14 +121,16 @@ def to_canonical(df: pl.DataFrame, mapping: dict[str, str], *, origin: str) -> p
         src = mapping.get(canon)
         if src is not None and src not in cols:
             raise InputError(
-                f"{origin}: --columns names '{src}' for {canon}, but the table has only: {', '.join(df.columns)}"
+                f"{origin}: --columns names '{src}' for {canon}, but the table has only: "
+                f"{', '.join(df.columns)}"
             )
         if src is None:
             src = next((n for n in names if n in cols), None)
         if src is None:
             if canon == "question":
                 raise InputError(
-                    f"{origin}: no question column; name it with --columns question=COLUMN (columns: {', '.join(df.columns)})"
+                    f"{origin}: no question column; name it with --columns question=COLUMN "
+                    f"(columns: {', '.join(df.columns)})"
                 )
             exprs.append(pl.lit(None, dtype=pl.String).alias(f"__{canon}"))
         else:

@@ -343,7 +343,8 @@ def compare(
 def compare_files(
     path_a: str, path_b: str, cfg: PixelConfig | None = None, hint: Hint | None = None
 ) -> Verdict:
-    """`compare` on two image files; an unreadable file gives a negative verdict, method 'unreadable'."""
+    """`compare` on two image files; an unreadable file gives a negative verdict, method
+    'unreadable'."""
     cfg = cfg or PixelConfig()
     a_hi, b_hi = thumbnail(path_a, cfg.hi_size), thumbnail(path_b, cfg.hi_size)
     if a_hi is None or b_hi is None:

@@ -37,7 +37,8 @@ def parse_against(
         name, _, split = s.partition(":")
         if name not in known:
             raise InputError(
-                f"--against {s}: no source '{name}' in {catalog}; sources there: {', '.join(sorted(known)) or '(none)'}"
+                f"--against {s}: no source '{name}' in {catalog}; "
+                f"sources there: {', '.join(sorted(known)) or '(none)'}"
             )
         if split:
             have = {
@@ -50,7 +51,8 @@ def parse_against(
             }
             if split not in have:
                 raise InputError(
-                    f"--against {s}: source '{name}' has no split '{split}'; splits there: {', '.join(sorted(have)) or '(none)'}"
+                    f"--against {s}: source '{name}' has no split '{split}'; "
+                    f"splits there: {', '.join(sorted(have)) or '(none)'}"
                 )
         out.append(Against(name, split or None))
     return out
@@ -62,11 +64,16 @@ def protected_images(con: duckdb.DuckDBPyConnection, sets: list[Against]) -> pl.
     frames = []
     for a in sets:
         if a.split is None:
-            q = f"SELECT {IMAGE_COLUMNS} FROM images WHERE status='ok' AND path IS NOT NULL AND source = ?"
+            q = (
+                f"SELECT {IMAGE_COLUMNS} FROM images "
+                "WHERE status='ok' AND path IS NOT NULL AND source = ?"
+            )
             frames.append(query_pl(con, q, [a.source]))
         else:
-            q = f"""SELECT {IMAGE_COLUMNS} FROM images WHERE status='ok' AND path IS NOT NULL AND source = ?
-                    AND (split = ? OR image_id IN (SELECT image_id FROM benchmark_qa WHERE source = ? AND split = ?))"""
+            q = f"""SELECT {IMAGE_COLUMNS} FROM images
+                    WHERE status='ok' AND path IS NOT NULL AND source = ?
+                    AND (split = ? OR image_id IN
+                         (SELECT image_id FROM benchmark_qa WHERE source = ? AND split = ?))"""
             df = query_pl(con, q, [a.source, a.split, a.source, a.split])
             frames.append(df.with_columns(pl.lit(a.split).alias("split")))
     if not frames:
@@ -80,7 +87,10 @@ def protected_questions(con: duckdb.DuckDBPyConnection, sets: list[Against]) -> 
     """Benchmark QA rows of the protected sets (source, qid, image_id, split, question, answer)."""
     frames = []
     for a in sets:
-        q = "SELECT source, qid, image_id, split, question, answer FROM benchmark_qa WHERE source = ?"
+        q = (
+            "SELECT source, qid, image_id, split, question, answer FROM benchmark_qa "
+            "WHERE source = ?"
+        )
         params: list = [a.source]
         if a.split is not None:
             q += " AND split = ?"

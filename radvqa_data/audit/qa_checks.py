@@ -64,7 +64,8 @@ def exact_duplicates(rows: pl.DataFrame) -> list[Finding]:
 
 
 def near_duplicates(rows: pl.DataFrame, cfg: NearDupConfig) -> list[Finding]:
-    """qa_near_duplicate: same scope, same normalized answer, questions near-identical (not equal)."""
+    """qa_near_duplicate: same scope, same normalized answer, questions near-identical (not
+    equal)."""
     texts = rows.filter(pl.col("__nq") != "")["__nq"].unique().sort().to_list()
     if len(texts) < 2:
         return []
@@ -129,7 +130,8 @@ def _term_agreement(pairs: pl.DataFrame, texts: list[str]) -> pl.DataFrame:
 
 
 def group_leaks(rows: pl.DataFrame) -> list[Finding]:
-    """group_leak: one case / patient group with QA rows in two splits (one finding per split pair)."""
+    """group_leak: one case / patient group with QA rows in two splits (one finding per split
+    pair)."""
     g = rows.filter(pl.col("__group_id").is_not_null() & pl.col("__split").is_not_null())
     first = g.sort("__k").unique(
         ["__source", "__group_id", "__split"], keep="first", maintain_order=True

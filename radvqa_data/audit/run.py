@@ -215,7 +215,10 @@ def _caption_texts(
     ph = ",".join("?" for _ in fields)
     df = query_pl(
         con,
-        f"SELECT t.source, t.image_id, i.split, t.text FROM texts t JOIN images i USING (source, image_id) WHERE t.field IN ({ph})",
+        (
+            "SELECT t.source, t.image_id, i.split, t.text FROM texts t "
+            f"JOIN images i USING (source, image_id) WHERE t.field IN ({ph})"
+        ),
         list(fields),
     )
     if audited.height:
@@ -240,8 +243,10 @@ def _catalog_group_leaks(con) -> list[Finding]:
     df = (
         query_pl(
             con,
-            "SELECT source AS __source, split AS __split, image_id AS __image_id, image_id AS __row_id, group_id AS __group_id, "
-            "NULL::VARCHAR AS __question, NULL::VARCHAR AS __answer FROM images WHERE group_id IS NOT NULL AND split IS NOT NULL",
+            "SELECT source AS __source, split AS __split, image_id AS __image_id, "
+            "image_id AS __row_id, group_id AS __group_id, "
+            "NULL::VARCHAR AS __question, NULL::VARCHAR AS __answer FROM images "
+            "WHERE group_id IS NOT NULL AND split IS NOT NULL",
         )
         .with_row_index("__k")
         .with_columns(pl.col("__k").cast(pl.Int64))
@@ -250,7 +255,8 @@ def _catalog_group_leaks(con) -> list[Finding]:
 
 
 def _attach_paths(con, findings: list[Finding]) -> None:
-    """Give every finding its two image files (for the report's thumbnails) where the catalog has them."""
+    """Give every finding its two image files (for the report's thumbnails) where the catalog
+    has them."""
     need = {
         (s.source, s.image_id)
         for f in findings

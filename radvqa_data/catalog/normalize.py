@@ -42,14 +42,16 @@ _MODALITY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "X-ray",
         re.compile(
-            r"\b(x[- ]?rays?|xr|radiograph\w*|cxr|kub|plain film|chest film|mammogra\w*|fluorosc\w*|barium|esophagram|urogra\w*)\b"
+            r"\b(x[- ]?rays?|xr|radiograph\w*|cxr|kub|plain film|chest film|mammogra\w*"
+            r"|fluorosc\w*|barium|esophagram|urogra\w*)\b"
         ),
     ),
 ]
 
 
 def modality(raw: str | None) -> str | None:
-    """Normalize a modality string (``CT - noncontrast`` -> ``CT``, ``MR - T2 weighted`` -> ``MRI``).
+    """Normalize a modality string (``CT - noncontrast`` -> ``CT``, ``MR - T2 weighted`` ->
+    ``MRI``).
 
     Returns one of `radvqa_data.core.schema.MODALITIES`, or None for an empty value.
     """

@@ -38,7 +38,8 @@ def print_summary(s: IngestSummary, catalog: Path, console: Console | None = Non
         else ""
     )
     console.print(
-        f"{s.n_issues:,} issue(s) recorded in table ingest_issues; {s.seconds:.1f} s{rate}; catalog: {catalog}"
+        f"{s.n_issues:,} issue(s) recorded in table ingest_issues; "
+        f"{s.seconds:.1f} s{rate}; catalog: {catalog}"
     )
 
 
@@ -58,7 +59,10 @@ def print_stats(stats: dict[str, Any], catalog: Path, console: Console | None = 
         rows = [
             (
                 "images",
-                f"{src['images']:,} (ok {st['ok']:,}, missing {st['missing']:,}, corrupt {st['corrupt']:,})",
+                (
+                    f"{src['images']:,} (ok {st['ok']:,}, missing {st['missing']:,}, "
+                    f"corrupt {st['corrupt']:,})"
+                ),
             ),
             ("splits", _fmt(src["splits"])),
             ("modality", _fmt(src["modality"])),

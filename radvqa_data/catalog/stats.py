@@ -10,7 +10,8 @@ from radvqa_data.core.schema import IMAGE_STATUSES
 
 
 def _grouped(con: Any, sql: str, params: list[Any]) -> dict[str, dict[str, int]]:
-    """source -> {key: count} for a query returning (source, key, count); NULL keys become "none"."""
+    """source -> {key: count} for a query returning (source, key, count); NULL keys become
+    "none"."""
     out: dict[str, dict[str, int]] = {}
     for source, key, n in con.execute(sql, params).fetchall():
         out.setdefault(source, {})["none" if key is None else str(key)] = int(n)

@@ -12,13 +12,14 @@ import re
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _ASCII_WORD = re.compile(r"[a-z]+")
 _EN = frozenset(
-    "the of and with in a an is are was were on at to from for by or showing shows shown demonstrates "
-    "which that there this no not left right arrow image".split()
+    "the of and with in a an is are was were on at to from for by or showing shows shown "
+    "demonstrates which that there this no not left right arrow image".split()
 )
 _FOREIGN = (
     frozenset(
-        "de la el los las del en con por para una que se y und der die das mit ein eine ist von im auf "
-        "les des une est avec dans et le du au com em do da dos uma het van een zijn".split()
+        "de la el los las del en con por para una que se y und der die das mit ein eine ist "
+        "von im auf les des une est avec dans et le du au com em do da dos uma het van een "
+        "zijn".split()
     )
     - _EN
 )

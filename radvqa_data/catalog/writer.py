@@ -83,7 +83,8 @@ def _image_rows(
 
 
 def begin_source(con: duckdb.DuckDBPyConnection, source: str, data: SourceData) -> dict[str, int]:
-    """Open the source's transaction on `con`: delete its old rows, insert the rows that need no probe.
+    """Open the source's transaction on `con`: delete its old rows, insert the rows that need
+    no probe.
 
     Texts, concepts, QA rows and CUI names do not depend on the image probes, so `add_source`
     writes them (on a cursor of its own) while the probe threads decode; `finish_source` adds
@@ -155,7 +156,8 @@ def finish_source(
     probes: dict[str, Probe],
     staged: dict[str, int],
 ) -> dict[str, Any]:
-    """Add the image rows, issues and the `sources` row to the transaction of `begin_source`; commit."""
+    """Add the image rows, issues and the `sources` row to the transaction of `begin_source`;
+    commit."""
     try:
         new_issues: list[Issue] = []
         images = _image_rows(source, data, probes, new_issues)
@@ -175,8 +177,10 @@ def finish_source(
             [("source", s), ("item", s), ("reason", s), ("detail", s)],
         )
         con.execute(
-            "INSERT INTO sources (name, kind, path, added_at, updated_at, n_images, n_issues, meta) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, "
+            "INSERT INTO sources "
+            "(name, kind, path, added_at, updated_at, n_images, n_issues, meta) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, "
             "path = excluded.path, updated_at = excluded.updated_at, n_images = excluded.n_images, "
             "n_issues = excluded.n_issues, meta = excluded.meta",
             [

@@ -29,7 +29,8 @@ def insert_rows(
     *,
     replace: bool = False,
 ) -> None:
-    """Insert `rows` (dicts; a missing key is NULL) into `table`'s `columns` [(name, duckdb type)]."""
+    """Insert `rows` (dicts; a missing key is NULL) into `table`'s `columns`
+    [(name, duckdb type)]."""
     if rows:
         values = {name: [r.get(name) for r in rows] for name, _ in columns}
         insert_columns(con, table, values, columns, replace=replace)
@@ -43,7 +44,8 @@ def insert_columns(
     *,
     replace: bool = False,
 ) -> None:
-    """Insert column lists (`values[name]`, all the same length) into `table`'s `columns` [(name, type)]."""
+    """Insert column lists (`values[name]`, all the same length) into `table`'s `columns`
+    [(name, type)]."""
     n = len(values[columns[0][0]])
     if not n:
         return

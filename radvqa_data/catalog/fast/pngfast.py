@@ -1,4 +1,5 @@
-"""A fast path for decoding common PNGs: inflate with libdeflate, unfilter with numpy, hand Pillow the pixels.
+"""A fast path for decoding common PNGs: inflate with libdeflate, unfilter with numpy, hand
+Pillow the pixels.
 
 Why: on the MedPix 2.0 PNGs Pillow spends ~3.5 ms per image, of which inflating the IDAT
 stream is ~1.2 ms; the rest is its per-row unfiltering and unpacking. 368 of the 397 MedPix
@@ -41,7 +42,8 @@ def available() -> bool:
 
 
 def _chunks(data: bytes) -> tuple[tuple[int, ...], bytes] | None:
-    """(IHDR fields, concatenated IDAT data), or None when the chunk layout is not a plain, complete PNG."""
+    """(IHDR fields, concatenated IDAT data), or None when the chunk layout is not a plain,
+    complete PNG."""
     n, i = len(data), 8
     header: tuple[int, ...] | None = None
     idat: list[bytes] = []

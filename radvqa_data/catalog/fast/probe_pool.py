@@ -73,9 +73,9 @@ def _cached(con: duckdb.DuckDBPyConnection, paths: list[str]) -> dict[str, Probe
 
 
 CACHE_COLUMNS = [
-    ("path", VARCHAR), ("size", BIGINT), ("mtime_ns", BIGINT), ("status", VARCHAR), ("error", VARCHAR),
-    ("sha256", VARCHAR), ("phash", UBIGINT), ("width", INTEGER), ("height", INTEGER), ("format", VARCHAR),
-    ("version", INTEGER),
+    ("path", VARCHAR), ("size", BIGINT), ("mtime_ns", BIGINT), ("status", VARCHAR),
+    ("error", VARCHAR), ("sha256", VARCHAR), ("phash", UBIGINT), ("width", INTEGER),
+    ("height", INTEGER), ("format", VARCHAR), ("version", INTEGER),
 ]  # fmt: skip
 
 

@@ -39,7 +39,8 @@ def load_json(path: Path, expected: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(
-            f"{path}: line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg}); expected {expected}"
+            f"{path}: line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg}); "
+            f"expected {expected}"
         ) from exc
 
 
@@ -54,7 +55,8 @@ def load_json_list(path: Path, expected: str) -> list[Any]:
 
 
 def iter_jsonl(path: Path, expected: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) for each non-blank line of a JSONL file; a bad line is an InputError."""
+    """(line number, object) for each non-blank line of a JSONL file; a bad line is an
+    InputError."""
     with path.open(encoding="utf-8-sig") as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():

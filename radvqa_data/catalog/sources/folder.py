@@ -1,4 +1,5 @@
-"""Any folder of images, optionally with `captions.csv` or `captions.jsonl` (`image,caption[,split]`).
+"""Any folder of images, optionally with `captions.csv` or `captions.jsonl`
+(`image,caption[,split]`).
 
 This is how a user brings their own data. Image ids are paths relative to the folder (POSIX
 slashes). A caption row naming a file that is not there is catalogued as `missing`.

@@ -8,8 +8,9 @@ the caption's anatomy choosing among what they allow (`catalog.regions`); `regio
 (metadata | caption | undecided | conflict). `extra.image_kind` says whether the file is one scan
 or a montage, 3D rendering, CT scout, photograph, drawing or pathology picture, and
 `extra.caption_contradicts` lists the fields (modality, plane) the caption contradicts
-(`catalog.picture`); the modality and plane columns keep what the record states. Split: `splitted_dataset/descriptions_{train,dev,test}.jsonl` (dev ->
-validation) when present. A record without its PNG is catalogued with status `missing`.
+(`catalog.picture`); the modality and plane columns keep what the record states. Split:
+`splitted_dataset/descriptions_{train,dev,test}.jsonl` (dev -> validation) when present. A
+record without its PNG is catalogued with status `missing`.
 """
 
 from __future__ import annotations

@@ -127,7 +127,9 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
                     concepts=[(c, None, "cuis.txt") for c in img_cuis],
                     error=None
                     if path
-                    else "no image file (ROCO ships download links; put images/ beside captions.txt)",
+                    else (
+                        "no image file (ROCO ships download links; put images/ beside captions.txt)"
+                    ),
                 )
             )
     return data

@@ -40,7 +40,8 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
     ]
     if not found:
         raise InputError(
-            f"{root}: no <split>_captions.csv here; expected the ROCOv2 CSVs (e.g. test_captions.csv)"
+            f"{root}: no <split>_captions.csv here; expected the ROCOv2 CSVs "
+            "(e.g. test_captions.csv)"
         )
     data = SourceData(meta={"files": []})
     mapping = root / "cui_mapping.csv"

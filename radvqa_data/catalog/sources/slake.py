@@ -19,8 +19,9 @@ from radvqa_data.core.splits import normalize_split
 #: The split files SLAKE ships; `normalize_split` of the stem names the split.
 FILES = ("train.json", "validate.json", "test.json")
 CONTENT_TYPES = {
-    "organ": "ORGAN", "position": "POS", "abnormality": "ABN", "modality": "MODALITY", "size": "SIZE",
-    "plane": "PLANE", "quantity": "COUNT", "color": "COLOR", "shape": "ATTRIB", "kg": "OTHER",
+    "organ": "ORGAN", "position": "POS", "abnormality": "ABN", "modality": "MODALITY",
+    "size": "SIZE", "plane": "PLANE", "quantity": "COUNT", "color": "COLOR", "shape": "ATTRIB",
+    "kg": "OTHER",
 }  # fmt: skip
 EXPECTED = "a JSON list of SLAKE rows (qid, img_name, question, answer, q_lang, ...)"
 
@@ -50,12 +51,19 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
             content = clean(row.get("content_type"))
             data.qa.append(
                 {
-                    "qid": qid, "image_id": image, "split": split, "question": question, "answer": answer,
+                    "qid": qid, "image_id": image, "split": split, "question": question,
+                    "answer": answer,
                     "answer_type": (clean(row.get("answer_type")) or "").lower() or None,
-                    "question_type": CONTENT_TYPES.get((content or "").lower(), "OTHER" if content else None),
+                    "question_type": CONTENT_TYPES.get(
+                        (content or "").lower(), "OTHER" if content else None
+                    ),
                     "question_type_raw": content, "phrase_type": None, "linked_id": None,
-                    "organ": clean(row.get("location")), "modality": normalize.modality(clean(row.get("modality"))),
-                    "extra": {"base_type": row.get("base_type"), "triple": row.get("triple"), "img_id": row.get("img_id")},
+                    "organ": clean(row.get("location")),
+                    "modality": normalize.modality(clean(row.get("modality"))),
+                    "extra": {
+                        "base_type": row.get("base_type"), "triple": row.get("triple"),
+                        "img_id": row.get("img_id"),
+                    },
                 }
             )  # fmt: skip
             info = per_image.setdefault(

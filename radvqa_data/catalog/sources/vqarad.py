@@ -1,4 +1,5 @@
-"""VQA-RAD (Lau et al. 2018), the OSF release: `VQA_RAD Dataset Public.json` + `VQA_RAD Image Folder/`.
+"""VQA-RAD (Lau et al. 2018), the OSF release: `VQA_RAD Dataset Public.json` +
+`VQA_RAD Image Folder/`.
 
 A benchmark: its QA rows go to `benchmark_qa` (split from `phrase_type`: freeform/para -> train,
 test_* -> test). Images are the union of the image folder and the images the JSON names.
@@ -62,7 +63,8 @@ def _find_json(root: Path) -> Path:
 
 
 def image_files(root: Path) -> list[Path]:
-    """The files of the image folder (listed before the JSON is parsed, so decoding can start early)."""
+    """The files of the image folder (listed before the JSON is parsed, so decoding can start
+    early)."""
     folder = root / IMAGE_DIR
     return sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
 
