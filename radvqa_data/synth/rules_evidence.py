@@ -16,7 +16,12 @@ import functools
 import re
 
 from radvqa_data.core.records import Entity, ImageRecord
-from radvqa_data.entities.context import find_triggers
+from radvqa_data.entities.context import (
+    POST_NEGATION,
+    PRE_NEGATION,
+    PREFIX_NEGATION,
+    find_triggers,
+)
 from radvqa_data.lexicon import by_norm
 from radvqa_data.synth.caption_units import (
     MODIFIER_WORDS,
@@ -30,39 +35,7 @@ from radvqa_data.synth.caption_units import (
 #: Negation triggers whose scope is read as "absent in this image". "rather than" (a diagnostic
 #: opinion), "denies" and "never" (history) are left out.
 EVIDENCE_TRIGGERS = frozenset(
-    {
-        "no",
-        "not",
-        "without",
-        "absence of",
-        "absent",
-        "negative for",
-        "no evidence of",
-        "no sign of",
-        "no signs of",
-        "free of",
-        "resolution of",
-        "neither",
-        "nor",
-        "non",
-        "is not seen",
-        "are not seen",
-        "was not seen",
-        "were not seen",
-        "not seen",
-        "not identified",
-        "not evident",
-        "not present",
-        "not visualized",
-        "is absent",
-        "are absent",
-        "was excluded",
-        "ruled out",
-        "has resolved",
-        "have resolved",
-        "resolved",
-        "is excluded",
-    }
+    {*PRE_NEGATION, *PREFIX_NEGATION, *POST_NEGATION} - {"rather than", "denies", "never"}
 )
 #: Words that may stand between a negation and the finding it denies: a list of findings and their
 #: modifiers ("no free air or abnormal fluid collections to suggest abscess formation").
