@@ -15,22 +15,14 @@ from rapidfuzz import fuzz
 
 from radvqa_data.core.records import Candidate
 from radvqa_data.filters.base import Filter
-from radvqa_data.lexicon import synonyms_of
+from radvqa_data.lexicon import NUMBER_WORDS, synonyms_of
 
 YES_NO = frozenset({"yes", "no"})
 _NUMBERS = {
     "one": "1",
     "single": "1",
     "solitary": "1",
-    "two": "2",
-    "three": "3",
-    "four": "4",
-    "five": "5",
-    "six": "6",
-    "seven": "7",
-    "eight": "8",
-    "nine": "9",
-    "ten": "10",
+    **NUMBER_WORDS,
     "several": "multiple",
     "numerous": "multiple",
 }

@@ -20,6 +20,19 @@ from pathlib import Path
 
 LEXICON_DIR = Path(__file__).resolve().parent
 
+#: Count words as digits, shared by the caption units and the grounding filter.
+NUMBER_WORDS: dict[str, str] = {
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+    "ten": "10",
+}
+
 #: file stem -> entity label
 LABELS: dict[str, str] = {
     "modality": "MODALITY",

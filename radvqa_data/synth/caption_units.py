@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from radvqa_data.core.records import Entity
-from radvqa_data.lexicon import by_norm
+from radvqa_data.lexicon import NUMBER_WORDS, by_norm
 
 _SENT_END = re.compile(r"[.!?;](?=\s|$)|\n+")
 _WORD = re.compile(r"[A-Za-z]+(?:['\u2019][A-Za-z]+)?|\d+(?:\.\d+)?|[^\sA-Za-z\d]")
@@ -84,17 +84,6 @@ _ADJ_SUFFIXES = (
     "ful",
     "less",
 )
-NUMBER_WORDS = {
-    "two": "2",
-    "three": "3",
-    "four": "4",
-    "five": "5",
-    "six": "6",
-    "seven": "7",
-    "eight": "8",
-    "nine": "9",
-    "ten": "10",
-}
 
 
 @dataclass(frozen=True)

@@ -117,37 +117,17 @@ def load_shard(
         params,
     ).fetchall()
     records: dict[str, ImageRecord] = {}
-    for (
-        src,
-        iid,
-        case,
-        split,
-        st,
-        path,
-        mod,
-        mod_raw,
-        plane,
-        region,
-        region_raw,
-        lat,
-        kind,
-        rstat,
-        contra,
-    ) in images:
+    for row in images:
+        # source, image_id, case, split; then status .. laterality as ImageRecord takes them
+        src, iid, case, split = row[:4]
+        kind, rstat, contra = row[12:]
         split = split_override.get((src, case), split) if case else split
         records[iid] = ImageRecord(
             src,
             iid,
             case,
             split,
-            st,
-            path,
-            mod,
-            mod_raw,
-            plane,
-            region,
-            region_raw,
-            lat,
+            *row[4:12],
             kind=kind,
             region_status=rstat,
             contradicted=tuple(json.loads(contra or "[]")),
