@@ -1,4 +1,4 @@
-"""`radvqa-train` command line: tiny-model, recipes, run, eval.
+"""`radvqa-train` command line: tiny-model, scratch-model, recipes, run, eval, experiment.
 
 Each command parses options and calls a plain function; torch/transformers/peft are imported
 inside those functions so `radvqa-train --help` answers at once.
@@ -34,6 +34,54 @@ def tiny_model_cmd(
 
         path = build_tiny_model(family, out, image_size=image_size, seed=seed)
         typer.echo(f"wrote tiny {family} model to {path}")
+
+
+@app.command("scratch-model")
+def scratch_model_cmd(
+    out: Path = typer.Option(..., "--out", help="Folder to write the model + processor into."),
+    family: str = typer.Option("paligemma", "--family", help="Only paligemma for now."),
+    hidden: int = typer.Option(128, "--hidden", help="Hidden size of the vision tower and the LM."),
+    layers: int = typer.Option(4, "--layers", help="Layers of the vision tower and of the LM."),
+    heads: int = typer.Option(4, "--heads", help="Attention heads."),
+    image_size: int = typer.Option(64, "--image-size", help="Image side in pixels."),
+    patch: int = typer.Option(16, "--patch", help="Patch side: (image-size/patch)^2 image tokens."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random weights."),
+) -> None:
+    """Write a randomly initialized model sized for full training from scratch (CPU experiments)."""
+    with user_errors():
+        from radvqa_data.errors import ConfigError
+        from radvqa_train.tiny_model import build_scratch_model
+
+        if family != "paligemma":
+            raise ConfigError(f"--family {family}: scratch models are paligemma only for now")
+        path = build_scratch_model(out, hidden=hidden, layers=layers, heads=heads,
+                                   image_size=image_size, patch=patch, seed=seed)
+        typer.echo(f"wrote scratch {family} model to {path}")
+
+
+@app.command("experiment")
+def experiment_cmd(
+    recipe: str = typer.Argument(..., help="Experiment recipe YAML or shipped name (data-centric-cpu)."),
+    catalog: Path = typer.Option(..., "--catalog", help="Catalog with VQA-RAD (and the MedPix images)."),
+    shards: Path = typer.Option(..., "--shards", help="Audited synthetic QA shards (`audit --fix`)."),
+    out: Path = typer.Option(Path("out/experiment"), "--out", help="Output folder (rerun resumes)."),
+    seeds: int | None = typer.Option(None, "--seeds", help="Seeds per arm (default: the recipe's)."),
+    audit: Path | None = typer.Option(
+        None, "--audit", help="The `audit --fix` folder, to record how many rows it removed."),
+    workers: int = typer.Option(2, "--workers", help="Processes training arm x seed runs side by side."),
+    quick: bool = typer.Option(False, "--quick", help="Tiny model, few rows: checks the plumbing."),
+) -> None:
+    """Train every arm x seed of RECIPE from scratch, score VQA-RAD test, write the figures."""
+    with user_errors():
+        from radvqa_train.experiment.recipe import load_recipe
+        from radvqa_train.experiment.run import run_experiment
+
+        r = load_recipe(recipe, quick=quick)
+        res = run_experiment(r, catalog=catalog, shards=shards, out=out, seeds=seeds, audit=audit,
+                             limit=64 if quick else None, workers=workers, report=True,
+                             log=typer.echo)
+        typer.echo((out / "results.md").read_text())
+        typer.echo(f"best arm: {res['best_arm']}; {res['minutes']} minutes; wrote {out}")
 
 
 @app.command("recipes")
@@ -79,6 +127,9 @@ def eval_cmd(
     batch_size: int = typer.Option(8, "--batch-size", help="Generation batch size."),
     max_new_tokens: int = typer.Option(16, "--max-new-tokens", help="Longest generated answer."),
     out: Path = typer.Option(Path("out/eval"), "--out", help="Output folder."),
+    image_ablation: str | None = typer.Option(
+        None, "--image-ablation",
+        help="blank | shuffle: re-score with blank or shuffled pictures (does the model use them?)."),
     judge: str | None = typer.Option(
         None, "--judge", help="LLM judge for open answers: openai (any OpenAI-style server)."),
     judge_base_url: str | None = typer.Option(
@@ -111,7 +162,7 @@ def eval_cmd(
         evaluate(
             data, model=model, predictions=predictions, catalog=catalog, shards=shards,
             limit=limit, out=out, batch_size=batch_size, max_new_tokens=max_new_tokens,
-            judge=settings, judge_cache=judge_cache,
+            judge=settings, judge_cache=judge_cache, image_ablation=image_ablation,
         )
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -42,12 +43,41 @@ def read_predictions(path: Path) -> dict[str, str]:
     return {str(i): "" if p is None else str(p) for i, p in zip(df["id"].to_list(), df["prediction"].to_list(), strict=True)}
 
 
-def generate_answers(model_path: str, rows: list[dict], *, batch_size: int = 8,
-                     max_new_tokens: int = 16, progress: bool = True) -> list[str]:
-    """Greedy answers of the model at `model_path` for `rows` (image_path + question)."""
-    import torch
+IMAGE_ABLATIONS = ("blank", "shuffle")
+
+
+def ablate(rows: list[dict], mode: str | None, seed: int = 0) -> list[dict]:
+    """Rows with their pictures ablated: ``blank`` (image_path None: a mid-grey picture) or
+    ``shuffle`` (each row gets another row's picture, a random derangement)."""
+    import random
+
+    if mode is None:
+        return rows
+    if mode not in IMAGE_ABLATIONS:
+        raise InputError(f"--image-ablation {mode}: expected one of {', '.join(IMAGE_ABLATIONS)}")
+    if mode == "blank":
+        return [{**r, "image_path": None} for r in rows]
+    perm = list(range(len(rows)))
+    rng = random.Random(seed)
+    while len(rows) > 1 and any(i == p for i, p in enumerate(perm)):
+        rng.shuffle(perm)
+    return [{**r, "image_path": rows[p]["image_path"]} for r, p in zip(rows, perm, strict=True)]
+
+
+def _image(path: str | None) -> Any:
+    from PIL import Image
 
     from radvqa_train.data import load_image
+
+    return Image.new("RGB", (224, 224), (128, 128, 128)) if path is None else load_image(path)
+
+
+def generate_answers(model_path: str, rows: list[dict], *, batch_size: int = 8,
+                     max_new_tokens: int = 16, progress: bool = True) -> list[str]:
+    """Greedy answers of the model at `model_path` for `rows` (image_path + question; an
+    image_path of None stands for a blank mid-grey picture)."""
+    import torch
+
     from radvqa_train.families import build_inputs, family_of
     from radvqa_train.modeling import load_model
 
@@ -60,7 +90,7 @@ def generate_answers(model_path: str, rows: list[dict], *, batch_size: int = 8,
 
     bar = progress_bar(progress, "generating", len(rows))
     for lo in range(0, len(rows), batch_size):
-        chunk = [(i, load_image(rows[i]["image_path"])) for i in range(lo, min(lo + batch_size, len(rows)))]
+        chunk = [(i, _image(rows[i]["image_path"])) for i in range(lo, min(lo + batch_size, len(rows)))]
         chunk = [(i, im) for i, im in chunk if im is not None]  # undecodable image: empty answer
         if chunk:
             inputs, _ = build_inputs(processor, family, [im for _, im in chunk],
@@ -82,12 +112,15 @@ def evaluate(data: str, *, model: str | None = None, predictions: Path | None = 
              catalog: Path | None = None, shards: Path | None = None, limit: int | None = None,
              out: Path = Path("out/eval"), batch_size: int = 8, max_new_tokens: int = 16,
              progress: bool = True, judge: JudgeSettings | None = None,
-             judge_cache: Path | None = None) -> dict:
+             judge_cache: Path | None = None, image_ablation: str | None = None) -> dict:
     """Score `data` with a model's greedy answers or a predictions file; returns metrics.json.
 
     `judge`: also ask an LLM judge about the open answers (`radvqa_train.judge_run`); its
-    verdicts are cached in `judge_cache` (default OUT/judge_cache.jsonl).
+    verdicts are cached in `judge_cache` (default OUT/judge_cache.jsonl). `image_ablation`
+    (blank | shuffle, with a model) re-scores it on blank or shuffled pictures (see `ablate`).
     """
+    if image_ablation is not None and model is None:
+        raise InputError("--image-ablation needs --model (predictions files carry no pictures)")
     if (model is None) == (predictions is None):
         raise InputError("give exactly one of --model DIR or --predictions FILE")
     # an unreachable judge fails here, before a long generation
@@ -105,7 +138,7 @@ def evaluate(data: str, *, model: str | None = None, predictions: Path | None = 
         missing = sum(1 for r in rows if r["id"] not in preds)
         answers = [preds.get(r["id"], "") for r in rows]
     else:
-        answers = generate_answers(model, rows, batch_size=batch_size,
+        answers = generate_answers(model, ablate(rows, image_ablation), batch_size=batch_size,
                                    max_new_tokens=max_new_tokens, progress=progress)
     scored = []
     for r, a in zip(rows, answers, strict=True):
@@ -119,7 +152,7 @@ def evaluate(data: str, *, model: str | None = None, predictions: Path | None = 
                                               cache=judge_cache or Path(out) / "judge_cache.jsonl")
     metrics.update(data=data, model=model, predictions=str(predictions) if predictions else None,
                    dropped_no_image=stats.get("dropped_no_image", 0), missing_predictions=missing,
-                   unmatched_predictions=unmatched)
+                   unmatched_predictions=unmatched, image_ablation=image_ablation)
     out = Path(out)
     cols = ["id", "image_id", "image_path", "question", "reference", "prediction", "answer_type",
             "question_type", "modality", "organ", "source", "split", "correct", *METRIC_KEYS]
