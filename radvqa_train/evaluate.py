@@ -174,11 +174,13 @@ def evaluate(data: str, *, model: str | None = None, predictions: Path | None = 
 
 def metrics_table(metrics: dict) -> str:
     """Plain-text table: overall, then one block per breakdown."""
-    keys = ("n", "closed_accuracy", "open_recall", "exact_match", "token_f1", "bleu1", "rouge_l")
-    lines = [f"{'group':32s}" + "".join(f"{k:>16s}" for k in keys)]
+    keys = ("n", "closed_accuracy", "closed_accuracy_yesno", "open_recall", "exact_match",
+            "token_f1", "bleu1", "rouge_l")
+    lines = [f"{'group':32s}" + "".join(f"{k[:20]:>22s}" for k in keys)]
 
     def fmt(name: str, m: dict) -> str:
-        cells = [f"{m[k]:>16d}" if k == "n" else (f"{m[k]:>16.4f}" if m[k] is not None else f"{'-':>16s}") for k in keys]
+        cells = [f"{m[k]:>22d}" if k == "n" else (f"{m[k]:>22.4f}" if m[k] is not None else f"{'-':>22s}")
+                 for k in keys]
         return f"{name[:32]:32s}" + "".join(cells)
 
     lines.append(fmt("overall", metrics["overall"]))

@@ -45,7 +45,9 @@ def _closed(rows: list[dict]) -> list[dict]:
 def load_experiment_data(catalog: Path, shards: Path, *, val_fraction: float = 0.15,
                          benchmark: str = "vqa-rad", limit: int | None = None) -> ExperimentData:
     """Read every split once; `limit` keeps the first N rows of each training split (quick mode;
-    test stays whole, so its baselines are the real ones)."""
+    test stays whole, so its baselines are the real ones).
+
+    With `limit` the model is scored on the first N test rows only: see `run_experiment`."""
     if not Path(catalog).is_file():
         raise InputError(f"{catalog}: catalog not found (build it with `radvqa-data catalog add`)")
     if not Path(shards).is_dir():

@@ -72,6 +72,8 @@ def _init_worker(recipe: Recipe, catalog: Path, shards: Path, out: Path, limit: 
     torch.set_num_threads(threads)
     data = load_experiment_data(catalog, shards, val_fraction=recipe.val_fraction, limit=limit)
     model, processor = load_model(str(out / "models" / "_scratch-seed0"))
+    if limit is not None:  # quick mode: the model answers a slice of test (baselines use it all)
+        data.test = data.test[:limit]
     _STATE.update(recipe=recipe, out=out,
                   prep=prepare(processor, family_of(model), data, recipe.model.image_size))
 
@@ -103,6 +105,9 @@ def run_experiment(recipe: Recipe, *, catalog: Path, shards: Path, out: Path,
                    seeds: int | None = None, audit: Path | None = None, limit: int | None = None,
                    workers: int = 2, report: bool = True, log: Any = print) -> dict:
     """Train and score every arm x seed of `recipe`; write OUT (see module doc); return results.
+
+    `limit` (quick mode): the first N rows of each training split, and of test for the model's
+    answers and the report; the baselines and data counts still use the whole test split.
 
     `workers` processes of one torch thread each train arm x seed jobs side by side. Measured
     on the shared 2-core machine while other (niced) jobs ran: one 2-thread process trained
@@ -158,7 +163,7 @@ def run_experiment(recipe: Recipe, *, catalog: Path, shards: Path, out: Path,
 
         log(f"diagnostic report on {best} (seed 0) -> {out / 'report'}")
         build_report(_pred_path(out, best, 0, "test"), out / "models" / best, out / "report",
-                     catalog=catalog, opts=ReportOptions(progress=False))
+                     catalog=catalog, opts=ReportOptions(progress=False, limit=limit))
     results["minutes"] = round((time.perf_counter() - t0) / 60, 2)
     write_json(out / "results.json", results)
     write_text(out / "results.md", results_markdown(results))

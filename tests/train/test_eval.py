@@ -70,4 +70,30 @@ def test_always_yes_on_vqa_rad_test_matches_the_json(real_catalog, shared_data, 
     m = evaluate("vqa-rad:test", predictions=f, catalog=real_catalog, out=tmp_path / "o", progress=False)
     assert m["overall"]["n_closed"] == len(closed)
     assert m["overall"]["closed_accuracy"] == pytest.approx(expected, abs=1e-6)
+    yesno = [r for r in test if str(r["answer"]).strip().lower() in ("yes", "no")]
+    assert m["overall"]["n_yesno"] == len(yesno) == 251
+    assert m["overall"]["closed_accuracy_yesno"] == pytest.approx(118 / 251, abs=1e-6)
     assert m["missing_predictions"] == 0
+
+
+def test_image_ablation_rows_blank_and_deranged():
+    from radvqa_train.evaluate import ablate
+
+    rows = [{"id": str(i), "image_path": f"img{i}.png"} for i in range(7)]
+    assert all(r["image_path"] is None for r in ablate(rows, "blank"))
+    shuffled = ablate(rows, "shuffle", seed=3)
+    assert sorted(r["image_path"] for r in shuffled) == sorted(r["image_path"] for r in rows)
+    assert all(a["image_path"] != b["image_path"] for a, b in zip(rows, shuffled, strict=True))
+    assert ablate(rows, None) is rows
+    with pytest.raises(InputError, match="blank, shuffle"):
+        ablate(rows, "noise")
+
+
+def test_eval_image_ablation_scores_a_model_on_blank_pictures(tiny_models, toy_data, tmp_path):
+    m = evaluate("synthetic:test", model=str(tiny_models["paligemma"]), shards=toy_data["shards"],
+                 catalog=toy_data["catalog"], out=tmp_path, max_new_tokens=2, progress=False,
+                 image_ablation="blank")
+    assert m["image_ablation"] == "blank" and m["overall"]["n"] == 12
+    with pytest.raises(InputError, match="needs --model"):
+        evaluate("synthetic:test", predictions=tmp_path / "x.jsonl", shards=toy_data["shards"],
+                 catalog=toy_data["catalog"], out=tmp_path / "p", image_ablation="blank")
