@@ -36,6 +36,8 @@ class TrainSettings:
     warmup_frac: float = 0.05
     augment: bool = True  # random shift (+-4 px) and contrast jitter on training pixels
     select_on_val: bool = False  # keep the epoch with the best validation closed accuracy
+    max_rows: int | None = None  # cap on rows drawn per epoch (shares scaled down to fit): keeps
+    # the run time fixed when a source grows (full MedPix 2.0 gives about 4x the synthetic rows)
 
 
 class Encoder:
@@ -111,6 +113,9 @@ def train(model: Any, pad_id: int, stage_feats: list[tuple[list[dict], float]], 
 
     rng = random.Random(seed)
     gen = torch.Generator().manual_seed(seed)
+    wanted = sum(len(f) * share for f, share in stage_feats)
+    if s.max_rows is not None and wanted > s.max_rows:
+        stage_feats = [(f, share * s.max_rows / wanted) for f, share in stage_feats]
     per_epoch = sum(int(round(len(f) * share)) for f, share in stage_feats)
     steps_per_epoch = max(1, math.ceil(per_epoch / s.batch_size))
     n_epochs = max(1, math.ceil(s.epochs))

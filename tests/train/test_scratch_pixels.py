@@ -76,3 +76,22 @@ def test_scratch_model_learns_the_marker_side_from_pixels(tmp_path):
     blank = accuracy(ablated_pixels(prompts, "blank"))
     assert acc >= 0.9, summary
     assert abs(blank - 0.5) <= 0.15  # one answer for every blank picture: about half right
+
+
+def test_max_rows_caps_the_rows_drawn_per_epoch(tmp_path):
+    """A stage capped at 40 rows takes ceil(40 / 16) = 3 steps per epoch whatever the source size."""
+    from radvqa_train.experiment.trainer import Encoder, TrainSettings, train
+    from radvqa_train.families import family_of
+    from radvqa_train.modeling import load_model
+    from radvqa_train.tiny_model import build_scratch_model
+
+    path = build_scratch_model(tmp_path / "m", hidden=32, layers=1, heads=2, image_size=32, patch=16)
+    model, processor = load_model(str(path))
+    enc = Encoder(processor, family_of(model), 32)
+    feats = _encode(enc, _planted(100, 3), True)
+    capped = train(model, processor.tokenizer.pad_token_id, [(feats, 1.0)],
+                   TrainSettings(epochs=2, batch_size=16, max_rows=40, augment=False), seed=0)
+    assert capped["steps"] == 6
+    whole = train(model, processor.tokenizer.pad_token_id, [(feats, 1.0)],
+                  TrainSettings(epochs=1, batch_size=16, augment=False), seed=0)
+    assert whole["steps"] == 7  # 100 rows / 16
