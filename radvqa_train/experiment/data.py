@@ -23,6 +23,7 @@ class ExperimentData:
     val: list[dict]
     test: list[dict]
     synthetic: list[dict]
+    train_all: list[dict]  # all of VQA-RAD train (validation included, no limit): baselines
 
     def counts(self) -> dict:
         return {"vqa_rad_train": len(self.train), "vqa_rad_val": len(self.val),
@@ -62,4 +63,4 @@ def load_experiment_data(catalog: Path, shards: Path, *, val_fraction: float = 0
                          f"synthetic {len(synthetic)} rows with an image file")
     if limit is not None:
         train, val, synthetic = (x[:limit] for x in (train, val, synthetic))
-    return ExperimentData(train, val, test, synthetic)
+    return ExperimentData(train, val, test, synthetic, train_all)

@@ -164,7 +164,11 @@ def run_experiment(recipe: Recipe, *, catalog: Path, shards: Path, out: Path,
         log(f"diagnostic report on {best} (seed 0) -> {out / 'report'}")
         build_report(_pred_path(out, best, 0, "test"), out / "models" / best, out / "report",
                      catalog=catalog, opts=ReportOptions(progress=False, limit=limit))
-    results["minutes"] = round((time.perf_counter() - t0) / 60, 2)
+    # wall minutes of every call that trained part of this OUT (a resumed run adds up its calls)
+    prev = out / "results.json"
+    earlier = json.loads(prev.read_text()).get("minutes", 0.0) if prev.exists() and done else 0.0
+    results["minutes_this_call"] = round((time.perf_counter() - t0) / 60, 2)
+    results["minutes"] = round(earlier + results["minutes_this_call"], 2)
     write_json(out / "results.json", results)
     write_text(out / "results.md", results_markdown(results))
     plot(results, out / "closed_accuracy.png")
@@ -216,7 +220,7 @@ def _results(recipe: Recipe, runs: dict[str, list[dict]], data: Any, audit: Path
         audit_removed = json.loads((Path(audit) / "fix_summary.json").read_text()).get("affected")
     counts = data.counts()
     return {"recipe": recipe.description, "seeds": n_seeds, "arms": arms,
-            "baselines": stats.baselines(data.train + data.val, data.test),
+            "baselines": stats.baselines(data.train_all, data.test),
             "comparisons": comparisons,
             "data": {**counts, "audit_removed_rows": audit_removed}}
 

@@ -66,20 +66,23 @@ def paired_bootstrap(a_runs: list[list[dict]], b_runs: list[list[dict]], name: s
 
 
 def baselines(train: list[dict], test: list[dict]) -> dict:
-    """Always 'yes', and the majority train answer per question type (all test questions)."""
+    """Always 'yes', and the majority train answer per (question type, answer type): a closed
+    PRES question gets the commonest closed PRES answer, an open one the commonest open one."""
     def scored(pred_of) -> list[dict]:
         return [{**r, "reference": r["answer"], **score(r["answer"], pred_of(r), r["answer_type"])}
                 for r in test]
 
-    majority: dict[str, str] = {}
-    by_type: dict[str, Counter] = {}
+    def key(r: dict) -> tuple[str, str]:
+        return r["question_type"], r["answer_type"]
+
+    by_key: dict[tuple[str, str], Counter] = {}
     for r in train:
-        by_type.setdefault(r["question_type"], Counter())[normalize(r["answer"])] += 1
-    majority = {k: c.most_common(1)[0][0] for k, c in by_type.items()}
+        by_key.setdefault(key(r), Counter())[normalize(r["answer"])] += 1
+    majority = {k: c.most_common(1)[0][0] for k, c in by_key.items()}
     overall = Counter(normalize(r["answer"]) for r in train).most_common(1)[0][0]
     out = {}
     for name, fn in (("always_yes", lambda r: "yes"),
-                     ("type_majority", lambda r: majority.get(r["question_type"], overall))):
+                     ("type_majority", lambda r: majority.get(key(r), overall))):
         rows = scored(fn)
         out[name] = {m: metric(rows, m) for m in METRICS}
     return out
