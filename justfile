@@ -63,7 +63,7 @@ demo-llm: setup
         --max-new-tokens 48 --concurrency 8 --no-progress
     {{bin}}/radvqa-data parse-responses tests/data/llm_corpus/replies.jsonl > {{demo_out}}/parsed-pairs.jsonl
 
-# The data-centric experiment on the real data (about 35 min on 2 CPU cores): MedPix 2.0 + VQA-RAD
+# The data-centric experiment on the real data (51 min measured on 2 busy CPU cores): MedPix 2.0 + VQA-RAD
 # -> catalog -> entities -> synth -> audit --fix against VQA-RAD -> from-scratch arms x 3 seeds ->
 # out/experiment/{results.json,results.md,closed_accuracy.png,report/}. See docs/experiment.md.
 experiment out="out/experiment": setup

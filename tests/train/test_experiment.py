@@ -8,6 +8,7 @@ synth -> audit --fix -> the experiment with a tiny model on 64 rows per training
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 from typer.testing import CliRunner
@@ -27,11 +28,13 @@ def quick_run(real_catalog, tmp_path_factory):
     from radvqa_train.cli import app as train_app
 
     tmp = tmp_path_factory.mktemp("experiment")
-    _ok(data_app, ["entities", "--catalog", real_catalog])
-    _ok(data_app, ["synth", "--catalog", real_catalog, "--out", tmp / "shards"])
-    _ok(data_app, ["audit", tmp / "shards", "--catalog", real_catalog, "--against", "vqa-rad",
+    catalog = tmp / "catalog.duckdb"  # a copy: entities must not change the session's catalog
+    shutil.copy(real_catalog, catalog)
+    _ok(data_app, ["entities", "--catalog", catalog])
+    _ok(data_app, ["synth", "--catalog", catalog, "--out", tmp / "shards"])
+    _ok(data_app, ["audit", tmp / "shards", "--catalog", catalog, "--against", "vqa-rad",
                    "--fix", tmp / "clean", "--no-images", "--no-progress"])
-    _ok(train_app, ["experiment", "data-centric-cpu", "--quick", "--catalog", real_catalog,
+    _ok(train_app, ["experiment", "data-centric-cpu", "--quick", "--catalog", catalog,
                     "--shards", tmp / "clean", "--audit", tmp / "clean", "--out", tmp / "out",
                     "--workers", "1"])
     return tmp / "out"
