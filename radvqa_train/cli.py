@@ -1,4 +1,4 @@
-"""`radvqa-train` command line: tiny-model, recipes, run, eval.
+"""`radvqa-train` command line: tiny-model, scratch-model, recipes, run, eval, experiment.
 
 Each command parses options and calls a plain function; torch/transformers/peft are imported
 inside those functions so `radvqa-train --help` answers at once.
@@ -15,7 +15,9 @@ from radvqa_train.judge import JudgeSettings
 
 app = typer.Typer(
     name="radvqa-train",
-    help="Multi-stage LoRA fine-tuning of a vision-language model, and the standard VQA evaluation.",
+    help=(
+        "Multi-stage LoRA fine-tuning of a vision-language model, and the standard VQA evaluation."
+    ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -37,6 +39,83 @@ def tiny_model_cmd(
         typer.echo(f"wrote tiny {family} model to {path}")
 
 
+@app.command("scratch-model")
+def scratch_model_cmd(
+    out: Path = typer.Option(..., "--out", help="Folder to write the model + processor into."),
+    family: str = typer.Option("paligemma", "--family", help="Only paligemma for now."),
+    hidden: int = typer.Option(128, "--hidden", help="Hidden size of the vision tower and the LM."),
+    layers: int = typer.Option(4, "--layers", help="Layers of the vision tower and of the LM."),
+    heads: int = typer.Option(4, "--heads", help="Attention heads."),
+    image_size: int = typer.Option(64, "--image-size", help="Image side in pixels."),
+    patch: int = typer.Option(16, "--patch", help="Patch side: (image-size/patch)^2 image tokens."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random weights."),
+) -> None:
+    """Write a randomly initialized model sized for full training from scratch (CPU experiments)."""
+    with user_errors():
+        from radvqa_data.core.errors import ConfigError
+        from radvqa_train.tiny_model import build_scratch_model
+
+        if family != "paligemma":
+            raise ConfigError(f"--family {family}: scratch models are paligemma only for now")
+        path = build_scratch_model(
+            out,
+            hidden=hidden,
+            layers=layers,
+            heads=heads,
+            image_size=image_size,
+            patch=patch,
+            seed=seed,
+        )
+        typer.echo(f"wrote scratch {family} model to {path}")
+
+
+@app.command("experiment")
+def experiment_cmd(
+    recipe: str = typer.Argument(
+        ..., help="Experiment recipe YAML or shipped name (data-centric-cpu)."
+    ),
+    catalog: Path = typer.Option(
+        ..., "--catalog", help="Catalog with VQA-RAD (and the MedPix images)."
+    ),
+    shards: Path = typer.Option(
+        ..., "--shards", help="Audited synthetic QA shards (`audit --fix`)."
+    ),
+    out: Path = typer.Option(
+        Path("out/experiment"), "--out", help="Output folder (rerun resumes)."
+    ),
+    seeds: int | None = typer.Option(
+        None, "--seeds", help="Seeds per arm (default: the recipe's)."
+    ),
+    audit: Path | None = typer.Option(
+        None, "--audit", help="The `audit --fix` folder, to record how many rows it removed."
+    ),
+    workers: int = typer.Option(
+        2, "--workers", help="Processes training arm x seed runs side by side."
+    ),
+    quick: bool = typer.Option(False, "--quick", help="Tiny model, few rows: checks the plumbing."),
+) -> None:
+    """Train every arm x seed of RECIPE from scratch, score VQA-RAD test, write the figures."""
+    with user_errors():
+        from radvqa_train.experiment.recipe import load_recipe
+        from radvqa_train.experiment.run import run_experiment
+
+        r = load_recipe(recipe, quick=quick)
+        res = run_experiment(
+            r,
+            catalog=catalog,
+            shards=shards,
+            out=out,
+            seeds=seeds,
+            audit=audit,
+            limit=64 if quick else None,
+            workers=workers,
+            report=True,
+            log=typer.echo,
+        )
+        typer.echo((out / "results.md").read_text())
+        typer.echo(f"best arm: {res['best_arm']}; {res['minutes']} minutes; wrote {out}")
+
+
 @app.command("recipes")
 def recipes_cmd() -> None:
     """List the recipes shipped with the package."""
@@ -54,11 +133,17 @@ def recipes_cmd() -> None:
 def run_cmd(
     ctx: typer.Context,
     recipe: str = typer.Argument(..., help="Recipe YAML path or shipped recipe name."),
-    model: str | None = typer.Option(None, "--model", help="Model directory or hub id (overrides the recipe)."),
-    shards: Path | None = typer.Option(None, "--shards", help="Folder of synthetic QA shards (`synthetic`)."),
+    model: str | None = typer.Option(
+        None, "--model", help="Model directory or hub id (overrides the recipe)."
+    ),
+    shards: Path | None = typer.Option(
+        None, "--shards", help="Folder of synthetic QA shards (`synthetic`)."
+    ),
     catalog: OptionalCatalogOpt = None,
     out: Path = typer.Option(Path("out/train"), "--out", help="Output folder."),
-    resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint in OUT."),
+    resume: bool = typer.Option(
+        False, "--resume", help="Continue from the last checkpoint in OUT."
+    ),
     progress: ProgressOpt = True,
 ) -> None:
     """Train the stages of RECIPE; extra `key=value` arguments override the recipe."""
@@ -72,50 +157,94 @@ def run_cmd(
 
 @app.command("eval")
 def eval_cmd(
-    data: str = typer.Option(..., "--data", help="synthetic[:SPLIT] | NAME:SPLIT (e.g. vqa-rad:test)."),
-    model: str | None = typer.Option(None, "--model", help="Model or stage folder to generate with."),
-    predictions: Path | None = typer.Option(None, "--predictions", help="JSONL/CSV with id + prediction."),
+    data: str = typer.Option(
+        ..., "--data", help="synthetic[:SPLIT] | NAME:SPLIT (e.g. vqa-rad:test)."
+    ),
+    model: str | None = typer.Option(
+        None, "--model", help="Model or stage folder to generate with."
+    ),
+    predictions: Path | None = typer.Option(
+        None, "--predictions", help="JSONL/CSV with id + prediction."
+    ),
     catalog: OptionalCatalogOpt = None,
     shards: Path | None = typer.Option(None, "--shards", help="Folder of synthetic QA shards."),
     limit: int | None = typer.Option(None, "--limit", help="Score only the first N rows."),
     batch_size: int = typer.Option(8, "--batch-size", help="Generation batch size."),
     max_new_tokens: int = typer.Option(16, "--max-new-tokens", help="Longest generated answer."),
     out: Path = typer.Option(Path("out/eval"), "--out", help="Output folder."),
+    image_ablation: str | None = typer.Option(
+        None,
+        "--image-ablation",
+        help=(
+            "blank | shuffle: re-score with blank or shuffled pictures (does the model use them?)."
+        ),
+    ),
     judge: str | None = typer.Option(
-        None, "--judge", help="LLM judge for open answers: openai (any OpenAI-style server)."),
+        None, "--judge", help="LLM judge for open answers: openai (any OpenAI-style server)."
+    ),
     judge_base_url: str | None = typer.Option(
-        None, "--judge-base-url", help="Judge server URL, e.g. http://127.0.0.1:8000/v1."),
+        None, "--judge-base-url", help="Judge server URL, e.g. http://127.0.0.1:8000/v1."
+    ),
     judge_model: str | None = typer.Option(
-        None, "--judge-model", help="Judge model name (as the server knows it)."),
+        None, "--judge-model", help="Judge model name (as the server knows it)."
+    ),
     judge_api_key_env: str = typer.Option(
-        JudgeSettings.api_key_env, "--judge-api-key-env",
-        help="Env variable holding the judge's API key."),
+        JudgeSettings.api_key_env,
+        "--judge-api-key-env",
+        help="Env variable holding the judge's API key.",
+    ),
     judge_timeout: float = typer.Option(
-        JudgeSettings.timeout, "--judge-timeout",
-        help="Seconds per judge request; failures are counted, not fatal"),
+        JudgeSettings.timeout,
+        "--judge-timeout",
+        help="Seconds per judge request; failures are counted, not fatal",
+    ),
     judge_concurrency: int = typer.Option(
-        JudgeSettings.concurrency, "--judge-concurrency", help="Judge requests in flight."),
+        JudgeSettings.concurrency, "--judge-concurrency", help="Judge requests in flight."
+    ),
     judge_max_new_tokens: int = typer.Option(
-        JudgeSettings.max_new_tokens, "--judge-max-new-tokens",
-        help="Longest judge reply (raise it for reasoning models)."),
+        JudgeSettings.max_new_tokens,
+        "--judge-max-new-tokens",
+        help="Longest judge reply (raise it for reasoning models).",
+    ),
     judge_cache: Path | None = typer.Option(
-        None, "--judge-cache", help="Verdict cache file (default OUT/judge_cache.jsonl)."),
+        None, "--judge-cache", help="Verdict cache file (default OUT/judge_cache.jsonl)."
+    ),
     progress: ProgressOpt = True,
 ) -> None:
     """Generate answers (or read --predictions) and score them with the standard VQA metrics."""
     with user_errors():
         from radvqa_data.core.errors import ConfigError
         from radvqa_train.evaluate import evaluate
+
         if judge is None and (judge_base_url or judge_model):
             raise ConfigError("--judge-base-url/--judge-model need --judge openai")
-        settings = None if judge is None else JudgeSettings(
-            judge_base_url or "", judge_model or "", backend=judge, api_key_env=judge_api_key_env,
-            timeout=judge_timeout, concurrency=judge_concurrency,
-            max_new_tokens=judge_max_new_tokens)
+        settings = (
+            None
+            if judge is None
+            else JudgeSettings(
+                judge_base_url or "",
+                judge_model or "",
+                backend=judge,
+                api_key_env=judge_api_key_env,
+                timeout=judge_timeout,
+                concurrency=judge_concurrency,
+                max_new_tokens=judge_max_new_tokens,
+            )
+        )
         evaluate(
-            data, model=model, predictions=predictions, catalog=catalog, shards=shards,
-            limit=limit, out=out, batch_size=batch_size, max_new_tokens=max_new_tokens,
-            progress=progress, judge=settings, judge_cache=judge_cache,
+            data,
+            model=model,
+            predictions=predictions,
+            catalog=catalog,
+            shards=shards,
+            limit=limit,
+            out=out,
+            batch_size=batch_size,
+            max_new_tokens=max_new_tokens,
+            progress=progress,
+            judge=settings,
+            judge_cache=judge_cache,
+            image_ablation=image_ablation,
         )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pyarrow as pa
@@ -37,20 +38,62 @@ def read_predictions(path: Path) -> dict[str, str]:
         if path.suffix.lower() == ".csv":
             df = pl.read_csv(path, infer_schema=False)
         else:
-            df = pl.DataFrame([json.loads(x) for x in path.read_text("utf-8").splitlines() if x.strip()])
+            df = pl.DataFrame(
+                [json.loads(x) for x in path.read_text("utf-8").splitlines() if x.strip()]
+            )
     except (json.JSONDecodeError, pl.exceptions.PolarsError) as exc:
-        raise InputError(f"{path}: cannot parse predictions (expected JSONL or CSV with id, prediction): {exc}") from exc
+        raise InputError(
+            f"{path}: cannot parse predictions (expected JSONL or CSV with id, prediction): {exc}"
+        ) from exc
     if not {"id", "prediction"} <= set(df.columns):
         raise InputError(f"{path}: expected columns 'id' and 'prediction', found {df.columns}")
-    return {str(i): "" if p is None else str(p) for i, p in zip(df["id"].to_list(), df["prediction"].to_list(), strict=True)}
+    return {
+        str(i): "" if p is None else str(p)
+        for i, p in zip(df["id"].to_list(), df["prediction"].to_list(), strict=True)
+    }
 
 
-def generate_answers(model_path: str, rows: list[dict], *, batch_size: int = 8,
-                     max_new_tokens: int = 16, progress: bool = True) -> list[str]:
-    """Greedy answers of the model at `model_path` for `rows` (image_path + question)."""
-    import torch
+IMAGE_ABLATIONS = ("blank", "shuffle")
+
+
+def ablate(rows: list[dict], mode: str | None, seed: int = 0) -> list[dict]:
+    """Rows with their pictures ablated: ``blank`` (image_path None: a mid-grey picture) or
+    ``shuffle`` (each row gets another row's picture, a random derangement)."""
+    import random
+
+    if mode is None:
+        return rows
+    if mode not in IMAGE_ABLATIONS:
+        raise InputError(f"--image-ablation {mode}: expected one of {', '.join(IMAGE_ABLATIONS)}")
+    if mode == "blank":
+        return [{**r, "image_path": None} for r in rows]
+    perm = list(range(len(rows)))
+    rng = random.Random(seed)
+    while len(rows) > 1 and any(i == p for i, p in enumerate(perm)):
+        rng.shuffle(perm)
+    return [{**r, "image_path": rows[p]["image_path"]} for r, p in zip(rows, perm, strict=True)]
+
+
+def _image(path: str | None) -> Any:
+    from PIL import Image
 
     from radvqa_train.data import load_image
+
+    return Image.new("RGB", (224, 224), (128, 128, 128)) if path is None else load_image(path)
+
+
+def generate_answers(
+    model_path: str,
+    rows: list[dict],
+    *,
+    batch_size: int = 8,
+    max_new_tokens: int = 16,
+    progress: bool = True,
+) -> list[str]:
+    """Greedy answers of the model at `model_path` for `rows` (image_path + question; an
+    image_path of None stands for a blank mid-grey picture)."""
+    import torch
+
     from radvqa_train.families import build_inputs, family_of
     from radvqa_train.modeling import load_model
 
@@ -64,38 +107,59 @@ def generate_answers(model_path: str, rows: list[dict], *, batch_size: int = 8,
     bar = contextlib.ExitStack()
     advance = bar.enter_context(progress_bar("generating", len(rows), "rows", progress))
     for lo in range(0, len(rows), batch_size):
-        chunk = [(i, load_image(rows[i]["image_path"])) for i in range(lo, min(lo + batch_size, len(rows)))]
+        chunk = [
+            (i, _image(rows[i]["image_path"])) for i in range(lo, min(lo + batch_size, len(rows)))
+        ]
         chunk = [(i, im) for i, im in chunk if im is not None]  # undecodable image: empty answer
         if chunk:
-            inputs, _ = build_inputs(processor, family, [im for _, im in chunk],
-                                     [rows[i]["question"] for i, _ in chunk])
+            inputs, _ = build_inputs(
+                processor, family, [im for _, im in chunk], [rows[i]["question"] for i, _ in chunk]
+            )
             inputs = {k: v.to(device) for k, v in inputs.items()}
             with torch.no_grad():
                 out = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
-            new = out[:, inputs["input_ids"].shape[1]:]
-            for (i, _), text in zip(chunk, processor.tokenizer.batch_decode(new, skip_special_tokens=True), strict=True):
+            new = out[:, inputs["input_ids"].shape[1] :]
+            for (i, _), text in zip(
+                chunk, processor.tokenizer.batch_decode(new, skip_special_tokens=True), strict=True
+            ):
                 answers[i] = text.strip()
         advance(min(batch_size, len(rows) - lo))
     bar.close()
     return answers
 
 
-def evaluate(data: str, *, model: str | None = None, predictions: Path | None = None,
-             catalog: Path | None = None, shards: Path | None = None, limit: int | None = None,
-             out: Path = Path("out/eval"), batch_size: int = 8, max_new_tokens: int = 16,
-             progress: bool = True, judge: JudgeSettings | None = None,
-             judge_cache: Path | None = None) -> dict:
+def evaluate(
+    data: str,
+    *,
+    model: str | None = None,
+    predictions: Path | None = None,
+    catalog: Path | None = None,
+    shards: Path | None = None,
+    limit: int | None = None,
+    out: Path = Path("out/eval"),
+    batch_size: int = 8,
+    max_new_tokens: int = 16,
+    progress: bool = True,
+    judge: JudgeSettings | None = None,
+    judge_cache: Path | None = None,
+    image_ablation: str | None = None,
+) -> dict:
     """Score `data` with a model's greedy answers or a predictions file; returns metrics.json.
 
     `judge`: also ask an LLM judge about the open answers (`radvqa_train.judge_run`); its
-    verdicts are cached in `judge_cache` (default OUT/judge_cache.jsonl).
+    verdicts are cached in `judge_cache` (default OUT/judge_cache.jsonl). `image_ablation`
+    (blank | shuffle, with a model) re-scores it on blank or shuffled pictures (see `ablate`).
     """
+    if image_ablation is not None and model is None:
+        raise InputError("--image-ablation needs --model (predictions files carry no pictures)")
     if (model is None) == (predictions is None):
         raise InputError("give exactly one of --model DIR or --predictions FILE")
     # an unreachable judge fails here, before a long generation
     judge_backend = judge.connect() if judge is not None else None
     stats: dict = {}
-    df = read_qa(data, shards=shards, catalog=catalog, require_images=model is not None, stats=stats)
+    df = read_qa(
+        data, shards=shards, catalog=catalog, require_images=model is not None, stats=stats
+    )
     if limit is not None:
         df = df.head(limit)
     rows = df.to_dicts()
@@ -107,21 +171,41 @@ def evaluate(data: str, *, model: str | None = None, predictions: Path | None = 
         missing = sum(1 for r in rows if r["id"] not in preds)
         answers = [preds.get(r["id"], "") for r in rows]
     else:
-        answers = generate_answers(model, rows, batch_size=batch_size,
-                                   max_new_tokens=max_new_tokens, progress=progress)
+        answers = generate_answers(
+            model,
+            ablate(rows, image_ablation),
+            batch_size=batch_size,
+            max_new_tokens=max_new_tokens,
+            progress=progress,
+        )
     scored = []
     for r, a in zip(rows, answers, strict=True):
-        row = {**{k: v for k, v in r.items() if k != "answer"}, "reference": r["answer"], "prediction": a}
+        row = {
+            **{k: v for k, v in r.items() if k != "answer"},
+            "reference": r["answer"],
+            "prediction": a,
+        }
         scored.append({**row, **score(r["answer"], a, r["answer_type"])})
     metrics = summarize(scored)
     if judge is not None:
         from radvqa_train.judge_run import judge_open_answers
 
-        metrics["judge"] = judge_open_answers(scored, judge, judge_backend, progress=progress,
-                                              cache=judge_cache or Path(out) / "judge_cache.jsonl")
-    metrics.update(data=data, model=model, predictions=str(predictions) if predictions else None,
-                   dropped_no_image=stats.get("dropped_no_image", 0), missing_predictions=missing,
-                   unmatched_predictions=unmatched)
+        metrics["judge"] = judge_open_answers(
+            scored,
+            judge,
+            judge_backend,
+            progress=progress,
+            cache=judge_cache or Path(out) / "judge_cache.jsonl",
+        )
+    metrics.update(
+        data=data,
+        model=model,
+        predictions=str(predictions) if predictions else None,
+        dropped_no_image=stats.get("dropped_no_image", 0),
+        missing_predictions=missing,
+        unmatched_predictions=unmatched,
+        image_ablation=image_ablation,
+    )
     out = Path(out)
     schema = predictions_schema(METRIC_KEYS, judge=judge is not None)
     rows_out = [{c: s[c] for c in schema.names} for s in scored]
@@ -140,11 +224,25 @@ def evaluate(data: str, *, model: str | None = None, predictions: Path | None = 
 
 def metrics_table(metrics: dict) -> str:
     """Plain-text table: overall, then one block per breakdown."""
-    keys = ("n", "closed_accuracy", "open_recall", "exact_match", "token_f1", "bleu1", "rouge_l")
-    lines = [f"{'group':32s}" + "".join(f"{k:>16s}" for k in keys)]
+    keys = (
+        "n",
+        "closed_accuracy",
+        "closed_accuracy_yesno",
+        "open_recall",
+        "exact_match",
+        "token_f1",
+        "bleu1",
+        "rouge_l",
+    )
+    lines = [f"{'group':32s}" + "".join(f"{k[:20]:>22s}" for k in keys)]
 
     def fmt(name: str, m: dict) -> str:
-        cells = [f"{m[k]:>16d}" if k == "n" else (f"{m[k]:>16.4f}" if m[k] is not None else f"{'-':>16s}") for k in keys]
+        cells = [
+            f"{m[k]:>22d}"
+            if k == "n"
+            else (f"{m[k]:>22.4f}" if m[k] is not None else f"{'-':>22s}")
+            for k in keys
+        ]
         return f"{name[:32]:32s}" + "".join(cells)
 
     lines.append(fmt("overall", metrics["overall"]))

@@ -10,8 +10,10 @@
 - ``rouge_l``: F1 of the longest common token subsequence (beta = 1).
 - ``correct``: closed questions -> exact match, except that a yes/no reference is compared to
   the first token of the prediction ("Yes, there is..." counts as yes); open questions ->
-  recall >= 0.5. ``closed_accuracy`` is the mean of ``correct`` over closed rows and
-  ``open_recall`` the mean recall over open rows.
+  recall >= 0.5. ``closed_accuracy`` is the mean of ``correct`` over closed rows (by
+  ``answer_type``: 272 on VQA-RAD test), ``closed_accuracy_yesno`` over rows whose reference is
+  yes or no (251 on VQA-RAD test; papers quote either, so both are named), and ``open_recall``
+  the mean recall over open rows.
 """
 
 from __future__ import annotations
@@ -114,8 +116,10 @@ def aggregate(rows: list[dict]) -> dict:
     """Summary of scored rows (dicts with answer_type, correct and METRIC_KEYS)."""
     closed = [r for r in rows if (r.get("answer_type") or "").lower() == "closed"]
     opened = [r for r in rows if (r.get("answer_type") or "").lower() != "closed"]
+    yesno = [r for r in rows if normalize(r.get("reference")) in ("yes", "no")]
     return {
         "closed_accuracy": _mean(float(r["correct"]) for r in closed),
+        "closed_accuracy_yesno": _mean(float(r["correct"]) for r in yesno),
         "open_recall": _mean(r["recall"] for r in opened),
         "exact_match": _mean(r["exact_match"] for r in rows),
         "token_f1": _mean(r["token_f1"] for r in rows),
@@ -125,11 +129,17 @@ def aggregate(rows: list[dict]) -> dict:
         "n": len(rows),
         "n_closed": len(closed),
         "n_open": len(opened),
+        "n_yesno": len(yesno),
     }
 
 
-BREAKDOWNS = {"by_answer_type": "answer_type", "by_question_type": "question_type",
-              "by_modality": "modality", "by_organ": "organ", "by_source": "source"}
+BREAKDOWNS = {
+    "by_answer_type": "answer_type",
+    "by_question_type": "question_type",
+    "by_modality": "modality",
+    "by_organ": "organ",
+    "by_source": "source",
+}
 
 
 def summarize(rows: list[dict]) -> dict:

@@ -3,8 +3,10 @@
 `build_tiny_model("paligemma", out)` writes a model directory that
 `AutoProcessor.from_pretrained` and `AutoModelForImageTextToText.from_pretrained` reload.
 The text tokenizer is a byte-level BPE trained here with `tokenizers` on the radiology text
-shipped in `radvqa_train/data/radiology_corpus.txt` (MedPix captions + VQA-RAD questions), so
-token counts and answer spans look like real radiology text rather than bytes.
+shipped in `radvqa_train/data/radiology_corpus.txt` (MedPix train captions + VQA-RAD train
+questions; no test text, see `radvqa_train.corpus`), so token counts and answer spans look like
+real radiology text rather than bytes. `build_scratch_model` makes a larger PaliGemma of the same
+shape for from-scratch experiments (`radvqa-train scratch-model`).
 
 Families: ``paligemma`` (prefix/suffix prompts, fixed image-token count), ``idefics3``
 (SmolVLM-style chat template; its processor needs no torchvision) and ``qwen2_5_vl`` (chat
@@ -14,6 +16,7 @@ template, flattened pixel patches + ``image_grid_thw``; uses the image-only proc
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -29,6 +32,17 @@ BPE_VOCAB = 1024
 #: Wider than the usual 0.02: with hidden size 64 and a frozen output layer, 0.02 caps how far
 #: LoRA can move the logits (about 1 nat), so tiny-model training would barely learn.
 INIT_RANGE = 0.2
+
+
+@dataclass(frozen=True)
+class Size:
+    """Shape of a built model; the defaults are the tiny test model."""
+
+    hidden: int = HIDDEN
+    layers: int = LAYERS
+    heads: int = HEADS
+    patch: int | None = None  # None: 8 when the image side allows it, else 4
+    init_range: float = INIT_RANGE  # 0.02 for full training from scratch (see INIT_RANGE)
 
 
 def corpus_lines() -> list[str]:
@@ -57,7 +71,7 @@ def _train_tokenizer(special: list[str], *, bos: str, eos: str, pad: str, unk: s
     )
 
 
-def _paligemma(out_dir: Path, image_size: int):
+def _paligemma(out_dir: Path, image_size: int, size: Size = Size()):
     from transformers import (
         GemmaConfig,
         PaliGemmaConfig,
@@ -67,9 +81,17 @@ def _paligemma(out_dir: Path, image_size: int):
         SiglipVisionConfig,
     )
 
-    patch = 8 if image_size % 8 == 0 else 4
-    tokenizer = _train_tokenizer(["<pad>", "<eos>", "<bos>", "<unk>", "<image>"],
-                                 bos="<bos>", eos="<eos>", pad="<pad>", unk="<unk>")
+    patch = size.patch or (8 if image_size % 8 == 0 else 4)
+    if image_size % patch:
+        raise ConfigError(f"image size {image_size} is not a multiple of patch {patch}")
+    hidden, layers, heads = size.hidden, size.layers, size.heads
+    tokenizer = _train_tokenizer(
+        ["<pad>", "<eos>", "<bos>", "<unk>", "<image>"],
+        bos="<bos>",
+        eos="<eos>",
+        pad="<pad>",
+        unk="<unk>",
+    )
     image_processor = SiglipImageProcessorPil(
         size={"height": image_size, "width": image_size},
         image_mean=[0.5, 0.5, 0.5],
@@ -80,23 +102,35 @@ def _paligemma(out_dir: Path, image_size: int):
     vocab = len(processor.tokenizer)  # the processor added 1,152 <loc>/<seg> tokens
     config = PaliGemmaConfig(
         vision_config=SiglipVisionConfig(
-            hidden_size=HIDDEN, intermediate_size=2 * HIDDEN, num_hidden_layers=LAYERS,
-            num_attention_heads=HEADS, image_size=image_size, patch_size=patch,
-            projection_dim=HIDDEN,
+            hidden_size=hidden,
+            intermediate_size=2 * hidden,
+            num_hidden_layers=layers,
+            num_attention_heads=heads,
+            image_size=image_size,
+            patch_size=patch,
+            projection_dim=hidden,
         ),
         text_config=GemmaConfig(
-            vocab_size=vocab, hidden_size=HIDDEN, intermediate_size=2 * HIDDEN,
-            num_hidden_layers=LAYERS, num_attention_heads=HEADS, num_key_value_heads=HEADS,
-            head_dim=HIDDEN // HEADS, max_position_embeddings=512, initializer_range=INIT_RANGE,
-            pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
+            vocab_size=vocab,
+            hidden_size=hidden,
+            intermediate_size=2 * hidden,
+            num_hidden_layers=layers,
+            num_attention_heads=heads,
+            num_key_value_heads=heads,
+            head_dim=hidden // heads,
+            max_position_embeddings=512,
+            initializer_range=size.init_range,
+            pad_token_id=tokenizer.pad_token_id,
+            bos_token_id=tokenizer.bos_token_id,
             eos_token_id=tokenizer.eos_token_id,
         ),
         image_token_index=processor.image_token_id,
         vocab_size=vocab,
-        projection_dim=HIDDEN,
-        hidden_size=HIDDEN,
+        projection_dim=hidden,
+        hidden_size=hidden,
     )
     config.text_config.vocab_size = vocab
+    config.vision_config.initializer_range = size.init_range
     model = PaliGemmaForConditionalGeneration(config)
     return model, processor
 
@@ -112,10 +146,18 @@ def _idefics3(out_dir: Path, image_size: int):
     )
 
     patch, scale = 8, 2
-    special = ["<|pad|>", "<|im_start|>", "<end_of_utterance>", "<unk>",
-               "<fake_token_around_image>", "<image>", "<global-img>"]
-    tokenizer = _train_tokenizer(special, bos="<|im_start|>", eos="<end_of_utterance>",
-                                 pad="<|pad|>", unk="<unk>")
+    special = [
+        "<|pad|>",
+        "<|im_start|>",
+        "<end_of_utterance>",
+        "<unk>",
+        "<fake_token_around_image>",
+        "<image>",
+        "<global-img>",
+    ]
+    tokenizer = _train_tokenizer(
+        special, bos="<|im_start|>", eos="<end_of_utterance>", pad="<|pad|>", unk="<unk>"
+    )
     image_processor = Idefics3ImageProcessorPil(
         do_image_splitting=False,
         size={"longest_edge": image_size},
@@ -131,20 +173,34 @@ def _idefics3(out_dir: Path, image_size: int):
         "{% endfor %}<end_of_utterance>\n{% endfor %}"
         "{% if add_generation_prompt %}<|im_start|>Assistant:{% endif %}"
     )
-    processor = Idefics3Processor(image_processor=image_processor, tokenizer=tokenizer,
-                                  image_seq_len=seq_len, chat_template=template)
+    processor = Idefics3Processor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        image_seq_len=seq_len,
+        chat_template=template,
+    )
     vocab = len(processor.tokenizer)
     config = Idefics3Config(
         vision_config=Idefics3VisionConfig(
-            hidden_size=HIDDEN, intermediate_size=2 * HIDDEN, num_hidden_layers=LAYERS,
-            num_attention_heads=HEADS, image_size=image_size, patch_size=patch,
+            hidden_size=HIDDEN,
+            intermediate_size=2 * HIDDEN,
+            num_hidden_layers=LAYERS,
+            num_attention_heads=HEADS,
+            image_size=image_size,
+            patch_size=patch,
         ),
         text_config=LlamaConfig(
-            vocab_size=vocab, hidden_size=HIDDEN, intermediate_size=2 * HIDDEN,
-            num_hidden_layers=LAYERS, num_attention_heads=HEADS, num_key_value_heads=HEADS,
-            max_position_embeddings=1024, pad_token_id=tokenizer.pad_token_id,
+            vocab_size=vocab,
+            hidden_size=HIDDEN,
+            intermediate_size=2 * HIDDEN,
+            num_hidden_layers=LAYERS,
+            num_attention_heads=HEADS,
+            num_key_value_heads=HEADS,
+            max_position_embeddings=1024,
+            pad_token_id=tokenizer.pad_token_id,
             initializer_range=INIT_RANGE,
-            bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
             tie_word_embeddings=False,
         ),
         image_token_id=processor.image_token_id,
@@ -165,13 +221,29 @@ def _qwen2_5_vl(out_dir: Path, image_size: int):
     from radvqa_train.processors import register_processors
 
     processor_class = register_processors()
-    special = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
-               "<|image_pad|>", "<|video_pad|>", "<unk>"]
-    tokenizer = _train_tokenizer(special, bos="<|im_start|>", eos="<|im_end|>", pad="<|endoftext|>", unk="<unk>")
+    special = [
+        "<|endoftext|>",
+        "<|im_start|>",
+        "<|im_end|>",
+        "<|vision_start|>",
+        "<|vision_end|>",
+        "<|image_pad|>",
+        "<|video_pad|>",
+        "<unk>",
+    ]
+    tokenizer = _train_tokenizer(
+        special, bos="<|im_start|>", eos="<|im_end|>", pad="<|endoftext|>", unk="<unk>"
+    )
     patch, merge = 8, 2
     image_processor = Qwen2VLImageProcessorPil(  # size in pixels: every image becomes image_size^2
-        min_pixels=image_size * image_size, max_pixels=image_size * image_size, patch_size=patch,
-        merge_size=merge, temporal_patch_size=2, image_mean=[0.5] * 3, image_std=[0.5] * 3)
+        min_pixels=image_size * image_size,
+        max_pixels=image_size * image_size,
+        patch_size=patch,
+        merge_size=merge,
+        temporal_patch_size=2,
+        image_mean=[0.5] * 3,
+        image_std=[0.5] * 3,
+    )
     template = (
         "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
         "{% for part in message['content'] %}"
@@ -179,22 +251,42 @@ def _qwen2_5_vl(out_dir: Path, image_size: int):
         "{% else %}{{ part['text'] }}{% endif %}{% endfor %}<|im_end|>\n{% endfor %}"
         "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
     )
-    processor = processor_class(image_processor=image_processor, tokenizer=tokenizer, chat_template=template)
+    processor = processor_class(
+        image_processor=image_processor, tokenizer=tokenizer, chat_template=template
+    )
     head_dim = HIDDEN // HEADS
     config = Qwen2_5_VLConfig(
-        vision_config={"depth": LAYERS, "hidden_size": HIDDEN, "intermediate_size": 2 * HIDDEN,
-                       "num_heads": HEADS, "patch_size": patch, "spatial_merge_size": merge,
-                       "temporal_patch_size": 2, "window_size": 2 * patch * merge,
-                       "out_hidden_size": HIDDEN, "fullatt_block_indexes": [LAYERS - 1]},
-        text_config={"vocab_size": len(processor.tokenizer), "hidden_size": HIDDEN,
-                     "intermediate_size": 2 * HIDDEN, "num_hidden_layers": LAYERS,
-                     "num_attention_heads": HEADS, "num_key_value_heads": HEADS,
-                     "max_position_embeddings": 1024, "initializer_range": INIT_RANGE,
-                     # mrope_section must sum to head_dim / 2
-                     "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0,
-                                         "mrope_section": [head_dim // 8, 3 * head_dim // 16, 3 * head_dim // 16]},
-                     "bos_token_id": tokenizer.bos_token_id, "eos_token_id": tokenizer.eos_token_id,
-                     "pad_token_id": tokenizer.pad_token_id},
+        vision_config={
+            "depth": LAYERS,
+            "hidden_size": HIDDEN,
+            "intermediate_size": 2 * HIDDEN,
+            "num_heads": HEADS,
+            "patch_size": patch,
+            "spatial_merge_size": merge,
+            "temporal_patch_size": 2,
+            "window_size": 2 * patch * merge,
+            "out_hidden_size": HIDDEN,
+            "fullatt_block_indexes": [LAYERS - 1],
+        },
+        text_config={
+            "vocab_size": len(processor.tokenizer),
+            "hidden_size": HIDDEN,
+            "intermediate_size": 2 * HIDDEN,
+            "num_hidden_layers": LAYERS,
+            "num_attention_heads": HEADS,
+            "num_key_value_heads": HEADS,
+            "max_position_embeddings": 1024,
+            "initializer_range": INIT_RANGE,
+            # mrope_section must sum to head_dim / 2
+            "rope_parameters": {
+                "rope_type": "default",
+                "rope_theta": 10000.0,
+                "mrope_section": [head_dim // 8, 3 * head_dim // 16, 3 * head_dim // 16],
+            },
+            "bos_token_id": tokenizer.bos_token_id,
+            "eos_token_id": tokenizer.eos_token_id,
+            "pad_token_id": tokenizer.pad_token_id,
+        },
         image_token_id=processor.image_token_id,
         video_token_id=processor.video_token_id,
         vision_start_token_id=tokenizer.convert_tokens_to_ids("<|vision_start|>"),
@@ -210,13 +302,50 @@ def build_tiny_model(family: str, out_dir: Path, *, image_size: int = 32, seed: 
     import torch
 
     if family not in FAMILIES:
-        raise ConfigError(f"unknown model family '{family}'; expected one of: {', '.join(FAMILIES)}")
+        raise ConfigError(
+            f"unknown model family '{family}'; expected one of: {', '.join(FAMILIES)}"
+        )
     if image_size < 16 or image_size % 16:
         raise ConfigError(f"image_size {image_size}: expected a multiple of 16 (16, 32, 64, ...)")
     out_dir = Path(out_dir)
     torch.manual_seed(seed)
     builder = {"paligemma": _paligemma, "idefics3": _idefics3, "qwen2_5_vl": _qwen2_5_vl}[family]
     model, processor = builder(out_dir, image_size)
+    return _save(model, processor, out_dir)
+
+
+def build_scratch_model(
+    out_dir: Path,
+    *,
+    hidden: int = 128,
+    layers: int = 4,
+    heads: int = 4,
+    image_size: int = 64,
+    patch: int = 8,
+    seed: int = 0,
+) -> Path:
+    """A PaliGemma-shaped model for full training from scratch (`radvqa-train scratch-model`).
+
+    Same builder as the tiny model, with the standard 0.02 init (full training moves every
+    weight, so the tiny model's wide init is not needed). 128 hidden, 4 layers, 64 px, patch 8:
+    2.35 M parameters, about 85 samples/s of raw training on 2 CPU threads.
+    """
+    import torch
+
+    for name, v in (("hidden", hidden), ("layers", layers), ("heads", heads), ("patch", patch)):
+        if v < 1:
+            raise ConfigError(f"--{name} {v}: expected a positive integer")
+    if hidden % heads:
+        raise ConfigError(f"--hidden {hidden} is not a multiple of --heads {heads}")
+    if image_size < patch or image_size % patch:
+        raise ConfigError(f"--image-size {image_size} is not a multiple of --patch {patch}")
+    torch.manual_seed(seed)
+    size = Size(hidden=hidden, layers=layers, heads=heads, patch=patch, init_range=0.02)
+    model, processor = _paligemma(Path(out_dir), image_size, size)
+    return _save(model, processor, Path(out_dir))
+
+
+def _save(model, processor, out_dir: Path) -> Path:
     model.generation_config.pad_token_id = processor.tokenizer.pad_token_id
     model.generation_config.eos_token_id = processor.tokenizer.eos_token_id
     out_dir.mkdir(parents=True, exist_ok=True)

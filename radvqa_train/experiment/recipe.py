@@ -1,0 +1,129 @@
+"""Experiment recipes: the model size, the training stages and the arms, from checked-in YAML.
+
+An arm is a list of stage names trained one after another on one model, from scratch; the last
+stage keeps the epoch with the best validation closed accuracy. ``blank_images: true`` trains
+and scores the arm on blank pictures (the language prior). A stage's ``data`` maps a source
+(``benchmark``: VQA-RAD train minus validation; ``synthetic``: the audited synthetic QA) to
+the rows drawn per epoch as a multiple of that source's size (0.25: a quarter of it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from radvqa_data.core.errors import ConfigError, InputError
+from radvqa_train.experiment.trainer import TrainSettings
+
+SOURCES = ("benchmark", "synthetic")
+
+
+@dataclass
+class ModelSize:
+    hidden: int = 128  # higher: more capacity, slower (192: 0.6x the samples/s)
+    layers: int = 4
+    heads: int = 4
+    image_size: int = 64  # pixels per side
+    patch: int = 16  # 64/16 = 16 image tokens: 2x the samples/s of patch 8 (64 tokens)
+
+
+@dataclass
+class Stage:
+    data: dict[str, float]
+    settings: TrainSettings
+
+
+@dataclass
+class Arm:
+    stages: list[str]
+    blank_images: bool = False
+    description: str = ""
+
+
+@dataclass
+class Recipe:
+    description: str
+    model: ModelSize
+    stages: dict[str, Stage]
+    arms: dict[str, Arm]
+    seeds: int = 3
+    val_fraction: float = 0.15  # share of VQA-RAD train images held out for choosing settings
+    max_new_tokens: int = 8
+    quick: dict[str, Any] = field(default_factory=dict)  # overrides applied by --quick
+
+
+def _fields(cls: type, raw: dict, where: str, errors: list[str]) -> dict:
+    names = {f.name for f in dataclasses.fields(cls)}
+    for k in raw:
+        if k not in names:
+            errors.append(f"{where}.{k}: unknown key (known: {', '.join(sorted(names))})")
+    return {k: v for k, v in raw.items() if k in names}
+
+
+def parse_recipe(raw: dict, *, quick: bool = False) -> Recipe:
+    """Validate a recipe mapping (all problems in one ConfigError)."""
+    errors: list[str] = []
+    if quick:
+        raw = _merge(raw, raw.get("quick") or {})
+    model = ModelSize(**_fields(ModelSize, raw.get("model") or {}, "model", errors))
+    stages: dict[str, Stage] = {}
+    for name, s in (raw.get("stages") or {}).items():
+        s = dict(s or {})
+        data = s.pop("data", None) or {}
+        for src, share in data.items():
+            if src not in SOURCES:
+                errors.append(
+                    f"stages.{name}.data.{src}: unknown source (known: {', '.join(SOURCES)})"
+                )
+            if not isinstance(share, (int, float)) or share <= 0:
+                errors.append(f"stages.{name}.data.{src}: expected a positive number")
+        if not data:
+            errors.append(f"stages.{name}.data: at least one source")
+        stages[name] = Stage(
+            data, TrainSettings(**_fields(TrainSettings, s, f"stages.{name}", errors))
+        )
+    arms: dict[str, Arm] = {}
+    for name, a in (raw.get("arms") or {}).items():
+        arm = Arm(**_fields(Arm, a or {}, f"arms.{name}", errors))
+        for st in arm.stages:
+            if st not in stages:
+                errors.append(f"arms.{name}: unknown stage '{st}'")
+        arms[name] = arm
+    for required in ("question_only", "benchmark"):
+        if required not in arms:
+            errors.append(f"arms.{required}: required (the comparisons are made against it)")
+    top = _fields(
+        Recipe,
+        {k: v for k, v in raw.items() if k not in ("model", "stages", "arms")},
+        "recipe",
+        errors,
+    )
+    if errors:
+        raise ConfigError("invalid experiment recipe: " + "; ".join(errors))
+    return Recipe(model=model, stages=stages, arms=arms, **{"description": "", **top})
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def load_recipe(recipe: str, *, quick: bool = False) -> Recipe:
+    """A YAML path, or the name of a recipe shipped in `radvqa_train/experiment/recipes/`."""
+    p = Path(recipe)
+    if not (p.suffix in (".yaml", ".yml") or p.exists()):
+        p = Path(str(resources.files("radvqa_train.experiment").joinpath(f"recipes/{recipe}.yaml")))
+    if not p.is_file():
+        raise InputError(f"experiment recipe '{recipe}' not found (a YAML file or a shipped name)")
+    try:
+        raw = yaml.safe_load(p.read_text("utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise InputError(f"{p}: not valid YAML ({exc})") from exc
+    return parse_recipe(raw, quick=quick)
