@@ -5,7 +5,8 @@
   the app by `radvqa_data/cli.py`) are imported, never its internals.
 - The catalog's speed-up (`radvqa_data/catalog/fast/`) is used through its package only.
 - `radvqa_train` and `radvqa_diag` take from `radvqa_data` only the core, the reader and the
-  LLM client facade (the trainer's judge); train never imports diag.
+  LLM client facade (the trainer's judge); train never imports diag, except the experiment
+  (`radvqa_train.experiment`), which ends with the diag report of its best arm.
 """
 
 from __future__ import annotations
@@ -103,7 +104,10 @@ def train_diag_rule(me: str, name: str) -> str | None:
         and not _within(name, DATA_FOR_TRAIN_AND_DIAG)
     ):
         return "train and diag use only radvqa_data.core, .reader and .llm.client"
-    if _within(me, ("radvqa_train",)) and _within(name, ("radvqa_diag",)):
+    # the experiment orchestrates train, eval and the diag report; the trainer itself never
+    # imports diag
+    orchestrator = _within(me, ("radvqa_train.experiment",))
+    if _within(me, ("radvqa_train",)) and _within(name, ("radvqa_diag",)) and not orchestrator:
         return "train never imports diag"
     return None
 
