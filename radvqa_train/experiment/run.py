@@ -22,43 +22,24 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
 
 from radvqa_data.core.atomic import write_json, write_parquet, write_text
 from radvqa_data.core.errors import InputError
+from radvqa_data.core.schema import predictions_schema
 from radvqa_train.experiment import stats
 from radvqa_train.experiment.recipe import Recipe
+from radvqa_train.metrics import METRIC_KEYS
 
 ABLATIONS = ("blank", "shuffle")
-PRED_COLS = [
-    "id",
-    "image_id",
-    "image_path",
-    "question",
-    "reference",
-    "prediction",
-    "answer_type",
-    "question_type",
-    "modality",
-    "organ",
-    "source",
-    "split",
-    "correct",
-    "exact_match",
-    "token_f1",
-    "recall",
-    "bleu1",
-    "rouge_l",
-]
 
 
 def _write_preds(path: Path, rows: list[dict]) -> None:
-    schema = (
-        {c: pl.String for c in PRED_COLS}
-        | {"correct": pl.Boolean}
-        | {k: pl.Float64 for k in ("exact_match", "token_f1", "recall", "bleu1", "rouge_l")}
-    )
+    """The same predictions table `radvqa-train eval` writes (so `radvqa-diag` reads it)."""
+    schema = predictions_schema(METRIC_KEYS, judge=False)
     write_parquet(
-        path, pl.DataFrame([{c: r.get(c) for c in PRED_COLS} for r in rows], schema=schema)
+        path,
+        pa.Table.from_pylist([{c: r.get(c) for c in schema.names} for r in rows], schema=schema),
     )
 
 

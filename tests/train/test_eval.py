@@ -8,28 +8,12 @@ import polars as pl
 import pytest
 
 from radvqa_data.core.errors import InputError
+from radvqa_data.core.schema import predictions_schema
 from radvqa_train.evaluate import evaluate
+from radvqa_train.metrics import METRIC_KEYS
 
-PRED_COLUMNS = [
-    "id",
-    "image_id",
-    "image_path",
-    "question",
-    "reference",
-    "prediction",
-    "answer_type",
-    "question_type",
-    "modality",
-    "organ",
-    "source",
-    "split",
-    "correct",
-    "exact_match",
-    "token_f1",
-    "recall",
-    "bleu1",
-    "rouge_l",
-]
+#: what eval writes: the one predictions declaration (no judge)
+PRED_COLUMNS = predictions_schema(METRIC_KEYS, judge=False).names
 OVERALL_KEYS = {
     "closed_accuracy",
     "open_recall",
