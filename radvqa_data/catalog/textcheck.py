@@ -42,3 +42,34 @@ def non_english_reason(text: str) -> str | None:
         if foreign >= 2 and foreign > en:
             return f"{foreign} non-English function words, {en} English"
     return None
+
+
+# Template and placeholder texts: an authoring tool's prompt left in place ("Replace this -
+# DESCRIPTION OF THE IMAGE OR FINDINGS.", 21 MedPix 2.0 captions), or a text with nothing in it
+# but a heading or a figure label ("Findings:", "Figure 1"). Only short texts are checked: a
+# prompt left in place is short, and a long text that quotes one is still a text.
+_PLACEHOLDER = re.compile(
+    r"\breplace this\b|\bdescription of the image or findings\b|\blorem ipsum\b"
+    r"|\b(insert|enter|type|add) (the |a |your )?(caption|description|text|legend)\b"
+    r"|\b(caption|description|legend|text) (goes )?here\b|\bclick here\b"
+    r"|^\W*(no|missing) (caption|description|legend)\W*$|^\W*(tbd|todo|xxx+|\?+)\W*$",
+    re.IGNORECASE,
+)
+_EMPTY_TEMPLATE = re.compile(
+    r"^(\W|\b\d+[a-h]?\b|\b(fig(ure)?|image|panel|plate|caption|description|legend|findings?"
+    r"|impression|[a-h])\b)*$",
+    re.IGNORECASE,
+)
+PLACEHOLDER_MAX_CHARS = 300
+
+
+def placeholder_reason(text: str) -> str | None:
+    """Why `text` is a template or placeholder rather than a text (None when it is a text)."""
+    if len(text) > PLACEHOLDER_MAX_CHARS:
+        return None
+    m = _PLACEHOLDER.search(text)
+    if m:
+        return f"template text '{m.group(0).strip()}'"
+    if _EMPTY_TEMPLATE.match(text.strip()):
+        return "an empty template (only headings, figure labels or punctuation)"
+    return None
