@@ -47,11 +47,14 @@ _PLANE_WORDS = {
 }
 # Nouns (or noun prefixes) that name an image: a plane word qualifying one is a plane.
 _IMAGE_NOUN = re.compile(
-    r"(view|image|imaging|section|slice|plane|cut|scan|reformat|reconstruct|projection|radiogra"
-    r"|x-?ray|film|ct|cta|cbct|hrct|mdct|mri?|mra|magnetic|computed|tomogra|t1|t2|flair|stir"
-    r"|dwi|sequence|sonogra|ultrasound|ultrasonogra|us|doppler|mip|mpr|multiplanar|cephalo"
-    r"|fluorosc|angiogra|venogra|arteriogra|dsa|pet|spect|scintigra|acquisition|fused|fusion"
-    r"|cine|echocardiogra|swi|gre|fiesta|ssfp|haste|vibe|pd|proton|diffusion)\w*$"
+    r"(views?|viewed|images?|imaging|sections?|slices?|planes?|cuts?|scans?|scanning|reformat\w*"
+    r"|reconstruct\w*|projections?|radiogra\w*|roentgeno\w*|x-?rays?|films?|ct[\w-]*|cbct|hrct"
+    r"|mdcta?|mr[a-z]{0,3}"
+    r"|magnetic|computed|tomogra\w*|t[12](?!\d)[\w-]*|flair|stir|dwi|sequences?|usg"
+    r"|sonogra\w*|ultrasound\w*|ultrasonogra\w*|us|doppler|mip|mpr|multiplanar"
+    r"|cephalo(gram|graph|metric)\w*|fluorosc\w*|angiogra\w*|venogra\w*|arteriogra\w*|dsa|pet"
+    r"|spect|scintigra\w*|acquisitions?|fused|fusion|cine|echocardiogra\w*|swi|gre|fiesta|ssfp"
+    r"|haste|vibe|pd[\w-]*|proton|diffusion(-weighted)?)$"
 )
 # Words allowed between a plane word and its imaging noun.
 _MODIFIERS = frozenset(
@@ -65,8 +68,10 @@ _MODIFIERS = frozenset(
     chest thoracic abdominal skull cranial head brain cervical lumbar spine spinal lumbosacral
     thoracolumbar pelvic pelvis abdomen knee hip ankle foot wrist hand elbow shoulder neck
     orbital facial standing supine erect digital conventional left right source original
-    selected representative single consecutive serial contiguous thin""".split()
+    selected representative single consecutive serial contiguous thin grey gray scale grey-scale
+    gray-scale b-mode color colour upright""".split()
 )
+_GLUED = re.compile(r"([a-z])([A-Z][a-z])")
 _TOKEN = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*|[(),;:/&]")
 # Lettered panels: "(a)", "(A, B)", "(b-d)", "A:" / "B)" at a clause start.
 _PANEL = re.compile(
@@ -93,7 +98,8 @@ def _panels(caption: str) -> int:
 
 def plane_words(caption: str) -> list[tuple[str, str, bool]]:
     """Every plane word of `caption` as (word, plane, names_the_image)."""
-    toks = _TOKEN.findall(caption.lower())
+    # ROCO glues a title to its caption ("coronal viewThe mass"): split at such a join
+    toks = _TOKEN.findall(_GLUED.sub(r"\1 \2", caption).lower())
     out = []
     for i, tok in enumerate(toks):
         plane = _PLANE_WORDS.get(tok)
