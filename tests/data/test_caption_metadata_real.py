@@ -2,7 +2,8 @@
 
 - the ROCO metadata gold set (tests/data/gold/roco_metadata.jsonl, read from the captions after
   the derivation was final): the rows the rules still write are >= 97% correct (`fresh1`, 120
-  random metadata rows) and >= 95% (`fresh_plane`, 60 random PLANE rows);
+  random metadata rows) and >= 95% (`fresh_plane`, 60 random PLANE rows; `fresh_fix`, 40 random
+  PLANE rows of the images whose plane the one later fix changed);
 - PLANE rows whose plane word is part of an anatomical name: <= 1% (6.4% before; an
   independent check, tests/data/gold/roco_plane_share.py);
 - no metadata row from a caption the catalog flagged non-English.
@@ -22,7 +23,8 @@ from tests.conftest import dataset
 from tests.data.gold.roco_metadata import build_catalog, load_labels, metadata_rows
 from tests.data.gold.roco_plane_share import plane_share
 
-BARS = {"fresh1": (0.97, 100), "fresh_plane": (0.95, 50)}  # slice -> (min precision, min rows)
+#: slice -> (min precision, min labelled rows still written)
+BARS = {"fresh1": (0.97, 100), "fresh_plane": (0.95, 50), "fresh_fix": (0.95, 30)}
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,10 @@ answer, caption. The draw: every ROCO validation/test image the rules give a met
 (default filters, rows kept), sorted, `n` images sampled with `seed`, one of each image's rows
 sampled with the same stream; images of the caption gold slices and of earlier slices of this
 set are left out. Slices: `fresh1` (seed 20261206, 120 rows of any type) and `fresh_plane`
-(seed 20261207, `--n 60 --type PLANE`), both drawn and labelled after the derivation was final. Labels live in
+(seed 20261207, `--n 60 --type PLANE`), both drawn and labelled after the derivation was final
+(v1); `fresh_fix` (seed 20261208): 40 PLANE rows, one each of 40 random validation/test images
+whose plane the one fix made after that read changed (v2: imaging nouns matched whole,
+"T2-weighted" counted), drawn from the 273 such images outside the earlier slices. Labels live in
 `roco_metadata.jsonl` beside this file (README.md, "ROCO metadata gold set"); they are never
 edited to suit the catalog.
 """
@@ -58,7 +61,9 @@ def metadata_rows(catalog: Path, image_ids: list[str] | None = None) -> list[dic
             ]
         first, last = min(image_ids), max(image_ids)
         plan = ShardPlan(0, "roco", first, last, len(image_ids))
-        recs = load_shard(con, plan, allow_missing=True, split_override={}, text_fields=("caption",))
+        recs = load_shard(
+            con, plan, allow_missing=True, split_override={}, text_fields=("caption",)
+        )
     finally:
         con.close()
     wanted = set(image_ids)
