@@ -4,15 +4,17 @@ writes from ROCO's caption-derived metadata, one random row per image, read agai
     PYTHONPATH=. .venv/bin/python tests/data/gold/roco_metadata.py OUT.jsonl \\
         [--data ../shared/data] [--n 120] [--seed 20261206]
 
-(`--type PLANE` draws PLANE rows only) writes the drawn rows (unlabelled) for a labeller: source, image_id, question_type, question,
-answer, caption. The draw: every ROCO validation/test image the rules give a metadata row
-(default filters, rows kept), sorted, `n` images sampled with `seed`, one of each image's rows
-sampled with the same stream; images of the caption gold slices and of earlier slices of this
-set are left out. Slices: `fresh1` (seed 20261206, 120 rows of any type) and `fresh_plane`
-(seed 20261207, `--n 60 --type PLANE`), both drawn and labelled after the derivation was final
-(v1); `fresh_fix` (seed 20261208): 40 PLANE rows, one each of 40 random validation/test images
-whose plane the one fix made after that read changed (v2: imaging nouns matched whole,
-"T2-weighted" counted), drawn from the 273 such images outside the earlier slices. Labels live in
+(`--type PLANE` draws PLANE rows only) writes the drawn rows (unlabelled) for a labeller:
+source, image_id, question_type, question, answer, caption. The draw: every ROCO validation/test
+image the rules give a metadata row (default filters, rows kept), sorted, `n` images sampled
+with `seed`, one of each image's rows sampled with the same stream; images of the caption gold
+slices and of earlier slices of this set are left out. Slices: `fresh1` (seed 20261206, 120 rows
+of any type) and `fresh_plane` (seed 20261207, `--n 60 --type PLANE`), both drawn and labelled
+after the derivation was final (v1); `fresh_fix` (seed 20261208): 40 PLANE rows, one each of 40
+random validation/test images whose plane the one fix made after that read changed (v2: imaging
+nouns matched whole, "T2-weighted" counted), drawn from the 273 such images outside the earlier
+slices.
+Labels live in
 `roco_metadata.jsonl` beside this file (README.md, "ROCO metadata gold set"); they are never
 edited to suit the catalog.
 """

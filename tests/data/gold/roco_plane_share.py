@@ -35,7 +35,8 @@ ANATOMY_NEXT = frozenset(
     sutures mass masses recess region third segment segments branch branches femoral tibial
     plateau rectus pterygoid cerebral orbital sinusitis canthus collateral column pole poles
     arch tract tubercle facet facets cusp fossa lamina nucleus plate ray rays to of bossing
-    myelitis fracture fractures displacement dimension extent extension approach decubitus""".split()
+    myelitis fracture fractures displacement dimension extent extension approach
+    decubitus""".split()
 )
 _WORD = re.compile(r"[a-z]+")
 
