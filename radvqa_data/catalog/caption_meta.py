@@ -32,6 +32,8 @@ _PLANE_WORDS = {
     "transaxial": "axial",
     "coronal": "coronal",
     "sagittal": "sagittal",
+    "sagital": "sagittal",  # misspellings MedPix and ROCO use
+    "saggital": "sagittal",
     "midsagittal": "sagittal",
     "mid-sagittal": "sagittal",
     "parasagittal": "sagittal",
