@@ -211,9 +211,11 @@ def _check_captions(data: SourceData) -> None:
     placeholder texts ("Replace this - DESCRIPTION OF THE IMAGE OR FINDINGS.") from the texts,
     each recorded as a `placeholder_text` issue: no later step (entities, synth, audit, export)
     sees them as text."""
+    seen: dict[str, str | None] = {}  # MedPix repeats each case text on every image of the case
     for im in data.images:
         for fld in [f for f, t in im.texts.items() if len(t) <= PLACEHOLDER_MAX_CHARS]:
-            why = placeholder_reason(im.texts[fld])
+            text = im.texts[fld]
+            why = seen[text] if text in seen else seen.setdefault(text, placeholder_reason(text))
             if why:
                 text = im.texts.pop(fld)
                 data.issues.append(
