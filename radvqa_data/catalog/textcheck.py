@@ -62,6 +62,10 @@ _EMPTY_TEMPLATE = re.compile(
     r"|impression|[a-h])\b)*$",
     re.IGNORECASE,
 )
+# an empty template names a heading ("Figure 1", "Findings:") or has no letter at all; a lone
+# letter and number ("e+1", a DICOM StudyDescription) is a value, not a template
+_HEADING = re.compile(r"fig|image|panel|plate|caption|description|legend|finding|impression")
+_LETTER = re.compile(r"[^\W\d_]")
 PLACEHOLDER_MAX_CHARS = 300
 
 
@@ -79,6 +83,6 @@ def placeholder_reason(text: str) -> str | None:
             return f"template text '{m.group(0)}'"
     if len(low) < 40 and _BARE.fullmatch(low):
         return f"template text '{low.strip()}'"
-    if _EMPTY_TEMPLATE.match(text.strip()):
+    if _EMPTY_TEMPLATE.match(text.strip()) and (_HEADING.search(low) or not _LETTER.search(low)):
         return "an empty template (only headings, figure labels or punctuation)"
     return None

@@ -20,7 +20,7 @@ MEDPIX_PLACEHOLDER = "Replace this - DESCRIPTION OF THE IMAGE OR FINDINGS."
 
 @pytest.mark.parametrize(
     "text",
-    [MEDPIX_PLACEHOLDER, "Figure 1", "Fig. 2a", "Findings:", "No caption.", "XXX.", "(a)", "  "],
+    [MEDPIX_PLACEHOLDER, "Figure 1", "Fig. 2a", "Findings:", "No caption.", "XXX.", "-", "  "],
 )
 def test_templates_and_empty_templates_are_placeholders(text: str) -> None:
     assert placeholder_reason(text)
@@ -28,7 +28,7 @@ def test_templates_and_empty_templates_are_placeholders(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["Hydrocephalus", "CT.", "Chest X-ray", "MRI Images", "Subsequent CT images", "T2"],
+    ["Hydrocephalus", "CT.", "Chest X-ray", "MRI Images", "Subsequent CT images", "T2", "e+1"],
 )
 def test_short_real_captions_are_not(text: str) -> None:
     assert placeholder_reason(text) is None
