@@ -69,6 +69,9 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
                 plane=plane.value,
                 plane_raw=plane.raw,
                 laterality=normalize.laterality(caption),
+                extra={"modality_status": modality.status, "plane_status": plane.status}
+                if caption
+                else {},
                 texts={"caption": caption} if caption else {},
                 error=None if path else f"no file {rel} (named in the captions file)",
             )
