@@ -108,6 +108,9 @@ def plane_words(caption: str) -> list[tuple[str, str, bool]]:
         if plane is None:
             continue
         role = i > 0 and toks[i - 1] == "(" and i + 1 < len(toks) and toks[i + 1] == ")"
+        if i > 0 and toks[i - 1].startswith("comput") and toks[i + 1 : i + 2] == ["tomography"]:
+            out.append((tok, plane, False))  # "computed axial tomography" names CT, not a plane
+            continue
         for nxt in toks[i + 1 : i + 7]:
             if role or nxt in _PLANE_WORDS or nxt in _MODIFIERS:
                 continue
@@ -141,7 +144,8 @@ _MODALITY_WORDS: list[tuple[str | None, re.Pattern[str]]] = [
     (
         "nuclear",
         re.compile(
-            r"\b(pet|spect)(\s*[/-]\s*|\s+)(ct|mri?)\b|\bpositron[- ]emission[- ]tomograph\w*"
+            r"\b(pet|spect)(\s*[/–—-]\s*|\s+)(ct|mri?)\b"
+            r"|\bpositron[- ]emission[- ]tomograph\w*([\s/–—-]+computed tomograph\w*)?"
             r"|\bsingle[- ]photon\w*( emission)?( computed)? tomograph\w*"
             r"|\b(pet|spect|fdg|scintigra\w*|radionuclide|bone scan|nuclear medicine"
             r"|tc-?99m?\w*|99m?tc\w*|mibg|sestamibi|dmsa|mag3|octreo\w* scan|gallium scan)\b"
@@ -169,6 +173,8 @@ _MODALITY_WORDS: list[tuple[str | None, re.Pattern[str]]] = [
             r"|tte|tee|eus)\b"
         ),
     ),
+    # a device named for angiography ("angiographic catheter") is no angiogram
+    (None, re.compile(r"\bangiographic (catheter|sheath|guide\w*|wire|suite|table)s?\b")),
     ("angiography", re.compile(r"\b(angiogra\w*|arteriogra\w*|venogra\w*|dsa)\b")),
     (
         "X-ray",

@@ -78,3 +78,12 @@ def test_compounds_and_words_that_look_like_modalities() -> None:
     assert caption_modalities("This shows us the lesion") == {}
     assert caption_modalities("US of the liver") == {"ultrasound": "US"}
     assert caption_modalities("Lesion at the T2 level of the spine") == {}
+
+
+def test_names_that_contain_a_plane_or_a_modality_word() -> None:
+    """Fixed after the first ROCO read (`tuning1` in tests/data/gold/roco_metadata.jsonl)."""
+    assert caption_plane("Computed axial tomography scan view showing an implant").value is None
+    got = modality_vote("The positron emission tomography-computed tomography (PET–CT) scan", [])
+    assert got.value == "nuclear"
+    sheath = "MIP of a CT-Scan shows a guide-wire and an angiographic catheter sheath"
+    assert modality_vote(sheath, []).value == "CT"
