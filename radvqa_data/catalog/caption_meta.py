@@ -162,8 +162,9 @@ _MODALITY_WORDS: list[tuple[str | None, re.Pattern[str]]] = [
     (
         "CT",
         re.compile(
-            r"\b(ct|computed tomograph\w*)[- ]?(angiogra\w*|venogra\w*|urogra\w*|colonogra\w*)"
-            r"|\b(ct|cta|cect|hrct|mdct|cbct|computed tomograph\w*|tomogra(m|phy|phic)\w*)\b"
+            r"\b(ct|comput\w* tomogra\w*)[- ]?(\w+ )?(angiogra\w*|venogra\w*|urogra\w*"
+            r"|colonogra\w*)"
+            r"|\b(ct|cta|cect|hrct|mdct|cbct|comput\w*[- ](\w+ )?tomogra(m|ph)\w*)\b"
         ),
     ),
     (
@@ -185,6 +186,12 @@ _MODALITY_WORDS: list[tuple[str | None, re.Pattern[str]]] = [
         ),
     ),
 ]
+#: "Tomography" alone names no modality (conventional, computed, emission, optical): neither the
+#: bare word nor its concept code (C0040395) decides; "computed/computerized tomography" does.
+_VAGUE_CUIS = frozenset({"C0040395"})
+_NOT_RADIOLOGY = re.compile(
+    r"(?i:optical coherence tomograph\w*|fluorescein angiogra\w*|\bfundus photograph)|\bOCTA?\b"
+)
 _US_UPPER = re.compile(r"\bUS\b")  # "US" is ultrasound only in capitals ("shows us")
 
 
@@ -212,10 +219,13 @@ def modality_vote(caption: str | None, cuis: list[str]) -> Derived:
     `caption_over_codes` (a code named another modality; the caption's one word wins),
     `codes_chose` (the caption named several; the codes picked one of them), `several` (the
     caption named several and the codes did not choose), `codes_conflict` (no caption word and
-    the codes disagree), `none`.
+    the codes disagree), `not_radiology` (optical coherence tomography, fluorescein angiography:
+    no radiology modality, whatever the codes say), `none`.
     """
+    if caption and _NOT_RADIOLOGY.search(caption):
+        return Derived(None, None, "not_radiology")  # codes tag "optical coherence tomography" CT
     words = caption_modalities(caption)
-    codes = {MODALITY_CUIS[c]: c for c in cuis if c in MODALITY_CUIS}
+    codes = {MODALITY_CUIS[c]: c for c in cuis if c in MODALITY_CUIS and c not in _VAGUE_CUIS}
     if len(words) == 1:
         ((name, span),) = words.items()
         if not codes:

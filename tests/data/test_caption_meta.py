@@ -87,3 +87,13 @@ def test_names_that_contain_a_plane_or_a_modality_word() -> None:
     assert got.value == "nuclear"
     sheath = "MIP of a CT-Scan shows a guide-wire and an angiographic catheter sheath"
     assert modality_vote(sheath, []).value == "CT"
+
+
+def test_tomography_alone_names_no_modality() -> None:
+    """Fixed after the second ROCO read (`tuning2`)."""
+    tomography = "C0040395"
+    assert modality_vote("Bilateral opacities in chest tomogram.", [tomography]).value is None
+    assert modality_vote("Computed chest tomography: a cavity", [tomography]).value == "CT"
+    assert modality_vote("Computerized tomography (CT) scan", []).value == "CT"
+    got = modality_vote("Cirrus optical coherence tomography image", [tomography, CT_CODE])
+    assert (got.value, got.status) == (None, "not_radiology")
