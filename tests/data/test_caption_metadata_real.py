@@ -1,9 +1,10 @@
 """Issue 21, text side, on the real ROCO captions: the metadata derived from caption words.
 
-- the ROCO metadata gold set (tests/data/gold/roco_metadata.jsonl, read from the captions after
-  the derivation was final): the rows the rules still write are >= 97% correct (`fresh1`, 120
-  random metadata rows) and >= 95% (`fresh_plane`, 60 random PLANE rows; `fresh_fix`, 40 random
-  PLANE rows of the images whose plane the one later fix changed);
+- the ROCO metadata gold set (tests/data/gold/roco_metadata.jsonl, read from the captions):
+  the rows the rules still write are >= 97% correct on `fresh3` (120 random metadata rows read
+  after the derivation was final) and >= 95% on the earlier reads (`tuning1`, `tuning2`: 120
+  rows each whose errors tuned the next version; `fresh_plane`, 60 PLANE rows; `fresh_fix`, 40
+  PLANE rows of the images one plane fix changed);
 - PLANE rows whose plane word is part of an anatomical name: <= 1% (6.4% before; an
   independent check, tests/data/gold/roco_plane_share.py);
 - no metadata row from a caption the catalog flagged non-English.
@@ -25,10 +26,11 @@ from tests.data.gold.roco_plane_share import plane_share
 
 #: slice -> (min precision, min labelled rows still written)
 BARS = {
-    "tuning1": (0.97, 100),
-    "fresh_plane": (0.95, 50),
-    "fresh_fix": (0.95, 30),
-    "fresh2": (0.95, 100),
+    "tuning1": (0.95, 100),  # fresh1, read on v2; its errors tuned v3
+    "tuning2": (0.95, 100),  # fresh2, read on v3; its errors tuned v4
+    "fresh_plane": (0.95, 50),  # read on v1, never used to tune
+    "fresh_fix": (0.95, 30),  # read on v2, never used to tune
+    "fresh3": (0.97, 100),  # read on v4 (final): the issue's bar
 }
 
 
