@@ -8,15 +8,13 @@ writes from ROCO's caption-derived metadata, one random row per image, read agai
 source, image_id, question_type, question, answer, caption. The draw: every ROCO validation/test
 image the rules give a metadata row (default filters, rows kept), sorted, `n` images sampled
 with `seed`, one of each image's rows sampled with the same stream; images of the caption gold
-slices and of earlier slices of this set are left out. Slices: `fresh1` (seed 20261206, 120 rows
-of any type) and `fresh_plane` (seed 20261207, `--n 60 --type PLANE`), both drawn and labelled
-after the derivation was final (v1); `fresh_fix` (seed 20261208): 40 PLANE rows, one each of 40
-random validation/test images whose plane the one fix made after that read changed (v2: imaging
-nouns matched whole, "T2-weighted" counted), drawn from the 273 such images outside the earlier
-slices.
-Labels live in
-`roco_metadata.jsonl` beside this file (README.md, "ROCO metadata gold set"); they are never
-edited to suit the catalog.
+slices and of earlier slices of this set are left out. Slices (README.md beside this file):
+`tuning1` (seed 20261206), `tuning2` (seed 20261209) and `fresh3` (seed 20261210), 120 rows of
+any type each, read on v2, v3 and v4 (final); `fresh_plane` (seed 20261207, `--n 60 --type
+PLANE`, v1); `fresh_fix` (seed 20261208): 40 PLANE rows of the images whose plane the v2 fix
+changed, drawn ad hoc from those images (a v1 catalog was needed to find them). A draw excludes
+the images labelled before it, so it repeats only with the labels file as it was then. Labels
+live in `roco_metadata.jsonl` beside this file; they are never edited to suit the catalog.
 """
 
 from __future__ import annotations
