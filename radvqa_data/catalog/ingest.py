@@ -25,7 +25,11 @@ from pathlib import Path
 
 from radvqa_data.catalog.fast import deferred_interrupt
 from radvqa_data.catalog.records import Issue, SourceData
-from radvqa_data.catalog.textcheck import non_english_reason
+from radvqa_data.catalog.textcheck import (
+    PLACEHOLDER_MAX_CHARS,
+    non_english_reason,
+    placeholder_reason,
+)
 from radvqa_data.core import db
 from radvqa_data.core.errors import InputError
 from radvqa_data.core.paths import assets_dir
@@ -203,8 +207,20 @@ def list_images(kind: str, root: Path) -> list[Path]:
 
 
 def _check_captions(data: SourceData) -> None:
-    """Record non-English captions as issues (the rows are kept)."""
+    """Record non-English captions as issues (the rows are kept), and drop template or
+    placeholder texts ("Replace this - DESCRIPTION OF THE IMAGE OR FINDINGS.") from the texts,
+    each recorded as a `placeholder_text` issue: no later step (entities, synth, audit, export)
+    sees them as text."""
+    seen: dict[str, str | None] = {}  # MedPix repeats each case text on every image of the case
     for im in data.images:
+        for fld in [f for f, t in im.texts.items() if len(t) <= PLACEHOLDER_MAX_CHARS]:
+            text = im.texts[fld]
+            why = seen[text] if text in seen else seen.setdefault(text, placeholder_reason(text))
+            if why:
+                text = im.texts.pop(fld)
+                data.issues.append(
+                    Issue(im.image_id, "placeholder_text", f"{fld}: {why}: {text!r}")
+                )
         caption = im.texts.get("caption")
         reason = non_english_reason(caption) if caption else None
         if reason:

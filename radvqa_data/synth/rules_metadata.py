@@ -11,8 +11,13 @@ picture would make them wrong:
 - an image whose region signals conflict or leave several regions open (`region_status`) gets
   no ORGAN question.
 
+- an image whose caption the catalog flags as non-English (`non_english_reason`, the catalog's
+  own check) gets no metadata question at all: where metadata comes from a caption (ROCO) it was
+  read from words in another language.
+
 Each skipped type is one reject (`image_is_<kind>`, `caption_contradicts_<field>`,
-`region_conflict`, `region_undecided`), so the counts show what was left out and why.
+`region_conflict`, `region_undecided`, `caption_non_english`), so the counts show what was left
+out and why.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from radvqa_data.catalog.textcheck import non_english_reason
 from radvqa_data.core.records import Candidate, ImageRecord
 from radvqa_data.lexicon import load_lexicon
 from radvqa_data.synth.rules_common import QuestionRandom, make, pick_polarity, reject
@@ -159,6 +165,18 @@ REGION_KINDS = frozenset({"scan", "montage", "3d", "scout", None})
 
 def metadata_candidates(rec: ImageRecord, rng: QuestionRandom) -> Iterator[Candidate]:
     """MODALITY, PLANE and ORGAN candidates from the record's normalized metadata."""
+    caption = rec.texts.get("caption")
+    if caption and non_english_reason(caption):
+        for qtype, key, value in (
+            ("MODALITY", "modality", rec.modality),
+            ("PLANE", "plane", rec.plane),
+            ("ORGAN", "region", rec.region),
+        ):
+            if value is not None:
+                yield reject(
+                    rec, qtype, qtype.lower(), "caption_non_english", f"metadata.{key}", value
+                )
+        return
     if rec.kind not in SINGLE_SCAN:
         reason = f"image_is_{rec.kind}"
         yield reject(rec, "MODALITY", "modality", reason, "metadata.modality", rec.modality_raw)

@@ -14,6 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from radvqa_data.audit.run import AuditOptions, run_audit
+from radvqa_data.catalog.textcheck import placeholder_reason
 from tests.conftest import dataset
 
 #: (MedPix 2.0 image, VQA-RAD image): the same picture
@@ -63,7 +64,8 @@ def _roco_captions(root: Path) -> dict[str, dict[str, str]]:
         for line in p.read_text(encoding="utf-8").splitlines():
             if "\t" in line:
                 i, t = line.split("\t", 1)
-                if t.strip():
+                # a placeholder ("Figure 1") is no caption: the catalog keeps it out of the texts
+                if t.strip() and not placeholder_reason(t.strip()):
                     d[i.strip()] = t.strip()
         out[split] = d
     return out

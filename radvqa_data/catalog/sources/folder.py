@@ -2,14 +2,15 @@
 (`image,caption[,split]`).
 
 This is how a user brings their own data. Image ids are paths relative to the folder (POSIX
-slashes). A caption row naming a file that is not there is catalogued as `missing`.
+slashes). A caption row naming a file that is not there is catalogued as `missing`. Modality and
+plane come from the caption's words in their role (`catalog.caption_meta`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from radvqa_data.catalog import normalize
+from radvqa_data.catalog import caption_meta, normalize
 from radvqa_data.catalog.records import Issue, SourceData, SourceImage
 from radvqa_data.catalog.sources.common import iter_jsonl, read_csv
 from radvqa_data.core.errors import InputError
@@ -56,14 +57,21 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
     for rel in sorted(set(files) | set(captions)):
         caption, split = captions.get(rel, ("", None))
         path = files.get(rel) or ((root / rel) if (root / rel).is_file() else None)
+        modality = caption_meta.modality_vote(caption, [])
+        plane = caption_meta.caption_plane(caption)
         data.images.append(
             SourceImage(
                 image_id=rel,
                 path=path,
                 split=split,
                 group_id=str(Path(rel).parent) if "/" in rel else None,
-                modality=normalize.modality_from_caption(caption),
+                modality=modality.value,
+                plane=plane.value,
+                plane_raw=plane.raw,
                 laterality=normalize.laterality(caption),
+                extra={"modality_status": modality.status, "plane_status": plane.status}
+                if caption
+                else {},
                 texts={"caption": caption} if caption else {},
                 error=None if path else f"no file {rel} (named in the captions file)",
             )

@@ -2,7 +2,8 @@
 semtypes, licences, dlinks (each optional except captions), images optional (`images/` beside).
 
 Group id: the PMC article id (from licences.txt or dlinks.txt), so figures of one article stay
-together. Modality: the first modality CUI in cuis.txt, else a modality word in the caption.
+together. Modality and plane: from the caption words in their role and the concept codes
+(`catalog.caption_meta`); `extra.modality_status` / `extra.plane_status` say how each was reached.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from radvqa_data.catalog import normalize
+from radvqa_data.catalog import caption_meta, normalize
 from radvqa_data.catalog.records import Issue, SourceData, SourceImage
 from radvqa_data.catalog.sources.common import read_csv
 from radvqa_data.core.errors import InputError
@@ -19,7 +20,6 @@ from radvqa_data.core.splits import normalize_split
 #: Split folder names ROCO ships (or users rename to); `normalize_split` names the split.
 SPLIT_DIRS = ("train", "validation", "val", "test")
 _PMC = re.compile(r"(PMC\d+)")
-_PLANE = re.compile(r"\b(axial|coronal|sagittal|transverse|oblique|lateral|frontal)\b", re.I)
 
 
 def _split_dirs(root: Path) -> list[tuple[str, Path]]:
@@ -96,7 +96,8 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
             )
             img_cuis = cuis.get(rid, [])
             cui_modality = next((c for c in img_cuis if c in normalize.MODALITY_CUIS), None)
-            plane = _PLANE.search(caption)
+            plane = caption_meta.caption_plane(caption)
+            modality = caption_meta.modality_vote(caption, img_cuis)
             texts = {"caption": caption} if caption else {}
             if keywords.get(rid):
                 texts["keywords"] = " ".join(keywords[rid])
@@ -107,11 +108,10 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
                     path=path,
                     split=split,
                     group_id=pmc.group(1) if pmc else None,
-                    modality=normalize.modality_from_cuis(img_cuis)
-                    or normalize.modality_from_caption(caption),
+                    modality=modality.value,
                     modality_raw=cui_modality,
-                    plane=normalize.plane(plane.group(1)) if plane else None,
-                    plane_raw=plane.group(1) if plane else None,
+                    plane=plane.value,
+                    plane_raw=plane.raw,
                     laterality=normalize.laterality(caption),
                     licence=licence,
                     extra={
@@ -120,6 +120,9 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
                             "pmc_file": pmc_file or None,
                             "file": link[-1] if len(link) > 1 else None,
                             "semtypes": st[0::2] or None,
+                            "modality_status": modality.status,
+                            "modality_words": modality.raw,
+                            "plane_status": plane.status,
                         }.items()
                         if v
                     },  # fmt: skip

@@ -1,15 +1,15 @@
 """ROCOv2 (Rückert et al. 2024): `<split>_captions.csv` (ID,Caption), `<split>_concepts.csv`
 (ID,CUIs `;`-separated), `cui_mapping.csv` (CUI,Canonical name); images optional.
 
-Modality: the first modality CUI (C0040405 CT, C1306645 plain radiograph, C0024485 MRI, ...),
-else a modality word in the caption.
+Modality and plane: the caption words in their role and the concept codes (C0040405 CT, C1306645
+plain radiograph, C0024485 MRI, ...) vote (`catalog.caption_meta`); `extra` says how.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from radvqa_data.catalog import normalize
+from radvqa_data.catalog import caption_meta, normalize
 from radvqa_data.catalog.records import SourceData, SourceImage
 from radvqa_data.catalog.sources.common import read_csv
 from radvqa_data.core.errors import InputError
@@ -66,15 +66,23 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
             rid, caption = row["ID"].strip(), (row["Caption"] or "").strip()
             cuis = concepts.get(rid, [])
             path = images.get(rid)
+            modality = caption_meta.modality_vote(caption, cuis)
+            plane = caption_meta.caption_plane(caption)
             data.images.append(
                 SourceImage(
                     image_id=rid,
                     path=path,
                     split=split,
-                    modality=normalize.modality_from_cuis(cuis)
-                    or normalize.modality_from_caption(caption),
+                    modality=modality.value,
                     modality_raw=next((c for c in cuis if c in normalize.MODALITY_CUIS), None),
+                    plane=plane.value,
+                    plane_raw=plane.raw,
                     laterality=normalize.laterality(caption),
+                    extra={
+                        "modality_status": modality.status,
+                        "modality_words": modality.raw,
+                        "plane_status": plane.status,
+                    },
                     licence="CC BY-NC-SA 4.0",  # dataset-wide (no per-image licence in ROCOv2)
                     texts={"caption": caption} if caption else {},
                     concepts=[(c, None, con_path.name) for c in cuis],
