@@ -23,7 +23,7 @@ setup:
     {{py}} -m pip install -q --upgrade pip
     # torch first, from the pinned CPU build: an open range would pull a multi-GB CUDA build.
     {{py}} -m pip install -q -c constraints.txt torch
-    {{py}} -m pip install -q -c constraints.txt -e '.[dev,serving]'
+    {{py}} -m pip install -q -c constraints.txt -e '.[dev,serving,review]'
     echo "$want" > "$stamp"
 
 # The main job end to end on the shipped sample (CPU, a few minutes):
