@@ -63,7 +63,8 @@ def load_stage(stage: StageConfig, *, shards: Path | None, catalog: Path | None)
         load_source(d, shards=shards, catalog=catalog, stats=st)
         for d, st in zip(stage.data, stats, strict=True)
     ]
-    decisions = {d.spec: st["decisions"] for d, st in zip(stage.data, stats) if "decisions" in st}
+    pairs = zip(stage.data, stats, strict=True)
+    decisions = {d.spec: st["decisions"] for d, st in pairs if "decisions" in st}
     return StageData(
         frames,
         [float(d.weight) for d in stage.data],
