@@ -118,6 +118,12 @@ def read_findings(audit: Path) -> tuple[dict[str, list[str]], dict[tuple, list[s
             by_row.setdefault(str(a["row_id"]), []).append(note)
         elif a.get("image_id"):
             by_image.setdefault((a.get("source"), a["image_id"]), []).append(note)
+            if f["kind"] == "image_same_picture" and b.get("image_id"):  # both are ours
+                mine = f"{a.get('source')}:{a.get('split')}:{a['image_id']}"
+                back = (
+                    f"{f['kind']} with {mine} ({f.get('method')} {float(f.get('score') or 0):.2f})"
+                )
+                by_image.setdefault((b.get("source"), b["image_id"]), []).append(back)
     return by_row, by_image
 
 
