@@ -112,9 +112,10 @@ test: setup
 test-slow: setup
     {{bin}}/pytest -q -m slow
 
-# The report's headless-browser test alone (needs Debian's chromium).
+# The headless-browser tests alone (needs Debian's chromium): the diag report, and the FiftyOne
+# app showing a review sample (that one is also `slow`: about a minute, so not in `just test`).
 test-browser: setup
-    {{bin}}/pytest -q -m browser tests/diag
+    {{bin}}/pytest -q -m browser tests/diag tests/data/review
 
 # What CI runs besides the tests: formatting (100 columns) and lint (E501 and RUF100 included).
 lint: setup
