@@ -57,6 +57,19 @@ def _merge(fo: Any, sample: Any, rec: dict) -> None:
     sample["qa"] = fo.Classifications(classifications=labels)
 
 
+#: List-of-text fields; declared up front, since an empty list tells FiftyOne no element type.
+LIST_FIELDS = ("flags", "label_issues", "audit", "qa.classifications.audit")
+
+
+def _declare_lists(fo: Any, ds: Any) -> None:
+    """Declare the list fields (and `qa`, which holds one) on a dataset with no samples yet."""
+    if not ds.has_sample_field("qa"):
+        ds.add_sample_field("qa", fo.EmbeddedDocumentField, embedded_doc_type=fo.Classifications)
+    for path in LIST_FIELDS:
+        if not ds.has_sample_field(path):
+            ds.add_sample_field(path, fo.ListField, subfield=fo.StringField)
+
+
 def open_dataset(name: str) -> Any:
     """The persistent dataset `name`, created empty when it does not exist."""
     fo = fiftyone()
@@ -85,6 +98,7 @@ def build_dataset(
     # (bench/review.py): one sample declares the schema, the rest go in without them, and
     # `add_dynamic_sample_fields` then declares any attribute that sample did not have.
     if new and not len(ds):
+        _declare_lists(fo, ds)
         ds.add_samples([to_sample(fo, new[0])], dynamic=True, progress=False)
         new_rest = new[1:]
     else:
