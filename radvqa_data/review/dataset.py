@@ -20,9 +20,6 @@ from radvqa_data.core.progress import progress_bar
 from radvqa_data.review.fo import fiftyone
 from radvqa_data.review.records import ReviewRecords
 
-#: Label attributes a person may set (kept across an update of the sample).
-PERSON_ATTRS = ("corrected_answer",)
-
 
 def _label(fo: Any, qa: dict) -> Any:
     return fo.Classification(label=f"{qa['question']} -> {qa['answer']}", **qa)
@@ -45,8 +42,9 @@ def _merge(fo: Any, sample: Any, rec: dict) -> None:
         prev = old.get(q["row_id"])
         if prev is not None:
             lab.tags = list(prev.tags)
-            for attr in PERSON_ATTRS:
-                if prev.has_field(attr) and prev[attr] is not None:
+            # what a person added (corrected_answer, or any attribute of their own) stays
+            for attr in prev.field_names:
+                if not lab.has_field(attr) and prev[attr] is not None:
                     lab[attr] = prev[attr]
         labels.append(lab)
     for k, v in rec.items():

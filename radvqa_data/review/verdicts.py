@@ -58,7 +58,10 @@ def label_table(ds: Any, answer_field: str = "corrected_answer") -> pl.DataFrame
 
 
 def decisions_of(
-    labels: pl.DataFrame, name: str, reject_tags: tuple[str, ...] = ("reject",)
+    labels: pl.DataFrame,
+    name: str,
+    reject_tags: tuple[str, ...] = ("reject",),
+    answer_field: str = "corrected_answer",
 ) -> pl.DataFrame:
     """Decisions (`DECISION_SCHEMA`) from a `label_table`: a label tagged with a reject tag, every
     row of an image tagged so, and each corrected answer that differs from the answer."""
@@ -70,12 +73,11 @@ def decisions_of(
     )
 
     def frame(df: pl.DataFrame, action: str, scope: str, reason: pl.Expr) -> pl.DataFrame:
+        answer = pl.col("corrected") if action == "correct" else pl.lit(None, pl.String)
         return df.select(
             "id",
             pl.lit(action).alias("action"),
-            (pl.col("corrected") if action == "correct" else pl.lit(None, pl.String)).alias(
-                "answer"
-            ),
+            answer.alias("answer"),
             pl.lit(scope).alias("scope"),
             reason.alias("reason"),
             "source",
@@ -94,7 +96,7 @@ def decisions_of(
                 "image",
                 pl.col("image_tags").list.set_intersection(rt).list.join(","),
             ),
-            frame(corr, "correct", "row", pl.lit("corrected_answer")),
+            frame(corr, "correct", "row", pl.lit(answer_field)),
         ]
     )
     return out.cast(DECISION_SCHEMA).unique(["id", "action"], keep="first", maintain_order=True)
@@ -109,7 +111,7 @@ def pull(
 ) -> dict[str, int]:
     """Write the decisions of dataset `name` to `out` (Parquet, atomic); returns counts."""
     ds = load(name)
-    decisions = decisions_of(label_table(ds, answer_field), name, reject_tags)
+    decisions = decisions_of(label_table(ds, answer_field), name, reject_tags, answer_field)
     write_parquet(Path(out), decisions)
     counts = {"decisions": decisions.height}
     for action, scope, n in decisions.group_by(["action", "scope"]).len().iter_rows():

@@ -147,6 +147,7 @@ def test_rerun_adds_only_what_changed_and_keeps_verdicts(fo, sample_shards, data
     sa = ds.one({"image_key": a})
     kept_row = sa.qa.classifications[-1].row_id
     sa.qa.classifications[-1].tags.append("wrong")
+    sa.qa.classifications[-1]["corrected_answer"] = "fixed"
     sa.save()
     sb = ds.one({"image_key": b})
     sb.tags.append("reject")
@@ -177,6 +178,8 @@ def test_rerun_adds_only_what_changed_and_keeps_verdicts(fo, sample_shards, data
     sa = ds.one({"image_key": a})
     tags = {lab.row_id: lab.tags for lab in sa.qa.classifications}
     assert drop_a not in tags and tags[kept_row] == ["wrong"]
+    assert sa.qa.classifications[-1].row_id == kept_row
+    assert sa.qa.classifications[-1]["corrected_answer"] == "fixed"
 
 
 def test_label_issues_and_audit_findings_on_the_samples(fo, sample_shards, dataset_name, tmp_path):
