@@ -23,7 +23,10 @@ def fo(tmp_path_factory: pytest.TempPathFactory):
 
     module = fiftyone()
     assert module.config.database_dir == str(root / "db")
-    module.list_datasets()  # starts the database now, once
+    try:
+        module.list_datasets()  # starts the database now, once
+    except Exception as exc:  # FiftyOne reports a mongod that cannot load as a port timeout
+        pytest.fail(f"FiftyOne's database did not start ({exc}); see `just review-db`")
     return module
 
 
