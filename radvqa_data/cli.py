@@ -17,6 +17,7 @@ from radvqa_data.catalog import cli as catalog_cli
 from radvqa_data.entities import cli as entities_cli
 from radvqa_data.export import cli as export_cli
 from radvqa_data.llm import cli as llm_cli
+from radvqa_data.review import cli as review_cli
 from radvqa_data.synth import cli as synth_cli
 
 app = typer.Typer(
@@ -33,6 +34,7 @@ app.add_typer(synth_cli.app)  # synth, describe
 app.add_typer(export_cli.app)  # export
 app.add_typer(llm_cli.app)  # parse-responses
 app.add_typer(audit_cli.app)  # audit
+app.add_typer(review_cli.app)  # review [build] / pull / sample / score
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,7 +14,9 @@
   captions never reach training unless asked for by name (SOURCE may be ``*`` for all).
 
 Rows whose image file is missing are dropped and counted (`stats["dropped_no_image"]`), unless
-`require_images=False` (scoring a predictions file needs no pixels).
+`require_images=False` (scoring a predictions file needs no pixels). With `decisions` (a file from
+`radvqa-data review pull`), rows a person rejected are dropped and corrected answers replace the
+generated ones (`radvqa_data.core.decisions`; counts in `stats["decisions"]`).
 """
 
 from __future__ import annotations
@@ -102,10 +104,12 @@ def read_qa(
     catalog: Path | None = None,
     require_images: bool = True,
     stats: dict | None = None,
+    decisions: Path | str | None = None,
 ) -> pl.DataFrame:
     """QA rows (columns `READ_COLUMNS`) for a data spec; see the module docstring.
 
-    `stats`, when given, receives ``rows`` and ``dropped_no_image`` counts.
+    `stats`, when given, receives ``rows`` and ``dropped_no_image`` counts (and ``decisions``:
+    what the decisions file dropped and corrected, when one is given).
     """
     name, _, rest = spec.partition(":")
     if name == "synthetic":
@@ -126,6 +130,13 @@ def read_qa(
             for c in READ_COLUMNS
         ]
     )
+    applied = None
+    if decisions is not None:
+        from radvqa_data.core.decisions import apply_decisions, read_decisions
+
+        df, applied = apply_decisions(df, read_decisions(decisions))
+        applied["file"] = str(decisions)
+        log.info("%s: decisions %s", spec, applied)
     dropped = 0
     if require_images:
         exists = [p is not None and Path(p).is_file() for p in df["image_path"].to_list()]
@@ -136,4 +147,6 @@ def read_qa(
             log.warning("%s: dropped %d rows without an image file", spec, dropped)
     if stats is not None:
         stats.update(rows=df.height, dropped_no_image=dropped)
+        if applied is not None:
+            stats["decisions"] = applied
     return df

@@ -144,6 +144,11 @@ def run_cmd(
     resume: bool = typer.Option(
         False, "--resume", help="Continue from the last checkpoint in OUT."
     ),
+    decisions: Path | None = typer.Option(
+        None,
+        "--decisions",
+        help="Review verdicts (`radvqa-data review pull`) for every data source without its own.",
+    ),
     progress: ProgressOpt = True,
 ) -> None:
     """Train the stages of RECIPE; extra `key=value` arguments override the recipe."""
@@ -152,6 +157,9 @@ def run_cmd(
         from radvqa_train.run import run_recipe
 
         cfg = load_config(recipe, overrides=list(ctx.args), model=model)
+        for stage in cfg.stages if decisions is not None else []:
+            for d in stage.data:
+                d.decisions = d.decisions or str(decisions)
         run_recipe(cfg, out=out, shards=shards, catalog=catalog, resume=resume, progress=progress)
 
 
@@ -168,6 +176,9 @@ def eval_cmd(
     ),
     catalog: OptionalCatalogOpt = None,
     shards: Path | None = typer.Option(None, "--shards", help="Folder of synthetic QA shards."),
+    decisions: Path | None = typer.Option(
+        None, "--decisions", help="Review verdicts (`radvqa-data review pull`) to apply first."
+    ),
     limit: int | None = typer.Option(None, "--limit", help="Score only the first N rows."),
     batch_size: int = typer.Option(8, "--batch-size", help="Generation batch size."),
     max_new_tokens: int = typer.Option(16, "--max-new-tokens", help="Longest generated answer."),
@@ -237,6 +248,7 @@ def eval_cmd(
             predictions=predictions,
             catalog=catalog,
             shards=shards,
+            decisions=decisions,
             limit=limit,
             out=out,
             batch_size=batch_size,

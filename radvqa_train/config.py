@@ -56,6 +56,8 @@ class DataSpec:
     question_types: list[str] | None = None
     answer_types: list[str] | None = None  # closed / open
     limit: int | None = None  # first N rows after filters (quick runs)
+    # `radvqa-data review pull` file: drop rejected rows, use corrected answers (docs/review.md)
+    decisions: str | None = None
 
 
 @dataclass

@@ -29,6 +29,8 @@ class StageData:
     frames: list[pl.DataFrame]
     weights: list[float]
     specs: list[str]
+    #: per source with a decisions file: what it dropped and corrected (stage.json records it)
+    decisions: dict[str, dict] | None = None
 
     @property
     def total(self) -> int:
@@ -39,7 +41,7 @@ def load_source(
     d: DataSpec, *, shards: Path | None, catalog: Path | None, stats: dict | None = None
 ) -> pl.DataFrame:
     """Rows of one data source after its filters and limit."""
-    df = read_qa(d.spec, shards=shards, catalog=catalog, stats=stats)
+    df = read_qa(d.spec, shards=shards, catalog=catalog, stats=stats, decisions=d.decisions)
     for col, allowed in (
         ("source", d.sources),
         ("question_type", d.question_types),
@@ -56,8 +58,19 @@ def load_source(
 
 def load_stage(stage: StageConfig, *, shards: Path | None, catalog: Path | None) -> StageData:
     """Read every source of `stage`."""
-    frames = [load_source(d, shards=shards, catalog=catalog) for d in stage.data]
-    return StageData(frames, [float(d.weight) for d in stage.data], [d.spec for d in stage.data])
+    stats = [{} for _ in stage.data]
+    frames = [
+        load_source(d, shards=shards, catalog=catalog, stats=st)
+        for d, st in zip(stage.data, stats, strict=True)
+    ]
+    pairs = zip(stage.data, stats, strict=True)
+    decisions = {d.spec: st["decisions"] for d, st in pairs if "decisions" in st}
+    return StageData(
+        frames,
+        [float(d.weight) for d in stage.data],
+        [d.spec for d in stage.data],
+        decisions or None,
+    )
 
 
 def draw_order(

@@ -135,6 +135,7 @@ def evaluate(
     predictions: Path | None = None,
     catalog: Path | None = None,
     shards: Path | None = None,
+    decisions: Path | None = None,
     limit: int | None = None,
     out: Path = Path("out/eval"),
     batch_size: int = 8,
@@ -158,7 +159,12 @@ def evaluate(
     judge_backend = judge.connect() if judge is not None else None
     stats: dict = {}
     df = read_qa(
-        data, shards=shards, catalog=catalog, require_images=model is not None, stats=stats
+        data,
+        shards=shards,
+        catalog=catalog,
+        require_images=model is not None,
+        stats=stats,
+        decisions=decisions,
     )
     if limit is not None:
         df = df.head(limit)
@@ -202,6 +208,7 @@ def evaluate(
         model=model,
         predictions=str(predictions) if predictions else None,
         dropped_no_image=stats.get("dropped_no_image", 0),
+        decisions=stats.get("decisions"),
         missing_predictions=missing,
         unmatched_predictions=unmatched,
         image_ablation=image_ablation,

@@ -133,6 +133,7 @@ def run_recipe(
             family=family,
             rows=data.total,
             sources=data.specs,
+            decisions=data.decisions,
             seconds=round(time.perf_counter() - t0, 2),
             world_size=accelerator.num_processes,
         )

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -148,3 +149,33 @@ def test_test_files_import_no_other_test_file() -> None:
                 if name.startswith("tests.") and name.split(".")[-1].startswith("test_"):
                     bad.append(f"{path.relative_to(ROOT)} imports {name}")
     assert bad == []
+
+
+def test_only_review_imports_fiftyone_and_only_inside_functions() -> None:
+    """FiftyOne (the optional `review` extra, seconds to import) is imported in
+    `radvqa_data/review/` only, and there inside functions, so `--help` stays instant and the
+    rest of the project runs without it."""
+    bad = []
+    review = ROOT / "radvqa_data" / "review"
+    for path in _modules():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        top = set(map(id, tree.body))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = [node.module]
+            if not any(n.split(".")[0] in ("fiftyone", "fiftyone_brain") for n in names):
+                continue
+            where = path.relative_to(ROOT)
+            if review not in path.parents:
+                bad.append(f"{where}: imports fiftyone outside radvqa_data/review/")
+            elif id(node) in top:
+                bad.append(f"{where}: imports fiftyone at module level")
+        # `require("fiftyone", ...)` / importlib: the name as a string literal
+        if review not in path.parents and re.search(r"[\"']fiftyone", path.read_text("utf-8")):
+            bad.append(f"{path.relative_to(ROOT)}: names the fiftyone module outside review/")
+    assert bad == []
+    # the one import there is, through `require`, is what the literal check looks for
+    assert re.search(r"[\"']fiftyone", (review / "fo.py").read_text(encoding="utf-8"))

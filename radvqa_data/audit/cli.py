@@ -35,6 +35,7 @@ class AuditRequest:
     progress: bool = True
     only: str | None = None
     boilerplate_cases: int = BOILERPLATE_MAX_CASES
+    decisions: Path | None = None
 
 
 # The backslash keeps the docstring's first paragraph one line: typer's command list shows a
@@ -95,6 +96,12 @@ def audit(
     only: str | None = typer.Option(
         None, "--only", help="Run only these checks: KIND,KIND (default: all the inputs allow)."
     ),
+    decisions: Path | None = typer.Option(
+        None,
+        "--decisions",
+        help="With --fix: also drop rows a reviewer rejected, use corrected answers "
+        "(`radvqa-data review pull`).",
+    ),
     progress: ProgressOpt = True,
 ) -> None:
     """Find duplicates and train/test leakage: QA pairs, same pictures, benchmark contamination, \
@@ -118,6 +125,7 @@ captions, groups.
                 progress=progress,
                 only=only,
                 boilerplate_cases=boilerplate_cases,
+                decisions=decisions,
             )
         )
     if code:
@@ -158,6 +166,12 @@ def run_request(req: AuditRequest) -> int:
         )
     if fix is not None and not inputs:
         raise InputError("--fix needs INPUT rows to clean")
+    if req.decisions is not None and fix is None:
+        raise InputError("--decisions applies to the cleaned copy: add --fix OUT")
+    if req.decisions is not None:
+        from radvqa_data.core.decisions import read_decisions
+
+        read_decisions(req.decisions)  # a bad file fails before the audit runs
     opts = AuditOptions(
         inputs=list(inputs),
         catalog=catalog,
@@ -193,7 +207,9 @@ def run_request(req: AuditRequest) -> int:
     if fix is not None and res.rows is not None:
         from radvqa_data.audit.fix import write_fixed
 
-        counts = write_fixed(fix, res.rows, res.findings, list(inputs), fix_mode)
+        counts = write_fixed(
+            fix, res.rows, res.findings, list(inputs), fix_mode, decisions=req.decisions
+        )
         typer.echo(
             f"fix: {sum(counts.values())} rows "
             f"{'removed' if fix_mode == 'drop' else 'quarantined'} -> {fix} "
@@ -201,6 +217,13 @@ def run_request(req: AuditRequest) -> int:
                 f"{k}={n}" for k, n in sorted(counts.items(), key=lambda kv: KINDS.index(kv[0]))
             )
         )
+        if req.decisions is not None:
+            import json
+
+            from radvqa_data.core.shards import ShardDir
+
+            d = json.loads(ShardDir(fix).fix_summary.read_text(encoding="utf-8"))["decisions"]
+            typer.echo(f"review: {d['rejected']} rows rejected, {d['corrected']} corrected")
     bad = failing(res.findings, kinds)
     if bad:
         typer.secho(

@@ -12,6 +12,10 @@ Which row goes, per finding kind (side a is always the less protected side):
 `--fix-mode drop` removes those rows; `move` keeps them with split = "quarantine". Either way
 `OUT/removed.parquet` lists each affected row with the kind and reason, and the kept rows are
 written as `OUT/qa/part-00000.parquet` with the input's own columns.
+
+`--decisions FILE` (`radvqa-data review pull`) then drops the rows a reviewer rejected and puts
+their corrected answers in (`radvqa_data.core.decisions`, keyed by the row id); the counts go
+into `fix_summary.json` under `decisions`.
 """
 
 from __future__ import annotations
@@ -89,9 +93,15 @@ def rows_to_remove(rows: pl.DataFrame, findings: list[Finding]) -> pl.DataFrame:
 
 
 def write_fixed(
-    out: Path, rows: pl.DataFrame, findings: list[Finding], inputs: list[Path], mode: str = "drop"
+    out: Path,
+    rows: pl.DataFrame,
+    findings: list[Finding],
+    inputs: list[Path],
+    mode: str = "drop",
+    decisions: Path | None = None,
 ) -> dict[str, int]:
-    """Write the cleaned copy under `out`; returns counts per kind of affected rows."""
+    """Write the cleaned copy under `out`; returns counts per kind of affected rows (what
+    `decisions` dropped and corrected is in `fix_summary.json`)."""
     if mode not in ("drop", "move"):
         raise InputError(f"--fix-mode {mode}: expected 'drop' or 'move'")
     out = Path(out)
@@ -109,6 +119,15 @@ def write_fixed(
         if split_col:
             moved = moved.with_columns(pl.lit(QUARANTINE).alias(split_col))
         keep = pl.concat([keep, moved]).sort("__k")
+    applied = None
+    if decisions is not None:
+        from radvqa_data.core.decisions import apply_decisions, read_decisions
+
+        answer_col = _same_column(rows, "__answer") or "__answer"
+        keep, applied = apply_decisions(
+            keep, read_decisions(decisions), id_col="__row_id", answer_col=answer_col
+        )
+        applied["file"] = str(Path(decisions).resolve())
     shard_dir = ShardDir(out)
     write_parquet(shard_dir.qa_path(0), keep.select(orig_cols) if orig_cols else keep)
     removed = rows.join(rem, on="__k").select(
@@ -132,6 +151,7 @@ def write_fixed(
             "affected": removed.height,
             "by_kind": counts,
             "inputs": [str(Path(p).resolve()) for p in inputs],
+            "decisions": applied,
         },
     )
     return counts
@@ -139,11 +159,16 @@ def write_fixed(
 
 def _split_column(rows: pl.DataFrame) -> str | None:
     """The user's column that became `__split` (so `move` rewrites it in place)."""
+    return _same_column(rows, "__split")
+
+
+def _same_column(rows: pl.DataFrame, canonical: str) -> str | None:
+    """The user's column that became `canonical` (`__split`, `__answer`), to rewrite in place."""
     for c in rows.columns:
         if (
             not c.startswith("__")
             and rows[c].dtype == pl.String
-            and rows[c].equals(rows["__split"], null_equal=True)
+            and rows[c].equals(rows[canonical], null_equal=True)
         ):
             return c
     return None

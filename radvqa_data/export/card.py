@@ -54,6 +54,7 @@ class CardInputs:
     kept_without_image: bool  # hf: such rows are exported with image = None; else skipped
     image_mode: str | None  # copy / hardlink / symlink (JSON formats)
     contamination: dict | None
+    decisions: dict | None = None  # `--decisions`: what a person's verdicts dropped and corrected
 
 
 def card_header(stats: RowStats, c: CardInputs) -> dict:
@@ -251,6 +252,20 @@ def _contamination(con: dict | None) -> list[str]:
     )
 
 
+def _review(d: dict | None) -> list[str]:
+    """What a person's review verdicts (`--decisions`, docs/review.md) changed."""
+    if d is None:
+        return ["## Review", "", "No review decisions were applied (`--decisions`).", ""]
+    return [
+        "## Review",
+        "",
+        f"Decisions from `{d['file']}` (`radvqa-data review pull`): {d['rejected']} rows "
+        f"rejected by a reviewer and left out, {d['corrected']} answers corrected; "
+        f"{d['not_found']} of the {d['decisions']} decisions name rows not in this export.",
+        "",
+    ]
+
+
 def render_card(inp: ExportInput, stats: RowStats, c: CardInputs) -> str:
     """The whole README.md: YAML header, then the body sections."""
     header = yaml.safe_dump(card_header(stats, c), sort_keys=False, allow_unicode=True)
@@ -273,5 +288,5 @@ def render_card(inp: ExportInput, stats: RowStats, c: CardInputs) -> str:
         "",
     ]
     body += _counts(stats, inp) + _sources(stats) + _generation(inp) + _export(c, inp)
-    body += _contamination(c.contamination)
+    body += _contamination(c.contamination) + _review(c.decisions)
     return f"---\n{header}---\n\n" + "\n".join(body).rstrip() + "\n"

@@ -43,6 +43,11 @@ def export_cmd(
     name: str = typer.Option(
         None, "--name", help="Name in the card and LLaMA-Factory entries (default: OUT's)."
     ),
+    decisions: Path = typer.Option(
+        None,
+        "--decisions",
+        help="Review verdicts (`radvqa-data review pull`): drop rejected rows, use corrections.",
+    ),
     progress: ProgressOpt = True,
 ) -> None:
     """Export shards for a training stack (LLaVA, LLaMA-Factory, TRL, datasets), with a card.
@@ -61,6 +66,7 @@ def export_cmd(
             images=images,
             name=name,
             progress=progress,
+            decisions=decisions,
         )
         skipped = ", ".join(f"{k}={n}" for k, n in r["skipped"].items() if n)
         parts = [
@@ -71,6 +77,9 @@ def export_cmd(
             parts.append(f"skipped (no usable image): {skipped}")
         if r["rows_without_image"]:
             parts.append(f"{r['rows_without_image']} rows without image")
+        if r["decisions"]:
+            d = r["decisions"]
+            parts.append(f"review: {d['rejected']} rows rejected, {d['corrected']} corrected")
         if r["quarantined"]:
             parts.append(f"{r['quarantined']} quarantined rows left out")
         typer.echo("; ".join(parts))

@@ -74,12 +74,22 @@ def export(
     images: str = "copy",
     name: str | None = None,
     progress: bool = True,
+    decisions: str | Path | None = None,
 ) -> dict:
-    """Export `folder` (synth or `audit --fix` output) to `out` in `fmt`; returns export.json."""
+    """Export `folder` (synth or `audit --fix` output) to `out` in `fmt`; returns export.json.
+
+    `decisions`: a `radvqa-data review pull` file; its rejected rows are left out and its
+    corrected answers used (`radvqa_data.core.decisions`), as the card and export.json say."""
     if fmt not in FORMATS:
         raise ConfigError(f"--format {fmt}: unknown format (expected one of {', '.join(FORMATS)})")
     folder, out = Path(folder), Path(out)
     inp = load_export_input(folder, catalog=catalog, manifest=manifest)
+    applied = None
+    if decisions is not None:
+        from radvqa_data.core.decisions import apply_decisions, read_decisions
+
+        inp.rows, applied = apply_decisions(inp.rows, read_decisions(decisions))
+        applied["file"] = str(Path(decisions).resolve())
     earlier = _earlier_files(out, folder)
     name = name or re.sub(r"[^A-Za-z0-9_-]+", "_", out.resolve().name) or "radvqa"
     has_image = inp.rows["image_problem"].is_null()
@@ -141,6 +151,7 @@ def export(
         kept_without_image=fmt == "hf",
         image_mode=images if placer else None,
         contamination=contamination,
+        decisions=applied,
     )
     stats = row_stats(rows)
     write_text(out / "README.md", render_card(inp, stats, card))
@@ -158,6 +169,7 @@ def export(
         "skipped": {k: problems.get(k, 0) if fmt != "hf" else 0 for k in IMAGE_PROBLEMS},
         "rows_without_image": sum(problems.values()) if fmt == "hf" else 0,
         "quarantined": inp.quarantined,
+        "decisions": applied,
         "images": placer.counts if placer else None,
         "files": written,
     }
