@@ -111,7 +111,7 @@ class Steps:
 
         from radvqa_data.synth.config import SynthConfig
         from radvqa_data.synth.driver import run_synth
-        from radvqa_data.synth.rules import RulesGenerator
+        from radvqa_data.synth.rules.generator import RulesGenerator
 
         cat = self._medpix_catalog()
         out = self._fresh(f"synth-{ex}")

@@ -97,7 +97,7 @@ def synth_cmd(
 
         settings: dict = {}
         if backend == "rules":
-            from radvqa_data.synth.rules import RulesGenerator
+            from radvqa_data.synth.rules.generator import RulesGenerator
 
             generator = RulesGenerator(seed)
         else:

@@ -95,7 +95,7 @@ def code_version() -> dict:
     """Package version, rules version and git commit (when run from a checkout)."""
     from importlib.metadata import PackageNotFoundError, version
 
-    from radvqa_data.synth.templates import RULES_VERSION
+    from radvqa_data.synth.rules.templates import RULES_VERSION
 
     try:
         pkg = version("radvqa")

@@ -153,7 +153,7 @@ def gold_candidates(catalog: Path, gold: dict[str, dict]) -> list:
     from radvqa_data.core.db import connect
     from radvqa_data.filters import FilterChain, default_filters
     from radvqa_data.synth.records import ShardPlan, load_shard
-    from radvqa_data.synth.rules import RulesGenerator
+    from radvqa_data.synth.rules.generator import RulesGenerator
 
     con = connect(catalog, read_only=True)
     try:

@@ -25,9 +25,9 @@ import duckdb
 
 from radvqa_data.catalog.fast.bulk import BIGINT, INTEGER, UBIGINT, VARCHAR, insert_rows
 from radvqa_data.catalog.fast.signals import deferred_interrupt
-from radvqa_data.catalog.fast.workerpool import close_pool, default_workers
 from radvqa_data.catalog.imageprobe import PROBE_VERSION, Probe
 from radvqa_data.executor import Executor, make_executor
+from radvqa_data.executor.workerpool import close_pool, default_workers
 
 CACHE_DDL = """
 CREATE TABLE IF NOT EXISTS catalog_probe_cache (

@@ -7,10 +7,10 @@ import random
 from typing import TYPE_CHECKING
 
 from radvqa_data.core.records import Candidate, Entity, ImageRecord
-from radvqa_data.synth.templates import RULES_VERSION, TEMPLATES, article
+from radvqa_data.synth.rules.templates import RULES_VERSION, TEMPLATES, article
 
 if TYPE_CHECKING:
-    from radvqa_data.synth.caption_units import Unit
+    from radvqa_data.synth.rules.sentence_units import Unit
 
 #: Findings asked without an article ("Is there edema?").
 MASS_NOUNS = frozenset(

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 
 from radvqa_data.core.records import Candidate, ImageRecord
 from radvqa_data.lexicon import load_lexicon
-from radvqa_data.synth.rules_common import QuestionRandom, make, pick_polarity, reject
+from radvqa_data.synth.rules.candidates import QuestionRandom, make, pick_polarity, reject
 
 #: Plausible alternatives for "no" answers and two-way choices (what a reader might confuse).
 MODALITY_ALTERNATIVES = {

@@ -1,5 +1,5 @@
 """POS, SIZE, ATTRIB and COUNT questions about one affirmed finding, from the modifiers that
-attach to it (`caption_frames`): its side, place, size word, measurement, attribute and count.
+attach to it (`finding_frames`): its side, place, size word, measurement, attribute and count.
 
 Every mention of the finding must agree (two sides, two places or two sizes give no question);
 a measurement keeps all its dimensions or gives no question; a signal attribute names the MR
@@ -12,10 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from radvqa_data.core.records import Candidate, Entity, ImageRecord
-from radvqa_data.synth.caption_frames import CaptionReading, Frame
-from radvqa_data.synth.caption_phrases import TISSUE_SURFACES, anatomy_phrase, side_of
-from radvqa_data.synth.caption_units import NUMBER_WORDS, Unit, measurement_answer
-from radvqa_data.synth.rules_common import (
+from radvqa_data.synth.rules.candidates import (
     MASS_NOUNS,
     QuestionRandom,
     make,
@@ -23,6 +20,10 @@ from radvqa_data.synth.rules_common import (
     plural,
     span_of,
 )
+from radvqa_data.synth.rules.finding_frames import CaptionReading
+from radvqa_data.synth.rules.finding_phrases import TISSUE_SURFACES, anatomy_phrase, side_of
+from radvqa_data.synth.rules.frame import Frame
+from radvqa_data.synth.rules.sentence_units import NUMBER_WORDS, Unit, measurement_answer
 
 OPPOSITE = {
     "hyperintense": "hypointense",
