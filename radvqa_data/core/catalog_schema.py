@@ -42,7 +42,7 @@ class Table:
     doc: str = ""
 
     def ddl(self) -> str:
-        """``CREATE TABLE IF NOT EXISTS`` for this table (with each column's doc as a comment)."""
+        """``CREATE TABLE IF NOT EXISTS`` for this table (the docs stay here: DuckDB keeps no comments)."""
         lines = []
         for c in self.columns:
             lines.append(f"    {c.name} {c.type}{' NOT NULL' if c.not_null else ''}")
