@@ -128,7 +128,7 @@ def test_the_checker_sees_a_violation(tmp_path: Path) -> None:
     assert fast_rule("radvqa_data.catalog.ingest", "radvqa_data.catalog.fast.probe_pool")
     assert not fast_rule("radvqa_data.catalog.ingest", "radvqa_data.catalog.fast.probe_all")
     assert not train_diag_rule("radvqa_train.data", "radvqa_data.reader")
-    names = _imports(ROOT / "radvqa_data" / "reader.py")
+    names = _imports(ROOT / "radvqa_data" / "reader" / "__init__.py")
     assert "radvqa_data.core.errors" in names and "radvqa_data.core.shards.ShardDir" in names
 
 

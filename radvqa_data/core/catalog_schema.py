@@ -7,7 +7,7 @@ names (`column_names`) are generated from `TABLES`; no other module spells a ``C
 ``ensure_tables(con, "name")``.
 
 Names are the catalog's own, end to end: a source's field is renamed where the source arrives
-(`catalog/sources/KIND.py`), and the reader (`radvqa_data/reader.py`) gives its rows to train
+(`catalog/sources/KIND.py`), and the reader (`radvqa_data/reader/`) gives its rows to train
 and diag under the QA row's names (`core.schema`), renaming nothing else.
 """
 
@@ -42,7 +42,7 @@ class Table:
     doc: str = ""
 
     def ddl(self) -> str:
-        """``CREATE TABLE IF NOT EXISTS`` for this table (the docs stay here: DuckDB keeps no comments)."""
+        """``CREATE TABLE IF NOT EXISTS`` for this table (column docs stay here, not in SQL)."""
         lines = []
         for c in self.columns:
             lines.append(f"    {c.name} {c.type}{' NOT NULL' if c.not_null else ''}")

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from radvqa_data.core import atomic
 from radvqa_data.core.shards import ShardDir
+from radvqa_data.reader.image_records import ShardPlan
 from radvqa_data.synth.config import SynthConfig
-from radvqa_data.synth.records import ShardPlan
 
 
 def shard_stats(

@@ -89,7 +89,7 @@ def caption_rows(catalog: Path, images: list[tuple[str, str]]) -> list[dict]:
     import duckdb
 
     from radvqa_data.filters import FilterChain, default_filters
-    from radvqa_data.synth.records import ShardPlan, load_shard
+    from radvqa_data.reader.image_records import ShardPlan, load_shard
     from radvqa_data.synth.rules.generator import RulesGenerator
 
     gen = RulesGenerator(seed=0)
