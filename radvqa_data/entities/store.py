@@ -8,7 +8,7 @@ processed by another pipeline (another lexicon version or model).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 import duckdb
 
@@ -36,38 +36,6 @@ def pipeline_id(model: str | None) -> str:
 def ensure_entity_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create `entities` and `entity_texts` when absent."""
     ensure_tables(con, "entities", "entity_texts")
-
-
-def pending_texts(
-    con: duckdb.DuckDBPyConnection,
-    pipeline: str,
-    sources: list[str] | None = None,
-    fields: list[str] | None = None,
-) -> tuple[int, Iterator[tuple[tuple[str, str], str, str]]]:
-    """Texts not yet processed by `pipeline` (new or changed): (count, iterator of items)."""
-    where = "WHERE (p.source IS NULL OR p.text_md5 <> md5(t.text) OR p.pipeline <> ?)"
-    params: list = [pipeline]
-    if sources:
-        where += f" AND t.source IN ({','.join('?' * len(sources))})"
-        params += sources
-    if fields:
-        where += f" AND t.field IN ({','.join('?' * len(fields))})"
-        params += fields
-    base = (
-        "FROM texts t LEFT JOIN entity_texts p "
-        "ON p.source = t.source AND p.image_id = t.image_id AND p.field = t.field " + where
-    )
-    total = con.execute(f"SELECT count(*) {base}", params).fetchall()[0][0]
-    cur = con.cursor()
-    cur.execute(f"SELECT t.source, t.image_id, t.field, t.text {base} ORDER BY 1, 2, 3", params)
-
-    def rows() -> Iterator[tuple[tuple[str, str], str, str]]:
-        while batch := cur.fetchmany(4096):
-            for source, image_id, field, text in batch:
-                yield (source, image_id), field, text
-        cur.close()
-
-    return total, rows()
 
 
 def write_batch(
