@@ -40,6 +40,9 @@ class Table:
     columns: tuple[Col, ...]
     primary_key: tuple[str, ...] = ()
     doc: str = ""
+    #: A step's own bookkeeping table: the module (or package) that writes it may read it back
+    #: itself. Every other read of the catalog goes through `radvqa_data.reader`.
+    owner: str = ""
 
     def ddl(self) -> str:
         """``CREATE TABLE IF NOT EXISTS`` for this table (column docs stay here, not in SQL)."""
@@ -178,6 +181,7 @@ ENTITIES = Table(
         _c("cui_origin", V, "lexicon | concepts (linked from the source's own CUIs)"),
     ),
     doc="one row per entity mention (written by `radvqa-data entities`)",
+    owner="radvqa_data.entities",
 )
 ENTITY_TEXTS = Table(
     "entity_texts",
@@ -191,6 +195,7 @@ ENTITY_TEXTS = Table(
     ),
     ("source", "image_id", "field"),
     "one row per text `entities` processed (what makes a rerun incremental)",
+    owner="radvqa_data.entities",
 )
 PROBE_CACHE = Table(
     "catalog_probe_cache",
@@ -209,6 +214,7 @@ PROBE_CACHE = Table(
     ),
     ("path",),
     "image probes by (path, size, mtime): `catalog add` reuses them for unchanged files",
+    owner="radvqa_data.catalog.fast.probe_pool",
 )
 
 #: Every catalog table, by name. Adding a table is one entry here.

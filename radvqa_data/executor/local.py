@@ -17,7 +17,10 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 from radvqa_data.core.errors import ConfigError
-from radvqa_data.executor.base import LOCAL_MODES
+
+#: How a local executor runs batches: in the calling thread, on the shared probe threads (work
+#: that releases the GIL), or in forked worker processes (pure-Python work such as spaCy).
+LOCAL_MODES = ("inline", "threads", "fork")
 
 B = TypeVar("B")
 R = TypeVar("R")
