@@ -24,7 +24,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from radvqa_train.judge import JudgeSettings, judge_prompt, parse_verdict
+from radvqa_data.llm.client import parse_verdict
+from radvqa_train.judge import JudgeSettings, judge_prompt
 
 CHUNK = 64  # prompts per backend call: the cache is appended (and the bar moves) per chunk
 

@@ -14,8 +14,9 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+from radvqa_data.llm.client import parse_verdict
 from radvqa_train.cli import app
-from radvqa_train.judge import JudgeSettings, judge_prompt, parse_verdict
+from radvqa_train.judge import JudgeSettings, judge_prompt
 from radvqa_train.judge_run import judge_open_answers, read_cache
 from radvqa_train.metrics import score
 
