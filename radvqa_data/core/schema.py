@@ -31,8 +31,6 @@ QUESTION_TYPES: Final = (
     "OTHER",
 )
 
-#: `closed`: yes/no or a choice among options named in the question; `open`: short free answer.
-ANSWER_TYPES: Final = ("closed", "open")
 
 #: Normalized modality vocabulary of the catalog (`images.modality`).
 MODALITIES: Final = ("CT", "MRI", "X-ray", "ultrasound", "angiography", "nuclear", "other")

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from radvqa_data.core.answers import CLOSED
 from radvqa_data.core.records import Candidate, ImageRecord
 from radvqa_data.llm import grounding
 from radvqa_data.llm.backends.base import Backend, Completion
@@ -204,7 +205,7 @@ class LLMGenerator(Generator):
         for item in parsed.items:
             # A yes/no answer is closed whatever the model labelled it (VQA-RAD's definition).
             yes_no = item.answer.lower() in ("yes", "no")
-            answer_type = "closed" if yes_no else (item.answer_type or src.kind)
+            answer_type = CLOSED if yes_no else (item.answer_type or src.kind)
             g = grounding.ground(item.question, item.answer, item.evidence, src.record)
             qtype = item.question_type or guess_question_type(item.question)
             cand = self._candidate(src, item.question, g.answer, answer_type, qtype)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from radvqa_data.core.answers import CLOSED, OPEN
 from radvqa_data.core.records import Candidate, Entity, ImageRecord
 from radvqa_data.synth.rules.candidates import QuestionRandom, finding_slots, make, reject, span_of
 from radvqa_data.synth.rules.caption_check import source_text_reason
@@ -125,7 +126,7 @@ def caption_candidates(rec: ImageRecord, rng: QuestionRandom) -> Iterator[Candid
             "PRES",
             "pres.yesno",
             "yes",
-            "closed",
+            CLOSED,
             "caption",
             e.text,
             finding_slots(e.norm),
@@ -146,7 +147,7 @@ def caption_candidates(rec: ImageRecord, rng: QuestionRandom) -> Iterator[Candid
             "ABN",
             "abn.open",
             main.norm,
-            "open",
+            OPEN,
             "caption",
             main.text,
             {},

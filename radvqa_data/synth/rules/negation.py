@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from radvqa_data.core.answers import CLOSED
 from radvqa_data.core.records import Candidate, Entity, ImageRecord
 from radvqa_data.lexicon import by_norm
 from radvqa_data.synth.rules.candidates import QuestionRandom, finding_slots, make, reject
@@ -78,7 +79,7 @@ def pres_no(
             "PRES",
             "pres.yesno",
             "no",
-            "closed",
+            CLOSED,
             field,
             text[s:t],
             finding_slots(e.norm),
