@@ -267,6 +267,26 @@ def test_the_checker_sees_a_violation(tmp_path: Path) -> None:
     assert "radvqa_data.core.errors" in names and "radvqa_data.core.shards.ShardDir" in names
 
 
+#: bench/audit.py still imports a test module; issue 26 rewrites it (drop this entry then).
+BENCH_PENDING = {"audit.py"}
+
+
+def test_bench_code_imports_no_tests() -> None:
+    """Benchmarks use the package (tiny data and a local server live there), never tests/."""
+    bad = []
+    for path in sorted((ROOT / "bench").glob("*.py")):
+        if path.name in BENCH_PENDING:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            bad += [f"{path.name} imports {n}" for n in names if n.split(".")[0] == "tests"]
+    assert bad == []
+
+
 def test_test_files_import_no_other_test_file() -> None:
     """Shared test code lives in a conftest.py or under tests/helpers/, never in a test_*.py
     that another test file imports (so deleting or renaming a test breaks no other test)."""
