@@ -206,6 +206,37 @@ def _strings(path: Path) -> list[str]:
     return out
 
 
+#: The rules backend's layers, bottom up (radvqa_data/synth/rules/__init__.py).
+RULES_LAYERS = (
+    "templates",
+    "sentence_units",
+    "frame",
+    "finding_phrases",
+    "finding_frames",
+    "candidates",
+    "evidence",
+    "negation",
+    "modifiers",
+    "caption_check",
+    "caption_questions",
+    "metadata_questions",
+    "generator",
+)
+
+
+def test_rules_modules_import_only_lower_layers() -> None:
+    rules = ROOT / "radvqa_data" / "synth" / "rules"
+    assert {p.stem for p in rules.glob("*.py")} - {"__init__"} == set(RULES_LAYERS)
+    bad = []
+    for i, stem in enumerate(RULES_LAYERS):
+        for name in _imports(rules / f"{stem}.py"):
+            parts = name.split(".")
+            if parts[:3] == ["radvqa_data", "synth", "rules"] and len(parts) > 3:
+                if parts[3] in RULES_LAYERS and RULES_LAYERS.index(parts[3]) >= i:
+                    bad.append(f"{stem} imports {parts[3]}")
+    assert bad == []
+
+
 def test_create_table_only_in_the_catalog_contract() -> None:
     bad = [
         str(p.relative_to(ROOT))

@@ -5,8 +5,8 @@ Layered, each module importing only those above it:
     templates.py           question phrasings and RULES_VERSION
     sentence_units.py      a caption sentence as a stream of units (words, entities, punctuation)
     frame.py               `Frame`: what the caption says about one finding
+    finding_phrases.py     what attaches after a finding: place, side, measurement, predicate
     finding_frames.py      the frames of a caption: what attaches before each finding
-    finding_phrases.py     what attaches after it: place, side, measurement, predicate
     candidates.py          seeded phrasing randomness and the Candidate builders (make, reject)
     evidence.py            negation spans, finding groups, image regions
     negation.py            PRES "no" questions from negated findings
