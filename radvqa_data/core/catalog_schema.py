@@ -6,9 +6,10 @@ names (`column_names`) are generated from `TABLES`; no other module spells a ``C
 `CORE_TABLES` if `connect` creates it); a later step creates its own with
 ``ensure_tables(con, "name")``.
 
-Names are the catalog's own, end to end: a source's field is renamed where the source arrives
-(`catalog/sources/KIND.py`), and the reader (`radvqa_data/reader/`) gives its rows to train
-and diag under the QA row's names (`core.schema`), renaming nothing else.
+A source's field is renamed where the source arrives (`catalog/sources/KIND.py`); the
+reader (`radvqa_data/reader/`) returns catalog columns under these names, except `read_qa`,
+which gives train and diag the QA row's names (`core.schema.READ_COLUMNS`: `region` is
+`organ` there).
 """
 
 from __future__ import annotations
