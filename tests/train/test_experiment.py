@@ -105,6 +105,8 @@ def test_quick_experiment_baselines_are_the_known_ones(quick_run):
     assert 0.45 < b["type_majority"]["closed_accuracy"] < 0.55
 
 
+# uses the same real-data experiment run: slow tier
+@pytest.mark.slow
 def test_question_only_arm_scores_the_same_on_any_picture(quick_run):
     """Trained and scored on blank pictures, the arm cannot depend on them: its blank-test
     ablation gives exactly its own answers."""
