@@ -105,7 +105,7 @@ def naive(files: list[Path]) -> float:
 def ours(data: Path, workers: int) -> tuple[float, int, int, float, float]:
     """Catalog both sources into a fresh catalog; returns (seconds, ok images, peak bytes, probe
     seconds, cpu seconds)."""
-    from radvqa_data.catalog.fast import close_pool
+    from radvqa_data.executor.workerpool import close_pool
 
     close_pool()  # each run pays its own pool start (threads: about a millisecond)
     with tempfile.TemporaryDirectory() as tmp, TreeMonitor() as mem:

@@ -90,8 +90,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url, model = args.base_url, args.model
         if url is None:
+            from radvqa_data.llm.local_server import (
+                free_port,
+                start_transformers_serve,
+                wait_healthy,
+            )
             from radvqa_data.llm.tiny import build_tiny_causal_lm
-            from tests.helpers.serve import free_port, start_transformers_serve, wait_healthy
 
             model_dir = build_tiny_causal_lm(Path(tmp) / "model")
             port = free_port()

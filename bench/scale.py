@@ -111,7 +111,7 @@ class Steps:
 
         from radvqa_data.synth.config import SynthConfig
         from radvqa_data.synth.driver import run_synth
-        from radvqa_data.synth.rules import RulesGenerator
+        from radvqa_data.synth.rules.generator import RulesGenerator
 
         cat = self._medpix_catalog()
         out = self._fresh(f"synth-{ex}")
@@ -156,7 +156,7 @@ def reply_cost(cat: Path, n_records: int = 64) -> float:
     from radvqa_data.llm.backends.base import Sampling
     from radvqa_data.llm.backends.openai_http import OpenAIBackend
     from radvqa_data.llm.generator import LLMGenerator
-    from radvqa_data.synth.records import load_shard, plan_shards
+    from radvqa_data.reader.image_records import load_shard, plan_shards
 
     # A real backend object that never sends anything: the generator reads its name and settings.
     gen = LLMGenerator(OpenAIBackend("http://127.0.0.1:9/v1", "m", Sampling(), check_server=False))

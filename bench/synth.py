@@ -36,7 +36,7 @@ def peak_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 from radvqa_data.synth.config import SynthConfig
 from radvqa_data.synth.driver import run_synth
-from radvqa_data.synth.rules import RulesGenerator
+from radvqa_data.synth.rules.generator import RulesGenerator
 cat, out, limit, shard = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 t0, c0 = time.perf_counter(), time.process_time()
 s = run_synth(cat, out,
@@ -52,7 +52,7 @@ print(json.dumps({"images": s.images, "rows": rows, "kept": s.kept, "wall": wall
 def build_catalog(data: Path, where: Path) -> Path:
     from radvqa_data.catalog.ingest import add_source
     from radvqa_data.entities.run import run_entities
-    from radvqa_data.synth.rules import RulesGenerator
+    from radvqa_data.synth.rules.generator import RulesGenerator
 
     cat = where / "medpix.duckdb"
     add_source(cat, "medpix2", data / "medpix2", progress=False)

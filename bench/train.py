@@ -148,8 +148,8 @@ def main() -> None:
     from radvqa_train.families import collate, encode_sample, model_inputs
     from radvqa_train.loop import train_stage
     from radvqa_train.modeling import prepare_for_stage
+    from radvqa_train.toydata import make_toy_data
     from radvqa_train.tracking import MetricsLog
-    from tests.helpers.toydata import make_toy_data
 
     root = Path(tempfile.mkdtemp(prefix="bench-train-"))
     model, processor, image_size = build(size, root, device)

@@ -18,6 +18,8 @@ import math
 
 import polars as pl
 
+from radvqa_data.core.answers import normalize_answer
+
 FLAGS = ("confidently_wrong", "off_anatomy", "on_markers", "inconsistent_paraphrase")
 #: dominance order when a case has several flags (the most specific explanation first)
 FLAG_PRIORITY = ("on_markers", "off_anatomy", "inconsistent_paraphrase", "confidently_wrong")
@@ -80,17 +82,13 @@ def group_accuracy(df: pl.DataFrame, columns: tuple[str, ...] = GROUP_COLUMNS) -
     return pl.DataFrame(rows, schema=schema).sort(["accuracy", "n"], descending=[False, True])
 
 
-def _norm_answer(s: str | None) -> str:
-    return " ".join((s or "").lower().strip().rstrip(".").split())
-
-
 def paraphrase_inconsistent(df: pl.DataFrame) -> pl.Series:
     """True where an example's `linked_id` group holds different (normalized) predictions."""
     if "linked_id" not in df.columns:
         return pl.Series("inconsistent_paraphrase", [False] * df.height)
     norm = df.select(
         pl.col("linked_id"),
-        pl.col("prediction").map_elements(_norm_answer, return_dtype=pl.Utf8).alias("p"),
+        pl.col("prediction").map_elements(normalize_answer, return_dtype=pl.Utf8).alias("p"),
     )
     n_answers = norm.group_by("linked_id").agg(
         pl.col("p").n_unique().alias("k"), pl.len().alias("m")

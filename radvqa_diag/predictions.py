@@ -1,10 +1,11 @@
-"""Read the trainer's `predictions.parquet` and join what the catalog knows
-(paraphrase links, paths).
+"""Read the trainer's `predictions.parquet` (with its paraphrase ids) and fill image paths
+from the catalog.
 
 Required columns (`PREDICTIONS_REQUIRED`): id, question, prediction, correct, and image_path (or
 image_id + a catalog). The other columns the trainer writes (`PREDICTIONS_OPTIONAL`: reference,
-answer_type, question_type, modality, organ, source, split) are filled with nulls when absent;
-scores pass through. Relative image paths are resolved against the predictions file's folder.
+answer_type, question_type, modality, organ, source, split, linked_id, phrase_type) are filled
+with nulls when absent; scores pass through. Relative image paths are resolved against the
+predictions file's folder.
 Both lists come from `radvqa_data.core.schema`, where the trainer's writer finds them too.
 """
 
@@ -65,42 +66,24 @@ def read_predictions(path: str | Path) -> pl.DataFrame:
     )
 
 
-def join_catalog(df: pl.DataFrame, catalog: str | Path | None) -> pl.DataFrame:
-    """Add `linked_id` / `phrase_type` from `benchmark_qa` and fill missing image paths
-    from `images`.
+def fill_image_paths(df: pl.DataFrame, catalog: str | Path | None) -> pl.DataFrame:
+    """Fill missing image paths from the catalog's `images` (read by `radvqa_data.reader`).
 
-    Matching: the prediction id equals the benchmark qid; otherwise (source, image_id,
-    question) match case- and space-insensitively. Image paths come from the catalog row of the
-    same (source, image_id), the catalog's key: two sources may use one image id. A row without a
-    source takes the source of its image id when only one source has that id. Without a
-    catalog, `linked_id` is null (no paraphrase check).
+    Paths come from the catalog row of the same (source, image_id), the catalog's key: two
+    sources may use one image id. A row without a source takes the source of its image id when
+    only one source has that id. `linked_id` / `phrase_type` are not looked up: the trainer
+    writes them into the predictions row (`PREDICTION_FIELDS`), so diag never re-joins them.
     """
     if catalog is None:
-        return df.with_columns(
-            pl.lit(None, dtype=pl.Utf8).alias("linked_id"),
-            pl.lit(None, dtype=pl.Utf8).alias("phrase_type"),
-        )
+        return df
     from radvqa_data.core.db import connect
+    from radvqa_data.reader.catalog import image_paths
 
-    bq_cols = ("source", "qid", "image_id", "qnorm", "linked_id", "phrase_type")
     with connect(catalog, read_only=True) as con:
-        # DuckDB 2: no `.pl()` on a connection result here; fetchall() also closes the result.
-        bq = pl.DataFrame(
-            con.execute(
-                "SELECT source, qid, image_id, lower(trim(question)), linked_id, "
-                "phrase_type FROM benchmark_qa"
-            ).fetchall(),
-            schema=list(bq_cols),
-            orient="row",
-            schema_overrides={c: pl.Utf8 for c in bq_cols},
-        )
-        imgs = pl.DataFrame(
-            con.execute(
-                "SELECT source, image_id, path FROM images WHERE path IS NOT NULL"
-            ).fetchall(),
-            schema=["source", "image_id", "catalog_path"],
-            orient="row",
-            schema_overrides={"source": pl.Utf8, "image_id": pl.Utf8, "catalog_path": pl.Utf8},
+        imgs = image_paths(con).select(
+            pl.col("source").cast(pl.Utf8),
+            pl.col("image_id").cast(pl.Utf8),
+            pl.col("path").cast(pl.Utf8).alias("catalog_path"),
         )
     sole = (
         imgs.group_by("image_id")
@@ -109,24 +92,9 @@ def join_catalog(df: pl.DataFrame, catalog: str | Path | None) -> pl.DataFrame:
         .select("image_id", pl.col("source").list.first().alias("_sole"))
     )
     df = df.join(sole, on="image_id", how="left").with_columns(
-        pl.coalesce("source", "_sole").alias("_src"),
-        pl.col("question").str.strip_chars().str.to_lowercase().alias("_qnorm"),
+        pl.coalesce("source", "_sole").alias("_src")
     )
-    by_id = bq.unique("qid", keep="first", maintain_order=True).select(
-        pl.col("qid").alias("id"),
-        pl.col("linked_id").alias("_l1"),
-        pl.col("phrase_type").alias("_p1"),
-    )
-    key = ["_src", "image_id", "_qnorm"]
-    by_text = (
-        bq.rename({"source": "_src", "qnorm": "_qnorm"})
-        .unique(key)
-        .select(*key, pl.col("linked_id").alias("_l2"), pl.col("phrase_type").alias("_p2"))
-    )
-    df = df.join(by_id, on="id", how="left").join(by_text, on=key, how="left")
     df = df.join(imgs.rename({"source": "_src"}), on=["_src", "image_id"], how="left")
-    return df.with_columns(
-        pl.coalesce("_l1", "_l2").cast(pl.Utf8).alias("linked_id"),
-        pl.coalesce("_p1", "_p2").cast(pl.Utf8).alias("phrase_type"),
-        pl.coalesce("image_path", "catalog_path").alias("image_path"),
-    ).drop(["_sole", "_src", "_qnorm", "_l1", "_l2", "_p1", "_p2", "catalog_path"])
+    return df.with_columns(pl.coalesce("image_path", "catalog_path").alias("image_path")).drop(
+        ["_sole", "_src", "catalog_path"]
+    )

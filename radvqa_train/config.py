@@ -12,15 +12,22 @@ import dataclasses
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import yaml
 
 from radvqa_data.core.errors import ConfigError, InputError
 
-TRAIN_MODES = ("projector", "lora_lm", "lora_lm_vision", "full")
-SCHEDULES = ("cosine", "linear", "constant")
-PRECISIONS = ("fp32", "bf16")
+#: What a stage trains: the projector only, LoRA on the language model (and the projector),
+#: LoRA on the vision tower too, or every weight.
+TrainMode = Literal["projector", "lora_lm", "lora_lm_vision", "full"]
+#: Learning-rate schedule after the warmup.
+Schedule = Literal["cosine", "linear", "constant"]
+#: Compute precision of the forward and backward pass.
+Precision = Literal["fp32", "bf16"]
+TRAIN_MODES: tuple[str, ...] = get_args(TrainMode)
+SCHEDULES: tuple[str, ...] = get_args(Schedule)
+PRECISIONS: tuple[str, ...] = get_args(Precision)
 DEFAULT_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
 
@@ -69,12 +76,16 @@ class EvalSpec:
 
 @dataclass
 class StageConfig:
+    """One training stage: its data mix, what it trains and how. Stages differ by config only;
+    a stage starts from the previous stage's adapter. A recipe's YAML is checked against these
+    fields (unknown keys, required fields, the `Literal` choices) all at once by `load_config`."""
+
     name: str
     data: list[DataSpec]
-    train: str = "lora_lm"  # projector | lora_lm | lora_lm_vision | full
+    train: TrainMode = "lora_lm"
     lora: LoraSpec = field(default_factory=LoraSpec)
     lr: float = 2e-4
-    schedule: str = "cosine"
+    schedule: Schedule = "cosine"
     warmup_steps: int = 0
     weight_decay: float = 0.0
     epochs: float | None = 1.0  # used when max_steps is None
@@ -82,7 +93,7 @@ class StageConfig:
     batch_size: int = 8  # per process
     grad_accum: int = 1  # micro-batches per optimizer step
     max_length: int = 512  # tokens incl. image tokens; longer text is shortened, never image tokens
-    precision: str = "fp32"  # fp32 | bf16
+    precision: Precision = "fp32"
     load_in_4bit: bool = False  # GPU only (bitsandbytes)
     seed: int = 0
     log_every: int = 1
@@ -93,6 +104,9 @@ class StageConfig:
 
 @dataclass
 class TrainConfig:
+    """A recipe: the starting model and its stages, in order (saved resolved next to every run's
+    output)."""
+
     model: str  # local directory or hub id of the starting model
     stages: list[StageConfig]
     description: str = ""

@@ -7,7 +7,8 @@ verdicts are reported *beside* recall and exact match (`radvqa_train.judge_run`)
 - The prompt is a versioned template (``radvqa_data/llm/prompts/judge.v1.jinja``, rendered by
   the same code as the synthesis prompts); a new wording is a new version file.
 - The reply format is strict (``{"verdict": "yes"}`` / ``{"verdict": "no"}``, also sent as a
-  JSON schema where the server supports it) and parsed robustly by `parse_verdict`.
+  JSON schema where the server supports it) and parsed robustly by `parse_verdict`
+  (`radvqa_data.llm.verdict`, shared with the synthesis verifier).
 - The judge is any OpenAI-compatible server (`vllm serve`, `transformers serve`, a hosted API),
   reached through the project's HTTP backend (`radvqa_data.llm.backends.openai_http`):
   bounded concurrency, timeouts, retries. Sampling is greedy by default so that a verdict
@@ -16,11 +17,11 @@ verdicts are reported *beside* recall and exact match (`radvqa_train.judge_run`)
 
 from __future__ import annotations
 
-import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from radvqa_data.core.errors import ConfigError
+from radvqa_data.llm.client import defaults
 
 JUDGE_TEMPLATE = "judge.v1.jinja"
 JUDGES = ("openai",)
@@ -33,35 +34,6 @@ JUDGE_SCHEMA_JSON: dict[str, Any] = {
     "additionalProperties": False,
 }
 
-_THINK = re.compile(r"<think>.*?(</think>|$)", re.S | re.I)  # reasoning models' scratchpad
-_KEYED = re.compile(
-    r"""["']?\b(?:verdict|same_meaning|same|match(?:es)?|equivalent|correct)\b["']?\s*[:=]\s*"""
-    r"""["'*]*\s*(yes|no|true|false|same|different|correct|incorrect)\b""",
-    re.I,
-)
-_FIRST_WORD = re.compile(r"^[\s*_`\"'#>-]*(yes|no|true|false|correct|incorrect)\b", re.I)
-_TRUE = {"yes", "true", "same", "correct"}
-
-
-def parse_verdict(text: str | None) -> bool | None:
-    """True (same meaning), False (different) or None (no readable verdict).
-
-    Reads a keyed verdict anywhere (``{"verdict": "yes"}``, fenced or after a preamble,
-    ``Verdict: no``, ``{"same": true}``, single quotes); keyed verdicts that disagree give None.
-    Without one, a reply that starts with yes/no/true/false/correct/incorrect counts. Reasoning
-    blocks (``<think>...</think>``) are ignored.
-    """
-    if not text:
-        return None
-    text = _THINK.sub(" ", text)
-    found = {m.group(1).lower() in _TRUE for m in _KEYED.finditer(text)}
-    if len(found) == 1:
-        return found.pop()
-    if found:  # "yes" and "no" both claimed: not a verdict
-        return None
-    m = _FIRST_WORD.match(text)
-    return None if m is None else m.group(1).lower() in _TRUE
-
 
 @dataclass(frozen=True)
 class JudgeSettings:
@@ -71,14 +43,14 @@ class JudgeSettings:
     model: str
     backend: str = "openai"
     template: str = JUDGE_TEMPLATE
-    api_key_env: str = "OPENAI_API_KEY"
-    concurrency: int = 8  # requests in flight; match the server's batch capacity
-    timeout: float = 60.0  # seconds per attempt; a failed item is counted, not fatal
-    retries: int = 2  # extra attempts after a timeout / 429 / 5xx / connection error
-    temperature: float = 0.0  # greedy: the same item gets the same verdict
-    top_p: float = 1.0
-    max_new_tokens: int = 32  # {"verdict": "yes"} is ~6 tokens; room for a short preamble
-    seed: int = 0
+    api_key_env: str = defaults.API_KEY_ENV
+    concurrency: int = defaults.CONCURRENCY  # requests in flight; the server's batch capacity
+    timeout: float = defaults.TIMEOUT_S  # seconds per attempt; a failed item is counted
+    retries: int = defaults.JUDGE_RETRIES  # extra attempts after a timeout, 429, 5xx
+    temperature: float = defaults.JUDGE_TEMPERATURE  # greedy: an item gets the same verdict
+    top_p: float = defaults.JUDGE_TOP_P
+    max_new_tokens: int = defaults.JUDGE_MAX_NEW_TOKENS  # a verdict is ~6 tokens
+    seed: int = defaults.SEED
 
     def __post_init__(self) -> None:
         if self.backend not in JUDGES:
@@ -94,37 +66,37 @@ class JudgeSettings:
 
         return Sampling(self.temperature, self.top_p, self.max_new_tokens, self.seed)
 
+    def endpoint(self) -> Any:
+        """The judge's `LLMEndpoint` (the one value synthesis uses too)."""
+        from radvqa_data.llm.client import LLMEndpoint
+
+        return LLMEndpoint(
+            self.backend,
+            self.model,
+            base_url=self.base_url,
+            api_key_env=self.api_key_env,
+            concurrency=self.concurrency,
+            timeout=self.timeout,
+            retries=self.retries,
+            sampling=self.sampling(),
+        )
+
     def record(self) -> dict[str, Any]:
         """What metrics.json says about the judge (no API key)."""
         from radvqa_data.llm.client import template_digest, template_version
 
+        ep = self.endpoint().record()
         return {
-            "backend": self.backend,
-            "base_url": self.base_url,
-            "model": self.model,
+            **{k: ep[k] for k in ("backend", "base_url", "model")},
             "template": self.template,
             "prompt_version": template_version(self.template),
             "prompt_digest": template_digest([self.template]),
-            "sampling": asdict(self.sampling()),
-            "timeout": self.timeout,
-            "retries": self.retries,
-            "concurrency": self.concurrency,
+            **{k: ep[k] for k in ("sampling", "timeout", "retries", "concurrency")},
         }
 
     def connect(self) -> Any:
         """The HTTP backend; a ConfigError at once when the server cannot be reached."""
-        from radvqa_data.llm.client import make_backend
-
-        return make_backend(
-            self.backend,
-            base_url=self.base_url,
-            model=self.model,
-            api_key_env=self.api_key_env,
-            concurrency=self.concurrency,
-            timeout=self.timeout,
-            sampling=self.sampling(),
-            retries=self.retries,
-        )
+        return self.endpoint().connect()
 
 
 def judge_prompt(

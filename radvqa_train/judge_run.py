@@ -24,7 +24,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from radvqa_train.judge import JudgeSettings, judge_prompt, parse_verdict
+from radvqa_data.core.answers import is_closed
+from radvqa_data.llm.client import parse_verdict
+from radvqa_train.judge import JudgeSettings, judge_prompt
 
 CHUNK = 64  # prompts per backend call: the cache is appended (and the bar moves) per chunk
 
@@ -126,7 +128,7 @@ def judge_open_answers(
     """Judge the open rows of `rows` in place; returns the metrics.json ``judge`` block."""
     cache = Path(cache)
     known = read_cache(cache)
-    open_rows = [r for r in rows if (r.get("answer_type") or "").lower() != "closed"]
+    open_rows = [r for r in rows if not is_closed(r.get("answer_type"))]
     for r in rows:
         r["judge_score"] = r["judge_status"] = None
     todo: dict[str, tuple[str, str, str]] = {}

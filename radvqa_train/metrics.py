@@ -19,25 +19,18 @@
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Iterable
 
-_PUNCT = re.compile(r"[^\w\s]")
-_ARTICLES = {"a", "an", "the"}
+from radvqa_data.core.answers import is_closed, normalize_answer
+
 METRIC_KEYS = ("exact_match", "token_f1", "recall", "bleu1", "rouge_l")
 OPEN_CORRECT_RECALL = 0.5
 
 
-def normalize(text: str | None) -> str:
-    """Lowercase, no punctuation, no articles, single spaces."""
-    words = _PUNCT.sub(" ", (text or "").lower()).split()
-    return " ".join(w for w in words if w not in _ARTICLES)
-
-
 def tokens(text: str | None) -> list[str]:
     """Normalized tokens."""
-    return normalize(text).split()
+    return normalize_answer(text).split()
 
 
 def recall(ref: list[str], pred: list[str]) -> float:
@@ -97,7 +90,7 @@ def score(reference: str, prediction: str, answer_type: str | None) -> dict:
         "bleu1": bleu1(ref, pred),
         "rouge_l": rouge_l(ref, pred),
     }
-    if (answer_type or "").lower() == "closed":
+    if is_closed(answer_type):
         if ref in (["yes"], ["no"]):
             row["correct"] = bool(pred[:1] == ref)
         else:
@@ -114,9 +107,9 @@ def _mean(values: Iterable[float]) -> float | None:
 
 def aggregate(rows: list[dict]) -> dict:
     """Summary of scored rows (dicts with answer_type, correct and METRIC_KEYS)."""
-    closed = [r for r in rows if (r.get("answer_type") or "").lower() == "closed"]
-    opened = [r for r in rows if (r.get("answer_type") or "").lower() != "closed"]
-    yesno = [r for r in rows if normalize(r.get("reference")) in ("yes", "no")]
+    closed = [r for r in rows if is_closed(r.get("answer_type"))]
+    opened = [r for r in rows if not is_closed(r.get("answer_type"))]
+    yesno = [r for r in rows if normalize_answer(r.get("reference")) in ("yes", "no")]
     return {
         "closed_accuracy": _mean(float(r["correct"]) for r in closed),
         "closed_accuracy_yesno": _mean(float(r["correct"]) for r in yesno),

@@ -7,6 +7,11 @@
 - `radvqa_train` and `radvqa_diag` take from `radvqa_data` only the core, the reader and the
   LLM client facade (the trainer's judge); train never imports diag, except the experiment
   (`radvqa_train.experiment`), which ends with the diag report of its best arm.
+- The executor imports nothing of the project but the core: steps use it, not the reverse.
+- No import cycles in the package code (function-level imports included).
+- Catalog contract: ``CREATE TABLE`` is spelled only in `core/catalog_schema.py`, and only
+  `radvqa_data/reader/` reads (``FROM`` / ``JOIN``) a catalog table, except a step reading back
+  the bookkeeping table it owns (`Table.owner`).
 """
 
 from __future__ import annotations
@@ -113,11 +118,159 @@ def train_diag_rule(me: str, name: str) -> str | None:
     return None
 
 
+def executor_rule(me: str, name: str) -> str | None:
+    if not _within(me, ("radvqa_data.executor",)):
+        return None
+    if not _within(name, ("radvqa_data.executor", "radvqa_data.core")):
+        return "the executor imports no area (only the core): the steps hand it batch functions"
+    return None
+
+
 @pytest.mark.parametrize(
-    "rule", [core_rule, synth_rule, fast_rule, train_diag_rule], ids=lambda r: r.__name__
+    "rule",
+    [core_rule, synth_rule, fast_rule, train_diag_rule, executor_rule],
+    ids=lambda r: r.__name__,
 )
 def test_import_boundaries(rule) -> None:
     assert _violations(rule) == []
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the project modules it imports (a `from m import name` counts as m)."""
+    paths = {_module_name(p): p for p in _modules()}
+
+    def module_of(name: str) -> str:
+        while name and name not in paths:
+            name = name.rpartition(".")[0]
+        return name
+
+    return {m: {module_of(n) for n in _imports(p)} - {m, ""} for m, p in paths.items()}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    out: list[list[str]] = []
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on.add(root)
+        while work:
+            v, it = work[-1]
+            w = next(it, None)
+            if w is not None:
+                if w not in index:
+                    index[w] = low[w] = len(index)
+                    stack.append(w)
+                    on.add(w)
+                    work.append((w, iter(sorted(graph.get(w, ())))))
+                elif w in on:
+                    low[v] = min(low[v], index[w])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[v])
+            if low[v] == index[v]:
+                comp = []
+                while True:
+                    x = stack.pop()
+                    on.discard(x)
+                    comp.append(x)
+                    if x == v:
+                        break
+                if len(comp) > 1:
+                    out.append(sorted(comp))
+    return out
+
+
+def test_no_import_cycles() -> None:
+    assert _cycles(_import_graph()) == []
+
+
+def _strings(path: Path) -> list[str]:
+    """Every string literal of a module; an f-string's fixed parts joined around `{}`."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            out.append(node.value)
+        elif isinstance(node, ast.JoinedStr):
+            out.append(
+                "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)
+            )
+    return out
+
+
+#: The rules backend's layers, bottom up (radvqa_data/synth/rules/__init__.py).
+RULES_LAYERS = (
+    "templates",
+    "sentence_units",
+    "frame",
+    "finding_phrases",
+    "finding_frames",
+    "candidates",
+    "evidence",
+    "negation",
+    "modifiers",
+    "caption_check",
+    "caption_questions",
+    "metadata_questions",
+    "generator",
+)
+
+
+def test_rules_modules_import_only_lower_layers() -> None:
+    rules = ROOT / "radvqa_data" / "synth" / "rules"
+    assert {p.stem for p in rules.glob("*.py")} - {"__init__"} == set(RULES_LAYERS)
+    bad = []
+    for i, stem in enumerate(RULES_LAYERS):
+        for name in _imports(rules / f"{stem}.py"):
+            parts = name.split(".")
+            if parts[:3] == ["radvqa_data", "synth", "rules"] and len(parts) > 3:
+                if parts[3] in RULES_LAYERS and RULES_LAYERS.index(parts[3]) >= i:
+                    bad.append(f"{stem} imports {parts[3]}")
+    assert bad == []
+
+
+def test_create_table_only_in_the_catalog_contract() -> None:
+    bad = [
+        str(p.relative_to(ROOT))
+        for p in _modules()
+        if p.relative_to(ROOT).as_posix() != "radvqa_data/core/catalog_schema.py"
+        and any("CREATE TABLE" in s for s in _strings(p))
+    ]
+    assert bad == []
+
+
+def catalog_reads(me: str, text: str) -> list[str]:
+    """The catalog tables `text` (one SQL string of module `me`) reads but may not."""
+    from radvqa_data.core.catalog_schema import TABLES
+
+    if _within(me, ("radvqa_data.reader",)) or re.match(r"\s*(INSERT|UPDATE|DELETE)\b", text):
+        return []
+    read = re.findall(r"\b(?:FROM|JOIN)\s+([a-z_]+)\b", text)
+    return sorted(
+        {
+            t
+            for t in read
+            if t in TABLES and not (TABLES[t].owner and _within(me, (TABLES[t].owner,)))
+        }
+    )
+
+
+def test_only_the_reader_selects_from_the_catalog() -> None:
+    bad = []
+    for path in _modules():
+        me = _module_name(path)
+        for text in _strings(path):
+            for table in catalog_reads(me, text):
+                bad.append(f"{path.relative_to(ROOT)} reads {table}: use radvqa_data.reader")
+    assert sorted(set(bad)) == []
 
 
 def test_the_checker_sees_a_violation(tmp_path: Path) -> None:
@@ -129,8 +282,40 @@ def test_the_checker_sees_a_violation(tmp_path: Path) -> None:
     assert fast_rule("radvqa_data.catalog.ingest", "radvqa_data.catalog.fast.probe_pool")
     assert not fast_rule("radvqa_data.catalog.ingest", "radvqa_data.catalog.fast.probe_all")
     assert not train_diag_rule("radvqa_train.data", "radvqa_data.reader")
-    names = _imports(ROOT / "radvqa_data" / "reader.py")
+    assert executor_rule("radvqa_data.executor.local", "radvqa_data.catalog.fast")
+    assert not executor_rule("radvqa_data.executor.local", "radvqa_data.core.errors")
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+    assert catalog_reads("radvqa_data.audit.run", "SELECT path FROM images i JOIN texts t") == [
+        "images",
+        "texts",
+    ]
+    assert catalog_reads("radvqa_data.entities.run", "SELECT count(*) FROM entity_texts") == []
+    assert catalog_reads("radvqa_data.audit.run", "SELECT count(*) FROM entity_texts")
+    assert catalog_reads("radvqa_data.catalog.writer", "DELETE FROM images WHERE source") == []
+    assert catalog_reads("radvqa_data.reader.catalog", "SELECT * FROM images") == []
+    names = _imports(ROOT / "radvqa_data" / "reader" / "__init__.py")
     assert "radvqa_data.core.errors" in names and "radvqa_data.core.shards.ShardDir" in names
+
+
+#: bench/audit.py still imports a test module; issue 26 rewrites it (drop this entry then).
+BENCH_PENDING = {"audit.py"}
+
+
+def test_bench_code_imports_no_tests() -> None:
+    """Benchmarks use the package (tiny data and a local server live there), never tests/."""
+    bad = []
+    for path in sorted((ROOT / "bench").glob("*.py")):
+        if path.name in BENCH_PENDING:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            bad += [f"{path.name} imports {n}" for n in names if n.split(".")[0] == "tests"]
+    assert bad == []
 
 
 def test_test_files_import_no_other_test_file() -> None:

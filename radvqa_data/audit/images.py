@@ -21,10 +21,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
-IMAGE_COLUMNS = (
-    "source, image_id, split, group_id, path, status, sha256, phash, modality, width, height, "
-    "format"
-)
+from radvqa_data.reader.catalog import audit_images
 
 
 @dataclass(frozen=True)
@@ -47,9 +44,8 @@ class CandidateConfig:
 def load_images(
     con: duckdb.DuckDBPyConnection, where: str = "TRUE", params: list | None = None
 ) -> pl.DataFrame:
-    """Catalog images (status ok, with a file) matching `where`."""
-    q = f"SELECT {IMAGE_COLUMNS} FROM images WHERE status = 'ok' AND path IS NOT NULL AND ({where})"
-    return query_pl(con, q, params or [])
+    """Catalog images (status ok, with a file) matching `where` (read by `reader.catalog`)."""
+    return audit_images(con, where, params)
 
 
 def phash_candidates(

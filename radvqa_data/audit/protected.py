@@ -7,8 +7,14 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
-from radvqa_data.audit.images import IMAGE_COLUMNS, query_pl
 from radvqa_data.core.errors import InputError
+from radvqa_data.reader.catalog import (
+    audit_images,
+    benchmark_questions,
+    benchmark_split_images,
+    source_kinds,
+    source_splits,
+)
 
 
 @dataclass(frozen=True)
@@ -31,7 +37,7 @@ def parse_against(
         return []
     if con is None:
         raise InputError("--against needs a catalog: pass --catalog FILE")
-    known = {r[0] for r in con.execute("SELECT name FROM sources").fetchall()}
+    known = set(source_kinds(con))
     out = []
     for s in specs:
         name, _, split = s.partition(":")
@@ -41,14 +47,7 @@ def parse_against(
                 f"sources there: {', '.join(sorted(known)) or '(none)'}"
             )
         if split:
-            have = {
-                r[0]
-                for r in con.execute(
-                    "SELECT DISTINCT split FROM images WHERE source = ? AND split IS NOT NULL "
-                    "UNION SELECT DISTINCT split FROM benchmark_qa WHERE source = ?",
-                    [name, name],
-                ).fetchall()
-            }
+            have = source_splits(con, name)
             if split not in have:
                 raise InputError(
                     f"--against {s}: source '{name}' has no split '{split}'; "
@@ -64,17 +63,9 @@ def protected_images(con: duckdb.DuckDBPyConnection, sets: list[Against]) -> pl.
     frames = []
     for a in sets:
         if a.split is None:
-            q = (
-                f"SELECT {IMAGE_COLUMNS} FROM images "
-                "WHERE status='ok' AND path IS NOT NULL AND source = ?"
-            )
-            frames.append(query_pl(con, q, [a.source]))
+            frames.append(audit_images(con, "source = ?", [a.source]))
         else:
-            q = f"""SELECT {IMAGE_COLUMNS} FROM images
-                    WHERE status='ok' AND path IS NOT NULL AND source = ?
-                    AND (split = ? OR image_id IN
-                         (SELECT image_id FROM benchmark_qa WHERE source = ? AND split = ?))"""
-            df = query_pl(con, q, [a.source, a.split, a.source, a.split])
+            df = benchmark_split_images(con, a.source, a.split)
             frames.append(df.with_columns(pl.lit(a.split).alias("split")))
     if not frames:
         return pl.DataFrame()
@@ -87,15 +78,7 @@ def protected_questions(con: duckdb.DuckDBPyConnection, sets: list[Against]) -> 
     """Benchmark QA rows of the protected sets (source, qid, image_id, split, question, answer)."""
     frames = []
     for a in sets:
-        q = (
-            "SELECT source, qid, image_id, split, question, answer FROM benchmark_qa "
-            "WHERE source = ?"
-        )
-        params: list = [a.source]
-        if a.split is not None:
-            q += " AND split = ?"
-            params.append(a.split)
-        frames.append(query_pl(con, q, params))
+        frames.append(benchmark_questions(con, a.source, a.split))
     if not frames:
         return pl.DataFrame()
     return pl.concat(frames)

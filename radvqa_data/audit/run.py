@@ -14,12 +14,13 @@ from radvqa_data.audit.bench_questions import benchmark_questions
 from radvqa_data.audit.boilerplate import BoilerplateConfig, boilerplate
 from radvqa_data.audit.findings import Finding
 from radvqa_data.audit.image_checks import benchmark_images, same_picture
-from radvqa_data.audit.images import CandidateConfig, load_images, query_pl
+from radvqa_data.audit.images import CandidateConfig, load_images
 from radvqa_data.audit.inputs import load_inputs
 from radvqa_data.audit.neardup import NearDupConfig
 from radvqa_data.audit.pixels import PixelConfig
 from radvqa_data.audit.protected import parse_against, protected_images, protected_questions
 from radvqa_data.core.progress import Phases
+from radvqa_data.reader import catalog as catalog_reader
 
 
 @dataclass
@@ -159,8 +160,7 @@ def _run_checks(opts: AuditOptions, con) -> AuditResult:
 
 def _catalog_training_rows(con, sets) -> pl.DataFrame | None:
     """Without INPUT: the catalog's benchmark QA rows outside the protected sets, as QA rows."""
-    q = "SELECT source, qid, image_id, split, question, answer FROM benchmark_qa"
-    df = query_pl(con, q)
+    df = catalog_reader.benchmark_questions(con)
     if df.height == 0:
         return None
     for a in sets:
@@ -168,7 +168,7 @@ def _catalog_training_rows(con, sets) -> pl.DataFrame | None:
         if a.split is not None:
             cond = cond & (pl.col("split") == a.split)
         df = df.filter(~cond)
-    img = query_pl(con, "SELECT source, image_id, group_id FROM images")
+    img = catalog_reader.image_groups(con)
     df = df.join(img, on=["source", "image_id"], how="left")
     rows = (
         df.select(
@@ -212,15 +212,7 @@ def _caption_texts(
 ) -> pl.DataFrame:
     """Caption texts with each image's split: with INPUT the audited and protected images only,
     without INPUT every catalog image (protected ones included: their captions can leak too)."""
-    ph = ",".join("?" for _ in fields)
-    df = query_pl(
-        con,
-        (
-            "SELECT t.source, t.image_id, i.split, t.text FROM texts t "
-            f"JOIN images i USING (source, image_id) WHERE t.field IN ({ph})"
-        ),
-        list(fields),
-    )
+    df = catalog_reader.texts_with_split(con, fields)
     if audited.height:
         df = df.join(
             audited.select("source", "image_id", pl.col("split").alias("s2")),
@@ -241,12 +233,15 @@ def _caption_texts(
 def _catalog_group_leaks(con) -> list[Finding]:
     """group_leak over catalog images: one group_id with images in two splits of one source."""
     df = (
-        query_pl(
-            con,
-            "SELECT source AS __source, split AS __split, image_id AS __image_id, "
-            "image_id AS __row_id, group_id AS __group_id, "
-            "NULL::VARCHAR AS __question, NULL::VARCHAR AS __answer FROM images "
-            "WHERE group_id IS NOT NULL AND split IS NOT NULL",
+        catalog_reader.grouped_images(con)
+        .select(
+            pl.col("source").alias("__source"),
+            pl.col("split").alias("__split"),
+            pl.col("image_id").alias("__image_id"),
+            pl.col("image_id").alias("__row_id"),
+            pl.col("group_id").alias("__group_id"),
+            pl.lit(None, pl.String).alias("__question"),
+            pl.lit(None, pl.String).alias("__answer"),
         )
         .with_row_index("__k")
         .with_columns(pl.col("__k").cast(pl.Int64))
@@ -266,7 +261,7 @@ def _attach_paths(con, findings: list[Finding]) -> None:
     }
     if not need:
         return
-    df = query_pl(con, "SELECT source, image_id, path FROM images WHERE path IS NOT NULL")
+    df = catalog_reader.image_paths(con)
     paths = {(s, i): p for s, i, p in df.iter_rows() if (s, i) in need}
     for f in findings:
         if "path_a" not in f.extra:

@@ -1,7 +1,7 @@
 """`radvqa-data catalog add|stats`: the `catalog` sub-app of `radvqa-data`.
 
 Thin wrappers: parse options, call `radvqa_data.catalog.ingest.add_source` or
-`radvqa_data.catalog.stats.catalog_stats`, print. Heavy imports happen inside the commands.
+`radvqa_data.reader.catalog_stats.catalog_stats`, print. Heavy imports happen inside the commands.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def stats(
     with user_errors():
         import json
 
-        from radvqa_data.catalog.stats import catalog_stats
+        from radvqa_data.reader.catalog_stats import catalog_stats
 
         result = catalog_stats(catalog)
         if as_json:

@@ -1,6 +1,6 @@
 """Probe image files: read the bytes once, hash them, decode once, perceptual hash, size, format.
 
-Runs on the probe threads (see `radvqa_data.catalog.fast.workerpool`: the heavy steps release the
+Runs on the probe threads (see `radvqa_data.executor.workerpool`: the heavy steps release the
 GIL); PIL and numpy are imported lazily, so importing this module stays cheap for the CLI.
 
 Why not `imagehash.phash(image)` directly: it resizes the full-size image to 32x32 with

@@ -14,39 +14,13 @@ from typing import Any
 
 import duckdb
 
-from radvqa_data.catalog.fast import INTEGER, UBIGINT, VARCHAR, insert_columns, insert_rows
+from radvqa_data.catalog.fast import insert_columns, insert_rows
 from radvqa_data.catalog.imageprobe import Probe
 from radvqa_data.catalog.records import Issue, SourceData
+from radvqa_data.core.catalog_schema import write_columns
 
-IMAGE_COLUMNS: list[tuple[str, str]] = [
-    ("source", VARCHAR),
-    ("image_id", VARCHAR),
-    ("split", VARCHAR),
-    ("group_id", VARCHAR),
-    ("path", VARCHAR),
-    ("status", VARCHAR),
-    ("error", VARCHAR),
-    ("sha256", VARCHAR),
-    ("phash", UBIGINT),
-    ("width", INTEGER),
-    ("height", INTEGER),
-    ("format", VARCHAR),
-    ("modality", VARCHAR),
-    ("modality_raw", VARCHAR),
-    ("plane", VARCHAR),
-    ("plane_raw", VARCHAR),
-    ("region", VARCHAR),
-    ("region_raw", VARCHAR),
-    ("laterality", VARCHAR),
-    ("licence", VARCHAR),
-    ("age", VARCHAR),
-    ("sex", VARCHAR),
-    ("extra", VARCHAR),
-]
-QA_COLUMNS = [
-    "qid", "image_id", "split", "question", "answer", "answer_type", "question_type",
-    "question_type_raw", "phrase_type", "linked_id", "organ", "modality", "extra",
-]  # fmt: skip
+#: [(column, type)] of an `images` row, from the catalog contract (`core.catalog_schema`).
+IMAGE_WRITE_COLUMNS = write_columns("images")
 
 
 def _image_rows(
@@ -56,7 +30,7 @@ def _image_rows(
     for im in data.images:
         row: dict[str, Any] = {
             k: getattr(im, k)
-            for k, _ in IMAGE_COLUMNS
+            for k, _ in IMAGE_WRITE_COLUMNS
             if hasattr(im, k) and k not in {"path", "extra", "status", "error"}
         }
         row.update(source=source, extra=json.dumps(im.extra, default=str) if im.extra else None)
@@ -123,24 +97,16 @@ def begin_source(con: duckdb.DuckDBPyConnection, source: str, data: SourceData) 
         {**q, "source": source, "extra": json.dumps(q.get("extra") or {}, default=str)}
         for q in data.qa
     ]
-    s = VARCHAR
     con.execute("BEGIN TRANSACTION")
     try:
         for table in ("images", "texts", "concepts", "benchmark_qa", "ingest_issues"):
             con.execute(f"DELETE FROM {table} WHERE source = ?", [source])
-        insert_columns(
-            con, "texts", texts, [("source", s), ("image_id", s), ("field", s), ("text", s)]
-        )
-        insert_rows(
-            con,
-            "concepts",
-            concepts,
-            [("source", s), ("image_id", s), ("cui", s), ("semtype", s), ("origin", s)],
-        )
-        insert_rows(con, "benchmark_qa", qa, [("source", s)] + [(c, s) for c in QA_COLUMNS])
+        insert_columns(con, "texts", texts, write_columns("texts"))
+        insert_rows(con, "concepts", concepts, write_columns("concepts"))
+        insert_rows(con, "benchmark_qa", qa, write_columns("benchmark_qa"))
         if data.cui_names:
             names = [{"cui": k, "name": v} for k, v in data.cui_names.items()]
-            insert_rows(con, "cui_names", names, [("cui", s), ("name", s)], replace=True)
+            insert_rows(con, "cui_names", names, write_columns("cui_names"), replace=True)
     except BaseException:
         con.execute("ROLLBACK")
         raise
@@ -168,14 +134,8 @@ def finish_source(
         ]
         status = Counter(r["status"] for r in images)
         now = datetime.now(timezone.utc).replace(tzinfo=None)
-        s = VARCHAR
-        insert_rows(con, "images", images, IMAGE_COLUMNS)
-        insert_rows(
-            con,
-            "ingest_issues",
-            issue_rows,
-            [("source", s), ("item", s), ("reason", s), ("detail", s)],
-        )
+        insert_rows(con, "images", images, IMAGE_WRITE_COLUMNS)
+        insert_rows(con, "ingest_issues", issue_rows, write_columns("ingest_issues"))
         con.execute(
             "INSERT INTO sources "
             "(name, kind, path, added_at, updated_at, n_images, n_issues, meta) "

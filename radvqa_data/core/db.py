@@ -1,6 +1,6 @@
-"""Catalog connection and core schema.
+"""Catalog connection; the core tables' DDL comes from the contract (`core.catalog_schema`).
 
-One DuckDB file holds everything the later steps read. Core tables (created here):
+One DuckDB file holds everything the later steps read. Core tables (created by `connect`):
 
 - ``sources``        one row per catalogued source (name, kind, path, counts)
 - ``images``         one row per image record, keyed by (source, image_id)
@@ -10,8 +10,9 @@ One DuckDB file holds everything the later steps read. Core tables (created here
 - ``benchmark_qa``   benchmark QA rows (VQA-RAD, SLAKE), keyed by (source, qid)
 - ``ingest_issues``  per-item problems found while ingesting (the run continues)
 
-Later steps add their own tables with `ensure_tables` (entities, synth runs, audits) and never
-alter these.
+Later steps add their own tables with ``ensure_tables(con, NAME)`` (entities, the
+probe cache) and never alter these. Every table's columns are declared in
+`core.catalog_schema.TABLES`, nowhere else.
 
 The connection `connect` returns is a context manager that closes it (`with connect(path) as
 con:`): use that form, so that a step that raises leaves no connection open (an open read-only
@@ -27,100 +28,11 @@ from pathlib import Path
 
 import duckdb
 
+from radvqa_data.core.catalog_schema import CORE_TABLES, tables_ddl
 from radvqa_data.core.errors import InputError
 
-CORE_DDL = """
-CREATE TABLE IF NOT EXISTS sources (
-    name        VARCHAR PRIMARY KEY,  -- defaults to the kind; --name to catalog two of one kind
-    kind        VARCHAR NOT NULL,     -- medpix2 | roco | rocov2 | vqa-rad | slake | dicom | folder
-    path        VARCHAR NOT NULL,     -- absolute path as given to `catalog add`
-    added_at    TIMESTAMP,
-    updated_at  TIMESTAMP,
-    n_images    INTEGER,
-    n_issues    INTEGER,
-    meta        JSON                  -- kind-specific summary (files read, options)
-);
-CREATE TABLE IF NOT EXISTS images (
-    source       VARCHAR NOT NULL,
-    image_id     VARCHAR NOT NULL,    -- the source's own name: MPX1009_synpic46283,
-                                      -- synpic46720.jpg, ROCO_00001
-    split        VARCHAR,             -- train | validation | test | NULL when the source has none
-    group_id     VARCHAR,             -- case / patient / article id: images of one group
-                                      -- share a split
-    path         VARCHAR,             -- absolute path of the image file
-                                      -- (NULL when the source has no file)
-    status       VARCHAR NOT NULL,    -- ok | missing | corrupt
-    error        VARCHAR,             -- why missing/corrupt
-    sha256       VARCHAR,             -- of the file bytes
-    phash        UBIGINT,             -- 64-bit perceptual hash (imagehash.phash) of the
-                                      -- decoded image
-    width        INTEGER,
-    height       INTEGER,
-    format       VARCHAR,             -- PNG, JPEG, DICOM, ...
-    modality     VARCHAR,             -- CT | MRI | X-ray | ultrasound | angiography | nuclear |
-                                      -- other | NULL
-    modality_raw VARCHAR,
-    plane        VARCHAR,             -- axial | coronal | sagittal | frontal | lateral | oblique |
-                                      -- other | NULL
-    plane_raw    VARCHAR,
-    region       VARCHAR,             -- normalized anatomy region: head, neck, chest, abdomen,
-                                      -- pelvis, spine, extremity, ...
-    region_raw   VARCHAR,
-    laterality   VARCHAR,             -- left | right | bilateral | NULL (only where stated)
-    licence      VARCHAR,
-    age          VARCHAR,
-    sex          VARCHAR,
-    extra        JSON,                -- source-specific fields
-                                      -- (ACR codes, figure part, dlinks, ...)
-    PRIMARY KEY (source, image_id)
-);
-CREATE TABLE IF NOT EXISTS texts (
-    source    VARCHAR NOT NULL,
-    image_id  VARCHAR NOT NULL,
-    field     VARCHAR NOT NULL,       -- caption | findings | history | diagnosis | discussion |
-                                      -- title | exam | keywords
-    text      VARCHAR NOT NULL,
-    PRIMARY KEY (source, image_id, field)
-);
-CREATE TABLE IF NOT EXISTS concepts (
-    source    VARCHAR NOT NULL,
-    image_id  VARCHAR NOT NULL,
-    cui       VARCHAR NOT NULL,
-    semtype   VARCHAR,
-    origin    VARCHAR,                -- which file the CUI came from (cuis.txt, test_concepts.csv)
-    PRIMARY KEY (source, image_id, cui)
-);
-CREATE TABLE IF NOT EXISTS cui_names (
-    cui   VARCHAR PRIMARY KEY,
-    name  VARCHAR
-);
-CREATE TABLE IF NOT EXISTS benchmark_qa (
-    source            VARCHAR NOT NULL,
-    qid               VARCHAR NOT NULL,  -- the benchmark's own id (VQA-RAD / SLAKE qid)
-    image_id          VARCHAR NOT NULL,  -- matches images.image_id of the same source
-    split             VARCHAR NOT NULL,  -- train | validation | test
-    question          VARCHAR NOT NULL,
-    answer            VARCHAR NOT NULL,
-    answer_type       VARCHAR,           -- closed | open
-    question_type     VARCHAR,           -- first VQA-RAD type (normalized); raw value in
-                                         -- question_type_raw
-    question_type_raw VARCHAR,
-    phrase_type       VARCHAR,           -- VQA-RAD freeform / para / test_freeform / test_para
-    linked_id         VARCHAR,           -- VQA-RAD qid_linked_id: a question and its paraphrase
-                                         -- share it
-    organ             VARCHAR,
-    modality          VARCHAR,
-    extra             JSON,
-    PRIMARY KEY (source, qid)
-);
-CREATE TABLE IF NOT EXISTS ingest_issues (
-    source  VARCHAR NOT NULL,
-    item    VARCHAR NOT NULL,            -- image id or file name
-    reason  VARCHAR NOT NULL,            -- short machine-readable reason: missing_file,
-                                         -- corrupt_image, bad_record, ...
-    detail  VARCHAR
-);
-"""
+#: What `connect` creates: the core tables of the contract (`core.catalog_schema`).
+CORE_DDL = tables_ddl(*CORE_TABLES)
 
 
 def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -148,9 +60,9 @@ def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConn
     return con
 
 
-def ensure_tables(con: duckdb.DuckDBPyConnection, ddl: str) -> None:
-    """Create a later step's tables (``CREATE TABLE IF NOT EXISTS ...``) on an open catalog."""
-    con.execute(ddl)
+def ensure_tables(con: duckdb.DuckDBPyConnection, *names: str) -> None:
+    """Create a later step's tables (declared in `core.catalog_schema`) on an open catalog."""
+    con.execute(tables_ddl(*names))
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:

@@ -31,8 +31,6 @@ QUESTION_TYPES: Final = (
     "OTHER",
 )
 
-#: `closed`: yes/no or a choice among options named in the question; `open`: short free answer.
-ANSWER_TYPES: Final = ("closed", "open")
 
 #: Normalized modality vocabulary of the catalog (`images.modality`).
 MODALITIES: Final = ("CT", "MRI", "X-ray", "ultrasound", "angiography", "nuclear", "other")
@@ -104,10 +102,20 @@ RECORD_COLUMNS: Final = {
 }
 
 #: Columns the reader adds from the catalog's `images` table (column -> `images` column).
-IMAGE_COLUMNS: Final = {"image_path": "path", "modality": "modality", "organ": "region"}
+READ_IMAGE_COLUMNS: Final = {"image_path": "path", "modality": "modality", "organ": "region"}
 
-#: What `read_qa` returns, for every data spec: the QA columns marked `read`, then the image's.
-READ_COLUMNS: Final = (*(c.name for c in QA_FIELDS if c.read), *IMAGE_COLUMNS)
+#: Columns the reader passes on from the catalog's `benchmark_qa` rows (null for synthetic and
+#: caption rows): a question and its paraphrase share a `linked_id`, so diag's paraphrase check
+#: reads it from the predictions row and never goes back to the catalog.
+READ_BENCHMARK_COLUMNS: Final = ("linked_id", "phrase_type")
+
+#: What `read_qa` returns, for every data spec: the QA columns marked `read`, then the image's,
+#: then the benchmark's ids.
+READ_COLUMNS: Final = (
+    *(c.name for c in QA_FIELDS if c.read),
+    *READ_IMAGE_COLUMNS,
+    *READ_BENCHMARK_COLUMNS,
+)
 
 #: The trainer's `predictions.parquet` (`radvqa-train eval`), read by `radvqa-diag`. Score
 #: columns (`radvqa_train.metrics.METRIC_KEYS`, float64) and, with a judge, `JUDGE_FIELDS`
@@ -125,6 +133,8 @@ PREDICTION_FIELDS: Final = (
     Column("organ", pa.string(), ""),
     Column("source", pa.string(), ""),
     Column("split", pa.string(), ""),
+    Column("linked_id", pa.string(), "benchmark paraphrase group (null for other rows)"),
+    Column("phrase_type", pa.string(), "benchmark phrasing: freeform / para / test_*"),
     Column("correct", pa.bool_(), "the answer-type-aware verdict (radvqa_train.metrics.score)"),
 )
 JUDGE_FIELDS: Final = (

@@ -10,9 +10,10 @@ from pathlib import Path
 
 from radvqa_data.core.db import connect
 from radvqa_data.core.progress import progress_bar
+from radvqa_data.reader.catalog import pending_texts
 
 from .extract import extract_entities
-from .store import ensure_entity_tables, link_source_cuis, pending_texts, pipeline_id, write_batch
+from .store import ensure_entity_tables, link_source_cuis, pipeline_id, write_batch
 
 WRITE_EVERY = 2048  # texts per transaction: higher = fewer commits, more lost on Ctrl-C
 

@@ -8,57 +8,19 @@ processed by another pipeline (another lexicon version or model).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 import duckdb
 
+from radvqa_data.core.catalog_schema import column_names
 from radvqa_data.core.db import ensure_tables
 from radvqa_data.core.records import Entity
 from radvqa_data.lexicon import LABELS, LEXICON_DIR
 
 from . import context, pipeline
 
-ENTITIES_DDL = """
-CREATE TABLE IF NOT EXISTS entities (
-    source     VARCHAR NOT NULL,
-    image_id   VARCHAR NOT NULL,
-    field      VARCHAR NOT NULL,      -- texts.field the mention is in
-    span_start INTEGER NOT NULL,      -- character offsets in that text
-    span_end   INTEGER NOT NULL,
-    text       VARCHAR NOT NULL,
-    label      VARCHAR NOT NULL,      -- MODALITY | SEQUENCE | PLANE | ANATOMY | FINDING |
-                                      -- LATERALITY | SIZE | ATTRIBUTE | CONTRAST | model labels
-    norm       VARCHAR NOT NULL,      -- normalized form (lexicon norm, else lower-cased text)
-    negated    BOOLEAN NOT NULL,
-    uncertain  BOOLEAN NOT NULL,
-    cui        VARCHAR,               -- UMLS CUI when known
-    cui_origin VARCHAR                -- lexicon | concepts (linked from the source's own CUIs)
-);
-CREATE TABLE IF NOT EXISTS entity_texts (
-    source       VARCHAR NOT NULL,
-    image_id     VARCHAR NOT NULL,
-    field        VARCHAR NOT NULL,
-    text_md5     VARCHAR NOT NULL,    -- md5 of the text when processed
-    pipeline     VARCHAR NOT NULL,    -- pipeline id (lexicon hash + rules version, or model name)
-    n_entities   INTEGER NOT NULL,
-    PRIMARY KEY (source, image_id, field)
-);
-"""
-
-ENTITY_COLUMNS = (
-    "source",
-    "image_id",
-    "field",
-    "span_start",
-    "span_end",
-    "text",
-    "label",
-    "norm",
-    "negated",
-    "uncertain",
-    "cui",
-    "cui_origin",
-)
+#: The columns of one mention row, in table order (`core.catalog_schema.ENTITIES`).
+ENTITY_COLUMNS = column_names("entities")
 
 
 def pipeline_id(model: str | None) -> str:
@@ -73,39 +35,7 @@ def pipeline_id(model: str | None) -> str:
 
 def ensure_entity_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create `entities` and `entity_texts` when absent."""
-    ensure_tables(con, ENTITIES_DDL)
-
-
-def pending_texts(
-    con: duckdb.DuckDBPyConnection,
-    pipeline: str,
-    sources: list[str] | None = None,
-    fields: list[str] | None = None,
-) -> tuple[int, Iterator[tuple[tuple[str, str], str, str]]]:
-    """Texts not yet processed by `pipeline` (new or changed): (count, iterator of items)."""
-    where = "WHERE (p.source IS NULL OR p.text_md5 <> md5(t.text) OR p.pipeline <> ?)"
-    params: list = [pipeline]
-    if sources:
-        where += f" AND t.source IN ({','.join('?' * len(sources))})"
-        params += sources
-    if fields:
-        where += f" AND t.field IN ({','.join('?' * len(fields))})"
-        params += fields
-    base = (
-        "FROM texts t LEFT JOIN entity_texts p "
-        "ON p.source = t.source AND p.image_id = t.image_id AND p.field = t.field " + where
-    )
-    total = con.execute(f"SELECT count(*) {base}", params).fetchall()[0][0]
-    cur = con.cursor()
-    cur.execute(f"SELECT t.source, t.image_id, t.field, t.text {base} ORDER BY 1, 2, 3", params)
-
-    def rows() -> Iterator[tuple[tuple[str, str], str, str]]:
-        while batch := cur.fetchmany(4096):
-            for source, image_id, field, text in batch:
-                yield (source, image_id), field, text
-        cur.close()
-
-    return total, rows()
+    ensure_tables(con, "entities", "entity_texts")
 
 
 def write_batch(

@@ -12,9 +12,6 @@ R = TypeVar("R")
 
 #: The values of `--executor`.
 EXECUTORS = ("local", "ray")
-#: How a local executor runs batches: in the calling thread, on the shared probe threads (work
-#: that releases the GIL), or in forked worker processes (pure-Python work such as spaCy).
-LOCAL_MODES = ("inline", "threads", "fork")
 
 
 class Executor(Protocol):
@@ -69,7 +66,7 @@ def make_executor(
 ) -> Executor:
     """The executor for `--executor KIND` (`--ray-address ADDRESS` for Ray).
 
-    `local` and `workers` say how the step runs on one machine (see `LOCAL_MODES`); a Ray
+    `local` and `workers` say how the step runs on one machine (see `local.LOCAL_MODES`); a Ray
     executor connects to the cluster at `address`, or starts a local Ray instance sized to the
     machine (reusing the one this process already joined).
     """

@@ -1,6 +1,6 @@
 """The local executor: each step's measured-fastest way to use one machine's cores.
 
-- `threads`: the shared probe thread pool (`radvqa_data.catalog.fast.workerpool`): image probing
+- `threads`: the shared thread pool (`workerpool.py`): image probing
   releases the GIL, so threads keep every core busy with no process to start (why: see there).
 - `fork`: a pool of forked processes, for pure-Python work (spaCy). The step builds its state
   (the pipeline) in the parent first, so each child starts in milliseconds with it in memory;
@@ -17,7 +17,10 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 from radvqa_data.core.errors import ConfigError
-from radvqa_data.executor.base import LOCAL_MODES
+
+#: How a local executor runs batches: in the calling thread, on the shared probe threads (work
+#: that releases the GIL), or in forked worker processes (pure-Python work such as spaCy).
+LOCAL_MODES = ("inline", "threads", "fork")
 
 B = TypeVar("B")
 R = TypeVar("R")
@@ -42,7 +45,7 @@ class LocalExecutor:
     ) -> Iterator[R]:
         """`fn(batch)` per batch: threads queue every batch now; fork and inline run lazily."""
         if self.mode == "threads":
-            from radvqa_data.catalog.fast import default_workers, get_pool
+            from radvqa_data.executor.workerpool import default_workers, get_pool
 
             pool = get_pool(self.workers or default_workers())
             return pool.imap(fn, batches) if ordered else pool.imap_unordered(fn, batches)
@@ -64,7 +67,7 @@ class LocalExecutor:
     def close(self) -> None:
         """Drop the probe threads' queued work (forked pools end with their iterator)."""
         if self.mode == "threads":
-            from radvqa_data.catalog.fast import close_pool
+            from radvqa_data.executor.workerpool import close_pool
 
             close_pool()
 

@@ -19,7 +19,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from radvqa_data.executor.ray_tasks import RETRIES, WorkerLostError
+from radvqa_data.executor.ray_runtime import RETRIES, WorkerLostError
 
 
 def _apply(batch: dict[str, Any], fn: Callable[[Any], Any]) -> dict[str, Any]:

@@ -13,7 +13,15 @@ import logging
 import socket
 from typing import Any
 
-from radvqa_data.core.errors import ConfigError, require
+from radvqa_data.core.errors import ConfigError, RadvqaError, require
+
+#: Extra attempts of a task (or Ray Data task/actor call) whose worker died.
+RETRIES = 3
+
+
+class WorkerLostError(RadvqaError):
+    """A batch's worker died on every attempt; finished work is kept, a rerun continues."""
+
 
 INSTALL = "pip install 'ray[data]==2.60.0'"
 

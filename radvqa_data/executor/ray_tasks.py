@@ -18,18 +18,10 @@ import collections
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
-from radvqa_data.core.errors import RadvqaError
-from radvqa_data.executor.ray_runtime import cluster_cpus, ensure_ray
+from radvqa_data.executor.ray_runtime import RETRIES, WorkerLostError, cluster_cpus, ensure_ray
 
 B = TypeVar("B")
 R = TypeVar("R")
-
-#: Extra attempts of a task (or Ray Data task/actor call) whose worker died.
-RETRIES = 3
-
-
-class WorkerLostError(RadvqaError):
-    """A batch's worker died on every attempt; finished work is kept, a rerun continues."""
 
 
 def _call(fn: Callable[[Any], Any], batch: Any) -> Any:

@@ -78,12 +78,15 @@ def _catalog_tables(catalog: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
             f"{catalog}: catalog not found (pass --catalog FILE; the manifest names "
             "the one the shards were made from)"
         )
+    from radvqa_data.reader.catalog import image_files, source_kinds
+
     with connect(catalog, read_only=True) as con:
-        images = con.sql(
-            "SELECT source, image_id, path AS image_path, status AS image_status, "
-            "licence FROM images"
-        ).pl()
-        kinds = con.sql("SELECT name AS source, kind AS source_kind FROM sources").pl()
+        images = image_files(con).rename({"path": "image_path", "status": "image_status"})
+        known = source_kinds(con)
+    kinds = pl.DataFrame(
+        {"source": list(known), "source_kind": list(known.values())},
+        schema={"source": pl.String, "source_kind": pl.String},
+    )
     return images, kinds
 
 

@@ -20,7 +20,7 @@ import polars as pl
 
 from radvqa_data.core.atomic import atomic_path, write_json
 from radvqa_data.export.images import ImagePlacer
-from radvqa_data.export.records import llava_record, sharegpt_record
+from radvqa_data.export.row_formats import llava_record, sharegpt_record
 
 TICK = 256  # rows per progress-bar update: a redraw per row would be wasted work
 

@@ -24,7 +24,7 @@ import polars as pl
 
 from radvqa_data.core.atomic import atomic_path
 from radvqa_data.core.schema import QA_SCHEMA
-from radvqa_data.export.records import PROVENANCE_FIELDS, chat_messages, provenance
+from radvqa_data.export.row_formats import PROVENANCE_FIELDS, chat_messages, provenance
 
 CHUNK_ROWS = 512  # rows per Parquet row group: higher = faster, more memory
 ROWS_PER_FILE = 20_000

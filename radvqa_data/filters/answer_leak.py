@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 
+from radvqa_data.core.answers import OPEN
 from radvqa_data.core.records import Candidate
 from radvqa_data.filters.base import Filter
 from radvqa_data.lexicon import synonyms_of
@@ -42,7 +43,7 @@ class AnswerInQuestionFilter(Filter):
         self.with_synonyms = with_synonyms  # also catch "computed tomography" for answer "CT"
 
     def __call__(self, cand: Candidate) -> str | None:
-        if cand.answer_type != "open":
+        if cand.answer_type != OPEN:
             return None
         if answer_in_question(cand.question, cand.answer, with_synonyms=self.with_synonyms):
             return "answer_in_question"

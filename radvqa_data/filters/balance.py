@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 
+from radvqa_data.core.answers import CLOSED
 from radvqa_data.core.records import Candidate
 
 
@@ -28,7 +29,7 @@ class YesNoBalancer:
         groups: dict[str, dict[str, list[int]]] = defaultdict(lambda: {"yes": [], "no": []})
         for i, (_, c) in enumerate(kept):
             a = c.answer.strip().lower()
-            if c.answer_type == "closed" and a in ("yes", "no"):
+            if c.answer_type == CLOSED and a in ("yes", "no"):
                 groups[c.question_type][a].append(i)
         drop: set[int] = set()
         for by_answer in groups.values():

@@ -72,24 +72,3 @@ class FilterChain:
         """Clear per-shard state of stateful filters (duplicates), not the counters."""
         for f in self.filters:
             f.reset()
-
-
-def default_filters(
-    *, max_answer_words: int = 5, grounding_threshold: float = 85.0
-) -> list[Filter]:
-    """The standard chain: cheap structural checks first, fuzzy grounding last but one."""
-    from radvqa_data.filters.answer_leak import AnswerInQuestionFilter
-    from radvqa_data.filters.duplicates import ImageDuplicateFilter
-    from radvqa_data.filters.grounding import GroundingFilter
-    from radvqa_data.filters.language import LanguageFilter
-    from radvqa_data.filters.length import LengthFilter
-    from radvqa_data.filters.non_visual import NonVisualFilter
-
-    return [
-        LengthFilter(max_answer_words=max_answer_words),
-        LanguageFilter(),
-        NonVisualFilter(),
-        AnswerInQuestionFilter(),
-        GroundingFilter(threshold=grounding_threshold),
-        ImageDuplicateFilter(),
-    ]

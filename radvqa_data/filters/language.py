@@ -1,4 +1,5 @@
-"""Questions and answers in English (the source text is checked by `source_text_reason`)."""
+"""Questions and answers in English (the caption itself is checked by the rules backend:
+`synth.rules.caption_check`)."""
 
 from __future__ import annotations
 

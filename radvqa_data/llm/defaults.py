@@ -1,4 +1,5 @@
-"""The LLM layer's defaults, in one place: the synth CLI, the factory and `Sampling` read them.
+"""The LLM layer's defaults, in one place: `LLMEndpoint`, `Sampling`, the synth CLI and the judge
+read them.
 
 No imports here, so the CLI can show these defaults in `--help` without loading a backend.
 """
@@ -18,3 +19,12 @@ TIMEOUT_S = 60.0
 CONCURRENCY = 8
 #: Environment variable holding the API key.
 API_KEY_ENV = "OPENAI_API_KEY"
+#: Extra attempts after a timeout / 429 / 5xx / connection error (OpenAI-compatible servers).
+RETRIES = 3
+
+# The LLM judge of open answers (`radvqa-train eval --judge`): greedy, so that an item gets
+# the same verdict again; a verdict is ~6 tokens, with room for a short preamble.
+JUDGE_TEMPERATURE = 0.0
+JUDGE_TOP_P = 1.0
+JUDGE_MAX_NEW_TOKENS = 32
+JUDGE_RETRIES = 2

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from radvqa_data.core.answers import CLOSED
 from radvqa_data.core.records import Candidate, ImageRecord
 from radvqa_data.llm import grounding
 from radvqa_data.llm.backends.base import Backend, Completion
@@ -28,6 +29,7 @@ from radvqa_data.llm.prompting import (
     template_version,
     verify_prompt,
 )
+from radvqa_data.llm.verdict import parse_verdict
 from radvqa_data.synth.types import Generator
 
 #: Texts shown to the model and used for grounding: what describes the image. History, exam and
@@ -56,15 +58,6 @@ def guess_question_type(question: str) -> str:
     """A VQA-RAD question type from the wording, when the model gave none ("OTHER" if unsure)."""
     low = question.lower()
     return next((qtype for qtype, pattern in _QTYPE_HINTS if re.search(pattern, low)), "OTHER")
-
-
-def parse_verdict(text: str | None) -> bool | None:
-    """The verifier's yes/no (JSON `verdict`, or a leading yes/no word); None if unreadable."""
-    if not text:
-        return None
-    m = re.search(r'"?(?:verdict|answer|correct)"?\s*:\s*"?(yes|no|true|false)', text, re.I)
-    word = m.group(1) if m else (re.findall(r"\b(yes|no)\b", text.lower()[:40]) or [None])[0]
-    return None if word is None else word.lower() in ("yes", "true")
 
 
 @dataclass
@@ -212,7 +205,7 @@ class LLMGenerator(Generator):
         for item in parsed.items:
             # A yes/no answer is closed whatever the model labelled it (VQA-RAD's definition).
             yes_no = item.answer.lower() in ("yes", "no")
-            answer_type = "closed" if yes_no else (item.answer_type or src.kind)
+            answer_type = CLOSED if yes_no else (item.answer_type or src.kind)
             g = grounding.ground(item.question, item.answer, item.evidence, src.record)
             qtype = item.question_type or guess_question_type(item.question)
             cand = self._candidate(src, item.question, g.answer, answer_type, qtype)

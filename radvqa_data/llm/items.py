@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from radvqa_data.core.schema import ANSWER_TYPES, QUESTION_TYPES
+from radvqa_data.core.answers import ANSWER_TYPES
+from radvqa_data.core.schema import QUESTION_TYPES
 
 _QTYPE_ALIASES = {
     "ABNORMALITY": "ABN",

@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from radvqa_data.core.schema import ANSWER_TYPES, QUESTION_TYPES
+from radvqa_data.core.answers import ANSWER_TYPES
+from radvqa_data.core.schema import QUESTION_TYPES
 from radvqa_data.llm.items import ParsedItem, make_item
 from radvqa_data.llm.parse_json import read_json
 

@@ -12,9 +12,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from radvqa_data.core.answers import ANSWER_TYPES
 from radvqa_data.core.errors import ConfigError
 from radvqa_data.core.records import ImageRecord
-from radvqa_data.core.schema import ANSWER_TYPES, QUESTION_TYPES
+from radvqa_data.core.schema import QUESTION_TYPES
 
 #: The QA templates a run uses by default (kind -> file name).
 DEFAULT_TEMPLATES = {"open": "open_qa.v1.jinja", "closed": "closed_qa.v1.jinja"}

@@ -25,6 +25,9 @@ from radvqa_data.synth.config import SynthConfig
 
 app = typer.Typer()
 
+#: The LLM endpoint's options, shown as one group in `--help` (`radvqa_data.llm.LLMEndpoint`).
+LLM_PANEL = "LLM endpoint (--backend openai | transformers | vllm)"
+
 
 @app.command("synth")
 def synth_cmd(
@@ -58,26 +61,40 @@ def synth_cmd(
     ),
     progress: ProgressOpt = True,
     base_url: str = typer.Option(
-        None, "--base-url", help="LLM backends: OpenAI-compatible server URL."
+        None,
+        "--base-url",
+        help="LLM backends: OpenAI-compatible server URL.",
+        rich_help_panel=LLM_PANEL,
     ),
-    model: str = typer.Option(None, "--model", help="LLM backends: model id or path."),
+    model: str = typer.Option(
+        None, "--model", help="LLM backends: model id or path.", rich_help_panel=LLM_PANEL
+    ),
     api_key_env: str = typer.Option(
-        llm.API_KEY_ENV, "--api-key-env", help="Env variable holding the API key."
+        llm.API_KEY_ENV,
+        "--api-key-env",
+        help="Env variable holding the API key.",
+        rich_help_panel=LLM_PANEL,
     ),
     concurrency: int = typer.Option(
-        llm.CONCURRENCY, "--concurrency", help="LLM requests in flight."
+        llm.CONCURRENCY, "--concurrency", help="LLM requests in flight.", rich_help_panel=LLM_PANEL
     ),
-    timeout: float = typer.Option(llm.TIMEOUT_S, "--timeout", help="Seconds per LLM request."),
+    timeout: float = typer.Option(
+        llm.TIMEOUT_S, "--timeout", help="Seconds per LLM request.", rich_help_panel=LLM_PANEL
+    ),
     temperature: float = typer.Option(
         llm.TEMPERATURE,
         "--temperature",
         help="LLM sampling: 0 = greedy; higher = more varied, more junk.",
+        rich_help_panel=LLM_PANEL,
     ),
     top_p: float = typer.Option(
-        llm.TOP_P, "--top-p", help="LLM sampling: nucleus probability mass."
+        llm.TOP_P,
+        "--top-p",
+        help="LLM sampling: nucleus probability mass.",
+        rich_help_panel=LLM_PANEL,
     ),
     max_new_tokens: int = typer.Option(
-        llm.MAX_NEW_TOKENS, "--max-new-tokens", help="Longest LLM reply."
+        llm.MAX_NEW_TOKENS, "--max-new-tokens", help="Longest LLM reply.", rich_help_panel=LLM_PANEL
     ),
     verify: bool = typer.Option(
         False,
@@ -86,6 +103,7 @@ def synth_cmd(
             "LLM backends: second pass in which the model judges every generated pair against "
             "the source (yes/no verdict); a 'no' rejects the pair."
         ),
+        rich_help_panel=LLM_PANEL,
     ),
     executor: ExecutorOpt = "local",
     ray_address: RayAddressOpt = None,
@@ -93,38 +111,22 @@ def synth_cmd(
     """Synthesize typed, grounded QA pairs into Parquet shards (resumable)."""
     with user_errors():
         from radvqa_data.synth.driver import run_synth
+        from radvqa_data.synth.registry import build_generator
         from radvqa_data.synth.report import print_synth_summary
 
-        settings: dict = {}
-        if backend == "rules":
-            from radvqa_data.synth.rules import RulesGenerator
-
-            generator = RulesGenerator(seed)
-        else:
-            # On Ray each vLLM replica starts its engine on its own GPU: none starts here.
-            options = {"lazy": True} if backend == "vllm" and executor == "ray" else None
-            generator = _llm_generator(
-                backend,
-                base_url=base_url,
-                model=model,
-                api_key_env=api_key_env,
-                concurrency=concurrency,
-                timeout=timeout,
-                temperature=temperature,
-                top_p=top_p,
-                max_new_tokens=max_new_tokens,
-                seed=seed,
-                verify=verify,
-                backend_options=options,
-            )
-            settings = {
-                "model": model,
-                "base_url": base_url,
-                "temperature": temperature,
-                "top_p": top_p,
-                "max_new_tokens": max_new_tokens,
-                "verify": verify,
-            }
+        llm_options = {
+            "base_url": base_url,
+            "model": model,
+            "api_key_env": api_key_env,
+            "concurrency": concurrency,
+            "timeout": timeout,
+            "temperature": temperature,
+            "top_p": top_p,
+            "max_new_tokens": max_new_tokens,
+        }
+        generator, settings = build_generator(
+            backend, seed=seed, llm=llm_options, verify=verify, executor=executor
+        )
         config = SynthConfig(
             backend=backend,
             sources=split_list(sources),
@@ -159,20 +161,3 @@ def describe_cmd(
         from radvqa_data.synth.report import describe_run
 
         typer.echo(describe_run(shards, samples=samples, seed=seed))
-
-
-def _llm_generator(backend: str, **kwargs):
-    """The LLM backend's generator (radvqa_data.llm), imported only when asked for."""
-    from radvqa_data.core.errors import ConfigError
-
-    if backend not in ("openai", "transformers", "vllm"):
-        raise ConfigError(
-            f"--backend {backend}: unknown backend (expected rules, openai, transformers or vllm)"
-        )
-    try:
-        from radvqa_data.llm.factory import make_generator
-    except ImportError as exc:
-        raise ConfigError(
-            f"--backend {backend} needs radvqa_data.llm, which is not available here ({exc})"
-        ) from exc
-    return make_generator(backend, **kwargs)

@@ -7,7 +7,7 @@ import json
 from dataclasses import asdict, dataclass, field
 
 from radvqa_data.core.errors import ConfigError
-from radvqa_data.synth.templates import RULES_VERSION
+from radvqa_data.synth.rules.templates import RULES_VERSION
 
 #: Benchmark sources are not synthesized from by default: their images are evaluation data.
 BENCHMARK_KINDS = frozenset({"vqa-rad", "slake"})

@@ -22,16 +22,17 @@ from pathlib import Path
 from radvqa_data.core.db import connect
 from radvqa_data.core.errors import InputError
 from radvqa_data.core.progress import progress_bar
-from radvqa_data.synth.config import BENCHMARK_KINDS, SynthConfig
-from radvqa_data.synth.manifest import backend_totals, shard_stats, write_manifest
-from radvqa_data.synth.progress import ShardProgress, counted
-from radvqa_data.synth.records import (
+from radvqa_data.reader.catalog import source_kinds
+from radvqa_data.reader.image_records import (
     case_splits,
     catalog_fingerprint,
     load_shard,
     plan_shards,
     texts_without_entities,
 )
+from radvqa_data.synth.config import BENCHMARK_KINDS, SynthConfig
+from radvqa_data.synth.manifest import backend_totals, shard_stats, write_manifest
+from radvqa_data.synth.progress import ShardProgress, counted
 from radvqa_data.synth.shard_job import ShardJob, ShardResult, ray_placement, synth_shard
 from radvqa_data.synth.shards import claim_output, finished_shards, write_shard
 from radvqa_data.synth.types import Generator
@@ -77,8 +78,7 @@ class _Run:
 
 def resolve_sources(con, requested: list[str]) -> list[str]:
     """The requested sources (each must be catalogued), or every non-benchmark source."""
-    rows = con.execute("SELECT name, kind FROM sources ORDER BY name").fetchall()
-    known = {name: kind for name, kind in rows}
+    known = source_kinds(con)
     if requested:
         unknown = [s for s in requested if s not in known]
         if unknown:

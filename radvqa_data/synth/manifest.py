@@ -12,9 +12,10 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from radvqa_data.core import atomic
+from radvqa_data.core.answers import CLOSED
 from radvqa_data.core.shards import ShardDir
+from radvqa_data.reader.image_records import ShardPlan
 from radvqa_data.synth.config import SynthConfig
-from radvqa_data.synth.records import ShardPlan
 
 
 def shard_stats(
@@ -30,7 +31,7 @@ def shard_stats(
     cases: dict[str, set] = defaultdict(set)
     for r in kept:
         a = r["answer"].strip().lower()
-        if r["answer_type"] == "closed" and a in ("yes", "no"):
+        if r["answer_type"] == CLOSED and a in ("yes", "no"):
             yes_no[r["question_type"]][a] += 1
         if r["case_id"] is not None:
             cases[f"{r['source']}\x1f{r['case_id']}"].add(r["split"] or "")
@@ -95,7 +96,7 @@ def code_version() -> dict:
     """Package version, rules version and git commit (when run from a checkout)."""
     from importlib.metadata import PackageNotFoundError, version
 
-    from radvqa_data.synth.templates import RULES_VERSION
+    from radvqa_data.synth.rules.templates import RULES_VERSION
 
     try:
         pkg = version("radvqa")

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from radvqa_data.core.records import Candidate, ImageRecord
 from radvqa_data.executor import item_error
 from radvqa_data.filters import FilterChain, YesNoBalancer, default_filters
+from radvqa_data.reader.image_records import ShardPlan, load_shard
 from radvqa_data.synth.config import SynthConfig
-from radvqa_data.synth.records import ShardPlan, load_shard
 from radvqa_data.synth.types import Generator
 
 

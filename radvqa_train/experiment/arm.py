@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from radvqa_data.core.answers import is_closed
 from radvqa_train.experiment.data import ExperimentData
 from radvqa_train.experiment.recipe import Arm, Recipe
 from radvqa_train.experiment.trainer import Encoder, generate, scored_rows, train
@@ -48,7 +49,7 @@ def blanked(feats: list[dict]) -> list[dict]:
 
 
 def closed_accuracy(rows: list[dict]) -> float:
-    closed = [r for r in rows if r["answer_type"] == "closed"]
+    closed = [r for r in rows if is_closed(r["answer_type"])]
     return sum(r["correct"] for r in closed) / max(len(closed), 1)
 
 

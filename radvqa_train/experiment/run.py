@@ -24,6 +24,7 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 
+from radvqa_data.core.answers import is_closed
 from radvqa_data.core.atomic import write_json, write_parquet, write_text
 from radvqa_data.core.errors import InputError
 from radvqa_data.core.schema import predictions_schema
@@ -250,7 +251,7 @@ def _results(
                 "n_closed": sum(
                     1
                     for r in seeds[0]["test"]
-                    if r["question_type"] == q and r["answer_type"] == "closed"
+                    if r["question_type"] == q and is_closed(r["answer_type"])
                 ),
                 "closed_accuracy": stats.mean_std(
                     [

@@ -10,23 +10,24 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 
-from radvqa_train.metrics import normalize, score
+from radvqa_data.core.answers import is_closed, normalize_answer
+from radvqa_train.metrics import score
 
 METRICS = ("closed_accuracy", "closed_accuracy_yesno", "open_recall", "exact_match")
 
 
 def is_yesno(row: dict) -> bool:
-    return normalize(row.get("reference", row.get("answer"))) in ("yes", "no")
+    return normalize_answer(row.get("reference", row.get("answer"))) in ("yes", "no")
 
 
 def per_question(rows: list[dict], metric: str) -> list[tuple[str, float]]:
     """(question id, score) of the rows a metric is defined on."""
     if metric == "closed_accuracy":
-        return [(r["id"], float(r["correct"])) for r in rows if r["answer_type"] == "closed"]
+        return [(r["id"], float(r["correct"])) for r in rows if is_closed(r["answer_type"])]
     if metric == "closed_accuracy_yesno":
         return [(r["id"], float(r["correct"])) for r in rows if is_yesno(r)]
     if metric == "open_recall":
-        return [(r["id"], float(r["recall"])) for r in rows if r["answer_type"] != "closed"]
+        return [(r["id"], float(r["recall"])) for r in rows if not is_closed(r["answer_type"])]
     return [(r["id"], float(r["exact_match"])) for r in rows]
 
 
@@ -85,9 +86,9 @@ def baselines(train: list[dict], test: list[dict]) -> dict:
 
     by_key: dict[tuple[str, str], Counter] = {}
     for r in train:
-        by_key.setdefault(key(r), Counter())[normalize(r["answer"])] += 1
+        by_key.setdefault(key(r), Counter())[normalize_answer(r["answer"])] += 1
     majority = {k: c.most_common(1)[0][0] for k, c in by_key.items()}
-    overall = Counter(normalize(r["answer"]) for r in train).most_common(1)[0][0]
+    overall = Counter(normalize_answer(r["answer"]) for r in train).most_common(1)[0][0]
     out = {}
     for name, fn in (
         ("always_yes", lambda r: "yes"),

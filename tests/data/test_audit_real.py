@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
+import pytest
+
 from radvqa_data.audit.run import AuditOptions, run_audit
 from radvqa_data.catalog.textcheck import placeholder_reason
 from tests.conftest import dataset
@@ -35,6 +37,8 @@ LOOK_ALIKES = {
 }
 
 
+# every VQA-RAD image against all of MedPix 2.0 (about 1-2 min on 2 cores): slow tier
+@pytest.mark.slow
 def test_vqarad_images_found_in_medpix(real_catalog: Path) -> None:
     res = run_audit(
         AuditOptions(

@@ -192,8 +192,8 @@ def test_phash_equals_imagehash_on_the_thumbnail(sample_dir: Path) -> None:
 
 def test_probe_threads_give_the_probes_of_a_serial_run(sample_dir: Path, tmp_path: Path) -> None:
     """The thread pool probes exactly as one thread does, bad files included (no shared state)."""
-    from radvqa_data.catalog.fast import close_pool
     from radvqa_data.catalog.fast.probe_pool import POOL_MIN, _submit
+    from radvqa_data.executor.workerpool import close_pool
 
     files = sorted((sample_dir / "medpix2" / "images").glob("*.png")) + sorted(
         (sample_dir / "vqa-rad").rglob("*.jpg")
@@ -225,9 +225,9 @@ def test_probes_queued_before_the_cache_lookup_are_counted_once(
     first, each file is counted once, cached files count as reused, and the probes are right."""
     import time
 
-    from radvqa_data.catalog.fast import close_pool
     from radvqa_data.catalog.fast.probe_pool import POOL_MIN, prefetch, probe_all
     from radvqa_data.core.db import connect
+    from radvqa_data.executor.workerpool import close_pool
 
     files = sorted((sample_dir / "medpix2" / "images").glob("*.png")) + sorted(
         (sample_dir / "vqa-rad").rglob("*.jpg")

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from radvqa_data.catalog.ingest import add_source
-from radvqa_data.catalog.stats import catalog_stats
+from radvqa_data.reader.catalog_stats import catalog_stats
 from tests.conftest import dataset, query_catalog
 
 _rows = query_catalog

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from radvqa_data.catalog.ingest import add_source
-from radvqa_data.catalog.stats import catalog_stats
+from radvqa_data.reader.catalog_stats import catalog_stats
 from tests.conftest import query_catalog
 
 _rows = query_catalog

@@ -21,7 +21,7 @@ from radvqa_data.entities.run import run_entities
 from radvqa_data.executor import make_executor
 from radvqa_data.synth.config import SynthConfig
 from radvqa_data.synth.driver import run_synth
-from radvqa_data.synth.rules import RulesGenerator
+from radvqa_data.synth.rules.generator import RulesGenerator
 from tests.conftest import dataset, query_catalog
 from tests.helpers.shards import shard_rows
 

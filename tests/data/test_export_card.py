@@ -63,7 +63,7 @@ def test_card_parses_and_its_counts_match_the_manifest(fmt, exports, sample_shar
         assert types[t][2].startswith(f"{man['yes_rate'][t]:.1%}")
     assert {r: int(c[0]) for r, c in table(body, "reason").items()} == man["rejects_by_reason"]
     assert "Siragusa" in body and "arXiv:2407.02994" in body  # the source's citation
-    from radvqa_data.synth.templates import RULES_VERSION
+    from radvqa_data.synth.rules.templates import RULES_VERSION
 
     assert "generator_settings:" in body and f"rules_version: {RULES_VERSION}" in body
     assert "No audit was given to this export" in body

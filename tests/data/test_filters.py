@@ -15,8 +15,8 @@ from radvqa_data.filters import (
     NonVisualFilter,
     YesNoBalancer,
     default_filters,
-    source_text_reason,
 )
+from radvqa_data.synth.rules.caption_check import source_text_reason
 
 CAPTION = (
     "The prostate is enlarged with several calcifications noted within. "

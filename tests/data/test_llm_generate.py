@@ -11,8 +11,9 @@ import pytest
 from radvqa_data.core.errors import ConfigError, MissingDependencyError
 from radvqa_data.filters import FilterChain, default_filters
 from radvqa_data.llm.factory import make_generator
-from radvqa_data.llm.generator import guess_question_type, parse_verdict
+from radvqa_data.llm.generator import guess_question_type
 from radvqa_data.llm.prompting import available_templates, qa_prompt, verify_prompt
+from radvqa_data.llm.verdict import parse_verdict
 from tests.helpers.llm import (
     CAPTION,
     HAND_WRITTEN_REPLY,

@@ -12,8 +12,8 @@ import pytest
 
 from radvqa_data.core.errors import ConfigError
 from radvqa_data.llm.factory import make_generator
+from radvqa_data.llm.local_server import free_port, start_transformers_serve, wait_healthy
 from tests.helpers.llm import HAND_WRITTEN_REPLY, make_record
-from tests.helpers.serve import free_port, start_transformers_serve, wait_healthy
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ import pytest
 
 from radvqa_data.entities.context import find_triggers
 from radvqa_data.lexicon import load_lexicon
-from radvqa_data.synth.rules_evidence import EVIDENCE_TRIGGERS
+from radvqa_data.synth.rules.evidence import EVIDENCE_TRIGGERS
 from tests.conftest import dataset
 from tests.data.gold.dump_unlabelled import (
     build_catalog,

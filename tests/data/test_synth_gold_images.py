@@ -152,8 +152,8 @@ def gold_candidates(catalog: Path, gold: dict[str, dict]) -> list:
     """The rules generator's kept metadata rows for the gold images, through the real loader."""
     from radvqa_data.core.db import connect
     from radvqa_data.filters import FilterChain, default_filters
-    from radvqa_data.synth.records import ShardPlan, load_shard
-    from radvqa_data.synth.rules import RulesGenerator
+    from radvqa_data.reader.image_records import ShardPlan, load_shard
+    from radvqa_data.synth.rules.generator import RulesGenerator
 
     con = connect(catalog, read_only=True)
     try:

@@ -18,7 +18,7 @@ from radvqa_data.core.errors import ConfigError
 from radvqa_data.llm.factory import make_generator
 from radvqa_data.synth.config import SynthConfig
 from radvqa_data.synth.driver import run_synth
-from radvqa_data.synth.rules import RulesGenerator
+from radvqa_data.synth.rules.generator import RulesGenerator
 from radvqa_data.synth.types import Generator
 from tests.conftest import dataset
 from tests.helpers.synth_data import insert_catalog, medpix_records

@@ -6,10 +6,14 @@ import pytest
 
 from radvqa_data.core.records import ImageRecord
 from radvqa_data.filters import FilterChain, default_filters
-from radvqa_data.synth.rules import RulesGenerator
-from radvqa_data.synth.rules_caption import caption_candidates
-from radvqa_data.synth.rules_common import QuestionRandom
-from radvqa_data.synth.rules_metadata import contrast_state, metadata_candidates, mr_sequence
+from radvqa_data.synth.rules.candidates import QuestionRandom
+from radvqa_data.synth.rules.caption_questions import caption_candidates
+from radvqa_data.synth.rules.generator import RulesGenerator
+from radvqa_data.synth.rules.metadata_questions import (
+    contrast_state,
+    metadata_candidates,
+    mr_sequence,
+)
 
 # Real MedPix 2.0 captions (Descriptions.json) and one written in their style for COUNT/SIZE.
 CAPTIONS = {
@@ -122,7 +126,7 @@ def test_contradicted_fields_and_unresolved_regions_are_counted_not_asked(nlp):
 def test_region_no_answers_name_a_region_the_picture_cannot_show(nlp):
     """ "No" rows ask about a region that never shares a picture with the true one (no "pelvis"
     for an abdomen CT, no "spine" for a chest CT)."""
-    from radvqa_data.synth.rules_metadata import REGION_ALTERNATIVES
+    from radvqa_data.synth.rules.metadata_questions import REGION_ALTERNATIVES
 
     neighbours = {
         "abdomen": {"pelvis", "chest", "spine"},

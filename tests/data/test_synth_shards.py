@@ -18,8 +18,8 @@ from radvqa_data.core.errors import ConfigError
 from radvqa_data.core.schema import QA_COLUMNS, REJECT_SCHEMA
 from radvqa_data.synth.config import SynthConfig
 from radvqa_data.synth.driver import run_synth
-from radvqa_data.synth.rules import RulesGenerator
-from radvqa_data.synth.templates import RULES_VERSION
+from radvqa_data.synth.rules.generator import RulesGenerator
+from radvqa_data.synth.rules.templates import RULES_VERSION
 from tests.helpers.synth_data import rules_catalog_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -97,7 +97,7 @@ def test_missing_images_need_the_flag(rules_catalog, tmp_path):
 
 def test_a_new_rules_version_is_named_on_rerun(rules_catalog, tmp_path, monkeypatch):
     """Rows made by other rules are a different run: the refusal names the rules version."""
-    import radvqa_data.synth.templates as templates
+    import radvqa_data.synth.rules.templates as templates
 
     monkeypatch.setattr(templates, "RULES_VERSION", "v3")
     synth(rules_catalog, tmp_path / "o", limit=5)
@@ -122,7 +122,7 @@ def _resume_script(cat: Path, out: Path) -> str:
     return (
         "from radvqa_data.synth.config import SynthConfig\n"
         "from radvqa_data.synth.driver import run_synth\n"
-        "from radvqa_data.synth.rules import RulesGenerator\n"
+        "from radvqa_data.synth.rules.generator import RulesGenerator\n"
         f"run_synth({str(cat)!r}, {str(out)!r}, "
         "SynthConfig(allow_missing_images=True, shard_size=8, limit=800), "
         "RulesGenerator(0), progress=False)\n"

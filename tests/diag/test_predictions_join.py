@@ -1,11 +1,11 @@
-"""`join_catalog` keys images by (source, image_id), the catalog's key."""
+"""`fill_image_paths` keys images by (source, image_id), the catalog's key."""
 
 from __future__ import annotations
 
 import polars as pl
 
 from radvqa_data.core.db import connect
-from radvqa_diag.predictions import join_catalog
+from radvqa_diag.predictions import fill_image_paths
 
 
 def _catalog(path):
@@ -14,10 +14,6 @@ def _catalog(path):
             "INSERT INTO images (source, image_id, status, path) VALUES "
             "('a', 'img1', 'ok', '/a/img1.png'), ('b', 'img1', 'ok', '/b/img1.png'), "
             "('b', 'img2', 'ok', '/b/img2.png')"
-        )
-        con.execute(
-            "INSERT INTO benchmark_qa (source, qid, image_id, split, question, answer, linked_id) "
-            "VALUES ('b', 'q1', 'img1', 'test', 'Is this a CT?', 'yes', 'L1')"
         )
     return path
 
@@ -34,9 +30,7 @@ def test_same_image_id_in_two_sources_joins_its_own_row(tmp_path):
         },
         schema_overrides={"source": pl.Utf8, "image_path": pl.Utf8},
     )
-    out = join_catalog(df, cat)
+    out = fill_image_paths(df, cat)
     assert out.height == 3  # no row doubled by the shared image id
     assert out["image_path"].to_list() == ["/a/img1.png", "/b/img1.png", "/b/img2.png"]
-    # the benchmark question belongs to source b's img1 only
-    assert out["linked_id"].to_list() == [None, "L1", None]
     assert out["source"].to_list() == ["a", "b", None]  # the caller's columns are untouched

@@ -19,7 +19,7 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def toy_data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """{"catalog", "shards", "root"}: 24 generated images (18 train / 6 test), captions, a
-    'vqa-rad' benchmark and QA shards (see tests.helpers.toydata)."""
-    from tests.helpers.toydata import make_toy_data
+    'vqa-rad' benchmark and QA shards (see radvqa_train.toydata)."""
+    from radvqa_train.toydata import make_toy_data
 
     return make_toy_data(tmp_path_factory.mktemp("toy-data"))

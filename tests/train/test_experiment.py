@@ -68,6 +68,8 @@ def quick_run(real_catalog, tmp_path_factory):
     return tmp / "out"
 
 
+# real data, about 2 minutes on 2 cores (the experiment on the real catalog): slow tier
+@pytest.mark.slow
 def test_quick_experiment_writes_every_output(quick_run):
     res = json.loads((quick_run / "results.json").read_text())
     assert set(res["arms"]) >= {"question_only", "benchmark", "synthetic_then_benchmark"}
@@ -94,6 +96,8 @@ def test_quick_experiment_writes_every_output(quick_run):
     assert (quick_run / "models" / res["best_arm"] / "config.json").is_file()
 
 
+# real data, about 2 minutes on 2 cores (the experiment on the real catalog): slow tier
+@pytest.mark.slow
 def test_quick_experiment_baselines_are_the_known_ones(quick_run):
     b = json.loads((quick_run / "results.json").read_text())["baselines"]
     assert b["always_yes"]["closed_accuracy"] == pytest.approx(118 / 272, abs=1e-4)  # 0.4338
@@ -101,6 +105,8 @@ def test_quick_experiment_baselines_are_the_known_ones(quick_run):
     assert 0.45 < b["type_majority"]["closed_accuracy"] < 0.55
 
 
+# uses the same real-data experiment run: slow tier
+@pytest.mark.slow
 def test_question_only_arm_scores_the_same_on_any_picture(quick_run):
     """Trained and scored on blank pictures, the arm cannot depend on them: its blank-test
     ablation gives exactly its own answers."""

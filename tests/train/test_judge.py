@@ -14,8 +14,9 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+from radvqa_data.llm.client import parse_verdict
 from radvqa_train.cli import app
-from radvqa_train.judge import JudgeSettings, judge_prompt, parse_verdict
+from radvqa_train.judge import JudgeSettings, judge_prompt
 from radvqa_train.judge_run import judge_open_answers, read_cache
 from radvqa_train.metrics import score
 
@@ -208,8 +209,8 @@ def test_reply_shapes_failures_and_cache_over_http(planted, tmp_path):
 def judge_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     pytest.importorskip("fastapi", reason="needs transformers[serving]")
     pytest.importorskip("uvicorn", reason="needs transformers[serving]")
+    from radvqa_data.llm.local_server import free_port, start_transformers_serve, wait_healthy
     from radvqa_data.llm.tiny import build_tiny_causal_lm
-    from tests.helpers.serve import free_port, start_transformers_serve, wait_healthy
 
     root = tmp_path_factory.mktemp("judge-serve")
     model_dir = build_tiny_causal_lm(root / "model")
@@ -312,7 +313,7 @@ def test_eval_judge_against_transformers_serve(judge_server, toy_data, tmp_path)
 
 
 def test_judge_options_are_checked_in_one_line(toy_data, tmp_path):
-    from tests.helpers.serve import free_port
+    from radvqa_data.llm.local_server import free_port
 
     preds = tmp_path / "p.jsonl"
     preds.write_text('{"id": "q18b", "prediction": "CT"}\n')

@@ -6,10 +6,10 @@ import math
 
 import pytest
 
+from radvqa_data.core.answers import normalize_answer
 from radvqa_train.metrics import (
     aggregate,
     bleu1,
-    normalize,
     recall,
     rouge_l,
     score,
@@ -20,7 +20,7 @@ from radvqa_train.metrics import (
 
 
 def test_normalize_drops_case_punctuation_articles():
-    assert normalize("  The Left  Lung, (apex). ") == "left lung apex"
+    assert normalize_answer("  The Left  Lung, (apex). ") == "left lung apex"
     assert tokens(None) == []
 
 

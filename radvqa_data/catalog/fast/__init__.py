@@ -3,8 +3,8 @@ needed to understand what it records.
 
     pngfast.py     8-bit PNGs decoded with libdeflate + numpy (Pillow stays the reference:
                    `catalog.imageprobe` falls back to it, tests/data/test_pngfast.py compares)
-    workerpool.py  the shared probe thread pool (the heavy steps release the GIL)
-    probe_pool.py  probing many files on that pool or on Ray, with a resumable probe cache
+    probe_pool.py  probing many files on the executor's thread pool
+                   (`radvqa_data.executor.workerpool`) or on Ray, with a resumable probe cache
     bulk.py        column-wise inserts through a registered view
     signals.py     Ctrl-C held back during a catalog statement, then delivered
 
@@ -20,9 +20,6 @@ from typing import Any
 
 _WHERE = {
     "decode_png": "pngfast",
-    "get_pool": "workerpool",
-    "close_pool": "workerpool",
-    "default_workers": "workerpool",
     "CACHE_DDL": "probe_pool",
     "prefetch": "probe_pool",
     "probe_all": "probe_pool",

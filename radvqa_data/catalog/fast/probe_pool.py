@@ -23,27 +23,15 @@ from pathlib import Path
 
 import duckdb
 
-from radvqa_data.catalog.fast.bulk import BIGINT, INTEGER, UBIGINT, VARCHAR, insert_rows
+from radvqa_data.catalog.fast.bulk import insert_rows
 from radvqa_data.catalog.fast.signals import deferred_interrupt
-from radvqa_data.catalog.fast.workerpool import close_pool, default_workers
 from radvqa_data.catalog.imageprobe import PROBE_VERSION, Probe
+from radvqa_data.core.catalog_schema import tables_ddl, write_columns
 from radvqa_data.executor import Executor, make_executor
+from radvqa_data.executor.workerpool import close_pool, default_workers
 
-CACHE_DDL = """
-CREATE TABLE IF NOT EXISTS catalog_probe_cache (
-    path      VARCHAR PRIMARY KEY,
-    size      BIGINT,
-    mtime_ns  BIGINT,
-    status    VARCHAR,
-    error     VARCHAR,
-    sha256    VARCHAR,
-    phash     UBIGINT,
-    width     INTEGER,
-    height    INTEGER,
-    format    VARCHAR,
-    version   INTEGER
-);
-"""
+#: The cache table's DDL (declared in `core.catalog_schema`, as every catalog table).
+CACHE_DDL = tables_ddl("catalog_probe_cache")
 
 CHUNK = 8  # files per task: few futures to track, small enough to balance the threads
 REMOTE_CHUNK = 32  # files per Ray task: ~100 ms of decoding against ~2 ms of task overhead
@@ -72,11 +60,7 @@ def _cached(con: duckdb.DuckDBPyConnection, paths: list[str]) -> dict[str, Probe
     return out
 
 
-CACHE_COLUMNS = [
-    ("path", VARCHAR), ("size", BIGINT), ("mtime_ns", BIGINT), ("status", VARCHAR),
-    ("error", VARCHAR), ("sha256", VARCHAR), ("phash", UBIGINT), ("width", INTEGER),
-    ("height", INTEGER), ("format", VARCHAR), ("version", INTEGER),
-]  # fmt: skip
+CACHE_COLUMNS = write_columns("catalog_probe_cache")
 
 
 def _commit(con: duckdb.DuckDBPyConnection, batch: list[Probe]) -> None:

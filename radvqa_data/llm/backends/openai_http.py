@@ -42,7 +42,7 @@ class OpenAIBackend:
         api_key_env: str = defaults.API_KEY_ENV,
         concurrency: int = defaults.CONCURRENCY,
         timeout: float = defaults.TIMEOUT_S,  # seconds per attempt (first attempt)
-        retries: int = 3,  # extra attempts after a timeout / 429 / 5xx / connection error
+        retries: int = defaults.RETRIES,  # extra tries after a timeout, 429, 5xx, lost connection
         backoff: float = 0.5,  # seconds before the first retry, doubled each time
         timeout_growth: float = 2.0,  # each retry waits this much longer for the reply
         response_format: str = "auto",  # auto: json_schema unless the server rejects it

@@ -65,7 +65,7 @@ def build_catalog(path: Path, data_root: Path, images: list[tuple[str, str]]) ->
 
     from radvqa_data.catalog.ingest import add_source
     from radvqa_data.entities.run import run_entities
-    from radvqa_data.synth.rules import RulesGenerator
+    from radvqa_data.synth.rules.generator import RulesGenerator
 
     add_source(path, "medpix2", data_root / "medpix2", progress=False)
     add_source(path, "roco", data_root / "roco", progress=False)
@@ -89,8 +89,8 @@ def caption_rows(catalog: Path, images: list[tuple[str, str]]) -> list[dict]:
     import duckdb
 
     from radvqa_data.filters import FilterChain, default_filters
-    from radvqa_data.synth.records import ShardPlan, load_shard
-    from radvqa_data.synth.rules import RulesGenerator
+    from radvqa_data.reader.image_records import ShardPlan, load_shard
+    from radvqa_data.synth.rules.generator import RulesGenerator
 
     gen = RulesGenerator(seed=0)
     con = duckdb.connect(str(catalog), read_only=True)

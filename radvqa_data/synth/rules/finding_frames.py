@@ -1,11 +1,11 @@
 """Which modifiers belong to which finding: a *frame* per finding mention of a caption.
 
 A size, side, count, location or attribute is attached to a finding only when it modifies that
-finding in the text, read with pattern rules over the sentence's units (`caption_units`):
+finding in the text, read with pattern rules over the sentence's units (`sentence_units`):
 
 - before the finding, its noun phrase back to a determiner or a function word ("a large
   lobulated left renal mass": large, lobulated, left, kidney), read here;
-- after it, a location, a measurement, a side or a predicate (`caption_phrases.read_after`).
+- after it, a location, a measurement, a side or a predicate (`finding_phrases.read_after`).
 
 So in "large retroperitoneal mass with central calcifications" the calcifications are neither
 large nor retroperitoneal, and are a secondary feature of the mass. A signal attribute keeps the
@@ -15,17 +15,16 @@ a whole caption once: its sentences, units and frames.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from radvqa_data.core.records import Entity, ImageRecord
-from radvqa_data.synth.caption_phrases import (
+from radvqa_data.synth.rules.finding_phrases import (
     REGION_WORDS,
     TISSUE_SURFACES,
     add_attributes,
     is_side,
     read_after,
 )
-from radvqa_data.synth.caption_units import (
+from radvqa_data.synth.rules.frame import Frame
+from radvqa_data.synth.rules.sentence_units import (
     CLAUSE_VERBS,
     DETERMINERS,
     MODIFIER_WORDS,
@@ -130,34 +129,6 @@ _SHOW_VERBS = frozenset(
 )
 #: Entities that may follow a finding that heads its phrase ("mass T2 hyperintense", "bleed CT").
 _AFTER_HEAD = frozenset({"SEQUENCE", "ATTRIBUTE", "MODALITY", "PLANE", "CONTRAST"})
-
-
-@dataclass
-class Frame:
-    """What the caption says about one finding mention."""
-
-    finding: Entity
-    head: bool  # heads its noun phrase (not "calcified" in "calcified cyst", not "fracture line")
-    modifies_finding: bool = False  # describes another finding ("calcified" cyst, "mass" lesion)
-    secondary: bool = False  # a feature of an earlier finding ("with central calcifications")
-    alternative: bool = False  # one of two possibilities ("cyst or abscess")
-    treated: bool = False  # the object of a procedure ("stone extraction"): maybe no longer there
-    past: bool = False  # said to be gone ("resolved aneurysm", "the mass has disappeared")
-    landmark: bool = False  # a reference point for another finding ("distal to the mass")
-    device: bool = False  # part of a device's name ("occlusion device", "drainage catheter")
-    legend: bool = False  # an entry of a figure legend ("A – ascites"): no main finding
-    # a feature of the caption's subject, a thing the lexicon lacks ("Skull cap ... with
-    # underlying hematoma"): that thing is the main finding, and it has no name here
-    of_unnamed: bool = False
-    # plain words of its own noun phrase the lexicon does not know ("septal" thickening)
-    qualifiers: list[Unit] = field(default_factory=list)
-    sides: list[Unit] = field(default_factory=list)
-    locations: list[Unit] = field(default_factory=list)
-    sizes: list[Unit] = field(default_factory=list)
-    measures: list[Unit] = field(default_factory=list)
-    # (attribute, the MR sequence written next to it)
-    attributes: list[tuple[Unit, Unit | None]] = field(default_factory=list)
-    count: Unit | None = None
 
 
 class CaptionReading:

@@ -1,5 +1,5 @@
 """POS, SIZE, ATTRIB and COUNT questions about one affirmed finding, from the modifiers that
-attach to it (`caption_frames`): its side, place, size word, measurement, attribute and count.
+attach to it (`finding_frames`): its side, place, size word, measurement, attribute and count.
 
 Every mention of the finding must agree (two sides, two places or two sizes give no question);
 a measurement keeps all its dimensions or gives no question; a signal attribute names the MR
@@ -11,11 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from radvqa_data.core.answers import CLOSED, OPEN
 from radvqa_data.core.records import Candidate, Entity, ImageRecord
-from radvqa_data.synth.caption_frames import CaptionReading, Frame
-from radvqa_data.synth.caption_phrases import TISSUE_SURFACES, anatomy_phrase, side_of
-from radvqa_data.synth.caption_units import NUMBER_WORDS, Unit, measurement_answer
-from radvqa_data.synth.rules_common import (
+from radvqa_data.synth.rules.candidates import (
     MASS_NOUNS,
     QuestionRandom,
     make,
@@ -23,6 +21,10 @@ from radvqa_data.synth.rules_common import (
     plural,
     span_of,
 )
+from radvqa_data.synth.rules.finding_frames import CaptionReading
+from radvqa_data.synth.rules.finding_phrases import TISSUE_SURFACES, anatomy_phrase, side_of
+from radvqa_data.synth.rules.frame import Frame
+from radvqa_data.synth.rules.sentence_units import NUMBER_WORDS, Unit, measurement_answer
 
 OPPOSITE = {
     "hyperintense": "hypointense",
@@ -85,7 +87,7 @@ def finding_questions(
             "POS",
             "pos.side_open",
             side,
-            "open",
+            OPEN,
             "caption",
             s.ent.text,
             {"f": f.norm},
@@ -100,7 +102,7 @@ def finding_questions(
                 "POS",
                 "pos.side_yesno",
                 "yes" if yes else "no",
-                "closed",
+                CLOSED,
                 "caption",
                 s.ent.text,
                 {"f": f.norm, "s": asked},
@@ -115,7 +117,7 @@ def finding_questions(
             "POS",
             "pos.organ_open",
             place_answer(o),
-            "open",
+            OPEN,
             "caption",
             o.ent.text,
             {"f": f.norm},
@@ -135,7 +137,7 @@ def finding_questions(
             "SIZE",
             "size.choice",
             size,
-            "closed",
+            CLOSED,
             "caption",
             s.ent.text,
             {"f": f.norm, "x": x, "y": y},
@@ -153,7 +155,7 @@ def finding_questions(
             "SIZE",
             "size.measure_open",
             answer,
-            "open",
+            OPEN,
             "caption",
             cap.text[m.start : m.end],
             {"f": f.norm},
@@ -212,7 +214,7 @@ def _attribute(rec, rng, cap: CaptionReading, f: Entity, same: list[Frame]) -> I
             "ATTRIB",
             f"{key}_yesno" if seq_norm else "attrib.yesno",
             "yes" if yes else "no",
-            "closed",
+            CLOSED,
             "caption",
             text,
             {**slots, "a": asked},
@@ -225,7 +227,7 @@ def _attribute(rec, rng, cap: CaptionReading, f: Entity, same: list[Frame]) -> I
             "ATTRIB",
             f"{key}_choice" if seq_norm else "attrib.choice",
             norm,
-            "closed",
+            CLOSED,
             "caption",
             text,
             {**slots, "x": x, "y": y},
@@ -262,7 +264,7 @@ def _count(rec, rng, f: Entity, same: list[Frame]) -> Iterator[Candidate]:
             "COUNT",
             "count.open",
             count,
-            "open",
+            OPEN,
             "caption",
             text,
             {"f": plural(f.norm)},
@@ -274,7 +276,7 @@ def _count(rec, rng, f: Entity, same: list[Frame]) -> Iterator[Candidate]:
         "COUNT",
         "count.yesno",
         "no" if count == "1" else "yes",
-        "closed",
+        CLOSED,
         "caption",
         text,
         {"f": plural(f.norm), "f1": f.norm},
@@ -308,7 +310,7 @@ def size_of_anatomy(
                 "SIZE",
                 "size.yesno",
                 answer,
-                "closed",
+                CLOSED,
                 "caption",
                 s.ent.text,
                 {"loc": place_answer(organ)},

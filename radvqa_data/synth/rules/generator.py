@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from radvqa_data.core.records import Candidate, ImageRecord
-from radvqa_data.synth.rules_caption import caption_candidates
-from radvqa_data.synth.rules_common import QuestionRandom
-from radvqa_data.synth.rules_metadata import metadata_candidates
+from radvqa_data.synth.rules.candidates import QuestionRandom
+from radvqa_data.synth.rules.caption_questions import caption_candidates
+from radvqa_data.synth.rules.metadata_questions import metadata_candidates
 from radvqa_data.synth.types import Generator
 
 
@@ -31,7 +31,7 @@ class RulesGenerator(Generator):
     @property
     def settings(self) -> dict[str, object]:
         """What shapes the rows (recorded in the manifest and the run fingerprint)."""
-        from radvqa_data.synth.templates import RULES_VERSION
+        from radvqa_data.synth.rules.templates import RULES_VERSION
 
         return {"backend": "rules", "rules_version": RULES_VERSION, "seed": self.seed}
 

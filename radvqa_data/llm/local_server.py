@@ -1,4 +1,5 @@
-"""A local `transformers serve` (a real OpenAI-compatible peer) for the LLM and judge tests."""
+"""A local `transformers serve` (a real OpenAI-compatible peer) for the LLM and judge tests and
+`bench/llm.py`; CPU, no network."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -39,6 +41,8 @@ def start_transformers_serve(
 
 
 def wait_healthy(url: str, proc: subprocess.Popen, log: Path, limit: float = 120.0) -> None:
+    """Wait until the server at `url` answers /health; RuntimeError (with its log's end) if it
+    exits first."""
     import httpx
 
     deadline = time.monotonic() + limit

@@ -7,7 +7,8 @@
   (``SHARDS/qa/part-*.parquet``, columns of `radvqa_data.core.schema.QA_SCHEMA`), joined to the
   catalog's ``images`` table for the image file, modality and region.
 - ``NAME:SPLIT`` (``vqa-rad:test``, ``slake:train``): benchmark rows of the catalog
-  (``benchmark_qa`` joined to ``images``); ``id`` is the benchmark's own row id (``qid``).
+  (``benchmark_qa`` joined to ``images``); ``id`` is the benchmark's own row id (``qid``), and
+  ``linked_id`` / ``phrase_type`` come along (the predictions row keeps them for diag).
 - ``captions`` / ``captions:SOURCE`` / ``captions:SOURCE:SPLIT``: caption-alignment rows, one
   per image with a ``caption`` text (question "Describe the image.", answer = the caption).
   Without SPLIT only images of the ``train`` split or of sources without splits, so that test
@@ -27,7 +28,7 @@ from pathlib import Path
 import polars as pl
 
 from radvqa_data.core.errors import InputError
-from radvqa_data.core.schema import IMAGE_COLUMNS, READ_COLUMNS
+from radvqa_data.core.schema import READ_COLUMNS, READ_IMAGE_COLUMNS
 from radvqa_data.core.shards import ShardDir
 
 __all__ = ["CAPTION_QUESTION", "READ_COLUMNS", "read_qa"]
@@ -51,7 +52,7 @@ def _benchmark(name: str, split: str, catalog: Path | None) -> pl.DataFrame:
         SELECT q.qid AS id, q.image_id, i.path AS image_path, q.question, q.answer,
                lower(trim(q.answer_type)) AS answer_type, q.question_type,
                coalesce(q.modality, i.modality) AS modality, coalesce(q.organ, i.region) AS organ,
-               q.source, q.split
+               q.source, q.split, q.linked_id, q.phrase_type
         FROM benchmark_qa q LEFT JOIN images i ON i.source = q.source AND i.image_id = q.image_id
         WHERE q.source = ? AND q.split = ? ORDER BY q.qid
     """
@@ -90,7 +91,7 @@ def _synthetic(split: str | None, shards: Path | None, catalog: Path | None) -> 
         raise InputError(f"{shards}/qa: shards lack columns {sorted(missing)} (expected QA_SCHEMA)")
     if split is not None:
         qa = qa.filter(pl.col("split") == split)
-    cols = ", ".join(f"{src} AS {name}" for name, src in IMAGE_COLUMNS.items())
+    cols = ", ".join(f"{src} AS {name}" for name, src in READ_IMAGE_COLUMNS.items())
     images = _query_catalog(
         catalog, f"SELECT source, image_id, {cols} FROM images", [], "'synthetic'"
     )

@@ -1,11 +1,11 @@
 """Rules for the questions a caption answers, built on its entities: PRES and ABN here, the
-"no" of PRES in `rules_negation`, POS, SIZE, ATTRIB and COUNT in `rules_modifiers`. Each
+"no" of PRES in `negation`, POS, SIZE, ATTRIB and COUNT in `modifiers`. Each
 candidate cites the exact span that grounds it.
 
 What the rules will not do (each was a measured error source, see docs/synth.md "Correctness"):
 - answer "no" from absence: a "no" cites a negation in scope or a contrasting stated fact;
 - attach a size, side, count, location or attribute to a finding it does not modify
-  (`caption_frames`);
+  (`finding_frames`);
 - ask about a finding that is uncertain, one of two alternatives ("cyst or abscess"), or that
   cannot exist in the image's region;
 - name a secondary feature ("calcification" of a cyst's rim) as the main finding, or name a main
@@ -18,10 +18,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from radvqa_data.core.answers import CLOSED, OPEN
 from radvqa_data.core.records import Candidate, Entity, ImageRecord
-from radvqa_data.filters.source_text import source_text_reason
-from radvqa_data.synth.caption_frames import GENERIC_NOUNS, STRUCTURE_CHANGES, CaptionReading
-from radvqa_data.synth.caption_units import (
+from radvqa_data.synth.rules.candidates import QuestionRandom, finding_slots, make, reject, span_of
+from radvqa_data.synth.rules.caption_check import source_text_reason
+from radvqa_data.synth.rules.evidence import finding_group, image_regions, region_allows
+from radvqa_data.synth.rules.finding_frames import GENERIC_NOUNS, STRUCTURE_CHANGES, CaptionReading
+from radvqa_data.synth.rules.modifiers import finding_questions, size_of_anatomy
+from radvqa_data.synth.rules.negation import pres_no
+from radvqa_data.synth.rules.sentence_units import (
     DETERMINERS,
     Unit,
     ends_noun_phrase,
@@ -29,10 +34,6 @@ from radvqa_data.synth.caption_units import (
     is_adjective_like,
     is_adverb,
 )
-from radvqa_data.synth.rules_common import QuestionRandom, finding_slots, make, reject, span_of
-from radvqa_data.synth.rules_evidence import finding_group, image_regions, region_allows
-from radvqa_data.synth.rules_modifiers import finding_questions, size_of_anatomy
-from radvqa_data.synth.rules_negation import pres_no
 
 #: Features that usually accompany a main finding: never the answer to "What abnormality is
 #: seen?" (where the caption names nothing else, the main finding is usually a diagnosis the
@@ -125,7 +126,7 @@ def caption_candidates(rec: ImageRecord, rng: QuestionRandom) -> Iterator[Candid
             "PRES",
             "pres.yesno",
             "yes",
-            "closed",
+            CLOSED,
             "caption",
             e.text,
             finding_slots(e.norm),
@@ -146,7 +147,7 @@ def caption_candidates(rec: ImageRecord, rng: QuestionRandom) -> Iterator[Candid
             "ABN",
             "abn.open",
             main.norm,
-            "open",
+            OPEN,
             "caption",
             main.text,
             {},

@@ -26,9 +26,10 @@ import re
 from collections.abc import Iterator
 
 from radvqa_data.catalog.textcheck import non_english_reason
+from radvqa_data.core.answers import CLOSED, OPEN
 from radvqa_data.core.records import Candidate, ImageRecord
 from radvqa_data.lexicon import load_lexicon
-from radvqa_data.synth.rules_common import QuestionRandom, make, pick_polarity, reject
+from radvqa_data.synth.rules.candidates import QuestionRandom, make, pick_polarity, reject
 
 #: Plausible alternatives for "no" answers and two-way choices (what a reader might confuse).
 MODALITY_ALTERNATIVES = {
@@ -146,14 +147,14 @@ def _three_forms(
         qtype,
         f"{key}.yesno",
         "yes" if yes else "no",
-        "closed",
+        CLOSED,
         field,
         span,
         {slot: asked},
     )
     x, y = (value, other) if site.random() < 0.5 else (other, value)
-    yield make(rec, rng, qtype, f"{key}.choice", value, "closed", field, span, {"x": x, "y": y})
-    yield make(rec, rng, qtype, f"{key}.open", value, "open", field, span, {})
+    yield make(rec, rng, qtype, f"{key}.choice", value, CLOSED, field, span, {"x": x, "y": y})
+    yield make(rec, rng, qtype, f"{key}.open", value, OPEN, field, span, {})
 
 
 #: Image kinds (catalog `image_kind`) that show one scan; None: the source does not say.
@@ -257,7 +258,7 @@ def _modality(rec: ImageRecord, rng: QuestionRandom) -> Iterator[Candidate]:
             "MODALITY",
             "modality.sequence_yesno",
             "yes" if yes else "no",
-            "closed",
+            CLOSED,
             "metadata.modality",
             span,
             {"seq": asked},
@@ -268,7 +269,7 @@ def _modality(rec: ImageRecord, rng: QuestionRandom) -> Iterator[Candidate]:
             "MODALITY",
             "modality.sequence_open",
             seq,
-            "open",
+            OPEN,
             "metadata.modality",
             span,
             {},
@@ -281,7 +282,7 @@ def _modality(rec: ImageRecord, rng: QuestionRandom) -> Iterator[Candidate]:
             "MODALITY",
             "modality.contrast_yesno",
             "yes" if contrast == "with" else "no",
-            "closed",
+            CLOSED,
             "metadata.modality",
             rec.modality_raw or "",
             {},

@@ -20,16 +20,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from radvqa_data.core.answers import CLOSED
 from radvqa_data.core.records import Candidate, Entity, ImageRecord
 from radvqa_data.lexicon import by_norm
-from radvqa_data.synth.caption_frames import (
+from radvqa_data.synth.rules.candidates import QuestionRandom, finding_slots, make, reject
+from radvqa_data.synth.rules.evidence import finding_group, negation_span, region_allows
+from radvqa_data.synth.rules.finding_frames import (
     ADJECTIVE_FINDINGS,
     STRUCTURE_CHANGES,
     CaptionReading,
 )
-from radvqa_data.synth.caption_units import group_of, sentence_bounds, sentence_of
-from radvqa_data.synth.rules_common import QuestionRandom, finding_slots, make, reject
-from radvqa_data.synth.rules_evidence import finding_group, negation_span, region_allows
+from radvqa_data.synth.rules.sentence_units import group_of, sentence_bounds, sentence_of
 
 #: Views of an ordinary slice or radiograph: a case-level "no" is asked only about those (not a 3D
 #: rendering, a montage or a photograph, which need not show what the case text denies).
@@ -78,7 +79,7 @@ def pres_no(
             "PRES",
             "pres.yesno",
             "no",
-            "closed",
+            CLOSED,
             field,
             text[s:t],
             finding_slots(e.norm),

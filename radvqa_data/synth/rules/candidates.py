@@ -6,11 +6,12 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING
 
+from radvqa_data.core.answers import OPEN
 from radvqa_data.core.records import Candidate, Entity, ImageRecord
-from radvqa_data.synth.templates import RULES_VERSION, TEMPLATES, article
+from radvqa_data.synth.rules.templates import RULES_VERSION, TEMPLATES, article
 
 if TYPE_CHECKING:
-    from radvqa_data.synth.caption_units import Unit
+    from radvqa_data.synth.rules.sentence_units import Unit
 
 #: Findings asked without an article ("Is there edema?").
 MASS_NOUNS = frozenset(
@@ -123,7 +124,7 @@ def reject(
         record=rec,
         question="",
         answer="",
-        answer_type="open",
+        answer_type=OPEN,
         question_type=qtype,
         generator="rules",
         template_id=key,

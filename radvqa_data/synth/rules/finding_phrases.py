@@ -1,6 +1,6 @@
-"""Phrase readers over a sentence's units (`caption_units`): sides, anatomical places, MR
+"""Phrase readers over a sentence's units (`sentence_units`): sides, anatomical places, MR
 sequences, and what follows a finding mention (`read_after`: a location, a measurement, a side,
-a predicate), filling the finding's `caption_frames.Frame`.
+a predicate), filling the finding's `frame.Frame`.
 
 After a finding: a location ("in/of/within/involving the left kidney", "in the upper pole of
 the left kidney"), a measurement ("measuring 3 x 2 cm", "(13 mm)"), a side ("on the right") or
@@ -10,18 +10,14 @@ the patterns do not know attaches nothing: no question rather than a wrong one.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from radvqa_data.synth.caption_units import (
+from radvqa_data.synth.rules.frame import Frame
+from radvqa_data.synth.rules.sentence_units import (
     DETERMINERS,
     Unit,
     ends_noun_phrase,
     is_adjective_like,
     is_adverb,
 )
-
-if TYPE_CHECKING:
-    from radvqa_data.synth.caption_frames import Frame
 
 SIDES = ("left", "right", "bilateral")
 #: Anatomy that is a tissue, not a place: never a location answer ("soft tissue mass").

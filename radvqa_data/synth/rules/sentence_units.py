@@ -1,6 +1,6 @@
 """A caption as sentences of *units*: lexicon entities, measurements and plain words.
 
-Modifier attachment (`caption_frames`) reads noun phrases off this stream with pattern rules. No
+Modifier attachment (`finding_frames`) reads noun phrases off this stream with pattern rules. No
 trained parser can be installed here (spaCy/scispaCy models are not on the package registry), and
 a blank spaCy pipeline has no tagger, so words are classified by small closed lists (determiners,
 prepositions, clause verbs) and suffixes (adverbs in -ly, adjectives in -al, -ic, -ous, ...).

@@ -23,7 +23,7 @@ from radvqa_data.entities.context import (
     find_triggers,
 )
 from radvqa_data.lexicon import by_norm
-from radvqa_data.synth.caption_units import (
+from radvqa_data.synth.rules.sentence_units import (
     MODIFIER_WORDS,
     Unit,
     is_adjective_like,

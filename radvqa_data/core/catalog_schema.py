@@ -1,0 +1,261 @@
+"""The catalog's contract: every table of the DuckDB catalog, declared once as columns.
+
+The DDL (`tables_ddl`), the writers' column lists (`write_columns`) and the reader's column
+names (`column_names`) are generated from `TABLES`; no other module spells a ``CREATE TABLE``
+(tests/test_boundaries.py checks). A new table is one `Table(...)` added to `TABLES` (and to
+`CORE_TABLES` if `connect` creates it); a later step creates its own with
+``ensure_tables(con, "name")``.
+
+A source's field is renamed where the source arrives (`catalog/sources/KIND.py`); the
+reader (`radvqa_data/reader/`) returns catalog columns under these names, except `read_qa`,
+which gives train and diag the QA row's names (`core.schema.READ_COLUMNS`: `region` is
+`organ` there).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+
+@dataclass(frozen=True)
+class Col:
+    """One catalog column: its name, DuckDB type, NOT NULL or not, and what it holds."""
+
+    name: str
+    type: str
+    doc: str = ""
+    not_null: bool = False
+
+    @property
+    def write_type(self) -> str:
+        """The type a bulk writer casts to (JSON values go in as text and DuckDB parses them)."""
+        return "VARCHAR" if self.type == "JSON" else self.type
+
+
+@dataclass(frozen=True)
+class Table:
+    """One catalog table: columns in order (``INSERT ... SELECT *`` relies on it), its key."""
+
+    name: str
+    columns: tuple[Col, ...]
+    primary_key: tuple[str, ...] = ()
+    doc: str = ""
+    #: A step's own bookkeeping table: the module (or package) that writes it may read it back
+    #: itself. Every other read of the catalog goes through `radvqa_data.reader`.
+    owner: str = ""
+
+    def ddl(self) -> str:
+        """``CREATE TABLE IF NOT EXISTS`` for this table (column docs stay here, not in SQL)."""
+        lines = []
+        for c in self.columns:
+            lines.append(f"    {c.name} {c.type}{' NOT NULL' if c.not_null else ''}")
+        if self.primary_key:
+            lines.append(f"    PRIMARY KEY ({', '.join(self.primary_key)})")
+        return f"CREATE TABLE IF NOT EXISTS {self.name} (\n" + ",\n".join(lines) + "\n);\n"
+
+
+# DuckDB types, short so that a table reads as a column list.
+V, INT, B, U, J, T, BOOL = "VARCHAR", "INTEGER", "BIGINT", "UBIGINT", "JSON", "TIMESTAMP", "BOOLEAN"
+
+
+def _c(name: str, type_: str, doc: str = "", *, nn: bool = False) -> Col:
+    return Col(name, type_, doc, nn)
+
+
+SOURCES = Table(
+    "sources",
+    (
+        _c("name", V, "defaults to the kind; --name to catalog two of one kind"),
+        _c("kind", V, "medpix2 | roco | rocov2 | vqa-rad | slake | dicom | folder", nn=True),
+        _c("path", V, "absolute path as given to `catalog add`", nn=True),
+        _c("added_at", T),
+        _c("updated_at", T),
+        _c("n_images", INT),
+        _c("n_issues", INT),
+        _c("meta", J, "kind-specific summary (files read, options)"),
+    ),
+    ("name",),
+    "one row per catalogued source",
+)
+IMAGES = Table(
+    "images",
+    (
+        _c("source", V, nn=True),
+        _c("image_id", V, "the source's own name: MPX1009_synpic46283, ROCO_00001", nn=True),
+        _c("split", V, "train | validation | test | NULL when the source has none"),
+        _c("group_id", V, "case / patient / article id: images of one group share a split"),
+        _c("path", V, "absolute path of the image file (NULL when the source has no file)"),
+        _c("status", V, "ok | missing | corrupt", nn=True),
+        _c("error", V, "why missing/corrupt"),
+        _c("sha256", V, "of the file bytes"),
+        _c("phash", U, "64-bit perceptual hash (imagehash.phash) of the decoded image"),
+        _c("width", INT),
+        _c("height", INT),
+        _c("format", V, "PNG, JPEG, DICOM, ..."),
+        _c("modality", V, "CT | MRI | X-ray | ultrasound | angiography | nuclear | other | NULL"),
+        _c("modality_raw", V),
+        _c("plane", V, "axial | coronal | sagittal | frontal | lateral | oblique | other | NULL"),
+        _c("plane_raw", V),
+        _c("region", V, "normalized anatomy region: head, neck, chest, abdomen, pelvis, ..."),
+        _c("region_raw", V),
+        _c("laterality", V, "left | right | bilateral | NULL (only where stated)"),
+        _c("licence", V),
+        _c("age", V),
+        _c("sex", V),
+        _c("extra", J, "source-specific fields (ACR codes, figure part, dlinks, ...)"),
+    ),
+    ("source", "image_id"),
+    "one row per image record",
+)
+TEXTS = Table(
+    "texts",
+    (
+        _c("source", V, nn=True),
+        _c("image_id", V, nn=True),
+        _c("field", V, "caption | findings | history | diagnosis | discussion | ...", nn=True),
+        _c("text", V, nn=True),
+    ),
+    ("source", "image_id", "field"),
+    "texts per image",
+)
+CONCEPTS = Table(
+    "concepts",
+    (
+        _c("source", V, nn=True),
+        _c("image_id", V, nn=True),
+        _c("cui", V, nn=True),
+        _c("semtype", V),
+        _c("origin", V, "which file the CUI came from (cuis.txt, test_concepts.csv)"),
+    ),
+    ("source", "image_id", "cui"),
+    "UMLS CUIs per image where the source has them",
+)
+CUI_NAMES = Table(
+    "cui_names", (_c("cui", V), _c("name", V)), ("cui",), "CUI -> canonical name (ROCOv2 ...)"
+)
+BENCHMARK_QA = Table(
+    "benchmark_qa",
+    (
+        _c("source", V, nn=True),
+        _c("qid", V, "the benchmark's own id (VQA-RAD / SLAKE qid)", nn=True),
+        _c("image_id", V, "matches images.image_id of the same source", nn=True),
+        _c("split", V, "train | validation | test", nn=True),
+        _c("question", V, nn=True),
+        _c("answer", V, nn=True),
+        _c("answer_type", V, "closed | open"),
+        _c("question_type", V, "first VQA-RAD type (normalized)"),
+        _c("question_type_raw", V),
+        _c("phrase_type", V, "VQA-RAD freeform / para / test_freeform / test_para"),
+        _c("linked_id", V, "VQA-RAD qid_linked_id: a question and its paraphrase share it"),
+        _c("organ", V),
+        _c("modality", V),
+        _c("extra", J),
+    ),
+    ("source", "qid"),
+    "benchmark QA rows (VQA-RAD, SLAKE)",
+)
+INGEST_ISSUES = Table(
+    "ingest_issues",
+    (
+        _c("source", V, nn=True),
+        _c("item", V, "image id or file name", nn=True),
+        _c("reason", V, "missing_file, corrupt_image, bad_record, ...", nn=True),
+        _c("detail", V),
+    ),
+    doc="per-item problems found while ingesting (the run continues)",
+)
+ENTITIES = Table(
+    "entities",
+    (
+        _c("source", V, nn=True),
+        _c("image_id", V, nn=True),
+        _c("field", V, "texts.field the mention is in", nn=True),
+        _c("span_start", INT, "character offsets in that text", nn=True),
+        _c("span_end", INT, nn=True),
+        _c("text", V, nn=True),
+        _c("label", V, "MODALITY | SEQUENCE | PLANE | ANATOMY | FINDING | ...", nn=True),
+        _c("norm", V, "normalized form (lexicon norm, else lower-cased text)", nn=True),
+        _c("negated", BOOL, nn=True),
+        _c("uncertain", BOOL, nn=True),
+        _c("cui", V, "UMLS CUI when known"),
+        _c("cui_origin", V, "lexicon | concepts (linked from the source's own CUIs)"),
+    ),
+    doc="one row per entity mention (written by `radvqa-data entities`)",
+    owner="radvqa_data.entities",
+)
+ENTITY_TEXTS = Table(
+    "entity_texts",
+    (
+        _c("source", V, nn=True),
+        _c("image_id", V, nn=True),
+        _c("field", V, nn=True),
+        _c("text_md5", V, "md5 of the text when processed", nn=True),
+        _c("pipeline", V, "pipeline id (lexicon hash + rules version, or model)", nn=True),
+        _c("n_entities", INT, nn=True),
+    ),
+    ("source", "image_id", "field"),
+    "one row per text `entities` processed (what makes a rerun incremental)",
+    owner="radvqa_data.entities",
+)
+PROBE_CACHE = Table(
+    "catalog_probe_cache",
+    (
+        _c("path", V),
+        _c("size", B),
+        _c("mtime_ns", B),
+        _c("status", V),
+        _c("error", V),
+        _c("sha256", V),
+        _c("phash", U),
+        _c("width", INT),
+        _c("height", INT),
+        _c("format", V),
+        _c("version", INT),
+    ),
+    ("path",),
+    "image probes by (path, size, mtime): `catalog add` reuses them for unchanged files",
+    owner="radvqa_data.catalog.fast.probe_pool",
+)
+
+#: Every catalog table, by name. Adding a table is one entry here.
+TABLES: Final[dict[str, Table]] = {
+    t.name: t
+    for t in (
+        SOURCES,
+        IMAGES,
+        TEXTS,
+        CONCEPTS,
+        CUI_NAMES,
+        BENCHMARK_QA,
+        INGEST_ISSUES,
+        ENTITIES,
+        ENTITY_TEXTS,
+        PROBE_CACHE,
+    )
+}
+#: The tables `core.db.connect` creates; the others are created by the step that writes them.
+CORE_TABLES: Final = (
+    "sources",
+    "images",
+    "texts",
+    "concepts",
+    "cui_names",
+    "benchmark_qa",
+    "ingest_issues",
+)
+
+
+def tables_ddl(*names: str) -> str:
+    """The ``CREATE TABLE IF NOT EXISTS`` statements of the named tables, in that order."""
+    return "".join(TABLES[n].ddl() for n in names)
+
+
+def column_names(table: str) -> tuple[str, ...]:
+    """The columns of `table`, in table order."""
+    return tuple(c.name for c in TABLES[table].columns)
+
+
+def write_columns(table: str, *, skip: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """[(column, type)] a bulk writer inserts into `table` (all columns but `skip`)."""
+    return [(c.name, c.write_type) for c in TABLES[table].columns if c.name not in skip]

@@ -1,0 +1,152 @@
+"""Every read of the catalog's tables that a step other than their writer makes, in one place.
+
+Each function takes an open connection (`core.db.connect`) and returns plain rows or a Polars
+frame under the catalog's own column names (`core.catalog_schema`); callers rename nothing.
+Synth's shard loading is `reader.image_records`; the QA rows for train and diag are
+`reader.read_qa`. tests/test_boundaries.py checks that no other module SELECTs from a catalog
+table (a writer may read back the bookkeeping tables it owns: `entity_texts`, the probe cache).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import duckdb
+    import polars as pl
+
+#: The `images` columns the audit works on (its image checks and candidate generation).
+AUDIT_IMAGE_COLUMNS = (
+    "source, image_id, split, group_id, path, status, sha256, phash, modality, width, height, "
+    "format"
+)
+
+
+def frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pl.DataFrame:
+    """Run a query and return a Polars frame (DuckDB 2 dropped `.pl()` on execute results)."""
+    if params:
+        return con.sql(sql, params=params).pl()
+    return con.sql(sql).pl()
+
+
+def source_kinds(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Catalogued source name -> kind, sorted by name."""
+    rows = con.execute("SELECT name, kind FROM sources ORDER BY name").fetchall()
+    return {name: kind for name, kind in rows}
+
+
+def source_splits(con: duckdb.DuckDBPyConnection, source: str) -> set[str]:
+    """The splits a source's images or benchmark questions name."""
+    rows = con.execute(
+        "SELECT DISTINCT split FROM images WHERE source = ? AND split IS NOT NULL "
+        "UNION SELECT DISTINCT split FROM benchmark_qa WHERE source = ?",
+        [source, source],
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def audit_images(
+    con: duckdb.DuckDBPyConnection, where: str = "TRUE", params: list | None = None
+) -> pl.DataFrame:
+    """Images with a readable file (status ok) matching `where`: `AUDIT_IMAGE_COLUMNS`."""
+    sql = (
+        f"SELECT {AUDIT_IMAGE_COLUMNS} FROM images "
+        f"WHERE status = 'ok' AND path IS NOT NULL AND ({where})"
+    )
+    return frame(con, sql, params or [])
+
+
+def benchmark_split_images(con: duckdb.DuckDBPyConnection, source: str, split: str) -> pl.DataFrame:
+    """Images of `source` in `split`, plus its images that carry benchmark questions of that
+    split (VQA-RAD images serve train and test questions at once)."""
+    return audit_images(
+        con,
+        "source = ? AND (split = ? OR image_id IN "
+        "(SELECT image_id FROM benchmark_qa WHERE source = ? AND split = ?))",
+        [source, split, source, split],
+    )
+
+
+def benchmark_questions(
+    con: duckdb.DuckDBPyConnection, source: str | None = None, split: str | None = None
+) -> pl.DataFrame:
+    """Benchmark QA rows (source, qid, image_id, split, question, answer), all or of one
+    source (and split)."""
+    sql = "SELECT source, qid, image_id, split, question, answer FROM benchmark_qa"
+    params: list = []
+    if source is not None:
+        sql += " WHERE source = ?"
+        params.append(source)
+        if split is not None:
+            sql += " AND split = ?"
+            params.append(split)
+    return frame(con, sql, params)
+
+
+def image_groups(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """(source, image_id, group_id) of every image."""
+    return frame(con, "SELECT source, image_id, group_id FROM images")
+
+
+def grouped_images(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """(source, image_id, split, group_id) of the images that have both a group and a split."""
+    return frame(
+        con,
+        "SELECT source, image_id, split, group_id FROM images "
+        "WHERE group_id IS NOT NULL AND split IS NOT NULL",
+    )
+
+
+def texts_with_split(con: duckdb.DuckDBPyConnection, fields: tuple[str, ...]) -> pl.DataFrame:
+    """(source, image_id, split, text) of the texts of `fields`, with their image's split."""
+    ph = ",".join("?" for _ in fields)
+    return frame(
+        con,
+        "SELECT t.source, t.image_id, i.split, t.text FROM texts t "
+        f"JOIN images i USING (source, image_id) WHERE t.field IN ({ph})",
+        list(fields),
+    )
+
+
+def image_paths(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """(source, image_id, path) of the images that have a file."""
+    return frame(con, "SELECT source, image_id, path FROM images WHERE path IS NOT NULL")
+
+
+def image_files(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """(source, image_id, path, status, licence) of every image (export's image check)."""
+    return frame(con, "SELECT source, image_id, path, status, licence FROM images")
+
+
+def pending_texts(
+    con: duckdb.DuckDBPyConnection,
+    pipeline: str,
+    sources: list[str] | None = None,
+    fields: list[str] | None = None,
+) -> tuple[int, Iterator[tuple[tuple[str, str], str, str]]]:
+    """Texts `pipeline` has not processed (new, changed, or processed by another pipeline,
+    according to `entity_texts`): (count, iterator of ((source, image_id), field, text))."""
+    where = "WHERE (p.source IS NULL OR p.text_md5 <> md5(t.text) OR p.pipeline <> ?)"
+    params: list[Any] = [pipeline]
+    if sources:
+        where += f" AND t.source IN ({','.join('?' * len(sources))})"
+        params += sources
+    if fields:
+        where += f" AND t.field IN ({','.join('?' * len(fields))})"
+        params += fields
+    base = (
+        "FROM texts t LEFT JOIN entity_texts p "
+        "ON p.source = t.source AND p.image_id = t.image_id AND p.field = t.field " + where
+    )
+    total = con.execute(f"SELECT count(*) {base}", params).fetchall()[0][0]
+    cur = con.cursor()
+    cur.execute(f"SELECT t.source, t.image_id, t.field, t.text {base} ORDER BY 1, 2, 3", params)
+
+    def rows() -> Iterator[tuple[tuple[str, str], str, str]]:
+        while batch := cur.fetchmany(4096):
+            for source, image_id, field, text in batch:
+                yield (source, image_id), field, text
+        cur.close()
+
+    return total, rows()
