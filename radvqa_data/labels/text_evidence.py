@@ -164,19 +164,9 @@ def first_sentence(text: str) -> str:
 def _rows(con, images: list[tuple[str, str]] | None) -> Iterator[tuple]:
     """(source, image_id, modality, plane, region, image_kind, caption, findings, case size,
     images of the case with the same caption)."""
-    kinds = ",".join(f"'{k}'" for k in sorted(TEXT_DERIVED_KINDS))
-    sql = (
-        "SELECT i.source, i.image_id, i.modality, i.plane, i.region, i.extra->>'image_kind', "
-        "c.text, f.text, count(*) OVER (PARTITION BY i.source, i.group_id), "
-        "count(*) OVER (PARTITION BY i.source, coalesce(i.group_id, i.image_id), "
-        "lower(trim(c.text))) "
-        "FROM images i JOIN sources s ON s.name = i.source "
-        "LEFT JOIN texts c ON c.source = i.source AND c.image_id = i.image_id "
-        "AND c.field = 'caption' "
-        "LEFT JOIN texts f ON f.source = i.source AND f.image_id = i.image_id "
-        f"AND f.field = 'findings' WHERE s.kind NOT IN ({kinds})"
-    )
-    rows = con.execute(sql).fetchall()
+    from radvqa_data.reader.catalog import metadata_with_texts
+
+    rows = metadata_with_texts(con, tuple(TEXT_DERIVED_KINDS))
     wanted = set(images) if images is not None else None
     for row in rows:
         if wanted is None or (row[0], row[1]) in wanted:

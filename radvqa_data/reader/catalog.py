@@ -150,3 +150,51 @@ def pending_texts(
         cur.close()
 
     return total, rows()
+
+
+def review_images(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every image with what `radvqa-data review` shows beside it (path as FiftyOne's
+    `filepath`, split and case under the names the review samples use)."""
+    return frame(
+        con,
+        "SELECT source, image_id, path AS filepath, status, split AS image_split, "
+        "group_id AS case_id, modality, plane, region FROM images",
+    )
+
+
+def images_with_files(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """(source, image_id) of the images with a readable file."""
+    return frame(
+        con, "SELECT source, image_id FROM images WHERE status = 'ok' AND path IS NOT NULL"
+    )
+
+
+def label_issue_rows(con: duckdb.DuckDBPyConnection) -> pl.DataFrame | None:
+    """The `label_issues` table (`radvqa-data label-issues`), or None when it was never made."""
+    tables = {r[0] for r in con.sql("SELECT table_name FROM information_schema.tables").fetchall()}
+    if "label_issues" not in tables:
+        return None
+    return frame(
+        con, "SELECT source, image_id, field, given, suggested, score, method FROM label_issues"
+    )
+
+
+def metadata_with_texts(
+    con: duckdb.DuckDBPyConnection, exclude_kinds: tuple[str, ...]
+) -> list[tuple]:
+    """Per image of a source whose kind is not in `exclude_kinds`: (source, image_id, modality,
+    plane, region, image_kind, caption, findings, images in the case, images of the case with
+    the same caption). The text evidence against per-image metadata reads this."""
+    kinds = ",".join(f"'{k}'" for k in sorted(exclude_kinds))
+    sql = (
+        "SELECT i.source, i.image_id, i.modality, i.plane, i.region, i.extra->>'image_kind', "
+        "c.text, f.text, count(*) OVER (PARTITION BY i.source, i.group_id), "
+        "count(*) OVER (PARTITION BY i.source, coalesce(i.group_id, i.image_id), "
+        "lower(trim(c.text))) "
+        "FROM images i JOIN sources s ON s.name = i.source "
+        "LEFT JOIN texts c ON c.source = i.source AND c.image_id = i.image_id "
+        "AND c.field = 'caption' "
+        "LEFT JOIN texts f ON f.source = i.source AND f.image_id = i.image_id "
+        f"AND f.field = 'findings' WHERE s.kind NOT IN ({kinds})"
+    )
+    return con.execute(sql).fetchall()

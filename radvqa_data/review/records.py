@@ -62,33 +62,28 @@ def read_rows(folder: str | Path) -> pl.DataFrame:
 
 def _images(catalog: Path) -> pl.DataFrame:
     from radvqa_data.core.db import connect
+    from radvqa_data.reader.catalog import review_images
 
     if not Path(catalog).is_file():
         raise InputError(f"--catalog {catalog}: catalog not found (expected a DuckDB file)")
     with connect(catalog, read_only=True) as con:
-        return con.sql(
-            "SELECT source, image_id, path AS filepath, status, split AS image_split, "
-            "group_id AS case_id, modality, plane, region FROM images"
-        ).pl()
+        return review_images(con)
 
 
 def read_label_issues(catalog: Path) -> pl.DataFrame:
     """The catalog's `label_issues` table (issue 21: source, image_id, field, given, suggested,
     score, evidence, method); an `InputError` that says how to make it when it is absent."""
     from radvqa_data.core.db import connect
+    from radvqa_data.reader.catalog import label_issue_rows
 
     with connect(catalog, read_only=True) as con:
-        tables = {
-            r[0] for r in con.sql("SELECT table_name FROM information_schema.tables").fetchall()
-        }
-        if "label_issues" not in tables:
-            raise InputError(
-                f"{catalog}: no label_issues table (--label-issues shows the metadata label issues "
-                "that the catalog's label check writes; run it first, or leave out --label-issues)"
-            )
-        return con.sql(
-            "SELECT source, image_id, field, given, suggested, score, method FROM label_issues"
-        ).pl()
+        issues = label_issue_rows(con)
+    if issues is None:
+        raise InputError(
+            f"{catalog}: no label_issues table (--label-issues shows the metadata label issues "
+            "that `radvqa-data label-issues` writes; run it first, or leave out --label-issues)"
+        )
+    return issues
 
 
 def _issue_notes(issues: pl.DataFrame) -> dict[tuple, list[dict]]:

@@ -28,11 +28,10 @@ def draw_slice(
 ) -> pl.DataFrame:
     """`n` rows drawn at random (seeded) among those with an image file, none in `exclude`."""
     from radvqa_data.core.db import connect
+    from radvqa_data.reader.catalog import images_with_files
 
     with connect(catalog, read_only=True) as con:
-        ok = con.sql(
-            "SELECT source, image_id FROM images WHERE status = 'ok' AND path IS NOT NULL"
-        ).pl()
+        ok = images_with_files(con)
     pool = (
         rows.join(ok, on=["source", "image_id"], how="semi")
         .filter(~pl.col("id").is_in(list(exclude)))

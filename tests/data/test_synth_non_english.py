@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from radvqa_data.core.records import ImageRecord
-from radvqa_data.synth.rules_common import QuestionRandom
-from radvqa_data.synth.rules_metadata import metadata_candidates
+from radvqa_data.synth.rules.candidates import QuestionRandom
+from radvqa_data.synth.rules.metadata_questions import metadata_candidates
 
 
 def _record(caption: str) -> ImageRecord:

@@ -44,9 +44,9 @@ def metadata_rows(catalog: Path, image_ids: list[str] | None = None) -> list[dic
     import duckdb
 
     from radvqa_data.filters import FilterChain, default_filters
-    from radvqa_data.synth.records import ShardPlan, load_shard
-    from radvqa_data.synth.rules_common import QuestionRandom
-    from radvqa_data.synth.rules_metadata import metadata_candidates
+    from radvqa_data.reader.image_records import ShardPlan, load_shard
+    from radvqa_data.synth.rules.candidates import QuestionRandom
+    from radvqa_data.synth.rules.metadata_questions import metadata_candidates
 
     con = duckdb.connect(str(catalog), read_only=True)
     try:
