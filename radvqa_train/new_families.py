@@ -180,7 +180,18 @@ def tiny_gemma3(image_size: int, hidden: int, layers: int, heads: int, init: flo
     }
     config = gemma3_config(processor, text, vision, tokens_per_image=tokens)
     config.initializer_range = init
-    return Gemma3ForConditionalGeneration(config), processor
+    model = Gemma3ForConditionalGeneration(config)
+    unzero_projector(model, init)
+    return model, processor
+
+
+def unzero_projector(model: Any, std: float) -> None:
+    """Gemma 3 initialises its image projection to zeros: a random model would ignore the image
+    entirely (no gradient reaches the pixels, saliency is all zero). Random-normal it instead."""
+    import torch
+
+    with torch.no_grad():
+        model.model.multi_modal_projector.mm_input_projection_weight.normal_(0.0, std)
 
 
 def tiny_qwen3_vl(image_size: int, hidden: int, layers: int, heads: int, init: float) -> tuple:
