@@ -50,10 +50,16 @@ def run_recipe(
     resume: bool = False,
     stop_after: int | None = None,
     progress: bool = True,
+    check: bool = True,
+    origin: str = "recipe",
+    overrides: list[str] | None = None,
 ) -> list[dict]:
     """Train every stage of `cfg` into `out`; returns the stage summaries (see module doc).
 
     `stop_after` (optimizer steps in this call) makes a time-boxed run; rerun with `resume=True`.
+    `check`: first validate every stage's data and the model (`radvqa_train.preflight`), so a
+    mistake in a late stage fails before anything trains; `origin` (the recipe file) and
+    `overrides` let its errors say where the mistake is.
     """
     import torch
     from accelerate import Accelerator
@@ -66,6 +72,10 @@ def run_recipe(
     from radvqa_train.tracking import MetricsLog
 
     out = Path(out)
+    if check:
+        from radvqa_train.preflight import preflight
+
+        preflight(cfg, shards=shards, catalog=catalog, recipe_file=origin, overrides=overrides)
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
     main = accelerator.is_main_process
     _check_out(out, cfg, resume)
