@@ -17,14 +17,16 @@ from radvqa_data.core.errors import ConfigError, InputError
 from radvqa_train.config import DataSpec, StageConfig, TrainConfig
 
 
-def _origin(i: int, stage: StageConfig, overrides: list[str], recipe_file: str) -> str:
-    """Where stage `i`'s settings come from: the override that set them, else the recipe."""
+def _origin(i: int, stage: StageConfig, field: str, overrides: list[str], recipe_file: str) -> str:
+    """Where stage `i`'s `field` comes from: the last override that set it, else the recipe."""
+    found = recipe_file
     for item in overrides:
-        key = item.partition("=")[0].strip()
-        parts = key.split(".")
-        if parts[0] == "stages" and (len(parts) == 1 or parts[1] in (str(i), stage.name)):
-            return f"override '{item}'"
-    return recipe_file
+        parts = item.partition("=")[0].strip().split(".")
+        if parts[0] != "stages" or (len(parts) > 1 and parts[1] not in (str(i), stage.name)):
+            continue
+        if len(parts) <= 2 or parts[2] == field:
+            found = f"override '{item}'"
+    return found
 
 
 def _check_source(d: DataSpec, shards: Path | None, catalog: Path | None) -> str | None:
@@ -61,11 +63,11 @@ def check_data(
     names = ", ".join(s.name for s in cfg.stages)
     problems = []
     for i, stage in enumerate(cfg.stages):
-        origin = _origin(i, stage, overrides or [], recipe_file)
         specs = [(f"data.{j}", d) for j, d in enumerate(stage.data)]
         if stage.eval.data:
             specs.append(("eval.data", DataSpec(spec=stage.eval.data, limit=stage.eval.limit)))
         for where, d in specs:
+            origin = _origin(i, stage, where.split(".")[0], overrides or [], recipe_file)
             why = _check_source(d, shards, catalog)
             if why:
                 problems.append(

@@ -63,7 +63,10 @@ def _example(processor: Any, family: str, stage: StageConfig, image: Any) -> tup
     question = "Is there a mass in the left upper lobe of the lung?"
     full = _encode(processor, family, image, question, "yes")
     n_image = int((full["input_ids"] == image_token_id(processor)).sum())
-    answer = " ".join(["consolidation"] * stage.max_length)
+    # an answer about as long as the room left (each processor call re-tiles the image, so
+    # avoid the shortening loop's retries), then cut to fit exactly
+    room = max(1, stage.max_length - len(full["input_ids"]) + 2)
+    answer = " ".join(["the"] * room)
     enc = encode_sample(processor, family, image, question, answer, max_length=stage.max_length)
     if enc.features is None:
         raise ConfigError(
@@ -133,12 +136,15 @@ def rehearse_meta(cfg: TrainConfig, *, mfu: float = MFU, recipe: str = "") -> di
     image = nominal_image()
     stages: list[dict] = []
     traces: dict[tuple, Any] = {}
+    examples: dict[int, tuple[dict, int]] = {}
     for stage in cfg.stages:
         model = build_model(spec, processor, meta=True, precision=stage.precision)
         base = sum(p.numel() for p in model.parameters())
         targets = check_lora_targets(model, stage, where=recipe or "recipe")
         model = prepare_for_stage(model, stage)
-        features, n_image = _example(processor, family, stage, image)
+        if stage.max_length not in examples:
+            examples[stage.max_length] = _example(processor, family, stage, image)
+        features, n_image = examples[stage.max_length]
         # stages that differ only in data and schedule cost the same: trace once
         key = (stage.train, stage.precision, stage.max_length, repr(stage.lora))
         if key not in traces:
