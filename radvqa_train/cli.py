@@ -183,6 +183,9 @@ def rehearse_cmd(
     ),
     rows: int = typer.Option(2, "--rows", help="Real step: catalog rows per stage batch."),
     mfu: float = typer.Option(0.4, "--mfu", help="Assumed model FLOPs utilisation for steps/s."),
+    ram_cap_gb: float = typer.Option(
+        0, "--ram-cap-gb", help="Real step: address-space cap in GB (0: none); fails, not OOM."
+    ),
     out: Path = typer.Option(
         Path("out/rehearse"), "--out", help="Real step: where stage checkpoints are written."
     ),
@@ -202,7 +205,13 @@ def rehearse_cmd(
             from radvqa_train.rehearse_step import rehearse_real
 
             report["real"] = rehearse_real(
-                cfg, catalog=catalog, shards=shards, rows=rows, out=out, recipe=recipe
+                cfg,
+                catalog=catalog,
+                shards=shards,
+                rows=rows,
+                out=out,
+                recipe=recipe,
+                ram_cap_gb=ram_cap_gb,
             )
         typer.echo(json.dumps(report, indent=1) if as_json else format_report(report))
 

@@ -104,9 +104,19 @@ def rehearse_real(
     rows: int = 2,
     out: Path = Path("out/rehearse"),
     recipe: str = "",
+    ram_cap_gb: float = 0,
 ) -> list[dict]:
-    """One real step, save, reload, answer and saliency map per stage (see module doc)."""
+    """One real step, save, reload, answer and saliency map per stage (see module doc).
+
+    `ram_cap_gb`: cap this process's address space, so that a model too big for the machine
+    fails with a MemoryError here instead of waking the kernel's OOM killer (which may pick
+    another process on a shared machine). Address space exceeds RSS by the libraries' mappings
+    (about 3 GB with torch), so the cap is RSS + 3 GB or so."""
     import torch
+
+    if ram_cap_gb:
+        cap = int(ram_cap_gb * 1024**3)
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 
     from radvqa_train.families import FAMILY_OF_MODEL_TYPE
     from radvqa_train.loop import Counts, encode_rows

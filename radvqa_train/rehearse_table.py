@@ -76,3 +76,43 @@ def format_report(report: dict) -> str:
             f"{r['seconds']} s, peak RSS {r['peak_rss_gb']} GB"
         )
     return "\n".join(out)
+
+
+def compact_markdown(reports: list[dict]) -> str:
+    """One row per recipe and distinct stage cost: params, tokens, FLOPs, memory, then per GPU
+    "fits at the recipe's batch (with checkpointing) / largest batch (ckpt) / steps per s"."""
+    gpus = [g["gpu"] for g in reports[0]["stages"][0]["gpus"]]
+    head = (
+        "| recipe | stage(s) | params (vs published) | trainable | image tok / max_length "
+        "| TFLOP/step | est. GB (ckpt) | " + " | ".join(gpus) + " |\n"
+        "|" + "---|" * (7 + len(gpus))
+    )
+    rows = []
+    for rep in reports:
+        seen: dict[tuple, list[str]] = {}
+        for s in rep["stages"]:
+            key = (s["train"], s["max_length"], s["flops_per_step"])
+            seen.setdefault(key, []).append(s["name"])
+        for s in rep["stages"]:
+            key = (s["train"], s["max_length"], s["flops_per_step"])
+            if s["name"] != seen[key][0]:
+                continue
+            m = s["est_gpu_memory_gb"]
+            cells = []
+            for g in s["gpus"]:
+                fit = ("yes" if g["fits"] else "no") + (
+                    " (yes)" if g["fits_checkpointed"] else " (no)"
+                )
+                cells.append(
+                    f"{fit} / {g['max_batch']} ({g['max_batch_checkpointed']}) / "
+                    f"{g['steps_per_s']}"
+                )
+            rows.append(
+                f"| {rep['recipe']} | {', '.join(seen[key])} ({s['train']}) | "
+                f"{_b(s['params_base'])} ({s['params_error_pct']:+.2f}%) | "
+                f"{_b(s['params_trainable'])} | {s['image_tokens']} / {s['max_length']} | "
+                f"{s['flops_per_step'] / 1e12:,.0f} | {m['total']} ({m['total_checkpointed']}) | "
+                + " | ".join(cells)
+                + " |"
+            )
+    return "\n".join([head, *rows])
