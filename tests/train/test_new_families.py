@@ -36,22 +36,14 @@ SMALL = [  # the recipe's three stages and train modes, sized for the tiny model
 ]
 
 
-@pytest.fixture(scope="module")
-def tiny_new(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from radvqa_train.tiny_model import build_tiny_model
-
-    root = tmp_path_factory.mktemp("tiny-new")
-    return {f: build_tiny_model(f, root / f) for f in RECIPES}
-
-
 @pytest.mark.parametrize("family", list(RECIPES))
-def test_recipe_trains_evaluates_and_explains(family, tiny_new, toy_data, tmp_path):
+def test_recipe_trains_evaluates_and_explains(family, tiny_models, toy_data, tmp_path):
     import json
 
     from radvqa_diag.explain import explain_one
     from radvqa_train.evaluate import evaluate
 
-    cfg = load_config(RECIPES[family], overrides=SMALL, model=str(tiny_new[family]))
+    cfg = load_config(RECIPES[family], overrides=SMALL, model=str(tiny_models[family]))
     out = tmp_path / "run"
     summaries = run_recipe(
         cfg, out=out, shards=toy_data["shards"], catalog=toy_data["catalog"], progress=False
@@ -59,7 +51,7 @@ def test_recipe_trains_evaluates_and_explains(family, tiny_new, toy_data, tmp_pa
     assert [s["stage"] for s in summaries] == ["align", "synthetic_qa", "benchmark"]
     assert all(s["family"] == family for s in summaries)
 
-    base = load_file(str(tiny_new[family] / "model.safetensors"))
+    base = load_file(str(tiny_models[family] / "model.safetensors"))
     align = load_file(str(out / "align" / "model.safetensors"))
     proj = [k for k in base if PROJECTOR[family] in k]
     assert proj and any(not (base[k] == align[k]).all() for k in proj)  # the projector trained
