@@ -104,8 +104,7 @@ def compact_markdown(reports: list[dict]) -> str:
                     " (yes)" if g["fits_checkpointed"] else " (no)"
                 )
                 cells.append(
-                    f"{fit} / {g['max_batch']} ({g['max_batch_checkpointed']}) / "
-                    f"{g['steps_per_s']}"
+                    f"{fit} / {g['max_batch']} ({g['max_batch_checkpointed']}) / {g['steps_per_s']}"
                 )
             rows.append(
                 f"| {rep['recipe']} | {', '.join(seen[key])} ({s['train']}) | "

@@ -61,6 +61,10 @@ def run_recipe(
     mistake in a late stage fails before anything trains; `origin` (the recipe file) and
     `overrides` let its errors say where the mistake is.
     """
+    if check:  # before the heavy imports: a data mistake is reported in seconds
+        from radvqa_train.preflight import preflight
+
+        preflight(cfg, shards=shards, catalog=catalog, recipe_file=origin, overrides=overrides)
     import torch
     from accelerate import Accelerator
     from accelerate.utils import set_seed
@@ -72,10 +76,6 @@ def run_recipe(
     from radvqa_train.tracking import MetricsLog
 
     out = Path(out)
-    if check:
-        from radvqa_train.preflight import preflight
-
-        preflight(cfg, shards=shards, catalog=catalog, recipe_file=origin, overrides=overrides)
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
     main = accelerator.is_main_process
     _check_out(out, cfg, resume)
