@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import resource
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,9 @@ def _answer_and_map(folder: Path, row: dict) -> tuple[str, tuple, str]:
         out = model.generate(**model_inputs(inputs), max_new_tokens=4, do_sample=False)
     new = out[0, inputs["input_ids"].shape[1] :]
     answer = processor.tokenizer.decode(new, skip_special_tokens=True).strip()
+    # no weight gradients: saliency needs them only on the pixels and the projected image
+    # features (the LM's 2 B weight gradients would cost 4 GB for nothing)
+    model.requires_grad_(False)
     lm = LoadedModel(
         model, processor, family, model.config.model_type, image_token_id(processor), folder
     )
@@ -169,4 +173,5 @@ def rehearse_real(
             }
         )
         previous = folder
+        print(f"rehearse {stage.name}: {report[-1]}", file=sys.stderr, flush=True)
     return report
