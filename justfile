@@ -113,6 +113,34 @@ experiment out="out/experiment": setup
     {{bin}}/radvqa-train experiment data-centric-cpu --catalog "$o/data/catalog.duckdb" \
         --shards "$o/data/clean" --audit "$o/data/clean" --out "$o/run"
 
+# Every shipped real-size recipe rehearsed on CPU (no weights, no GPU): `--meta` for all (parameters
+# vs published, LoRA targets, image tokens vs max_length, FLOPs, GPU memory table), then one real
+# full-size bf16 step per stage (train, save + reload, answer, saliency) for the recipes in `real`
+# (default SmolVLM-256M; Qwen3-VL-2B needs about 10 GB of RAM and ~10 min per stage on 2 busy
+# cores: `just rehearse out/rehearse "smolvlm-256m qwen3-vl-2b"`), on the shipped sample's rows.
+# Reports: OUT/*.json.
+rehearse out="out/rehearse" real="smolvlm-256m": setup
+    #!/usr/bin/env bash
+    set -euo pipefail
+    o="{{out}}"; mkdir -p "$o"
+    if [ ! -f "$o/sample.duckdb" ]; then
+        {{bin}}/radvqa-data catalog add medpix2 catalogs/sample/medpix2 --catalog "$o/sample.duckdb.tmp"
+        {{bin}}/radvqa-data catalog add vqa-rad catalogs/sample/vqa-rad --catalog "$o/sample.duckdb.tmp"
+        mv "$o/sample.duckdb.tmp" "$o/sample.duckdb"
+    fi
+    for r in smolvlm-256m qwen3-vl-2b paligemma-3b qwen2.5-vl-3b medgemma-4b; do
+        {{bin}}/radvqa-train rehearse "$r" --meta --json > "$o/$r.meta.json"
+        echo "meta ok: $r"
+    done
+    # the sample ships MedPix dev/test images only: stage data from its rows (cost is the same)
+    for r in {{real}}; do
+        {{bin}}/radvqa-train rehearse "$r" --json --rows 1 --catalog "$o/sample.duckdb" \
+            --out "$o/steps" --ram-cap-gb 14 'stages.align.data=[captions:medpix2:validation]' \
+            'stages.synthetic_qa.data=[vqa-rad:test]' 'stages.benchmark.data=[vqa-rad:train]' \
+            > "$o/$r.real.json"
+        echo "real step ok: $r"
+    done
+
 # Default test tier: CPU, minutes.
 test: setup
     {{bin}}/pytest -q

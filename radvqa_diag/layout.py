@@ -29,11 +29,25 @@ class ImageLayout:
         1.0,
         1.0,
     )  # fraction of (height, width) that is image, not padding
+    # Qwen families: (t, h, w) patches of this image, its rows in the flat pixel_values, sizes
+    grid_thw: tuple[int, int, int] | None = None
+    pixel_rows: tuple[int, int] = (0, 0)
+    merge: int = 2
+    patch: int = 14
+    temporal: int = 2
+
+    def pixels_of(self, pixels: Any, b: int) -> Any:
+        """This example's model-input pixels: row `b` of a batch, or its patches of a flat one."""
+        if self.grid_thw is None:
+            return pixels[b]
+        return pixels[self.pixel_rows[0] : self.pixel_rows[1]]
 
     def token_map(self, scores: np.ndarray) -> np.ndarray:
         """Scores ``[..., N_image_tokens]`` -> ``[..., gh, gw]`` on the image (padding cropped)."""
-        if self.family == "paligemma":
+        if self.family in ("paligemma", "gemma3"):  # Gemma 3 pools to a square grid too
             return grids.paligemma_token_grid(scores)
+        if self.grid_thw is not None:
+            return grids.qwen_token_grid(scores, self.grid_thw, self.merge)
         if self.family == "idefics3":
             mosaic, glob = grids.idefics3_split_tokens(scores, self.rows, self.cols)
             glob = self._crop(glob)
@@ -45,8 +59,13 @@ class ImageLayout:
     def pixel_map(self, rel: np.ndarray) -> np.ndarray:
         """Per-pixel relevance of the model input (``[C, H, W]`` or Idefics3 ``[n, C, S, S]``)
         -> ``[H, W]``."""
-        if self.family == "paligemma":
+        if self.family in ("paligemma", "gemma3"):
             return np.abs(rel).sum(axis=0)
+        if self.grid_thw is not None:
+            img = grids.qwen_pixels_to_image(
+                rel, self.grid_thw, self.merge, self.patch, self.temporal
+            )
+            return np.abs(img).sum(axis=0)
         if self.family == "idefics3":
             mosaic, glob = grids.idefics3_pixels_to_image(rel, self.rows, self.cols)
             glob_map = self._crop(np.abs(glob).sum(axis=0))
@@ -64,11 +83,30 @@ class ImageLayout:
         return m[..., :h, :w]
 
 
-def layouts_for_batch(family: str, batch: dict, tokenizer: Any) -> list[ImageLayout]:
-    """One `ImageLayout` per example of a collated batch."""
+def layouts_for_batch(
+    family: str, batch: dict, tokenizer: Any, vision_config: Any = None
+) -> list[ImageLayout]:
+    """One `ImageLayout` per example of a collated batch (`vision_config`: the model's, for the
+    patch and merge sizes of the Qwen families)."""
     n = batch["input_ids"].shape[0]
-    if family == "paligemma":
+    if family in ("paligemma", "gemma3"):
         return [ImageLayout(family) for _ in range(n)]
+    if "image_grid_thw" in batch:  # one image per example, patches concatenated in batch order
+        out, start = [], 0
+        for thw in batch["image_grid_thw"].tolist():
+            rows = int(thw[0] * thw[1] * thw[2])
+            out.append(
+                ImageLayout(
+                    family,
+                    grid_thw=(int(thw[0]), int(thw[1]), int(thw[2])),
+                    pixel_rows=(start, start + rows),
+                    merge=int(getattr(vision_config, "spatial_merge_size", 2)),
+                    patch=int(getattr(vision_config, "patch_size", 14)),
+                    temporal=int(getattr(vision_config, "temporal_patch_size", 2)),
+                )
+            )
+            start += rows
+        return out
     out = []
     for b in range(n):
         text = tokenizer.decode(batch["input_ids"][b].tolist(), skip_special_tokens=False)

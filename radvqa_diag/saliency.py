@@ -129,7 +129,9 @@ def explain_batch(
             f"layers {layers}: the language model has {n_layers} layers (0..{n_layers - 1})"
         )
     layer_ids = list(range(n_layers)) if not layers else layers
-    layouts = layouts_for_batch(lm.family, batch, lm.processor.tokenizer)
+    layouts = layouts_for_batch(
+        lm.family, batch, lm.processor.tokenizer, getattr(lm.model.config, "vision_config", None)
+    )
     vroll = recorder.rollout()
     vroll = None if vroll is None else vroll.cpu().numpy()
     results = []
@@ -203,7 +205,7 @@ def _one(
         if embeds is not None and embeds.grad is not None:
             act, grad = embeds[b, img_pos].float(), embeds.grad[b, img_pos].float()
             cam = torch.relu(act @ grad.mean(dim=0))
-        gxi = (pixels.grad[b] * pixels[b]).float().cpu().numpy()
+        gxi = layout.pixels_of(pixels.grad * pixels, b).float().cpu().numpy()
     attention_lh = layout.token_map(att_np)
     roll_tokens = roll.cpu().numpy()
     roll_patches = _through_vision(lm, roll_tokens, vroll)

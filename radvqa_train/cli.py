@@ -1,4 +1,4 @@
-"""`radvqa-train` command line: tiny-model, scratch-model, recipes, run, eval, experiment.
+"""`radvqa-train` command line: tiny-model, scratch-model, recipes, run, rehearse, eval, experiment.
 
 Each command parses options and calls a plain function; torch/transformers/peft are imported
 inside those functions so `radvqa-train --help` answers at once.
@@ -26,7 +26,9 @@ app = typer.Typer(
 
 @app.command("tiny-model")
 def tiny_model_cmd(
-    family: str = typer.Option("paligemma", "--family", help="paligemma | idefics3 | qwen2_5_vl"),
+    family: str = typer.Option(
+        "paligemma", "--family", help="paligemma | idefics3 | qwen2_5_vl | gemma3 | qwen3_vl"
+    ),
     out: Path = typer.Option(..., "--out", help="Folder to write the model + processor into."),
     image_size: int = typer.Option(32, help="Image side in pixels (multiple of 16)."),
     seed: int = typer.Option(0, help="Seed of the random weights."),
@@ -153,14 +155,73 @@ def run_cmd(
 ) -> None:
     """Train the stages of RECIPE; extra `key=value` arguments override the recipe."""
     with user_errors():
-        from radvqa_train.config import load_config
+        from radvqa_train.config import load_config, recipe_path
         from radvqa_train.run import run_recipe
 
         cfg = load_config(recipe, overrides=list(ctx.args), model=model)
         for stage in cfg.stages if decisions is not None else []:
             for d in stage.data:
                 d.decisions = d.decisions or str(decisions)
-        run_recipe(cfg, out=out, shards=shards, catalog=catalog, resume=resume, progress=progress)
+        run_recipe(
+            cfg,
+            out=out,
+            shards=shards,
+            catalog=catalog,
+            resume=resume,
+            progress=progress,
+            origin=str(recipe_path(recipe)),
+            overrides=list(ctx.args),
+        )
+
+
+@app.command(
+    "rehearse",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def rehearse_cmd(
+    ctx: typer.Context,
+    recipe: str = typer.Argument(..., help="Recipe YAML path or shipped recipe name."),
+    meta: bool = typer.Option(
+        False, "--meta", help="Meta device only: counts, FLOPs, memory estimate (seconds)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    catalog: OptionalCatalogOpt = None,
+    shards: Path | None = typer.Option(
+        None, "--shards", help="Synthetic QA shards (real step: rows of synthetic specs)."
+    ),
+    rows: int = typer.Option(2, "--rows", help="Real step: catalog rows per stage batch."),
+    mfu: float = typer.Option(0.4, "--mfu", help="Assumed model FLOPs utilisation for steps/s."),
+    ram_cap_gb: float = typer.Option(
+        0, "--ram-cap-gb", help="Real step: address-space cap in GB (0: none); fails, not OOM."
+    ),
+    out: Path = typer.Option(
+        Path("out/rehearse"), "--out", help="Real step: where stage checkpoints are written."
+    ),
+) -> None:
+    """Build every stage of RECIPE at its real size (random weights) and check it will run;
+    extra `key=value` arguments override the recipe as in `run`."""
+    with user_errors():
+        import json
+
+        from radvqa_train.config import load_config
+        from radvqa_train.rehearse import rehearse_meta
+        from radvqa_train.rehearse_table import format_report
+
+        cfg = load_config(recipe, overrides=list(ctx.args))
+        report = rehearse_meta(cfg, mfu=mfu, recipe=recipe)
+        if not meta:
+            from radvqa_train.rehearse_step import rehearse_real
+
+            report["real"] = rehearse_real(
+                cfg,
+                catalog=catalog,
+                shards=shards,
+                rows=rows,
+                out=out,
+                recipe=recipe,
+                ram_cap_gb=ram_cap_gb,
+            )
+        typer.echo(json.dumps(report, indent=1) if as_json else format_report(report))
 
 
 @app.command("eval")

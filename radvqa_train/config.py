@@ -207,7 +207,11 @@ def _set_path(raw: dict, dotted: str, value: Any) -> None:
             if idx is None and key.isdigit() and int(key) < len(node):
                 idx = int(key)
             if idx is None:
-                raise ConfigError(f"override {dotted}: no list item '{key}'")
+                named = [str(it["name"]) for it in node if isinstance(it, dict) and "name" in it]
+                known = (
+                    f" (by index 0..{len(node) - 1} or name: {', '.join(named)})" if named else ""
+                )
+                raise ConfigError(f"override {dotted}: no list item '{key}'{known}")
             if last:
                 node[idx] = value
             node = node[idx]

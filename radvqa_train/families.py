@@ -3,9 +3,11 @@
 - ``paligemma``: prefix/suffix. Prefix ``<image>*n <bos>answer en QUESTION\\n``, suffix
   ``ANSWER<eos>``; the processor marks suffix tokens with ``token_type_ids == 1`` (those are
   the answer tokens, and PaliGemma attends bidirectionally over the prefix).
-- ``idefics3`` / ``smolvlm`` and ``qwen2_5_vl``: the processor's chat template (user turn =
+- ``idefics3`` / ``smolvlm``, ``qwen2_5_vl``, ``qwen3_vl`` and ``gemma3`` (MedGemma): the
+  processor's chat template (user turn =
   image + question, assistant turn = answer). The answer tokens are everything after the
-  generation prompt (``Assistant:`` / ``<|im_start|>assistant\n``).
+  generation prompt (``Assistant:`` / ``<|im_start|>assistant\n`` /
+  ``<start_of_turn>model\n``).
 
 `encode_sample` encodes one example and never cuts image tokens: when the text is too long it
 shortens the question first, then the answer, and returns None when even that cannot fit
@@ -25,6 +27,8 @@ FAMILY_OF_MODEL_TYPE = {
     "idefics3": "idefics3",
     "smolvlm": "idefics3",
     "qwen2_5_vl": "qwen2_5_vl",
+    "gemma3": "gemma3",
+    "qwen3_vl": "qwen3_vl",
 }
 
 #: Where the multimodal projector sits per family (projector-only training, Grad-CAM hooks).
@@ -32,10 +36,12 @@ PROJECTOR_MODULE = {
     "paligemma": "multi_modal_projector",
     "idefics3": "connector",
     "qwen2_5_vl": "visual.merger",
+    "gemma3": "multi_modal_projector",
+    "qwen3_vl": "visual.merger",  # deepstack mergers (visual.deepstack_merger_list) stay frozen
 }
 
 #: Text between the generation prompt and the answer in chat families.
-_ANSWER_SEP = {"idefics3": " ", "qwen2_5_vl": ""}
+_ANSWER_SEP = {"idefics3": " ", "qwen2_5_vl": "", "gemma3": "", "qwen3_vl": ""}
 
 #: Qwen gives all patches of a batch in one flat [patches, dim] tensor plus a grid per image.
 _CONCAT_KEYS = ("pixel_values", "image_grid_thw")
@@ -55,6 +61,8 @@ def family_of(model: Any) -> str:
 
 def image_token_id(processor: Any) -> int:
     """Id of the token that stands for one image feature in `input_ids` (diag: where images sit)."""
+    if hasattr(processor, "full_image_sequence"):  # Gemma 3: `image_token` is <start_of_image>
+        return int(processor.tokenizer.image_token_id)
     return int(processor.tokenizer.convert_tokens_to_ids(processor.image_token))
 
 

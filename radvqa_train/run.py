@@ -50,11 +50,21 @@ def run_recipe(
     resume: bool = False,
     stop_after: int | None = None,
     progress: bool = True,
+    check: bool = True,
+    origin: str = "recipe",
+    overrides: list[str] | None = None,
 ) -> list[dict]:
     """Train every stage of `cfg` into `out`; returns the stage summaries (see module doc).
 
     `stop_after` (optimizer steps in this call) makes a time-boxed run; rerun with `resume=True`.
+    `check`: first validate every stage's data and the model (`radvqa_train.preflight`), so a
+    mistake in a late stage fails before anything trains; `origin` (the recipe file) and
+    `overrides` let its errors say where the mistake is.
     """
+    if check:  # before the heavy imports: a data mistake is reported in seconds
+        from radvqa_train.preflight import preflight
+
+        preflight(cfg, shards=shards, catalog=catalog, recipe_file=origin, overrides=overrides)
     import torch
     from accelerate import Accelerator
     from accelerate.utils import set_seed

@@ -11,7 +11,8 @@ shape for from-scratch experiments (`radvqa-train scratch-model`).
 Families: ``paligemma`` (prefix/suffix prompts, fixed image-token count), ``idefics3``
 (SmolVLM-style chat template; its processor needs no torchvision) and ``qwen2_5_vl`` (chat
 template, flattened pixel patches + ``image_grid_thw``; uses the image-only processor of
-`radvqa_train.processors`).
+`radvqa_train.processors`), ``gemma3`` (MedGemma) and ``qwen3_vl`` (built in
+`radvqa_train.new_families`, which the real-size rehearsal shares).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from radvqa_data.core.errors import ConfigError
 
-FAMILIES = ("paligemma", "idefics3", "qwen2_5_vl")
+FAMILIES = ("paligemma", "idefics3", "qwen2_5_vl", "gemma3", "qwen3_vl")
 
 #: Size knobs of every tiny model: bigger values make tests slower, not more meaningful.
 HIDDEN = 64
@@ -51,8 +52,11 @@ def corpus_lines() -> list[str]:
     return [line for line in text.splitlines() if line.strip()]
 
 
-def _train_tokenizer(special: list[str], *, bos: str, eos: str, pad: str, unk: str):
-    """Byte-level BPE on the corpus, wrapped as a transformers fast tokenizer."""
+def _train_tokenizer(
+    special: list[str], *, bos: str, eos: str, pad: str, unk: str, **extra: object
+):
+    """Byte-level BPE on the corpus, wrapped as a transformers fast tokenizer (`extra`: more
+    tokenizer kwargs, e.g. Gemma 3's named ``extra_special_tokens``)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -67,7 +71,7 @@ def _train_tokenizer(special: list[str], *, bos: str, eos: str, pad: str, unk: s
     )
     tok.train_from_iterator(corpus_lines(), trainer=trainer)
     return PreTrainedTokenizerFast(
-        tokenizer_object=tok, bos_token=bos, eos_token=eos, pad_token=pad, unk_token=unk
+        tokenizer_object=tok, bos_token=bos, eos_token=eos, pad_token=pad, unk_token=unk, **extra
     )
 
 
@@ -309,6 +313,12 @@ def build_tiny_model(family: str, out_dir: Path, *, image_size: int = 32, seed: 
         raise ConfigError(f"image_size {image_size}: expected a multiple of 16 (16, 32, 64, ...)")
     out_dir = Path(out_dir)
     torch.manual_seed(seed)
+    if family in ("gemma3", "qwen3_vl"):
+        from radvqa_train import new_families
+
+        build = new_families.tiny_gemma3 if family == "gemma3" else new_families.tiny_qwen3_vl
+        model, processor = build(image_size, HIDDEN, LAYERS, HEADS, INIT_RANGE)
+        return _save(model, processor, out_dir)
     builder = {"paligemma": _paligemma, "idefics3": _idefics3, "qwen2_5_vl": _qwen2_5_vl}[family]
     model, processor = builder(out_dir, image_size)
     return _save(model, processor, out_dir)

@@ -6,7 +6,8 @@
 - The catalog's speed-up (`radvqa_data/catalog/fast/`) is used through its package only.
 - `radvqa_train` and `radvqa_diag` take from `radvqa_data` only the core, the reader and the
   LLM client facade (the trainer's judge); train never imports diag, except the experiment
-  (`radvqa_train.experiment`), which ends with the diag report of its best arm.
+  (`radvqa_train.experiment`), which ends with the diag report of its best arm, and the
+  real-size rehearsal (`radvqa_train.rehearse_step`), which computes one saliency map.
 - The executor imports nothing of the project but the core: steps use it, not the reverse.
 - No import cycles in the package code (function-level imports included).
 - Catalog contract: ``CREATE TABLE`` is spelled only in `core/catalog_schema.py`, and only
@@ -112,7 +113,8 @@ def train_diag_rule(me: str, name: str) -> str | None:
         return "train and diag use only radvqa_data.core, .reader and .llm.client"
     # the experiment orchestrates train, eval and the diag report; the trainer itself never
     # imports diag
-    orchestrator = _within(me, ("radvqa_train.experiment",))
+    # so does the real-size rehearsal (`rehearse`: one step, one answer, one saliency map)
+    orchestrator = _within(me, ("radvqa_train.experiment", "radvqa_train.rehearse_step"))
     if _within(me, ("radvqa_train",)) and _within(name, ("radvqa_diag",)) and not orchestrator:
         return "train never imports diag"
     return None

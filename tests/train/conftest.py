@@ -9,11 +9,13 @@ import pytest
 
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """{family: model folder} for paligemma, idefics3 and qwen2_5_vl (built once per session)."""
+    """{family: model folder} for paligemma, idefics3, qwen2_5_vl, gemma3 and qwen3_vl (built
+    once per session)."""
     from radvqa_train.tiny_model import build_tiny_model
 
     root = tmp_path_factory.mktemp("tiny-models")
-    return {f: build_tiny_model(f, root / f) for f in ("paligemma", "idefics3", "qwen2_5_vl")}
+    families = ("paligemma", "idefics3", "qwen2_5_vl", "gemma3", "qwen3_vl")
+    return {f: build_tiny_model(f, root / f) for f in families}
 
 
 @pytest.fixture(scope="session")

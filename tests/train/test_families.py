@@ -20,7 +20,7 @@ def _img():
     return Image.fromarray((np.random.default_rng(0).random((30, 40, 3)) * 255).astype("uint8"))
 
 
-@pytest.mark.parametrize("family", ["paligemma", "idefics3", "qwen2_5_vl"])
+@pytest.mark.parametrize("family", ["paligemma", "idefics3", "qwen2_5_vl", "gemma3", "qwen3_vl"])
 def test_labels_cover_exactly_the_answer(family, processors):
     proc = processors[family]
     batch, mask = build_inputs(
@@ -40,7 +40,7 @@ def test_labels_cover_exactly_the_answer(family, processors):
     assert (batch["input_ids"] == image_token_id(proc)).sum(dim=1).tolist()[0] > 0
 
 
-@pytest.mark.parametrize("family", ["paligemma", "idefics3", "qwen2_5_vl"])
+@pytest.mark.parametrize("family", ["paligemma", "idefics3", "qwen2_5_vl", "gemma3", "qwen3_vl"])
 def test_generation_layout_is_left_padded_prompt(family, processors):
     proc = processors[family]
     batch, mask = build_inputs(
@@ -50,7 +50,7 @@ def test_generation_layout_is_left_padded_prompt(family, processors):
     assert batch["attention_mask"][0, 0] == 0 and batch["attention_mask"][:, -1].all()
 
 
-@pytest.mark.parametrize("family", ["paligemma", "idefics3", "qwen2_5_vl"])
+@pytest.mark.parametrize("family", ["paligemma", "idefics3", "qwen2_5_vl", "gemma3", "qwen3_vl"])
 def test_too_long_text_is_shortened_and_impossible_fit_rejected(family, processors):
     proc = processors[family]
     question = (

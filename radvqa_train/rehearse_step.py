@@ -1,0 +1,177 @@
+"""`radvqa-train rehearse RECIPE` without --meta: one real step of every stage at full size, CPU.
+
+Per stage, with random bf16 weights built from the shipped real-size config (stage 1) or the
+previous stage's saved folder: one AdamW step on `rows` real catalog rows of the stage's first
+data source (the trainable weights must change), the stage result saved as `run` saves it
+(LoRA merged) and reloaded through the one loader, one greedy answer generated from it (the
+eval path), and one saliency map computed by `radvqa_diag` on it. Wall time and the process's
+peak RSS (a lifetime maximum, so it grows from stage to stage) are reported per stage.
+
+This is an orchestrator like `radvqa_train.experiment`: the one trainer module that may import
+diag (tests/test_boundaries.py).
+"""
+
+from __future__ import annotations
+
+import gc
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from radvqa_data.core.errors import InputError
+from radvqa_train.config import DataSpec, TrainConfig
+
+
+def peak_rss_gb() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2, 2)
+
+
+def _rows(stage: Any, rows: int, catalog: Path | None, shards: Path | None) -> list[dict]:
+    from radvqa_train.data import load_source
+
+    if catalog is None:
+        raise InputError("rehearse without --meta needs --catalog (a few real rows per stage)")
+    d = stage.data[0]
+    spec = DataSpec(spec=d.spec, sources=d.sources, question_types=d.question_types, limit=rows)
+    return load_source(spec, shards=shards, catalog=catalog).to_dicts()
+
+
+def _one_step(model: Any, batch: dict, precision: str) -> float:
+    import torch
+
+    from radvqa_train.families import model_inputs
+    from radvqa_train.loop import _autocast
+
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    before = [p.detach().clone() for p in trainable]
+    opt = torch.optim.AdamW(trainable, lr=1e-3)
+    model.train()
+    with _autocast(precision, torch.device("cpu")):
+        loss = model(**model_inputs(batch)).loss
+    loss.backward()
+    opt.step()
+    opt.zero_grad(set_to_none=True)
+    moved = sum(int(not torch.equal(a, p.detach())) for a, p in zip(before, trainable, strict=True))
+    if moved == 0:
+        raise RuntimeError("one optimizer step changed no trainable tensor")
+    return float(loss.detach())
+
+
+def _answer_and_map(folder: Path, row: dict) -> tuple[str, tuple, str]:
+    """Reload `folder` (bf16, eager attention), answer `row` greedily, explain the answer."""
+    import torch
+
+    from radvqa_diag.loading import LoadedModel
+    from radvqa_diag.saliency import explain_batch
+    from radvqa_train.data import load_image
+    from radvqa_train.families import build_inputs, family_of, image_token_id, model_inputs
+    from radvqa_train.modeling import load_model
+
+    # eager attention (diag needs the attention maps) in the language model only: in the vision
+    # tower it would keep every crop's attention matrices (SmolVLM, 17 crops of 1,024 patches:
+    # about 20 GB on a CPU); the map then uses LM rollout, noted by diag as "lm_only"
+    attn = {"": "eager", "text_config": "eager", "vision_config": "sdpa"}
+    model, processor = load_model(folder, precision="bf16", attn_implementation=attn)
+    model.eval()
+    family = family_of(model)
+    note = ""
+    if getattr(processor.image_processor, "do_image_splitting", False):
+        # SmolVLM upscales every image to 2,048 px: 16 tiles + global. Saliency over 17 crops
+        # needs more than 10 GB on a CPU (activations + LM attentions), so the map is made from
+        # the global image alone; training and generation above used the published setting.
+        processor.image_processor.do_image_splitting = False
+        note = "saliency on the global image only (no tiles)"
+    image = load_image(row["image_path"])
+    inputs, _ = build_inputs(processor, family, [image], [row["question"]])
+    with torch.no_grad():
+        out = model.generate(**model_inputs(inputs), max_new_tokens=4, do_sample=False)
+    new = out[0, inputs["input_ids"].shape[1] :]
+    answer = processor.tokenizer.decode(new, skip_special_tokens=True).strip()
+    # no weight gradients: saliency needs them only on the pixels and the projected image
+    # features (the LM's 2 B weight gradients would cost 4 GB for nothing)
+    model.requires_grad_(False)
+    lm = LoadedModel(
+        model, processor, family, model.config.model_type, image_token_id(processor), folder
+    )
+    sal = explain_batch(lm, [image], [row["question"]], [answer or "yes"])[0]
+    return answer, tuple(sal.maps["grad_x_input"].shape), note
+
+
+def rehearse_real(
+    cfg: TrainConfig,
+    *,
+    catalog: Path | None,
+    shards: Path | None,
+    rows: int = 2,
+    out: Path = Path("out/rehearse"),
+    recipe: str = "",
+    ram_cap_gb: float = 0,
+) -> list[dict]:
+    """One real step, save, reload, answer and saliency map per stage (see module doc).
+
+    `ram_cap_gb`: cap this process's address space, so that a model too big for the machine
+    fails with a MemoryError here instead of waking the kernel's OOM killer (which may pick
+    another process on a shared machine). Address space exceeds RSS by the libraries' mappings
+    (about 3 GB with torch), so the cap is RSS + 3 GB or so."""
+    import torch
+
+    if ram_cap_gb:
+        cap = int(ram_cap_gb * 1024**3)
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+    from radvqa_train.families import FAMILY_OF_MODEL_TYPE
+    from radvqa_train.loop import Counts, encode_rows
+    from radvqa_train.modeling import finalize, load_model, prepare_for_stage
+    from radvqa_train.real_size import RealSpec, build_model, build_processor
+
+    spec = RealSpec.for_model(cfg.model)
+    processor = build_processor(spec)
+    family = FAMILY_OF_MODEL_TYPE[spec.model_type]
+    out = Path(out) / (recipe or spec.model_id.replace("/", "--"))
+    previous: Path | None = None
+    report = []
+    for stage in cfg.stages:
+        t0 = time.perf_counter()
+        data = _rows(stage, rows, catalog, shards)
+        if previous is None:
+            model = build_model(spec, processor, meta=False)
+        else:
+            model, processor = load_model(previous, precision="bf16")
+        model = prepare_for_stage(model, stage)
+        counts = Counts()
+        batch = encode_rows(data, processor, family, stage.max_length, counts)
+        if batch is None:
+            raise InputError(
+                f"stage '{stage.name}': none of {len(data)} rows fits max_length="
+                f"{stage.max_length} (rejected {counts.rejected_too_long}, "
+                f"bad image {counts.bad_image})"
+            )
+        batch.pop("answer_mask")
+        loss = _one_step(model, batch, stage.precision)
+        folder = out / stage.name
+        model = finalize(model)
+        model.to(dtype=torch.bfloat16)  # a projector stage upcast its trainable weights
+        model.save_pretrained(folder)
+        processor.save_pretrained(folder)
+        del model, batch
+        gc.collect()
+        answer, shape, note = _answer_and_map(folder, data[0])
+        gc.collect()
+        report.append(
+            {
+                "stage": stage.name,
+                "rows": counts.used,
+                "loss": loss,
+                "generated": answer,
+                "saliency_shape": list(shape),
+                "saliency_note": note,
+                "seconds": round(time.perf_counter() - t0, 1),
+                "peak_rss_gb": peak_rss_gb(),
+            }
+        )
+        previous = folder
+        print(f"rehearse {stage.name}: {report[-1]}", file=sys.stderr, flush=True)
+    return report
