@@ -10,6 +10,14 @@ One DuckDB file holds everything the later steps read. Core tables (created here
 - ``benchmark_qa``   benchmark QA rows (VQA-RAD, SLAKE), keyed by (source, qid)
 - ``ingest_issues``  per-item problems found while ingesting (the run continues)
 
+Declared here but created by the step that writes them (`ensure_tables(con, LABEL_DDL)`), because
+synth and diag read them too:
+
+- ``label_predictions`` the label model's probabilities per (image, field) (`radvqa-data
+  label-issues`): out-of-fold for the pictures it trained on, the fold ensemble's for the others
+- ``label_issues``      metadata labels found wrong (pixels: cleanlab; text: the caption), with the
+  suggested value; synth rejects (or corrects) the facts they name
+
 Later steps add their own tables with `ensure_tables` (entities, synth runs, audits) and never
 alter these.
 
@@ -121,6 +129,41 @@ CREATE TABLE IF NOT EXISTS ingest_issues (
     detail  VARCHAR
 );
 """
+
+#: The label model's tables (`radvqa_data.labels`; docs/label-issues.md). Read by synth (the
+#: facts it rejects or corrects) and by diag (predicted modality/plane/region where a source
+#: gives none).
+LABEL_DDL = """
+CREATE TABLE IF NOT EXISTS label_predictions (
+    source     VARCHAR NOT NULL,
+    image_id   VARCHAR NOT NULL,
+    field      VARCHAR NOT NULL,     -- modality | plane | region
+    model      VARCHAR NOT NULL,     -- the model folder's id (config + training set hash)
+    how        VARCHAR NOT NULL,     -- oof: a fold model that never saw it (cross-fitted) |
+                                     -- ensemble: mean of the fold models (none trained on it)
+    predicted  VARCHAR NOT NULL,     -- the most probable class (catalog vocabulary)
+    confidence DOUBLE NOT NULL,      -- its probability
+    classes    VARCHAR[] NOT NULL,   -- the field's classes, in the order of probs
+    probs      DOUBLE[] NOT NULL,
+    sha256     VARCHAR,              -- of the image file when predicted: a changed file is redone
+    PRIMARY KEY (source, image_id, field)
+);
+CREATE TABLE IF NOT EXISTS label_issues (
+    source     VARCHAR NOT NULL,
+    image_id   VARCHAR NOT NULL,
+    field      VARCHAR NOT NULL,     -- modality | plane | region (images.<field>)
+    given      VARCHAR,              -- the catalog's value
+    suggested  VARCHAR,              -- the model's (or the text's) value; NULL: none known
+    score      DOUBLE,               -- out-of-fold probability of the given value (low: likely
+                                     -- wrong); NULL when no picture was scored
+    evidence   VARCHAR NOT NULL,     -- why: the probabilities, the caption words
+    method     VARCHAR NOT NULL,     -- pixels | text | pixels+text
+    PRIMARY KEY (source, image_id, field)
+);
+"""
+LABEL_ISSUE_COLUMNS = (
+    "source", "image_id", "field", "given", "suggested", "score", "evidence", "method",
+)  # fmt: skip
 
 
 def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
