@@ -89,6 +89,13 @@ def synth_cmd(
     ),
     executor: ExecutorOpt = "local",
     ray_address: RayAddressOpt = None,
+    label_issues: str = typer.Option(
+        "reject",
+        "--label-issues",
+        help="rules: a metadata fact `radvqa-data label-issues` flagged gives no question "
+        "(reject), a question about the suggested value (use-suggested), or is asked as given "
+        "(ignore).",
+    ),
 ) -> None:
     """Synthesize typed, grounded QA pairs into Parquet shards (resumable)."""
     with user_errors():
@@ -99,7 +106,7 @@ def synth_cmd(
         if backend == "rules":
             from radvqa_data.synth.rules import RulesGenerator
 
-            generator = RulesGenerator(seed)
+            generator = RulesGenerator(seed, label_issues=label_issues)
         else:
             # On Ray each vLLM replica starts its engine on its own GPU: none starts here.
             options = {"lazy": True} if backend == "vllm" and executor == "ray" else None
