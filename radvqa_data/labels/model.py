@@ -1,7 +1,8 @@
 """The label model: a small multi-task CNN on grey pictures, in plain torch (no torchvision).
 
-One convolutional encoder (five 3x3 conv + batch-norm + ReLU stages, the first strided, then
-max-pools, then a 2x2 average pool: a 512-d embedding that keeps the coarse layout a plane needs)
+One convolutional encoder (five 3x3 conv + batch-norm + ReLU stages, the first strided, a
+max-pool after each but the last, then a 2x2 average pool: a 512-d embedding that keeps the
+coarse layout a plane needs)
 and one linear head per task (modality, plane, region). A missing label is the target -1 and
 costs nothing, so every picture trains the tasks it has labels for.
 
@@ -25,10 +26,13 @@ from radvqa_data.core import atomic
 class LabelModelConfig:
     """Every knob of the label model and its training (saved with the weights)."""
 
-    image_size: int = 128  # pixels per side: higher = slower, finer detail
+    # pixels per side: higher = slower, finer detail. 64 px, 12 epochs: CV accuracy modality
+    # 0.906, plane 0.837, region 0.800 in 456 s; 128 px, 8 epochs: 0.922 / 0.835 / 0.781 in 716 s
+    # (full MedPix 2.0, 5 folds, loaded machine; docs/label-issues.md)
+    image_size: int = 64
     widths: tuple[int, ...] = (24, 32, 64, 96, 128)  # conv channels per stage: wider = slower
     dropout: float = 0.2  # before the heads
-    epochs: int = 14  # per fold: more = better fit, longer run
+    epochs: int = 12  # per fold: more = better fit, longer run
     batch_size: int = 64
     lr: float = 3e-3  # AdamW peak learning rate (one-cycle schedule)
     weight_decay: float = 1e-4
@@ -64,8 +68,8 @@ def build_model(config: LabelModelConfig) -> Any:
             layers: list[nn.Module] = []
             c_in = 1
             for i, c_out in enumerate(cfg.widths):
-                # a strided first stage and a pool after every stage but the last (128 px -> 8 px):
-                # the 64 px stage at full width cost 4x the whole rest (measured)
+                # a strided first stage and a pool after every stage but the last (/32): at 128
+                # px, a full-width stage at 64 px cost 4x the whole rest (measured)
                 layers += [
                     nn.Conv2d(c_in, c_out, 3, stride=2 if i == 0 else 1, padding=1, bias=False),
                     nn.BatchNorm2d(c_out),
