@@ -111,6 +111,14 @@ def _decode(pics: list[tasks.Picture], size: int, workers: int, progress: bool, 
     return x, failed
 
 
+def con_path(con) -> str:
+    """The catalog file a connection has open (for messages)."""
+    rows = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    )
+    return str(rows.fetchall()[0][0])
+
+
 def _train(con, pics, model_dir: Path, config, workers, progress, summary) -> None:
     """Decode every picture, cross-fit, save the model, store every picture's prediction."""
     from radvqa_data.labels.crossfit import FULL, cross_fit, ensemble_predict
@@ -123,6 +131,14 @@ def _train(con, pics, model_dir: Path, config, workers, progress, summary) -> No
     mask = np.array([p.train and i not in failed for i, p in enumerate(pics)])
     for t in y:
         y[t][~mask] = -1
+    if not config.classes or mask.sum() < 10 * config.folds:
+        from radvqa_data.core.errors import InputError
+
+        raise InputError(
+            f"{con_path(con)}: {int(mask.sum())} readable training pictures with metadata labels "
+            f"(classes {config.classes or 'none'}); label-issues needs at least "
+            f"{10 * config.folds}, with two values of one field that 15 pictures each carry"
+        )
     for old in model_dir.glob("*.safetensors"):  # a retrain replaces every saved model
         old.unlink()
     t0 = time.perf_counter()

@@ -217,3 +217,17 @@ def test_planted_flips_on_all_medpix_pictures(tmp_path, shared_data):
     for field in ("modality", "plane"):
         s = score_flips(flips, got, clean, field)
         assert s.recall >= 0.8 and s.precision_vs_clean >= 0.8, (field, s)
+
+
+def test_cli_error_lines_for_no_catalog_and_no_training_pictures(tmp_path, sample_dir):
+    from typer.testing import CliRunner
+
+    from radvqa_data.catalog.ingest import add_source
+    from radvqa_data.cli import app
+
+    r = CliRunner().invoke(app, ["label-issues", "-c", str(tmp_path / "none.duckdb")])
+    assert r.exit_code == 1 and "Error:" in r.output and "none.duckdb" in r.output
+    cat = tmp_path / "bench-only.duckdb"  # VQA-RAD pictures are never trained on
+    add_source(cat, "vqa-rad", sample_dir / "vqa-rad", progress=False)
+    r = CliRunner().invoke(app, ["label-issues", "-c", str(cat), "--no-progress"])
+    assert r.exit_code == 1 and "Error:" in r.output and "training pictures" in r.output
