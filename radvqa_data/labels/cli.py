@@ -35,6 +35,14 @@ def label_issues_cmd(
         None, "--epochs", min=1, help="Training epochs per fold (more: better fit, slower)."
     ),
     folds: int = typer.Option(None, "--folds", min=2, help="Cross-fitting folds."),
+    max_score: float = typer.Option(
+        None,
+        "--max-score",
+        min=0.0,
+        max=1.0,
+        help="Flag a cleanlab suspect only below this probability of its given label "
+        "(default 0.05; higher: more flags, more found).",
+    ),
     workers: WorkersOpt = 2,
     progress: ProgressOpt = True,
 ) -> None:
@@ -62,5 +70,6 @@ def label_issues_cmd(
             config=config,
             workers=workers or 2,
             progress=progress,
+            max_score=max_score,
         )
         print_label_summary(summary)

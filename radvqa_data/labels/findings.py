@@ -9,15 +9,25 @@ import duckdb
 import numpy as np
 
 from radvqa_data.labels import store
-from radvqa_data.labels.issues import LabelIssue, PixelVerdict, combine, pixel_verdicts
+from radvqa_data.labels.issues import (
+    MAX_PIXEL_SCORE,
+    LabelIssue,
+    PixelVerdict,
+    combine,
+    pixel_verdicts,
+)
 from radvqa_data.labels.tasks import Picture
 from radvqa_data.labels.text_evidence import text_label_evidence
 
 
 def pixel_verdicts_by_key(
-    con: duckdb.DuckDBPyConnection, pics: list[Picture], model: str
+    con: duckdb.DuckDBPyConnection,
+    pics: list[Picture],
+    model: str,
+    max_score: float = MAX_PIXEL_SCORE,
 ) -> dict[tuple[str, str, str], PixelVerdict]:
-    """cleanlab's verdict for every checkable (picture, field) the model has predicted."""
+    """cleanlab's verdict for every checkable (picture, field) the model has predicted; a
+    suspect is flagged when its score (probability of the given label) is below `max_score`."""
     by_key = {p.key: p for p in pics}
     out: dict[tuple[str, str, str], PixelVerdict] = {}
     for field, (keys, probs, classes) in store.stored_predictions(con, model).items():
@@ -40,16 +50,20 @@ def pixel_verdicts_by_key(
                 suggested=classes[best[n]],
                 p_given=float(p[n, labels[n]]),
                 p_suggested=float(p[n, best[n]]),
-                flagged=bool(flagged[n]) and best[n] != labels[n],
+                flagged=bool(flagged[n]) and best[n] != labels[n] and p[n, labels[n]] < max_score,
             )
     return out
 
 
 def find_issues(
-    con: duckdb.DuckDBPyConnection, pics: list[Picture], model: str, summary
+    con: duckdb.DuckDBPyConnection,
+    pics: list[Picture],
+    model: str,
+    summary,
+    max_score: float = MAX_PIXEL_SCORE,
 ) -> list[LabelIssue]:
     """Label issues of the catalog (worst first); counts go into `summary` (a LabelSummary)."""
-    verdicts = pixel_verdicts_by_key(con, pics, model)
+    verdicts = pixel_verdicts_by_key(con, pics, model, max_score)
     text = text_label_evidence(con, None)
     issues = combine(verdicts, text)
     summary.checked_images = len({k[:2] for k in verdicts})

@@ -46,6 +46,10 @@ def _thumb(path: str | None) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def _counts(d: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in d.items()) or "none"
+
+
 def render(issues: list[LabelIssue], summary, pics: list[Picture]) -> str:
     """The report page as a string."""
     esc = html.escape
@@ -55,7 +59,8 @@ def render(issues: list[LabelIssue], summary, pics: list[Picture]) -> str:
     head = (
         f"<h1>Label issues</h1><p>{len(issues)} issue(s) on {summary.flagged_images} image(s) "
         f"({share:.1%} of {summary.checked_images} checked); by field: "
-        f"{esc(str(summary.issues_by_field))}; by method: {esc(str(summary.issues_by_method))}."
+        f"{esc(_counts(summary.issues_by_field))}; by method: "
+        f"{esc(_counts(summary.issues_by_method))}."
         f"<br>Label model cross-validated accuracy: {esc(acc)}; trained on "
         f"{summary.training_pictures} pictures. Score: the out-of-fold probability of the "
         "given label (low: likely wrong). Worst first"

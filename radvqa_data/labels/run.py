@@ -58,10 +58,15 @@ def run_label_issues(
     config: LabelModelConfig | None = None,
     workers: int = 2,
     progress: bool = True,
+    max_score: float | None = None,
 ) -> LabelSummary:
-    """Train (or reuse) the label model, predict what is new, find and store the label issues."""
+    """Train (or reuse) the label model, predict what is new, find and store the label issues.
+
+    `max_score`: flag a cleanlab suspect only below this probability of its given label
+    (default `issues.MAX_PIXEL_SCORE`)."""
     from radvqa_data.labels.crossfit import saved_model_ok
     from radvqa_data.labels.findings import find_issues
+    from radvqa_data.labels.issues import MAX_PIXEL_SCORE
 
     catalog = Path(catalog)
     model_dir = Path(model_dir) if model_dir else default_model_dir(catalog)
@@ -79,7 +84,8 @@ def run_label_issues(
             _predict_new(con, pics, model_dir, workers, progress, summary)
         summary.seconds["model"] = round(time.perf_counter() - clock, 1)
         clock = time.perf_counter()
-        issues = find_issues(con, pics, store.model_id(model_dir), summary)
+        mid = store.model_id(model_dir)
+        issues = find_issues(con, pics, mid, summary, max_score or MAX_PIXEL_SCORE)
         store.write_issues(con, issues)
         summary.seconds["issues"] = round(time.perf_counter() - clock, 1)
     metrics = atomic_metrics(model_dir)
