@@ -11,6 +11,7 @@ import numpy as np
 from radvqa_data.labels import store
 from radvqa_data.labels.issues import (
     MAX_PIXEL_SCORE,
+    PIXEL_ONLY_FIELDS,
     LabelIssue,
     PixelVerdict,
     combine,
@@ -27,7 +28,9 @@ def pixel_verdicts_by_key(
     max_score: float = MAX_PIXEL_SCORE,
 ) -> dict[tuple[str, str, str], PixelVerdict]:
     """cleanlab's verdict for every checkable (picture, field) the model has predicted; a
-    suspect is flagged when its score (probability of the given label) is below `max_score`."""
+    suspect is flagged when its score (probability of the given label) is below `max_score`
+    and the field is in `PIXEL_ONLY_FIELDS` (else the picture only backs the text, see
+    `issues.combine`)."""
     by_key = {p.key: p for p in pics}
     out: dict[tuple[str, str, str], PixelVerdict] = {}
     for field, (keys, probs, classes) in store.stored_predictions(con, model).items():
@@ -39,6 +42,7 @@ def pixel_verdicts_by_key(
         ]
         if not rows:
             continue
+        trusted = field in PIXEL_ONLY_FIELDS
         sel = np.array([j for j, _ in rows])
         labels = np.array([index[v] for _, v in rows])
         p = probs[sel]
@@ -50,7 +54,10 @@ def pixel_verdicts_by_key(
                 suggested=classes[best[n]],
                 p_given=float(p[n, labels[n]]),
                 p_suggested=float(p[n, best[n]]),
-                flagged=bool(flagged[n]) and best[n] != labels[n] and p[n, labels[n]] < max_score,
+                flagged=trusted
+                and bool(flagged[n])
+                and best[n] != labels[n]
+                and p[n, labels[n]] < max_score,
             )
     return out
 
