@@ -141,6 +141,8 @@ def test_real_crossfit_learns_and_finds_planted_modality_flips(labelled):
     got = {tuple(r) for r in query_catalog(cat, "SELECT source, image_id, field FROM label_issues")}
     score = score_flips(flips, got, field="modality")
     assert score.found >= 0.3 * score.planted, score
+    # region is flagged only with the text's support (issues.PIXEL_ONLY_FIELDS)
+    assert not [k for k in got if k[2] == "region"]
     how = dict(query_catalog(cat, "SELECT how, count(*) FROM label_predictions GROUP BY how"))
     assert how.get("oof", 0) >= 3 * 230  # every checkable picture got an out-of-fold row
     page = (Path(summary.report)).read_text()
