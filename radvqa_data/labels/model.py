@@ -32,8 +32,8 @@ class LabelModelConfig:
     image_size: int = 64
     widths: tuple[int, ...] = (24, 32, 64, 96, 128)  # conv channels per stage: wider = slower
     dropout: float = 0.2  # before the heads
-    epochs: int = 12  # per fold: more = better fit, longer run
-    batch_size: int = 64
+    epochs: int = 20  # per fold: more = better fit, longer run
+    batch_size: int = 32  # smaller: more optimizer steps per epoch (64 left the model undertrained)
     lr: float = 3e-3  # AdamW peak learning rate (one-cycle schedule)
     weight_decay: float = 1e-4
     folds: int = 5  # cross-fitting folds: more = each model sees more data, longer run
