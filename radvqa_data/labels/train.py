@@ -9,9 +9,11 @@ and pictures added to the catalog later). One more model, trained on every pictu
 the reusable encoder.
 
 Parallelism: the jobs (folds + the full model) run in `workers` forked processes of one torch
-thread each; on this 2-core machine two one-thread processes train 1.6-1.9x faster than one
-two-thread process (bench/labels.py), because a small CNN's kernels are too short to split
-well. The parent runs no torch op before the fork (a used OpenMP pool does not survive it).
+thread each: a small CNN's kernels are too short to split well over threads, and the project's
+measurements on this machine found two one-thread processes ahead of one two-thread process
+(ENVIRONMENT.md). `bench/labels.py --threads` compares the two layouts on the same jobs; it was
+not measured for this model (the shared machine was loaded 6-9x while this was written). The
+parent runs no torch op before the fork (a used OpenMP pool does not survive it).
 """
 
 from __future__ import annotations
