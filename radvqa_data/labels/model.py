@@ -26,9 +26,10 @@ from radvqa_data.core import atomic
 class LabelModelConfig:
     """Every knob of the label model and its training (saved with the weights)."""
 
-    # pixels per side: higher = slower, finer detail. 64 px, 12 epochs: CV accuracy modality
-    # 0.906, plane 0.837, region 0.800 in 456 s; 128 px, 8 epochs: 0.922 / 0.835 / 0.781 in 716 s
-    # (full MedPix 2.0, 5 folds, loaded machine; docs/label-issues.md)
+    # pixels per side: higher = slower, finer detail. 64 px, 12 epochs (batch 64): CV accuracy
+    # modality 0.906, plane 0.837, region 0.800 in 456 s; 128 px, 8 epochs: 0.922 / 0.835 / 0.781
+    # in 716 s (full MedPix 2.0, 5 folds, loaded machine); 64 px, 20 epochs, batch 32 (these
+    # defaults): 0.918 / 0.861 / 0.811 (docs/label-issues.md)
     image_size: int = 64
     widths: tuple[int, ...] = (24, 32, 64, 96, 128)  # conv channels per stage: wider = slower
     dropout: float = 0.2  # before the heads
