@@ -163,6 +163,10 @@ lint: setup
 bench-catalog: setup
     {{py}} bench/catalog.py --data {{shared}}
 
+# label-issues on a full MedPix 2.0 catalog CAT: run time, CV accuracy, planted-flip recall/precision.
+bench-labels CAT WORK="out/bench-labels": setup
+    {{py}} bench/labels.py --catalog {{CAT}} --work {{WORK}}
+
 # Entity extraction over the 34,111 ROCO captions: ours vs a naive nlp(text) loop.
 bench-entities: setup
     {{py}} bench/entities.py --data {{shared}}

@@ -1,4 +1,4 @@
-"""`radvqa-data`: catalog -> entities -> synth -> audit -> export.
+"""`radvqa-data`: catalog -> entities -> label-issues -> synth -> audit -> export.
 
 Each area's `cli` module holds its commands, module-level, on a Typer app of its own; this
 module adds those apps in pipeline order (`catalog` as a sub-app, the others' commands at the
@@ -16,6 +16,7 @@ from radvqa_data.audit import cli as audit_cli
 from radvqa_data.catalog import cli as catalog_cli
 from radvqa_data.entities import cli as entities_cli
 from radvqa_data.export import cli as export_cli
+from radvqa_data.labels import cli as labels_cli
 from radvqa_data.llm import cli as llm_cli
 from radvqa_data.review import cli as review_cli
 from radvqa_data.synth import cli as synth_cli
@@ -30,6 +31,7 @@ app = typer.Typer(
 
 app.add_typer(catalog_cli.app)  # catalog add / stats
 app.add_typer(entities_cli.app)  # entities
+app.add_typer(labels_cli.app)  # label-issues
 app.add_typer(synth_cli.app)  # synth, describe
 app.add_typer(export_cli.app)  # export
 app.add_typer(llm_cli.app)  # parse-responses

@@ -107,11 +107,13 @@ def build_report(
 ) -> Path:
     """Build the report folder at `out`; returns the path of `index.html`."""
     from radvqa_diag.html import render_report
+    from radvqa_diag.predicted_labels import fill_predicted
     from radvqa_diag.predictions import fill_image_paths, read_predictions
 
     opts = opts or ReportOptions()
     predictions, model, out = Path(predictions), Path(model), Path(out)
     df = fill_image_paths(read_predictions(predictions), catalog)
+    df = fill_predicted(df, catalog)  # a benchmark's missing modality/organ: "CT (predicted)"
     if df["image_path"].is_null().all():
         raise InputError(
             f"{predictions}: no row has an image path; add an image_path column or pass --catalog "

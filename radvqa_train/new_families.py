@@ -43,7 +43,7 @@ def gemma3_processor(image_size: int, tokens_per_image: int) -> Any:
     """Gemma 3 processor: fixed `tokens_per_image` soft tokens between <start/end_of_image>."""
     from transformers import Gemma3ImageProcessorPil, Gemma3Processor
 
-    from radvqa_train.tiny_model import _train_tokenizer
+    from radvqa_train.bpe import train_tokenizer as _train_tokenizer
 
     special = ["<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", "<end_of_turn>"]
     tokenizer = _train_tokenizer(
@@ -93,8 +93,8 @@ def qwen3_vl_processor(image_size: int, patch: int, merge: int = 2) -> Any:
     """Qwen3-VL image-only processor; every image is resized to about `image_size`^2 pixels."""
     from transformers import Qwen2VLImageProcessorPil
 
+    from radvqa_train.bpe import train_tokenizer as _train_tokenizer
     from radvqa_train.processors import register_processors
-    from radvqa_train.tiny_model import _train_tokenizer
 
     register_processors()
     from radvqa_train.processors import qwen3_vl_class

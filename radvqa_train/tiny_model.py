@@ -18,10 +18,11 @@ template, flattened pixel patches + ``image_grid_thw``; uses the image-only proc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from radvqa_data.core.errors import ConfigError
+from radvqa_train.bpe import BPE_VOCAB, corpus_lines  # noqa: F401 (corpus_lines: tests use it here)
+from radvqa_train.bpe import train_tokenizer as _train_tokenizer
 
 FAMILIES = ("paligemma", "idefics3", "qwen2_5_vl", "gemma3", "qwen3_vl")
 
@@ -29,7 +30,6 @@ FAMILIES = ("paligemma", "idefics3", "qwen2_5_vl", "gemma3", "qwen3_vl")
 HIDDEN = 64
 LAYERS = 2
 HEADS = 4
-BPE_VOCAB = 1024
 #: Wider than the usual 0.02: with hidden size 64 and a frozen output layer, 0.02 caps how far
 #: LoRA can move the logits (about 1 nat), so tiny-model training would barely learn.
 INIT_RANGE = 0.2
@@ -44,35 +44,6 @@ class Size:
     heads: int = HEADS
     patch: int | None = None  # None: 8 when the image side allows it, else 4
     init_range: float = INIT_RANGE  # 0.02 for full training from scratch (see INIT_RANGE)
-
-
-def corpus_lines() -> list[str]:
-    """The shipped radiology text, one caption or question+answer per line."""
-    text = resources.files("radvqa_train").joinpath("data/radiology_corpus.txt").read_text("utf-8")
-    return [line for line in text.splitlines() if line.strip()]
-
-
-def _train_tokenizer(
-    special: list[str], *, bos: str, eos: str, pad: str, unk: str, **extra: object
-):
-    """Byte-level BPE on the corpus, wrapped as a transformers fast tokenizer (`extra`: more
-    tokenizer kwargs, e.g. Gemma 3's named ``extra_special_tokens``)."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    tok = Tokenizer(models.BPE(unk_token=None))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=BPE_VOCAB,
-        special_tokens=special,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    tok.train_from_iterator(corpus_lines(), trainer=trainer)
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tok, bos_token=bos, eos_token=eos, pad_token=pad, unk_token=unk, **extra
-    )
 
 
 def _paligemma(out_dir: Path, image_size: int, size: Size = Size()):

@@ -57,6 +57,7 @@ class Table:
 
 # DuckDB types, short so that a table reads as a column list.
 V, INT, B, U, J, T, BOOL = "VARCHAR", "INTEGER", "BIGINT", "UBIGINT", "JSON", "TIMESTAMP", "BOOLEAN"
+D = "DOUBLE"
 
 
 def _c(name: str, type_: str, doc: str = "", *, nn: bool = False) -> Col:
@@ -218,6 +219,53 @@ PROBE_CACHE = Table(
     owner="radvqa_data.catalog.fast.probe_pool",
 )
 
+LABEL_PREDICTIONS = Table(
+    "label_predictions",
+    (
+        _c("source", V, nn=True),
+        _c("image_id", V, nn=True),
+        _c("field", V, "modality | plane | region", nn=True),
+        _c("model", V, "the model folder's id (config + training set hash)", nn=True),
+        _c(
+            "how",
+            V,
+            "oof: a fold model that never saw it (cross-fitted) | ensemble: mean of the fold "
+            "models (none trained on it)",
+            nn=True,
+        ),
+        _c("predicted", V, "the most probable class (catalog vocabulary)", nn=True),
+        _c("confidence", D, "its probability", nn=True),
+        _c("classes", "VARCHAR[]", "the field's classes, in the order of probs", nn=True),
+        _c("probs", "DOUBLE[]", nn=True),
+        _c("sha256", V, "of the image file when predicted: a changed file is redone"),
+    ),
+    ("source", "image_id", "field"),
+    "the label model's probabilities per (image, field) (`radvqa-data label-issues`)",
+    owner="radvqa_data.labels",
+)
+
+LABEL_ISSUES = Table(
+    "label_issues",
+    (
+        _c("source", V, nn=True),
+        _c("image_id", V, nn=True),
+        _c("field", V, "modality | plane | region (images.<field>)", nn=True),
+        _c("given", V, "the catalog's value"),
+        _c("suggested", V, "the model's (or the text's) value; NULL: none known"),
+        _c(
+            "score",
+            D,
+            "out-of-fold probability of the given value (low: likely wrong); NULL when no "
+            "picture was scored",
+        ),
+        _c("evidence", V, "why: the probabilities, the caption words", nn=True),
+        _c("method", V, "pixels | text | pixels+text", nn=True),
+    ),
+    ("source", "image_id", "field"),
+    "metadata labels found wrong, with the suggested value; synth rejects (or corrects) them",
+    owner="radvqa_data.labels",
+)
+
 #: Every catalog table, by name. Adding a table is one entry here.
 TABLES: Final[dict[str, Table]] = {
     t.name: t
@@ -232,6 +280,8 @@ TABLES: Final[dict[str, Table]] = {
         ENTITIES,
         ENTITY_TEXTS,
         PROBE_CACHE,
+        LABEL_PREDICTIONS,
+        LABEL_ISSUES,
     )
 }
 #: The tables `core.db.connect` creates; the others are created by the step that writes them.

@@ -28,11 +28,17 @@ from pathlib import Path
 
 import duckdb
 
-from radvqa_data.core.catalog_schema import CORE_TABLES, tables_ddl
+from radvqa_data.core.catalog_schema import CORE_TABLES, column_names, tables_ddl
 from radvqa_data.core.errors import InputError
 
 #: What `connect` creates: the core tables of the contract (`core.catalog_schema`).
 CORE_DDL = tables_ddl(*CORE_TABLES)
+
+#: The label model's tables (`radvqa_data.labels`; docs/label-issues.md), created by
+#: `ensure_tables(con, *LABEL_TABLES)`. Read by synth (the facts it rejects or corrects) and by
+#: diag (predicted modality/plane/region where a source gives none).
+LABEL_TABLES = ("label_predictions", "label_issues")
+LABEL_ISSUE_COLUMNS = column_names("label_issues")
 
 
 def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:

@@ -59,6 +59,8 @@ class ImageRecord:
     kind: str | None = None  # normalize.IMAGE_KINDS: scan, montage, 3d, scout, photograph, ...
     region_status: str | None = None  # metadata | caption | undecided | conflict (catalog.regions)
     contradicted: tuple[str, ...] = ()  # metadata fields the caption contradicts (catalog.picture)
+    # The catalog's `label_issues` (radvqa-data label-issues): field -> suggested value (or None)
+    label_issues: dict[str, str | None] = field(default_factory=dict)
 
 
 @dataclass

@@ -46,7 +46,7 @@ class GroundingFilter(Filter):
 
     def _span_in_source(self, cand: Candidate) -> bool:
         rec, fld, span = cand.record, cand.source_field or "", cand.source_text or ""
-        if fld.startswith("metadata."):
+        if fld.startswith(("metadata.", "label_model.")):  # label_model: a corrected value
             attr = fld.split(".", 1)[1]
             values = [getattr(rec, attr, None), getattr(rec, attr + "_raw", None)]
             return any(v is not None and str(v).lower() == span.lower() for v in values)

@@ -198,3 +198,38 @@ def metadata_with_texts(
         f"AND f.field = 'findings' WHERE s.kind NOT IN ({kinds})"
     )
     return con.execute(sql).fetchall()
+
+
+def confident_label_predictions(
+    con: duckdb.DuckDBPyConnection, min_confidence: float
+) -> list[tuple[str, str, str, str]]:
+    """(source, image_id, field, predicted) of the label model's predictions at or above
+    `min_confidence` (`radvqa-data label-issues`); empty when it never ran on this catalog."""
+    from radvqa_data.core.db import table_exists
+
+    if not table_exists(con, "label_predictions"):
+        return []
+    return con.execute(
+        "SELECT source, image_id, field, predicted FROM label_predictions WHERE confidence >= ?",
+        [min_confidence],
+    ).fetchall()
+
+
+def labelled_pictures(
+    con: duckdb.DuckDBPyConnection, sources: list[str] | None = None
+) -> list[tuple]:
+    """Every readable picture (status ok, with a file), sorted by key, with what the label model
+    learns from: (source, image_id, path, sha256, case or image id, modality, plane, region,
+    image kind, source kind)."""
+    where = "i.status = 'ok' AND i.path IS NOT NULL"
+    params: list = []
+    if sources:
+        where += f" AND i.source IN ({','.join('?' * len(sources))})"
+        params += sources
+    return con.execute(
+        "SELECT i.source, i.image_id, i.path, i.sha256, coalesce(i.group_id, i.image_id), "
+        "i.modality, i.plane, i.region, i.extra->>'image_kind', s.kind "
+        f"FROM images i LEFT JOIN sources s ON s.name = i.source WHERE {where} "
+        "ORDER BY i.source, i.image_id",
+        params,
+    ).fetchall()

@@ -152,11 +152,18 @@ def load_shard(
     ).fetchall():
         if iid in records:
             records[iid].cuis.append(cui)
+    if table_exists(con, "label_issues"):  # metadata facts found wrong (radvqa_data.labels)
+        for iid, fld, suggested in con.execute(
+            f"SELECT image_id, field, suggested FROM label_issues WHERE {rng}", params
+        ).fetchall():
+            if iid in records:
+                records[iid].label_issues[fld] = suggested
     return list(records.values())
 
 
 def catalog_fingerprint(con: duckdb.DuckDBPyConnection, sources: list[str]) -> str:
-    """A cheap content hash of what synthesis reads for `sources` (images, texts, entities)."""
+    """A cheap content hash of what synthesis reads for `sources` (images, texts, entities,
+    label issues)."""
     ph = ",".join("?" * len(sources))
     parts = [
         con.execute(
@@ -178,6 +185,14 @@ def catalog_fingerprint(con: duckdb.DuckDBPyConnection, sources: list[str]) -> s
                 "SELECT count(*), coalesce(sum(hash(source, image_id, field, span_start, norm, "
                 "negated, uncertain)), 0) "
                 f"FROM entities WHERE source IN ({ph})",
+                sources,
+            ).fetchall()[0]
+        )
+    if table_exists(con, "label_issues"):
+        parts.append(
+            con.execute(
+                "SELECT count(*), coalesce(sum(hash(source, image_id, field, suggested)), 0) "
+                f"FROM label_issues WHERE source IN ({ph})",
                 sources,
             ).fetchall()[0]
         )

@@ -107,6 +107,13 @@ def synth_cmd(
     ),
     executor: ExecutorOpt = "local",
     ray_address: RayAddressOpt = None,
+    label_issues: str = typer.Option(
+        "reject",
+        "--label-issues",
+        help="rules: a metadata fact `radvqa-data label-issues` flagged gives no question "
+        "(reject), a question about the suggested value (use-suggested), or is asked as given "
+        "(ignore).",
+    ),
 ) -> None:
     """Synthesize typed, grounded QA pairs into Parquet shards (resumable)."""
     with user_errors():
@@ -125,7 +132,12 @@ def synth_cmd(
             "max_new_tokens": max_new_tokens,
         }
         generator, settings = build_generator(
-            backend, seed=seed, llm=llm_options, verify=verify, executor=executor
+            backend,
+            seed=seed,
+            llm=llm_options,
+            verify=verify,
+            executor=executor,
+            rules={"label_issues": label_issues},
         )
         config = SynthConfig(
             backend=backend,

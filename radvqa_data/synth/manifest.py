@@ -54,6 +54,13 @@ def shard_stats(
         "yes_no": {t: dict(c) for t, c in yes_no.items()},
         "answer_words": dict(Counter(str(len(r["answer"].split())) for r in kept)),
         "rejects_by_reason": dict(Counter(r["reason"] for r in rejects)),
+        # metadata facts `label-issues` flagged: dropped, or asked with the suggested value
+        "label_issues": {
+            "rejected": sum(r["reason"] == "label_issue" for r in rejects),
+            "used_suggested": sum(
+                (r["source_field"] or "").startswith("label_model.") for r in kept
+            ),
+        },
         "case_splits": {k: sorted(v) for k, v in cases.items()},
         "backend": dict(backend or {}),
     }
@@ -160,6 +167,8 @@ def write_manifest(
         "yes_no_counts": {t: dict(c) for t, c in sorted(yes_no.items())},
         "median_answer_words": _median_from_hist(_sum(s["answer_words"] for s in shards)),
         "rejects_by_reason": _sum(s["rejects_by_reason"] for s in shards),
+        # rows: facts flagged by `label-issues` rejected / asked with the suggested value
+        "label_issues": _sum(s.get("label_issues", {}) for s in shards),  # older shards: none
         # resolved: whole case -> most held-out split
         "case_split_conflicts_in_catalog": case_conflicts,
         "case_split_violations": sum(

@@ -15,16 +15,22 @@ from radvqa_data.synth.types import Generator
 
 #: What a backend factory returns: the generator and the settings recorded for the run.
 Built = tuple[Generator, dict[str, Any]]
+#: factory(seed, LLM endpoint options, verify, executor, rules-backend options) -> Built
+Factory = Callable[[int, dict[str, Any], bool, str, dict[str, Any]], Built]
 
 
-def _rules(seed: int, llm: dict[str, Any], verify: bool, executor: str) -> Built:
+def _rules(
+    seed: int, llm: dict[str, Any], verify: bool, executor: str, rules: dict[str, Any]
+) -> Built:
     from radvqa_data.synth.rules.generator import RulesGenerator
 
-    return RulesGenerator(seed), {}
+    return RulesGenerator(seed, **rules), {}
 
 
-def _llm(backend: str) -> Callable[[int, dict[str, Any], bool, str], Built]:
-    def build(seed: int, llm: dict[str, Any], verify: bool, executor: str) -> Built:
+def _llm(backend: str) -> Factory:
+    def build(
+        seed: int, llm: dict[str, Any], verify: bool, executor: str, rules: dict[str, Any]
+    ) -> Built:
         try:
             from radvqa_data.llm.factory import make_generator
         except ImportError as exc:
@@ -42,8 +48,8 @@ def _llm(backend: str) -> Callable[[int, dict[str, Any], bool, str], Built]:
     return build
 
 
-#: Backend name -> factory(seed, LLM endpoint options, verify, executor).
-GENERATORS: dict[str, Callable[[int, dict[str, Any], bool, str], Built]] = {
+#: Backend name -> factory(seed, LLM endpoint options, verify, executor, rules options).
+GENERATORS: dict[str, Factory] = {
     "rules": _rules,
     "openai": _llm("openai"),
     "transformers": _llm("transformers"),
@@ -58,11 +64,13 @@ def build_generator(
     llm: dict[str, Any] | None = None,
     verify: bool = False,
     executor: str = "local",
+    rules: dict[str, Any] | None = None,
 ) -> Built:
     """The generator `backend` names, and the settings it records.
 
     `llm`: the LLM endpoint's options as given (base_url, model, api_key_env, concurrency,
     timeout, temperature, top_p, max_new_tokens); the rules backend ignores them.
+    `rules`: the rules backend's options (`label_issues`); the LLM backends ignore them.
     """
     if backend not in GENERATORS:
         names = list(GENERATORS)
@@ -70,4 +78,4 @@ def build_generator(
             f"--backend {backend}: unknown backend "
             f"(expected {', '.join(names[:-1])} or {names[-1]})"
         )
-    return GENERATORS[backend](seed, llm or {}, verify, executor)
+    return GENERATORS[backend](seed, llm or {}, verify, executor, rules or {})

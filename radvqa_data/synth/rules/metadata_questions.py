@@ -15,13 +15,19 @@ picture would make them wrong:
   own check) gets no metadata question at all: where metadata comes from a caption (ROCO) it was
   read from words in another language.
 
+A fact that `radvqa-data label-issues` found wrong (the catalog's `label_issues`: the pictures
+or the caption contradict it) gives no question (reject `label_issue`), or, with
+`synth --label-issues use-suggested`, questions about the suggested value instead (their
+`source_field` is `label_model.<field>`, not `metadata.<field>`); `ignore` asks as before.
+
 Each skipped type is one reject (`image_is_<kind>`, `caption_contradicts_<field>`,
-`region_conflict`, `region_undecided`, `caption_non_english`), so the counts show what was left
-out and why.
+`region_conflict`, `region_undecided`, `caption_non_english`, `label_issue`), so the counts
+show what was left out and why.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 
@@ -164,8 +170,51 @@ SINGLE_SCAN = frozenset({"scan", None})
 REGION_KINDS = frozenset({"scan", "montage", "3d", "scout", None})
 
 
-def metadata_candidates(rec: ImageRecord, rng: QuestionRandom) -> Iterator[Candidate]:
-    """MODALITY, PLANE and ORGAN candidates from the record's normalized metadata."""
+#: What a flagged metadata fact becomes (`synth --label-issues`): no question, questions about
+#: the suggested value, or questions about the given value as if nothing were flagged.
+LABEL_ISSUE_POLICIES = ("reject", "use-suggested", "ignore")
+#: label_issues.field -> (question type, template key, the record's raw column)
+_ISSUE_FIELDS = {
+    "modality": ("MODALITY", "modality", "modality_raw"),
+    "plane": ("PLANE", "plane", None),
+    "region": ("ORGAN", "organ", "region_raw"),
+}
+_USABLE = {"modality": MODALITY_ALTERNATIVES, "plane": PLANE_ALTERNATIVES}
+
+
+def _label_issue_view(
+    rec: ImageRecord, policy: str
+) -> tuple[ImageRecord, list[Candidate], set[str]]:
+    """(the record as the rules should read it, `label_issue` rejects, fields now suggested)."""
+    if policy == "ignore" or not rec.label_issues:
+        return rec, [], set()
+    changes: dict[str, str | None] = {}
+    rejects: list[Candidate] = []
+    suggested: set[str] = set()
+    for fld, value in sorted(rec.label_issues.items()):
+        if fld not in _ISSUE_FIELDS:
+            continue
+        qtype, key, raw = _ISSUE_FIELDS[fld]
+        usable = _USABLE.get(fld, REGION_ALTERNATIVES)
+        given = getattr(rec, fld)
+        if policy == "use-suggested" and value in usable:
+            changes[fld] = value
+            suggested.add(fld)
+        else:  # reject, or no usable suggestion
+            changes[fld] = None
+            rejects.append(reject(rec, qtype, key, "label_issue", f"metadata.{fld}", given))
+        if raw is not None:  # a raw value would still describe the old label
+            changes[raw] = None
+    return dataclasses.replace(rec, **changes), rejects, suggested
+
+
+def metadata_candidates(
+    rec: ImageRecord, rng: QuestionRandom, label_issues: str = "reject"
+) -> Iterator[Candidate]:
+    """MODALITY, PLANE and ORGAN candidates from the record's normalized metadata.
+
+    `label_issues`: what a fact flagged in the catalog's `label_issues` becomes
+    (`LABEL_ISSUE_POLICIES`)."""
     caption = rec.texts.get("caption")
     if caption and non_english_reason(caption):
         for qtype, key, value in (
@@ -178,6 +227,17 @@ def metadata_candidates(rec: ImageRecord, rng: QuestionRandom) -> Iterator[Candi
                     rec, qtype, qtype.lower(), "caption_non_english", f"metadata.{key}", value
                 )
         return
+    rec, rejects, suggested = _label_issue_view(rec, label_issues)
+    yield from rejects
+    for cand in _metadata_candidates(rec, rng):
+        fld = (cand.source_field or "").removeprefix("metadata.")
+        if fld in suggested and cand.reject_reason is None:
+            cand.source_field = f"label_model.{fld}"  # provenance: the model's value
+        yield cand
+
+
+def _metadata_candidates(rec: ImageRecord, rng: QuestionRandom) -> Iterator[Candidate]:
+    """MODALITY, PLANE and ORGAN candidates of the record as given."""
     if rec.kind not in SINGLE_SCAN:
         reason = f"image_is_{rec.kind}"
         yield reject(rec, "MODALITY", "modality", reason, "metadata.modality", rec.modality_raw)
