@@ -8,11 +8,11 @@ import shutil
 from pathlib import Path
 
 import polars as pl
-from radvqa_data.synth.rules_common import QuestionRandom
-from radvqa_data.synth.rules_metadata import metadata_candidates
 
 from radvqa_data.core.records import ImageRecord
 from radvqa_data.filters import FilterChain, default_filters
+from radvqa_data.synth.rules.candidates import QuestionRandom
+from radvqa_data.synth.rules.metadata_questions import metadata_candidates
 
 
 def _rec(**kw) -> ImageRecord:
@@ -62,7 +62,7 @@ def test_synth_run_counts_label_issues_in_the_manifest(sample_catalog, tmp_path)
     from radvqa_data.core.db import LABEL_TABLES, connect, ensure_tables
     from radvqa_data.synth.config import SynthConfig
     from radvqa_data.synth.driver import run_synth
-    from radvqa_data.synth.rules import RulesGenerator
+    from radvqa_data.synth.rules.generator import RulesGenerator
 
     cat = tmp_path / "cat.duckdb"
     shutil.copy(sample_catalog, cat)

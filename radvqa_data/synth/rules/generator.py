@@ -27,7 +27,7 @@ class RulesGenerator(Generator):
 
     def __init__(self, seed: int = 0, label_issues: str = "reject") -> None:
         from radvqa_data.core.errors import ConfigError
-        from radvqa_data.synth.rules_metadata import LABEL_ISSUE_POLICIES
+        from radvqa_data.synth.rules.metadata_questions import LABEL_ISSUE_POLICIES
 
         if label_issues not in LABEL_ISSUE_POLICIES:
             raise ConfigError(
