@@ -12,7 +12,13 @@ from pathlib import Path
 import typer
 
 from radvqa_data.audit.defaults import BOILERPLATE_MAX_CASES, NEAR_DUP_THRESHOLD
-from radvqa_data.core.cli import OptionalCatalogOpt, ProgressOpt, user_errors
+from radvqa_data.core.cli import (
+    ExecutorOpt,
+    OptionalCatalogOpt,
+    ProgressOpt,
+    RayAddressOpt,
+    user_errors,
+)
 
 app = typer.Typer()
 
@@ -35,6 +41,8 @@ class AuditRequest:
     progress: bool = True
     only: str | None = None
     boilerplate_cases: int = BOILERPLATE_MAX_CASES
+    executor: str = "local"  # the image checks' descriptor pass and verification
+    ray_address: str | None = None
 
 
 # The backslash keeps the docstring's first paragraph one line: typer's command list shows a
@@ -95,6 +103,8 @@ def audit(
     only: str | None = typer.Option(
         None, "--only", help="Run only these checks: KIND,KIND (default: all the inputs allow)."
     ),
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
     progress: ProgressOpt = True,
 ) -> None:
     """Find duplicates and train/test leakage: QA pairs, same pictures, benchmark contamination, \
@@ -118,6 +128,8 @@ captions, groups.
                 progress=progress,
                 only=only,
                 boilerplate_cases=boilerplate_cases,
+                executor=executor,
+                ray_address=ray_address,
             )
         )
     if code:
@@ -132,6 +144,7 @@ def run_request(req: AuditRequest) -> int:
     from radvqa_data.audit.report import check_lines, print_check_lines, write_audit_json
     from radvqa_data.audit.run import AuditOptions, run_audit
     from radvqa_data.core.errors import InputError
+    from radvqa_data.executor.base import check_executor
 
     inputs, catalog, against, report, fail_on, fix, fix_mode, only = (
         req.inputs,
@@ -143,6 +156,7 @@ def run_request(req: AuditRequest) -> int:
         req.fix_mode,
         req.only,
     )
+    check_executor(req.executor, req.ray_address)
     kinds = parse_fail_on(fail_on)
     only_kinds = None
     if only:
@@ -167,6 +181,8 @@ def run_request(req: AuditRequest) -> int:
         images=not req.no_images,
         progress=req.progress,
         only=only_kinds,
+        executor=req.executor,
+        ray_address=req.ray_address,
     )
     opts.text = replace(opts.text, threshold=req.threshold)
     if req.boilerplate_cases < 2:

@@ -123,6 +123,23 @@ CREATE TABLE IF NOT EXISTS ingest_issues (
 """
 
 
+#: The audit's per-image descriptors (`radvqa_data.audit.descriptors`), cached by file hash so a
+#: rerun, or a catalog with one new source, decodes only images it has not seen. Rows of another
+#: `version` are recomputed.
+IMAGE_DESCRIPTORS_DDL = """
+CREATE TABLE IF NOT EXISTS image_descriptors (
+    sha256   VARCHAR PRIMARY KEY,     -- of the file bytes (images.sha256)
+    version  INTEGER NOT NULL,        -- audit.descriptors.DESC_VERSION that wrote the row
+    th       INTEGER, tw INTEGER,     -- coarse thumbnail shape (NULL: undecodable)
+    thumb    BLOB,                    -- uint8 grayscale thumbnail, row-major
+    gh       INTEGER, gw INTEGER,     -- crop-search view shape
+    gate     BLOB,                    -- float16, row-major
+    query    BLOB,                    -- float16 query-part vectors (the index's entries)
+    error    VARCHAR                  -- why the image could not be described
+);
+"""
+
+
 def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open (or create) the catalog at `path` with the core schema in place; use as `with`.
 
