@@ -136,7 +136,7 @@ def generate(shared: Path, out: Path, n: int, seed: int = 0) -> dict:
             c_rng.uniform(0.7, 1),
         )
 
-        def frac_crop(im: Image.Image) -> Image.Image:
+        def frac_crop(im: Image.Image, fx=fx, fy=fy, sw=sw, sh=sh) -> Image.Image:
             w, h = im.size
             return im.crop(
                 (

@@ -44,8 +44,14 @@ def _pairs(
     ccfg: CandidateConfig,
     store: DescriptorStore,
     task: TaskFactory,
+    secs: dict[str, float] | None = None,
 ) -> pl.DataFrame:
-    """Candidate pairs (li < ri, via, coarse, hint) over `frame` = audited rows then protected."""
+    """Candidate pairs (li < ri, via, coarse, hint) over `frame` = audited rows then protected;
+    `secs` gets each stage's seconds."""
+    import time
+
+    secs = {} if secs is None else secs
+    t = time.perf_counter()
     role = np.arange(frame.height) >= n_audited  # True: protected
 
     def allowed(i: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -58,8 +64,14 @@ def _pairs(
     from radvqa_data.audit.shortlist import ann_shortlist, coarse_rank
 
     keys = store.keys(frame)
+    secs["phash"] = time.perf_counter() - t
+    t = time.perf_counter()
     short = ann_shortlist(store, keys, allowed, ccfg, task("nearest neighbours", frame.height))
+    secs["shortlist"] = time.perf_counter() - t
+    t = time.perf_counter()
     kn = coarse_rank(store, keys, short, ccfg, task("coarse crop search", 2 * short.height))
+    secs["coarse"] = time.perf_counter() - t
+    secs["pairs_short"], secs["pairs_verified"] = short.height, kn.height
     allc = pl.concat([ph, kn.select("li", "ri", pl.lit("knn").alias("via"))])
     allc = allc.group_by("li", "ri").agg(pl.col("via").unique().sort().str.join("+"))
     return allc.join(kn, on=["li", "ri"], how="left").sort("li", "ri")
@@ -162,6 +174,7 @@ def image_findings(
     task: TaskFactory = no_progress,
     store: DescriptorStore | None = None,
     executor=None,
+    secs: dict[str, float] | None = None,
 ) -> tuple[list[Finding], list[Finding]]:
     """(image_same_picture among `imgs`, benchmark_image of `imgs` against `protected`).
 
@@ -194,9 +207,15 @@ def image_findings(
                 )
     frame = pl.concat([_cols(imgs)] + ([_cols(protected)] if want_bench else []))
     store.ensure(frame, tick=task("descriptors", frame.height))  # a no-op when run.py did it
-    pairs = _pairs(frame, imgs.height, want_same, want_bench, ccfg, store, task)
+    secs = {} if secs is None else secs
+    pairs = _pairs(frame, imgs.height, want_same, want_bench, ccfg, store, task, secs)
     allr = recs + prec
-    for li, ri, v, via in verify(frame, frame, pairs, pcfg, task, executor):
+    import time
+
+    t = time.perf_counter()
+    verified = verify(frame, frame, pairs, pcfg, task, executor)
+    secs["verify"] = time.perf_counter() - t
+    for li, ri, v, via in verified:
         a, b = allr[li], allr[ri]
         if (a["source"], a["image_id"]) == (b["source"], b["image_id"]):
             continue

@@ -88,7 +88,9 @@ def _open_catalog(opts: AuditOptions):
     return db.connect(opts.catalog, read_only=True)
 
 
-def _image_checks(opts: AuditOptions, con, audited, prot_imgs, ph) -> tuple[list, list]:
+def _image_checks(
+    opts: AuditOptions, con, audited, prot_imgs, ph, secs: dict[str, float]
+) -> tuple[list, list]:
     """(image_same_picture, benchmark_image) findings: one descriptor pass (cached in the
     catalog), one candidate search and one verification for both checks."""
     from radvqa_data.audit.descriptor_store import DescriptorStore
@@ -112,8 +114,11 @@ def _image_checks(opts: AuditOptions, con, audited, prot_imgs, ph) -> tuple[list
         describe_ex = make_executor("local", local="threads")
         verify_ex = make_executor("local", local="fork", workers=2)
     try:
+        t = time.perf_counter()
         store.ensure(frame, con, describe_ex, ph.factory("images")("descriptors", frame.height))
-        return image_findings(
+        secs["images: descriptors"] = time.perf_counter() - t
+        stages: dict[str, float] = {}
+        out = image_findings(
             audited,
             prot_imgs,
             want_same,
@@ -123,7 +128,11 @@ def _image_checks(opts: AuditOptions, con, audited, prot_imgs, ph) -> tuple[list
             ph.factory("images"),
             store,
             verify_ex,
+            stages,
         )
+        secs.update({f"images: {k}": v for k, v in stages.items()})
+        secs["images: described now"] = store.computed
+        return out
     finally:
         describe_ex.close()
         verify_ex.close()
@@ -166,7 +175,7 @@ def _run_checks(opts: AuditOptions, con) -> AuditResult:
             bimg: list[Finding] = []
             if opts.images and audited.height:
                 t = time.perf_counter()
-                same_imgs, bimg = _image_checks(opts, con, audited, prot_imgs, ph)
+                same_imgs, bimg = _image_checks(opts, con, audited, prot_imgs, ph, secs)
                 secs["images"] = time.perf_counter() - t
             if opts.images and audited.height and opts.wants("image_same_picture"):
                 findings += same_imgs
