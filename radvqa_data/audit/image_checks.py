@@ -29,6 +29,8 @@ from radvqa_data.audit.pixels import PixelConfig, Verdict, compare_files
 #: `task(description, total)` -> a function that advances that progress bar by n
 TaskFactory = Callable[[str, int], Callable[[int], None]]
 VERIFY_BATCH = 32  # candidate pairs per executor batch
+#: crop-search scale from which a pair may be a whole-frame copy (gets the aligned comparison)
+WHOLE_FRAME_SCALE = 0.9
 
 
 def no_progress(name: str, total: int) -> Callable[[int], None]:
@@ -66,10 +68,13 @@ def _pairs(
     keys = store.keys(frame)
     secs["phash"] = time.perf_counter() - t
     t = time.perf_counter()
-    short = ann_shortlist(store, keys, allowed, ccfg, task("nearest neighbours", frame.height))
+    grp = role.astype(np.int64)
+    short = ann_shortlist(store, keys, allowed, ccfg, task("nearest neighbours", frame.height), grp)
     secs["shortlist"] = time.perf_counter() - t
     t = time.perf_counter()
-    kn = coarse_rank(store, keys, short, ccfg, task("coarse crop search", 2 * short.height))
+    kn = coarse_rank(
+        store, keys, short, ccfg, task("coarse crop search", 2 * short.height), group=grp
+    )
     secs["coarse"] = time.perf_counter() - t
     secs["pairs_short"], secs["pairs_verified"] = short.height, kn.height
     allc = pl.concat([ph, kn.select("li", "ri", pl.lit("knn").alias("via"))])
@@ -102,11 +107,11 @@ def _cols(df: pl.DataFrame) -> pl.DataFrame:
 
 def verify_batch(job: tuple[PixelConfig, list[tuple]]) -> list[tuple[int, int, Verdict]]:
     """The executor's batch function: the pixel verification of candidate pairs (li, ri, path a,
-    path b, sha a, sha b, hint, coarse); returns the verified ones. An unreadable file gives a
+    path b, sha a, sha b, hint, coarse, via); returns the verified ones. An unreadable file gives a
     negative verdict (`compare_files`), so one bad image costs its pairs only."""
     pcfg, items = job
     out = []
-    for li, ri, pa, pb, sa, sb, h, coarse in items:
+    for li, ri, pa, pb, sa, sb, h, coarse, via in items:
         if sa and sa == sb:
             out.append((li, ri, Verdict(True, "sha256", 1.0)))
             continue
@@ -115,7 +120,10 @@ def verify_batch(job: tuple[PixelConfig, list[tuple]]) -> list[tuple[int, int, V
             if h is None
             else (h["side"], coarse, {k: h[k] for k in ("scale", "x", "y", "w", "h")})
         )
-        v = compare_files(pa, pb, pcfg, hint)
+        # a pair only the crop search proposed, placed as a crop (template under 90% of the
+        # other's frame): no whole-frame comparison (a crop never matches one)
+        whole = via != "knn" or hint is None or hint[2]["scale"] >= WHOLE_FRAME_SCALE
+        v = compare_files(pa, pb, pcfg, hint, whole)
         if not v.same and hint is not None and hint[1] >= pcfg.hint_recheck:
             # the 32-px location can be off by a scale step or point the wrong way; a pair
             # that close at 32 px gets the full search at the coarse size before it is dropped
@@ -145,7 +153,7 @@ def verify(
         li, ri = r["li"], r["ri"]
         via[(li, ri)] = r["via"]
         h = r["hint"] if has_hint else None
-        items.append((li, ri, lp[li], rp[ri], ls[li], rs[ri], h, r.get("coarse")))
+        items.append((li, ri, lp[li], rp[ri], ls[li], rs[ri], h, r.get("coarse"), r["via"]))
     ex = executor or make_executor("local")
     batches = [(pcfg, items[s : s + VERIFY_BATCH]) for s in range(0, len(items), VERIFY_BATCH)]
     out = []

@@ -48,12 +48,16 @@ def ann_shortlist(
     allowed: Callable[[np.ndarray, np.ndarray], np.ndarray],
     cfg: CandidateConfig,
     tick: Callable[[int], None] | None = None,
+    group: np.ndarray | None = None,
 ) -> pl.DataFrame:
-    """Each image's `cfg.shortlist` most similar partners (columns li < ri, sim).
+    """Each image's `cfg.shortlist` most similar partners of each group (columns li < ri, sim).
 
     `keys[i]`: image i's store key; `allowed(i, j)`: mask of the index pairs worth comparing
-    (e.g. not two protected images).
+    (e.g. not two protected images); `group[i]`: image i's group (audited 0, protected 1): an
+    image keeps its best partners *per partner group*, so the slices of its own series never
+    crowd a benchmark copy out of its short list.
     """
+    group = np.zeros(len(keys), dtype=np.int64) if group is None else np.asarray(group)
     faiss = _faiss()
     rows = [store.get(k) for k in keys]
     ok = np.array([r is not None and r.thumb is not None for r in rows])
@@ -81,13 +85,14 @@ def ann_shortlist(
         keep = (hits.ravel() >= 0) & (p != q) & (sim >= cfg.shortlist_min)
         q, p, sim = q[keep], p[keep], sim[keep]
         keep = allowed(q, p)
-        df = pl.DataFrame({"q": q[keep], "p": p[keep], "sim": sim[keep].astype(np.float64)})
+        q, p, sim = q[keep], p[keep], sim[keep]
+        df = pl.DataFrame({"q": q, "p": p, "g": group[p], "sim": sim.astype(np.float64)})
         # an image's best partners from its own queries (y's central part inside it)
         df = (
-            df.group_by("q", "p")
+            df.group_by("q", "p", "g")
             .agg(pl.col("sim").max())
             .sort("sim", descending=True)
-            .group_by("q", maintain_order=True)
+            .group_by("q", "g", maintain_order=True)
             .head(cfg.shortlist)
         )
         parts.append(
@@ -102,10 +107,16 @@ def ann_shortlist(
     if not parts:
         return empty
     pairs = pl.concat(parts).group_by("li", "ri").agg(pl.col("sim").max())
-    # every image keeps its best partners seen from either side (the old exhaustive rule)
+    gs = pl.Series(group)
+    pairs = pairs.with_columns(
+        gs.gather(pairs["li"]).alias("gl"), gs.gather(pairs["ri"]).alias("gr")
+    )
+    # every image keeps its best partners (per partner group) seen from either side
     by = [
-        pairs.sort("sim", descending=True).group_by(side, maintain_order=True).head(cfg.shortlist)
-        for side in ("li", "ri")
+        pairs.sort("sim", descending=True)
+        .group_by(side, other, maintain_order=True)
+        .head(cfg.shortlist)
+        for side, other in (("li", "gr"), ("ri", "gl"))
     ]
     return (
         pl.concat([b.select("li", "ri", "sim") for b in by]).unique(["li", "ri"]).sort("li", "ri")
@@ -119,6 +130,7 @@ def coarse_rank(
     cfg: CandidateConfig,
     tick: Callable[[int], None] | None = None,
     chunk: int = 128,
+    group: np.ndarray | None = None,
 ) -> pl.DataFrame:
     """The pairs worth a pixel verification (li, ri, coarse, hint): the coarse crop search on the
     short list, in chunks of `chunk` left images (memory: their partners' views only)."""
@@ -166,21 +178,25 @@ def coarse_rank(
             part.with_columns(pl.Series("coarse", scores), pl.Series("hint", hint, dtype=hint_type))
         )
     ranked_df = pl.concat(ranked).filter(pl.col("coarse") >= cfg.gate_min)
-    # every image's best few partners, seen from either side
+    gs = pl.Series(np.zeros(len(keys), dtype=np.int64) if group is None else np.asarray(group))
+    ranked_df = ranked_df.with_columns(
+        gs.gather(ranked_df["li"]).alias("gl"), gs.gather(ranked_df["ri"]).alias("gr")
+    )
+    sides = (("li", "gr"), ("ri", "gl"))
+    # every image's best few partners (per partner group), seen from either side
     by_coarse = [
-        ranked_df.sort("coarse", descending=True).group_by(side, maintain_order=True).head(cfg.knn)
-        for side in ("li", "ri")
+        ranked_df.sort("coarse", descending=True).group_by(*sd, maintain_order=True).head(cfg.knn)
+        for sd in sides
     ]
     # and its nearest descriptor neighbour: heavy overlays can sink a true pair's 32-px score
     # below look-alikes' while the descriptor still puts it first
     by_desc = [
         ranked_df.filter(pl.col("sim") >= cfg.knn_min)
         .sort("sim", descending=True)
-        .group_by(side, maintain_order=True)
+        .group_by(*sd, maintain_order=True)
         .head(1)
-        for side in ("li", "ri")
+        for sd in sides
     ]
-    keep = pl.concat([k.select(ranked_df.columns) for k in by_coarse + by_desc]).unique(
-        ["li", "ri"]
-    )
+    cols = ["li", "ri", "sim", "coarse", "hint"]
+    keep = pl.concat([k.select(cols) for k in by_coarse + by_desc]).unique(["li", "ri"])
     return keep.select("li", "ri", "coarse", "hint") if keep.height else empty
