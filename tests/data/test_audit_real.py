@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
+import pytest
+
 from radvqa_data.audit.run import AuditOptions, run_audit
 from tests.conftest import dataset
 
@@ -34,6 +36,7 @@ LOOK_ALIKES = {
 }
 
 
+@pytest.mark.slow  # 712 images through every image stage: minutes on a busy 2-core machine
 def test_vqarad_images_found_in_medpix(real_catalog: Path) -> None:
     res = run_audit(
         AuditOptions(
