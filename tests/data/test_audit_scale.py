@@ -27,6 +27,17 @@ def _findings(res) -> list[tuple]:
     )
 
 
+def _fresh_copy(catalog: Path, to: Path) -> Path:
+    """A copy of `catalog` without a descriptor cache (another test's audit may have filled the
+    session catalog's)."""
+    import duckdb
+
+    cat = Path(shutil.copy(catalog, to))
+    with duckdb.connect(str(cat)) as con:
+        con.execute("DROP TABLE IF EXISTS image_descriptors")
+    return cat
+
+
 def _audit(cat: Path, **kw) -> object:
     return run_audit(
         AuditOptions(catalog=cat, against=["vqa-rad"], only=IMAGE_KINDS, progress=False, **kw)
@@ -38,7 +49,7 @@ def test_descriptors_are_cached_and_a_new_source_pays_only_for_its_images(
 ) -> None:
     from radvqa_data.catalog.ingest import add_source
 
-    cat = Path(shutil.copy(sample_catalog, tmp_path / "c.duckdb"))
+    cat = _fresh_copy(sample_catalog, tmp_path / "c.duckdb")
     first = _audit(cat)
     n_images = first.n_images + first.n_protected
     assert first.seconds["images: described now"] == n_images
@@ -76,8 +87,8 @@ def test_an_undecodable_image_costs_that_image_only(tmp_path: Path, sample_dir: 
 
 def test_image_checks_on_ray_equal_local(ray_cluster, tmp_path: Path, sample_catalog: Path) -> None:
     """Descriptor pass and verification shards on Ray workers: the findings of a local run."""
-    local = _audit(Path(shutil.copy(sample_catalog, tmp_path / "local.duckdb")))
-    ray_cat = Path(shutil.copy(sample_catalog, tmp_path / "ray.duckdb"))
+    local = _audit(_fresh_copy(sample_catalog, tmp_path / "local.duckdb"))
+    ray_cat = _fresh_copy(sample_catalog, tmp_path / "ray.duckdb")
     on_ray = _audit(ray_cat, executor="ray")
     assert _findings(on_ray) == _findings(local)
     assert any(f.kind == "benchmark_image" for f in local.findings)
