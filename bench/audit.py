@@ -6,7 +6,7 @@ reports recall of the planted pairs. On a 5,000-row subset it compares the audit
 pairs with an exhaustive all-pairs rapidfuzz `cdist` (the quadratic baseline), timing both.
 It also times the perceptual-hash band join on synthetic 64-bit hashes with planted near copies.
 
-    python bench/audit.py [--rows 200000] [--images 20000] [--out /tmp/radvqa-bench-audit]
+    python bench/audit.py [--rows 200000] [--row-images 20000] [--out /tmp/radvqa-bench-audit]
     python bench/audit.py --two-million          # 2,000,000 rows over 200,000 images
 
 The quality figures of docs/audit.md (need ../shared/data or RADVQA_SHARED_DATA):
@@ -307,6 +307,109 @@ def crops_bench(n: int, out: Path, code: Path | None = None) -> None:
         )
 
 
+def _prefix_catalog(all_cat: Path, out: Path, n: int) -> Path:
+    """A catalog of the first `n` bench images (rows copied from the catalog of all of them,
+    no descriptor cache: every run pays its own descriptor pass)."""
+    import duckdb
+
+    from radvqa_data.core import db
+
+    out.unlink(missing_ok=True)
+    with db.connect(out) as con:
+        con.execute(f"ATTACH '{all_cat}' AS src (READ_ONLY)")
+        con.execute("INSERT INTO sources SELECT * FROM src.sources")
+        con.execute(
+            "INSERT INTO images SELECT * FROM src.images WHERE image_id < ? ORDER BY image_id",
+            [f"images/{n:06d}"],
+        )
+        con.execute("DETACH src")
+    del duckdb
+    return out
+
+
+def _images_child(catalog: Path, out: Path, code: Path | None, executor: str = "local") -> dict:
+    """`image_same_picture` over a catalog in a child process (wall time, peak RSS, pairs);
+    `code`: another checkout to run instead of this one (the old method)."""
+    import os
+
+    prog = f"""
+import json, time, resource
+from pathlib import Path
+from radvqa_data.audit.run import AuditOptions, run_audit
+kw = {{"executor": {executor!r}}} if {executor!r} != "local" else {{}}
+t = time.perf_counter()
+only = frozenset({{"image_same_picture"}})
+res = run_audit(AuditOptions(catalog=Path({str(catalog)!r}), only=only, progress=False, **kw))
+secs = time.perf_counter() - t
+pairs = [(f.a.image_id, f.b.image_id, f.method, f.score) for f in res.findings
+         if f.kind == "image_same_picture"]
+me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+json.dump({{"secs": secs, "cpu": cpu, "peak_mb": max(me.ru_maxrss, kids.ru_maxrss) / 1024,
+           "pairs": pairs, "phases": res.seconds, "images": res.n_images}}, open({str(out)!r}, "w"))
+"""
+    env = dict(os.environ)
+    if code is not None:
+        env["PYTHONPATH"] = str(code)
+    subprocess.run([sys.executable, "-c", prog], check=True, env=env, cwd=code or None)
+    return json.loads(out.read_text())
+
+
+def _score_images(truth: dict, pairs: list, n: int) -> dict:
+    """Recall of planted copies, decoys matched, other matches, for the first `n` images."""
+    found = {frozenset((a.split("/")[-1], b.split("/")[-1])) for a, b, *_ in pairs}
+    planted = truth["planted"][: n // truth["block"]]
+    hits = sum(frozenset((p["original"], p["copy"])) in found for p in planted)
+    decoy = {frozenset((p["decoy"], p[k])) for p in planted for k in ("original", "copy")}
+    truth_pairs = {frozenset((p["original"], p["copy"])) for p in planted}
+    return {
+        "planted": len(planted),
+        "recall": hits / max(1, len(planted)),
+        "decoys": len(found & decoy),
+        "others": len(found - decoy - truth_pairs),
+    }
+
+
+def images_bench(
+    sizes: list[int], cache: Path, code: Path | None, baseline_at: int, executor: str
+) -> None:
+    """The image checks at scale: generated pictures (bench/audit_images.py) with 1% planted
+    copies and as many neighbouring-slice decoys, `image_same_picture` at each size."""
+    import os
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from audit_images import generate
+
+    from radvqa_data.catalog.ingest import add_source
+
+    shared = Path(os.environ.get("RADVQA_SHARED_DATA", Path(__file__).parents[2] / "shared/data"))
+    truth = generate(shared, cache, max(sizes))
+    all_cat = cache / "all.duckdb"
+    if not all_cat.exists():
+        add_source(all_cat.with_suffix(".tmp"), "folder", cache / "images", progress=False)
+        all_cat.with_suffix(".tmp").rename(all_cat)
+    load = os.getloadavg()
+    print(f"machine load at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (2 cores)")
+    print(
+        "| images | method | wall ms/image | CPU ms/image | wall s | peak RSS MB | recall | decoys "
+        "| other matches |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    runs = [(n, None) for n in sizes] + ([(baseline_at, code)] if code else [])
+    for n, c in runs:
+        cat = _prefix_catalog(all_cat, cache / f"bench_{n}.duckdb", n)
+        r = _images_child(cat, cache / f"bench_{n}.json", c, executor)
+        sc = _score_images(truth, r["pairs"], n)
+        print(
+            f"| {r['images']:,} | {'old (' + str(c) + ')' if c else 'this version'} | "
+            f"{1000 * r['secs'] / r['images']:.1f} | {1000 * r['cpu'] / r['images']:.1f} | "
+            f"{r['secs']:.0f} | {r['peak_mb']:.0f} | "
+            f"{sc['recall']:.3f} ({sc['planted']}) | {sc['decoys']} | {sc['others']} |",
+            flush=True,
+        )
+        print(f"    phases: {r['phases']}; load now {os.getloadavg()[0]:.2f}", flush=True)
+
+
 def boilerplate_stats(tables: list[Path]) -> None:
     """How far legitimate long answers recur on real QA tables (the qa_boilerplate defaults)."""
     import os
@@ -371,11 +474,9 @@ def boilerplate_stats(tables: list[Path]) -> None:
         if x["q_lang"] == "en"
     ]
     report("SLAKE English (images)", pl.DataFrame(sl))
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from tests.data import test_audit_boilerplate as peer
+    from radvqa_data.audit.peer_table import peer_table
 
-    peer.PLANTED = {}  # the real table alone
-    df, _ = peer.peer_table(root / "medpix2")
+    df, _ = peer_table(root / "medpix2", planted_answers={})  # the real table alone
     report("MedPix 2.0 in the peer layout (cases), nothing planted", df.drop("qid"))
     from radvqa_data.audit.inputs import read_table
 
@@ -454,7 +555,9 @@ def paraphrase_counts(table: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rows", type=int, default=200_000)
-    ap.add_argument("--images", type=int, default=20_000)
+    ap.add_argument(
+        "--row-images", type=int, default=20_000, help="images the synthetic QA rows are about"
+    )
     ap.add_argument(
         "--two-million",
         action="store_true",
@@ -487,7 +590,28 @@ def main() -> None:
         metavar="TABLE",
         help="only: near-duplicate pairs, text alone vs entity-aware (TABLE, VQA-RAD)",
     )
+    ap.add_argument(
+        "--images",
+        type=int,
+        nargs="*",
+        metavar="N",
+        help="only: image checks at scale on N generated images (default 2500 5000 10000 20000)",
+    )
+    ap.add_argument("--images-cache", type=Path, default=Path("/tmp/radvqa-bench-images"))
+    ap.add_argument(
+        "--images-baseline",
+        type=Path,
+        metavar="DIR",
+        help="with --images: also run the checkout in DIR (the old method) at --baseline-at",
+    )
+    ap.add_argument("--baseline-at", type=int, default=2500)
+    ap.add_argument("--executor", default="local", help="with --images: local or ray")
     args = ap.parse_args()
+    if args.images is not None:
+        sizes = args.images or [2500, 5000, 10000, 20000]
+        return images_bench(
+            sizes, args.images_cache, args.images_baseline, args.baseline_at, args.executor
+        )
     if args.crops:
         args.out.mkdir(parents=True, exist_ok=True)
         return crops_bench(args.crops, args.out, args.crops_baseline)
@@ -496,12 +620,12 @@ def main() -> None:
     if args.paraphrases:
         return paraphrase_counts(args.paraphrases)
     if args.two_million:
-        args.rows, args.images = 2_000_000, 200_000
+        args.rows, args.row_images = 2_000_000, 200_000
     args.out.mkdir(parents=True, exist_ok=True)
     from radvqa_data.audit.neardup import NearDupConfig
 
     thr = NearDupConfig().threshold
-    df, planted_all = generate(args.rows, args.images)
+    df, planted_all = generate(args.rows, args.row_images)
     from radvqa_data.audit.neardup import similarity
     from radvqa_data.audit.normalize import normalize_text
 
@@ -526,7 +650,7 @@ def main() -> None:
     r = audit_child(full, args.out / "full.json")
     rec = planted_recall(planted, r["pairs"])
     print(
-        f"audit of {df.height:,} rows over {args.images:,} images: {r['secs']:.1f} s, "
+        f"audit of {df.height:,} rows over {args.row_images:,} images: {r['secs']:.1f} s, "
         f"peak {r['peak_mb']:.0f} MB "
         f"(target < 60 s, < {8192 if args.two_million else 2048} MB); phases: "
         + ", ".join(f"{k} {v:.1f}s" for k, v in r["phases"].items())
@@ -538,7 +662,7 @@ def main() -> None:
         f"({sum(k == 'paraphrase' for *_, k in planted)}) (target >= 0.99)"
     )
 
-    n_img = max(1, args.subset * args.images // args.rows)
+    n_img = max(1, args.subset * args.row_images // args.rows)
     sub = df.filter(pl.col("image_id").is_in([f"img{i}" for i in range(n_img)]))
     subp = args.out / "subset.parquet"
     sub.write_parquet(subp)
@@ -578,7 +702,7 @@ def main() -> None:
         f"near-duplicate recall vs exhaustive {len(got_t & want_t) / max(1, len(want_t)):.4f} "
         f"({len(got_t & want_t)}/{len(want_t)}), audit-only pairs {len(got_t - want_t)}"
     )
-    ph = phash_bench(args.images, args.images // 20)
+    ph = phash_bench(args.row_images, args.row_images // 20)
     print(
         f"phash band join: {ph['images']:,} hashes, "
         f"{ph['planted']} planted copies (<= 7 bits flipped): "

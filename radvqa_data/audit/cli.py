@@ -12,7 +12,13 @@ from pathlib import Path
 import typer
 
 from radvqa_data.audit.defaults import BOILERPLATE_MAX_CASES, NEAR_DUP_THRESHOLD
-from radvqa_data.core.cli import OptionalCatalogOpt, ProgressOpt, user_errors
+from radvqa_data.core.cli import (
+    ExecutorOpt,
+    OptionalCatalogOpt,
+    ProgressOpt,
+    RayAddressOpt,
+    user_errors,
+)
 
 app = typer.Typer()
 
@@ -36,6 +42,8 @@ class AuditRequest:
     only: str | None = None
     boilerplate_cases: int = BOILERPLATE_MAX_CASES
     decisions: Path | None = None
+    executor: str = "local"  # the image checks' descriptor pass and verification
+    ray_address: str | None = None
 
 
 # The backslash keeps the docstring's first paragraph one line: typer's command list shows a
@@ -102,6 +110,8 @@ def audit(
         help="With --fix: also drop rows a reviewer rejected, use corrected answers "
         "(`radvqa-data review pull`).",
     ),
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
     progress: ProgressOpt = True,
 ) -> None:
     """Find duplicates and train/test leakage: QA pairs, same pictures, benchmark contamination, \
@@ -126,6 +136,8 @@ captions, groups.
                 only=only,
                 boilerplate_cases=boilerplate_cases,
                 decisions=decisions,
+                executor=executor,
+                ray_address=ray_address,
             )
         )
     if code:
@@ -140,6 +152,7 @@ def run_request(req: AuditRequest) -> int:
     from radvqa_data.audit.report import check_lines, print_check_lines, write_audit_json
     from radvqa_data.audit.run import AuditOptions, run_audit
     from radvqa_data.core.errors import InputError
+    from radvqa_data.executor.base import check_executor
 
     inputs, catalog, against, report, fail_on, fix, fix_mode, only = (
         req.inputs,
@@ -151,6 +164,7 @@ def run_request(req: AuditRequest) -> int:
         req.fix_mode,
         req.only,
     )
+    check_executor(req.executor, req.ray_address)
     kinds = parse_fail_on(fail_on)
     only_kinds = None
     if only:
@@ -181,6 +195,8 @@ def run_request(req: AuditRequest) -> int:
         images=not req.no_images,
         progress=req.progress,
         only=only_kinds,
+        executor=req.executor,
+        ray_address=req.ray_address,
     )
     opts.text = replace(opts.text, threshold=req.threshold)
     if req.boilerplate_cases < 2:

@@ -1,10 +1,17 @@
 """Checks 3 and 4 (images): same picture across ids/splits, and benchmark image contamination.
 
-Candidates come from `images` (sha256, phash bands) and from a cascade for crops: the
-crop-tolerant descriptor shortlists neighbours, the batched coarse crop search (`coarse`) keeps
-each image's best few of those; each candidate is verified at the pixel level by
-`pixels.compare`, and only verified pairs become findings, with the method and score of the
-verification.
+One pass serves both checks, in stages that each touch every image once or a short list:
+
+1. descriptors (`descriptor_store`): one decode per image, cached in the catalog by sha256, run
+   by the executor (locally or on Ray workers);
+2. candidates: sha256 and phash bands (`images.phash_candidates`), and for crops the
+   nearest-neighbour index of the descriptors (`shortlist.ann_shortlist`) whose short list the
+   batched coarse crop search ranks (`shortlist.coarse_rank`);
+3. pixel verification (`pixels.compare_files`) of each candidate, in batches on the executor;
+   only verified pairs become findings, with the method and score of the verification.
+
+Pairs of two protected images are never compared; audited-audited pairs only for
+`image_same_picture`, audited-protected pairs only for `benchmark_image`.
 """
 
 from __future__ import annotations
@@ -14,12 +21,16 @@ from collections.abc import Callable
 import numpy as np
 import polars as pl
 
+from radvqa_data.audit.descriptor_store import DescriptorStore
 from radvqa_data.audit.findings import Finding, Side
-from radvqa_data.audit.images import CandidateConfig, descriptor, knn_candidates, phash_candidates
-from radvqa_data.audit.pixels import PixelConfig, Verdict, compare_files, despeckle, thumbnail
+from radvqa_data.audit.images import CandidateConfig, phash_candidates
+from radvqa_data.audit.pixels import PixelConfig, Verdict, compare_files
 
 #: `task(description, total)` -> a function that advances that progress bar by n
 TaskFactory = Callable[[str, int], Callable[[int], None]]
+VERIFY_BATCH = 32  # candidate pairs per executor batch
+#: crop-search scale from which a pair may be a whole-frame copy (gets the aligned comparison)
+WHOLE_FRAME_SCALE = 0.9
 
 
 def no_progress(name: str, total: int) -> Callable[[int], None]:
@@ -27,117 +38,48 @@ def no_progress(name: str, total: int) -> Callable[[int], None]:
     return lambda n=1: None
 
 
-def _thumbnails(
-    df: pl.DataFrame, cfg: PixelConfig, tick: Callable[[int], None]
-) -> list[np.ndarray | None]:
-    """Each image's coarse thumbnail (decoded once for the descriptor and the crop search)."""
-    out = []
-    for p in df["path"].to_list():
-        t = thumbnail(p, cfg.size)
-        out.append(None if t is None else t.astype(np.float64))
-        tick(1)
-    return out
-
-
-def _descriptors(thumbs: list[np.ndarray | None]) -> np.ndarray:
-    from radvqa_data.audit.images import DESC_GRID, DESC_PARTS
-
-    out = np.zeros((len(thumbs), DESC_PARTS, DESC_GRID * DESC_GRID), dtype=np.float32)
-    for i, t in enumerate(thumbs):
-        if t is not None:
-            out[i] = descriptor(t)
-    return out
-
-
-def _gate_thumbnail(t: np.ndarray | None, size: int) -> np.ndarray | None:
-    """The coarse search's view: overlay strokes removed at thumbnail size, then shrunk."""
-    from radvqa_data.audit.pixels import _resize
-
-    if t is None:
-        return None
-    h, w = t.shape
-    s = size / max(h, w)
-    return _resize(despeckle(t), max(8, round(w * s)), max(8, round(h * s)))
-
-
-def crop_candidates(
-    tl: list[np.ndarray | None],
-    tr: list[np.ndarray | None] | None,
+def _pairs(
+    frame: pl.DataFrame,
+    n_audited: int,
+    want_same: bool,
+    want_bench: bool,
     ccfg: CandidateConfig,
+    store: DescriptorStore,
     task: TaskFactory,
+    secs: dict[str, float] | None = None,
 ) -> pl.DataFrame:
-    """Pairs (li, ri) for the crop path: descriptor shortlist, ranked by the coarse crop search.
+    """Candidate pairs (li < ri, via, coarse, hint) over `frame` = audited rows then protected;
+    `secs` gets each stage's seconds."""
+    import time
 
-    Each image keeps its best `ccfg.knn` shortlisted partners whose coarse score reaches
-    `ccfg.gate_min`; `tr=None` means pairs within `tl` (li < ri).
-    """
-    from dataclasses import replace
+    secs = {} if secs is None else secs
+    t = time.perf_counter()
+    role = np.arange(frame.height) >= n_audited  # True: protected
 
-    from radvqa_data.audit.coarse import CropSearch, score_pairs
+    def allowed(i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        a, b = role[i], role[j]
+        return np.where(a == b, ~a & want_same, want_bench)
 
-    same = tr is None
-    dl = _descriptors(tl)
-    dr = dl if same else _descriptors(tr)  # type: ignore[arg-type]
-    wide = replace(ccfg, knn=ccfg.shortlist, knn_min=ccfg.shortlist_min)
-    short = knn_candidates(dl, dr, wide, same)
-    if not same:  # the shortlist of each reference image too
-        back = knn_candidates(dr, dl, wide, False)
-        short = pl.concat(
-            [short, back.select(pl.col("ri").alias("li"), pl.col("li").alias("ri"), "sim")]
-        )
-    short = short.group_by("li", "ri").agg(pl.col("sim").max())
-    hint_type = pl.Struct(
-        {
-            "side": pl.String,
-            "scale": pl.Float64,
-            "x": pl.Float64,
-            "y": pl.Float64,
-            "w": pl.Float64,
-            "h": pl.Float64,
-        }
+    ph = phash_candidates(frame, frame, ccfg, True)
+    ph = ph.filter(pl.Series(allowed(ph["li"].to_numpy(), ph["ri"].to_numpy())))
+    ph = ph.select("li", "ri", pl.lit("phash").alias("via"))
+    from radvqa_data.audit.shortlist import ann_shortlist, coarse_rank
+
+    keys = store.keys(frame)
+    secs["phash"] = time.perf_counter() - t
+    t = time.perf_counter()
+    grp = role.astype(np.int64)
+    short = ann_shortlist(store, keys, allowed, ccfg, task("nearest neighbours", frame.height), grp)
+    secs["shortlist"] = time.perf_counter() - t
+    t = time.perf_counter()
+    kn = coarse_rank(
+        store, keys, short, ccfg, task("coarse crop search", 2 * short.height), group=grp
     )
-    empty = pl.DataFrame(
-        schema={"li": pl.Int64, "ri": pl.Int64, "coarse": pl.Float64, "hint": hint_type}
-    )
-    if short.height == 0:
-        return empty
-    both = tl if same else tl + tr  # type: ignore[operator]
-    thumbs = [_gate_thumbnail(t, ccfg.gate_size) for t in both]
-    cs = CropSearch(thumbs, ccfg.gate_size)
-    li = short["li"].to_numpy()
-    ri = short["ri"].to_numpy() + (0 if same else len(tl))
-    scores, hits = score_pairs(cs, li, ri, task("coarse crop search", 2 * short.height))
-    # where the better direction's template sat: handed to the pixel verification as its start
-    hint = [
-        {
-            "side": "a" if side == 0 else "b",
-            "scale": h.scale,
-            "x": h.x,
-            "y": h.y,
-            "w": h.w,
-            "h": h.h,
-        }
-        for side, h in hits
-    ]
-    ranked = short.with_columns(pl.Series("coarse", scores), pl.Series("hint", hint)).filter(
-        pl.col("coarse") >= ccfg.gate_min
-    )
-    # every image's best few partners, seen from either side
-    by_coarse = [
-        ranked.sort("coarse", descending=True).group_by(side, maintain_order=True).head(ccfg.knn)
-        for side in ("li", "ri")
-    ]
-    # and its nearest descriptor neighbour: heavy overlays can sink a true pair's 32-px score
-    # below look-alikes' while the descriptor still puts it first
-    by_desc = [
-        ranked.filter(pl.col("sim") >= ccfg.knn_min)
-        .sort("sim", descending=True)
-        .group_by(side, maintain_order=True)
-        .head(1)
-        for side in ("li", "ri")
-    ]
-    keep = pl.concat([k.select(ranked.columns) for k in by_coarse + by_desc]).unique(["li", "ri"])
-    return keep.select("li", "ri", "coarse", "hint") if keep.height else empty
+    secs["coarse"] = time.perf_counter() - t
+    secs["pairs_short"], secs["pairs_verified"] = short.height, kn.height
+    allc = pl.concat([ph, kn.select("li", "ri", pl.lit("knn").alias("via"))])
+    allc = allc.group_by("li", "ri").agg(pl.col("via").unique().sort().str.join("+"))
+    return allc.join(kn, on=["li", "ri"], how="left").sort("li", "ri")
 
 
 def candidates(
@@ -146,20 +88,49 @@ def candidates(
     ccfg: CandidateConfig,
     pcfg: PixelConfig,
     task: TaskFactory = no_progress,
+    store: DescriptorStore | None = None,
 ) -> pl.DataFrame:
-    """Candidate pairs (li, ri, via); `right=None` means pairs within `left` (li < ri)."""
-    same = right is None
-    r = left if right is None else right
-    ph = phash_candidates(left, r, ccfg, same).select("li", "ri", pl.lit("phash").alias("via"))
-    tick = task("thumbnails", left.height + (0 if same else r.height))
-    tl = _thumbnails(left, pcfg, tick)
-    tr = None if same else _thumbnails(r, pcfg, tick)
-    kn = crop_candidates(tl, tr, ccfg, task)
-    allc = pl.concat([ph, kn.select("li", "ri", pl.lit("knn").alias("via"))])
-    allc = allc.group_by("li", "ri").agg(pl.col("via").unique().sort().str.join("+"))
-    return allc.join(kn.select("li", "ri", "coarse", "hint"), on=["li", "ri"], how="left").sort(
-        "li", "ri"
-    )
+    """Candidate pairs (li, ri, via, coarse, hint); `right=None` means pairs within `left`
+    (li < ri), else li indexes `left` and ri `right`."""
+    store = store or DescriptorStore()
+    frame = left if right is None else pl.concat([_cols(left), _cols(right)])
+    store.ensure(frame, tick=task("descriptors", frame.height))
+    if right is None:
+        return _pairs(frame, frame.height, True, False, ccfg, store, task)
+    p = _pairs(frame, left.height, False, True, ccfg, store, task)
+    return p.with_columns(pl.col("ri") - left.height)
+
+
+def _cols(df: pl.DataFrame) -> pl.DataFrame:
+    return df.select("path", pl.col("sha256").cast(pl.String), pl.col("phash").cast(pl.UInt64))
+
+
+def verify_batch(job: tuple[PixelConfig, list[tuple]]) -> list[tuple[int, int, Verdict]]:
+    """The executor's batch function: the pixel verification of candidate pairs (li, ri, path a,
+    path b, sha a, sha b, hint, coarse, via); returns the verified ones. An unreadable file gives a
+    negative verdict (`compare_files`), so one bad image costs its pairs only."""
+    pcfg, items = job
+    out = []
+    for li, ri, pa, pb, sa, sb, h, coarse, via in items:
+        if sa and sa == sb:
+            out.append((li, ri, Verdict(True, "sha256", 1.0)))
+            continue
+        hint = (
+            None
+            if h is None
+            else (h["side"], coarse, {k: h[k] for k in ("scale", "x", "y", "w", "h")})
+        )
+        # a pair only the crop search proposed, placed as a crop (template under 90% of the
+        # other's frame): no whole-frame comparison (a crop never matches one)
+        whole = via != "knn" or hint is None or hint[2]["scale"] >= WHOLE_FRAME_SCALE
+        v = compare_files(pa, pb, pcfg, hint, whole)
+        if not v.same and hint is not None and hint[1] >= pcfg.hint_recheck:
+            # the 32-px location can be off by a scale step or point the wrong way; a pair
+            # that close at 32 px gets the full search at the coarse size before it is dropped
+            v = compare_files(pa, pb, pcfg)
+        if v.same:
+            out.append((li, ri, v))
+    return out
 
 
 def verify(
@@ -168,32 +139,27 @@ def verify(
     pairs: pl.DataFrame,
     pcfg: PixelConfig,
     task: TaskFactory = no_progress,
+    executor=None,
 ) -> list[tuple[int, int, Verdict, str]]:
     """Pixel verification of candidate pairs; returns the verified ones (li, ri, verdict, via)."""
+    from radvqa_data.executor import make_executor
+
     tick = task("verify candidates", pairs.height)
     lp, rp = left["path"].to_list(), right["path"].to_list()
     ls, rs = left["sha256"].to_list(), right["sha256"].to_list()
-    out = []
     has_hint = "hint" in pairs.columns
+    items, via = [], {}
     for r in pairs.iter_rows(named=True):
-        li, ri, via = r["li"], r["ri"], r["via"]
-        if ls[li] and ls[li] == rs[ri]:
-            out.append((li, ri, Verdict(True, "sha256", 1.0), via))
-        else:
-            h = r["hint"] if has_hint else None
-            hint = (
-                None
-                if h is None
-                else (h["side"], r["coarse"], {k: h[k] for k in ("scale", "x", "y", "w", "h")})
-            )
-            v = compare_files(lp[li], rp[ri], pcfg, hint)
-            if not v.same and hint is not None and hint[1] >= pcfg.hint_recheck:
-                # the 32-px location can be off by a scale step or point the wrong way; a pair
-                # that close at 32 px gets the full search at the coarse size before it is dropped
-                v = compare_files(lp[li], rp[ri], pcfg)
-            if v.same:
-                out.append((li, ri, v, via))
-        tick(1)
+        li, ri = r["li"], r["ri"]
+        via[(li, ri)] = r["via"]
+        h = r["hint"] if has_hint else None
+        items.append((li, ri, lp[li], rp[ri], ls[li], rs[ri], h, r.get("coarse"), r["via"]))
+    ex = executor or make_executor("local")
+    batches = [(pcfg, items[s : s + VERIFY_BATCH]) for s in range(0, len(items), VERIFY_BATCH)]
+    out = []
+    for got, b in zip(ex.map(verify_batch, batches, ordered=True), batches, strict=True):
+        out += [(li, ri, v, via[(li, ri)]) for li, ri, v in got]
+        tick(len(b[1]))
     return out
 
 
@@ -201,48 +167,78 @@ def _side(r: dict) -> Side:
     return Side(r["source"], r["split"], r["image_id"], None, None)
 
 
+def _finding(kind: str, a: dict, b: dict, v: Verdict, via: str) -> Finding:
+    extra = {"candidate": via, **v.detail, "path_a": a["path"], "path_b": b["path"]}
+    return Finding(kind, _side(a), _side(b), v.method, v.score, extra)
+
+
+def image_findings(
+    imgs: pl.DataFrame,
+    protected: pl.DataFrame,
+    want_same: bool,
+    want_bench: bool,
+    ccfg: CandidateConfig,
+    pcfg: PixelConfig,
+    task: TaskFactory = no_progress,
+    store: DescriptorStore | None = None,
+    executor=None,
+    secs: dict[str, float] | None = None,
+) -> tuple[list[Finding], list[Finding]]:
+    """(image_same_picture among `imgs`, benchmark_image of `imgs` against `protected`).
+
+    An audited image that *is* a protected image (same source and id) is a benchmark_image with
+    method 'same-id', without pixel work; an image never pairs with itself.
+    """
+    store = store or DescriptorStore()
+    want_bench = want_bench and protected.height > 0 and imgs.height > 0
+    want_same = want_same and imgs.height > 1
+    same: list[Finding] = []
+    bench: list[Finding] = []
+    if not (want_same or want_bench):
+        return same, bench
+    recs = imgs.to_dicts()
+    prec = protected.to_dicts() if want_bench else []
+    if want_bench:
+        key_p = {(r["source"], r["image_id"]): r for r in prec}
+        for r in recs:
+            p = key_p.get((r["source"], r["image_id"]))
+            if p is not None:
+                bench.append(
+                    Finding(
+                        "benchmark_image",
+                        _side(r),
+                        _side(p),
+                        "same-id",
+                        1.0,
+                        {"path_a": r["path"], "path_b": p["path"]},
+                    )
+                )
+    frame = pl.concat([_cols(imgs)] + ([_cols(protected)] if want_bench else []))
+    store.ensure(frame, tick=task("descriptors", frame.height))  # a no-op when run.py did it
+    secs = {} if secs is None else secs
+    pairs = _pairs(frame, imgs.height, want_same, want_bench, ccfg, store, task, secs)
+    allr = recs + prec
+    import time
+
+    t = time.perf_counter()
+    verified = verify(frame, frame, pairs, pcfg, task, executor)
+    secs["verify"] = time.perf_counter() - t
+    for li, ri, v, via in verified:
+        a, b = allr[li], allr[ri]
+        if (a["source"], a["image_id"]) == (b["source"], b["image_id"]):
+            continue
+        if ri < imgs.height:
+            same.append(_finding("image_same_picture", a, b, v, via))
+        else:
+            bench.append(_finding("benchmark_image", a, b, v, via))
+    return same, bench
+
+
 def same_picture(
     imgs: pl.DataFrame, ccfg: CandidateConfig, pcfg: PixelConfig, task: TaskFactory = no_progress
 ) -> list[Finding]:
     """image_same_picture among `imgs` (pairs with different ids, any splits)."""
-    if imgs.height < 2:
-        return []
-    pairs = candidates(imgs, None, ccfg, pcfg, task)
-    recs = imgs.to_dicts()
-    return _verified("image_same_picture", imgs, imgs, recs, recs, pairs, pcfg, task)
-
-
-def _verified(
-    kind: str,
-    left: pl.DataFrame,
-    right: pl.DataFrame,
-    lrecs: list[dict],
-    rrecs: list[dict],
-    pairs: pl.DataFrame,
-    pcfg: PixelConfig,
-    task: TaskFactory,
-) -> list[Finding]:
-    """Findings of `kind` for the candidate pairs the pixel check confirms (an image never pairs
-    with itself).
-
-    `lrecs`/`rrecs` are `left`/`right` as row dicts (the callers have them already).
-    """
-    out = []
-    for li, ri, v, via in verify(left, right, pairs, pcfg, task):
-        a, b = lrecs[li], rrecs[ri]
-        if (a["source"], a["image_id"]) == (b["source"], b["image_id"]):
-            continue
-        out.append(
-            Finding(
-                kind,
-                _side(a),
-                _side(b),
-                v.method,
-                v.score,
-                {"candidate": via, **v.detail, "path_a": a["path"], "path_b": b["path"]},
-            )
-        )
-    return out
+    return image_findings(imgs, pl.DataFrame(), True, False, ccfg, pcfg, task)[0]
 
 
 def benchmark_images(
@@ -252,29 +248,5 @@ def benchmark_images(
     pcfg: PixelConfig,
     task: TaskFactory = no_progress,
 ) -> list[Finding]:
-    """benchmark_image: audited images that are the same picture as a protected image.
-
-    An audited image that *is* a protected image (same source and id) is reported with method
-    'same-id' without pixel work.
-    """
-    if imgs.height == 0 or protected.height == 0:
-        return []
-    out = []
-    prec = protected.to_dicts()
-    key_p = {(r["source"], r["image_id"]): r for r in prec}
-    recs = imgs.to_dicts()
-    for r in recs:
-        p = key_p.get((r["source"], r["image_id"]))
-        if p is not None:
-            out.append(
-                Finding(
-                    "benchmark_image",
-                    _side(r),
-                    _side(p),
-                    "same-id",
-                    1.0,
-                    {"path_a": r["path"], "path_b": p["path"]},
-                )
-            )
-    pairs = candidates(imgs, protected, ccfg, pcfg, task)
-    return out + _verified("benchmark_image", imgs, protected, recs, prec, pairs, pcfg, task)
+    """benchmark_image: audited images that are the same picture as a protected image."""
+    return image_findings(imgs, protected, False, True, ccfg, pcfg, task)[1]

@@ -294,18 +294,20 @@ def compare(
     a_hi: np.ndarray | None = None,
     b_hi: np.ndarray | None = None,
     hint: Hint | None = None,
+    aligned: bool = True,
 ) -> Verdict:
     """Decide whether two images are the same picture; method and score are reported.
 
     `a`, `b`: thumbnails at `cfg.size` (coarse search); `a_hi`, `b_hi`: at `cfg.hi_size`
     (the decision). Without the high-resolution ones the coarse ones are used for both.
     `hint`: a location from the batched crop search (`coarse`), which replaces the coarse
-    search here (`a`, `b` may then be None).
+    search here (`a`, `b` may then be None). `aligned=False` skips the whole-frame comparison
+    (a third of the cost) for a pair the crop search placed as a crop: a whole frame cannot match.
     """
     cfg = cfg or PixelConfig()
     a_hi = a if a_hi is None else a_hi
     b_hi = b if b_hi is None else b_hi
-    al = aligned_hp(a_hi, b_hi)
+    al = aligned_hp(a_hi, b_hi) if aligned else -1.0
     if al >= cfg.same_threshold:
         return Verdict(True, "ncc-aligned", al)
     best, det = al, {"method": "ncc-aligned"}
@@ -336,12 +338,17 @@ def compare(
                 **fdet,
             }
     method = det.pop("method")
-    det["aligned"] = round(al, 4)
+    if aligned:
+        det["aligned"] = round(al, 4)
     return Verdict(best >= cfg.same_threshold, method, best, det)
 
 
 def compare_files(
-    path_a: str, path_b: str, cfg: PixelConfig | None = None, hint: Hint | None = None
+    path_a: str,
+    path_b: str,
+    cfg: PixelConfig | None = None,
+    hint: Hint | None = None,
+    aligned: bool = True,
 ) -> Verdict:
     """`compare` on two image files; an unreadable file gives a negative verdict, method
     'unreadable'."""
@@ -350,5 +357,5 @@ def compare_files(
     if a_hi is None or b_hi is None:
         return Verdict(False, "unreadable", 0.0)
     if hint is not None:
-        return compare(None, None, cfg, a_hi, b_hi, hint)
+        return compare(None, None, cfg, a_hi, b_hi, hint, aligned)
     return compare(thumbnail(path_a, cfg.size), thumbnail(path_b, cfg.size), cfg, a_hi, b_hi)

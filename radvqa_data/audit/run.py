@@ -13,12 +13,13 @@ from radvqa_data.audit import qa_checks
 from radvqa_data.audit.bench_questions import benchmark_questions
 from radvqa_data.audit.boilerplate import BoilerplateConfig, boilerplate
 from radvqa_data.audit.findings import Finding
-from radvqa_data.audit.image_checks import benchmark_images, same_picture
+from radvqa_data.audit.image_checks import image_findings
 from radvqa_data.audit.images import CandidateConfig, load_images
 from radvqa_data.audit.inputs import load_inputs
 from radvqa_data.audit.neardup import NearDupConfig
 from radvqa_data.audit.pixels import PixelConfig
 from radvqa_data.audit.protected import parse_against, protected_images, protected_questions
+from radvqa_data.core.errors import InputError
 from radvqa_data.core.progress import Phases
 from radvqa_data.reader import catalog as catalog_reader
 
@@ -42,6 +43,8 @@ class AuditOptions:
     images: bool = True  # pixel checks (needs image files); off: text and group checks only
     only: frozenset[str] | None = None  # run only these kinds (None: every check the inputs allow)
     progress: bool = True
+    executor: str = "local"  # where the image checks' descriptor pass and verification run
+    ray_address: str | None = None  # with executor "ray": the cluster (None: a local instance)
 
     def wants(self, kind: str) -> bool:
         """True when check `kind` is selected."""
@@ -64,12 +67,76 @@ class AuditResult:
 
 def run_audit(opts: AuditOptions) -> AuditResult:
     """Run all checks that the inputs allow; see docs/audit.md for what each check means."""
-    from radvqa_data.core import db
 
     if not opts.catalog:
         return _run_checks(opts, None)
-    with db.connect(opts.catalog, read_only=True) as con:  # closed even when a check raises
+    with _open_catalog(opts) as con:  # closed even when a check raises
         return _run_checks(opts, con)
+
+
+def _open_catalog(opts: AuditOptions):
+    """The catalog connection: read-write when the image checks run (they cache descriptors in
+    it) and the file can be written, else read-only (the audit itself writes nothing else)."""
+    import duckdb
+
+    from radvqa_data.core import db
+
+    if opts.images and opts.catalog is not None and Path(opts.catalog).exists():
+        try:
+            return db.connect(opts.catalog)
+        except (duckdb.Error, OSError, InputError):
+            pass  # read-only file, or another process holds it: audit without the cache
+    return db.connect(opts.catalog, read_only=True)
+
+
+def _image_checks(
+    opts: AuditOptions, con, audited, prot_imgs, ph, secs: dict[str, float]
+) -> tuple[list, list]:
+    """(image_same_picture, benchmark_image) findings: one descriptor pass (cached in the
+    catalog), one candidate search and one verification for both checks."""
+    from radvqa_data.audit.descriptor_store import DescriptorStore
+    from radvqa_data.executor import make_executor
+
+    want_same = opts.wants("image_same_picture")
+    want_bench = bool(prot_imgs.height) and (
+        opts.wants("benchmark_image") or opts.wants("benchmark_question")
+    )
+    if not (want_same or want_bench) or audited.height == 0:
+        return [], []
+    store = DescriptorStore()
+    frame = pl.concat(
+        [audited.select("path", "sha256")]
+        + ([prot_imgs.select("path", "sha256")] if want_bench else [])
+    )
+    if opts.executor == "ray":
+        ex = make_executor("ray", address=opts.ray_address)
+        describe_ex, verify_ex = ex, ex
+    else:
+        describe_ex = make_executor("local", local="threads")
+        verify_ex = make_executor("local", local="fork", workers=2)
+    try:
+        t = time.perf_counter()
+        store.ensure(frame, con, describe_ex, ph.factory("images")("descriptors", frame.height))
+        secs["images: descriptors"] = time.perf_counter() - t
+        stages: dict[str, float] = {}
+        out = image_findings(
+            audited,
+            prot_imgs,
+            want_same,
+            want_bench,
+            opts.candidates,
+            opts.pixels,
+            ph.factory("images"),
+            store,
+            verify_ex,
+            stages,
+        )
+        secs.update({f"images: {k}": v for k, v in stages.items()})
+        secs["images: described now"] = store.computed
+        return out
+    finally:
+        describe_ex.close()
+        verify_ex.close()
 
 
 def _run_checks(opts: AuditOptions, con) -> AuditResult:
@@ -105,26 +172,19 @@ def _run_checks(opts: AuditOptions, con) -> AuditResult:
         audited = pl.DataFrame()
         if con is not None:
             audited = _audited_images(con, rows, prot_imgs, from_input=bool(opts.inputs))
-            if opts.images and audited.height and opts.wants("image_same_picture"):
+            same_imgs: list[Finding] = []
+            bimg: list[Finding] = []
+            if opts.images and audited.height:
                 t = time.perf_counter()
-                findings += same_picture(
-                    audited, opts.candidates, opts.pixels, ph.factory("same picture")
-                )
-                secs["image_same_picture"] = time.perf_counter() - t
+                same_imgs, bimg = _image_checks(opts, con, audited, prot_imgs, ph, secs)
+                secs["images"] = time.perf_counter() - t
+            if opts.images and audited.height and opts.wants("image_same_picture"):
+                findings += same_imgs
                 checks.append("image_same_picture")
             if sets:
-                bimg: list[Finding] = []
-                if opts.images and (
-                    opts.wants("benchmark_image") or opts.wants("benchmark_question")
-                ):
-                    t = time.perf_counter()
-                    bimg = benchmark_images(
-                        audited, prot_imgs, opts.candidates, opts.pixels, ph.factory("benchmark")
-                    )
-                    if opts.wants("benchmark_image"):
-                        findings += bimg
-                        checks.append("benchmark_image")
-                    secs["benchmark_image"] = time.perf_counter() - t
+                if opts.images and opts.wants("benchmark_image"):
+                    findings += bimg
+                    checks.append("benchmark_image")
                 if rows is not None and opts.wants("benchmark_question"):
                     t = time.perf_counter()
                     findings += benchmark_questions(

@@ -266,6 +266,26 @@ LABEL_ISSUES = Table(
     owner="radvqa_data.labels",
 )
 
+IMAGE_DESCRIPTORS = Table(
+    "image_descriptors",
+    (
+        _c("sha256", V, "of the file bytes (images.sha256)"),
+        _c("version", INT, "audit.descriptors.DESC_VERSION that wrote the row", nn=True),
+        _c("th", INT, "coarse thumbnail height (NULL: undecodable)"),
+        _c("tw", INT, "coarse thumbnail width"),
+        _c("thumb", "BLOB", "uint8 grayscale thumbnail, row-major"),
+        _c("gh", INT, "crop-search view height"),
+        _c("gw", INT, "crop-search view width"),
+        _c("gate", "BLOB", "float16, row-major"),
+        _c("query", "BLOB", "float16 query-part vectors (the index's entries)"),
+        _c("error", V, "why the image could not be described"),
+    ),
+    ("sha256",),
+    "the audit's per-image descriptors, cached by file hash: a rerun, or a catalog with one new "
+    "source, decodes only images it has not seen; rows of another `version` are recomputed",
+    owner="radvqa_data.audit.descriptor_store",
+)
+
 #: Every catalog table, by name. Adding a table is one entry here.
 TABLES: Final[dict[str, Table]] = {
     t.name: t
@@ -282,6 +302,7 @@ TABLES: Final[dict[str, Table]] = {
         PROBE_CACHE,
         LABEL_PREDICTIONS,
         LABEL_ISSUES,
+        IMAGE_DESCRIPTORS,
     )
 }
 #: The tables `core.db.connect` creates; the others are created by the step that writes them.

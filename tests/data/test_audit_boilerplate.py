@@ -15,23 +15,13 @@ from typer.testing import CliRunner
 
 from radvqa_data.audit.boilerplate import BoilerplateConfig, boilerplate
 from radvqa_data.audit.normalize import normalize_text
+from radvqa_data.audit.peer_table import PLANTED, peer_table
 from radvqa_data.audit.qa_checks import prepare
 from radvqa_data.cli import app
 from tests.conftest import dataset
 
 runner = CliRunner()
 
-#: generation artefacts planted in the peer table: answer -> (question it replaces, cases)
-PLANTED = {
-    "The possible diagnosis includes Differential Diagnosis..": (
-        "What is the possible diagnosis?",
-        24,
-    ),
-    "The findings are consistent with the diagnosis mentioned above.": (
-        "What are the findings?",
-        9,
-    ),
-}
 #: artefacts MedPix 2.0 itself carries, which the check found in this table unplanted (read in
 #: Descriptions.json / Case_topic.json): an authoring template's placeholder caption (21 images
 #: of 5 cases), and case differentials whose first line is their heading (7 cases), which a
@@ -40,70 +30,6 @@ REAL = (
     "Replace this - DESCRIPTION OF THE IMAGE OR FINDINGS.",
     "The possible diagnosis includes Differential Diagnosis for these findings in this case:.",
 )
-
-
-def peer_table(medpix: Path) -> tuple[pl.DataFrame, dict[str, set[str]]]:
-    """A MedPix-derived QA table in the peer layout, with PLANTED artefacts; also returns the
-    row ids each artefact replaced (the rows --fix must drop)."""
-    cases = {c["U_id"]: c for c in json.loads((medpix / "Case_topic.json").read_text())}
-    split_of = {}
-    for name, split in (("train", "train"), ("dev", "validation"), ("test", "test")):
-        for line in (
-            (medpix / "splitted_dataset" / f"descriptions_{name}.jsonl").read_text().splitlines()
-        ):
-            if line.strip():
-                split_of[json.loads(line)["image"]] = split
-    rows = []
-    for d in json.loads((medpix / "Descriptions.json").read_text()):
-        case = cases.get(d["U_id"])
-        if case is None or d["image"] not in split_of:
-            continue
-        desc, c = d["Description"], case["Case"]
-        first_ddx = (c.get("Differential Diagnosis") or "").strip().split("\n")[0].strip()
-        qa = [
-            ("What imaging modality was used?", f"The modality is {desc.get('Modality')}."),
-            ("In which plane is the image taken?", desc.get("Plane")),
-            ("Which organ system is shown?", d.get("Location Category")),
-            ("What does the image show?", desc.get("Caption")),
-            ("What is the diagnosis?", c.get("Case Diagnosis")),
-            (
-                "What is the possible diagnosis?",
-                f"The possible diagnosis includes {first_ddx}." if first_ddx else None,
-            ),
-            ("What are the findings?", c.get("Findings")),
-            ("What is the patient's history?", c.get("History")),
-        ]
-        for k, (q, a) in enumerate(qa):
-            if a and str(a).strip() and str(a).strip().upper() != "N/A":
-                rows.append(
-                    {
-                        "image_id": d["image"],
-                        "case_id": d["U_id"],
-                        "question": q,
-                        "answer": str(a).strip(),
-                        "split": split_of[d["image"]],
-                        "qid": f"{d['image']}-{k}",
-                    }
-                )
-    df = pl.DataFrame(rows)
-    # plant each artefact on every image of its first cases, spread over the three splits
-    planted: dict[str, set[str]] = {}
-    ids = sorted(set(df["case_id"].to_list()))
-    offset = 0
-    for answer, (question, n) in PLANTED.items():
-        chosen = []
-        for split in ("train", "validation", "test"):
-            in_split = sorted(
-                set(df.filter(pl.col("split") == split)["case_id"].to_list()) & set(ids[offset:])
-            )
-            chosen += in_split[: n // 3 + (1 if split == "train" else 0) * (n % 3)]
-        offset += 200
-        mask = pl.col("case_id").is_in(chosen) & (pl.col("question") == question)
-        planted[answer] = set(df.filter(mask)["qid"].to_list())
-        df = df.with_columns(
-            pl.when(mask).then(pl.lit(answer)).otherwise(pl.col("answer")).alias("answer")
-        )
-    return df, planted
 
 
 def test_peer_layout_table_planted_boilerplate_found_and_fixed(

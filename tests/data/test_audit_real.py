@@ -37,8 +37,7 @@ LOOK_ALIKES = {
 }
 
 
-# every VQA-RAD image against all of MedPix 2.0 (about 1-2 min on 2 cores): slow tier
-@pytest.mark.slow
+@pytest.mark.slow  # 712 images through every image stage: minutes on a busy 2-core machine
 def test_vqarad_images_found_in_medpix(real_catalog: Path) -> None:
     res = run_audit(
         AuditOptions(

@@ -1,0 +1,186 @@
+"""Scale-benchmark images for the image checks: >= 20,000 distinct pictures built from the real
+ones, with 1% planted copies and as many neighbouring-slice decoys (bench helper, no tests).
+
+Distinct pictures come in two kinds, so that no two of them are the same picture by accident:
+- *singles*: a crop (35-80% of the side) of one real image, turned by 0/90/180/270 degrees; each
+  real image gives at most one single per turn (the audit searches neither rotations nor flips);
+- *composites*: a 2x2 or 1x2 grid of patches from different real images, each patch mirrored
+  (no single is mirrored, so a patch never reappears inside a single).
+Every picture is resized to a longest side of 160-320 px and saved as JPEG (quality 90) or PNG.
+
+Planted pair k (one per 100 images, block k = [original, copy, decoy, 97 distinct]): a single
+of a MedPix image that has a neighbouring slice in its case; the copy is `planted.plant` of it
+(crop >= 50% of the area, rescaled 0.5-2x, JPEG vs PNG, scanner text and rulers on either side);
+the decoy the same transform of the same crop of the neighbouring slice. A prefix of k blocks is
+the benchmark at N = 100 k: every prefix holds its own 1%.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from radvqa_data.audit.planted import draw_spec, other_format, plant, save, series_neighbours
+
+BLOCK = 100  # images per planted pair: 1 original + 1 copy + 1 decoy + 97 distinct
+
+
+def _real_images(shared: Path) -> tuple[list[Path], list[Path]]:
+    """(MedPix 2.0 PNGs, every real image): the shared MedPix folders and VQA-RAD."""
+    medpix = sorted((shared / "medpix2" / "images").glob("*.png")) + sorted(
+        (shared / "medpix2-train-256" / "images").glob("*.png")
+    )
+    vqarad = sorted((shared / "vqa-rad" / "VQA_RAD Image Folder").glob("*.jpg"))
+    return medpix, medpix + vqarad
+
+
+def _load(p: Path, cache: dict) -> Image.Image:
+    if p not in cache:
+        with Image.open(p) as im:
+            g = im.convert("L")
+            g.thumbnail((384, 384))
+            cache[p] = g
+    return cache[p]
+
+
+def _crop(im: Image.Image, rng: np.random.Generator, lo: float, hi: float) -> Image.Image:
+    w, h = im.size
+    sw, sh = rng.uniform(lo, hi), rng.uniform(lo, hi)
+    cw, ch = max(16, round(w * sw)), max(16, round(h * sh))
+    x, y = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
+    return im.crop((x, y, x + cw, y + ch))
+
+
+def _finish(im: Image.Image, rng: np.random.Generator) -> Image.Image:
+    side = int(rng.integers(160, 321))
+    w, h = im.size
+    s = side / max(w, h)
+    return im.resize((max(16, round(w * s)), max(16, round(h * s))), Image.LANCZOS)
+
+
+def _write(im: Image.Image, path: Path, rng: np.random.Generator) -> Path:
+    if rng.uniform() < 0.6:
+        path = path.with_suffix(".jpg")
+        im.save(path, "JPEG", quality=90)
+    else:
+        path = path.with_suffix(".png")
+        im.save(path, "PNG")
+    return path
+
+
+def generate(shared: Path, out: Path, n: int, seed: int = 0) -> dict:
+    """Write `n` images (a multiple of BLOCK) into `out/images`; returns and saves the truth
+    (`out/truth.json`: planted pairs as file names). Reuses a finished folder."""
+    out = Path(out)
+    truth_file = out / "truth.json"
+    if truth_file.exists():
+        truth = json.loads(truth_file.read_text())
+        if truth["n"] >= n:
+            return truth
+    img_dir = out / "images"
+    img_dir.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    medpix, real = _real_images(shared)
+    blocks = n // BLOCK
+    # neighbouring slices (the hardest look-alike of each image in its case), enough for `blocks`
+    from radvqa_data.audit.planted import series_of
+
+    series = list(series_of(medpix).items())
+    order = rng.permutation(len(series))
+    pairs: list[tuple[str, str]] = []
+    for i in order:
+        if len(pairs) >= blocks:
+            break
+        got = series_neighbours(dict([series[i]]))
+        if got:
+            pairs.append(got[int(rng.integers(len(got)))])
+    used_turns: dict[Path, set[int]] = {}
+    cache: dict = {}
+    planted = []
+
+    def single() -> Image.Image:
+        while True:
+            p = real[int(rng.integers(len(real)))]
+            free = [t for t in range(4) if t not in used_turns.setdefault(p, set())]
+            if free:
+                t = free[int(rng.integers(len(free)))]
+                used_turns[p].add(t)
+                return _crop(_load(p, cache), rng, 0.35, 0.8).rotate(90 * t, expand=True)
+
+    def composite() -> Image.Image:
+        grid = (2, 2) if rng.uniform() < 0.6 else ((1, 2) if rng.uniform() < 0.5 else (2, 1))
+        cell = 160
+        canvas = Image.new("L", (cell * grid[1], cell * grid[0]))
+        srcs = rng.choice(len(real), size=grid[0] * grid[1], replace=False)
+        for k, si in enumerate(srcs):
+            patch = ImageOps.mirror(_crop(_load(real[int(si)], cache), rng, 0.3, 0.6))
+            canvas.paste(
+                patch.resize((cell, cell), Image.BILINEAR),
+                (cell * (k % grid[1]), cell * (k // grid[1])),
+            )
+        return canvas
+
+    k = 0
+    for b in range(blocks):
+        orig_src, neigh_src = pairs[b % len(pairs)]
+        o_im, n_im = _load(Path(orig_src), cache), _load(Path(neigh_src), cache)
+        # the same crop of the slice and of its neighbour (sizes can differ: fractions, not pixels)
+        c_rng = np.random.default_rng(seed * 1_000_003 + b)
+        fx, fy, sw, sh = (
+            c_rng.uniform(0, 0.3),
+            c_rng.uniform(0, 0.3),
+            c_rng.uniform(0.7, 1),
+            c_rng.uniform(0.7, 1),
+        )
+
+        def frac_crop(im: Image.Image, fx=fx, fy=fy, sw=sw, sh=sh) -> Image.Image:
+            w, h = im.size
+            return im.crop(
+                (
+                    round(w * fx),
+                    round(h * fy),
+                    round(w * min(1, fx + sw)),
+                    round(h * min(1, fy + sh)),
+                )
+            )
+
+        spec = draw_spec(rng)
+        o, c = plant(frac_crop(o_im), spec)
+        _, d = plant(frac_crop(n_im.resize(o_im.size)), spec)
+        po = save(o, img_dir / f"{k:06d}", other_format(spec.fmt))
+        pc = save(c, img_dir / f"{k + 1:06d}", spec.fmt)
+        pd = save(d, img_dir / f"{k + 2:06d}", spec.fmt)
+        planted.append(
+            {
+                "original": po.name,
+                "copy": pc.name,
+                "decoy": pd.name,
+                "src": orig_src,
+                "neighbour": neigh_src,
+            }
+        )
+        k += 3
+        for _ in range(BLOCK - 3):
+            im = single() if rng.uniform() < 0.45 else composite()
+            _write(_finish(im, rng), img_dir / f"{k:06d}", rng)
+            k += 1
+        if len(cache) > 3000:
+            cache.clear()
+    truth = {"n": blocks * BLOCK, "block": BLOCK, "planted": planted}
+    truth_file.write_text(json.dumps(truth, indent=1))
+    return truth
+
+
+if __name__ == "__main__":
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--shared", type=Path, default=Path("/work/shared/data"))
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--n", type=int, default=20_000)
+    a = ap.parse_args()
+    t = generate(a.shared, a.out, a.n)
+    print(t["n"], "images,", len(t["planted"]), "planted pairs")

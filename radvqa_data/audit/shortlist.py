@@ -1,0 +1,202 @@
+"""Crop-path candidates without comparing all pairs: an approximate nearest-neighbour index of
+the descriptors' query parts, queried by every image's window parts, then the batched coarse crop
+search (`coarse`) on each image's short list.
+
+Pair (x, y) is similar when y's central part looks like one of x's windows (y is a crop of x) or
+the other way round. The index holds the query parts (2 vectors per image); an image queries it
+with its 75 windows, so "y inside x" is found when x queries and "x inside y" when y does, and
+the pair keeps the better of the two. Index memory: 2 x 144 floats per image plus the graph;
+each query costs ~log(N): the candidate search grows linearly with the image count, where the
+all-pairs matrix product it replaces grew with its square.
+
+Library: FAISS `IndexHNSWFlat` (inner product on unit vectors = cosine). Measured against
+hnswlib 0.8 on the same vectors, see docs/audit.md (Scale).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import polars as pl
+
+from radvqa_data.audit.descriptor_store import DescriptorStore
+from radvqa_data.audit.descriptors import window_parts
+from radvqa_data.audit.images import CandidateConfig
+
+QUERY_BATCH = 256  # images whose windows query the index at once: bounds the query memory
+HNSW_M = 16  # graph degree; higher: better recall, more memory and build time
+EF_CONSTRUCTION = 80
+EF_SEARCH = 32  # candidates explored per query; higher: better recall, slower queries
+K_PER_WINDOW = 8  # neighbours per window vector
+
+
+def _faiss():
+    try:
+        import faiss
+    except ImportError as exc:  # pragma: no cover - a declared dependency
+        from radvqa_data.core.errors import ConfigError
+
+        raise ConfigError("the image checks need faiss: pip install faiss-cpu") from exc
+    faiss.omp_set_num_threads(1)  # OpenMP threads spin under a busy machine; queries are batched
+    return faiss
+
+
+def ann_shortlist(
+    store: DescriptorStore,
+    keys: list[str],
+    allowed: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    cfg: CandidateConfig,
+    tick: Callable[[int], None] | None = None,
+    group: np.ndarray | None = None,
+) -> pl.DataFrame:
+    """Each image's `cfg.shortlist` most similar partners of each group (columns li < ri, sim).
+
+    `keys[i]`: image i's store key; `allowed(i, j)`: mask of the index pairs worth comparing
+    (e.g. not two protected images); `group[i]`: image i's group (audited 0, protected 1): an
+    image keeps its best partners *per partner group*, so the slices of its own series never
+    crowd a benchmark copy out of its short list.
+    """
+    group = np.zeros(len(keys), dtype=np.int64) if group is None else np.asarray(group)
+    faiss = _faiss()
+    rows = [store.get(k) for k in keys]
+    ok = np.array([r is not None and r.thumb is not None for r in rows])
+    idx = np.flatnonzero(ok)
+    empty = pl.DataFrame(schema={"li": pl.Int64, "ri": pl.Int64, "sim": pl.Float64})
+    if len(idx) < 2:
+        return empty
+    nq = rows[idx[0]].query.shape[0]
+    vecs = np.concatenate([rows[i].query for i in idx]).astype(np.float32)
+    owner = np.repeat(idx, nq)
+    index = faiss.IndexHNSWFlat(vecs.shape[1], HNSW_M, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = EF_CONSTRUCTION
+    index.add(vecs)
+    index.hnsw.efSearch = EF_SEARCH
+    del vecs
+    parts = []
+    for s in range(0, len(idx), QUERY_BATCH):
+        qi = idx[s : s + QUERY_BATCH]
+        win = [window_parts(rows[i].thumb) for i in qi]
+        nw = win[0].shape[0]
+        sims, hits = index.search(np.concatenate(win), K_PER_WINDOW)
+        q = np.repeat(qi, nw * K_PER_WINDOW)
+        p = owner[np.maximum(hits.ravel(), 0)]
+        sim = sims.ravel()
+        keep = (hits.ravel() >= 0) & (p != q) & (sim >= cfg.shortlist_min)
+        q, p, sim = q[keep], p[keep], sim[keep]
+        keep = allowed(q, p)
+        q, p, sim = q[keep], p[keep], sim[keep]
+        df = pl.DataFrame({"q": q, "p": p, "g": group[p], "sim": sim.astype(np.float64)})
+        # an image's best partners from its own queries (y's central part inside it)
+        df = (
+            df.group_by("q", "p", "g")
+            .agg(pl.col("sim").max())
+            .sort("sim", descending=True)
+            .group_by("q", "g", maintain_order=True)
+            .head(cfg.shortlist)
+        )
+        parts.append(
+            df.select(
+                pl.min_horizontal("q", "p").cast(pl.Int64).alias("li"),
+                pl.max_horizontal("q", "p").cast(pl.Int64).alias("ri"),
+                "sim",
+            )
+        )
+        if tick:
+            tick(len(qi))
+    if not parts:
+        return empty
+    pairs = pl.concat(parts).group_by("li", "ri").agg(pl.col("sim").max())
+    gs = pl.Series(group)
+    pairs = pairs.with_columns(
+        gs.gather(pairs["li"]).alias("gl"), gs.gather(pairs["ri"]).alias("gr")
+    )
+    # every image keeps its best partners (per partner group) seen from either side
+    by = [
+        pairs.sort("sim", descending=True)
+        .group_by(side, other, maintain_order=True)
+        .head(cfg.shortlist)
+        for side, other in (("li", "gr"), ("ri", "gl"))
+    ]
+    return (
+        pl.concat([b.select("li", "ri", "sim") for b in by]).unique(["li", "ri"]).sort("li", "ri")
+    )
+
+
+def coarse_rank(
+    store: DescriptorStore,
+    keys: list[str],
+    short: pl.DataFrame,
+    cfg: CandidateConfig,
+    tick: Callable[[int], None] | None = None,
+    chunk: int = 128,
+    group: np.ndarray | None = None,
+) -> pl.DataFrame:
+    """The pairs worth a pixel verification (li, ri, coarse, hint): the coarse crop search on the
+    short list, in chunks of `chunk` left images (memory: their partners' views only)."""
+    from radvqa_data.audit.coarse import CropSearch, score_pairs
+
+    hint_type = pl.Struct(
+        {
+            "side": pl.String,
+            "scale": pl.Float64,
+            "x": pl.Float64,
+            "y": pl.Float64,
+            "w": pl.Float64,
+            "h": pl.Float64,
+        }
+    )
+    empty = pl.DataFrame(
+        schema={"li": pl.Int64, "ri": pl.Int64, "coarse": pl.Float64, "hint": hint_type}
+    )
+    if short.height == 0:
+        return empty
+    lefts = short["li"].unique().sort().to_numpy()
+    ranked = []
+    for s in range(0, len(lefts), chunk):
+        part = short.filter(pl.col("li").is_in(lefts[s : s + chunk]))
+        li, ri = part["li"].to_numpy(), part["ri"].to_numpy()
+        used, inv = np.unique(np.concatenate([li, ri]), return_inverse=True)
+        views = []
+        for i in used:
+            r = store.get(keys[i])
+            views.append(None if r is None or r.gate is None else r.gate.astype(np.float64))
+        cs = CropSearch(views, cfg.gate_size)
+        scores, hits = score_pairs(cs, inv[: len(li)], inv[len(li) :], tick)
+        hint = [
+            {
+                "side": "a" if side == 0 else "b",
+                "scale": h.scale,
+                "x": h.x,
+                "y": h.y,
+                "w": h.w,
+                "h": h.h,
+            }
+            for side, h in hits
+        ]
+        ranked.append(
+            part.with_columns(pl.Series("coarse", scores), pl.Series("hint", hint, dtype=hint_type))
+        )
+    ranked_df = pl.concat(ranked).filter(pl.col("coarse") >= cfg.gate_min)
+    gs = pl.Series(np.zeros(len(keys), dtype=np.int64) if group is None else np.asarray(group))
+    ranked_df = ranked_df.with_columns(
+        gs.gather(ranked_df["li"]).alias("gl"), gs.gather(ranked_df["ri"]).alias("gr")
+    )
+    sides = (("li", "gr"), ("ri", "gl"))
+    # every image's best few partners (per partner group), seen from either side
+    by_coarse = [
+        ranked_df.sort("coarse", descending=True).group_by(*sd, maintain_order=True).head(cfg.knn)
+        for sd in sides
+    ]
+    # and its nearest descriptor neighbour: heavy overlays can sink a true pair's 32-px score
+    # below look-alikes' while the descriptor still puts it first
+    by_desc = [
+        ranked_df.filter(pl.col("sim") >= cfg.knn_min)
+        .sort("sim", descending=True)
+        .group_by(*sd, maintain_order=True)
+        .head(1)
+        for sd in sides
+    ]
+    cols = ["li", "ri", "sim", "coarse", "hint"]
+    keep = pl.concat([k.select(cols) for k in by_coarse + by_desc]).unique(["li", "ri"])
+    return keep.select("li", "ri", "coarse", "hint") if keep.height else empty

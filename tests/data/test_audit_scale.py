@@ -1,0 +1,107 @@
+"""The image checks at scale: descriptors cached in the catalog (a rerun or a new source describes
+only new images), `--executor ray` gives the findings of `local`, one bad image costs that image.
+
+Comparisons are between two runs of the same code on the same real images (the shipped sample),
+never hard-coded counts.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from radvqa_data.audit.descriptors import describe_batch
+from radvqa_data.audit.run import AuditOptions, run_audit
+from tests.conftest import query_catalog
+
+IMAGE_KINDS = frozenset({"image_same_picture", "benchmark_image"})
+
+
+def _findings(res) -> list[tuple]:
+    return sorted(
+        (f.kind, f.a.source, f.a.image_id, f.b.source, f.b.image_id, f.method, round(f.score, 4))
+        for f in res.findings
+    )
+
+
+def _fresh_copy(catalog: Path, to: Path) -> Path:
+    """A copy of `catalog` without a descriptor cache (another test's audit may have filled the
+    session catalog's)."""
+    import duckdb
+
+    cat = Path(shutil.copy(catalog, to))
+    with duckdb.connect(str(cat)) as con:
+        con.execute("DROP TABLE IF EXISTS image_descriptors")
+    return cat
+
+
+def _audit(cat: Path, **kw) -> object:
+    return run_audit(
+        AuditOptions(catalog=cat, against=["vqa-rad"], only=IMAGE_KINDS, progress=False, **kw)
+    )
+
+
+def test_descriptors_are_cached_and_a_new_source_pays_only_for_its_images(
+    tmp_path: Path, sample_catalog: Path, sample_dir: Path
+) -> None:
+    from radvqa_data.catalog.ingest import add_source
+
+    cat = _fresh_copy(sample_catalog, tmp_path / "c.duckdb")
+    first = _audit(cat)
+    n_images = first.n_images + first.n_protected
+    assert first.seconds["images: described now"] == n_images
+    cached = query_catalog(cat, "SELECT count(*) FROM image_descriptors")[0][0]
+    assert cached == len(set(query_catalog(cat, "SELECT sha256 FROM images WHERE status='ok'")))
+    again = _audit(cat)
+    assert again.seconds["images: described now"] == 0
+    assert _findings(again) == _findings(first)
+    # a new source: a crop of a sample image (found) and one more picture; only those two are new
+    src = sorted((sample_dir / "medpix2" / "images").glob("*.png"))
+    new = tmp_path / "new"
+    new.mkdir()
+    with Image.open(src[0]) as im:
+        w, h = im.size
+        im.convert("L").crop((w // 8, h // 8, w - w // 10, h - h // 12)).save(new / "crop.jpg")
+    with Image.open(src[-1]) as im:
+        im.convert("L").rotate(90, expand=True).save(new / "turned.png")
+    add_source(cat, "folder", new, progress=False)
+    third = _audit(cat)
+    assert third.seconds["images: described now"] == 2
+    crop = [f for f in third.findings if "crop.jpg" in (f.a.image_id, f.b.image_id)]
+    assert any(src[0].stem in (f.a.image_id, f.b.image_id) for f in crop), crop
+
+
+def test_an_undecodable_image_costs_that_image_only(tmp_path: Path, sample_dir: Path) -> None:
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"not an image" * 10)
+    good = sorted((sample_dir / "medpix2" / "images").glob("*.png"))[0]
+    out = describe_batch([("bad", str(bad)), ("good", str(good)), ("gone", str(tmp_path / "x"))])
+    assert [d.key for d in out] == ["bad", "good", "gone"]
+    assert out[0].thumb is None and out[0].error
+    assert out[2].thumb is None and out[2].error
+    assert out[1].thumb is not None and out[1].query.shape == (2, 144)
+
+
+def test_image_checks_on_ray_equal_local(ray_cluster, tmp_path: Path, sample_catalog: Path) -> None:
+    """Descriptor pass and verification shards on Ray workers: the findings of a local run."""
+    local = _audit(_fresh_copy(sample_catalog, tmp_path / "local.duckdb"))
+    ray_cat = _fresh_copy(sample_catalog, tmp_path / "ray.duckdb")
+    on_ray = _audit(ray_cat, executor="ray")
+    assert _findings(on_ray) == _findings(local)
+    assert any(f.kind == "benchmark_image" for f in local.findings)
+    # the Ray run filled the cache like a local one: a rerun describes nothing
+    assert _audit(ray_cat, executor="ray").seconds["images: described now"] == 0
+
+
+@pytest.mark.slow
+def test_shared_real_images_on_ray_equal_local(
+    ray_cluster, tmp_path: Path, real_catalog: Path
+) -> None:
+    """MedPix 2.0 (the 397 PNGs here) + VQA-RAD: the same image findings on both executors."""
+    local = _audit(Path(shutil.copy(real_catalog, tmp_path / "local.duckdb")))
+    on_ray = _audit(Path(shutil.copy(real_catalog, tmp_path / "ray.duckdb")), executor="ray")
+    assert _findings(on_ray) == _findings(local)
+    assert sum(f.kind == "benchmark_image" for f in local.findings) >= 4
