@@ -109,7 +109,7 @@ def test_real_step_of_the_smallest_real_recipe(sample_catalog, tmp_path):
         ],
     )
     assert res.exit_code == 0, res.output
-    real = json.loads(res.output)["real"]
+    real = json.loads(res.stdout)["real"]
     assert [r["stage"] for r in real] == ["align", "synthetic_qa", "benchmark"]
     for r in real:
         assert r["rows"] == 1 and r["loss"] > 0 and r["saliency_shape"]
