@@ -36,3 +36,23 @@ def train_tokenizer(special: list[str], *, bos: str, eos: str, pad: str, unk: st
     return PreTrainedTokenizerFast(
         tokenizer_object=tok, bos_token=bos, eos_token=eos, pad_token=pad, unk_token=unk, **extra
     )
+
+
+#: The Qwen2.5-VL / Qwen3-VL chat and vision special tokens (their tokenizer_config.json).
+QWEN_SPECIAL = [
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|image_pad|>",
+    "<|video_pad|>",
+    "<unk>",
+]
+
+
+def qwen_tokenizer():
+    """The corpus BPE tokenizer with the Qwen VL special tokens (tiny Qwen2.5-VL and Qwen3-VL)."""
+    return train_tokenizer(
+        QWEN_SPECIAL, bos="<|im_start|>", eos="<|im_end|>", pad="<|endoftext|>", unk="<unk>"
+    )

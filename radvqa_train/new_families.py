@@ -93,25 +93,13 @@ def qwen3_vl_processor(image_size: int, patch: int, merge: int = 2) -> Any:
     """Qwen3-VL image-only processor; every image is resized to about `image_size`^2 pixels."""
     from transformers import Qwen2VLImageProcessorPil
 
-    from radvqa_train.bpe import train_tokenizer as _train_tokenizer
     from radvqa_train.processors import register_processors
 
     register_processors()
+    from radvqa_train.bpe import qwen_tokenizer
     from radvqa_train.processors import qwen3_vl_class
 
-    special = [
-        "<|endoftext|>",
-        "<|im_start|>",
-        "<|im_end|>",
-        "<|vision_start|>",
-        "<|vision_end|>",
-        "<|image_pad|>",
-        "<|video_pad|>",
-        "<unk>",
-    ]
-    tokenizer = _train_tokenizer(
-        special, bos="<|im_start|>", eos="<|im_end|>", pad="<|endoftext|>", unk="<unk>"
-    )
+    tokenizer = qwen_tokenizer()
     image_processor = Qwen2VLImageProcessorPil(  # size in pixels (min = max: a fixed grid)
         min_pixels=image_size * image_size,
         max_pixels=image_size * image_size,

@@ -196,19 +196,9 @@ def _qwen2_5_vl(out_dir: Path, image_size: int):
     from radvqa_train.processors import register_processors
 
     processor_class = register_processors()
-    special = [
-        "<|endoftext|>",
-        "<|im_start|>",
-        "<|im_end|>",
-        "<|vision_start|>",
-        "<|vision_end|>",
-        "<|image_pad|>",
-        "<|video_pad|>",
-        "<unk>",
-    ]
-    tokenizer = _train_tokenizer(
-        special, bos="<|im_start|>", eos="<|im_end|>", pad="<|endoftext|>", unk="<unk>"
-    )
+    from radvqa_train.bpe import qwen_tokenizer
+
+    tokenizer = qwen_tokenizer()
     patch, merge = 8, 2
     image_processor = Qwen2VLImageProcessorPil(  # size in pixels: every image becomes image_size^2
         min_pixels=image_size * image_size,
