@@ -33,6 +33,15 @@ OptionalCatalogOpt = Annotated[
     Optional[Path],  # noqa: UP045
     typer.Option("--catalog", "-c", help="Catalog file (DuckDB)."),
 ]
+#: `--allow-empty`: a step whose output would be empty succeeds instead of exiting 1.
+AllowEmptyOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-empty",
+        help="Exit 0 even when the output is empty (scripts); by default an empty result "
+        "exits 1 with the reason.",
+    ),
+]
 #: `--progress/--no-progress`: progress bars on stderr.
 ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")]
 #: `--workers/-j N`: parallel workers of a step (threads or processes, as the step says).
