@@ -194,8 +194,9 @@ def _save_stage(
 
 
 def _print_summary(summaries: list[dict]) -> None:
-    from rich.console import Console
     from rich.table import Table
+
+    from radvqa_data.core.console import results
 
     # cut: text shortened to fit max_length; reject: could not fit without cutting image tokens
     table = Table(title="radvqa-train run")
@@ -214,4 +215,4 @@ def _print_summary(summaries: list[dict]) -> None:
             str(c.get("bad_image", "-")),
             str(s.get("seconds", "-")),
         )
-    Console(stderr=True).print(table)
+    results().print(table)

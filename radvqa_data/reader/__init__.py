@@ -67,7 +67,9 @@ def _benchmark(name: str, split: str, catalog: Path | None) -> pl.DataFrame:
         )
         if splits.height:  # the source is there: the split name is wrong
             valid = ", ".join(f"{name}:{s}" for s in splits["split"].to_list())
-            raise InputError(f"data '{name}:{split}': no split '{split}' in {name} (valid: {valid})")
+            raise InputError(
+                f"data '{name}:{split}': no split '{split}' in {name} (valid: {valid})"
+            )
         raise InputError(
             f"{catalog}: no benchmark rows for source '{name}' "
             f"(add it with `radvqa-data catalog add {name} PATH`)"

@@ -121,9 +121,9 @@ def synth_cmd(
 
     Exits 1 when no row comes out (the reasons are printed), unless --allow-empty."""
     with user_errors():
+        from radvqa_data.core.errors import EmptyOutputError
         from radvqa_data.synth.driver import run_synth
         from radvqa_data.synth.registry import build_generator
-        from radvqa_data.core.errors import EmptyOutputError
         from radvqa_data.synth.report import empty_synth_reason, print_synth_summary
 
         llm_options = {

@@ -205,7 +205,9 @@ def train_split_note(manifest: dict, left_out: dict) -> list[str]:
     if not manifest.get("qa_rows") or by_split.get(TRAIN):
         return []
     missing_train = sum(
-        per_split.get(TRAIN, 0) for by_status in left_out.values() for per_split in by_status.values()
+        per_split.get(TRAIN, 0)
+        for by_status in left_out.values()
+        for per_split in by_status.values()
     )
     why = (
         f"{missing_train:,} train records have no usable image file"

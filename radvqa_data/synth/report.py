@@ -61,10 +61,11 @@ def empty_synth_reason(m: dict, out) -> str:
     """Why a synth output holds no QA row, from its manifest (for the error and for export)."""
     from radvqa_data.core.errors import ALLOW_EMPTY_HINT
 
-    rejects = m.get("rejects_by_reason") or {}
+    rejects = sorted((m.get("rejects_by_reason") or {}).items(), key=lambda kv: -kv[1])
+    top = ", ".join(f"{r} {n:,}" for r, n in rejects[:3])
     why = [
         f"all {m.get('reject_rows', 0):,} candidates from {m.get('images', 0):,} images were "
-        f"rejected ({', '.join(f'{r} {n:,}' for r, n in sorted(rejects.items(), key=lambda kv: -kv[1])[:3])})"
+        f"rejected ({top})"
         if rejects
         else f"the {m.get('images', 0):,} images read gave no candidate"
     ]
