@@ -25,8 +25,9 @@ pytestmark = pytest.mark.slow
 
 
 def radvqa_data(*args: str) -> subprocess.CompletedProcess:
+    """`radvqa-data ARGS` in a pipe, as a script runs it; it must succeed."""
     res = subprocess.run(
-        [sys.executable, "-c", "from radvqa_data.cli import app; app()", *args, "--no-progress"],
+        [sys.executable, "-c", "from radvqa_data.cli import app; app()", *args],
         capture_output=True,
         text=True,
         timeout=1800,
@@ -38,21 +39,24 @@ def radvqa_data(*args: str) -> subprocess.CompletedProcess:
 def test_readme_real_data_walk_reports_what_it_cannot_give(shared_data: Path, tmp_path: Path):
     cat = str(tmp_path / "catalog.duckdb")
     medpix = radvqa_data("catalog", "add", "medpix2", str(dataset(shared_data, "medpix2")),
-                         "--catalog", cat)  # fmt: skip
+                         "--catalog", cat, "--no-progress")  # fmt: skip
     assert "images in split train" in medpix.stdout and "1,653 │" in medpix.stdout
     assert "1,653 of 2,050 records have no image file" in medpix.stdout
-    radvqa_data("catalog", "add", "vqa-rad", str(dataset(shared_data, "vqa-rad")), "--catalog", cat)
+    radvqa_data(
+        "catalog", "add", "vqa-rad", str(dataset(shared_data, "vqa-rad")), "--catalog", cat,
+        "--no-progress",
+    )  # fmt: skip
     roco = radvqa_data("catalog", "add", "roco", str(dataset(shared_data, "roco")),
-                       "--catalog", cat)  # fmt: skip
+                       "--catalog", cat, "--no-progress")  # fmt: skip
     assert "34,111 of 34,111 records have no image file" in roco.stdout
     stats = radvqa_data("catalog", "stats", "--catalog", cat, "--json")
     assert json.loads(stats.stdout)["sources"]["roco"]["splits"]["train"] == 17_752
 
-    ent = radvqa_data("entities", "--catalog", cat)
+    ent = radvqa_data("entities", "--catalog", cat, "--no-progress")
     assert "texts processed" in ent.stdout
 
     shards = tmp_path / "shards"
-    syn = radvqa_data("synth", "--catalog", cat, "--out", str(shards))
+    syn = radvqa_data("synth", "--catalog", cat, "--out", str(shards), "--no-progress")
     lines = syn.stdout.splitlines()
     assert (
         "not done: roco: 34,111 records without an image file (train 17,752, validation 8,180, "
@@ -74,7 +78,7 @@ def test_readme_real_data_walk_reports_what_it_cannot_give(shared_data: Path, tm
 
     out = tmp_path / "llava"
     exp = radvqa_data("export", str(shards), "--format", "llava", "--out", str(out),
-                      "--images", "symlink")  # fmt: skip
+                      "--images", "symlink", "--no-progress")  # fmt: skip
     assert "note: no train split: no train.json in this export" in exp.stdout
     assert sorted(p.name for p in out.glob("*.json")) == [
         "export.json",
