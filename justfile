@@ -81,7 +81,7 @@ demo-llm: setup
     [ -f {{demo_out}}/catalog.duckdb ] || just demo
     {{py}} -c "from radvqa_data.llm.tiny import build_tiny_causal_lm; build_tiny_causal_lm('{{demo_out}}/tiny-lm')"
     {{bin}}/radvqa-data synth --catalog {{demo_out}}/catalog.duckdb --out {{demo_out}}/llm-transformers --overwrite \
-        --backend transformers --model {{demo_out}}/tiny-lm --limit 4 --max-new-tokens 48 --no-progress
+        --backend transformers --model {{demo_out}}/tiny-lm --limit 4 --max-new-tokens 48 --no-progress --allow-empty
     HF_HUB_OFFLINE=1 {{bin}}/transformers serve {{demo_out}}/tiny-lm --host 127.0.0.1 --port 8765 --device cpu \
         --continuous-batching > {{demo_out}}/serve.log 2>&1 &
     server=$!
@@ -89,7 +89,7 @@ demo-llm: setup
     for _ in $(seq 180); do curl -sf http://127.0.0.1:8765/health > /dev/null && break; sleep 1; done
     {{bin}}/radvqa-data synth --catalog {{demo_out}}/catalog.duckdb --out {{demo_out}}/llm-openai --overwrite \
         --backend openai --base-url http://127.0.0.1:8765/v1 --model {{demo_out}}/tiny-lm --limit 4 \
-        --max-new-tokens 48 --concurrency 8 --no-progress
+        --max-new-tokens 48 --concurrency 8 --no-progress --allow-empty
     {{bin}}/radvqa-data parse-responses tests/data/llm_corpus/replies.jsonl > {{demo_out}}/parsed-pairs.jsonl
 
 # The data-centric experiment on the real data (51 min measured on 2 busy CPU cores): MedPix 2.0 + VQA-RAD

@@ -122,8 +122,9 @@ def _parse_layers(text: str | None) -> list[int] | None:
 def _print_summary(path: Path) -> None:
     import json
 
-    from rich.console import Console
     from rich.table import Table
+
+    from radvqa_data.core.console import results
 
     s = json.loads(path.read_text("utf-8"))
     t = Table(title="radvqa-diag report")
@@ -144,4 +145,4 @@ def _print_summary(path: Path) -> None:
     spe = s["timing"]["seconds_per_example"]
     if spe is not None:
         t.add_row(f"saliency + signals s/example ({s['timing']['device']})", f"{spe:.3f}")
-    Console(stderr=True).print(t)
+    results().print(t)

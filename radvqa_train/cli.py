@@ -112,7 +112,7 @@ def experiment_cmd(
             limit=64 if quick else None,
             workers=workers,
             report=True,
-            log=typer.echo,
+            log=lambda line: typer.echo(line, err=True),  # progress: stderr; results: stdout
         )
         typer.echo((out / "results.md").read_text())
         typer.echo(f"best arm: {res['best_arm']}; {res['minutes']} minutes; wrote {out}")
@@ -124,8 +124,10 @@ def recipes_cmd() -> None:
     with user_errors():
         from radvqa_train.config import list_recipes
 
-        for name, desc in list_recipes():
-            typer.echo(f"{name:16s} {desc}")
+        recipes = list_recipes()
+        width = max((len(name) for name, _ in recipes), default=0) + 2  # a name is never cut
+        for name, desc in recipes:
+            typer.echo(f"{name:{width}s}{desc}")
 
 
 @app.command(

@@ -41,7 +41,9 @@ def load_source(
     d: DataSpec, *, shards: Path | None, catalog: Path | None, stats: dict | None = None
 ) -> pl.DataFrame:
     """Rows of one data source after its filters and limit."""
+    stats = {} if stats is None else stats
     df = read_qa(d.spec, shards=shards, catalog=catalog, stats=stats, decisions=d.decisions)
+    read = df.height
     for col, allowed in (
         ("source", d.sources),
         ("question_type", d.question_types),
@@ -52,7 +54,12 @@ def load_source(
     if d.limit is not None:
         df = df.head(d.limit)
     if df.height == 0:
-        raise InputError(f"data '{d.spec}': no rows with an image file left after filters")
+        dropped = stats.get("dropped_no_image", 0)
+        raise InputError(
+            f"data '{d.spec}': no rows left: {read + dropped:,} read, {dropped:,} without an "
+            f"image file, {read:,} removed by the stage's sources/question_types/answer_types/"
+            "limit filters"
+        )
     return df
 
 

@@ -229,6 +229,10 @@ def evaluate(
     return metrics
 
 
+#: The breakdown blocks of metrics.json, in metrics.txt's order.
+BREAKDOWNS = ("by_answer_type", "by_question_type", "by_modality", "by_organ")
+
+
 def metrics_table(metrics: dict) -> str:
     """Plain-text table: overall, then one block per breakdown."""
     keys = (
@@ -241,19 +245,23 @@ def metrics_table(metrics: dict) -> str:
         "bleu1",
         "rouge_l",
     )
-    lines = [f"{'group':32s}" + "".join(f"{k[:20]:>22s}" for k in keys)]
+    # widths from the longest name: no metric or group name is ever cut
+    groups = [k for b in BREAKDOWNS for k in metrics[b]]
+    gw = max(map(len, ["overall", *groups])) + 2
+    cw = max(map(len, keys)) + 2
+    lines = [f"{'group':{gw}s}" + "".join(f"{k:>{cw}s}" for k in keys)]
 
     def fmt(name: str, m: dict) -> str:
         cells = [
-            f"{m[k]:>22d}"
+            f"{m[k]:>{cw}d}"
             if k == "n"
-            else (f"{m[k]:>22.4f}" if m[k] is not None else f"{'-':>22s}")
+            else (f"{m[k]:>{cw}.4f}" if m[k] is not None else f"{'-':>{cw}s}")
             for k in keys
         ]
-        return f"{name[:32]:32s}" + "".join(cells)
+        return f"{name:{gw}s}" + "".join(cells)
 
     lines.append(fmt("overall", metrics["overall"]))
-    for block in ("by_answer_type", "by_question_type", "by_modality", "by_organ"):
+    for block in BREAKDOWNS:
         lines.append(f"-- {block}")
         lines.extend(fmt(k, v) for k, v in metrics[block].items())
     return "\n".join(lines) + "\n"

@@ -184,7 +184,7 @@ def judge_table(block: dict[str, Any]) -> str:
         f"-- judge (open answers): {block['model']}, {block['template']}, "
         f"temperature {block['sampling']['temperature']}; unjudged: "
         + (", ".join(f"{k}={n}" for k, n in block["unjudged_by_reason"].items()) or "none"),
-        f"{'group':32s}" + "".join(f"{k:>16s}" for k in keys),
+        f"{'group':32s} " + "".join(f"{k:>16s}" for k in keys),
     ]
 
     def fmt(name: str, m: dict) -> str:
@@ -194,7 +194,7 @@ def judge_table(block: dict[str, Any]) -> str:
             else (f"{m[k]:>16.4f}" if m[k] is not None else f"{'-':>16s}")
             for k in keys
         ]
-        return f"{name[:32]:32s}" + "".join(cells)
+        return f"{name:32s} " + "".join(cells)
 
     lines.append(fmt("overall", block["overall"]))
     lines.extend(fmt(k, v) for k, v in block["by_question_type"].items())

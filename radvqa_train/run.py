@@ -41,6 +41,25 @@ def _check_out(out: Path, cfg: TrainConfig, resume: bool) -> None:
             )
 
 
+def refuse_lora_on_random(cfg: TrainConfig) -> None:
+    """LoRA trains small adapters on a frozen model: on random weights (a `scratch-model`) it
+    learns next to nothing, slowly. Refuse it, naming the from-scratch path. The tiny model
+    of `radvqa-train tiny-model` is a test fixture (plumbing only, `just demo`): allowed."""
+    from radvqa_train.tiny_model import random_model_marker
+
+    marker = random_model_marker(cfg.model)
+    if marker is None or marker.get("weights") != "random" or marker.get("test_fixture"):
+        return
+    lora = [f"{s.name} ({s.train})" for s in cfg.stages if s.train.startswith("lora")]
+    if lora:
+        raise ConfigError(
+            f"model {cfg.model}: random weights ({marker.get('made_by')}); LoRA on them would "
+            f"train adapters on noise (stages {', '.join(lora)}); train it from scratch with "
+            "`radvqa-train experiment` (docs/experiment.md), or train every weight with "
+            "stages.N.train=full"
+        )
+
+
 def run_recipe(
     cfg: TrainConfig,
     *,
@@ -61,6 +80,7 @@ def run_recipe(
     mistake in a late stage fails before anything trains; `origin` (the recipe file) and
     `overrides` let its errors say where the mistake is.
     """
+    refuse_lora_on_random(cfg)
     if check:  # before the heavy imports: a data mistake is reported in seconds
         from radvqa_train.preflight import preflight
 
@@ -174,8 +194,9 @@ def _save_stage(
 
 
 def _print_summary(summaries: list[dict]) -> None:
-    from rich.console import Console
     from rich.table import Table
+
+    from radvqa_data.core.console import results
 
     # cut: text shortened to fit max_length; reject: could not fit without cutting image tokens
     table = Table(title="radvqa-train run")
@@ -194,4 +215,4 @@ def _print_summary(summaries: list[dict]) -> None:
             str(c.get("bad_image", "-")),
             str(s.get("seconds", "-")),
         )
-    Console(stderr=True).print(table)
+    results().print(table)

@@ -279,10 +279,10 @@ def build_tiny_model(family: str, out_dir: Path, *, image_size: int = 32, seed: 
 
         build = new_families.tiny_gemma3 if family == "gemma3" else new_families.tiny_qwen3_vl
         model, processor = build(image_size, HIDDEN, LAYERS, HEADS, INIT_RANGE)
-        return _save(model, processor, out_dir)
+        return _save(model, processor, out_dir, TINY_FIXTURE)
     builder = {"paligemma": _paligemma, "idefics3": _idefics3, "qwen2_5_vl": _qwen2_5_vl}[family]
     model, processor = builder(out_dir, image_size)
-    return _save(model, processor, out_dir)
+    return _save(model, processor, out_dir, TINY_FIXTURE)
 
 
 def build_scratch_model(
@@ -313,13 +313,36 @@ def build_scratch_model(
     torch.manual_seed(seed)
     size = Size(hidden=hidden, layers=layers, heads=heads, patch=patch, init_range=0.02)
     model, processor = _paligemma(Path(out_dir), image_size, size)
-    return _save(model, processor, Path(out_dir))
+    return _save(model, processor, Path(out_dir), SCRATCH)
 
 
-def _save(model, processor, out_dir: Path) -> Path:
+#: `MARKER` of `radvqa-train tiny-model`: random weights, a test fixture (plumbing only).
+TINY_FIXTURE = {"weights": "random", "made_by": "radvqa-train tiny-model", "test_fixture": True}
+#: `MARKER` of `radvqa-train scratch-model`: random weights meant for full training.
+SCRATCH = {"weights": "random", "made_by": "radvqa-train scratch-model", "test_fixture": False}
+#: The file beside config.json that says a model folder holds random weights and who made it
+#: (`radvqa-train run` refuses LoRA on a random model that is not a test fixture).
+MARKER = "radvqa_model.json"
+
+
+def random_model_marker(model: str | Path) -> dict | None:
+    """The `MARKER` of a model folder, or None (a trained or published model, or a hub id)."""
+    import json
+
+    path = Path(model) / MARKER
+    try:
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except ValueError:
+        return None  # an unreadable marker: treat the folder as an ordinary model
+
+
+def _save(model, processor, out_dir: Path, marker: dict) -> Path:
+    from radvqa_data.core.atomic import write_json
+
     model.generation_config.pad_token_id = processor.tokenizer.pad_token_id
     model.generation_config.eos_token_id = processor.tokenizer.eos_token_id
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir)
     processor.save_pretrained(out_dir)
+    write_json(out_dir / MARKER, marker)
     return out_dir

@@ -77,13 +77,13 @@ MAX_GROUPS = 10
 def print_check_lines(findings: list[Finding], checks_run: list[str], fail_on: set[str]) -> None:
     """Plain check lines a person can scan (pass / warn / fail / skip) via rich; boilerplate
     groups follow their line with their rows per split."""
-    from rich.console import Console
     from rich.markup import escape
 
     from radvqa_data.audit.boilerplate import groups
+    from radvqa_data.core.console import results
 
     style = {"pass": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
-    con = Console(highlight=False)
+    con = results()  # stdout, never wrapped off a terminal
     for st, kind, line in check_lines(findings, checks_run, fail_on):
         con.print(f"[{style[st]}]{st.upper():<4}[/] {kind:<19} {line}")
         if kind == "qa_boilerplate":

@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 
 from radvqa_data.core.cli import (
+    AllowEmptyOpt,
     CatalogOpt,
     ExecutorOpt,
     ProgressOpt,
@@ -43,11 +44,12 @@ def add(
     progress: ProgressOpt = True,
     executor: ExecutorOpt = "local",
     ray_address: RayAddressOpt = None,
+    allow_empty: AllowEmptyOpt = False,
 ) -> None:
     """Catalog one dataset; adding the same source again replaces its rows (never duplicates).
 
     --workers: threads decoding images (default: one per core, at most 8). The catalog file is
-    created if absent."""
+    created if absent. A folder with no image and no QA row exits 1 (--allow-empty: 0)."""
     with user_errors():
         from radvqa_data.catalog.ingest import add_source
         from radvqa_data.catalog.report import print_summary
@@ -61,6 +63,7 @@ def add(
             progress=progress,
             executor=executor,
             ray_address=ray_address,
+            allow_empty=allow_empty,
         )
         print_summary(summary, catalog)
 

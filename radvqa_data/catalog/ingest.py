@@ -31,7 +31,7 @@ from radvqa_data.catalog.textcheck import (
     placeholder_reason,
 )
 from radvqa_data.core import db
-from radvqa_data.core.errors import InputError
+from radvqa_data.core.errors import ALLOW_EMPTY_HINT, EmptyOutputError, InputError
 from radvqa_data.core.paths import assets_dir
 from radvqa_data.core.progress import progress_bar
 
@@ -45,6 +45,35 @@ KINDS: dict[str, str] = {
     "dicom": "radvqa_data.catalog.sources.dicom",
     "folder": "radvqa_data.catalog.sources.folder",
 }
+
+#: What `catalog add KIND PATH` expects at PATH, in the words of an error message.
+KIND_EXPECTS: dict[str, str] = {
+    "medpix2": "a MedPix 2.0 folder (Descriptions.json, Case_topic.json, images/)",
+    "roco": "a ROCO v1 folder (data/<split>/radiology/captions.txt)",
+    "rocov2": "a ROCOv2 folder (<split>_captions.csv)",
+    "vqa-rad": "the VQA-RAD OSF release folder (VQA_RAD Dataset Public.json)",
+    "slake": "a SLAKE 1.0 folder (train.json, validate.json, test.json)",
+    "dicom": "a folder of DICOM files",
+    "folder": "a folder of image files (with an optional captions.csv)",
+}
+
+#: Files that only a publisher's layout has: a `folder` source holding them is that dataset
+#: catalogued without its captions and metadata (the reader of its kind reads them).
+PUBLISHER_MARKERS: dict[str, tuple[str, ...]] = {
+    "medpix2": ("Descriptions.json", "Case_topic.json"),
+    "vqa-rad": ("VQA_RAD Dataset Public.json",),
+    "slake": ("train.json", "validate.json"),
+    "roco": ("data/test/radiology/captions.txt",),
+    "rocov2": ("cui_mapping.csv",),
+}
+
+
+def publisher_layout(root: Path) -> str | None:
+    """The kind whose publisher layout `root` has (every marker file present), or None."""
+    for kind, markers in PUBLISHER_MARKERS.items():
+        if all((root / m).is_file() for m in markers):
+            return kind
+    return None
 
 
 @dataclass
@@ -66,6 +95,8 @@ class IngestSummary:
     seconds: float = 0.0  # whole run
     probe_seconds: float = 0.0  # reading + decoding image files
     issues: dict[str, int] = field(default_factory=dict)  # reason -> count
+    splits: dict[str, int] = field(default_factory=dict)  # split ("none": no split) -> images
+    qa_splits: dict[str, int] = field(default_factory=dict)  # split -> benchmark QA rows
 
     @property
     def n_issues(self) -> int:
@@ -77,7 +108,7 @@ def read_source(kind: str, root: Path, source: str, catalog: Path) -> SourceData
     if kind not in KINDS:
         raise InputError(f"unknown source kind '{kind}'; expected one of: {', '.join(KINDS)}")
     if not root.exists():
-        raise InputError(f"{root}: no such file or folder; expected a {kind} dataset folder")
+        raise InputError(f"{root}: no such file or folder; expected {KIND_EXPECTS[kind]}")
     reader = importlib.import_module(KINDS[kind])
     return reader.read(root, source=source, assets=assets_dir(catalog) / source)
 
@@ -92,8 +123,13 @@ def add_source(
     progress: bool = True,
     executor: str = "local",
     ray_address: str | None = None,
+    allow_empty: bool = False,
 ) -> IngestSummary:
     """Catalog the dataset at `path` (of `kind`) as source `name` (default: the kind).
+
+    A source that yields no image and no QA row, or a `folder` that is a publisher's layout
+    (MedPix 2.0, VQA-RAD, ...) with no caption, raises `EmptyOutputError` before the catalog
+    is touched, unless `allow_empty`.
 
     Re-adding a source replaces its rows in one transaction. Probes of unchanged image files
     are reused from earlier runs, so a rerun after an interrupt continues where it stopped.
@@ -127,6 +163,8 @@ def add_source(
 
         with _status(progress, f"reading {kind} metadata from {root}"):
             data = read_source(kind, root, source, catalog)
+        if not allow_empty:
+            _refuse_empty(kind, root, data)
         _check_captions(data)
         if pre is None:
             t_probe = time.perf_counter()
@@ -151,8 +189,9 @@ def add_source(
             ):  # texts/QA rows go in while the threads decode (not committed)
                 staged = begin_source(tx, source, data)
             files = [im.path for im in data.images if im.path is not None and im.status is None]
+            # no rate on the bar: the summary gives the run's one rate (probes overlap parsing)
             with progress_bar(
-                f"probing {source}", len(files), "img", progress and bool(files)
+                f"probing {source}", len(files), "img", progress and bool(files), rate=False
             ) as advance:
                 probes, reused = probe_all(
                     con, files, workers=workers, on_done=advance, pre=pre, executor=ex
@@ -184,8 +223,26 @@ def add_source(
         seconds=time.perf_counter() - start,
         probe_seconds=probe_seconds,
         issues=dict(sorted(issues.items())),
+        splits=dict(Counter(im.split or "none" for im in data.images).most_common()),
+        qa_splits=dict(Counter(q.get("split") or "none" for q in data.qa).most_common()),
         **counts,
     )
+
+
+def _refuse_empty(kind: str, root: Path, data: SourceData) -> None:
+    """Refuse a source that would catalog nothing, or a publisher's folder read as `folder`."""
+    if not data.images and not data.qa:
+        raise EmptyOutputError(
+            f"{root}: no image and no QA row found; expected {KIND_EXPECTS[kind]}; "
+            f"{ALLOW_EMPTY_HINT}"
+        )
+    layout = publisher_layout(root) if kind == "folder" else None
+    if layout and not any(im.texts for im in data.images):
+        raise EmptyOutputError(
+            f"{root}: this is {KIND_EXPECTS[layout]}; as `folder` its {len(data.images):,} "
+            f"images get no caption or metadata; use `radvqa-data catalog add {layout} {root}` "
+            "(or pass --allow-empty to catalog the images without captions)"
+        )
 
 
 def _rollback(tx: object) -> None:
@@ -233,7 +290,7 @@ def _status(enabled: bool, message: str) -> Iterator[None]:
     if not enabled:
         yield
         return
-    from rich.console import Console
+    from radvqa_data.core.console import logs
 
-    with Console(stderr=True).status(message):
+    with logs().status(message):
         yield

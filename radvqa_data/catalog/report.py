@@ -9,11 +9,13 @@ from rich.console import Console
 from rich.table import Table
 
 from radvqa_data.catalog.ingest import IngestSummary
+from radvqa_data.core.console import results
 
 
 def print_summary(s: IngestSummary, catalog: Path, console: Console | None = None) -> None:
-    """The end-of-run table: what was catalogued, and every issue reason with its count."""
-    console = console or Console()
+    """The end-of-run table: what was catalogued, images (and QA rows) per split, every issue
+    reason with its count, and what was left without an image file."""
+    console = console or results()
     table = Table(title=f"catalog add {s.kind} -> source '{s.source}'", show_header=True)
     table.add_column("what")
     table.add_column("count", justify="right")
@@ -29,9 +31,20 @@ def print_summary(s: IngestSummary, catalog: Path, console: Console | None = Non
         ("probes reused (unchanged files)", s.reused),
     ):
         table.add_row(label, f"{value:,}")
+    for split, n in s.splits.items():
+        table.add_row(f"images in split {split}", f"{n:,}")
+    for split, n in s.qa_splits.items():
+        table.add_row(f"QA rows in split {split}", f"{n:,}")
     for reason, n in s.issues.items():
         table.add_row(f"[yellow]issue: {reason}[/]", f"{n:,}")
     console.print(table)
+    if s.missing:
+        console.print(
+            f"[yellow]note:[/] {s.missing:,} of {s.images:,} records have no image file: "
+            "synth gives them no row unless --allow-missing-images (caption-only rows)"
+        )
+    # The one image rate of the run (the probing bar shows none): files decoded per second of
+    # reading + decoding, parsing overlap included.
     rate = (
         f" ({s.probed / s.probe_seconds:,.0f} images/s decoded)"
         if s.probed and s.probe_seconds
@@ -49,7 +62,7 @@ def _fmt(counts: dict[str, int]) -> str:
 
 def print_stats(stats: dict[str, Any], catalog: Path, console: Console | None = None) -> None:
     """Per source: images by status, split and modality; benchmark QA rows by split; issues."""
-    console = console or Console()
+    console = console or results()
     table = Table(title=f"catalog {catalog}")
     table.add_column("source")
     table.add_column("")

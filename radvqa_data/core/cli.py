@@ -16,6 +16,7 @@ command calls), not to the flag.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +33,15 @@ CatalogOpt = Annotated[Path, typer.Option("--catalog", "-c", help="Catalog file 
 OptionalCatalogOpt = Annotated[
     Optional[Path],  # noqa: UP045
     typer.Option("--catalog", "-c", help="Catalog file (DuckDB)."),
+]
+#: `--allow-empty`: a step whose output would be empty succeeds instead of exiting 1.
+AllowEmptyOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-empty",
+        help="Exit 0 even when the output is empty (scripts); by default an empty result "
+        "exits 1 with the reason.",
+    ),
 ]
 #: `--progress/--no-progress`: progress bars on stderr.
 ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")]
@@ -57,6 +67,37 @@ RayAddressOpt = Annotated[
         "default: a local Ray instance sized to this machine.",
     ),
 ]
+
+
+#: `--help` width off a terminal: wide enough that no option name or value is cut with "...".
+HELP_WIDTH = 160
+
+
+def help_fits_off_a_terminal() -> None:
+    """Off a terminal (a pipe, `COLUMNS=60`), rich help would squeeze its option table into 80
+    columns or `COLUMNS` and cut names (`--allow-missing-i...`); give it `HELP_WIDTH` instead.
+    A terminal keeps its window's width. Typer reads `rich_utils.MAX_WIDTH` when it renders."""
+    if sys.stdout.isatty():
+        return
+    from typer import rich_utils
+
+    if rich_utils.MAX_WIDTH is None:  # TERMINAL_WIDTH, set by the user, wins
+        rich_utils.MAX_WIDTH = HELP_WIDTH
+
+
+help_fits_off_a_terminal()
+
+
+def quiet_third_party_bars() -> None:
+    """Silence Hugging Face's tqdm bars (transformers' "Loading weights", hub downloads,
+    datasets' map/save): our own bar (`core.progress`) is the one progress display. Read when
+    huggingface_hub and datasets are imported, so this runs before any command imports them;
+    a value the user set wins."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+
+
+quiet_third_party_bars()
 
 
 def split_list(values: list[str] | None) -> list[str]:

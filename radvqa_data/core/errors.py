@@ -39,3 +39,13 @@ def require(module: str, install: str) -> object:
             f"this needs the optional package '{module.split('.')[0]}' ({exc}); "
             f"install it with: {install}"
         ) from exc
+
+
+class EmptyOutputError(RadvqaError):
+    """A step's output would be empty (no image, no row): exits non-zero unless `--allow-empty`.
+
+    The message names why nothing came out and what to pass or add to get rows."""
+
+
+#: The hint every empty-output error ends with, so scripts learn the flag from the message.
+ALLOW_EMPTY_HINT = "pass --allow-empty to accept an empty result"

@@ -25,9 +25,8 @@ def _noop(n: float = 1, *, label: str | None = None, note: str | None = None) ->
     return None
 
 
-def _display(unit: str, elapsed: bool = False) -> Any:
-    """A rich `Progress` with the shared columns, on stderr."""
-    from rich.console import Console
+def _display(unit: str, elapsed: bool = False, rate: bool = True) -> Any:
+    """A rich `Progress` with the shared columns, on stderr (never wrapped off a terminal)."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -39,10 +38,12 @@ def _display(unit: str, elapsed: bool = False) -> Any:
     )
     from rich.text import Text
 
+    from radvqa_data.core.console import logs
+
     class RateColumn(ProgressColumn):
         def render(self, task) -> Text:  # type: ignore[override]
             speed = task.finished_speed or task.speed
-            if speed is None:
+            if speed is None or not rate:
                 return Text("")
             u = task.fields.get("unit", unit)
             # LLM runs make a few images per second or fewer: whole numbers would read "0 images/s"
@@ -55,7 +56,7 @@ def _display(unit: str, elapsed: bool = False) -> Any:
         RateColumn(),
         TextColumn("[dim]{task.fields[note]}"),
         TimeElapsedColumn() if elapsed else TimeRemainingColumn(),
-        console=Console(stderr=True),
+        console=logs(),
         transient=False,
     )
 
@@ -74,16 +75,24 @@ def _advancer(display: Any, task: Any) -> Advance:
 
 @contextlib.contextmanager
 def progress_bar(
-    label: str, total: int | None, unit: str = "items", enabled: bool = True, *, start: int = 0
+    label: str,
+    total: int | None,
+    unit: str = "items",
+    enabled: bool = True,
+    *,
+    start: int = 0,
+    rate: bool = True,
 ) -> Iterator[Advance]:
     """Show `label` with a bar, a count and a rate in `unit`/s; yields `advance(n)`.
 
-    `start`: units already done (a resumed run). `enabled=False` shows nothing.
+    `start`: units already done (a resumed run). `enabled=False` shows nothing. `rate=False`:
+    no rate column, for a step whose summary states the run's one rate on another basis (the
+    bar's rate is a moving window, which disagrees with a whole-run figure).
     """
     if not enabled:
         yield _noop
         return
-    display = _display(unit)
+    display = _display(unit, rate=rate)
     with display:
         yield _advancer(display, display.add_task(label, total=total, completed=start, note=""))
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 def print_entity_summary(summary) -> None:
     """One table: texts processed/skipped, mentions per label, negated/uncertain, CUIs linked."""
-    from rich.console import Console
     from rich.table import Table
+
+    from radvqa_data.core.console import results
 
     t = Table(title=f"entities ({summary.pipeline})", show_header=True)
     t.add_column("what")
@@ -24,4 +25,4 @@ def print_entity_summary(summary) -> None:
     for label, n in summary.by_label.most_common():
         t.add_row(f"  {label}", f"{n:,}")
     t.add_row("seconds", f"{summary.seconds:.1f} ({rate:,.0f} texts/s)")
-    Console(stderr=True).print(t)
+    results().print(t)

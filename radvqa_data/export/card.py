@@ -18,7 +18,7 @@ import yaml
 
 from radvqa_data.export.inputs import IMAGE_PROBLEMS, ExportInput
 from radvqa_data.export.sources import source_info
-from radvqa_data.export.stats import RowStats, card_license, size_category
+from radvqa_data.export.stats import RowStats, card_license, licence_details, size_category
 
 USAGE = {
     "hf": (
@@ -58,10 +58,13 @@ class CardInputs:
 
 
 def card_header(stats: RowStats, c: CardInputs) -> dict:
-    """The Hub metadata block."""
+    """The Hub metadata block (``license: other`` comes with the sources' licences)."""
+    license_id = card_license(stats)
+    details = {"license_details": licence_details(stats)} if license_id == "other" else {}
     return {
         "pretty_name": c.name,
-        "license": card_license(stats),
+        "license": license_id,
+        **details,
         "task_categories": ["visual-question-answering"],
         "language": ["en"],
         "size_categories": [size_category(stats.rows)],
@@ -86,18 +89,29 @@ def _table(head: list[str], rows: list[list]) -> list[str]:
 
 def _counts(stats: RowStats, inp: ExportInput) -> list[str]:
     man = inp.manifest
+    held = man.get("qa_rows", 0)
+    if held == stats.rows:
+        where = f"the shard folder's manifest counts the same {held:,} rows."
+    else:  # rows without image, quarantined, fixed or reviewed out: those sections say which
+        diff = held - stats.rows
+        gap = f"{diff:,} fewer" if diff > 0 else f"{-diff:,} more"
+        where = (
+            f"the shard folder holds {held:,} rows (its manifest); why this export has {gap} "
+            "is said under [Export](#export), [Contamination](#contamination) and "
+            "[Review](#review)."
+        )
     out = [
         "## Counts",
         "",
-        f"{stats.rows:,} question-answer pairs on {stats.images:,} images. The shard folder "
-        f"holds {man.get('qa_rows', 0):,} rows (its manifest); the difference is listed under "
-        "[Export](#export) and [Contamination](#contamination).",
+        f"{stats.rows:,} question-answer pairs on {stats.images:,} images; {where}",
         "",
     ]
     out += _table(
         ["split", "rows", "images"],
         [[s, c["rows"], c["images"]] for s, c in stats.by_split.items()],
     )
+    if "train" not in stats.by_split:
+        out += ["There is **no `train` split**: these rows are for evaluation only.", ""]
     out += _table(
         ["question type", "closed", "open", "yes-rate (yes / yes+no)"],
         [[t, c["closed"], c["open"], _yes_rate(stats, t)] for t, c in stats.by_type.items()],

@@ -26,7 +26,10 @@ def export_cmd(
         help="llava | sharegpt (LLaMA-Factory) | messages (TRL) | hf (datasets, QA columns).",
     ),
     out: Path = typer.Option(
-        ..., "--out", help="Output folder (new, empty, or an earlier export)."
+        ..., "--out", help="Output folder (new, empty, or an earlier run of the same export)."
+    ),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace another export (other format or input) in --out."
     ),
     catalog: OptionalCatalogOpt = None,
     audit: Path = typer.Option(
@@ -67,6 +70,7 @@ def export_cmd(
             name=name,
             progress=progress,
             decisions=decisions,
+            overwrite=overwrite,
         )
         skipped = ", ".join(f"{k}={n}" for k, n in r["skipped"].items() if n)
         parts = [
@@ -83,3 +87,5 @@ def export_cmd(
         if r["quarantined"]:
             parts.append(f"{r['quarantined']} quarantined rows left out")
         typer.echo("; ".join(parts))
+        for note in r["notes"]:
+            typer.echo(f"note: {note}")

@@ -70,13 +70,17 @@ def _find_manifest(folder: Path, fix: dict | None, manifest: Path | None) -> Pat
     )
 
 
-def _catalog_tables(catalog: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _catalog_tables(catalog: Path, given: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The catalog's image files and source kinds; `given`: the path came from --catalog (else
+    from the manifest), which decides what the error tells the user to fix."""
     from radvqa_data.core.db import connect
 
     if not Path(catalog).is_file():
+        if given:
+            raise InputError(f"--catalog {catalog}: file not found (expected a DuckDB catalog)")
         raise InputError(
-            f"{catalog}: catalog not found (pass --catalog FILE; the manifest names "
-            "the one the shards were made from)"
+            f"{catalog}: catalog not found (the manifest names it as the one the shards were "
+            "made from; it was moved or deleted): pass --catalog FILE"
         )
     from radvqa_data.reader.catalog import image_files, source_kinds
 
@@ -107,6 +111,22 @@ def _image_problems(rows: pl.DataFrame) -> pl.Series:
     return pl.Series("image_problem", out, dtype=pl.String)
 
 
+def _refuse_empty_run(shard_dir: ShardDir) -> None:
+    """A synth output without shards whose manifest counts 0 rows (an `--allow-empty` run):
+    say that, and why the run had no rows, rather than "not a synth folder"."""
+    if not shard_dir.manifest.is_file():
+        return
+    man = _read_json(shard_dir.manifest, "the synth manifest")
+    if man.get("qa_rows") == 0:
+        from radvqa_data.core.errors import EmptyOutputError
+
+        why = "; ".join(man.get("not_done") or []) or "see `radvqa-data describe`"
+        raise EmptyOutputError(
+            f"{shard_dir.root}: the synth run wrote 0 QA rows (manifest.json), nothing to "
+            f"export: {why}"
+        )
+
+
 def load_export_input(
     folder: str | Path, *, catalog: str | Path | None = None, manifest: str | Path | None = None
 ) -> ExportInput:
@@ -118,6 +138,7 @@ def load_export_input(
         "`radvqa-data synth` or `radvqa-data audit --fix`"
     )
     if not shard_dir.qa_files():
+        _refuse_empty_run(shard_dir)
         raise InputError(no_shards)
     fix = (
         _read_json(shard_dir.fix_summary, "the fix summary")
@@ -126,12 +147,13 @@ def load_export_input(
     )
     manifest_path = _find_manifest(folder, fix, Path(manifest) if manifest else None)
     man = _read_json(manifest_path, "the synth manifest")
+    given = catalog is not None
     catalog = Path(catalog or (man.get("catalog") or {}).get("path") or "")
     qa = shard_dir.read_qa(no_shards)
     missing = set(QA_COLUMNS) - set(qa.columns)
     if missing:
         raise InputError(f"{folder}/qa: shards lack columns {sorted(missing)} (expected QA_SCHEMA)")
-    images, kinds = _catalog_tables(catalog)
+    images, kinds = _catalog_tables(catalog, given)
     qa = qa.select(QA_COLUMNS).with_columns(pl.col("split").fill_null(UNSPLIT))
     quarantined = qa.filter(pl.col("split") == QUARANTINE_SPLIT).height
     rows = (

@@ -3,8 +3,11 @@
 OUT receives the format's files (`FORMATS`), ``README.md`` (the dataset card),
 ``skipped.parquet`` (rows not exported, with the reason; only when there are some) and
 ``export.json`` (format, counts, the files written), rewritten last with ``complete: true``.
-An OUT that is not empty must hold an earlier export (its ``export.json``); files of that
-export that this one does not write again are removed, so a folder never mixes two exports.
+An OUT that is not empty must hold an earlier export (its ``export.json``). The same export
+again (same format, same input folder: a rerun, or one that was interrupted) replaces it; another
+export (another format or input) is refused unless ``overwrite``, since replacing it deletes its
+files and images. Files of the earlier export that this one does not write again are removed,
+so a folder never mixes two exports.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import polars as pl
 from radvqa_data.core.atomic import write_json, write_parquet, write_text
 from radvqa_data.core.errors import ConfigError, InputError
 from radvqa_data.core.progress import progress_bar
+from radvqa_data.core.splits import TRAIN
 from radvqa_data.export.card import CardInputs, render_card
 from radvqa_data.export.contamination import read_contamination
 from radvqa_data.export.images import ImagePlacer
@@ -31,8 +35,9 @@ FORMATS = ("llava", "sharegpt", "messages", "hf")
 MARKER = "export.json"
 
 
-def _earlier_files(out: Path, folder: Path) -> list[str]:
-    """Files of an earlier export in OUT (to remove if not rewritten); refuses other folders."""
+def _earlier_files(out: Path, folder: Path, fmt: str, overwrite: bool = False) -> list[str]:
+    """Files of an earlier export in OUT (to remove if not rewritten); refuses other folders,
+    and another export (format or input folder differs) unless `overwrite`."""
     if out.resolve() == folder.resolve() or folder.resolve() in out.resolve().parents:
         raise InputError(f"--out {out}: must not be (inside) the shard folder {folder}")
     if not out.exists() or not any(out.iterdir()):
@@ -44,11 +49,19 @@ def _earlier_files(out: Path, folder: Path) -> list[str]:
             f"({MARKER}); choose an empty or new folder"
         )
     try:
-        return list(json.loads(marker.read_text(encoding="utf-8")).get("files", []))
+        earlier = json.loads(marker.read_text(encoding="utf-8"))
     except ValueError as exc:
         raise InputError(
             f"{marker}: unreadable ({exc}); remove the folder and export again"
         ) from exc
+    was = (earlier.get("format"), earlier.get("folder"))
+    if not overwrite and None not in was and was != (fmt, str(folder.resolve())):
+        raise InputError(
+            f"--out {out}: holds another export ({was[0]} of {was[1]}, "
+            f"{len(earlier.get('files', []))} entries); this one would delete it: pass "
+            "--overwrite to replace it, or choose another folder"
+        )
+    return list(earlier.get("files", []))
 
 
 def _remove_stale(out: Path, entries: set[str]) -> None:
@@ -63,6 +76,18 @@ def _remove_stale(out: Path, entries: set[str]) -> None:
             path.unlink()
 
 
+def _notes(by_split: dict[str, dict[str, int]], fmt: str) -> list[str]:
+    """What a trainer will miss in this export: a train split."""
+    if TRAIN in by_split:
+        return []
+    have = ", ".join(f"{s} {c['rows']:,}" for s, c in by_split.items()) or "none"
+    where = f"no {TRAIN}.json" if fmt in ("llava", "sharegpt") else f"no {TRAIN} split"
+    return [
+        f"no train split: {where} in this export (rows: {have}); the shard folder has no train "
+        "rows (see `radvqa-data describe SHARDS`: usually train images without a file)"
+    ]
+
+
 def export(
     folder: str | Path,
     out: str | Path,
@@ -75,11 +100,14 @@ def export(
     name: str | None = None,
     progress: bool = True,
     decisions: str | Path | None = None,
+    overwrite: bool = False,
 ) -> dict:
     """Export `folder` (synth or `audit --fix` output) to `out` in `fmt`; returns export.json.
 
     `decisions`: a `radvqa-data review pull` file; its rejected rows are left out and its
-    corrected answers used (`radvqa_data.core.decisions`), as the card and export.json say."""
+    corrected answers used (`radvqa_data.core.decisions`), as the card and export.json say.
+    `overwrite`: replace another export in `out` (see the module docstring). export.json's
+    ``notes`` say what the export lacks (no train split)."""
     if fmt not in FORMATS:
         raise ConfigError(f"--format {fmt}: unknown format (expected one of {', '.join(FORMATS)})")
     folder, out = Path(folder), Path(out)
@@ -90,7 +118,7 @@ def export(
 
         inp.rows, applied = apply_decisions(inp.rows, read_decisions(decisions))
         applied["file"] = str(Path(decisions).resolve())
-    earlier = _earlier_files(out, folder)
+    earlier = _earlier_files(out, folder, fmt, overwrite)
     name = name or re.sub(r"[^A-Za-z0-9_-]+", "_", out.resolve().name) or "radvqa"
     has_image = inp.rows["image_problem"].is_null()
     if fmt == "hf":  # as before: every row, `image` None where the file is missing
@@ -116,7 +144,15 @@ def export(
     # Until this export completes, the marker names every file either export may have written,
     # so a rerun after an interruption can still clean up.
     out.mkdir(parents=True, exist_ok=True)
-    write_json(out / MARKER, {"complete": False, "files": sorted(set(earlier) | set(written))})
+    write_json(
+        out / MARKER,
+        {
+            "complete": False,
+            "format": fmt,
+            "folder": str(folder.resolve()),
+            "files": sorted(set(earlier) | set(written)),
+        },
+    )
     with progress_bar(f"export {fmt}", rows.height, "rows", progress) as advance:
         if placer is None:
             files = write_parquet_splits(rows, out, fmt, advance=advance)
@@ -172,6 +208,7 @@ def export(
         "decisions": applied,
         "images": placer.counts if placer else None,
         "files": written,
+        "notes": _notes(stats.by_split, fmt),
     }
     write_json(out / MARKER, summary)
     return summary

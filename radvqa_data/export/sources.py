@@ -20,6 +20,8 @@ class SourceInfo:
     licence: str | None  # dataset-wide licence; None: none published (or per image)
     licence_note: str
     citation: str
+    # the licence cell of an image without a dataset-wide or per-image licence
+    licence_fallback: str = "unknown"
 
 
 SOURCES: dict[str, SourceInfo] = {
@@ -32,6 +34,7 @@ SOURCES: dict[str, SourceInfo] = {
         'Siragusa I., Contino S., La Ciura M., Alicata R., Pirrone R. "MedPix 2.0: a comprehensive '
         "multimodal biomedical data set for advanced AI applications with retrieval augmented "
         'generation and knowledge graphs", arXiv:2407.02994 (2024).',
+        licence_fallback="none published (NLM MedPix content; see note)",
     ),
     "roco": SourceInfo(
         "ROCO (Radiology Objects in COntext)",

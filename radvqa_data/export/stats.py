@@ -58,7 +58,9 @@ def row_stats(rows: pl.DataFrame) -> RowStats:
     for (src,), g in rows.sort("source").group_by("source", maintain_order=True):
         kind = g["source_kind"][0] if "source_kind" in g.columns else None
         per_image = g.unique(["image_id"]).with_columns(
-            pl.col("licence").fill_null(source_info(kind).licence or "unknown")
+            pl.col("licence").fill_null(
+                source_info(kind).licence or source_info(kind).licence_fallback
+            )
         )
         lic = {
             k: int(n) for k, n in per_image.group_by("licence").len().sort("licence").iter_rows()
@@ -81,12 +83,18 @@ def row_stats(rows: pl.DataFrame) -> RowStats:
 
 def card_license(stats: RowStats) -> str:
     """The Hub licence id for the card header: one exact id shared by every image, else
-    ``unknown`` when no image has a known licence, else ``other`` (the body lists them)."""
+    ``unknown`` when nothing is known of any image's licence (your own images), else ``other``
+    (`licence_details` says what each source's is; the body lists them per image)."""
     texts = {t for s in stats.by_source.values() for t in s["licences"]}
     ids = {hub_license(t) for t in texts}
     if len(ids) == 1 and None not in ids:
         return ids.pop()
     return "unknown" if texts <= {"unknown"} else "other"
+
+
+def licence_details(stats: RowStats) -> str:
+    """``medpix2: none published (...); vqa-rad: CC0 1.0``: each source's licences, one line."""
+    return "; ".join(f"{src}: {', '.join(s['licences'])}" for src, s in stats.by_source.items())
 
 
 def size_category(n: int) -> str:

@@ -58,8 +58,20 @@ def _benchmark(name: str, split: str, catalog: Path | None) -> pl.DataFrame:
     """
     df = _query_catalog(catalog, sql, [name, split], f"'{name}:{split}'")
     if df.height == 0:
+        splits = _query_catalog(
+            catalog,
+            "SELECT split, count(*) AS n FROM benchmark_qa WHERE source = ? GROUP BY split "
+            "ORDER BY split",
+            [name],
+            f"'{name}:{split}'",
+        )
+        if splits.height:  # the source is there: the split name is wrong
+            valid = ", ".join(f"{name}:{s}" for s in splits["split"].to_list())
+            raise InputError(
+                f"data '{name}:{split}': no split '{split}' in {name} (valid: {valid})"
+            )
         raise InputError(
-            f"{catalog}: no benchmark rows for source '{name}' split '{split}' "
+            f"{catalog}: no benchmark rows for source '{name}' "
             f"(add it with `radvqa-data catalog add {name} PATH`)"
         )
     return df
@@ -90,7 +102,14 @@ def _synthetic(split: str | None, shards: Path | None, catalog: Path | None) -> 
     if missing:
         raise InputError(f"{shards}/qa: shards lack columns {sorted(missing)} (expected QA_SCHEMA)")
     if split is not None:
+        counts = dict(qa.group_by("split").len().sort("split").iter_rows())
         qa = qa.filter(pl.col("split") == split)
+        if qa.height == 0:
+            have = ", ".join(f"synthetic:{s} ({n:,} rows)" for s, n in counts.items())
+            raise InputError(
+                f"data 'synthetic:{split}': the shards in {shards} have no '{split}' rows "
+                f"(there: {have or 'none'}; `radvqa-data describe {shards}` says why)"
+            )
     cols = ", ".join(f"{src} AS {name}" for name, src in READ_IMAGE_COLUMNS.items())
     images = _query_catalog(
         catalog, f"SELECT source, image_id, {cols} FROM images", [], "'synthetic'"

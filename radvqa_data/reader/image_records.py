@@ -65,6 +65,26 @@ def plan_shards(
     return plans
 
 
+def images_left_out(
+    con: duckdb.DuckDBPyConnection, sources: list[str], *, allow_missing: bool
+) -> dict[str, dict[str, dict[str, int]]]:
+    """source -> catalog status (missing, corrupt) -> split -> images of `sources` that the
+    selection of `plan_shards` leaves out; empty with `allow_missing` (it keeps every image).
+    Images without a split count under "none"."""
+    if allow_missing or not sources:
+        return {}
+    rows = con.execute(
+        f"SELECT source, status, coalesce(split, 'none'), count(*) FROM images "
+        f"WHERE source IN ({','.join('?' * len(sources))}) AND status <> 'ok' "
+        "GROUP BY ALL ORDER BY ALL",
+        list(sources),
+    ).fetchall()
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for source, status, split, n in rows:
+        out.setdefault(source, {}).setdefault(status, {})[split] = int(n)
+    return out
+
+
 def case_splits(
     con: duckdb.DuckDBPyConnection, sources: list[str]
 ) -> tuple[dict[tuple[str, str], str], int]:

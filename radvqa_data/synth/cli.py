@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 
 from radvqa_data.core.cli import (
+    AllowEmptyOpt,
     CatalogOpt,
     ExecutorOpt,
     ProgressOpt,
@@ -59,6 +60,7 @@ def synth_cmd(
     overwrite: bool = typer.Option(
         False, "--overwrite", help="Wipe shards of a different earlier run in --out."
     ),
+    allow_empty: AllowEmptyOpt = False,
     progress: ProgressOpt = True,
     base_url: str = typer.Option(
         None,
@@ -115,11 +117,14 @@ def synth_cmd(
         "(ignore).",
     ),
 ) -> None:
-    """Synthesize typed, grounded QA pairs into Parquet shards (resumable)."""
+    """Synthesize typed, grounded QA pairs into Parquet shards (resumable).
+
+    Exits 1 when no row comes out (the reasons are printed), unless --allow-empty."""
     with user_errors():
+        from radvqa_data.core.errors import EmptyOutputError
         from radvqa_data.synth.driver import run_synth
         from radvqa_data.synth.registry import build_generator
-        from radvqa_data.synth.report import print_synth_summary
+        from radvqa_data.synth.report import empty_synth_reason, print_synth_summary
 
         llm_options = {
             "base_url": base_url,
@@ -158,8 +163,11 @@ def synth_cmd(
             progress=progress,
             executor=executor,
             ray_address=ray_address,
+            allow_empty=allow_empty,
         )
         print_synth_summary(summary)
+        if not summary.manifest.get("qa_rows") and not allow_empty:
+            raise EmptyOutputError(empty_synth_reason(summary.manifest, out))
 
 
 @app.command("describe")

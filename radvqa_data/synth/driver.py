@@ -20,18 +20,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from radvqa_data.core.db import connect
-from radvqa_data.core.errors import InputError
+from radvqa_data.core.errors import ALLOW_EMPTY_HINT, EmptyOutputError, InputError
 from radvqa_data.core.progress import progress_bar
 from radvqa_data.reader.catalog import source_kinds
 from radvqa_data.reader.image_records import (
     case_splits,
     catalog_fingerprint,
+    images_left_out,
     load_shard,
     plan_shards,
     texts_without_entities,
 )
 from radvqa_data.synth.config import BENCHMARK_KINDS, SynthConfig
-from radvqa_data.synth.manifest import backend_totals, shard_stats, write_manifest
+from radvqa_data.synth.manifest import backend_totals, shard_stats, splits_text, write_manifest
 from radvqa_data.synth.progress import ShardProgress, counted
 from radvqa_data.synth.shard_job import ShardJob, ShardResult, ray_placement, synth_shard
 from radvqa_data.synth.shards import claim_output, finished_shards, write_shard
@@ -52,6 +53,8 @@ class SynthSummary:
     manifest: dict = field(default_factory=dict)
     generator_summary: dict = field(default_factory=dict)  # the backend's own counters, this run
     warnings: list[str] = field(default_factory=list)
+    # What the run did not do and why, one line per reason (images left out, no train split)
+    not_done: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -105,8 +108,13 @@ def run_synth(
     progress: bool = True,
     executor: str = "local",
     ray_address: str | None = None,
+    allow_empty: bool = False,
 ) -> SynthSummary:
     """Synthesize QA shards into `out` (resuming finished shards of the same run).
+
+    No image to read raises `EmptyOutputError` before anything is written (the reasons: images
+    without a file, benchmark sources left out), unless `allow_empty`; `summary.not_done` names
+    every reason rows are missing, one line each (the CLI also exits non-zero on 0 rows).
 
     `executor`: `local` (this process) or `ray` (a Ray Data map over the shards on the cluster
     at `ray_address`, default a local Ray instance; the workers read the catalog file, so it
@@ -121,6 +129,8 @@ def run_synth(
     out = Path(out)
     with connect(catalog, read_only=True) as con:
         sources = resolve_sources(con, config.sources)
+        left_out = images_left_out(con, sources, allow_missing=config.allow_missing_images)
+        not_done = _left_out_lines(left_out) + _benchmarks_left_out(con, config.sources)
         # the caller's config stays as it was: this run's copy names its sources and settings
         config = dataclasses.replace(
             config,
@@ -128,19 +138,22 @@ def run_synth(
             generator_settings={**config.generator_settings, **generator.settings},
         )
         fp = catalog_fingerprint(con, sources)
-        # The resolved config rides along so that a refused rerun can name what changed.
-        resolved = json.loads(json.dumps(config.resolved(), default=str))
-        claim_output(
-            out,
-            {"config": config.fingerprint(), "catalog": fp, "resolved": resolved},
-            overwrite=overwrite,
-        )
         plans = plan_shards(
             con,
             sources,
             allow_missing=config.allow_missing_images,
             shard_size=config.shard_size,
             limit=config.limit,
+        )
+        if not plans and not allow_empty:  # before claiming `out`: nothing is written
+            why = "; ".join(not_done) or f"sources {', '.join(sources)} hold no image"
+            raise EmptyOutputError(f"no image to synthesize from: {why}; {ALLOW_EMPTY_HINT}")
+        # The resolved config rides along so that a refused rerun can name what changed.
+        resolved = json.loads(json.dumps(config.resolved(), default=str))
+        claim_output(
+            out,
+            {"config": config.fingerprint(), "catalog": fp, "resolved": resolved},
+            overwrite=overwrite,
         )
         overrides, conflicts = case_splits(con, sources)
         done = finished_shards(out)
@@ -168,7 +181,10 @@ def run_synth(
             done=done,
             case_conflicts=conflicts,
             generator=generator.name,
+            left_out=left_out,
+            not_done=not_done,
         )
+        summary.not_done = list(summary.manifest["not_done"])
         # Under Ray each worker counted on its own copy of the generator: `_run_remote` sums
         # the shards' counters instead.
         if not ex.remote:
@@ -229,6 +245,34 @@ def _run_remote(ex, job: ShardJob, todo: list, run: _Run) -> None:
                 "candidates": dict(candidates),
                 "backend": backend_totals(backend),
             }
+
+
+def _left_out_lines(left_out: dict[str, dict[str, dict[str, int]]]) -> list[str]:
+    """One line per (source, reason) of images the run does not read."""
+    lines = []
+    for source, by_status in left_out.items():
+        for status, by_split in by_status.items():
+            n = sum(by_split.values())
+            if status == "missing":
+                what = f"{n:,} records without an image file"
+                fix = "pass --allow-missing-images for caption-only rows"
+            else:
+                what = f"{n:,} images the catalog could not decode ({status})"
+                fix = "see the catalog's ingest_issues table"
+            lines.append(f"{source}: {what} ({splits_text(by_split)}): no rows; {fix}")
+    return lines
+
+
+def _benchmarks_left_out(con, requested: list[str]) -> list[str]:
+    """Benchmark sources the default selection skips (their images are evaluation data)."""
+    if requested:
+        return []
+    return [
+        f"{name}: benchmark source ({kind}), not synthesized from: its images are evaluation "
+        "data; name it in --sources to use it anyway"
+        for name, kind in source_kinds(con).items()
+        if kind in BENCHMARK_KINDS
+    ]
 
 
 def _missing_entities_warning(generator: Generator, missing: int, catalog) -> str:

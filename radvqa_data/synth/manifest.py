@@ -14,6 +14,7 @@ from pathlib import Path
 from radvqa_data.core import atomic
 from radvqa_data.core.answers import CLOSED
 from radvqa_data.core.shards import ShardDir
+from radvqa_data.core.splits import TRAIN
 from radvqa_data.reader.image_records import ShardPlan
 from radvqa_data.synth.config import SynthConfig
 
@@ -135,8 +136,13 @@ def write_manifest(
     done: dict[int, dict],
     case_conflicts: int,
     generator: str,
+    left_out: dict | None = None,
+    not_done: list[str] | None = None,
 ) -> dict:
-    """Sum the shards' counts into `out/manifest.json` (atomically) and return it."""
+    """Sum the shards' counts into `out/manifest.json` (atomically) and return it.
+
+    `left_out`: images the run did not read (`images_left_out`); `not_done`: one line per
+    reason rows are missing; a missing train split is added to them here, from the counts."""
     shards = [done[p.index] for p in plans if p.index in done]
     yes_no: dict[str, Counter] = defaultdict(Counter)
     cases: dict[str, set] = defaultdict(set)
@@ -174,11 +180,41 @@ def write_manifest(
         "case_split_violations": sum(
             1 for v in cases.values() if len(v) > 1
         ),  # in the rows written: must be 0
+        # images of the selected sources not read: source -> status -> split -> images
+        "images_left_out": left_out or {},
         "generator": generator,
         "backend_counters": backend_totals(shards),  # LLM backends, over the finished shards
         "config": config.resolved(),
         "catalog": {"path": str(Path(catalog).resolve()), "fingerprint": catalog_fp},
         "code_version": code_version(),
     }
+    manifest["not_done"] = list(not_done or []) + train_split_note(manifest, left_out or {})
     atomic.write_json(ShardDir(out).manifest, manifest)
     return manifest
+
+
+def splits_text(counts: dict[str, int]) -> str:
+    """``test 2,236, validation 2,218``: counts per split, largest first."""
+    return ", ".join(f"{s} {n:,}" for s, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def train_split_note(manifest: dict, left_out: dict) -> list[str]:
+    """A missing train split, said with the run's rows per split and what would bring it
+    ([] when there are train rows, or no rows at all: the empty run says so itself)."""
+    by_split = manifest.get("by_split") or {}
+    if not manifest.get("qa_rows") or by_split.get(TRAIN):
+        return []
+    missing_train = sum(
+        per_split.get(TRAIN, 0)
+        for by_status in left_out.values()
+        for per_split in by_status.values()
+    )
+    why = (
+        f"{missing_train:,} train records have no usable image file"
+        if missing_train
+        else "the sources read have no train split"
+    )
+    return [
+        f"no train split: 0 train rows ({splits_text(by_split)}); {why}; "
+        "`radvqa-train run` and the llava/sharegpt train file need train rows"
+    ]

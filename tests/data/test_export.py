@@ -306,7 +306,7 @@ def test_rerun_reuses_images_and_a_new_format_replaces_the_old_files(sample_shar
         again["images"]["already_there"] == first["images"]["images"] == again["images"]["images"]
     )
     assert again["images"]["written"] == 0
-    export(shards, out, "messages")
+    export(shards, out, "messages", "--overwrite")  # another format: only when asked
     assert not (out / "images").exists() and not list(out.glob("*.json"))[1:]  # only export.json
     assert sorted(p.name for p in out.iterdir()) == ["README.md", "data", "export.json"]
     foreign = tmp_path / "foreign"

@@ -40,7 +40,9 @@ def test_card_parses_and_its_counts_match_the_manifest(fmt, exports, sample_shar
     card = DatasetCard.load(out / "README.md")  # a local file: no network
     meta = card.data.to_dict()
     assert meta["task_categories"] == ["visual-question-answering"] and meta["language"] == ["en"]
-    assert meta["license"] == "unknown"  # MedPix 2.0 publishes no licence
+    # MedPix 2.0 publishes no licence: `other`, with what is known per source (not `unknown`)
+    assert meta["license"] == "other"
+    assert meta["license_details"] == "medpix2: none published (NLM MedPix content; see note)"
     man = json.loads((sample_shards["shards"] / "manifest.json").read_text())
     assert meta["size_categories"] == [size_category(man["qa_rows"])]
     data_files = meta["configs"][0]["data_files"]

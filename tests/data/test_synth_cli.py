@@ -43,11 +43,21 @@ def test_entities_then_synth_on_a_small_catalog(tmp_path: Path, shared_data):
     r = runner.invoke(
         app, ["synth", "--catalog", str(cat), "--out", str(tmp_path / "early"), "--no-progress"]
     )
+    # every record lacks its image file: nothing to read, and the error says why
+    assert r.exit_code == 1 and "40 records without an image file" in r.output
+    r = runner.invoke(
+        app,
+        ["synth", "--catalog", str(cat), "--out", str(tmp_path / "early"), "--no-progress"]
+        + ["--allow-empty"],
+    )
     assert r.exit_code == 0 and "have no entities yet" in r.output
     r = runner.invoke(app, ["entities", "--catalog", str(cat), "--no-progress", "-j", "1"])
     assert r.exit_code == 0, r.output
     out = tmp_path / "shards"
-    r = runner.invoke(app, ["synth", "--catalog", str(cat), "--out", str(out), "--no-progress"])
+    r = runner.invoke(
+        app,
+        ["synth", "--catalog", str(cat), "--out", str(out), "--no-progress", "--allow-empty"],
+    )
     assert r.exit_code == 0, r.output
     assert "no entities yet" not in r.output
     assert json.loads((out / "manifest.json").read_text())["images"] == 0  # all images "missing"
@@ -186,6 +196,7 @@ def test_llm_backend_plugs_into_the_same_driver(tmp_path: Path, shared_data):
             "--no-progress",
             "--concurrency",
             "1",
+            "--allow-empty",  # a tiny random LLM's replies: every row may be a reject
         ],
     )
     assert r.exit_code == 0, r.output

@@ -60,12 +60,14 @@ HAND_WRITTEN_REPLY = (
 
 
 def synth_cli(args: list[str]) -> object:
-    """Run `radvqa-data synth ...` in-process (the real app, as a user types it)."""
+    """Run `radvqa-data synth ...` in-process (the real app, as a user types it). With
+    `--allow-empty`: the tiny random LLMs of the tests reply noise, so every row may be a
+    reject, which is what these runs check (without it synth exits 1 on 0 rows)."""
     from typer.testing import CliRunner
 
     from radvqa_data.cli import app
 
-    return CliRunner().invoke(app, ["synth", *args])
+    return CliRunner().invoke(app, ["synth", *args, "--allow-empty"])
 
 
 def check_synth_output(out: Path, backend: str, model: str, n_images: int) -> None:

@@ -45,7 +45,9 @@ def test_rows_without_image_file_are_dropped_and_counted(toy_data, tmp_path):
     [
         ("synthetic", {}, "--shards"),
         ("vqa-rad:test", {}, "--catalog"),
-        ("vqa-rad:nosplit", {"catalog": True}, "no benchmark rows"),
+        # the source is there, the split name is wrong: the valid splits are listed
+        ("vqa-rad:nosplit", {"catalog": True}, r"no split 'nosplit' in vqa-rad \(valid: vqa-rad:"),
+        ("slake:test", {"catalog": True}, "no benchmark rows for source 'slake'"),
         ("whatever", {"catalog": True}, "expected synthetic"),
     ],
 )
