@@ -183,8 +183,13 @@ def failure_patterns(df: pl.DataFrame, *, min_size: int = 1) -> pl.DataFrame:
         .filter(pl.col("n") >= min_size)
         .sort(["n", "accuracy"], descending=[True, False])
     )
+
+    def known(value: str, what: str) -> str:  # "(unknown) · abdomen" reads as a typo
+        return f"{what} unknown" if value == "(unknown)" else value
+
     labels = [
-        f"{m} · {o} · {q} questions: {FLAG_LABELS[f]}" for q, m, o, f in g.select(keys).iter_rows()
+        f"{known(m, 'modality')} · {known(o, 'organ')} · {q} questions: {FLAG_LABELS[f]}"
+        for q, m, o, f in g.select(keys).iter_rows()
     ]
     return g.with_columns(
         pl.Series("pattern_id", [f"p{i + 1}" for i in range(g.height)]),
