@@ -134,3 +134,37 @@ def test_organs_are_the_catalogs_regions_in_catalog_eval_and_diag(sample_report,
     assert set(ev["by_organ"]) <= ORGAN_NAMES and set(ev["by_organ"]) >= {"abdomen", "head"}
     groups = pl.read_parquet(out / "groups.parquet").filter(pl.col("dimension") == "organ")
     assert set(groups["value"]) == set(ev["by_organ"])
+
+
+def test_real_vqa_rad_always_yes_is_evals_figure_for_yes_answers(tmp_path, shared_data):
+    """On the real VQA-RAD test split: answering "yes" everywhere through `radvqa-train eval`
+    gives exactly the always-yes baseline, and its closed_accuracy is the share of closed
+    questions whose reference is yes (read from the source JSON, not from our scorer)."""
+    from radvqa_data.catalog.ingest import add_source
+    from radvqa_data.catalog.sources.vqarad import JSON_NAME
+    from radvqa_diag.baselines import baseline_metrics, model_metrics
+    from radvqa_train.evaluate import evaluate
+    from tests.conftest import dataset
+
+    src = dataset(shared_data, "vqa-rad")
+    cat = tmp_path / "cat.duckdb"
+    add_source(cat, "vqa-rad", src, progress=False)
+    raw = json.loads((src / JSON_NAME).read_text())
+    test = [r for r in raw if str(r["phrase_type"]).startswith("test")]
+    answers = tmp_path / "yes.jsonl"
+    answers.write_text(
+        "".join(json.dumps({"id": str(r["qid"]), "prediction": "yes"}) + "\n" for r in test)
+    )
+    evaluate(
+        "vqa-rad:test", predictions=answers, catalog=cat, out=tmp_path / "eval", progress=False
+    )
+    ev = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    df = pl.read_parquet(tmp_path / "eval" / "predictions.parquet")
+    base = baseline_metrics(df)["always_yes"]
+    for key in SHOWN:
+        assert base[key] == ev["overall"][key] == model_metrics(df)[key], key
+    closed = [r for r in test if str(r["answer_type"]).strip().upper() == "CLOSED"]
+    yes = [r for r in closed if str(r["answer"]).strip().lower() == "yes"]
+    assert ev["overall"]["n_closed"] == len(closed)
+    assert ev["overall"]["closed_accuracy"] == pytest.approx(len(yes) / len(closed), abs=1e-6)
+    assert set(ev["by_organ"]) == {"abdomen", "chest", "head"}  # not ABD / CHEST / HEAD
