@@ -178,10 +178,17 @@ def render(
             f"<pre class='cmd' id='fix-all'>{html.escape(totals['fix_command'])}</pre>"
             "or one check at a time with the command in its section.</div>"
         )
+    elif findings and totals.get("qa_rows") is None:
+        out.append(
+            f"<div class='todo'><b>{len(findings)} finding(s)</b> among the catalog's own "
+            "sources. <code>--fix</code> cleans QA rows: audit your QA shards or table "
+            "(<code>radvqa-data audit INPUT --catalog ... --fix OUT</code>) to take out the rows "
+            "these findings touch.</div>"
+        )
     elif findings:
         out.append(
-            f"<div class='todo'><b>{len(findings)} finding(s).</b> Nothing for --fix to take "
-            "out (no QA rows were audited, or the findings are not on rows).</div>"
+            f"<div class='todo'><b>{len(findings)} finding(s)</b>, none on a QA row that "
+            "<code>--fix</code> would take out (see each check's note).</div>"
         )
     else:
         out.append("<div class='todo'><b>No findings.</b></div>")

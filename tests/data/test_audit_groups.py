@@ -134,3 +134,25 @@ def test_format_detail_rounds_floats_and_hides_internal_keys():
         {"scale": 0.7262901066733535, "half": 3, "path_a": "/x.png", "k_a": 4, "ncc": 0.99912}
     )
     assert got == "scale=0.726, half=3, ncc=0.999"
+
+
+def test_catalog_only_audit_says_how_to_fix_rows_instead_of_a_command():
+    from radvqa_data.audit.findings import Finding, Side
+    from radvqa_data.audit.groups import summarize, totals
+    from radvqa_data.audit.html import render
+
+    f = Finding(
+        "benchmark_image",
+        Side("medpix2", "test", "MPX1_synpic1"),
+        Side("vqa-rad", None, "synpic1.jpg", splits=("train", "test")),
+        "ncc-aligned",
+        0.98,
+        {"ncc": 0.98123456, "scale": 0.7262901066733535},
+    )
+    groups = summarize([f], None, {"benchmark_image": "warn"}, None)
+    tot = totals([f], None, None)
+    assert tot == {"qa_rows": None, "affected_qa_rows": None, "fix_command": None}
+    assert groups[0]["kind"] == "benchmark_image" and groups[0]["affected_qa_rows"] is None
+    page = render([f], {"benchmark_image": "warn"}, "t", {}, groups, tot)
+    assert "among the catalog's own sources" in page and "<pre class='cmd'" not in page
+    assert "vqa-rad:train+test  synpic1.jpg" in page and "scale=0.726" in page
