@@ -84,6 +84,13 @@ def report(
         "--layers",
         help="LM layers averaged into the attention map, e.g. '10,11,12' (default: all).",
     ),
+    min_pattern_cases: int = typer.Option(
+        3,
+        "--min-pattern-cases",
+        min=1,
+        help="Failure patterns with fewer cases are folded away in the page (all are in "
+        "summary.json).",
+    ),
     progress: ProgressOpt = True,
 ) -> None:
     """Saliency + failure-mode report for a set of predictions (opens from disk, no server).
@@ -99,6 +106,7 @@ def report(
             confident=confident,
             layers=_parse_layers(layers),
             progress=progress,
+            min_pattern_cases=min_pattern_cases,
         )
         page = build_report(predictions, model, out, catalog, opts)
         _print_summary(out / "summary.json")
@@ -134,14 +142,25 @@ def _print_summary(path: Path) -> None:
     t.add_row("analyzed / skipped", f"{s['n_analyzed']} / {s['n_failed_items']}")
     acc = s["accuracy"]
     t.add_row(
-        "accuracy (95% CI)",
+        "accuracy, all rows (95% CI)",
         f"{acc:.3f} ({s['accuracy_ci95'][0]:.3f}-{s['accuracy_ci95'][1]:.3f})"
         if acc is not None
         else "-",
     )
+    if s.get("metrics"):  # eval's names and figures, then what guessing scores
+        h = s["headline"]
+        t.add_row(f"{h} (as radvqa-train eval)", f"{s['metrics'][h]:.3f}")
+        for name, m in s["baselines"].items():
+            t.add_row(f"{h}, baseline {name}", f"{m[h]:.3f}" if m[h] is not None else "-")
     for flag, n in s["flag_counts"].items():
         t.add_row(f"flag {flag}", str(n))
-    t.add_row("failure patterns", str(len(s["patterns"])))
+    folded = s.get("n_patterns_folded", 0)
+    t.add_row(
+        "failure patterns",
+        f"{len(s['patterns']) - folded} (+{folded} with < {s['min_pattern_cases']} cases)"
+        if folded
+        else str(len(s["patterns"])),
+    )
     spe = s["timing"]["seconds_per_example"]
     if spe is not None:
         t.add_row(f"saliency + signals s/example ({s['timing']['device']})", f"{spe:.3f}")

@@ -33,6 +33,18 @@ FLAG_LABELS = {
     "inconsistent_paraphrase": "inconsistent under paraphrase",
 }
 
+#: each flag as the report defines it where it shows the flag
+FLAG_DEFINITIONS = {
+    "confidently_wrong": "a wrong answer given with confidence at or above the run's "
+    "'confident' threshold (confidence: geometric mean of the answer tokens' probabilities)",
+    "off_anatomy": f"less than {OFF_ANATOMY_BODY_SHARE:.0%} of the relevance map lies on the "
+    "body (the image's foreground): the model looked beside the patient",
+    "on_markers": f"at least {ON_MARKERS_SHARE:.0%} of the relevance lies on burned-in text, "
+    "rulers or markers",
+    "inconsistent_paraphrase": "the model answers a question and its VQA-RAD paraphrase "
+    "(same linked_id) differently",
+}
+
 
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     """Wilson score interval of a proportion k/n (95 % by default); (nan, nan) when n == 0."""
@@ -171,8 +183,13 @@ def failure_patterns(df: pl.DataFrame, *, min_size: int = 1) -> pl.DataFrame:
         .filter(pl.col("n") >= min_size)
         .sort(["n", "accuracy"], descending=[True, False])
     )
+
+    def known(value: str, what: str) -> str:  # "(unknown) · abdomen" reads as a typo
+        return f"{what} unknown" if value == "(unknown)" else value
+
     labels = [
-        f"{m} · {o} · {q} questions: {FLAG_LABELS[f]}" for q, m, o, f in g.select(keys).iter_rows()
+        f"{known(m, 'modality')} · {known(o, 'organ')} · {q} questions: {FLAG_LABELS[f]}"
+        for q, m, o, f in g.select(keys).iter_rows()
     ]
     return g.with_columns(
         pl.Series("pattern_id", [f"p{i + 1}" for i in range(g.height)]),

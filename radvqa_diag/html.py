@@ -33,6 +33,30 @@ def pct(x: float | None) -> str:
     return f"{100 * x:.1f}%"
 
 
+def verdict(summary: dict) -> str | None:
+    """One sentence: does the model beat guessing on its headline figure?"""
+    from radvqa_diag.baselines import BASELINE_LABELS
+
+    if not summary.get("metrics"):
+        return None
+    h = summary["headline"]
+    ours = summary["metrics"][h]
+    base = {k: m[h] for k, m in summary["baselines"].items() if m[h] is not None}
+    if ours is None or not base:
+        return None
+    name, best = max(base.items(), key=lambda kv: kv[1])
+    label = BASELINE_LABELS[name]
+    if ours < best:
+        return (
+            f"The model scores {pct(ours)} on {h}, {100 * (best - ours):.1f} points below the "
+            f"{label} baseline ({pct(best)}): it does worse than a guess that ignores the image."
+        )
+    return (
+        f"The model scores {pct(ours)} on {h}, {100 * (ours - best):.1f} points above the best "
+        f"baseline, {label} ({pct(best)})."
+    )
+
+
 def _num(x) -> float:
     return float("nan") if x is None else float(x)
 
@@ -96,7 +120,25 @@ def render_report(
     env = Environment(
         loader=PackageLoader("radvqa_diag", "templates"), autoescape=select_autoescape()
     )
+    from radvqa_diag.baselines import (
+        BASELINE_DEFINITIONS,
+        BASELINE_LABELS,
+        DEFINITIONS,
+        SHOWN,
+    )
+
+    n_min = summary.get("min_pattern_cases", 1)
     html = env.get_template("report.html.jinja").render(
+        shown=SHOWN,
+        metric_defs=DEFINITIONS,
+        baseline_labels=BASELINE_LABELS,
+        baseline_defs=BASELINE_DEFINITIONS,
+        verdict=verdict(summary),
+        flag_defs=failures.FLAG_DEFINITIONS,
+        flag_labels=failures.FLAG_LABELS,
+        big_patterns=[p for p in patterns.to_dicts() if p["n"] >= n_min],
+        small_patterns=[p for p in patterns.to_dicts() if p["n"] < n_min],
+        min_pattern_cases=n_min,
         s=summary,
         pct=pct,
         groups=groups.to_dicts(),

@@ -35,6 +35,7 @@ class ReportOptions:
     confident: float | None = None  # confidence threshold of `confidently_wrong`; None: automatic
     layers: list[int] | None = None  # LM layers averaged into the `attention` map; None: all
     progress: bool = True
+    min_pattern_cases: int = 3  # patterns with fewer cases are folded away in index.html
 
 
 def _fingerprint(predictions: Path, model: Path, opts: ReportOptions) -> str:
@@ -145,6 +146,8 @@ def build_report(
         assets[r["id"]] = {k: f"assets/{r['slug']}/{v}" for k, v in files.items()}
 
     summary = _summary(table, groups, patterns, threshold, timing, predictions, model, catalog)
+    summary["min_pattern_cases"] = opts.min_pattern_cases
+    summary["n_patterns_folded"] = int((patterns["n"] < opts.min_pattern_cases).sum())
     write_parquet(out / "examples.parquet", table)
     write_parquet(out / "groups.parquet", groups)
     write_parquet(out / "patterns.parquet", patterns)
@@ -176,6 +179,8 @@ def _summary(table, groups, patterns, threshold, timing, predictions, model, cat
         "failed_items": errors[:50],
         "accuracy": k / n if n else None,
         "accuracy_ci95": [lo, hi],
+        # eval's own figures and the trivial baselines (None without reference answers)
+        **_scored_summary(table),
         "primary_method": PRIMARY,
         "confidence_threshold": threshold,
         "flag_counts": flag_counts,
@@ -191,4 +196,24 @@ def _summary(table, groups, patterns, threshold, timing, predictions, model, cat
             else None,
         },
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def _scored_summary(table: pl.DataFrame) -> dict:
+    """`metrics` (as `radvqa-train eval` computes them for these predictions), `baselines`
+    (always-yes, type majority) and their Wilson intervals on the headline figure; all None when
+    the predictions carry no reference answers (then only `accuracy`, from `correct`, exists)."""
+    from radvqa_diag.baselines import baseline_metrics, model_metrics
+
+    if "reference" not in table.columns or table["reference"].is_null().any():
+        return {"headline": None, "metrics": None, "baselines": None, "headline_ci95": None}
+    m = model_metrics(table)
+    headline = "closed_accuracy" if m["n_closed"] else "accuracy"
+    n = m["n_closed"] if headline == "closed_accuracy" else m["n"]
+    k = round(m[headline] * n) if m[headline] is not None else 0
+    return {
+        "headline": headline,
+        "metrics": m,
+        "baselines": baseline_metrics(table),
+        "headline_ci95": list(failures.wilson(k, n)),
     }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -19,6 +20,9 @@ from radvqa_data.core.cli import (
     RayAddressOpt,
     user_errors,
 )
+
+if TYPE_CHECKING:
+    from radvqa_data.audit.groups import FixCommand
 
 app = typer.Typer()
 
@@ -208,17 +212,21 @@ def run_request(req: AuditRequest) -> int:
     res = run_audit(opts)
     print_check_lines(res.findings, res.checks_run, kinds)
     if report is not None:
+        from radvqa_data.audit.groups import summarize, totals
         from radvqa_data.audit.html import write_report_html
 
-        write_audit_json(report / "audit.json", res.findings)
         status = {k: st for st, k, _ in check_lines(res.findings, res.checks_run, kinds)}
+        fix_cmd = fix_command(req)
+        groups = summarize(res.findings, res.rows, status, fix_cmd)
+        tot = totals(res.findings, res.rows, fix_cmd)
+        write_audit_json(report / "audit.json", res.findings, groups, tot)
         meta = {
             "rows": str(res.n_rows),
             "images": str(res.n_images),
             "against": ", ".join(res.against) or "-",
             "inputs": ", ".join(str(p) for p in inputs) or "(catalog)",
         }
-        write_report_html(report / "report.html", res.findings, status, meta)
+        write_report_html(report / "report.html", res.findings, status, meta, groups, tot)
         typer.echo(f"report: {report / 'audit.json'}, {report / 'report.html'}")
     if fix is not None and res.rows is not None:
         from radvqa_data.audit.fix import write_fixed
@@ -249,3 +257,30 @@ def run_request(req: AuditRequest) -> int:
         )
         return 1
     return 0
+
+
+def fix_command(req: AuditRequest) -> FixCommand:
+    """The request as the `--fix` command a reader of the report runs next: the same inputs and
+    the options that change what is found, `--fix` to the request's folder or INPUT-clean."""
+    from radvqa_data.audit.groups import FixCommand
+
+    opts: list[str] = []
+    if req.columns:
+        opts += ["--columns", req.columns]
+    if req.threshold != NEAR_DUP_THRESHOLD:
+        opts += ["--threshold", f"{req.threshold:g}"]
+    if req.boilerplate_cases != BOILERPLATE_MAX_CASES:
+        opts += ["--boilerplate-cases", str(req.boilerplate_cases)]
+    if req.caption_fields != "caption":
+        opts += ["--caption-fields", req.caption_fields]
+    if req.no_images:
+        opts.append("--no-images")
+    if req.decisions is not None:
+        opts += ["--decisions", str(req.decisions)]
+    return FixCommand(
+        inputs=list(req.inputs),
+        catalog=req.catalog,
+        against=list(req.against),
+        options=opts,
+        out=req.fix,
+    )

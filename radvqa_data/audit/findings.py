@@ -1,8 +1,9 @@
 """The audit's one record type: a finding, with its two sides, method and score.
 
 `audit.json` is ``{"findings": [...], "counts": {KIND: n}}``; each finding is
-``{"kind", "a": {"source", "split", "image_id", "row_id", "text"}, "b": {...}, "method", "score"}``.
-Image ids are the catalog's (the source's own names).
+``{"kind", "a": {"source", "split", "image_id", "row_id", "text", "splits"}, "b": {...}, "method",
+"score"}``; `splits` lists the splits an image serves when `split` is null because it serves
+several (VQA-RAD). Image ids are the catalog's (the source's own names).
 """
 
 from __future__ import annotations
@@ -40,6 +41,15 @@ class Side:
     image_id: str | None
     row_id: str | None = None
     text: str | None = None
+    #: every split the image serves when `split` is None because it serves several (a VQA-RAD
+    #: image carries train and test questions); None otherwise
+    splits: tuple[str, ...] | None = None
+
+    @property
+    def where(self) -> str:
+        """`source:split` for a person: `vqa-rad:train+test` for an image in both splits."""
+        split = self.split or ("+".join(self.splits) if self.splits else "-")
+        return f"{self.source}:{split}"
 
 
 @dataclass(frozen=True)

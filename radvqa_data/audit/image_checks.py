@@ -164,7 +164,9 @@ def verify(
 
 
 def _side(r: dict) -> Side:
-    return Side(r["source"], r["split"], r["image_id"], None, None)
+    splits = r.get("splits")  # protected images only: the splits their questions are in
+    many = tuple(splits) if r["split"] is None and splits else None
+    return Side(r["source"], r["split"], r["image_id"], None, None, many)
 
 
 def _finding(kind: str, a: dict, b: dict, v: Verdict, via: str) -> Finding:

@@ -69,8 +69,32 @@ def protected_images(con: duckdb.DuckDBPyConnection, sets: list[Against]) -> pl.
             frames.append(df.with_columns(pl.lit(a.split).alias("split")))
     if not frames:
         return pl.DataFrame()
-    return pl.concat(frames, how="diagonal_relaxed").unique(
+    imgs = pl.concat(frames, how="diagonal_relaxed").unique(
         ["source", "image_id"], keep="first", maintain_order=True
+    )
+    return imgs.join(_qa_splits(con, sets), on=["source", "image_id"], how="left")
+
+
+#: how splits are listed for a person: train before validation before test
+_SPLIT_ORDER = {"train": 0, "validation": 1, "test": 2}
+
+
+def _qa_splits(con: duckdb.DuckDBPyConnection, sets: list[Against]) -> pl.DataFrame:
+    """(source, image_id, splits): every split whose benchmark questions an image carries, so
+    that an image serving train and test questions (split NULL in the catalog) reads
+    `vqa-rad:train+test` in the report rather than `vqa-rad:-`."""
+    frames = [benchmark_questions(con, a.source) for a in {a.source: a for a in sets}.values()]
+    frames = [f.select("source", "image_id", "split") for f in frames if f.height]
+    if not frames:
+        return pl.DataFrame(
+            schema={"source": pl.String, "image_id": pl.String, "splits": pl.List(pl.String)}
+        )
+    qa = pl.concat(frames).drop_nulls("split").unique()
+    return (
+        qa.with_columns(pl.col("split").replace_strict(_SPLIT_ORDER, default=9).alias("_o"))
+        .sort("source", "image_id", "_o", "split")
+        .group_by("source", "image_id", maintain_order=True)
+        .agg(pl.col("split").alias("splits"))
     )
 
 

@@ -21,14 +21,33 @@ CHECK_TITLES = {
 }
 
 
-def audit_json(findings: list[Finding]) -> dict[str, Any]:
-    """The `audit.json` object: ``{"findings": [...], "counts": {KIND: n}}``."""
-    return {"findings": [f.to_dict() for f in findings], "counts": count_by_kind(findings)}
+def audit_json(
+    findings: list[Finding],
+    groups: list[dict[str, Any]] | None = None,
+    totals: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The `audit.json` object: ``{"findings": [...], "counts": {KIND: n}}`` plus, when given,
+    ``groups`` (per check in report order, `radvqa_data.audit.groups.summarize`) and ``totals``
+    (QA rows, rows `--fix` takes out, the command), the figures the report shows."""
+    doc: dict[str, Any] = {
+        "findings": [f.to_dict() for f in findings],
+        "counts": count_by_kind(findings),
+    }
+    if groups is not None:
+        doc["groups"] = groups
+    if totals is not None:
+        doc["totals"] = totals
+    return doc
 
 
-def write_audit_json(path: Path, findings: list[Finding]) -> None:
+def write_audit_json(
+    path: Path,
+    findings: list[Finding],
+    groups: list[dict[str, Any]] | None = None,
+    totals: dict[str, Any] | None = None,
+) -> None:
     """Write `audit.json` atomically."""
-    write_json(path, audit_json(findings))
+    write_json(path, audit_json(findings, groups, totals))
 
 
 def status_of(kind: str, findings: list[Finding], fail_on: set[str]) -> str:

@@ -149,7 +149,7 @@ BENCHMARK_QA = Table(
         _c("question_type_raw", V),
         _c("phrase_type", V, "VQA-RAD freeform / para / test_freeform / test_para"),
         _c("linked_id", V, "VQA-RAD qid_linked_id: a question and its paraphrase share it"),
-        _c("organ", V),
+        _c("organ", V, "images.region's vocabulary (VQA-RAD ABD -> abdomen); raw: extra.organ_raw"),
         _c("modality", V),
         _c("extra", J),
     ),

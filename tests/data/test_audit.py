@@ -128,10 +128,11 @@ def test_qa_table_known_duplicates_report_exit_code_and_fix(tmp_path: Path) -> N
     assert res.exit_code == 1, res.output  # cross-split duplicates and the group leak are leakage
     assert "FAIL" in res.output and "PASS" not in res.output.split("qa_duplicate")[0]
     doc = json.loads((rep / "audit.json").read_text())
-    assert set(doc) == {"findings", "counts"} and set(doc["counts"]) == set(KINDS)
+    assert set(doc) == {"findings", "counts", "groups", "totals"}
+    assert set(doc["counts"]) == set(KINDS)
     for f in doc["findings"]:
         assert set(f) == {"kind", "a", "b", "method", "score"}
-        assert set(f["a"]) == {"source", "split", "image_id", "row_id", "text"}
+        assert set(f["a"]) == {"source", "split", "image_id", "row_id", "text", "splits"}
     for kind, pairs in expected.items():
         assert _pairs(doc, kind) == pairs, kind
         assert doc["counts"][kind] == len(pairs)

@@ -58,11 +58,12 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
                         (content or "").lower(), "OTHER" if content else None
                     ),
                     "question_type_raw": content, "phrase_type": None, "linked_id": None,
-                    "organ": clean(row.get("location")),
+                    # the catalog's region vocabulary (Lung -> chest), raw value in extra
+                    "organ": normalize.region(clean(row.get("location"))),
                     "modality": normalize.modality(clean(row.get("modality"))),
                     "extra": {
                         "base_type": row.get("base_type"), "triple": row.get("triple"),
-                        "img_id": row.get("img_id"),
+                        "img_id": row.get("img_id"), "organ_raw": clean(row.get("location")),
                     },
                 }
             )  # fmt: skip

@@ -123,9 +123,11 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
                 "question_type_raw": clean(row.get("question_type")),
                 "phrase_type": clean(row.get("phrase_type")),
                 "linked_id": clean(row.get("qid_linked_id")),
-                "organ": clean(row.get("image_organ")),
+                # the catalog's region vocabulary (ABD -> abdomen), as `images.region` says
+                # it: one name for an organ in catalog, eval and diag; the raw value in extra
+                "organ": normalize.region(clean(row.get("image_organ"))),
                 "modality": None,
-                "extra": extra,
+                "extra": {**extra, "organ_raw": clean(row.get("image_organ"))},
             }
         )
         info = per_image.setdefault(
