@@ -1,12 +1,13 @@
 """`radvqa-data audit`: duplicates and train/test leakage, a report, an optional cleaned copy.
 
-The command parses its options into an `AuditRequest` and hands it to `run_request`, a plain
-function (tests and notebooks call it too); the checks are imported inside it.
+The command parses its options into an `AuditRequest` (the checks' `AuditOptions` plus what to
+do with the findings) and hands it to `run_request`, a plain function (tests and notebooks call
+it too); the checks are imported inside it, so `--help` stays fast.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,34 +21,77 @@ from radvqa_data.core.cli import (
     RayAddressOpt,
     user_errors,
 )
+from radvqa_data.core.errors import InputError
 
 if TYPE_CHECKING:
     from radvqa_data.audit.groups import FixCommand
+    from radvqa_data.audit.run import AuditOptions
 
 app = typer.Typer()
 
 
 @dataclass
 class AuditRequest:
-    """What the command line asks of an audit (see `audit --help` for each field)."""
+    """What the command line asks of an audit: the checks' `AuditOptions` (what is compared and
+    how) plus what is done with the findings (report, exit code, cleaned copy)."""
 
-    inputs: list[Path] = field(default_factory=list)
-    catalog: Path | None = None
-    against: list[str] = field(default_factory=list)
+    options: AuditOptions
     report: Path | None = None
     fail_on: str | None = None
     fix: Path | None = None
     fix_mode: str = "drop"
-    columns: str | None = None
-    threshold: float = NEAR_DUP_THRESHOLD
-    caption_fields: str = "caption"
-    no_images: bool = False
-    progress: bool = True
-    only: str | None = None
-    boilerplate_cases: int = BOILERPLATE_MAX_CASES
     decisions: Path | None = None
-    executor: str = "local"  # the image checks' descriptor pass and verification
-    ray_address: str | None = None
+
+
+def audit_options(
+    *,
+    inputs: list[Path],
+    catalog: Path | None,
+    against: list[str],
+    columns: str | None = None,
+    threshold: float = NEAR_DUP_THRESHOLD,
+    caption_fields: str = "caption",
+    no_images: bool = False,
+    only: str | None = None,
+    boilerplate_cases: int = BOILERPLATE_MAX_CASES,
+    executor: str = "local",
+    ray_address: str | None = None,
+    progress: bool = True,
+) -> AuditOptions:
+    """The command line's option values as `AuditOptions`; a bad value is an `InputError`."""
+    from radvqa_data.audit.findings import KINDS
+    from radvqa_data.audit.run import AuditOptions
+    from radvqa_data.executor.base import check_executor
+
+    check_executor(executor, ray_address)
+    only_kinds = None
+    if only:
+        only_kinds = frozenset(k.strip() for k in only.split(",") if k.strip())
+        if only_kinds - set(KINDS):
+            raise InputError(
+                f"--only: unknown kind(s) {', '.join(sorted(only_kinds - set(KINDS)))}; "
+                f"expected any of {', '.join(KINDS)}"
+            )
+    if boilerplate_cases < 2:
+        raise InputError(
+            f"--boilerplate-cases {boilerplate_cases}: expected 2 or more "
+            "(an answer in one case recurs nowhere)"
+        )
+    opts = AuditOptions(
+        inputs=list(inputs),
+        catalog=catalog,
+        against=list(against),
+        columns=columns,
+        caption_fields=tuple(f.strip() for f in caption_fields.split(",") if f.strip()),
+        images=not no_images,
+        progress=progress,
+        only=only_kinds,
+        executor=executor,
+        ray_address=ray_address,
+    )
+    opts.text = replace(opts.text, threshold=threshold)
+    opts.boilerplate = replace(opts.boilerplate, max_cases=boilerplate_cases)
+    return opts
 
 
 # The backslash keeps the docstring's first paragraph one line: typer's command list shows a
@@ -123,25 +167,28 @@ captions, groups.
 
     --catalog: the images, captions and benchmarks the checks compare against."""
     with user_errors():
+        opts = audit_options(
+            inputs=list(inputs or []),
+            catalog=catalog,
+            against=list(against or []),
+            columns=columns,
+            threshold=threshold,
+            caption_fields=caption_fields,
+            no_images=no_images,
+            only=only,
+            boilerplate_cases=boilerplate_cases,
+            executor=executor,
+            ray_address=ray_address,
+            progress=progress,
+        )
         code = run_request(
             AuditRequest(
-                inputs=list(inputs or []),
-                catalog=catalog,
-                against=list(against or []),
+                options=opts,
                 report=report,
                 fail_on=fail_on,
                 fix=fix,
                 fix_mode=fix_mode,
-                columns=columns,
-                threshold=threshold,
-                caption_fields=caption_fields,
-                no_images=no_images,
-                progress=progress,
-                only=only,
-                boilerplate_cases=boilerplate_cases,
                 decisions=decisions,
-                executor=executor,
-                ray_address=ray_address,
             )
         )
     if code:
@@ -150,35 +197,20 @@ captions, groups.
 
 def run_request(req: AuditRequest) -> int:
     """The command body as a plain function; returns the exit code."""
-    from dataclasses import replace
-
     from radvqa_data.audit.findings import KINDS, failing, parse_fail_on
     from radvqa_data.audit.report import check_lines, print_check_lines, write_audit_json
-    from radvqa_data.audit.run import AuditOptions, run_audit
-    from radvqa_data.core.errors import InputError
-    from radvqa_data.executor.base import check_executor
+    from radvqa_data.audit.run import run_audit
 
-    inputs, catalog, against, report, fail_on, fix, fix_mode, only = (
-        req.inputs,
-        req.catalog,
-        req.against,
+    opts = req.options
+    inputs, report, fail_on, fix, fix_mode = (
+        opts.inputs,
         req.report,
         req.fail_on,
         req.fix,
         req.fix_mode,
-        req.only,
     )
-    check_executor(req.executor, req.ray_address)
     kinds = parse_fail_on(fail_on)
-    only_kinds = None
-    if only:
-        only_kinds = frozenset(k.strip() for k in only.split(",") if k.strip())
-        if only_kinds - set(KINDS):
-            raise InputError(
-                f"--only: unknown kind(s) {', '.join(sorted(only_kinds - set(KINDS)))}; "
-                f"expected any of {', '.join(KINDS)}"
-            )
-    if not inputs and catalog is None:
+    if not inputs and opts.catalog is None:
         raise InputError(
             "nothing to audit: give INPUT (QA shards or a table) and/or --catalog FILE"
         )
@@ -190,25 +222,6 @@ def run_request(req: AuditRequest) -> int:
         from radvqa_data.core.decisions import read_decisions
 
         read_decisions(req.decisions)  # a bad file fails before the audit runs
-    opts = AuditOptions(
-        inputs=list(inputs),
-        catalog=catalog,
-        against=list(against),
-        columns=req.columns,
-        caption_fields=tuple(f.strip() for f in req.caption_fields.split(",") if f.strip()),
-        images=not req.no_images,
-        progress=req.progress,
-        only=only_kinds,
-        executor=req.executor,
-        ray_address=req.ray_address,
-    )
-    opts.text = replace(opts.text, threshold=req.threshold)
-    if req.boilerplate_cases < 2:
-        raise InputError(
-            f"--boilerplate-cases {req.boilerplate_cases}: expected 2 or more "
-            "(an answer in one case recurs nowhere)"
-        )
-    opts.boilerplate = replace(opts.boilerplate, max_cases=req.boilerplate_cases)
     res = run_audit(opts)
     print_check_lines(res.findings, res.checks_run, kinds)
     if report is not None:
@@ -264,23 +277,24 @@ def fix_command(req: AuditRequest) -> FixCommand:
     the options that change what is found, `--fix` to the request's folder or INPUT-clean."""
     from radvqa_data.audit.groups import FixCommand
 
+    o = req.options
     opts: list[str] = []
-    if req.columns:
-        opts += ["--columns", req.columns]
-    if req.threshold != NEAR_DUP_THRESHOLD:
-        opts += ["--threshold", f"{req.threshold:g}"]
-    if req.boilerplate_cases != BOILERPLATE_MAX_CASES:
-        opts += ["--boilerplate-cases", str(req.boilerplate_cases)]
-    if req.caption_fields != "caption":
-        opts += ["--caption-fields", req.caption_fields]
-    if req.no_images:
+    if o.columns:
+        opts += ["--columns", o.columns]
+    if o.text.threshold != NEAR_DUP_THRESHOLD:
+        opts += ["--threshold", f"{o.text.threshold:g}"]
+    if o.boilerplate.max_cases != BOILERPLATE_MAX_CASES:
+        opts += ["--boilerplate-cases", str(o.boilerplate.max_cases)]
+    if o.caption_fields != ("caption",):
+        opts += ["--caption-fields", ",".join(o.caption_fields)]
+    if not o.images:
         opts.append("--no-images")
     if req.decisions is not None:
         opts += ["--decisions", str(req.decisions)]
     return FixCommand(
-        inputs=list(req.inputs),
-        catalog=req.catalog,
-        against=list(req.against),
+        inputs=list(o.inputs),
+        catalog=o.catalog,
+        against=list(o.against),
         options=opts,
         out=req.fix,
     )

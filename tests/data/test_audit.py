@@ -441,3 +441,20 @@ def test_catalog_connection_is_closed_when_a_check_raises(
     with connect(catalog) as con:  # read-write: fails while the audit's connection is open
         assert con.execute("SELECT count(*) FROM images").fetchall()[0][0] > 0
     assert failed.traceback
+
+
+def test_audit_request_holds_the_options_once():
+    """The command's request holds an `AuditOptions`; none of the checks' fields is repeated."""
+    import dataclasses
+
+    from radvqa_data.audit.cli import AuditRequest, audit_options
+    from radvqa_data.audit.run import AuditOptions
+
+    req_fields = {f.name for f in dataclasses.fields(AuditRequest)}
+    opt_fields = {f.name for f in dataclasses.fields(AuditOptions)}
+    assert "options" in req_fields and not (req_fields & opt_fields)
+    opts = audit_options(
+        inputs=[], catalog=None, against=["vqa-rad"], threshold=80, only="qa_duplicate"
+    )
+    assert isinstance(opts, AuditOptions)
+    assert opts.text.threshold == 80 and opts.only == frozenset({"qa_duplicate"})
