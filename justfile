@@ -145,9 +145,10 @@ rehearse out="out/rehearse" real="smolvlm-256m": setup
 test: setup
     {{bin}}/pytest -q
 
-# Slow tier (longer training runs, full-data checks).
+# Slow tier (longer training runs, full-data checks); CI runs it after `just test`.
+# Slow browser tests run in `just test-browser`, not twice.
 test-slow: setup
-    {{bin}}/pytest -q -m slow
+    {{bin}}/pytest -q -m "slow and not browser"
 
 # The review app test is also `slow` (about a minute), so only here, not in `just test`.
 # The headless-browser tests (needs Debian's chromium): the diag report, FiftyOne's review app.
