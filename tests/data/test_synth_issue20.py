@@ -177,3 +177,20 @@ def test_trainer_draws_weighted_rows_by_weight():
     counts = [sum(1 for _, i in order if i == k) for k in range(4)]
     assert counts[3] < counts[0] / 2  # weight 0.25: about a quarter as often
     assert draw_order([4], [1.0], 50, seed=3) == draw_order([4], [1.0], 50, seed=3, rows=[None])
+
+
+def test_templates_mean_one_thing():
+    """No either/or contrast question answered yes/no (nor "oral" asked of an MRI), and a FLAIR
+    image is never "not T2-weighted" (FLAIR is a T2-weighted inversion recovery)."""
+    from radvqa_data.synth.rules.metadata_questions import metadata_candidates
+    from radvqa_data.synth.rules.templates import TEMPLATES
+
+    assert not [p for p in TEMPLATES["modality.contrast_yesno"] if " or " in p]
+    for k in range(200):
+        r = ImageRecord(
+            "medpix2", f"MPX9_synpic{k}", "MPX9", "train", "ok", modality="MRI",
+            modality_raw="MR - FLAIR", plane="axial", region="head",
+        )  # fmt: skip
+        for c in metadata_candidates(r, QuestionRandom(f"{k}")):
+            if c.template_id.startswith("modality.sequence_yesno") and c.answer == "no":
+                assert "T2" not in c.question, c.question

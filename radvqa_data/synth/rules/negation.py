@@ -84,9 +84,11 @@ def pres_no(
                 )  # fmt: skip
                 continue
             options.append((e, span, phrase))
-    field, text = "caption", cap.text
-    if not options and rec.plane in CROSS_SECTION_VIEWS and rec.kind in (None, "scan"):
-        field, text = "findings", rec.texts.get("findings") or ""
+    rows = [("caption", cap.text, e, span, phrase) for e, span, phrase in options]
+    # v5: the case's pertinent negatives about this study add to the caption's (not only where
+    # the caption denies nothing), written once per case
+    if rec.plane in CROSS_SECTION_VIEWS and rec.kind in (None, "scan"):
+        text = rec.texts.get("findings") or ""
         denied = _case_negations(rec, text, present, regions)
         options = [(e, span, phrase) for e, span, phrase, same in denied if same]
         if denied and not options:
@@ -100,13 +102,16 @@ def pres_no(
             )
         elif options and not _case_owner(rec, options):
             yield reject(rec, "PRES", "pres.yesno", "case_negation_on_sibling", "findings", "")
-            options = []
-    # Every denied finding is a "no" (issue 20), one row per finding, in caption order.
+        else:
+            rows += [("findings", text, e, span, phrase) for e, span, phrase in options]
+    # Every denied finding is a "no" (issue 20), one row per finding, the caption's first.
     seen: set[str] = set()
-    for e, (s, t), phrase in options:
-        if phrase in seen or len(seen) >= MAX_NO_PER_IMAGE:
+    written = 0
+    for field, text, e, (s, t), phrase in rows:
+        if phrase in seen or e.norm in seen or written >= MAX_NO_PER_IMAGE:
             continue
-        seen.add(phrase)
+        seen.update((phrase, e.norm))
+        written += 1
         yield make(
             rec,
             rng,
@@ -123,7 +128,7 @@ def pres_no(
 
 
 #: At most this many "no" rows per image (distinct denied findings).
-MAX_NO_PER_IMAGE = 3
+MAX_NO_PER_IMAGE = 4
 #: Words between a negation and the denied finding that do not narrow it ("no evidence of any
 #: significant X"); every other modifier is carried into the question.
 _NEUTRAL = frozenset(
@@ -225,15 +230,19 @@ def _case_negations(
             continue
         if not region_allows(e.norm, regions):
             continue
-        if excluded(text, bounds, e) or other_image(rec, text, bounds, ents, e):
+        if excluded(text, bounds, e):
             continue
         span = negation_span(text, bounds, ents, e)
         if span is None:
             continue
         phrase = scoped_phrase(text, bounds, ents, e, span)
-        if phrase is not None:
-            same = _same_study(rec, text, bounds, ents, e, regions, sides)
-            out.append((e, span, phrase, same))
+        # a denial scoped to a structure named before it is not about this picture either
+        same = (
+            phrase is not None
+            and not other_image(rec, text, bounds, ents, e)
+            and _same_study(rec, text, bounds, ents, e, regions, sides)
+        )
+        out.append((e, span, phrase or e.norm, same))
     return out
 
 
