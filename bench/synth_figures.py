@@ -31,7 +31,8 @@ def figures(out: Path) -> dict:
     key = ["question", "answer", "source_text"]
     distinct = cap.select(key).unique().height
     # a copy: the same (question, answer, span) on another image of the same case
-    per_case = cap.group_by(["case_id", *key]).len()
+    cap = cap.with_columns(pl.coalesce("case_id", "image_id").alias("case_key"))
+    per_case = cap.group_by(["case_key", *key]).len()
     copies = int(per_case.select((pl.col("len") - 1).sum()).item() or 0)
     abn = qa.filter(pl.col("question_type") == "ABN")
     generic = abn.filter(pl.col("answer").is_in(["mass", "lesion"])).height

@@ -67,10 +67,6 @@ GENERIC_NORMS = frozenset(
     }
 )
 
-#: Heads that say only "something is there": where the caption asserts one named finding of
-#: their class ("a large mass ... consistent with meningioma"), ABN answers that name (v5).
-GENERIC_HEADS = frozenset({"mass", "lesion", "tumor"})
-
 #: Attributes written as nouns: a sentence can name one as its abnormality ("Enhancement at ...").
 _ATTRIBUTE_NOUNS = frozenset(
     {
@@ -206,17 +202,6 @@ def _main_finding(
     }
     if groups != {finding_group(main.norm)}:
         return None  # several findings: which is the main one, the caption does not say
-    if main.norm in GENERIC_HEADS:  # v5: the name the caption asserts, not "mass"/"lesion"
-        named = {
-            e.norm: e
-            for e in mentions
-            if e.norm not in GENERIC_HEADS
-            and finding_group(e.norm) == finding_group(main.norm)
-            and _independent(cap, e)
-            and cap.frames[e].head
-        }
-        if len(named) == 1:
-            return next(iter(named.values()))
     return main
 
 

@@ -20,7 +20,7 @@ from radvqa_data.synth.rules.sentence_units import group_of, sentence_of
 
 #: Cues after which a finding is only named (to its clause end).
 _AFTER_CUES = re.compile(
-    r"\b(?:to suggest|suggest(?:s|ive of|ing)?|differential(?: diagnosis)?|ddx"
+    r"\b(?:to suggest|suggest(?:s|ed|ive of|ing)?|favou?ring|differential(?: diagnosis)?|ddx"
     r"|rule[sd]? out|ruling out|r/o|consider(?:ed|ing)?|such as"
     r"|mimic(?:s|king)?|simulat(?:e|es|ing))\b",
     re.IGNORECASE,
