@@ -29,11 +29,11 @@ def figures(out: Path) -> dict:
     pres_yes = pres.filter(pl.col("answer") == "yes").height
     cap = qa.filter(pl.col("source_field").is_in(TEXT_FIELDS))
     key = ["question", "answer", "source_text"]
-    distinct = cap.select(key).unique().height
     # a copy: the same (question, answer, span) on another image of the same case
     cap = cap.with_columns(pl.coalesce("case_id", "image_id").alias("case_key"))
     per_case = cap.group_by(["case_key", *key]).len()
     copies = int(per_case.select((pl.col("len") - 1).sum()).item() or 0)
+    distinct = per_case.height  # distinct (question, answer, span) per case (image without one)
     abn = qa.filter(pl.col("question_type") == "ABN")
     generic = abn.filter(pl.col("answer").is_in(["mass", "lesion"])).height
     bal = rej.filter(pl.col("reason") == "yes_no_balance")

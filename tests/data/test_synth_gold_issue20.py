@@ -3,7 +3,7 @@
 - `fresh5_no`: the PRES "no" rows the rules write on MedPix 2.0 train images and ROCO images
   (drawn by tests/data/gold/draw_issue20.py); strictly read, the negation must cover what the
   question asks. Bar: >= 0.90 correct per source.
-- `fresh5`: every caption-derived row on 60 MedPix 2.0 train and 60 ROCO images. Bars: >= 0.95
+- `fresh5`: every caption-derived row on 25 MedPix 2.0 train and 25 ROCO images. Bars: >= 0.95
   correct overall, >= 0.90 per type with >= 20 rows.
 
 Rows are regenerated here (RulesGenerator + default filters, as the other caption gold tests)

@@ -13,7 +13,8 @@ findings, coordinated places, qualified negations, lexicon splits (fibula, tendo
 v4: a main finding only where the caption names one, changes of a structure never without it,
 device names, legend entries, treated cases, negated adjectives scoped to their noun.
 v5 (issue 20): exclusion cues and other-image sentences, scoped negations (qualifier carried into
-the question), a "no" per denied finding, shared captions once, no either/or contrast phrasing, FLAIR/T2* sequence alternatives that are really other.
+the question), a "no" per denied finding, shared captions once, no either/or contrast
+phrasing, FLAIR/T2* sequence alternatives that are really other.
 """
 
 from __future__ import annotations

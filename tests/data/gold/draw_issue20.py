@@ -5,7 +5,7 @@
 - `fresh5_no`: images whose written rows hold a PRES "no": every MedPix 2.0 **train** image
   that has one (the dev/test captions are spent), and ROCO images (any split) drawn at random
   (seed 20261205) until 60 ROCO PRES "no" rows are covered;
-- `fresh5`: 60 MedPix 2.0 train and 60 ROCO images with caption-derived rows, at random (same
+- `fresh5`: 25 MedPix 2.0 train and 25 ROCO images with caption-derived rows, at random (same
   seed), for the mixed caption slice.
 
 No image (nor any image of its MedPix case) of an existing slice, and no image of one new slice
@@ -29,7 +29,7 @@ from tests.data.gold.dump_unlabelled import IMAGES_FILE, _images_json, gold_imag
 
 SEED = 20261205
 ROCO_NO_ROWS = 60
-MIXED_PER_SOURCE = 60
+MIXED_PER_SOURCE = 25
 
 
 def main(medpix_out: Path, roco_out: Path, out: Path) -> None:
