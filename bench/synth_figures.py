@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -20,8 +21,43 @@ import polars as pl
 TEXT_FIELDS = ("caption", "findings")
 
 
-def figures(out: Path) -> dict:
-    """The figures of one synth folder (`qa/` and `rejects/` Parquet shards)."""
+#: The issue's exclusion cues, checked on the written text (not with the rules' own code).
+_CUE = re.compile(
+    r"\b(seen in|to suggest|differential|rule out|ruled out|versus|vs\.?|consider|such as)\b",
+    re.IGNORECASE,
+)
+
+
+def spans_under_cue(cap: pl.DataFrame, catalog: Path) -> int:
+    """PRES and ABN rows (their span is the finding term) whose span stands after an exclusion
+    cue in its sentence of the source text. (A POS span after "seen in" is the finding's place.)"""
+    import duckdb
+
+    con = duckdb.connect(str(catalog), read_only=True)
+    try:
+        texts = {
+            (s, i, f): t
+            for s, i, f, t in con.execute(
+                "SELECT source, image_id, field, text FROM texts "
+                "WHERE field IN ('caption', 'findings')"
+            ).fetchall()
+        }
+    finally:
+        con.close()
+    hits = 0
+    for r in cap.iter_rows(named=True):
+        text = texts.get((r["source"], r["image_id"], r["source_field"]))
+        if not text or r["span_start"] is None or r["question_type"] not in ("PRES", "ABN"):
+            continue
+        start = max(text.rfind(c, 0, r["span_start"]) for c in ".!?\n") + 1
+        if _CUE.search(text, start, r["span_start"]):
+            hits += 1
+    return hits
+
+
+def figures(out: Path, catalog: Path | None = None) -> dict:
+    """The figures of one synth folder (`qa/` and `rejects/` Parquet shards); with the catalog,
+    also the rows whose span follows an exclusion cue."""
     qa = pl.read_parquet(str(out / "qa" / "*.parquet"))
     rej = pl.read_parquet(str(out / "rejects" / "*.parquet"))
     per_type = dict(qa.group_by("question_type").len().sort("question_type").iter_rows())
@@ -54,6 +90,7 @@ def figures(out: Path) -> dict:
         "abn_mass_lesion": generic,
         "abn_mass_lesion_share": round(generic / abn.height, 3) if abn.height else None,
         "balance_removed_per_type": removed,
+        "spans_after_exclusion_cue": spans_under_cue(cap, catalog) if catalog else None,
     }
 
 
@@ -61,10 +98,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out", type=Path)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--catalog", type=Path, help="the run's catalog: also check exclusion cues")
     a = ap.parse_args()
     if not (a.out / "qa").is_dir():
         sys.exit(f"{a.out}: not a synth output folder (no qa/)")
-    f = figures(a.out)
+    f = figures(a.out, a.catalog)
     if a.json:
         print(json.dumps(f, indent=1))
         return

@@ -194,3 +194,29 @@ def test_templates_mean_one_thing():
         for c in metadata_candidates(r, QuestionRandom(f"{k}")):
             if c.template_id.startswith("modality.sequence_yesno") and c.answer == "no":
                 assert "T2" not in c.question, c.question
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        # ROCO captions of the fresh5_no slice whose "no" was narrower than its question
+        "No mass lesion is seen at the lead point of intussusception.",
+        "No abscess is identified in the RVOT (arrow).",
+        "No significant shunt vascularity is appreciated.",
+        "Repeat head computed tomography showing significant resolution of infarct size.",
+        "Resolution of lesions in chest X-ray (arrows).",
+        "Coronary angiogram without significant lesions.",
+    ],
+)
+def test_narrower_denials_ask_nothing(nlp, caption):
+    kept, _ = caption_rows(rec(nlp, caption, region="chest", modality="CT"))
+    assert not [c for c in kept if c.question_type == "PRES" and c.answer == "no"]
+
+
+def test_complete_resolution_and_a_place_on_the_study_still_deny(nlp):
+    for caption, modality in (
+        ("MRI demonstrating complete resolution of inferior vena cava thrombosis.", "MRI"),
+        ("No adrenal mass was observed on computed tomography of the abdomen.", "CT"),
+    ):
+        kept, _ = caption_rows(rec(nlp, caption, region="abdomen", modality=modality))
+        assert [c for c in kept if c.question_type == "PRES" and c.answer == "no"], caption

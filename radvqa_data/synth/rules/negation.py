@@ -154,6 +154,18 @@ def scoped_phrase(
     before = units(text, lo, s, sent)
     if any(u.kind in ("ANATOMY", "LATERALITY") for u in before) and e.start > s:
         return None  # "<structure> ... with no <finding>": the denial is about that structure
+    if text[s : s + 7].lower() == "free of":
+        return None  # "RCA free of thrombus": the denial is about the subject before it
+    if _partial_resolution(text, lo, s):
+        return None  # "resolution of X" need not be complete ("significant resolution of ...")
+    after_all = units(text, e.end, hi, sent)
+    if (
+        after_all
+        and after_all[0].kind == "WORD"
+        and after_all[0].low.isalpha()
+        and (after_all[0].low not in _AFTER_OK and not is_adjective_like(after_all[0]))
+    ):
+        return None  # "no significant shunt vascularity": the denial is of a compound noun
     if e.start > s:  # "no <qualifiers> <finding>": the words after the last list separator
         between = units(text, s, e.start, sent)[1:]  # the trigger's first word is skipped
         cut = max((i for i, u in enumerate(between) if u.low in _SEPARATORS), default=-1)
@@ -183,8 +195,45 @@ def scoped_phrase(
             k += 1
         if k < len(after) and after[k].kind == "ANATOMY":
             place = " " + text[after[0].start : after[k].end].lower()
+    if not place and _unplaced(text, e.end, hi, sent):
+        return None  # "No mass lesion is seen at the lead point": denied there only
+    words = [w for w in words if not w.startswith(e.norm[:6])]  # "metastatic metastasis"
     phrase = " ".join([*words, e.norm]) + place
     return " ".join(phrase.split())
+
+
+#: Words that may follow a denied finding without narrowing it: a verb of the negation, a list
+#: word, a clause word.
+_AFTER_OK = frozenset(
+    "is are was were be been being seen noted identified visible evident present detected "
+    "demonstrated appreciated observed found or and nor but to which that with without as "
+    "can could may on in at of within under along around into for from after before until "
+    "since during following here there this these either any has have had".split()
+)
+#: Prepositions that put a denied finding in a place ("at the lead point", "in the RVOT").
+_PLACE_WORDS = frozenset({"in", "at", "of", "within", "under", "along", "around", "on", "into"})
+_COMPLETE = frozenset({"complete", "completely", "total", "full", "entire"})
+
+
+def _partial_resolution(text: str, lo: int, s: int) -> bool:
+    """True when the negation is "resolution of" without "complete" before it."""
+    if not text[s : s + 10].lower().startswith("resolution"):
+        return False
+    prev = text[lo:s].lower().split()[-2:]
+    return not any(w.strip(",.") in _COMPLETE for w in prev)
+
+
+def _unplaced(text: str, end: int, hi: int, sent: list[Entity]) -> bool:
+    """True when the denied finding's clause goes on with a place the question would not carry:
+    a preposition before a noun that is not a modality ("on CT" names the study)."""
+    clause = units(text, end, hi, sent)
+    for k, u in enumerate(clause):
+        if u.low in (",", ";", "but", "and", "or", "nor", "which", "with"):
+            return False
+        if u.low in _PLACE_WORDS:
+            nxt = [x for x in clause[k + 1 : k + 3] if x.low not in ("the", "a", "an")]
+            return bool(nxt) and nxt[0].kind not in ("MODALITY", "PUNCT")
+    return False
 
 
 def _slots(norm: str, phrase: str) -> dict[str, str]:

@@ -42,7 +42,8 @@ _BOTH_SIDES = re.compile(r"\b(?:versus|vs\.?|or less likely)\b", re.IGNORECASE)
 _CLAUSE_END = re.compile(r";|\bbut\b|\bhowever\b|\bwhereas\b", re.IGNORECASE)
 #: Words that put a sentence on another study or time point than the picture.
 _OTHER_TIME = re.compile(
-    r"\b(?:prior|previous(?:ly)?|follow[- ]?up|earlier|subsequent(?:ly)?|interval|"
+    r"\b(?:prior|previous(?:ly)?|follow[-\u2010\u2011 ]?up|earlier|subsequent(?:ly)?|interval|"
+    r"initial(?:ly)?|"
     r"compar(?:ed|ison)|ago|(?:days?|weeks?|months?|years?) later|not shown|"
     r"other (?:image|images|study|studies|view|views))\b",
     re.IGNORECASE,
