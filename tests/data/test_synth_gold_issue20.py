@@ -26,7 +26,6 @@ from tests.data.gold.dump_unlabelled import (
     key,
     load_labels,
 )
-from tests.data.test_synth_gold_captions import _print, _table
 
 MIN_PRES_NO = 0.90
 MIN_ALL = 0.95
@@ -41,6 +40,24 @@ def rows(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> dict[st
     images = gold_images(["fresh5_no", "fresh5"])
     cat = build_catalog(tmp_path_factory.mktemp("gold20") / "gold.duckdb", shared_data, images)
     return {name: caption_rows(cat, gold_images([name])) for name in ("fresh5_no", "fresh5")}
+
+
+def _table(rows: list[dict]) -> dict[str, Counter]:
+    by: dict[str, Counter] = {"ALL": Counter()}
+    for r in rows:
+        for t in ("ALL", r["question_type"]):
+            by.setdefault(t, Counter())[r["label"]] += 1
+    return by
+
+
+def _print(title: str, by: dict[str, Counter]) -> None:
+    print(f"\n{title}\n{'type':<7}{'rows':>6}{'correct':>9}{'unsup.':>8}{'wrong':>7}{'bad q.':>7}")
+    for t in sorted(by, key=lambda t: (t == "ALL", t)):
+        c = by[t]
+        print(
+            f"{t:<7}{sum(c.values()):>6}{c['correct']:>9}{c['unsupported']:>8}{c['wrong']:>7}"
+            f"{c['bad_question']:>7}  precision {c['correct'] / sum(c.values()):.3f}"
+        )
 
 
 @pytest.fixture(scope="module")

@@ -220,3 +220,63 @@ def test_complete_resolution_and_a_place_on_the_study_still_deny(nlp):
     ):
         kept, _ = caption_rows(rec(nlp, caption, region="abdomen", modality=modality))
         assert [c for c in kept if c.question_type == "PRES" and c.answer == "no"], caption
+
+
+def test_trainer_reads_the_weight_column_as_written_by_the_reader():
+    """`read_qa` returns every column as a string; a null weight is 1.0, no column is None."""
+    import polars as pl
+
+    from radvqa_train.data import row_weights
+
+    df = pl.DataFrame({"sample_weight": ["0.25", None, "1.0"]})
+    assert row_weights(df) == [0.25, 1.0, 1.0]
+    assert (
+        row_weights(
+            pl.DataFrame({"sample_weight": [None, None]}, schema={"sample_weight": pl.String})
+        )
+        is None
+    )
+    assert row_weights(pl.DataFrame({"question": ["q"]})) is None
+
+
+def test_manifest_counts_balance_and_weight_mode_writes_weights(sample_shards, tmp_path):
+    import json
+
+    import polars as pl
+    from typer.testing import CliRunner
+
+    from radvqa_data.cli import app
+
+    man = json.loads((sample_shards["shards"] / "manifest.json").read_text())
+    rej = pl.read_parquet(str(sample_shards["shards"] / "rejects" / "*.parquet"))
+    trimmed = rej.filter(pl.col("reason") == "yes_no_balance")
+    assert man["balance"]["mode"] == "reject"
+    assert man["balance"]["true_rows_removed_per_type"] == dict(
+        trimmed.group_by("question_type").len().iter_rows()
+    )
+    assert sum(man["rejects_by_reason_and_type"].values()) == rej.height
+    out = tmp_path / "weighted"
+    r = CliRunner().invoke(
+        app,
+        ["synth", "--catalog", str(sample_shards["catalog"]), "--out", str(out), "--no-progress",
+         "--balance", "weight"],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    man = json.loads((out / "manifest.json").read_text())
+    qa = pl.read_parquet(str(out / "qa" / "*.parquet"))
+    assert man["balance"] == {
+        "mode": "weight",
+        "true_rows_removed_per_type": {},
+        "weighted_rows": qa.filter(pl.col("sample_weight").is_not_null()).height,
+    }
+    assert man["balance"]["weighted_rows"] > 0
+    assert (
+        qa.height
+        == man["qa_rows"]
+        > json.loads((sample_shards["shards"] / "manifest.json").read_text())["qa_rows"]
+    )
+    bad = CliRunner().invoke(
+        app, ["synth", "--catalog", str(sample_shards["catalog"]), "--out", str(tmp_path / "x"),
+              "--balance", "maybe"],
+    )  # fmt: skip
+    assert bad.exit_code != 0 and "balance must be one of" in bad.output
