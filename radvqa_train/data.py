@@ -80,10 +80,31 @@ def load_stage(stage: StageConfig, *, shards: Path | None, catalog: Path | None)
     )
 
 
+def row_weights(df: pl.DataFrame) -> list[float] | None:
+    """The rows' `sample_weight` (written by `radvqa-data synth --balance weight`; null: 1.0),
+    or None when the source carries none."""
+    if "sample_weight" not in df.columns:
+        return None
+    w = df.get_column("sample_weight").cast(pl.Float64, strict=False)
+    if w.null_count() == df.height:
+        return None
+    return w.fill_null(1.0).to_list()
+
+
 def draw_order(
-    sizes: list[int], weights: list[float], n_draws: int, seed: int
+    sizes: list[int],
+    weights: list[float],
+    n_draws: int,
+    seed: int,
+    rows: list[list[float] | None] | None = None,
 ) -> list[tuple[int, int]]:
-    """`n_draws` (source, row) pairs: weighted source choice, per-source reshuffled cycles."""
+    """`n_draws` (source, row) pairs: weighted source choice, per-source reshuffled cycles.
+
+    `rows`: per source, its rows' sample weights (None: all 1). A weighted source's cycle is a
+    draw of its size with replacement, each row with probability proportional to its weight, so
+    a row of weight w is seen w times as often as one of weight 1 (the trainer's loss is a batch
+    mean, so weighting by frequency is how the weight reaches it).
+    """
     import numpy as np
 
     # two streams, so that the first k draws do not depend on n_draws (prefix-stable order)
@@ -92,12 +113,23 @@ def draw_order(
     choices = (
         pick.choice(len(sizes), size=n_draws, p=p) if len(sizes) > 1 else np.zeros(n_draws, int)
     )
-    perms: list[Any] = [rng.permutation(n) for n in sizes]
+    probs = [
+        None if w is None else np.asarray(w, dtype=float) / float(sum(w))
+        for w in (rows or [None] * len(sizes))
+    ]
+
+    def cycle(src: int) -> Any:
+        p_rows = probs[src]
+        if p_rows is None:
+            return rng.permutation(sizes[src])
+        return rng.choice(sizes[src], size=sizes[src], p=p_rows)
+
+    perms: list[Any] = [cycle(i) for i in range(len(sizes))]
     cursors = [0] * len(sizes)
     out = []
     for src in choices.tolist():
         if cursors[src] == sizes[src]:  # a source is exhausted: start a new shuffled pass
-            perms[src] = rng.permutation(sizes[src])
+            perms[src] = cycle(src)
             cursors[src] = 0
         out.append((src, int(perms[src][cursors[src]])))
         cursors[src] += 1

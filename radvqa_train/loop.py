@@ -24,7 +24,7 @@ from radvqa_train.checkpoint import (
     set_rng_state,
 )
 from radvqa_train.config import StageConfig
-from radvqa_train.data import StageData, draw_order, load_image, total_steps
+from radvqa_train.data import StageData, draw_order, load_image, row_weights, total_steps
 from radvqa_train.families import collate, encode_sample, model_inputs
 from radvqa_train.tracking import MetricsLog, memory_mb
 
@@ -120,7 +120,13 @@ def train_stage(
     world, rank = accelerator.num_processes, accelerator.process_index
     steps = total_steps(stage, data.total, world)
     per_step = stage.batch_size * stage.grad_accum * world
-    order = draw_order([f.height for f in data.frames], data.weights, steps * per_step, stage.seed)
+    order = draw_order(
+        [f.height for f in data.frames],
+        data.weights,
+        steps * per_step,
+        stage.seed,
+        rows=[row_weights(f) for f in data.frames],  # synth --balance weight
+    )
     frames = [f.to_dicts() for f in data.frames]
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=stage.lr, weight_decay=stage.weight_decay)

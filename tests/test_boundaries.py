@@ -217,6 +217,7 @@ RULES_LAYERS = (
     "finding_frames",
     "candidates",
     "evidence",
+    "scope",
     "negation",
     "modifiers",
     "caption_check",

@@ -61,6 +61,20 @@ class ImageRecord:
     contradicted: tuple[str, ...] = ()  # metadata fields the caption contradicts (catalog.picture)
     # The catalog's `label_issues` (radvqa-data label-issues): field -> suggested value (or None)
     label_issues: dict[str, str | None] = field(default_factory=dict)
+    #: The other images of this record's case (source and group_id), each with its modality,
+    #: plane and whether its caption is this record's caption word for word (issue 20: a caption
+    #: shared by sibling images is written once; a case-level negation once per case).
+    siblings: tuple[Sibling, ...] = ()
+
+
+@dataclass(frozen=True)
+class Sibling:
+    """Another image of the same case, as synthesis sees it."""
+
+    image_id: str
+    modality: str | None
+    plane: str | None
+    same_caption: bool
 
 
 @dataclass
@@ -87,6 +101,9 @@ class Candidate:
     span_start: int | None = None
     span_end: int | None = None
     reject_reason: str | None = None  # set by a generator for what it could not produce
+    #: Sibling images whose caption (or case text) also backs this row, written once here.
+    shared_with: str | None = None
+    sample_weight: float | None = None  # set by `--balance weight`
 
     def row_id(self) -> str:
         """Stable id: hash of (source, image_id, question, answer, generator/template)."""

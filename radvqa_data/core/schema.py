@@ -84,6 +84,17 @@ QA_FIELDS: Final = (
         "span_start", pa.int32(), "char offsets of source_text in that field (null for metadata)"
     ),
     Column("span_end", pa.int32(), ""),
+    Column(
+        "shared_with",
+        pa.string(),
+        "comma-separated sibling images whose shared caption or case text backs this row too",
+    ),
+    Column(
+        "sample_weight",
+        pa.float64(),
+        "loss weight set by `synth --balance weight` (null: 1.0); the trainer honours it",
+        read=True,
+    ),
 )
 
 QA_SCHEMA: Final = pa.schema([(c.name, c.type) for c in QA_FIELDS])
@@ -92,6 +103,9 @@ QA_SCHEMA: Final = pa.schema([(c.name, c.type) for c in QA_FIELDS])
 REJECT_SCHEMA: Final = QA_SCHEMA.append(pa.field("reason", pa.string()))
 
 QA_COLUMNS: Final = tuple(QA_SCHEMA.names)
+
+#: QA columns that shard folders written before them lack; readers fill them with nulls.
+OPTIONAL_QA_COLUMNS: Final = ("shared_with", "sample_weight")
 
 #: QA columns taken from the candidate's `ImageRecord` (column -> record attribute).
 RECORD_COLUMNS: Final = {

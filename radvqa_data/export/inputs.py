@@ -20,7 +20,7 @@ from pathlib import Path
 import polars as pl
 
 from radvqa_data.core.errors import InputError
-from radvqa_data.core.schema import QA_COLUMNS
+from radvqa_data.core.schema import OPTIONAL_QA_COLUMNS, QA_COLUMNS
 from radvqa_data.core.shards import ShardDir
 from radvqa_data.core.splits import QUARANTINE
 
@@ -150,6 +150,12 @@ def load_export_input(
     given = catalog is not None
     catalog = Path(catalog or (man.get("catalog") or {}).get("path") or "")
     qa = shard_dir.read_qa(no_shards)
+    # columns added after a shard folder was written (issue 20's provenance and weight) are null
+    qa = qa.with_columns(
+        pl.lit(None, pl.Float64 if c == "sample_weight" else pl.String).alias(c)
+        for c in OPTIONAL_QA_COLUMNS
+        if c not in qa.columns
+    )
     missing = set(QA_COLUMNS) - set(qa.columns)
     if missing:
         raise InputError(f"{folder}/qa: shards lack columns {sorted(missing)} (expected QA_SCHEMA)")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import duckdb
 
 from radvqa_data.core.db import table_exists
-from radvqa_data.core.records import Entity, ImageRecord
+from radvqa_data.core.records import Entity, ImageRecord, Sibling
 from radvqa_data.core.splits import SPLIT_PRECEDENCE
 
 
@@ -172,6 +172,7 @@ def load_shard(
     ).fetchall():
         if iid in records:
             records[iid].cuis.append(cui)
+    _add_siblings(con, records, plan, status)
     if table_exists(con, "label_issues"):  # metadata facts found wrong (radvqa_data.labels)
         for iid, fld, suggested in con.execute(
             f"SELECT image_id, field, suggested FROM label_issues WHERE {rng}", params
@@ -179,6 +180,33 @@ def load_shard(
             if iid in records:
                 records[iid].label_issues[fld] = suggested
     return list(records.values())
+
+
+def _add_siblings(
+    con: duckdb.DuckDBPyConnection, records: dict[str, ImageRecord], plan: ShardPlan, status: str
+) -> None:
+    """Give each record the other images of its case that the run synthesizes (same status
+    filter), with their modality, plane and whether their caption is the record's."""
+    rows = con.execute(
+        "SELECT a.image_id, b.image_id, b.modality, b.plane, "
+        "coalesce(ta.text = tb.text, false) FROM images a "
+        "JOIN images b ON b.source = a.source AND b.group_id = a.group_id "
+        "AND b.image_id <> a.image_id "
+        "LEFT JOIN texts ta ON ta.source = a.source AND ta.image_id = a.image_id "
+        "AND ta.field = 'caption' "
+        "LEFT JOIN texts tb ON tb.source = b.source AND tb.image_id = b.image_id "
+        "AND tb.field = 'caption' "
+        "WHERE a.source = ? AND a.image_id BETWEEN ? AND ? AND a.group_id IS NOT NULL"
+        + status.replace("status", "b.status")
+        + " ORDER BY a.image_id, b.image_id",
+        [plan.source, plan.first, plan.last],
+    ).fetchall()
+    found: dict[str, list[Sibling]] = defaultdict(list)
+    for iid, sib, modality, plane, same in rows:
+        found[iid].append(Sibling(sib, modality, plane, bool(same)))
+    for iid, sibs in found.items():
+        if iid in records:
+            records[iid].siblings = tuple(sibs)
 
 
 def catalog_fingerprint(con: duckdb.DuckDBPyConnection, sources: list[str]) -> str:

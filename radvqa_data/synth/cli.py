@@ -109,6 +109,18 @@ def synth_cmd(
     ),
     executor: ExecutorOpt = "local",
     ray_address: RayAddressOpt = None,
+    balance: str = typer.Option(
+        SynthConfig.balance,
+        "--balance",
+        help="Yes/no balance per type: reject (drop surplus majority rows; counted in the "
+        "manifest), weight (keep them with a per-row sample_weight the trainer honours), off.",
+    ),
+    shared_captions: str = typer.Option(
+        "once",
+        "--shared-captions",
+        help="rules: rows of a caption that sibling images share are written once (once) or on "
+        "every sharer (all).",
+    ),
     label_issues: str = typer.Option(
         "reject",
         "--label-issues",
@@ -142,7 +154,7 @@ def synth_cmd(
             llm=llm_options,
             verify=verify,
             executor=executor,
-            rules={"label_issues": label_issues},
+            rules={"label_issues": label_issues, "shared_captions": shared_captions},
         )
         config = SynthConfig(
             backend=backend,
@@ -152,6 +164,7 @@ def synth_cmd(
             allow_missing_images=allow_missing_images,
             shard_size=shard_size,
             max_answer_words=max_answer_words,
+            balance=balance,
             generator_settings=settings,
         )
         summary = run_synth(

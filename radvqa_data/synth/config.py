@@ -26,6 +26,7 @@ class SynthConfig:
     max_answer_words: int = 5  # LengthFilter: longer answers are rejected
     grounding_threshold: float = 85.0  # GroundingFilter: rapidfuzz partial_ratio needed
     yes_share_max: float = 0.55  # YesNoBalancer: most a yes/no type may lean to one answer
+    balance: str = "reject"  # YesNoBalancer mode: reject | weight | off (filters.balance)
     generator_settings: dict = field(default_factory=dict)  # model, sampling (LLM backends)
 
     def validate(self) -> None:
@@ -43,6 +44,8 @@ class SynthConfig:
             )
         if not 0.5 <= self.yes_share_max < 1:
             problems.append(f"yes_share_max must be in [0.5, 1) (got {self.yes_share_max})")
+        if self.balance not in ("reject", "weight", "off"):
+            problems.append(f"balance must be one of reject, weight, off (got {self.balance!r})")
         if problems:
             raise ConfigError("; ".join(problems))
 

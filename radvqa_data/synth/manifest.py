@@ -55,6 +55,12 @@ def shard_stats(
         "yes_no": {t: dict(c) for t, c in yes_no.items()},
         "answer_words": dict(Counter(str(len(r["answer"].split())) for r in kept)),
         "rejects_by_reason": dict(Counter(r["reason"] for r in rejects)),
+        # per rule and question type: how many rows each rule dropped (issue 20); the yes/no
+        # balance's rows were true rows, trimmed only for balance
+        "rejects_by_reason_and_type": dict(
+            Counter(f"{r['reason']}/{r['question_type']}" for r in rejects)
+        ),
+        "weighted_rows": sum(r.get("sample_weight") is not None for r in kept),
         # metadata facts `label-issues` flagged: dropped, or asked with the suggested value
         "label_issues": {
             "rejected": sum(r["reason"] == "label_issue" for r in rejects),
@@ -173,6 +179,21 @@ def write_manifest(
         "yes_no_counts": {t: dict(c) for t, c in sorted(yes_no.items())},
         "median_answer_words": _median_from_hist(_sum(s["answer_words"] for s in shards)),
         "rejects_by_reason": _sum(s["rejects_by_reason"] for s in shards),
+        "rejects_by_reason_and_type": _sum(
+            s.get("rejects_by_reason_and_type", {})
+            for s in shards  # older shards: none
+        ),
+        "balance": {
+            "mode": config.balance,
+            "true_rows_removed_per_type": {
+                k.split("/", 1)[1]: v
+                for k, v in sorted(
+                    _sum(s.get("rejects_by_reason_and_type", {}) for s in shards).items()
+                )
+                if k.startswith("yes_no_balance/")
+            },
+            "weighted_rows": sum(s.get("weighted_rows", 0) for s in shards),
+        },
         # rows: facts flagged by `label-issues` rejected / asked with the suggested value
         "label_issues": _sum(s.get("label_issues", {}) for s in shards),  # older shards: none
         # resolved: whole case -> most held-out split

@@ -155,7 +155,7 @@ class ShardJob:
 
     def balancer(self) -> YesNoBalancer:
         """The run's yes/no balancer."""
-        return YesNoBalancer(self.config.yes_share_max)
+        return YesNoBalancer(self.config.yes_share_max, self.config.balance)
 
 
 def ray_placement(

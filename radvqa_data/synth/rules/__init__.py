@@ -9,6 +9,7 @@ Layered, each module importing only those above it:
     finding_frames.py      the frames of a caption: what attaches before each finding
     candidates.py          seeded phrasing randomness and the Candidate builders (make, reject)
     evidence.py            negation spans, finding groups, image regions
+    scope.py               exclusion cues and sentences about another image (issue 20)
     negation.py            PRES "no" questions from negated findings
     modifiers.py           POS, SIZE, ATTRIB, COUNT questions from a finding's frame
     caption_check.py       is a caption usable at all (empty, figure-only, non-English, ...)

@@ -26,6 +26,7 @@ from radvqa_data.synth.rules.evidence import finding_group, image_regions, regio
 from radvqa_data.synth.rules.finding_frames import GENERIC_NOUNS, STRUCTURE_CHANGES, CaptionReading
 from radvqa_data.synth.rules.modifiers import finding_questions, size_of_anatomy
 from radvqa_data.synth.rules.negation import pres_no
+from radvqa_data.synth.rules.scope import excluded, other_image
 from radvqa_data.synth.rules.sentence_units import (
     DETERMINERS,
     Unit,
@@ -100,7 +101,11 @@ def caption_candidates(rec: ImageRecord, rng: QuestionRandom) -> Iterator[Candid
     usable, changes = [], []
     for e in findings:
         fr = cap.frames.get(e)
-        if fr is not None and fr.device:
+        if excluded(cap.text, cap.bounds, e):
+            yield reject(rec, "PRES", "pres.yesno", "excluded_differential", "caption", e.text)
+        elif other_image(rec, cap.text, cap.bounds, cap.ents, e):
+            yield reject(rec, "PRES", "pres.yesno", "other_image_sentence", "caption", e.text)
+        elif fr is not None and fr.device:
             yield reject(rec, "PRES", "pres.yesno", "device_name", "caption", e.text)
         elif e.uncertain:
             yield reject(rec, "PRES", "pres.yesno", "uncertain_finding", "caption", e.text)

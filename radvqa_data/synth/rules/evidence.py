@@ -47,11 +47,11 @@ _LIST_WORDS = (
     | MODIFIER_WORDS
 )
 #: Qualifiers that narrow a denial to a kind of the finding: "without clinically significant
-#: hematoma", "no acute fracture", "no large mass" deny only that kind, not the finding. (A bare
-#: "no significant adenopathy" is the radiologist's way of saying none, and stays evidence.)
+#: hematoma", "no acute fracture", "no large mass" deny only that kind, not the finding. v5
+#: (issue 20, strictly read): "no significant adenopathy" denies only significant adenopathy too.
 RESTRICTIVE = frozenset(
     "clinically definite definitive obvious gross acute large displaced major substantial "
-    "appreciable measurable sizable sizeable frank overt convincing".split()
+    "appreciable measurable sizable sizeable frank overt convincing significant".split()
 )
 _LIST_LABELS = frozenset({"FINDING", "ATTRIBUTE", "SIZE", "LATERALITY", "ANATOMY"})
 _WORD = re.compile(r"[A-Za-z]+(?:['\u2019][A-Za-z]+)?|\d+(?:\.\d+)?|[^\sA-Za-z\d]")

@@ -5,10 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from radvqa_data.core.records import Candidate, ImageRecord
-from radvqa_data.synth.rules.candidates import QuestionRandom
+from radvqa_data.synth.rules.candidates import QuestionRandom, reject
 from radvqa_data.synth.rules.caption_questions import caption_candidates
 from radvqa_data.synth.rules.metadata_questions import metadata_candidates
+from radvqa_data.synth.rules.sentence_units import group_of
 from radvqa_data.synth.types import Generator
+
+#: `--shared-captions`: `once` writes a caption shared by sibling images on one of them; `all`
+#: on every sharer (the behaviour before issue 20).
+SHARED_CAPTION_POLICIES = ("once", "all")
 
 
 class RulesGenerator(Generator):
@@ -25,7 +30,9 @@ class RulesGenerator(Generator):
     #: case-level negation evidence ("no pneumothorax" in the findings backs a PRES "no").
     text_fields = ("caption", "findings")
 
-    def __init__(self, seed: int = 0, label_issues: str = "reject") -> None:
+    def __init__(
+        self, seed: int = 0, label_issues: str = "reject", shared_captions: str = "once"
+    ) -> None:
         from radvqa_data.core.errors import ConfigError
         from radvqa_data.synth.rules.metadata_questions import LABEL_ISSUE_POLICIES
 
@@ -33,8 +40,14 @@ class RulesGenerator(Generator):
             raise ConfigError(
                 f"--label-issues {label_issues}: expected one of {', '.join(LABEL_ISSUE_POLICIES)}"
             )
+        if shared_captions not in SHARED_CAPTION_POLICIES:
+            raise ConfigError(
+                f"--shared-captions {shared_captions}: expected one of "
+                f"{', '.join(SHARED_CAPTION_POLICIES)}"
+            )
         self.seed = seed
         self.label_issues = label_issues  # what a fact flagged by `label-issues` becomes
+        self.shared_captions = shared_captions  # once: a shared caption's rows on one image
 
     @property
     def settings(self) -> dict[str, object]:
@@ -46,6 +59,7 @@ class RulesGenerator(Generator):
             "rules_version": RULES_VERSION,
             "seed": self.seed,
             "label_issues": self.label_issues,
+            "shared_captions": self.shared_captions,
         }
 
     def generate(self, records: Iterable[ImageRecord]) -> Iterator[Candidate]:
@@ -55,6 +69,47 @@ class RulesGenerator(Generator):
             for cand in metadata_candidates(rec, rng, self.label_issues):
                 cand.seed = self.seed
                 yield cand
+            owner, others = caption_owner(rec) if self.shared_captions == "once" else (True, ())
+            if not owner:
+                yield reject(rec, "OTHER", "caption.shared", "caption_on_sibling", "caption", "")
+                continue
+            shared = ",".join(others) or None
             for cand in caption_candidates(rec, rng):
                 cand.seed = self.seed
+                if cand.source_field == "caption" and cand.reject_reason is None:
+                    cand.shared_with = shared
                 yield cand
+
+
+def caption_owner(rec: ImageRecord) -> tuple[bool, tuple[str, ...]]:
+    """(whether this image writes its caption's rows, the siblings that share the caption).
+
+    A caption shared word for word by several images of a case says nothing about which picture
+    shows what it describes (issue 20: a quarter of MedPix caption rows were such copies). Its
+    rows are written once: on the one image whose modality and plane the caption names, when
+    exactly one sharer fits; otherwise on the first sharer by id. The others are listed in the
+    written rows' `shared_with`."""
+    sharers = [s for s in rec.siblings if s.same_caption]
+    if not sharers:
+        return True, ()
+    ids = sorted([rec.image_id, *(s.image_id for s in sharers)])
+    named_mod = {
+        group_of("MODALITY", e.norm) or e.norm
+        for e in rec.entities
+        if e.field == "caption" and e.label == "MODALITY"
+    }
+    named_plane = {
+        group_of("PLANE", e.norm) or e.norm
+        for e in rec.entities
+        if e.field == "caption" and e.label == "PLANE"
+    }
+    everyone = [(rec.image_id, rec.modality, rec.plane)] + [
+        (s.image_id, s.modality, s.plane) for s in sharers
+    ]
+    fits = [
+        iid
+        for iid, mod, plane in everyone
+        if (not named_mod or mod in named_mod) and (not named_plane or plane in named_plane)
+    ]
+    chosen = fits[0] if len(fits) == 1 and (named_mod or named_plane) else ids[0]
+    return rec.image_id == chosen, tuple(i for i in ids if i != rec.image_id)

@@ -69,10 +69,11 @@ REGION_ALTERNATIVES = {
 SEQUENCE_ALTERNATIVES = {
     "T1-weighted": ("T2-weighted", "FLAIR"),
     "T2-weighted": ("T1-weighted", "FLAIR"),
-    "FLAIR": ("T1-weighted", "T2-weighted"),
+    # FLAIR is a T2-weighted inversion recovery: "Is this MRI T2-weighted? no" was wrong (v5)
+    "FLAIR": ("T1-weighted", "DWI"),
     "DWI": ("T1-weighted", "FLAIR"),
     "STIR": ("T1-weighted",),
-    "gradient echo": ("T1-weighted", "T2-weighted"),
+    "gradient echo": ("T1-weighted", "FLAIR"),  # T2* gradient echo: not "T2-weighted? no" (v5)
 }
 REGION_NAMES = {
     "extremity": "extremity",

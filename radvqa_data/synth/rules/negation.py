@@ -23,14 +23,33 @@ from collections.abc import Iterator
 from radvqa_data.core.answers import CLOSED
 from radvqa_data.core.records import Candidate, Entity, ImageRecord
 from radvqa_data.lexicon import by_norm
-from radvqa_data.synth.rules.candidates import QuestionRandom, finding_slots, make, reject
-from radvqa_data.synth.rules.evidence import finding_group, negation_span, region_allows
+from radvqa_data.synth.rules.candidates import (
+    MASS_NOUNS,
+    QuestionRandom,
+    finding_slots,
+    make,
+    reject,
+)
+from radvqa_data.synth.rules.evidence import (
+    EVIDENCE_TRIGGERS,
+    finding_group,
+    negation_span,
+    region_allows,
+)
 from radvqa_data.synth.rules.finding_frames import (
     ADJECTIVE_FINDINGS,
     STRUCTURE_CHANGES,
     CaptionReading,
 )
-from radvqa_data.synth.rules.sentence_units import group_of, sentence_bounds, sentence_of
+from radvqa_data.synth.rules.scope import excluded, other_image
+from radvqa_data.synth.rules.sentence_units import (
+    group_of,
+    is_adjective_like,
+    sentence_bounds,
+    sentence_of,
+    units,
+)
+from radvqa_data.synth.rules.templates import article
 
 #: Views of an ordinary slice or radiograph: a case-level "no" is asked only about those (not a 3D
 #: rendering, a montage or a photograph, which need not show what the case text denies).
@@ -51,17 +70,27 @@ def pres_no(
     present = {
         finding_group(e.norm) for e in rec.entities if e.label == "FINDING" and not e.negated
     }
-    options = []
+    options: list[tuple[Entity, tuple[int, int], str]] = []
     for e in usable:
         if e.negated and finding_group(e.norm) not in present and not scoped_denial(e):
             span = negation_span(cap.text, cap.bounds, cap.ents, e)
-            if span is not None:
-                options.append((e, span))
-    field, text, site = "caption", cap.text, "pres.negated"
-    if not options and rec.plane in CROSS_SECTION_VIEWS and rec.kind in (None, "scan"):
-        field, text, site = "findings", rec.texts.get("findings") or "", "pres.case_negated"
+            if span is None:
+                continue
+            phrase = scoped_phrase(cap.text, cap.bounds, cap.ents, e, span)
+            if phrase is None:
+                yield reject(
+                    rec, "PRES", "pres.yesno", "negation_scoped_elsewhere", "caption",
+                    cap.text[span[0] : span[1]],
+                )  # fmt: skip
+                continue
+            options.append((e, span, phrase))
+    rows = [("caption", cap.text, e, span, phrase) for e, span, phrase in options]
+    # v5: the case's pertinent negatives about this study add to the caption's (not only where
+    # the caption denies nothing), written once per case
+    if rec.plane in CROSS_SECTION_VIEWS and rec.kind in (None, "scan"):
+        text = rec.texts.get("findings") or ""
         denied = _case_negations(rec, text, present, regions)
-        options = [(e, span) for e, span, same in denied if same]
+        options = [(e, span, phrase) for e, span, phrase, same in denied if same]
         if denied and not options:
             yield reject(
                 rec,
@@ -69,10 +98,20 @@ def pres_no(
                 "pres.yesno",
                 "case_negation_other_study",
                 "findings",
-                " | ".join(text[s:t] for _, (s, t), _ in denied),
+                " | ".join(text[s:t] for _, (s, t), _, _ in denied),
             )
-    if options:
-        e, (s, t) = rng.fork(site).choice(options)
+        elif options and not _case_owner(rec, options):
+            yield reject(rec, "PRES", "pres.yesno", "case_negation_on_sibling", "findings", "")
+        else:
+            rows += [("findings", text, e, span, phrase) for e, span, phrase in options]
+    # Every denied finding is a "no" (issue 20), one row per finding, the caption's first.
+    seen: set[str] = set()
+    written = 0
+    for field, text, e, (s, t), phrase in rows:
+        if phrase in seen or e.norm in seen or written >= MAX_NO_PER_IMAGE:
+            continue
+        seen.update((phrase, e.norm))
+        written += 1
         yield make(
             rec,
             rng,
@@ -82,10 +121,136 @@ def pres_no(
             CLOSED,
             field,
             text[s:t],
-            finding_slots(e.norm),
+            _slots(e.norm, phrase),
             span_start=s,
             span_end=t,
         )
+
+
+#: At most this many "no" rows per image (distinct denied findings).
+MAX_NO_PER_IMAGE = 4
+#: Words between a negation and the denied finding that do not narrow it ("no evidence of any
+#: significant X"); every other modifier is carried into the question.
+_NEUTRAL = frozenset(
+    "evidence sign signs of any significant other to suggest suggesting indicate indicating "
+    "is are was were the a an".split()
+)
+_SEPARATORS = frozenset({"or", "and", "nor", ",", "/"})
+_PLACE_PREPS = frozenset({"in", "of", "within", "involving"})
+_QUALIFIER_KINDS = frozenset({"ATTRIBUTE", "SIZE", "LATERALITY", "ANATOMY"})
+
+
+def scoped_phrase(
+    text: str, bounds: list[tuple[int, int]], ents: list[Entity], e: Entity, span: tuple[int, int]
+) -> str | None:
+    """The finding as denied, with the words that narrow the denial (issue 20): "No peripheral
+    enhancing fluid collections" -> "peripheral enhancing fluid collection", "no hydronephrosis
+    of the left kidney" -> "hydronephrosis of the left kidney". None when the denial is scoped
+    to a structure named before the negation ("The left kidney is normal with no
+    hydronephrosis": the other kidney is not spoken for), so no question is asked."""
+    lo, hi = sentence_of(bounds, e.start)
+    sent = [x for x in ents if lo <= x.start and x.end <= hi]
+    s, t = span
+    before = units(text, lo, s, sent)
+    if any(u.kind in ("ANATOMY", "LATERALITY") for u in before) and e.start > s:
+        return None  # "<structure> ... with no <finding>": the denial is about that structure
+    if text[s : s + 7].lower() == "free of":
+        return None  # "RCA free of thrombus": the denial is about the subject before it
+    if _partial_resolution(text, lo, s):
+        return None  # "resolution of X" need not be complete ("significant resolution of ...")
+    after_all = units(text, e.end, hi, sent)
+    if (
+        after_all
+        and after_all[0].kind == "WORD"
+        and after_all[0].low.isalpha()
+        and (after_all[0].low not in _AFTER_OK and not is_adjective_like(after_all[0]))
+    ):
+        return None  # "no significant shunt vascularity": the denial is of a compound noun
+    if e.start > s:  # "no <qualifiers> <finding>": the words after the last list separator
+        between = units(text, s, e.start, sent)[1:]  # the trigger's first word is skipped
+        cut = max((i for i, u in enumerate(between) if u.low in _SEPARATORS), default=-1)
+        quals = [u for u in between[cut + 1 :] if u.low not in _NEUTRAL]
+        quals = [u for u in quals if u.low not in EVIDENCE_TRIGGERS]
+    else:  # "<qualifiers> <finding> is not seen": the noun phrase before the finding
+        quals = []
+        for u in reversed(units(text, lo, e.start, sent)):
+            if u.kind in _QUALIFIER_KINDS or is_adjective_like(u):
+                quals.insert(0, u)
+            else:
+                break
+    words = [u.low for u in quals if u.kind != "PUNCT"]
+    # a mention wider than its norm keeps its own qualifier ("pulmonary embolism": embolism)
+    said, norm_words = e.text.lower().split(), e.norm.split()
+    if len(said) > len(norm_words):
+        words += said[: len(said) - len(norm_words)]
+    after = units(text, e.end, hi, sent)[:4]
+    place = ""
+    if after and after[0].low in _PLACE_PREPS:
+        k = 1
+        while (
+            k < len(after)
+            and after[k].low in ("the", "a", "an")
+            or (k < len(after) and after[k].kind == "LATERALITY")
+        ):
+            k += 1
+        if k < len(after) and after[k].kind == "ANATOMY":
+            place = " " + text[after[0].start : after[k].end].lower()
+    if not place and _unplaced(text, e.end, hi, sent):
+        return None  # "No mass lesion is seen at the lead point": denied there only
+    words = [w for w in words if not w.startswith(e.norm[:6])]  # "metastatic metastasis"
+    phrase = " ".join([*words, e.norm]) + place
+    return " ".join(phrase.split())
+
+
+#: Words that may follow a denied finding without narrowing it: a verb of the negation, a list
+#: word, a clause word.
+_AFTER_OK = frozenset(
+    "is are was were be been being seen noted identified visible evident present detected "
+    "demonstrated appreciated observed found or and nor but to which that with without as "
+    "can could may on in at of within under along around into for from after before until "
+    "since during following here there this these either any has have had".split()
+)
+#: Prepositions that put a denied finding in a place ("at the lead point", "in the RVOT").
+_PLACE_WORDS = frozenset({"in", "at", "of", "within", "under", "along", "around", "on", "into"})
+_COMPLETE = frozenset({"complete", "completely", "total", "full", "entire"})
+
+
+def _partial_resolution(text: str, lo: int, s: int) -> bool:
+    """True when the negation is "resolution of" without "complete" before it."""
+    if not text[s : s + 10].lower().startswith("resolution"):
+        return False
+    prev = text[lo:s].lower().split()[-2:]
+    return not any(w.strip(",.") in _COMPLETE for w in prev)
+
+
+def _unplaced(text: str, end: int, hi: int, sent: list[Entity]) -> bool:
+    """True when the denied finding's clause goes on with a place the question would not carry:
+    a preposition before a noun that is not a modality ("on CT" names the study)."""
+    clause = units(text, end, hi, sent)
+    for k, u in enumerate(clause):
+        if u.low in (",", ";", "but", "and", "or", "nor", "which", "with"):
+            return False
+        if u.low in _PLACE_WORDS:
+            nxt = [x for x in clause[k + 1 : k + 3] if x.low not in ("the", "a", "an")]
+            return bool(nxt) and nxt[0].kind not in ("MODALITY", "PUNCT")
+    return False
+
+
+def _slots(norm: str, phrase: str) -> dict[str, str]:
+    """Template slots for a (qualified) finding phrase: the article follows its first word, and
+    a mass noun keeps none."""
+    if phrase == norm:
+        return finding_slots(norm)
+    return {"f": phrase, "f_article": "" if norm in MASS_NOUNS and phrase.startswith(norm)
+            else article(phrase)}  # fmt: skip
+
+
+def _case_owner(rec: ImageRecord, options: list) -> bool:
+    """True when this image writes the case-level "no" rows: the first image (by id) of its case
+    with the same modality. A negation in the case text is one fact about one study; written on
+    every sibling it would be a copy per image (issue 20)."""
+    same = [s.image_id for s in rec.siblings if s.modality == rec.modality]
+    return not same or rec.image_id < min(same)
 
 
 def scoped_denial(e: Entity) -> bool:
@@ -97,7 +262,7 @@ def scoped_denial(e: Entity) -> bool:
 
 def _case_negations(
     rec: ImageRecord, text: str, present: set[str], regions: frozenset[str]
-) -> list[tuple[Entity, tuple[int, int], bool]]:
+) -> list[tuple[Entity, tuple[int, int], str, bool]]:
     """Negated findings of the case's findings text that could hold for this image (a finding of
     a class nothing affirms, allowed in its region), each with its span and whether the text
     around it is about this image's study."""
@@ -114,9 +279,19 @@ def _case_negations(
             continue
         if not region_allows(e.norm, regions):
             continue
+        if excluded(text, bounds, e):
+            continue
         span = negation_span(text, bounds, ents, e)
-        if span is not None:
-            out.append((e, span, _same_study(rec, text, bounds, ents, e, regions, sides)))
+        if span is None:
+            continue
+        phrase = scoped_phrase(text, bounds, ents, e, span)
+        # a denial scoped to a structure named before it is not about this picture either
+        same = (
+            phrase is not None
+            and not other_image(rec, text, bounds, ents, e)
+            and _same_study(rec, text, bounds, ents, e, regions, sides)
+        )
+        out.append((e, span, phrase or e.norm, same))
     return out
 
 

@@ -12,11 +12,14 @@ gone and treated findings, diagnoses from the history, landmarks, truncated or u
 findings, coordinated places, qualified negations, lexicon splits (fibula, tendon, lateral mass).
 v4: a main finding only where the caption names one, changes of a structure never without it,
 device names, legend entries, treated cases, negated adjectives scoped to their noun.
+v5 (issue 20): exclusion cues and other-image sentences, scoped negations (qualifier carried into
+the question), a "no" per denied finding, shared captions once, no either/or contrast
+phrasing, FLAIR/T2* sequence alternatives that are really other.
 """
 
 from __future__ import annotations
 
-RULES_VERSION = "v4"
+RULES_VERSION = "v5"
 
 TEMPLATES: dict[str, tuple[str, ...]] = {
     # MODALITY
@@ -50,7 +53,9 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
     "modality.contrast_yesno": (
         "Was contrast given?",
         "Is this a contrast-enhanced image?",
-        "Was intravenous or oral contrast used for this image?",
+        # v5: was "Was intravenous or oral contrast used ...?", an either/or question answered
+        # yes/no (and oral contrast asked of MRI); same slot, so other phrasings keep their index
+        "Was a contrast agent used for this image?",
         "Is contrast present in this study?",
     ),
     # PLANE

@@ -1,0 +1,113 @@
+"""Issue 20's fresh slices, labelled by reading the captions after the v5 rules were final.
+
+- `fresh5_no`: the PRES "no" rows the rules write on MedPix 2.0 train images and ROCO images
+  (drawn by tests/data/gold/draw_issue20.py); strictly read, the negation must cover what the
+  question asks. Bar: >= 0.90 correct per source.
+- `fresh5`: every caption-derived row on 25 MedPix 2.0 train and 25 ROCO images. Bars: >= 0.95
+  correct overall, >= 0.90 per type with >= 20 rows.
+
+Rows are regenerated here (RulesGenerator + default filters, as the other caption gold tests)
+and joined to captions.jsonl; a row without a label fails the test with its listing.
+`pytest -s` prints the figures docs/synth.md quotes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import dataset
+from tests.data.gold.dump_unlabelled import (
+    build_catalog,
+    caption_rows,
+    gold_images,
+    key,
+    load_labels,
+)
+
+MIN_PRES_NO = 0.90
+MIN_ALL = 0.95
+MIN_TYPE = 0.90
+MIN_ROWS = 20
+
+
+@pytest.fixture(scope="module")
+def rows(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> dict[str, list[dict]]:
+    dataset(shared_data, "medpix2")
+    dataset(shared_data, "roco")
+    images = gold_images(["fresh5_no", "fresh5"])
+    cat = build_catalog(tmp_path_factory.mktemp("gold20") / "gold.duckdb", shared_data, images)
+    return {name: caption_rows(cat, gold_images([name])) for name in ("fresh5_no", "fresh5")}
+
+
+def _table(rows: list[dict]) -> dict[str, Counter]:
+    by: dict[str, Counter] = {"ALL": Counter()}
+    for r in rows:
+        for t in ("ALL", r["question_type"]):
+            by.setdefault(t, Counter())[r["label"]] += 1
+    return by
+
+
+def _print(title: str, by: dict[str, Counter]) -> None:
+    print(f"\n{title}\n{'type':<7}{'rows':>6}{'correct':>9}{'unsup.':>8}{'wrong':>7}{'bad q.':>7}")
+    for t in sorted(by, key=lambda t: (t == "ALL", t)):
+        c = by[t]
+        print(
+            f"{t:<7}{sum(c.values()):>6}{c['correct']:>9}{c['unsupported']:>8}{c['wrong']:>7}"
+            f"{c['bad_question']:>7}  precision {c['correct'] / sum(c.values()):.3f}"
+        )
+
+
+@pytest.fixture(scope="module")
+def labels() -> dict:
+    return load_labels()
+
+
+def _labelled(rows: list[dict], labels: dict) -> list[dict]:
+    missing = [r for r in rows if key(r) not in labels]
+    listing = "\n".join(
+        f"  {r['source']} {r['image_id']} {r['question_type']}: {r['question']} -> {r['answer']}"
+        for r in missing[:40]
+    )
+    assert not missing, f"{len(missing)} rows have no label:\n{listing}"
+    return [{**r, "label": labels[key(r)]["label"]} for r in rows]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "source",
+    [
+        "medpix2",
+        # Not met (docs/synth.md, issue 20): 41/60 before the round-5 fixes, 32/39 after. The
+        # misses left are denials narrower than the question that the rules cannot see (a
+        # device's thrombus, "no gallstones" for any stone, a clinical course): strict xfail, so
+        # the day it passes the marker must go.
+        pytest.param("roco", marks=pytest.mark.xfail(strict=True, reason="ROCO PRES 'no' < 0.90")),
+    ],
+)
+def test_pres_no_precision_per_source(rows, labels, source):
+    nos = [
+        r
+        for r in rows["fresh5_no"]
+        if r["question_type"] == "PRES" and r["answer"] == "no" and r["source"] == source
+    ]
+    scored = _labelled(nos, labels)
+    c = Counter(r["label"] for r in scored)
+    n = sum(c.values())
+    print(f"\nfresh5_no {source}: {n} PRES 'no' rows, {dict(c)}")
+    assert n and c["correct"] / n >= MIN_PRES_NO, f"{source}: {c['correct']}/{n}"
+
+
+@pytest.mark.slow
+def test_mixed_caption_rows_precision(rows, labels):
+    scored = _labelled(rows["fresh5"], labels)
+    by = _table(scored)
+    _print("v5 rules, fresh5 slice (MedPix 2.0 train + ROCO)", by)
+    c = by["ALL"]
+    assert c["correct"] / sum(c.values()) >= MIN_ALL
+    for t, ct in by.items():
+        n = sum(ct.values())
+        if t != "ALL" and n >= MIN_ROWS:
+            assert ct["correct"] / n >= MIN_TYPE, f"{t}: {ct['correct']}/{n}"
