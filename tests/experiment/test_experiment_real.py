@@ -1,4 +1,4 @@
-"""`radvqa-train experiment --quick` on the real data: structure of the outputs and baselines.
+"""`radvqa-experiment run --quick` on the real data: structure of the outputs and baselines.
 
 Real MedPix 2.0 + VQA-RAD from the shared folder (skipped when absent): catalog -> entities ->
 synth -> audit --fix -> the experiment with a tiny model on 64 rows per training split
@@ -25,7 +25,7 @@ def _ok(app, args):
 @pytest.fixture(scope="module")
 def quick_run(real_catalog, tmp_path_factory):
     from radvqa_data.cli import app as data_app
-    from radvqa_train.cli import app as train_app
+    from radvqa_experiment.cli import app as exp_app
 
     tmp = tmp_path_factory.mktemp("experiment")
     catalog = tmp / "catalog.duckdb"  # a copy: entities must not change the session's catalog
@@ -48,9 +48,9 @@ def quick_run(real_catalog, tmp_path_factory):
         ],
     )
     _ok(
-        train_app,
+        exp_app,
         [
-            "experiment",
+            "run",
             "data-centric-cpu",
             "--quick",
             "--catalog",
@@ -63,6 +63,8 @@ def quick_run(real_catalog, tmp_path_factory):
             tmp / "out",
             "--workers",
             "1",
+            "--arms",
+            "synthetic_then_benchmark",
         ],
     )
     return tmp / "out"
