@@ -1,5 +1,6 @@
 """Every command of `radvqa-data`, `radvqa-train`, `radvqa-diag` and `radvqa-experiment` has
-help text and starts fast. The commands are read from the Typer apps, so a command added later is covered too."""
+help text and starts fast. The commands are read from the Typer apps, so a command added later
+is covered too."""
 
 from __future__ import annotations
 
