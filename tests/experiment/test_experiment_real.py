@@ -114,3 +114,16 @@ def test_question_only_arm_scores_the_same_on_any_picture(quick_run):
     ablation gives exactly its own answers."""
     res = json.loads((quick_run / "results.json").read_text())["arms"]["question_only"]
     assert res["blank"]["closed_accuracy"]["per_seed"] == res["closed_accuracy"]["per_seed"]
+
+
+# builds the real catalog (shared data): slow tier
+@pytest.mark.slow
+def test_image_determined_is_69_of_vqa_rad_test(real_catalog):
+    """MODALITY 33 + PLANE 26 + ORGAN 10 (closed and open) of VQA-RAD's 451 test questions."""
+    from radvqa_data.reader import read_qa
+    from radvqa_train.metrics import in_subset
+
+    rows = read_qa("vqa-rad:test", catalog=real_catalog).to_dicts()
+    assert len(rows) == 451
+    assert sum(in_subset(r, "image_determined") for r in rows) == 69
+    assert sum(in_subset(r, "closed") for r in rows) == 272
