@@ -163,8 +163,8 @@ test-browser: setup
 
 # What CI runs besides the tests: formatting (100 columns) and lint (E501 and RUF100 included).
 lint: setup
-    {{bin}}/ruff format --check radvqa_data radvqa_train radvqa_diag tests bench
-    {{bin}}/ruff check radvqa_data radvqa_train radvqa_diag tests bench
+    {{bin}}/ruff format --check radvqa_data radvqa_train radvqa_diag radvqa_experiment tests bench
+    {{bin}}/ruff check radvqa_data radvqa_train radvqa_diag radvqa_experiment tests bench
 
 # Catalog throughput against a naive single-process loop (needs ../shared/data).
 bench-catalog: setup
