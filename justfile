@@ -92,17 +92,24 @@ demo-llm: setup
         --max-new-tokens 48 --concurrency 8 --no-progress --allow-empty
     {{bin}}/radvqa-data parse-responses tests/data/llm_corpus/replies.jsonl > {{demo_out}}/parsed-pairs.jsonl
 
-# The data-centric experiment on the real data (51 min measured on 2 busy CPU cores): MedPix 2.0 + VQA-RAD
-# -> catalog -> entities -> synth -> audit --fix against VQA-RAD -> from-scratch arms x 3 seeds ->
-# out/experiment/{results.json,results.md,closed_accuracy.png,report/}. See docs/experiment.md.
-experiment out="out/experiment": setup
+# The data-centric experiment on the real data: MedPix 2.0 (all 2,050 pictures when
+# $shared/medpix2-train-256 is there) + VQA-RAD -> catalog -> entities -> synth -> audit --fix against
+# VQA-RAD -> arms x 3 seeds (scratch and pretrained-vision) -> out/experiment/run/{results.json,results.md,
+# closed_accuracy.png,report/}. Extra args go to `radvqa-experiment run` (e.g. --data v2=DIR). See docs/experiment.md.
+experiment out="out/experiment" *args="": setup
     #!/usr/bin/env bash
     set -euo pipefail
     o="{{out}}"; d="{{shared}}"
     mkdir -p "$o"
     if [ ! -f "$o/data/.done" ]; then
         rm -rf "$o/data" && mkdir -p "$o/data"
-        {{bin}}/radvqa-data catalog add medpix2 "$d/medpix2" --catalog "$o/data/catalog.duckdb"
+        m="$d/medpix2"
+        if [ -d "$d/medpix2-train-256/images" ]; then  # one folder of all 2,050 (its README)
+            m="$o/data/medpix2-full" && mkdir -p "$m/images"
+            for f in "$d"/medpix2/*; do [ "$(basename "$f")" = images ] || ln -s "$(realpath "$f")" "$m/"; done
+            ln -s "$(realpath "$d/medpix2/images")"/*.png "$(realpath "$d/medpix2-train-256/images")"/*.png "$m/images/"
+        fi
+        {{bin}}/radvqa-data catalog add medpix2 "$m" --catalog "$o/data/catalog.duckdb"
         {{bin}}/radvqa-data catalog add vqa-rad "$d/vqa-rad" --catalog "$o/data/catalog.duckdb"
         {{bin}}/radvqa-data entities --catalog "$o/data/catalog.duckdb"
         {{bin}}/radvqa-data synth --catalog "$o/data/catalog.duckdb" --out "$o/data/shards"
@@ -110,8 +117,8 @@ experiment out="out/experiment": setup
             --report "$o/data/audit" --fix "$o/data/clean" --no-progress
         touch "$o/data/.done"
     fi
-    {{bin}}/radvqa-train experiment data-centric-cpu --catalog "$o/data/catalog.duckdb" \
-        --shards "$o/data/clean" --audit "$o/data/clean" --out "$o/run"
+    {{bin}}/radvqa-experiment run data-centric-cpu --catalog "$o/data/catalog.duckdb" \
+        --shards "$o/data/clean" --audit "$o/data/clean" --out "$o/run" {{args}}
 
 # Every shipped real-size recipe rehearsed on CPU (no weights, no GPU): `--meta` for all (parameters
 # vs published, LoRA targets, image tokens vs max_length, FLOPs, GPU memory table), then one real
@@ -157,8 +164,8 @@ test-browser: setup
 
 # What CI runs besides the tests: formatting (100 columns) and lint (E501 and RUF100 included).
 lint: setup
-    {{bin}}/ruff format --check radvqa_data radvqa_train radvqa_diag tests bench
-    {{bin}}/ruff check radvqa_data radvqa_train radvqa_diag tests bench
+    {{bin}}/ruff format --check radvqa_data radvqa_train radvqa_diag radvqa_experiment tests bench
+    {{bin}}/ruff check radvqa_data radvqa_train radvqa_diag radvqa_experiment tests bench
 
 # Catalog throughput against a naive single-process loop (needs ../shared/data).
 bench-catalog: setup

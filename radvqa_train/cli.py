@@ -1,4 +1,4 @@
-"""`radvqa-train` command line: tiny-model, scratch-model, recipes, run, rehearse, eval, experiment.
+"""`radvqa-train` command line: tiny-model, scratch-model, recipes, run, rehearse, eval.
 
 Each command parses options and calls a plain function; torch/transformers/peft are imported
 inside those functions so `radvqa-train --help` answers at once.
@@ -71,51 +71,21 @@ def scratch_model_cmd(
         typer.echo(f"wrote scratch {family} model to {path}")
 
 
-@app.command("experiment")
-def experiment_cmd(
-    recipe: str = typer.Argument(
-        ..., help="Experiment recipe YAML or shipped name (data-centric-cpu)."
-    ),
-    catalog: Path = typer.Option(
-        ..., "--catalog", help="Catalog with VQA-RAD (and the MedPix images)."
-    ),
-    shards: Path = typer.Option(
-        ..., "--shards", help="Audited synthetic QA shards (`audit --fix`)."
-    ),
-    out: Path = typer.Option(
-        Path("out/experiment"), "--out", help="Output folder (rerun resumes)."
-    ),
-    seeds: int | None = typer.Option(
-        None, "--seeds", help="Seeds per arm (default: the recipe's)."
-    ),
-    audit: Path | None = typer.Option(
-        None, "--audit", help="The `audit --fix` folder, to record how many rows it removed."
-    ),
-    workers: int = typer.Option(
-        2, "--workers", help="Processes training arm x seed runs side by side."
-    ),
-    quick: bool = typer.Option(False, "--quick", help="Tiny model, few rows: checks the plumbing."),
-) -> None:
-    """Train every arm x seed of RECIPE from scratch, score VQA-RAD test, write the figures."""
-    with user_errors():
-        from radvqa_train.experiment.recipe import load_recipe
-        from radvqa_train.experiment.run import run_experiment
-
-        r = load_recipe(recipe, quick=quick)
-        res = run_experiment(
-            r,
-            catalog=catalog,
-            shards=shards,
-            out=out,
-            seeds=seeds,
-            audit=audit,
-            limit=64 if quick else None,
-            workers=workers,
-            report=True,
-            log=lambda line: typer.echo(line, err=True),  # progress: stderr; results: stdout
-        )
-        typer.echo((out / "results.md").read_text())
-        typer.echo(f"best arm: {res['best_arm']}; {res['minutes']} minutes; wrote {out}")
+@app.command(
+    "experiment",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    hidden=True,
+)
+def experiment_cmd(ctx: typer.Context) -> None:
+    """Moved: the experiment is its own layer above train and diag (`radvqa-experiment run`)."""
+    # radvqa_train may not import the experiment (it sits above train and diag), so this only
+    # points the way instead of forwarding
+    args = " ".join(ctx.args)
+    typer.echo(
+        "error: the experiment moved to its own command: radvqa-experiment run " + args,
+        err=True,
+    )
+    raise typer.Exit(2)
 
 
 @app.command("recipes")
@@ -253,6 +223,14 @@ def eval_cmd(
             "blank | shuffle: re-score with blank or shuffled pictures (does the model use them?)."
         ),
     ),
+    grounding: bool = typer.Option(
+        False,
+        "--grounding",
+        help=(
+            "Also answer on blank and shuffled pictures: accuracy drop and share of changed "
+            "answers per subset (closed, image_determined) and question type, with CIs."
+        ),
+    ),
     judge: str | None = typer.Option(
         None, "--judge", help="LLM judge for open answers: openai (any OpenAI-style server)."
     ),
@@ -320,6 +298,7 @@ def eval_cmd(
             judge=settings,
             judge_cache=judge_cache,
             image_ablation=image_ablation,
+            grounding=grounding,
         )
 
 

@@ -26,7 +26,14 @@ from radvqa_data.core.errors import InputError
 from radvqa_data.core.schema import predictions_schema
 from radvqa_data.reader import read_qa
 from radvqa_train.judge import JudgeSettings
-from radvqa_train.metrics import METRIC_KEYS, score, summarize
+from radvqa_train.metrics import (
+    METRIC_KEYS,
+    SUBSETS,
+    score,
+    subset_accuracy,
+    summarize,
+)
+from radvqa_train.metrics import grounding as grounding_metrics
 
 
 def read_predictions(path: Path) -> dict[str, str]:
@@ -56,22 +63,43 @@ def read_predictions(path: Path) -> dict[str, str]:
 IMAGE_ABLATIONS = ("blank", "shuffle")
 
 
+def derangement(n: int, seed: int = 0) -> list[int]:
+    """A random permutation of range(n) with no fixed point (n > 1): the shuffle ablation's
+    picture order, shared by `ablate` and the experiment's pre-encoded pixels."""
+    import random
+
+    perm = list(range(n))
+    rng = random.Random(seed)
+    while n > 1 and any(i == p for i, p in enumerate(perm)):
+        rng.shuffle(perm)
+    return perm
+
+
 def ablate(rows: list[dict], mode: str | None, seed: int = 0) -> list[dict]:
     """Rows with their pictures ablated: ``blank`` (image_path None: a mid-grey picture) or
     ``shuffle`` (each row gets another row's picture, a random derangement)."""
-    import random
-
     if mode is None:
         return rows
     if mode not in IMAGE_ABLATIONS:
         raise InputError(f"--image-ablation {mode}: expected one of {', '.join(IMAGE_ABLATIONS)}")
     if mode == "blank":
         return [{**r, "image_path": None} for r in rows]
-    perm = list(range(len(rows)))
-    rng = random.Random(seed)
-    while len(rows) > 1 and any(i == p for i, p in enumerate(perm)):
-        rng.shuffle(perm)
+    perm = derangement(len(rows), seed)
     return [{**r, "image_path": rows[p]["image_path"]} for r, p in zip(rows, perm, strict=True)]
+
+
+def score_rows(rows: list[dict], answers: list[str]) -> list[dict]:
+    """Eval rows (reference renamed from answer, prediction added) with the per-row scores of
+    `radvqa_train.metrics.score`: the one scoring path of eval and the experiment."""
+    scored = []
+    for r, a in zip(rows, answers, strict=True):
+        row = {
+            **{k: v for k, v in r.items() if k != "answer"},
+            "reference": r["answer"],
+            "prediction": a,
+        }
+        scored.append({**row, **score(r["answer"], a, r["answer_type"])})
+    return scored
 
 
 def _image(path: str | None) -> Any:
@@ -83,23 +111,30 @@ def _image(path: str | None) -> Any:
 
 
 def generate_answers(
-    model_path: str,
+    model_path: str | tuple[Any, Any],
     rows: list[dict],
     *,
     batch_size: int = 8,
     max_new_tokens: int = 16,
     progress: bool = True,
+    image: Any = None,
 ) -> list[str]:
-    """Greedy answers of the model at `model_path` for `rows` (image_path + question; an
-    image_path of None stands for a blank mid-grey picture)."""
+    """Greedy answers of the model at `model_path` (or an already loaded (model, processor)
+    pair) for `rows` (image_path + question; an image_path of None stands for a blank mid-grey
+    picture). `image`: path-or-None -> PIL image, replacing the default decoder (the experiment
+    passes its cache of decoded, resized pictures)."""
     import torch
 
     from radvqa_train.families import build_inputs, family_of
     from radvqa_train.modeling import load_model
 
-    model, processor = load_model(model_path)
+    if isinstance(model_path, tuple):
+        model, processor = model_path
+    else:
+        model, processor = load_model(model_path)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model.to(device).eval()
+    image = image or _image
     family = family_of(model)
     answers: list[str] = [""] * len(rows)
     from radvqa_data.core.progress import progress_bar
@@ -108,7 +143,7 @@ def generate_answers(
     advance = bar.enter_context(progress_bar("generating", len(rows), "rows", progress))
     for lo in range(0, len(rows), batch_size):
         chunk = [
-            (i, _image(rows[i]["image_path"])) for i in range(lo, min(lo + batch_size, len(rows)))
+            (i, image(rows[i]["image_path"])) for i in range(lo, min(lo + batch_size, len(rows)))
         ]
         chunk = [(i, im) for i, im in chunk if im is not None]  # undecodable image: empty answer
         if chunk:
@@ -144,15 +179,23 @@ def evaluate(
     judge: JudgeSettings | None = None,
     judge_cache: Path | None = None,
     image_ablation: str | None = None,
+    grounding: bool = False,
 ) -> dict:
     """Score `data` with a model's greedy answers or a predictions file; returns metrics.json.
 
     `judge`: also ask an LLM judge about the open answers (`radvqa_train.judge_run`); its
     verdicts are cached in `judge_cache` (default OUT/judge_cache.jsonl). `image_ablation`
     (blank | shuffle, with a model) re-scores it on blank or shuffled pictures (see `ablate`).
+    `grounding` (with a model): also answers every question on blank and on shuffled pictures
+    and adds ``grounding`` (`radvqa_train.metrics.grounding`: per subset and question type, the
+    accuracy drop and the share of answers that change, with bootstrap CIs) to metrics.json;
+    the ablated answers go to ``predictions-blank.parquet`` / ``predictions-shuffle.parquet``.
     """
-    if image_ablation is not None and model is None:
-        raise InputError("--image-ablation needs --model (predictions files carry no pictures)")
+    if (image_ablation is not None or grounding) and model is None:
+        what = "--grounding" if grounding else "--image-ablation"
+        raise InputError(f"{what} needs --model (predictions files carry no pictures)")
+    if image_ablation is not None and grounding:
+        raise InputError("give --image-ablation or --grounding, not both")
     if (model is None) == (predictions is None):
         raise InputError("give exactly one of --model DIR or --predictions FILE")
     # an unreachable judge fails here, before a long generation
@@ -177,22 +220,34 @@ def evaluate(
         missing = sum(1 for r in rows if r["id"] not in preds)
         answers = [preds.get(r["id"], "") for r in rows]
     else:
+        from radvqa_train.modeling import load_model
+
+        # grounding answers every question three times: load the model once for all passes
+        loaded = load_model(model) if grounding else model
         answers = generate_answers(
-            model,
+            loaded,
             ablate(rows, image_ablation),
             batch_size=batch_size,
             max_new_tokens=max_new_tokens,
             progress=progress,
         )
-    scored = []
-    for r, a in zip(rows, answers, strict=True):
-        row = {
-            **{k: v for k, v in r.items() if k != "answer"},
-            "reference": r["answer"],
-            "prediction": a,
-        }
-        scored.append({**row, **score(r["answer"], a, r["answer_type"])})
+    scored = score_rows(rows, answers)
     metrics = summarize(scored)
+    metrics["subsets"] = {s: {"accuracy": subset_accuracy(scored, s)} for s in SUBSETS}
+    ablated: dict[str, list[dict]] = {}
+    if grounding:
+        for mode in IMAGE_ABLATIONS:
+            ablated[mode] = score_rows(
+                rows,
+                generate_answers(
+                    loaded,
+                    ablate(rows, mode),
+                    batch_size=batch_size,
+                    max_new_tokens=max_new_tokens,
+                    progress=progress,
+                ),
+            )
+        metrics["grounding"] = grounding_metrics(scored, ablated)
     if judge is not None:
         from radvqa_train.judge_run import judge_open_answers
 
@@ -217,6 +272,11 @@ def evaluate(
     schema = predictions_schema(METRIC_KEYS, judge=judge is not None)
     rows_out = [{c: s[c] for c in schema.names} for s in scored]
     write_parquet(out / "predictions.parquet", pa.Table.from_pylist(rows_out, schema=schema))
+    for mode, ab in ablated.items():
+        ab_out = [{c: r.get(c) for c in schema.names} for r in ab]
+        write_parquet(
+            out / f"predictions-{mode}.parquet", pa.Table.from_pylist(ab_out, schema=schema)
+        )
     write_json(out / "metrics.json", metrics)
     table = metrics_table(metrics)
     if judge is not None:
@@ -239,6 +299,7 @@ def metrics_table(metrics: dict) -> str:
         "n",
         "closed_accuracy",
         "closed_accuracy_yesno",
+        "image_determined_accuracy",
         "open_recall",
         "exact_match",
         "token_f1",
@@ -264,4 +325,29 @@ def metrics_table(metrics: dict) -> str:
     for block in BREAKDOWNS:
         lines.append(f"-- {block}")
         lines.extend(fmt(k, v) for k, v in metrics[block].items())
+    if metrics.get("grounding"):
+        lines.append(grounding_table(metrics["grounding"]))
     return "\n".join(lines) + "\n"
+
+
+def grounding_table(g: dict) -> str:
+    """Plain-text grounding block: per subset and question type, accuracy on real, blank and
+    shuffled pictures, the drop (real - blank) with its CI and the share of changed answers."""
+
+    def ci(d: dict | None, key: str) -> str:
+        return "-" if d is None else f"{d[key]:+.3f} [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]"
+
+    lines = [
+        "-- grounding (real vs blank / shuffled pictures; 95% bootstrap CIs over questions)",
+        f"{'group':24s}{'n':>6s}{'real':>8s}{'blank':>8s}{'shuffle':>8s}"
+        f"  {'drop (real - blank)':28s}{'changed on blank':28s}",
+    ]
+    cells = {**g["subsets"], **{f"type {k}": v for k, v in g["by_question_type"].items()}}
+    for name, c in cells.items():
+        acc = [c["accuracy"], c["blank"]["accuracy"], c["shuffle"]["accuracy"]]
+        lines.append(
+            f"{name[:24]:24s}{c['n']:>6d}"
+            + "".join("       -" if a is None else f"{a:>8.3f}" for a in acc)
+            + f"  {ci(c['blank']['drop'], 'diff'):28s}{ci(c['blank']['sensitivity'], 'share'):28s}"
+        )
+    return "\n".join(lines)

@@ -119,10 +119,14 @@ def aggregate(rows: list[dict]) -> dict:
         "bleu1": _mean(r["bleu1"] for r in rows),
         "rouge_l": _mean(r["rouge_l"] for r in rows),
         "accuracy": _mean(float(r["correct"]) for r in rows),
+        "image_determined_accuracy": _mean(
+            float(r["correct"]) for r in rows if in_subset(r, "image_determined")
+        ),
         "n": len(rows),
         "n_closed": len(closed),
         "n_open": len(opened),
         "n_yesno": len(yesno),
+        "n_image_determined": sum(1 for r in rows if in_subset(r, "image_determined")),
     }
 
 
@@ -144,3 +148,90 @@ def summarize(rows: list[dict]) -> dict:
             groups.setdefault(str(r.get(col) or "unknown"), []).append(r)
         out[name] = {k: aggregate(v) for k, v in sorted(groups.items())}
     return out
+
+
+# --- subsets and grounding: where the picture decides, and whether the answer follows it ---
+
+#: Question types a picture decides outright (VQA-RAD test: MODALITY 33, PLANE 26, ORGAN 10 =
+#: 69 questions, closed and open): a model that reads modality, plane and region gets them right
+#: while a blind one guesses. PRES (163 on VQA-RAD test) needs fine detail and is left out.
+IMAGE_DETERMINED_TYPES = frozenset({"MODALITY", "PLANE", "ORGAN"})
+#: The named subsets every report scores (`in_subset`).
+SUBSETS = ("closed", "image_determined")
+
+
+def in_subset(row: dict, subset: str) -> bool:
+    """Whether a scored row belongs to `subset`: ``closed`` (answer_type closed) or
+    ``image_determined`` (question_type exactly one of `IMAGE_DETERMINED_TYPES`; a combined
+    type such as "PRES, POS" is not decided by the picture alone)."""
+    if subset == "closed":
+        return is_closed(row.get("answer_type"))
+    if subset == "image_determined":
+        return str(row.get("question_type") or "").strip().upper() in IMAGE_DETERMINED_TYPES
+    raise ValueError(f"unknown subset {subset!r} (known: {', '.join(SUBSETS)})")
+
+
+def subset_accuracy(rows: list[dict], subset: str) -> float | None:
+    """Mean of ``correct`` over the rows of `subset` (None when it has none)."""
+    return _mean(float(r["correct"]) for r in rows if in_subset(r, subset))
+
+
+def bootstrap_ci(
+    values: list[float], n: int = 2000, seed: int = 0
+) -> tuple[float, list[float]] | None:
+    """Mean of `values` and its 95% percentile-bootstrap interval (None for no values). Used for
+    every paired difference and share the reports print, so all intervals are made alike."""
+    import numpy as np
+
+    if not values:
+        return None
+    v = np.asarray(values, dtype=float)
+    boots = v[np.random.default_rng(seed).integers(0, len(v), (n, len(v)))].mean(axis=1)
+    return round(float(v.mean()), 6), [
+        round(float(np.quantile(boots, q)), 6) for q in (0.025, 0.975)
+    ]
+
+
+def _ablation_cell(real: list[dict], ablated: dict[str, dict], n_boot: int) -> dict:
+    """Accuracy on real and ablated pictures, the drop (real - ablated, paired CI) and the image
+    sensitivity (share of questions whose normalized answer changes, CI) for one group."""
+    cell: dict = {"n": len(real), "accuracy": _mean(float(r["correct"]) for r in real)}
+    for mode, by_id in ablated.items():
+        pairs = [(r, by_id[r["id"]]) for r in real if r["id"] in by_id]
+        drop = bootstrap_ci([float(a["correct"]) - float(b["correct"]) for a, b in pairs], n_boot)
+        changed = bootstrap_ci(
+            [
+                float(normalize_answer(a["prediction"]) != normalize_answer(b["prediction"]))
+                for a, b in pairs
+            ],
+            n_boot,
+        )
+        cell[mode] = {
+            "accuracy": _mean(float(b["correct"]) for _, b in pairs),
+            "drop": None if drop is None else {"diff": drop[0], "ci95": drop[1]},
+            "sensitivity": None if changed is None else {"share": changed[0], "ci95": changed[1]},
+        }
+    return cell
+
+
+def grounding(real: list[dict], ablated: dict[str, list[dict]], n_boot: int = 2000) -> dict:
+    """Does the answer follow the picture? `real`: scored rows on the real pictures; `ablated`:
+    mode (blank, shuffle) -> the same questions scored on ablated pictures (matched by ``id``).
+
+    Returns ``{"subsets": {all, closed, image_determined: cell}, "by_question_type": {type:
+    cell}}``; a cell holds n, accuracy and per mode its accuracy, ``drop`` (real - ablated
+    accuracy, paired bootstrap CI over questions) and ``sensitivity`` (share of questions whose
+    answer changes with the ablated picture, with its CI)."""
+    by_mode = {m: {r["id"]: r for r in rows} for m, rows in ablated.items()}
+    groups: dict[str, list[dict]] = {"all": list(real)}
+    for s in SUBSETS:
+        groups[s] = [r for r in real if in_subset(r, s)]
+    types: dict[str, list[dict]] = {}
+    for r in real:
+        types.setdefault(str(r.get("question_type") or "unknown"), []).append(r)
+    return {
+        "subsets": {k: _ablation_cell(v, by_mode, n_boot) for k, v in groups.items()},
+        "by_question_type": {
+            k: _ablation_cell(v, by_mode, n_boot) for k, v in sorted(types.items())
+        },
+    }

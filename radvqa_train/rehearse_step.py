@@ -7,7 +7,7 @@ data source (the trainable weights must change), the stage result saved as `run`
 eval path), and one saliency map computed by `radvqa_diag` on it. Wall time and the process's
 peak RSS (a lifetime maximum, so it grows from stage to stage) are reported per stage.
 
-This is an orchestrator like `radvqa_train.experiment`: the one trainer module that may import
+This is an orchestrator like `radvqa_experiment`: the one trainer module that may import
 diag (tests/test_boundaries.py).
 """
 

@@ -55,7 +55,7 @@ def refuse_lora_on_random(cfg: TrainConfig) -> None:
         raise ConfigError(
             f"model {cfg.model}: random weights ({marker.get('made_by')}); LoRA on them would "
             f"train adapters on noise (stages {', '.join(lora)}); train it from scratch with "
-            "`radvqa-train experiment` (docs/experiment.md), or train every weight with "
+            "`radvqa-experiment run` (docs/experiment.md), or train every weight with "
             "stages.N.train=full"
         )
 

@@ -5,9 +5,10 @@
   the app by `radvqa_data/cli.py`) are imported, never its internals.
 - The catalog's speed-up (`radvqa_data/catalog/fast/`) is used through its package only.
 - `radvqa_train` and `radvqa_diag` take from `radvqa_data` only the core, the reader and the
-  LLM client facade (the trainer's judge); train never imports diag, except the experiment
-  (`radvqa_train.experiment`), which ends with the diag report of its best arm, and the
-  real-size rehearsal (`radvqa_train.rehearse_step`), which computes one saliency map.
+  LLM client facade (the trainer's judge); train never imports diag, except the real-size
+  rehearsal (`radvqa_train.rehearse_step`), which computes one saliency map.
+- The experiment (`radvqa_experiment`) is the layer above train and diag: nothing else
+  imports it.
 - The executor imports nothing of the project but the core: steps use it, not the reverse.
 - No import cycles in the package code (function-level imports included).
 - Catalog contract: ``CREATE TABLE`` is spelled only in `core/catalog_schema.py`, and only
@@ -24,7 +25,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("radvqa_data", "radvqa_train", "radvqa_diag")
+PACKAGES = ("radvqa_data", "radvqa_train", "radvqa_diag", "radvqa_experiment")
 SYNTH_PUBLIC = ("radvqa_data.synth.types", "radvqa_data.synth.cli")
 DATA_FOR_TRAIN_AND_DIAG = ("radvqa_data.core", "radvqa_data.reader", "radvqa_data.llm.client")
 
@@ -111,12 +112,18 @@ def train_diag_rule(me: str, name: str) -> str | None:
         and not _within(name, DATA_FOR_TRAIN_AND_DIAG)
     ):
         return "train and diag use only radvqa_data.core, .reader and .llm.client"
-    # the experiment orchestrates train, eval and the diag report; the trainer itself never
-    # imports diag
-    # so does the real-size rehearsal (`rehearse`: one step, one answer, one saliency map)
-    orchestrator = _within(me, ("radvqa_train.experiment", "radvqa_train.rehearse_step"))
+    # the real-size rehearsal (`rehearse`: one step, one answer, one saliency map) is the one
+    # trainer module that imports diag; the experiment, which ends with a diag report, is its
+    # own layer above both (experiment_rule)
+    orchestrator = _within(me, ("radvqa_train.rehearse_step",))
     if _within(me, ("radvqa_train",)) and _within(name, ("radvqa_diag",)) and not orchestrator:
         return "train never imports diag"
+    return None
+
+
+def experiment_rule(me: str, name: str) -> str | None:
+    if _within(name, ("radvqa_experiment",)) and not _within(me, ("radvqa_experiment",)):
+        return "the experiment is the top layer: nothing below imports it"
     return None
 
 
@@ -130,7 +137,7 @@ def executor_rule(me: str, name: str) -> str | None:
 
 @pytest.mark.parametrize(
     "rule",
-    [core_rule, synth_rule, fast_rule, train_diag_rule, executor_rule],
+    [core_rule, synth_rule, fast_rule, train_diag_rule, experiment_rule, executor_rule],
     ids=lambda r: r.__name__,
 )
 def test_import_boundaries(rule) -> None:
@@ -285,6 +292,10 @@ def test_the_checker_sees_a_violation(tmp_path: Path) -> None:
     assert fast_rule("radvqa_data.catalog.ingest", "radvqa_data.catalog.fast.probe_pool")
     assert not fast_rule("radvqa_data.catalog.ingest", "radvqa_data.catalog.fast.probe_all")
     assert not train_diag_rule("radvqa_train.data", "radvqa_data.reader")
+    assert train_diag_rule("radvqa_train.run", "radvqa_diag.report")
+    assert experiment_rule("radvqa_train.cli", "radvqa_experiment.run")
+    assert experiment_rule("radvqa_diag.report", "radvqa_experiment")
+    assert not experiment_rule("radvqa_experiment.run", "radvqa_diag.report")
     assert executor_rule("radvqa_data.executor.local", "radvqa_data.catalog.fast")
     assert not executor_rule("radvqa_data.executor.local", "radvqa_data.core.errors")
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]

@@ -1,5 +1,6 @@
-"""Every command of `radvqa-data`, `radvqa-train` and `radvqa-diag` has help text and starts
-fast. The commands are read from the Typer apps, so a command added later is covered too."""
+"""Every command of `radvqa-data`, `radvqa-train`, `radvqa-diag` and `radvqa-experiment` has
+help text and starts fast. The commands are read from the Typer apps, so a command added later
+is covered too."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import typer
 
 from radvqa_data.cli import app as data_app
 from radvqa_diag.cli import app as diag_app
+from radvqa_experiment.cli import app as experiment_app
 from radvqa_train.cli import app as train_app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,6 +23,7 @@ APPS = {
     "radvqa-data": ("radvqa_data.cli", data_app),
     "radvqa-train": ("radvqa_train.cli", train_app),
     "radvqa-diag": ("radvqa_diag.cli", diag_app),
+    "radvqa-experiment": ("radvqa_experiment.cli", experiment_app),
 }
 #: Imported by a command that runs, never by `--help` (each costs seconds: docs/ENVIRONMENT).
 HEAVY = ("torch", "transformers", "peft", "spacy", "datasets", "vllm", "ray", "accelerate")
@@ -54,6 +57,7 @@ def test_enumeration_finds_the_known_commands():
         ("radvqa-data", "audit"),
         ("radvqa-train", "eval"),
         ("radvqa-diag", "report"),
+        ("radvqa-experiment", "run"),
     } <= names
 
 

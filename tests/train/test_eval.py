@@ -147,3 +147,43 @@ def test_eval_image_ablation_scores_a_model_on_blank_pictures(tiny_models, toy_d
             out=tmp_path / "p",
             image_ablation="blank",
         )
+
+
+def test_eval_grounding_scores_blank_and_shuffled_pictures(tiny_models, toy_data, tmp_path):
+    m = evaluate(
+        "synthetic:test",
+        model=str(tiny_models["paligemma"]),
+        shards=toy_data["shards"],
+        catalog=toy_data["catalog"],
+        out=tmp_path,
+        max_new_tokens=2,
+        progress=False,
+        grounding=True,
+    )
+    g = m["grounding"]
+    assert set(g["subsets"]) == {"all", "closed", "image_determined"}
+    cell = g["subsets"]["all"]
+    assert cell["n"] == m["overall"]["n"] == 12
+    for mode in ("blank", "shuffle"):
+        assert 0.0 <= cell[mode]["accuracy"] <= 1.0
+        lo, hi = cell[mode]["drop"]["ci95"]
+        assert lo <= cell[mode]["drop"]["diff"] <= hi
+        assert 0.0 <= cell[mode]["sensitivity"]["share"] <= 1.0
+        blank = pl.read_parquet(tmp_path / f"predictions-{mode}.parquet")
+        assert blank.height == 12 and list(blank.columns) == list(PRED_COLUMNS)
+    # the drop is real accuracy minus blank accuracy, over the same questions
+    assert cell["blank"]["drop"]["diff"] == pytest.approx(
+        cell["accuracy"] - cell["blank"]["accuracy"], abs=1e-6
+    )
+    assert set(m["subsets"]) == {"closed", "image_determined"}
+    assert "-- grounding" in (tmp_path / "metrics.txt").read_text()
+    with pytest.raises(InputError, match="not both"):
+        evaluate(
+            "synthetic:test",
+            model=str(tiny_models["paligemma"]),
+            shards=toy_data["shards"],
+            catalog=toy_data["catalog"],
+            out=tmp_path / "both",
+            grounding=True,
+            image_ablation="blank",
+        )

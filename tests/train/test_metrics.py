@@ -78,3 +78,48 @@ def test_summary_breakdowns_have_counts():
     assert m["by_modality"]["CT"]["n"] == 2 and m["by_organ"]["unknown"]["n"] == 1
     assert m["by_question_type"]["ORGAN"]["closed_accuracy"] is None
     assert aggregate([])["n"] == 0
+
+
+def test_image_determined_subset_is_modality_plane_organ_closed_and_open():
+    from radvqa_train.metrics import in_subset
+
+    def row(qt, at="CLOSED"):
+        return {"question_type": qt, "answer_type": at}
+
+    assert in_subset(row("MODALITY"), "image_determined")
+    assert in_subset(row("plane ", "OPEN"), "image_determined")
+    assert in_subset(row("ORGAN", "OPEN"), "image_determined")
+    assert not in_subset(row("PRES"), "image_determined")
+    assert not in_subset(row("PRES, POS"), "image_determined")  # combined: not the picture alone
+    assert in_subset(row("PRES"), "closed") and not in_subset(row("PRES", "OPEN"), "closed")
+    with pytest.raises(ValueError, match="unknown subset"):
+        in_subset(row("PRES"), "nope")
+
+
+def test_grounding_counts_drops_and_changed_answers():
+    """Four MODALITY questions answered right on the real picture; on the blank one, two flip
+    to a wrong answer: accuracy drop 0.5 and half the answers changed."""
+    from radvqa_train.metrics import bootstrap_ci, grounding, score
+
+    def scored(i, qt, ref, pred):
+        return {
+            "id": str(i),
+            "question_type": qt,
+            "answer_type": "OPEN",
+            "reference": ref,
+            "prediction": pred,
+            **score(ref, pred, "OPEN"),
+        }
+
+    real = [scored(i, "MODALITY", "ct", "ct") for i in range(4)] + [scored(9, "PRES", "yes", "no")]
+    blank = [scored(i, "MODALITY", "ct", "mri" if i < 2 else "ct") for i in range(4)]
+    blank.append(scored(9, "PRES", "yes", "no"))
+    g = grounding(real, {"blank": blank}, n_boot=200)
+    cell = g["subsets"]["image_determined"]
+    assert cell["n"] == 4 and cell["accuracy"] == 1.0 and cell["blank"]["accuracy"] == 0.5
+    assert cell["blank"]["drop"]["diff"] == 0.5 and cell["blank"]["sensitivity"]["share"] == 0.5
+    assert g["by_question_type"]["PRES"]["blank"]["sensitivity"]["share"] == 0.0
+    assert g["subsets"]["all"]["blank"]["drop"]["diff"] == pytest.approx(2 / 5)
+    mean, (lo, hi) = bootstrap_ci([1.0, 0.0, 1.0, 1.0], n=500)
+    assert mean == 0.75 and 0.0 <= lo <= mean <= hi <= 1.0
+    assert bootstrap_ci([]) is None

@@ -43,7 +43,7 @@ def test_run_refuses_lora_on_a_scratch_model_and_points_to_experiment(models, tm
     )
     assert r.exit_code == 1 and "Traceback" not in r.output
     assert "random weights (radvqa-train scratch-model)" in r.output
-    assert "radvqa-train experiment" in r.output and "stages.N.train=full" in r.output
+    assert "radvqa-experiment run" in r.output and "stages.N.train=full" in r.output
     assert not (tmp_path / "r").exists()  # refused before anything was written
     # every weight trained: allowed (it goes on to the data checks, which fail here: no data)
     full = runner.invoke(

@@ -1,7 +1,7 @@
 """Train one arm for one seed: a fresh scratch model, the arm's stages in order.
 
 Examples are encoded once per experiment (`Prepared`) and shared by every arm and seed; the
-question-only arm gets the same features with blank (all-zero, i.e. mid-grey) pixels.
+question-only arm gets the same features with the blank (mid-grey) picture.
 """
 
 from __future__ import annotations
@@ -13,44 +13,53 @@ from pathlib import Path
 from typing import Any
 
 from radvqa_data.core.answers import is_closed
-from radvqa_train.experiment.data import ExperimentData
-from radvqa_train.experiment.recipe import Arm, Recipe
-from radvqa_train.experiment.trainer import Encoder, generate, scored_rows, train
+from radvqa_data.core.errors import InputError
+from radvqa_experiment.data import ExperimentData
+from radvqa_experiment.recipe import Arm, Recipe
+from radvqa_experiment.trainer import Encoder, generate, scored_rows, train
 
 
 @dataclass
 class Prepared:
-    """Encoded features of every split (training layout for train/synthetic, prompts for eval)."""
+    """Encoded features of every split (training layout for train/synthetic, prompts for eval),
+    synthetic per data version, and the encoder (its picture cache serves the scoring)."""
 
     benchmark: list[dict]
-    synthetic: list[dict]
+    synthetic: dict[str, list[dict]]
     val: list[dict]
     test: list[dict]
+    encoder: Encoder
 
 
 def prepare(processor: Any, family: str, data: ExperimentData, image_size: int) -> Prepared:
+    """Encode every split once (pictures decoded once, one pixel tensor per picture)."""
     enc = Encoder(processor, family, image_size)
     return Prepared(
         enc.encode(data.train, answers=True),
-        enc.encode(data.synthetic, answers=True),
+        {name: enc.encode(rows, answers=True) for name, rows in data.versions.items()},
         enc.encode(data.val, answers=False),
         enc.encode(data.test, answers=False),
+        enc,
     )
 
 
-def blanked(feats: list[dict]) -> list[dict]:
-    """The same features with blank pictures (zeros after normalization: mid-grey)."""
-    import torch
-
+def blanked(feats: list[dict], enc: Encoder) -> list[dict]:
+    """The same features on the blank picture `radvqa_train.evaluate` ablates with (mid-grey):
+    an arm trained blind sees at test exactly what the blank ablation shows it."""
     if not feats:
         return feats
-    zero = torch.zeros_like(feats[0]["pixel_values"])
-    return [{**f, "pixel_values": zero} for f in feats]
+    grey = enc.encode([{**feats[0]["_row"], "image_path": None}], answers=False)[0]
+    return [{**f, "pixel_values": grey["pixel_values"]} for f in feats]
 
 
 def closed_accuracy(rows: list[dict]) -> float:
     closed = [r for r in rows if is_closed(r["answer_type"])]
     return sum(r["correct"] for r in closed) / max(len(closed), 1)
+
+
+def vision_dir(out: Path) -> Path:
+    """Where the experiment's pretrained label encoder lives (OUT/vision)."""
+    return Path(out) / "vision"
 
 
 def build_seed_model(recipe: Recipe, out: Path, seed: int) -> Path:
@@ -77,10 +86,12 @@ def run_arm(
     seed: int,
     log: Any = print,
     overrides: dict | None = None,
+    vision: Path | None = None,
 ) -> tuple[Any, Any, dict]:
     """(trained model, processor, info) of `arm` from the scratch model in `model_dir`.
 
-    `overrides`: TrainSettings fields replaced in every stage (validation sweeps).
+    `overrides`: TrainSettings fields replaced in every stage (validation sweeps). `vision`:
+    the saved label encoder, swapped in when the arm's ``vision`` is ``label_encoder``.
     """
     import torch
 
@@ -90,9 +101,21 @@ def run_arm(
     torch.manual_seed(seed)
     model, processor = load_model(str(model_dir))
     family_of(model)
+    if arm.vision == "label_encoder":
+        from radvqa_experiment.vision import swap_in
+
+        if vision is None:
+            raise InputError(f"arm {name}: vision label_encoder needs the pretrained encoder")
+        swap_in(model, vision)
     pad = processor.tokenizer.pad_token_id
-    sources = {"benchmark": prep.benchmark, "synthetic": prep.synthetic}
-    val = blanked(prep.val) if arm.blank_images else prep.val
+    if arm.data not in prep.synthetic:
+        raise InputError(
+            f"arm {name}: data version '{arm.data}' not given "
+            f"(pass --data {arm.data}=DIR; known: {', '.join(prep.synthetic)})"
+        )
+    sources = {"benchmark": prep.benchmark, "synthetic": prep.synthetic[arm.data]}
+    enc = prep.encoder
+    val = blanked(prep.val, enc) if arm.blank_images else prep.val
 
     def val_score(m: Any) -> float:
         answers = generate(m, processor, val, max_new_tokens=recipe.max_new_tokens)
@@ -104,7 +127,7 @@ def run_arm(
         stage = recipe.stages[stage_name]
         settings = dataclasses.replace(stage.settings, **(overrides or {}))
         mixture = [
-            (blanked(sources[s]) if arm.blank_images else sources[s], share)
+            (blanked(sources[s], enc) if arm.blank_images else sources[s], share)
             for s, share in stage.data.items()
         ]
         summary = train(

@@ -20,8 +20,8 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from radvqa_train.evaluate import derangement, score_rows
 from radvqa_train.families import collate, encode_sample
-from radvqa_train.metrics import score
 
 
 @dataclass
@@ -51,6 +51,7 @@ class Encoder:
             max_length,
         )
         self._images: dict[str, Any] = {}
+        self._pixels: dict[str | None, Any] = {}  # one pixel tensor per picture, shared by rows
 
     def image(self, path: str | None, blank: bool = False) -> Any:
         from PIL import Image
@@ -67,10 +68,15 @@ class Encoder:
         return self._images[path]
 
     def encode(self, rows: list[dict], *, answers: bool, blank: bool = False) -> list[dict]:
-        """Features per row (answer tokens included when `answers`); unusable rows are dropped."""
+        """Features per row (answer tokens included when `answers`); unusable rows are dropped.
+
+        Rows on one picture share one pixel tensor (full MedPix 2.0: 21,955 synthetic rows on
+        2,003 pictures), so memory grows with pictures, not rows. `blank` or an image_path of
+        None: the mid-grey picture `radvqa_train.evaluate` uses for its blank ablation."""
         out = []
         for r in rows:
-            im = self.image(r.get("image_path"), blank)
+            path = None if blank else r.get("image_path")
+            im = self.image(path, blank)
             if im is None:
                 continue
             enc = encode_sample(
@@ -82,7 +88,8 @@ class Encoder:
                 max_length=self.max_length,
             )
             if enc.features is not None:
-                out.append({**enc.features, "_row": r})
+                px = self._pixels.setdefault(path, enc.features["pixel_values"])
+                out.append({**enc.features, "pixel_values": px, "_row": r})
         return out
 
 
@@ -112,6 +119,9 @@ def _batch(feats: list[dict], pad_id: int, padding_side: str = "right") -> dict:
 def _param_groups(model: Any, s: TrainSettings) -> list[dict]:
     vision, rest = [], []
     for n, p in model.named_parameters():
+        if getattr(p, "radvqa_frozen", False):  # a frozen pretrained encoder stays as it is
+            p.requires_grad_(False)
+            continue
         p.requires_grad_(True)
         (vision if ("vision_tower" in n or "multi_modal_projector" in n) else rest).append(p)
     return [{"params": rest, "lr": s.lr}, {"params": vision, "lr": s.lr * s.vision_lr_mult}]
@@ -240,23 +250,9 @@ def ablated_pixels(feats: list[dict], mode: str, seed: int = 0) -> Any:
     pixels = torch.stack([f["pixel_values"] for f in feats])
     if mode == "blank":
         return torch.zeros_like(pixels)
-    n = len(feats)
-    rng = random.Random(seed)
-    perm = list(range(n))
-    while n > 1 and any(i == p for i, p in enumerate(perm)):
-        rng.shuffle(perm)
-    return pixels[perm]
+    return pixels[derangement(len(feats), seed)]
 
 
 def scored_rows(feats: list[dict], answers: list[str]) -> list[dict]:
-    """Eval rows with prediction and the standard per-row scores (`radvqa_train.metrics`)."""
-    out = []
-    for f, a in zip(feats, answers, strict=True):
-        r = f["_row"]
-        row = {
-            **{k: v for k, v in r.items() if k != "answer"},
-            "reference": r["answer"],
-            "prediction": a,
-        }
-        out.append({**row, **score(r["answer"], a, r["answer_type"])})
-    return out
+    """Eval rows with prediction and scores: `radvqa_train.evaluate.score_rows`, the one scorer."""
+    return score_rows([f["_row"] for f in feats], answers)

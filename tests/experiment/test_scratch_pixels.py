@@ -52,7 +52,7 @@ def _encode(enc, rows, answers):
 def test_scratch_model_learns_the_marker_side_from_pixels(tmp_path):
     import torch
 
-    from radvqa_train.experiment.trainer import (
+    from radvqa_experiment.trainer import (
         Encoder,
         TrainSettings,
         ablated_pixels,
@@ -88,7 +88,7 @@ def test_scratch_model_learns_the_marker_side_from_pixels(tmp_path):
 def test_max_rows_caps_the_rows_drawn_per_epoch(tmp_path):
     """A stage capped at 40 rows takes ceil(40 / 16) = 3 steps per epoch whatever the source
     size."""
-    from radvqa_train.experiment.trainer import Encoder, TrainSettings, train
+    from radvqa_experiment.trainer import Encoder, TrainSettings, train
     from radvqa_train.families import family_of
     from radvqa_train.modeling import load_model
     from radvqa_train.tiny_model import build_scratch_model

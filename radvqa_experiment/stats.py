@@ -11,9 +11,25 @@ import statistics
 from collections import Counter
 
 from radvqa_data.core.answers import is_closed, normalize_answer
-from radvqa_train.metrics import score
+from radvqa_train.metrics import bootstrap_ci, in_subset, score
 
-METRICS = ("closed_accuracy", "closed_accuracy_yesno", "open_recall", "exact_match")
+METRICS = (
+    "closed_accuracy",
+    "closed_accuracy_yesno",
+    "open_recall",
+    "exact_match",
+    "image_determined_accuracy",
+)
+#: The subset a comparison's metric is computed on (`comparisons[].subset`).
+SUBSET_OF = {
+    "closed_accuracy": "closed",
+    "closed_accuracy_yesno": "closed",
+    "image_determined_accuracy": "image_determined",
+    "open_recall": "open",
+    "exact_match": "all",
+}
+#: results.json `subsets.NAME` -> the metric scoring it.
+SUBSET_METRICS = {"closed": "closed_accuracy", "image_determined": "image_determined_accuracy"}
 
 
 def is_yesno(row: dict) -> bool:
@@ -28,7 +44,40 @@ def per_question(rows: list[dict], metric: str) -> list[tuple[str, float]]:
         return [(r["id"], float(r["correct"])) for r in rows if is_yesno(r)]
     if metric == "open_recall":
         return [(r["id"], float(r["recall"])) for r in rows if not is_closed(r["answer_type"])]
+    if metric == "image_determined_accuracy":  # closed and open: `correct` (metrics.score)
+        return [(r["id"], float(r["correct"])) for r in rows if in_subset(r, "image_determined")]
     return [(r["id"], float(r["exact_match"])) for r in rows]
+
+
+def changed(real: list[dict], ablated: list[dict], subset: str) -> list[tuple[str, float]]:
+    """(question id, 1.0 if the normalized answer differs on the ablated picture) per question
+    of `subset` ("all" for every question): the image sensitivity's per-question values."""
+    by_id = {r["id"]: r for r in ablated}
+    return [
+        (
+            r["id"],
+            float(
+                normalize_answer(r["prediction"]) != normalize_answer(by_id[r["id"]]["prediction"])
+            ),
+        )
+        for r in real
+        if r["id"] in by_id and (subset == "all" or in_subset(r, subset))
+    ]
+
+
+def sensitivity(real_runs: list[list[dict]], ablated_runs: list[list[dict]], subset: str) -> dict:
+    """Share of `subset`'s questions whose answer changes with the ablated picture: mean ± std
+    over seeds, and a 95% bootstrap CI over questions of the seed-averaged indicator."""
+    per_seed = [changed(r, a, subset) for r, a in zip(real_runs, ablated_runs, strict=True)]
+    acc: dict[str, list[float]] = {}
+    for seed_vals in per_seed:
+        for qid, v in seed_vals:
+            acc.setdefault(qid, []).append(v)
+    ci = bootstrap_ci([sum(v) / len(v) for v in acc.values()])
+    return {
+        **mean_std([sum(v for _, v in sv) / max(len(sv), 1) for sv in per_seed]),
+        "ci95": None if ci is None else ci[1],
+    }
 
 
 def metric(rows: list[dict], name: str) -> float:
@@ -52,7 +101,6 @@ def paired_bootstrap(
     Each arm's score per question is averaged over its seeds first, so the interval reflects
     which questions were drawn (the paired design), with seed noise averaged in.
     """
-    import numpy as np
 
     def seed_mean(runs: list[list[dict]]) -> dict[str, float]:
         acc: dict[str, list[float]] = {}
@@ -63,12 +111,8 @@ def paired_bootstrap(
 
     a, b = seed_mean(a_runs), seed_mean(b_runs)
     ids = sorted(set(a) & set(b))
-    d = np.array([a[i] - b[i] for i in ids])
-    rng = np.random.default_rng(seed)
-    boots = d[rng.integers(0, len(d), (n, len(d)))].mean(axis=1)
-    return round(float(d.mean()), 6), [
-        round(float(np.quantile(boots, q)), 6) for q in (0.025, 0.975)
-    ]
+    res = bootstrap_ci([a[i] - b[i] for i in ids], n, seed)
+    return (0.0, [0.0, 0.0]) if res is None else res
 
 
 def baselines(train: list[dict], test: list[dict]) -> dict:

@@ -5,6 +5,12 @@ stage keeps the epoch with the best validation closed accuracy. ``blank_images: 
 and scores the arm on blank pictures (the language prior). A stage's ``data`` maps a source
 (``benchmark``: VQA-RAD train minus validation; ``synthetic``: the audited synthetic QA) to
 the rows drawn per epoch as a multiple of that source's size (0.25: a quarter of it).
+
+``data: NAME`` makes an arm draw its ``synthetic`` rows from data version NAME (a folder given
+as ``--data NAME=DIR``; default: the ``--shards`` folder), so data versions are compared in one
+call. ``vision: label_encoder`` swaps the pretrained label-model encoder in for the scratch
+vision tower (`radvqa_experiment.vision`); ``vision_pretrain`` holds its `LabelModelConfig`
+settings. ``compare: [[a, b], ...]`` adds paired comparisons to the default ones.
 """
 
 from __future__ import annotations
@@ -18,9 +24,10 @@ from typing import Any
 import yaml
 
 from radvqa_data.core.errors import ConfigError, InputError
-from radvqa_train.experiment.trainer import TrainSettings
+from radvqa_experiment.trainer import TrainSettings
 
 SOURCES = ("benchmark", "synthetic")
+VISIONS = ("scratch", "label_encoder")
 
 
 @dataclass
@@ -28,8 +35,8 @@ class ModelSize:
     hidden: int = 128  # higher: more capacity, slower (192: 0.6x the samples/s)
     layers: int = 4
     heads: int = 4
-    image_size: int = 64  # pixels per side
-    patch: int = 16  # 64/16 = 16 image tokens: 2x the samples/s of patch 8 (64 tokens)
+    image_size: int = 128  # pixels per side (the label model's size: plane and region need it)
+    patch: int = 32  # 128/32 = 16 image tokens, as 64 px / patch 16 before: same sequence cost
 
 
 @dataclass
@@ -43,6 +50,8 @@ class Arm:
     stages: list[str]
     blank_images: bool = False
     description: str = ""
+    data: str = "default"  # the data version its synthetic rows come from
+    vision: str = "scratch"  # scratch | label_encoder (pretrained, swapped in)
 
 
 @dataclass
@@ -55,6 +64,8 @@ class Recipe:
     val_fraction: float = 0.15  # share of VQA-RAD train images held out for choosing settings
     max_new_tokens: int = 8
     quick: dict[str, Any] = field(default_factory=dict)  # overrides applied by --quick
+    vision_pretrain: dict[str, Any] = field(default_factory=dict)  # LabelModelConfig settings
+    compare: list[list[str]] = field(default_factory=list)  # extra (a, b) comparisons
 
 
 def _fields(cls: type, raw: dict, where: str, errors: list[str]) -> dict:
@@ -93,10 +104,19 @@ def parse_recipe(raw: dict, *, quick: bool = False) -> Recipe:
         for st in arm.stages:
             if st not in stages:
                 errors.append(f"arms.{name}: unknown stage '{st}'")
+        if arm.vision not in VISIONS:
+            errors.append(f"arms.{name}.vision: '{arm.vision}' (known: {', '.join(VISIONS)})")
         arms[name] = arm
     for required in ("question_only", "benchmark"):
         if required not in arms:
             errors.append(f"arms.{required}: required (the comparisons are made against it)")
+    for pair in raw.get("compare") or []:
+        if not (isinstance(pair, list) and len(pair) == 2 and all(p in arms for p in pair)):
+            errors.append(f"compare: {pair!r} is not a pair of arm names")
+    if raw.get("vision_pretrain"):
+        from radvqa_data.labels.model import LabelModelConfig
+
+        _fields(LabelModelConfig, raw["vision_pretrain"], "vision_pretrain", errors)
     top = _fields(
         Recipe,
         {k: v for k, v in raw.items() if k not in ("model", "stages", "arms")},
@@ -116,10 +136,10 @@ def _merge(base: dict, over: dict) -> dict:
 
 
 def load_recipe(recipe: str, *, quick: bool = False) -> Recipe:
-    """A YAML path, or the name of a recipe shipped in `radvqa_train/experiment/recipes/`."""
+    """A YAML path, or the name of a recipe shipped in `radvqa_experiment/recipes/`."""
     p = Path(recipe)
     if not (p.suffix in (".yaml", ".yml") or p.exists()):
-        p = Path(str(resources.files("radvqa_train.experiment").joinpath(f"recipes/{recipe}.yaml")))
+        p = Path(str(resources.files("radvqa_experiment").joinpath(f"recipes/{recipe}.yaml")))
     if not p.is_file():
         raise InputError(f"experiment recipe '{recipe}' not found (a YAML file or a shipped name)")
     try:
@@ -127,3 +147,34 @@ def load_recipe(recipe: str, *, quick: bool = False) -> Recipe:
     except yaml.YAMLError as exc:
         raise InputError(f"{p}: not valid YAML ({exc})") from exc
     return parse_recipe(raw, quick=quick)
+
+
+def select_arms(recipe: Recipe, arms: str | None) -> Recipe:
+    """The recipe restricted to a comma-separated list of arms (None: all). `question_only`
+    and `benchmark` are always kept: every comparison is made against them."""
+    if not arms:
+        return recipe
+    wanted = [a.strip() for a in arms.split(",") if a.strip()]
+    unknown = [a for a in wanted if a not in recipe.arms]
+    if unknown:
+        raise InputError(
+            f"--arms {arms}: unknown arm(s) {', '.join(unknown)} "
+            f"(recipe arms: {', '.join(recipe.arms)})"
+        )
+    keep = {"question_only", "benchmark", *wanted}
+    return dataclasses.replace(
+        recipe,
+        arms={k: v for k, v in recipe.arms.items() if k in keep},
+        compare=[p for p in recipe.compare if set(p) <= keep],
+    )
+
+
+def shipped_recipes() -> list[tuple[str, str]]:
+    """(name, first line of the description) of every recipe in `radvqa_experiment/recipes/`."""
+    folder = resources.files("radvqa_experiment").joinpath("recipes")
+    out = []
+    for f in sorted(folder.iterdir(), key=lambda f: f.name):
+        if f.name.endswith(".yaml"):
+            raw = yaml.safe_load(f.read_text("utf-8")) or {}
+            out.append((f.name[: -len(".yaml")], str(raw.get("description", "")).split(". ")[0]))
+    return out

@@ -1,4 +1,4 @@
-"""`radvqa-train experiment --quick` on the real data: structure of the outputs and baselines.
+"""`radvqa-experiment run --quick` on the real data: structure of the outputs and baselines.
 
 Real MedPix 2.0 + VQA-RAD from the shared folder (skipped when absent): catalog -> entities ->
 synth -> audit --fix -> the experiment with a tiny model on 64 rows per training split
@@ -25,7 +25,7 @@ def _ok(app, args):
 @pytest.fixture(scope="module")
 def quick_run(real_catalog, tmp_path_factory):
     from radvqa_data.cli import app as data_app
-    from radvqa_train.cli import app as train_app
+    from radvqa_experiment.cli import app as exp_app
 
     tmp = tmp_path_factory.mktemp("experiment")
     catalog = tmp / "catalog.duckdb"  # a copy: entities must not change the session's catalog
@@ -48,9 +48,9 @@ def quick_run(real_catalog, tmp_path_factory):
         ],
     )
     _ok(
-        train_app,
+        exp_app,
         [
-            "experiment",
+            "run",
             "data-centric-cpu",
             "--quick",
             "--catalog",
@@ -63,6 +63,8 @@ def quick_run(real_catalog, tmp_path_factory):
             tmp / "out",
             "--workers",
             "1",
+            "--arms",
+            "synthetic_then_benchmark",
         ],
     )
     return tmp / "out"
@@ -112,3 +114,16 @@ def test_question_only_arm_scores_the_same_on_any_picture(quick_run):
     ablation gives exactly its own answers."""
     res = json.loads((quick_run / "results.json").read_text())["arms"]["question_only"]
     assert res["blank"]["closed_accuracy"]["per_seed"] == res["closed_accuracy"]["per_seed"]
+
+
+# builds the real catalog (shared data): slow tier
+@pytest.mark.slow
+def test_image_determined_is_69_of_vqa_rad_test(real_catalog):
+    """MODALITY 33 + PLANE 26 + ORGAN 10 (closed and open) of VQA-RAD's 451 test questions."""
+    from radvqa_data.reader import read_qa
+    from radvqa_train.metrics import in_subset
+
+    rows = read_qa("vqa-rad:test", catalog=real_catalog).to_dicts()
+    assert len(rows) == 451
+    assert sum(in_subset(r, "image_determined") for r in rows) == 69
+    assert sum(in_subset(r, "closed") for r in rows) == 272
