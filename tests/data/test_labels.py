@@ -241,3 +241,91 @@ def test_cli_error_lines_for_no_catalog_and_no_training_pictures(tmp_path, sampl
     add_source(cat, "vqa-rad", sample_dir / "vqa-rad", progress=False)
     r = CliRunner().invoke(app, ["label-issues", "-c", str(cat), "--no-progress"])
     assert r.exit_code == 1 and "Error:" in r.output and "training pictures" in r.output
+
+
+# ---- training subset and the reusable encoder (issue 22) ------------------------------------
+
+
+def _pic(image_id: str, split: str | None, sha: str | None = None):
+    from radvqa_data.labels.tasks import Picture
+
+    return Picture("src", image_id, f"/x/{image_id}.png", sha, image_id, {}, True, split)
+
+
+def test_training_subset_by_split_and_exclusion_list():
+    from radvqa_data.labels.tasks import in_training_subset
+
+    pics = [_pic("a", "train"), _pic("b", "test"), _pic("c", None, "f" * 64), _pic("d", "train")]
+    keep, unmatched = in_training_subset(pics, ["train"], [])
+    assert keep == [True, False, True, True]  # no split: counts as train
+    keep, unmatched = in_training_subset(pics, [], ["src/a", "f" * 64, "d", "zz"])
+    assert keep == [False, True, False, False] and unmatched == ["zz"]
+    assert in_training_subset(pics, [], []) == ([True] * 4, [])
+
+
+def test_train_split_keeps_pictures_out_of_the_model_and_the_encoder_loads(tmp_path, shared_data):
+    """Train on MedPix's test split only, one test picture excluded by sha256: the encoder's
+    training pictures are exactly the rest of the test split; validation pictures (and the
+    excluded one) are still predicted, by the fold ensemble, and checked."""
+    import torch
+
+    from radvqa_data.labels.encoder import encode_inputs, load_label_encoder
+    from radvqa_data.labels.model import LabelModelConfig
+    from radvqa_data.labels.run import default_model_dir, run_label_issues
+    from tests.conftest import query_catalog
+
+    cat = _small_catalog(tmp_path, shared_data, 120)
+    rows = query_catalog(cat, "SELECT image_id, split, sha256, path FROM images ORDER BY 1")
+    test_ids = sorted(i for i, s, _, _ in rows if s == "test")
+    dropped = test_ids[0]
+    sha = next(h for i, _, h, _ in rows if i == dropped)
+    config = LabelModelConfig(epochs=2, folds=3, batch_size=16, train_splits=["test"])
+    config.exclude = [sha, "no-such-picture"]
+    s = run_label_issues(cat, config=config, progress=False)
+    assert s.trained and s.training_pictures == len(test_ids) - 1
+    assert s.kept_out == len(rows) - len(test_ids) + 1 and s.exclude_unmatched == [
+        "no-such-picture"
+    ]
+    how = dict(
+        query_catalog(cat, "SELECT image_id, any_value(how) FROM label_predictions GROUP BY 1")
+    )
+    assert {how[i] for i, sp, _, _ in rows if sp != "test"} == {"ensemble"}
+    assert how[dropped] == "ensemble" and how[test_ids[1]] == "oof"
+
+    encoder, info = load_label_encoder(default_model_dir(cat))
+    assert info.trained_on == {("medpix2", i) for i in test_ids[1:]}
+    assert info.config.train_splits == ["test"] and info.channels == 1
+    x = encode_inputs([p for _, _, _, p in rows[:3]], info)
+    assert x.shape == (3, 1, info.image_size, info.image_size) and 0 <= float(x.min()) <= 1
+    with torch.no_grad():
+        z = encoder(x)
+    assert z.shape == (3, info.feature_dim) and torch.isfinite(z).all()
+    # the same pictures through the whole saved model: the encoder is its first part
+    from radvqa_data.labels.model import load_model
+
+    full = load_model(default_model_dir(cat), "full")
+    with torch.no_grad():
+        assert torch.allclose(full.embed(x), z)
+
+
+def test_cli_training_subset_errors(tmp_path, labelled):
+    from typer.testing import CliRunner
+
+    from radvqa_data.cli import app
+    from radvqa_data.core.errors import InputError
+    from radvqa_data.labels.encoder import load_label_encoder
+
+    cat = labelled[0]
+    r = CliRunner().invoke(app, ["label-issues", "-c", str(cat), "--train-split", "dev"])
+    assert r.exit_code == 1 and "'dev'" in r.output and "train, validation, test" in r.output
+    missing = tmp_path / "none.txt"
+    r = CliRunner().invoke(app, ["label-issues", "-c", str(cat), "--exclude", str(missing)])
+    assert r.exit_code == 1 and "none.txt" in r.output and "--exclude" in r.output
+    # the saved model was trained on every split: a subset asked for needs --retrain
+    (tmp_path / "ex.txt").write_text("# benchmark pictures\nMPX1_synpic1\n\n")
+    r = CliRunner().invoke(
+        app, ["label-issues", "-c", str(cat), "--exclude", str(tmp_path / "ex.txt")]
+    )
+    assert r.exit_code == 1 and "--retrain" in r.output and "exclude" in r.output
+    with pytest.raises(InputError, match="no saved label model"):
+        load_label_encoder(tmp_path)
