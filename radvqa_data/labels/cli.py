@@ -56,8 +56,8 @@ def label_issues_cmd(
         "--max-score",
         min=0.0,
         max=1.0,
-        help="Flag a cleanlab suspect only below this probability of its given label "
-        "(default 0.05; higher: more flags, more found).",
+        help="Flag a label only below this probability of it, in every field (default: "
+        "modality 0.3, plane 0.12; higher: more flags, more found).",
     ),
     train_split: Optional[list[str]] = typer.Option(  # noqa: UP045
         None,

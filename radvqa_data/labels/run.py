@@ -64,12 +64,11 @@ def run_label_issues(
 ) -> LabelSummary:
     """Train (or reuse) the label model, predict what is new, find and store the label issues.
 
-    `max_score`: flag a cleanlab suspect only below this probability of its given label
-    (default `issues.MAX_PIXEL_SCORE`). `config.train_splits` / `config.exclude` choose the
+    `max_score`: flag a label only below this probability of it, in every field (default:
+    the per-field `issues.PIXEL_SCORE_CUTOFF`). `config.train_splits` / `config.exclude` choose the
     pictures the model trains on (e.g. keep benchmark pictures out of a reusable encoder)."""
     from radvqa_data.labels.crossfit import saved_model_ok
     from radvqa_data.labels.findings import find_issues
-    from radvqa_data.labels.issues import MAX_PIXEL_SCORE
 
     catalog = Path(catalog)
     if config is not None:
@@ -90,7 +89,7 @@ def run_label_issues(
         summary.seconds["model"] = round(time.perf_counter() - clock, 1)
         clock = time.perf_counter()
         mid = store.model_id(model_dir)
-        issues = find_issues(con, pics, mid, summary, max_score or MAX_PIXEL_SCORE)
+        issues = find_issues(con, pics, mid, summary, max_score)
         store.write_issues(con, issues)
         summary.seconds["issues"] = round(time.perf_counter() - clock, 1)
     metrics = atomic_metrics(model_dir)

@@ -41,9 +41,40 @@ def test_cleanlab_finds_planted_flips_in_probabilities():
     labels[flipped] = (truth[flipped] + 1) % k
     flagged, scores = pixel_verdicts(labels, probs, ["a", "b", "c"])
     found = set(np.flatnonzero(flagged))
-    # prune_by_noise_rate flags as many as it estimates noisy: here 28-30 of the 30, no others
+    # self-confidence below the default cutoff: the 30 flips (P(given) ~0.05), no others
     assert found <= set(flipped) and len(found) >= 27, (len(found), len(found - set(flipped)))
     assert scores[flipped].max() < np.delete(scores, flipped).min()
+
+
+def test_per_field_cutoffs_flag_only_confident_disagreement():
+    from radvqa_data.labels.issues import PIXEL_SCORE_CUTOFF
+
+    # P(given) 0.2 / 0.1 / 0.6 (the last: the given class is the most probable)
+    probs = np.array([[0.2, 0.8], [0.1, 0.9], [0.6, 0.4], [0.9, 0.1], [0.05, 0.95]])
+    labels = np.array([0, 0, 0, 0, 1])
+    loose, scores = pixel_verdicts(labels, probs, ["CT", "MRI"], PIXEL_SCORE_CUTOFF["modality"])
+    strict, _ = pixel_verdicts(labels, probs, ["CT", "MRI"], PIXEL_SCORE_CUTOFF["plane"])
+    assert loose.tolist() == [True, True, False, False, False]
+    assert strict.tolist() == [False, True, False, False, False]
+    assert np.allclose(scores, [0.2, 0.1, 0.6, 0.9, 0.95])
+
+
+def test_prediction_averages_zoomed_and_mirrored_views():
+    import torch
+
+    from radvqa_data.labels.model import LabelModelConfig, build_model
+    from radvqa_data.labels.train import _views, predict
+
+    torch.manual_seed(0)
+    cfg = LabelModelConfig(classes={"plane": ["axial", "coronal", "sagittal"]})
+    model = build_model(cfg).eval()
+    x = np.random.default_rng(0).integers(0, 255, (4, 64, 64), dtype=np.uint8)
+    views = _views(torch.from_numpy(x).float().unsqueeze(1) / 255)
+    assert len(views) == 6 and not torch.allclose(views[0], views[2])  # zoomed, not copies
+    p = predict(model, x)["plane"]
+    assert np.allclose(p.sum(1), 1, atol=1e-5)
+    # the view set is closed under mirroring: a picture and its mirror get one prediction
+    assert np.allclose(p, predict(model, x[:, :, ::-1].copy())["plane"], atol=1e-5)
 
 
 def _v(given, suggested, p_given, flagged):
