@@ -1,6 +1,7 @@
 """`label-issues` on a MedPix 2.0 catalog: run time, CV accuracy, planted-flip recall/precision.
 
-    .venv/bin/python bench/labels.py --catalog CAT --work DIR [--fraction 0.05] [--threads]
+    .venv/bin/python bench/labels.py --catalog CAT --work DIR [--fraction 0.05] [--seeds 0,1]
+                                     [--threads]
 
 CAT: a catalog of the full MedPix 2.0 (assemble its 2,050 pictures as the README of
 `medpix2-train-256/` shows, then `radvqa-data catalog add medpix2 ...`). In DIR, on copies of
@@ -9,7 +10,8 @@ CAT, in one process run:
    the source's own suspects);
 2. planted: the same on a copy whose modality and plane labels were flipped for `--fraction` of
    the pictures (`labels.planted`), scored per field: recall, strict precision, and precision
-   with the clean run's own flags set aside.
+   with the clean run's own flags set aside; once per planted-flip seed (`--seeds`: settings
+   are chosen on one seed and confirmed on another).
 `--threads`: instead, the same-run baseline of the worker layout: two fold jobs (4 epochs) in one
 process with 2 torch threads, then in 2 one-thread processes.
 Prints JSON lines. Target: the whole clean run <= 10 min on 2 cores; recall and precision >= 0.8.
@@ -34,7 +36,8 @@ from radvqa_data.labels.run import run_label_issues
 def flags(catalog: Path) -> set[tuple[str, str, str]]:
     """The flagged (source, image_id, field) keys of a catalog."""
     with connect(catalog, read_only=True) as con:
-        return {tuple(r) for r in con.execute("SELECT source, image_id, field FROM label_issues")}
+        rows = con.execute("SELECT source, image_id, field FROM label_issues").fetchall()
+        return {tuple(r) for r in rows}
 
 
 def run(catalog: Path, work: Path, name: str) -> tuple[Path, dict]:
@@ -84,6 +87,7 @@ def main() -> None:
     ap.add_argument("--catalog", type=Path, required=True)
     ap.add_argument("--work", type=Path, required=True)
     ap.add_argument("--fraction", type=float, default=0.05)
+    ap.add_argument("--seeds", default="0", help="planted-flip seeds, comma-separated")
     ap.add_argument("--threads", action="store_true")
     ap.add_argument("--skip-clean", action="store_true", help="reuse DIR/clean.duckdb")
     a = ap.parse_args()
@@ -95,16 +99,18 @@ def main() -> None:
         _, fig = run(a.catalog, a.work, "clean")
         print(json.dumps(fig), flush=True)
     clean = flags(a.work / "clean.duckdb")
-    planted_src = a.work / "planted-source.duckdb"
-    shutil.copy(a.catalog, planted_src)
-    with connect(planted_src) as con:
-        flips = plant_flips(con, a.fraction)
-    cat, fig = run(planted_src, a.work, "planted")
-    print(json.dumps(fig), flush=True)
-    got = flags(cat)
-    for field in ("modality", "plane", None):
-        sc = score_flips(flips, got, clean, field)
-        print(json.dumps({"field": field or "both", **sc.__dict__}), flush=True)
+    for seed in (int(v) for v in a.seeds.split(",")):
+        name = "planted" if seed == 0 else f"planted-seed{seed}"  # seed 0: the old file names
+        planted_src = a.work / f"{name}-source.duckdb"
+        shutil.copy(a.catalog, planted_src)
+        with connect(planted_src) as con:
+            flips = plant_flips(con, a.fraction, seed=seed)
+        cat, fig = run(planted_src, a.work, name)
+        print(json.dumps({**fig, "seed": seed}), flush=True)
+        got = flags(cat)
+        for field in ("modality", "plane", None):
+            sc = score_flips(flips, got, clean, field)
+            print(json.dumps({"seed": seed, "field": field or "both", **sc.__dict__}), flush=True)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,22 @@ from radvqa_data.core.paths import DEFAULT_CATALOG
 app = typer.Typer()
 
 
+def read_exclude_list(path: Path) -> list[str]:
+    """The entries of an --exclude file (one per line; blank lines and '#' comments skipped),
+    sorted and unique (the saved config compares them)."""
+    from radvqa_data.core.errors import InputError
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(
+            f"{path}: cannot read the --exclude list ({exc.__class__.__name__}); "
+            "expected a UTF-8 text file, one picture per line"
+        ) from None
+    entries = {line.split("#", 1)[0].strip() for line in text.splitlines()}
+    return sorted(e for e in entries if e)
+
+
 @app.command("label-issues")
 def label_issues_cmd(
     catalog: CatalogOpt = DEFAULT_CATALOG,
@@ -40,8 +56,20 @@ def label_issues_cmd(
         "--max-score",
         min=0.0,
         max=1.0,
-        help="Flag a cleanlab suspect only below this probability of its given label "
-        "(default 0.05; higher: more flags, more found).",
+        help="Flag a label only below this probability of it, in every field (default: "
+        "modality 0.3, plane 0.12; higher: more flags, more found).",
+    ),
+    train_split: Optional[list[str]] = typer.Option(  # noqa: UP045
+        None,
+        "--train-split",
+        help="Train only on pictures of this split (repeatable: train, validation, test; a "
+        "source without splits counts as train). The others are still predicted and checked.",
+    ),
+    exclude: Optional[Path] = typer.Option(  # noqa: UP045
+        None,
+        "--exclude",
+        help="File of pictures never to train on, one per line: image id, source/image_id or "
+        "sha256 ('#' starts a comment). They are still predicted and checked.",
     ),
     workers: WorkersOpt = 2,
     progress: ProgressOpt = True,
@@ -58,10 +86,12 @@ def label_issues_cmd(
         with connect(catalog, read_only=True):  # a clear error when the catalog is absent
             pass
         config = None  # the saved model's, or the defaults
-        if epochs is not None or folds is not None:
+        if epochs is not None or folds is not None or train_split or exclude is not None:
             config = LabelModelConfig()
             config.epochs = epochs or config.epochs
             config.folds = folds or config.folds
+            config.train_splits = sorted(set(train_split or []))
+            config.exclude = read_exclude_list(exclude) if exclude is not None else []
         summary = run_label_issues(
             catalog,
             report=report,

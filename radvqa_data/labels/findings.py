@@ -10,8 +10,9 @@ import numpy as np
 
 from radvqa_data.labels import store
 from radvqa_data.labels.issues import (
-    MAX_PIXEL_SCORE,
+    DEFAULT_SCORE_CUTOFF,
     PIXEL_ONLY_FIELDS,
+    PIXEL_SCORE_CUTOFF,
     LabelIssue,
     PixelVerdict,
     combine,
@@ -25,12 +26,13 @@ def pixel_verdicts_by_key(
     con: duckdb.DuckDBPyConnection,
     pics: list[Picture],
     model: str,
-    max_score: float = MAX_PIXEL_SCORE,
+    max_score: float | None = None,
 ) -> dict[tuple[str, str, str], PixelVerdict]:
     """cleanlab's verdict for every checkable (picture, field) the model has predicted; a
-    suspect is flagged when its score (probability of the given label) is below `max_score`
-    and the field is in `PIXEL_ONLY_FIELDS` (else the picture only backs the text, see
-    `issues.combine`)."""
+    label is flagged when its score (probability of the given label) is below the field's
+    cutoff (`max_score` for every field, else `PIXEL_SCORE_CUTOFF`), another class is more
+    probable, and the field is in `PIXEL_ONLY_FIELDS` (else the picture only backs the text,
+    see `issues.combine`)."""
     by_key = {p.key: p for p in pics}
     out: dict[tuple[str, str, str], PixelVerdict] = {}
     for field, (keys, probs, classes) in store.stored_predictions(con, model).items():
@@ -46,7 +48,8 @@ def pixel_verdicts_by_key(
         sel = np.array([j for j, _ in rows])
         labels = np.array([index[v] for _, v in rows])
         p = probs[sel]
-        flagged, _ = pixel_verdicts(labels, p, classes)
+        cutoff = max_score or PIXEL_SCORE_CUTOFF.get(field, DEFAULT_SCORE_CUTOFF)
+        flagged, _ = pixel_verdicts(labels, p, classes, cutoff)
         best = p.argmax(1)
         for n, (j, given) in enumerate(rows):
             out[(*keys[j], field)] = PixelVerdict(
@@ -54,10 +57,7 @@ def pixel_verdicts_by_key(
                 suggested=classes[best[n]],
                 p_given=float(p[n, labels[n]]),
                 p_suggested=float(p[n, best[n]]),
-                flagged=trusted
-                and bool(flagged[n])
-                and best[n] != labels[n]
-                and p[n, labels[n]] < max_score,
+                flagged=trusted and bool(flagged[n]),
             )
     return out
 
@@ -67,7 +67,7 @@ def find_issues(
     pics: list[Picture],
     model: str,
     summary,
-    max_score: float = MAX_PIXEL_SCORE,
+    max_score: float | None = None,
 ) -> list[LabelIssue]:
     """Label issues of the catalog (worst first); counts go into `summary` (a LabelSummary)."""
     verdicts = pixel_verdicts_by_key(con, pics, model, max_score)

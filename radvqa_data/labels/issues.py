@@ -1,10 +1,13 @@
 """Label issues: confident learning (cleanlab) on the out-of-fold probabilities, per field,
 combined with the text evidence of `text_evidence.text_label_evidence`.
 
-Per field, `cleanlab.filter.find_label_issues` (prune by noise rate: a picture is flagged when
-its given class is improbable against the per-class thresholds the whole set's probabilities
-set) picks the suspects, and `cleanlab.rank.get_label_quality_scores` (self-confidence: the
-out-of-fold probability of the given label) scores them; a low score is a likely error.
+Per field, `cleanlab.rank.get_label_quality_scores` (self-confidence: the out-of-fold
+probability of the given label) scores every label; a label is a suspect when its score is
+below the field's cutoff (`PIXEL_SCORE_CUTOFF`) and another class is more probable. The cutoffs
+were chosen on planted flips (docs/label-issues.md): `cleanlab.filter.find_label_issues`
+(prune by noise rate, per-class thresholds) was measured against this rule and found fewer
+planted flips at the same precision, because its per-class noise estimate caps how many labels
+of a class it flags.
 
 Combining the two signals (the `method` column):
 
@@ -12,8 +15,8 @@ Combining the two signals (the `method` column):
   contradicts it and the pixels lean away from it (probability of the given label < 0.5);
 - ``pixels``: cleanlab flags it and the text is silent;
 
-("cleanlab flags it" means: `find_label_issues` flags it, its score is below
-`MAX_PIXEL_SCORE`, and the field is one of `PIXEL_ONLY_FIELDS`.)
+("cleanlab flags it" means: its score is below the field's `PIXEL_SCORE_CUTOFF`, another
+class is more probable, and the field is one of `PIXEL_ONLY_FIELDS`.)
 - ``text``: the text contradicts it and the model has no opinion (no picture, or a value too
   rare to learn).
 
@@ -30,10 +33,13 @@ import numpy as np
 
 #: Below this out-of-fold probability of its given label, the pixels back a text contradiction.
 PIXELS_LEAN = 0.5
-#: A cleanlab suspect is flagged only below this out-of-fold probability of its given label.
-#: cleanlab alone flagged 21 % of MedPix 2.0's pictures, mostly where the small model is unsure
-#: (plane, region); lower: fewer flags, fewer planted flips found (docs/label-issues.md).
-MAX_PIXEL_SCORE = 0.05
+#: Per field, a label is flagged below this out-of-fold probability of it (self-confidence).
+#: Chosen on planted flips (seed 1; confirmed on seed 0): the lowest cutoffs with recall >= 0.8
+#: at precision >= 0.8 (docs/label-issues.md). Higher: more flags, more found, less precise.
+#: Plane's is lower: its four classes share the probability, and the model hedges more there.
+PIXEL_SCORE_CUTOFF: dict[str, float] = {"modality": 0.3, "plane": 0.12}
+#: The cutoff of a field not in `PIXEL_SCORE_CUTOFF` (region's flags need the text anyway).
+DEFAULT_SCORE_CUTOFF = 0.12
 #: The fields the picture alone may flag. Region may not: a picture spans neighbouring regions
 #: (skull base and cervical spine, lower chest and upper abdomen) and the catalog's region is
 #: what the case is about; the model also misread limbs as heads with confidence. Of the first
@@ -81,10 +87,11 @@ class PixelVerdict:
 
 
 def pixel_verdicts(
-    labels: np.ndarray, probs: np.ndarray, classes: list[str]
+    labels: np.ndarray, probs: np.ndarray, classes: list[str], max_score: float = 0.12
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(flagged mask, label quality score) of one field's labelled pictures (labels in 0..C-1)."""
-    from cleanlab.filter import find_label_issues
+    """(flagged mask, label quality score) of one field's labelled pictures (labels in 0..C-1):
+    flagged when the score (cleanlab's self-confidence) is below `max_score` and another class
+    is more probable."""
     from cleanlab.rank import get_label_quality_scores
 
     if len(labels) == 0:
@@ -94,9 +101,11 @@ def pixel_verdicts(
     probs = probs / probs.sum(1, keepdims=True)
     if len(classes) < 2 or len(np.unique(labels)) < 2:  # nothing to confuse a label with
         return np.zeros(len(labels), dtype=bool), probs[np.arange(len(labels)), labels]
-    flagged = find_label_issues(labels, probs, filter_by="prune_by_noise_rate")
-    scores = get_label_quality_scores(labels, probs, method="self_confidence")
-    return np.asarray(flagged, dtype=bool), np.asarray(scores, dtype=float)
+    scores = np.asarray(
+        get_label_quality_scores(labels, probs, method="self_confidence"), dtype=float
+    )
+    flagged = (scores < max_score) & (probs.argmax(1) != labels)
+    return flagged, scores
 
 
 def _pixel_text(v: PixelVerdict) -> str:

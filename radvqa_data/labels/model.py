@@ -41,6 +41,12 @@ class LabelModelConfig:
     seed: int = 0
     min_class_images: int = 15  # a class with fewer labelled images is not learned (no check)
     classes: dict[str, list[str]] = field(default_factory=dict)  # task -> class names
+    # The training subset (kept with the weights, so a reused encoder says what it saw): only
+    # pictures of these splits (empty: every split; a source without splits counts as train),
+    # and none of these pictures (image id, source/image_id or sha256). The rest are still
+    # predicted and checked, by the fold ensemble (`tasks.in_training_subset`).
+    train_splits: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The config as written to config.json."""
@@ -54,6 +60,11 @@ class LabelModelConfig:
         d = dict(d)
         d["widths"] = tuple(d.get("widths", cls.widths))
         return cls(**d)
+
+
+def feature_dim(config: LabelModelConfig) -> int:
+    """Length of the encoder's embedding: last stage's channels x the 2 x 2 pooled grid."""
+    return config.widths[-1] * 4
 
 
 def build_model(config: LabelModelConfig) -> Any:
@@ -83,7 +94,7 @@ def build_model(config: LabelModelConfig) -> Any:
             self.encoder = nn.Sequential(*layers)
             self.dropout = nn.Dropout(cfg.dropout)
             self.heads = nn.ModuleDict(
-                {t: nn.Linear(c_in * 4, len(names)) for t, names in cfg.classes.items()}
+                {t: nn.Linear(feature_dim(cfg), len(names)) for t, names in cfg.classes.items()}
             )
 
         def embed(self, x: torch.Tensor) -> torch.Tensor:

@@ -32,6 +32,8 @@ class LabelSummary:
     trained: bool = False  # this run (re)trained the model
     pictures: int = 0  # readable pictures in the catalog
     training_pictures: int = 0  # pictures the saved model learned from
+    kept_out: int = 0  # trainable pictures the training subset left out (predicted, checked)
+    exclude_unmatched: list[str] = field(default_factory=list)  # --exclude entries matching none
     predicted: int = 0  # pictures predicted in this run (the rest: kept from earlier runs)
     unreadable: dict[str, str] = field(default_factory=dict)  # "source/image_id" -> why
     accuracy: dict[str, float] = field(default_factory=dict)  # out-of-fold, per field
@@ -62,13 +64,15 @@ def run_label_issues(
 ) -> LabelSummary:
     """Train (or reuse) the label model, predict what is new, find and store the label issues.
 
-    `max_score`: flag a cleanlab suspect only below this probability of its given label
-    (default `issues.MAX_PIXEL_SCORE`)."""
+    `max_score`: flag a label only below this probability of it, in every field (default:
+    the per-field `issues.PIXEL_SCORE_CUTOFF`). `config.train_splits` / `config.exclude` choose the
+    pictures the model trains on (e.g. keep benchmark pictures out of a reusable encoder)."""
     from radvqa_data.labels.crossfit import saved_model_ok
     from radvqa_data.labels.findings import find_issues
-    from radvqa_data.labels.issues import MAX_PIXEL_SCORE
 
     catalog = Path(catalog)
+    if config is not None:
+        _check_subset(config)
     model_dir = Path(model_dir) if model_dir else default_model_dir(catalog)
     summary = LabelSummary(str(model_dir))
     clock = time.perf_counter()
@@ -85,13 +89,14 @@ def run_label_issues(
         summary.seconds["model"] = round(time.perf_counter() - clock, 1)
         clock = time.perf_counter()
         mid = store.model_id(model_dir)
-        issues = find_issues(con, pics, mid, summary, max_score or MAX_PIXEL_SCORE)
+        issues = find_issues(con, pics, mid, summary, max_score)
         store.write_issues(con, issues)
         summary.seconds["issues"] = round(time.perf_counter() - clock, 1)
     metrics = atomic_metrics(model_dir)
     summary.accuracy = metrics.get("accuracy", {})
     summary.unlearned = metrics.get("unlearned", {})
     summary.training_pictures = metrics.get("training_pictures", 0)
+    summary.kept_out = metrics.get("kept_out", summary.kept_out)
     if report is not None:
         from radvqa_data.labels.report import write_report
 
@@ -134,7 +139,11 @@ def _train(con, pics, model_dir: Path, config, workers, progress, summary) -> No
     summary.seconds["decode"] = round(time.perf_counter() - t0, 1)
     config.classes = tasks.task_classes(pics, config.min_class_images)
     y = {t: np.array(v, dtype=np.int64) for t, v in tasks.targets(pics, config.classes).items()}
-    mask = np.array([p.train and i not in failed for i, p in enumerate(pics)])
+    subset, summary.exclude_unmatched = tasks.in_training_subset(
+        pics, config.train_splits, config.exclude
+    )
+    mask = np.array([p.train and i not in failed and subset[i] for i, p in enumerate(pics)])
+    summary.kept_out = sum(1 for i, p in enumerate(pics) if p.train and not subset[i])
     for t in y:
         y[t][~mask] = -1
     if not config.classes or mask.sum() < 10 * config.folds:
@@ -162,6 +171,7 @@ def _train(con, pics, model_dir: Path, config, workers, progress, summary) -> No
             "accuracy": fit.accuracy,
             "labelled": fit.labelled,
             "training_pictures": int(mask.sum()),
+            "kept_out": summary.kept_out,
             "unlearned": tasks.unlearned_values(pics, config.classes),
             "encoder": f"{FULL}.safetensors",
             "seconds": summary.seconds,
@@ -216,6 +226,17 @@ def _predict_new(con, pics, model_dir: Path, workers, progress, summary) -> None
     summary.predicted = len(ok)
 
 
+def _check_subset(config: LabelModelConfig) -> None:
+    """An unknown split name is a user error, not a silently empty training set."""
+    from radvqa_data.core.errors import ConfigError
+
+    bad = [s for s in config.train_splits if s not in tasks.SPLITS]
+    if bad:
+        raise ConfigError(
+            f"train split {', '.join(map(repr, bad))}: expected one of {', '.join(tasks.SPLITS)}"
+        )
+
+
 def _check_same(wanted: LabelModelConfig, saved: LabelModelConfig, model_dir: Path) -> None:
     """A config asked for that the saved model was not trained with is an error, not ignored."""
     from radvqa_data.core.errors import ConfigError
@@ -238,7 +259,9 @@ def print_label_summary(summary: LabelSummary) -> None:
     share = summary.flagged_images / summary.checked_images if summary.checked_images else 0.0
     lines = [
         f"label model: {summary.model_dir} ({'trained now' if summary.trained else 'reused'}; "
-        f"{summary.training_pictures} training pictures)",
+        f"{summary.training_pictures} training pictures"
+        + (f", {summary.kept_out} kept out of training" if summary.kept_out else "")
+        + ")",
         f"cross-validated accuracy: {acc or 'n/a'}",
         f"pictures: {summary.pictures}; predicted in this run: {summary.predicted}; "
         f"unreadable: {len(summary.unreadable)}",
@@ -246,6 +269,12 @@ def print_label_summary(summary: LabelSummary) -> None:
         f"image(s), {share:.1%} of {summary.checked_images} checked; by field "
         f"{summary.issues_by_field}; by method {summary.issues_by_method}",
     ]
+    if summary.exclude_unmatched:
+        shown = ", ".join(summary.exclude_unmatched[:5])
+        lines.append(
+            f"--exclude entries matching no picture: {len(summary.exclude_unmatched)} "
+            f"({shown}{', ...' if len(summary.exclude_unmatched) > 5 else ''})"
+        )
     if summary.unlearned:
         lines.append(f"too rare to learn (not checked): {summary.unlearned}")
     lines.append(f"seconds: {summary.seconds}")

@@ -37,6 +37,7 @@ class Picture:
     group: str  # case id (or the image id): a case's pictures share a fold
     labels: dict[str, str | None]  # task -> the catalog's value (None: not stated)
     train: bool  # a non-benchmark picture of a checkable kind: trained on and checked
+    split: str | None = None  # the catalog's split (train | validation | test | None)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -50,10 +51,10 @@ def pictures(con: duckdb.DuckDBPyConnection, sources: list[str] | None = None) -
 
     rows = labelled_pictures(con, sources)
     out = []
-    for src, iid, path, sha, group, mod, plane, region, kind, src_kind in rows:
+    for src, iid, path, sha, group, mod, plane, region, kind, src_kind, split in rows:
         train = src_kind not in BENCHMARK_KINDS and kind in CHECKABLE_KINDS
         labels = {"modality": mod, "plane": plane, "region": region}
-        out.append(Picture(src, iid, path, sha, f"{src}/{group}", labels, train))
+        out.append(Picture(src, iid, path, sha, f"{src}/{group}", labels, train, split))
     return out
 
 
@@ -94,3 +95,29 @@ def targets(pics: list[Picture], classes: dict[str, list[str]]) -> dict[str, lis
         index = {n: i for i, n in enumerate(names)}
         out[task] = [index.get(p.labels[task], -1) if p.train else -1 for p in pics]
     return out
+
+
+#: The catalog's split names (`images.split`), the values `--train-split` accepts.
+SPLITS: tuple[str, ...] = ("train", "validation", "test")
+
+
+def in_training_subset(
+    pics: list[Picture], splits: list[str], exclude: list[str]
+) -> tuple[list[bool], list[str]]:
+    """(per picture: may the model train on it?, the `exclude` entries that match no picture).
+
+    `splits`: keep only pictures of these splits (empty: all; a picture of a source without
+    splits counts as "train": it belongs to no benchmark split). `exclude`: drop the pictures an
+    entry names, by image id, "source/image_id" or file sha256 (so a list of benchmark
+    pictures found by hash, e.g. the audit's MedPix matches of VQA-RAD, works as it is).
+    Whether a picture is trainable at all (`Picture.train`) is decided elsewhere."""
+    wanted = set(exclude)
+    matched: set[str] = set()
+    keep: list[bool] = []
+    for p in pics:
+        names = {p.image_id, f"{p.source}/{p.image_id}"} | ({p.sha256} if p.sha256 else set())
+        hit = names & wanted
+        matched |= hit
+        split_ok = not splits or (p.split or "train") in splits
+        keep.append(split_ok and not hit)
+    return keep, sorted(wanted - matched)

@@ -89,8 +89,31 @@ def augment(x: Any, gen: Any) -> Any:
     return (x * c + br).clamp(0, 1)
 
 
+#: Test-time zooms (besides the picture itself), each also mirrored: averaging six views made
+#: the out-of-fold probabilities steadier (CV modality 0.918 -> 0.923 on MedPix 2.0, and fewer
+#: unstable flags) for the cost of prediction only (docs/label-issues.md).
+TTA_ZOOMS: tuple[float, ...] = (0.9, 1.1)
+
+
+def _views(xb: Any) -> list[Any]:
+    """The picture, zoomed out and in (`TTA_ZOOMS`), each with its mirror image."""
+    import torch
+    import torch.nn.functional as F
+
+    out = []
+    for zoom in (1.0, *TTA_ZOOMS):
+        v = xb
+        if zoom != 1.0:
+            theta = torch.tensor([[1 / zoom, 0, 0], [0, 1 / zoom, 0]], dtype=torch.float32)
+            grid = F.affine_grid(theta.expand(len(xb), 2, 3), list(xb.shape), align_corners=False)
+            v = F.grid_sample(xb, grid, padding_mode="zeros", align_corners=False)
+        out += [v, torch.flip(v, dims=[3])]
+    return out
+
+
 def predict(model: Any, x: np.ndarray, batch: int = 256) -> dict[str, np.ndarray]:
-    """task -> softmax probabilities [N, C], averaged over the picture and its mirror image."""
+    """task -> softmax probabilities [N, C], averaged over six views of each picture
+    (`_views`)."""
     import torch
 
     model.eval()
@@ -98,9 +121,9 @@ def predict(model: Any, x: np.ndarray, batch: int = 256) -> dict[str, np.ndarray
     with torch.no_grad():
         for i in range(0, len(x), batch):
             xb = torch.from_numpy(x[i : i + batch]).float().unsqueeze(1) / 255
-            a, b = model(xb), model(torch.flip(xb, dims=[3]))
+            views = [model(v) for v in _views(xb)]
             for t in outs:
-                p = (a[t].softmax(-1) + b[t].softmax(-1)) / 2
+                p = torch.stack([o[t].softmax(-1) for o in views]).mean(0)
                 outs[t].append(p.numpy())
     return {t: np.concatenate(v) if v else np.zeros((0, 0)) for t, v in outs.items()}
 

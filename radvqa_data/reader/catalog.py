@@ -220,7 +220,7 @@ def labelled_pictures(
 ) -> list[tuple]:
     """Every readable picture (status ok, with a file), sorted by key, with what the label model
     learns from: (source, image_id, path, sha256, case or image id, modality, plane, region,
-    image kind, source kind)."""
+    image kind, source kind, split)."""
     where = "i.status = 'ok' AND i.path IS NOT NULL"
     params: list = []
     if sources:
@@ -228,7 +228,7 @@ def labelled_pictures(
         params += sources
     return con.execute(
         "SELECT i.source, i.image_id, i.path, i.sha256, coalesce(i.group_id, i.image_id), "
-        "i.modality, i.plane, i.region, i.extra->>'image_kind', s.kind "
+        "i.modality, i.plane, i.region, i.extra->>'image_kind', s.kind, i.split "
         f"FROM images i LEFT JOIN sources s ON s.name = i.source WHERE {where} "
         "ORDER BY i.source, i.image_id",
         params,
