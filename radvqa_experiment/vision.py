@@ -18,8 +18,8 @@ survived `audit --against vqa-rad --fix` (the audit drops every row on a picture
 VQA-RAD picture, pixels verified), so MedPix dev/test and every audited VQA-RAD match are out.
 
 Adapter: `load_label_encoder` is the one place that reads a saved label model, through the
-public `radvqa_data.labels.model.load_model`/`load_config` of today; when the labels package
-gains a stable encoder loader, that function is the one edit.
+labels package's stable `radvqa_data.labels.encoder.load_label_encoder`; the pictures the
+encoder was trained on are recorded in its folder's `training.json` (`EncoderInfo.trained_on`).
 """
 
 from __future__ import annotations
@@ -36,13 +36,12 @@ ENCODER_NAME = "encoder"  # OUT/vision/<name>.safetensors
 
 
 def load_label_encoder(folder: Path) -> tuple[Any, Any]:
-    """(conv encoder as an nn.Sequential, its LabelModelConfig) of a saved label model.
+    """(conv encoder, its LabelModelConfig) of a saved label model, through the labels
+    package's stable loader (`radvqa_data.labels.encoder`)."""
+    from radvqa_data.labels.encoder import load_label_encoder as load
 
-    The adapter to `radvqa_data.labels`: switch to its stable encoder loader here."""
-    from radvqa_data.labels.model import load_config, load_model
-
-    model = load_model(Path(folder), ENCODER_NAME)
-    return model.encoder, load_config(Path(folder))
+    encoder, info = load(Path(folder), ENCODER_NAME)
+    return encoder, info.config
 
 
 def leak_free_pictures(catalog: Path, synthetic_train: list[dict]) -> tuple[list[Any], dict]:
@@ -79,6 +78,7 @@ def pretrain_label_encoder(
 
     from radvqa_data.labels.model import LabelModelConfig, save_model
     from radvqa_data.labels.pixels import decode_all
+    from radvqa_data.labels.store import write_training
     from radvqa_data.labels.tasks import targets, task_classes
     from radvqa_data.labels.train import Job, assign_folds, fit, predict
 
@@ -118,6 +118,8 @@ def pretrain_label_encoder(
             else None,
         }
     save_model(model, config, out, ENCODER_NAME)
+    # which pictures trained it, so EncoderInfo.trained_on can be checked against a benchmark
+    write_training(out, [pics[i].key for i in train_idx], folds[train_idx])
     info = {
         "pictures": counts,
         "failed_decodes": len(failed),

@@ -146,6 +146,11 @@ def test_pretrained_encoder_is_leak_free_and_swapped_in(sample_run):
     # the sample's 13 test-split pictures and the audit's matches are left out
     assert vision["not_train_split_or_audit_removed"] >= 13
     assert (tmp / "out" / "vision" / "encoder.safetensors").is_file()
+    # the encoder's own record of its training pictures: only audited train-split images
+    from radvqa_data.labels.encoder import load_label_encoder
+
+    _, info = load_label_encoder(tmp / "out" / "vision", "encoder")
+    assert info.trained_on and info.trained_on <= train_images
     # a swapped-in tower has no transformers layout: no model folder, the scratch arms have one
     assert not (tmp / "out" / "models" / "vision_synthetic_then_benchmark").exists()
     assert (tmp / "out" / "models" / "benchmark" / "config.json").is_file()
