@@ -125,10 +125,13 @@ def rehearse_real(
     from radvqa_train.families import FAMILY_OF_MODEL_TYPE
     from radvqa_train.loop import Counts, encode_rows
     from radvqa_train.modeling import finalize, load_model, prepare_for_stage
+    from radvqa_train.processors import set_pixel_bounds
     from radvqa_train.real_size import RealSpec, build_model, build_processor
 
     spec = RealSpec.for_model(cfg.model)
     processor = build_processor(spec)
+    # the recipe's pixel bounds (Qwen-VL), as `run` applies them; saved with each stage folder
+    set_pixel_bounds(processor, cfg.image.min_pixels, cfg.image.max_pixels, where=recipe)
     family = FAMILY_OF_MODEL_TYPE[spec.model_type]
     out = Path(out) / (recipe or spec.model_id.replace("/", "--"))
     previous: Path | None = None
