@@ -75,7 +75,13 @@ def test_rehearse_meta_json(recipe):
         assert keys | {"flops_per_step", "est_gpu_memory_gb"} <= set(s)
         assert abs(s["params_error_pct"]) < 2
         assert 0 < s["params_trainable"] < s["params_total"] / 10
-        assert 0 < s["image_tokens"] < s["max_length"] and s["seq_len"] <= s["max_length"]
+        assert 0 < s["image_tokens"] <= s["image_tokens_max"] < s["max_length"]
+        assert s["seq_len"] <= s["max_length"]
+        bounds = report["assumptions"]["pixel_bounds"]
+        if bounds["max_pixels"]:  # Qwen-VL: counted at the recipe's cap, not at 512 px
+            assert s["image_px"] ** 2 <= bounds["max_pixels"] < (s["image_px"] + 1) ** 2
+            patch = 16 if "qwen3" in recipe else 14
+            assert s["image_tokens_max"] == bounds["max_pixels"] // (2 * patch) ** 2
         assert s["flops_per_step"] > 6 * s["params_trainable"] * s["batch_size"]
         mem = s["est_gpu_memory_gb"]
         assert mem["total_checkpointed"] < mem["total"]
