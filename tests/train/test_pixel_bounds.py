@@ -108,3 +108,18 @@ def test_nominal_image_is_the_square_at_the_cap():
     assert nominal_image(nominal_size(processor)).size == (554, 554)
     paligemma = build_processor(RealSpec.for_model("google/paligemma-3b-pt-448"))
     assert nominal_size(paligemma) == 512
+
+
+def test_resume_compares_pixel_bounds_and_accepts_runs_saved_before_them(tmp_path):
+    import yaml
+
+    from radvqa_train.config import to_dict
+    from radvqa_train.run import _check_out
+
+    cfg = load_config("qwen3-vl-2b")
+    saved = to_dict(cfg)
+    saved.pop("image")  # a config.yaml written before recipes had `image`
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(saved))
+    _check_out(tmp_path, load_config("qwen3-vl-2b", overrides=["image=null"]), resume=True)
+    with pytest.raises(ConfigError, match=r"differs from the run .*\(in: image\)"):
+        _check_out(tmp_path, cfg, resume=True)  # 512^2 bounds vs the old run's none
