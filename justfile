@@ -122,11 +122,12 @@ experiment out="out/experiment" *args="": setup
 
 # Every shipped real-size recipe rehearsed on CPU (no weights, no GPU): `--meta` for all (parameters
 # vs published, LoRA targets, image tokens vs max_length, FLOPs, GPU memory table), then one real
-# full-size bf16 step per stage (train, save + reload, answer, saliency) for the recipes in `real`
-# (default SmolVLM-256M; Qwen3-VL-2B needs about 10 GB of RAM and ~10 min per stage on 2 busy
-# cores: `just rehearse out/rehearse "smolvlm-256m qwen3-vl-2b"`), on the shipped sample's rows.
-# Reports: OUT/*.json.
-rehearse out="out/rehearse" real="smolvlm-256m": setup
+# full-size bf16 step per stage (train, save + reload, answer, saliency) for the recipes in `real`,
+# on the shipped sample's rows: SmolVLM-256M and Qwen3-VL-2B (peak RSS about 4 and 6 GB). The 3-4 B
+# recipes fit 24 GB of RAM too (about 8-11 GB, estimated) but not 30 minutes on 2 cores; name them to
+# run them: `just rehearse out/rehearse "qwen2.5-vl-3b" 22` (address-space cap in GB; docs/train.md).
+# Reports: OUT/*.json. The SmolVLM real step is also a slow-tier test; the default tier runs --meta.
+rehearse out="out/rehearse" real="smolvlm-256m qwen3-vl-2b" cap="14": setup
     #!/usr/bin/env bash
     set -euo pipefail
     o="{{out}}"; mkdir -p "$o"
@@ -142,7 +143,7 @@ rehearse out="out/rehearse" real="smolvlm-256m": setup
     # the sample ships MedPix dev/test images only: stage data from its rows (cost is the same)
     for r in {{real}}; do
         {{bin}}/radvqa-train rehearse "$r" --json --rows 1 --catalog "$o/sample.duckdb" \
-            --out "$o/steps" --ram-cap-gb 14 'stages.align.data=[captions:medpix2:validation]' \
+            --out "$o/steps" --ram-cap-gb {{cap}} 'stages.align.data=[captions:medpix2:validation]' \
             'stages.synthetic_qa.data=[vqa-rad:test]' 'stages.benchmark.data=[vqa-rad:train]' \
             > "$o/$r.real.json"
         echo "real step ok: $r"

@@ -1,4 +1,4 @@
-"""Load a trained (or tiny) model for diagnostics: eager attention, eval mode
+"""Load a trained (or tiny) model for diagnostics: eager attention, eval mode, weights frozen
 (float32 on CPU, bf16 on GPU).
 
 Accepts a full model folder (``config.json`` + weights + processor files) or a LoRA adapter
@@ -66,6 +66,9 @@ def load_model(path: str | Path, *, device: str | None = None) -> LoadedModel:
         path, precision="bf16" if bf16 else "fp32", attn_implementation="eager"
     )
     model.to(device).eval()
+    # saliency needs gradients of the pixels and the image features, never of the weights:
+    # frozen weights keep backward from allocating a gradient per weight (4 GB for a 2 B model)
+    model.requires_grad_(False)
     family = family_of(model)
     return LoadedModel(
         model, processor, family, model.config.model_type, image_token_id(processor), path

@@ -103,6 +103,18 @@ class StageConfig:
 
 
 @dataclass
+class ImageSpec:
+    """Pixel bounds per image for processors that resize dynamically (Qwen2.5-VL, Qwen3-VL):
+    image tokens = pixels / (patch x merge)^2, so `max_pixels` bounds them and with them the
+    `max_length` an example needs. None keeps the processor's own bound (the published Qwen
+    processors allow 12.8-16.7 M pixels: thousands of tokens for a large scan). Applied to the
+    processor in training and saved with every stage folder, so eval and diag resize alike."""
+
+    min_pixels: int | None = None
+    max_pixels: int | None = None
+
+
+@dataclass
 class TrainConfig:
     """A recipe: the starting model and its stages, in order (saved resolved next to every run's
     output)."""
@@ -110,6 +122,7 @@ class TrainConfig:
     model: str  # local directory or hub id of the starting model
     stages: list[StageConfig]
     description: str = ""
+    image: ImageSpec = field(default_factory=ImageSpec)
 
 
 def _build(cls: type, raw: Any, where: str, errors: list[str]) -> Any:
@@ -139,6 +152,8 @@ def _build(cls: type, raw: Any, where: str, errors: list[str]) -> Any:
                 )
                 for i, d in enumerate(items)
             ]
+        elif name == "image" and cls is TrainConfig:
+            value = _build(ImageSpec, value or {}, name, errors)
         elif name == "stages" and cls is TrainConfig:
             value = [
                 _build(StageConfig, s, f"stages.{i}", errors) for i, s in enumerate(value or [])
@@ -154,6 +169,14 @@ def _build(cls: type, raw: Any, where: str, errors: list[str]) -> Any:
 def _check(cfg: TrainConfig, errors: list[str]) -> None:
     if not cfg.stages:
         errors.append("stages: at least one stage is required")
+    if cfg.image is not None:
+        bounds = {"min_pixels": cfg.image.min_pixels, "max_pixels": cfg.image.max_pixels}
+        for key, v in bounds.items():
+            if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
+                errors.append(f"image.{key}: expected a positive integer (pixels), got {v!r}")
+        lo, hi = bounds.values()
+        if isinstance(lo, int) and isinstance(hi, int) and lo > hi:
+            errors.append(f"image: min_pixels={lo} is above max_pixels={hi}")
     seen: set[str] = set()
     for i, s in enumerate(cfg.stages):
         w = f"stages.{i} ({s.name})"

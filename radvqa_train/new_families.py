@@ -30,13 +30,6 @@ GEMMA3_TEMPLATE = (
     "{% endfor %}<end_of_turn>\n{% endfor %}"
     "{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}"
 )
-QWEN3_VL_TEMPLATE = (
-    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
-    "{% for part in message['content'] %}"
-    "{% if part['type'] == 'image' %}<|vision_start|><|image_pad|><|vision_end|>"
-    "{% else %}{{ part['text'] }}{% endif %}{% endfor %}<|im_end|>\n{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
 
 
 def gemma3_processor(image_size: int, tokens_per_image: int) -> Any:
@@ -91,26 +84,16 @@ def gemma3_config(processor: Any, text: dict, vision: dict, *, tokens_per_image:
 
 def qwen3_vl_processor(image_size: int, patch: int, merge: int = 2) -> Any:
     """Qwen3-VL image-only processor; every image is resized to about `image_size`^2 pixels."""
-    from transformers import Qwen2VLImageProcessorPil
+    from radvqa_train.processors import QWEN_VL_TEMPLATE, qwen_processor
 
-    from radvqa_train.processors import register_processors
-
-    register_processors()
-    from radvqa_train.bpe import qwen_tokenizer
-    from radvqa_train.processors import qwen3_vl_class
-
-    tokenizer = qwen_tokenizer()
-    image_processor = Qwen2VLImageProcessorPil(  # size in pixels (min = max: a fixed grid)
-        min_pixels=image_size * image_size,
-        max_pixels=image_size * image_size,
-        patch_size=patch,
-        merge_size=merge,
-        temporal_patch_size=2,
-        image_mean=[0.5] * 3,
-        image_std=[0.5] * 3,
-    )
-    return qwen3_vl_class()(
-        image_processor=image_processor, tokenizer=tokenizer, chat_template=QWEN3_VL_TEMPLATE
+    pixels = image_size * image_size
+    return qwen_processor(
+        "qwen3_vl",
+        patch=patch,
+        merge=merge,
+        min_pixels=pixels,
+        max_pixels=pixels,
+        chat_template=QWEN_VL_TEMPLATE,
     )
 
 

@@ -119,7 +119,8 @@ def check_lora_targets(model: Any, stage: StageConfig, *, where: str = "recipe")
 
 
 def check_model(cfg: TrainConfig, *, where: str) -> list[str]:
-    """Problems with the starting model: readable config, supported family, LoRA targets.
+    """Problems with the starting model: readable config, supported family, LoRA targets,
+    pixel bounds only where the processor has them.
 
     Built on the meta device from its config.json (no weights read). A hub id that is not a
     local folder is checked against the shipped real-size config when there is one."""
@@ -145,6 +146,14 @@ def check_model(cfg: TrainConfig, *, where: str) -> list[str]:
             return []  # a hub id we have no config for: checked when it loads
         return [f"{where}: model '{cfg.model}': {exc}"]
     problems = []
+    from radvqa_train.processors import PIXEL_BOUND_TYPES
+
+    bounded = cfg.image.min_pixels is not None or cfg.image.max_pixels is not None
+    if bounded and config.model_type not in PIXEL_BOUND_TYPES:
+        problems.append(
+            f"{where}: image.min_pixels/max_pixels apply to Qwen-VL models only "
+            f"(model '{cfg.model}' is {config.model_type}, its images have a fixed size)"
+        )
     for stage in cfg.stages:
         try:
             check_lora_targets(model, stage, where=where)

@@ -77,15 +77,17 @@ def build_processor(spec: RealSpec) -> Any:
     p, mt = spec.processor, spec.model_type
     if mt == "gemma3":
         return new_families.gemma3_processor(p["image_size"], p["image_seq_length"])
-    if mt == "qwen3_vl":
-        proc = new_families.qwen3_vl_processor(16, p["patch_size"], p["merge_size"])
-        _pixel_bounds(proc, p)
-        return proc
-    if mt == "qwen2_5_vl":
-        _, proc = tiny_model._qwen2_5_vl(Path("."), 32)
-        proc.image_processor.patch_size = p["patch_size"]
-        _pixel_bounds(proc, p)
-        return proc
+    if mt in ("qwen3_vl", "qwen2_5_vl"):
+        from radvqa_train.processors import QWEN_VL_TEMPLATE, qwen_processor
+
+        return qwen_processor(
+            mt,
+            patch=p["patch_size"],
+            merge=p["merge_size"],
+            min_pixels=p["min_pixels"],
+            max_pixels=p["max_pixels"],
+            chat_template=QWEN_VL_TEMPLATE,
+        )
     if mt == "paligemma":
         from transformers import PaliGemmaProcessor, SiglipImageProcessorPil
 
@@ -116,12 +118,6 @@ def build_processor(spec: RealSpec) -> Any:
         )
         return proc
     raise ConfigError(f"{spec.file}: model type '{mt}' has no processor builder")
-
-
-def _pixel_bounds(proc: Any, p: dict) -> None:
-    ip = proc.image_processor
-    ip.min_pixels, ip.max_pixels = p["min_pixels"], p["max_pixels"]
-    ip.size = {"shortest_edge": p["min_pixels"], "longest_edge": p["max_pixels"]}
 
 
 def _ids(spec: RealSpec, processor: Any) -> dict:

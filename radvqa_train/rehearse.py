@@ -2,9 +2,10 @@
 
 Per stage, on the meta device (`radvqa_train.meta_trace`): parameter counts (total, trainable),
 the LoRA targets resolved against the real module names (`radvqa_train.preflight`), the image
-tokens of a nominal 512 x 512 image (MedPix images are about that size) against the recipe's
-`max_length`, the FLOPs of one optimizer step (torch's FLOP counter on one example, times batch x
-grad_accum) and an estimated GPU memory:
+tokens of a nominal image (512 x 512, about a MedPix image; for Qwen-VL the square at the
+recipe's `image.max_pixels` cap, and the most any aspect ratio gives under it) against the
+recipe's `max_length`, the FLOPs of one optimizer step (torch's FLOP counter on one example,
+times batch x grad_accum) and an estimated GPU memory:
 
     weights + gradients + AdamW state (trainable) + saved activations x batch
     + the fp32 logits' gradient x batch + OVERHEAD_GB (CUDA context, workspace, fragmentation)
@@ -16,11 +17,12 @@ they have not been checked on a GPU yet (no GPU was lent to the project when the
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from radvqa_data.core.errors import ConfigError
-from radvqa_train.config import StageConfig, TrainConfig
+from radvqa_train.config import StageConfig, TrainConfig, to_dict
 
 GB = 1024**3
 #: CUDA context + cuBLAS workspace + allocator fragmentation: a common rule of thumb.
@@ -55,14 +57,38 @@ def nominal_image(size: int = 512) -> Any:
     return Image.fromarray((rng.random((size, size, 3)) * 255).astype("uint8"))
 
 
-def _example(processor: Any, family: str, stage: StageConfig, image: Any) -> tuple[dict, int]:
+def nominal_size(processor: Any) -> int:
+    """Side in px of the image the estimates use: 512 (MedPix images are about that size), or
+    for a processor with pixel bounds (Qwen-VL) the square at its `max_pixels` cap, since any
+    larger scan is resized down to it."""
+    from radvqa_train.processors import has_pixel_bounds
+
+    if has_pixel_bounds(processor):
+        return math.isqrt(int(processor.image_processor.size["longest_edge"]))
+    return 512
+
+
+def _example(processor: Any, family: str, stage: StageConfig, image: Any) -> tuple[dict, int, int]:
     """One training example that fills `max_length` (long answer, cut to fit); (features,
-    image tokens). Raises ConfigError when the image tokens alone do not fit."""
+    image tokens of `image`, most image tokens any image can give). Raises ConfigError when
+    the image tokens of the largest image alone do not fit."""
     from radvqa_train.families import _encode, encode_sample, image_token_id
+    from radvqa_train.processors import has_pixel_bounds, max_image_tokens
 
     question = "Is there a mass in the left upper lobe of the lung?"
     full = _encode(processor, family, image, question, "yes")
     n_image = int((full["input_ids"] == image_token_id(processor)).sum())
+    # under a pixel cap, an image of another aspect ratio can give a few more tokens than the
+    # square one (e.g. 334 vs 324 for Qwen2.5-VL at 512 x 512): check the worst case
+    n_max = max(n_image, max_image_tokens(processor)) if has_pixel_bounds(processor) else n_image
+    need = len(full["input_ids"]) - n_image + n_max
+    where = f"stage '{stage.name}': max_length={stage.max_length}"
+    if need > stage.max_length:
+        raise ConfigError(
+            f"{where} cannot hold one example: up to {n_max} image tokens per image plus the "
+            f"prompt ({need} tokens with a one-word answer); raise max_length or lower the "
+            "recipe's image.max_pixels"
+        )
     # an answer about as long as the room left (each processor call re-tiles the image, so
     # avoid the shortening loop's retries), then cut to fit exactly
     room = max(1, stage.max_length - len(full["input_ids"]) + 2)
@@ -70,11 +96,11 @@ def _example(processor: Any, family: str, stage: StageConfig, image: Any) -> tup
     enc = encode_sample(processor, family, image, question, answer, max_length=stage.max_length)
     if enc.features is None:
         raise ConfigError(
-            f"stage '{stage.name}': max_length={stage.max_length} cannot hold one example: "
-            f"{n_image} image tokens per 512 px image plus the prompt "
+            f"{where} cannot hold one example: {n_image} image tokens per "
+            f"{image.width} px image plus the prompt "
             f"({len(full['input_ids'])} tokens with a one-word answer)"
         )
-    return enc.features, n_image
+    return enc.features, n_image, n_max
 
 
 def _memory(model: Any, trace: Any, batch: int) -> dict:
@@ -128,15 +154,17 @@ def rehearse_meta(cfg: TrainConfig, *, mfu: float = MFU, recipe: str = "") -> di
     from radvqa_train.meta_trace import trace_step
     from radvqa_train.modeling import prepare_for_stage
     from radvqa_train.preflight import check_lora_targets
+    from radvqa_train.processors import set_pixel_bounds
     from radvqa_train.real_size import RealSpec, build_model, build_processor
 
     spec = RealSpec.for_model(cfg.model)
     processor = build_processor(spec)
+    set_pixel_bounds(processor, cfg.image.min_pixels, cfg.image.max_pixels, where=recipe)
     family = FAMILY_OF_MODEL_TYPE[spec.model_type]
-    image = nominal_image()
+    image = nominal_image(nominal_size(processor))
     stages: list[dict] = []
     traces: dict[tuple, Any] = {}
-    examples: dict[int, tuple[dict, int]] = {}
+    examples: dict[int, tuple[dict, int, int]] = {}
     for stage in cfg.stages:
         model = build_model(spec, processor, meta=True, precision=stage.precision)
         base = sum(p.numel() for p in model.parameters())
@@ -144,7 +172,7 @@ def rehearse_meta(cfg: TrainConfig, *, mfu: float = MFU, recipe: str = "") -> di
         model = prepare_for_stage(model, stage)
         if stage.max_length not in examples:
             examples[stage.max_length] = _example(processor, family, stage, image)
-        features, n_image = examples[stage.max_length]
+        features, n_image, n_max = examples[stage.max_length]
         # stages that differ only in data and schedule cost the same: trace once
         key = (stage.train, stage.precision, stage.max_length, repr(stage.lora))
         if key not in traces:
@@ -162,6 +190,8 @@ def rehearse_meta(cfg: TrainConfig, *, mfu: float = MFU, recipe: str = "") -> di
             "params_error_pct": round(100 * (base / spec.published_params - 1), 2),
             "lora_targets": targets,
             "image_tokens": n_image,
+            "image_tokens_max": n_max,
+            "image_px": image.width,
             "seq_len": int(len(features["input_ids"])),
             "max_length": stage.max_length,
             "batch_size": stage.batch_size,
@@ -186,7 +216,8 @@ def rehearse_meta(cfg: TrainConfig, *, mfu: float = MFU, recipe: str = "") -> di
         "assumptions": {
             "mfu": mfu,
             "overhead_gb": OVERHEAD_GB,
-            "nominal_image_px": 512,
+            "nominal_image_px": image.width,
+            "pixel_bounds": to_dict(cfg.image),
             "gpus": [g.__dict__ for g in GPUS],
         },
         "stages": stages,

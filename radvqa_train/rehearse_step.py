@@ -100,6 +100,68 @@ def _answer_and_map(folder: Path, row: dict) -> tuple[str, tuple, str]:
     return answer, tuple(sal.maps["grad_x_input"].shape), note
 
 
+def _out_of_memory(exc: BaseException) -> bool:
+    """Whether `exc` is an allocation failure (torch and safetensors raise RuntimeError)."""
+    text = str(exc)
+    return isinstance(exc, MemoryError) or any(
+        m in text for m in ("Cannot allocate memory", "not enough memory", "DefaultCPUAllocator")
+    )
+
+
+def _stage(
+    stage: Any,
+    spec: Any,
+    processor: Any,
+    family: str,
+    previous: Path | None,
+    out: Path,
+    rows: int,
+    catalog: Path | None,
+    shards: Path | None,
+) -> tuple[dict, Any]:
+    """One stage of the rehearsal: step, save, reload, answer, map; (report entry, processor)."""
+    import torch
+
+    from radvqa_train.loop import Counts, encode_rows
+    from radvqa_train.modeling import finalize, load_model, prepare_for_stage
+    from radvqa_train.real_size import build_model
+
+    data = _rows(stage, rows, catalog, shards)
+    if previous is None:
+        model = build_model(spec, processor, meta=False)
+    else:
+        model, processor = load_model(previous, precision="bf16")
+    model = prepare_for_stage(model, stage)
+    counts = Counts()
+    batch = encode_rows(data, processor, family, stage.max_length, counts)
+    if batch is None:
+        raise InputError(
+            f"stage '{stage.name}': none of {len(data)} rows fits max_length="
+            f"{stage.max_length} (rejected {counts.rejected_too_long}, "
+            f"bad image {counts.bad_image})"
+        )
+    batch.pop("answer_mask")
+    loss = _one_step(model, batch, stage.precision)
+    folder = out / stage.name
+    model = finalize(model)
+    model.to(dtype=torch.bfloat16)  # a projector stage upcast its trainable weights
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    del model, batch
+    gc.collect()
+    answer, shape, note = _answer_and_map(folder, data[0])
+    gc.collect()
+    entry = {
+        "stage": stage.name,
+        "rows": counts.used,
+        "loss": loss,
+        "generated": answer,
+        "saliency_shape": list(shape),
+        "saliency_note": note,
+    }
+    return entry, processor
+
+
 def rehearse_real(
     cfg: TrainConfig,
     *,
@@ -115,63 +177,45 @@ def rehearse_real(
     `ram_cap_gb`: cap this process's address space, so that a model too big for the machine
     fails with a MemoryError here instead of waking the kernel's OOM killer (which may pick
     another process on a shared machine). Address space exceeds RSS by the libraries' mappings
-    (about 3 GB with torch), so the cap is RSS + 3 GB or so."""
-    import torch
-
+    (about 3 GB with torch), so the cap is RSS + 3 GB or so. An allocation that fails under it
+    is reported as one line naming the stage (InputError)."""
     if ram_cap_gb:
         cap = int(ram_cap_gb * 1024**3)
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 
     from radvqa_train.families import FAMILY_OF_MODEL_TYPE
-    from radvqa_train.loop import Counts, encode_rows
-    from radvqa_train.modeling import finalize, load_model, prepare_for_stage
-    from radvqa_train.real_size import RealSpec, build_model, build_processor
+    from radvqa_train.processors import set_pixel_bounds
+    from radvqa_train.real_size import RealSpec, build_processor
 
     spec = RealSpec.for_model(cfg.model)
     processor = build_processor(spec)
+    # the recipe's pixel bounds (Qwen-VL), as `run` applies them; saved with each stage folder
+    set_pixel_bounds(processor, cfg.image.min_pixels, cfg.image.max_pixels, where=recipe)
     family = FAMILY_OF_MODEL_TYPE[spec.model_type]
     out = Path(out) / (recipe or spec.model_id.replace("/", "--"))
     previous: Path | None = None
     report = []
     for stage in cfg.stages:
         t0 = time.perf_counter()
-        data = _rows(stage, rows, catalog, shards)
-        if previous is None:
-            model = build_model(spec, processor, meta=False)
-        else:
-            model, processor = load_model(previous, precision="bf16")
-        model = prepare_for_stage(model, stage)
-        counts = Counts()
-        batch = encode_rows(data, processor, family, stage.max_length, counts)
-        if batch is None:
-            raise InputError(
-                f"stage '{stage.name}': none of {len(data)} rows fits max_length="
-                f"{stage.max_length} (rejected {counts.rejected_too_long}, "
-                f"bad image {counts.bad_image})"
+        try:
+            entry, processor = _stage(
+                stage, spec, processor, family, previous, out, rows, catalog, shards
             )
-        batch.pop("answer_mask")
-        loss = _one_step(model, batch, stage.precision)
-        folder = out / stage.name
-        model = finalize(model)
-        model.to(dtype=torch.bfloat16)  # a projector stage upcast its trainable weights
-        model.save_pretrained(folder)
-        processor.save_pretrained(folder)
-        del model, batch
-        gc.collect()
-        answer, shape, note = _answer_and_map(folder, data[0])
-        gc.collect()
-        report.append(
-            {
-                "stage": stage.name,
-                "rows": counts.used,
-                "loss": loss,
-                "generated": answer,
-                "saliency_shape": list(shape),
-                "saliency_note": note,
-                "seconds": round(time.perf_counter() - t0, 1),
-                "peak_rss_gb": peak_rss_gb(),
-            }
-        )
-        previous = folder
-        print(f"rehearse {stage.name}: {report[-1]}", file=sys.stderr, flush=True)
+        except (MemoryError, RuntimeError) as exc:
+            if not _out_of_memory(exc):
+                raise
+            cap = f"the --ram-cap-gb {ram_cap_gb} address-space cap" if ram_cap_gb else "RAM"
+            raise InputError(
+                f"stage '{stage.name}': out of memory under {cap} (peak RSS so far "
+                f"{peak_rss_gb()} GB; address space exceeds RSS by about 3 GB of library "
+                f"mappings): {str(exc).splitlines()[0][:200]}"
+            ) from exc
+        entry = {
+            **entry,
+            "seconds": round(time.perf_counter() - t0, 1),
+            "peak_rss_gb": peak_rss_gb(),
+        }
+        report.append(entry)
+        previous = out / stage.name
+        print(f"rehearse {stage.name}: {entry}", file=sys.stderr, flush=True)
     return report

@@ -20,7 +20,7 @@ import yaml
 
 from radvqa_data.core.atomic import write_json, write_text
 from radvqa_data.core.errors import ConfigError, InputError
-from radvqa_train.config import TrainConfig, to_dict
+from radvqa_train.config import ImageSpec, TrainConfig, to_dict
 
 
 def _check_out(out: Path, cfg: TrainConfig, resume: bool) -> None:
@@ -33,7 +33,9 @@ def _check_out(out: Path, cfg: TrainConfig, resume: bool) -> None:
     if resume and saved.exists():  # resuming with other settings would mix two runs in one result
         old = yaml.safe_load(saved.read_text()) or {}
         new = to_dict(cfg)
-        diff = [k for k in ("model", "stages") if old.get(k) != new.get(k)]
+        # a run saved before recipes had `image` used the default bounds
+        old.setdefault("image", to_dict(ImageSpec()))
+        diff = [k for k in ("model", "stages", "image") if old.get(k) != new.get(k)]
         if diff:
             raise ConfigError(
                 f"{saved}: --resume with a config that differs from the run in {out} "
@@ -93,6 +95,7 @@ def run_recipe(
     from radvqa_train.families import family_of
     from radvqa_train.loop import train_stage
     from radvqa_train.modeling import load_model, prepare_for_stage
+    from radvqa_train.processors import set_pixel_bounds
     from radvqa_train.tracking import MetricsLog
 
     out = Path(out)
@@ -123,6 +126,8 @@ def run_recipe(
         model, processor = load_model(
             start_model, precision=stage.precision, load_in_4bit=stage.load_in_4bit
         )
+        # the recipe's pixel bounds (Qwen-VL); saved with the stage folder for eval and diag
+        set_pixel_bounds(processor, cfg.image.min_pixels, cfg.image.max_pixels, where=origin)
         family = family_of(model)
         model = prepare_for_stage(model, stage)
         data = load_stage(stage, shards=shards, catalog=catalog)

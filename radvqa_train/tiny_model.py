@@ -187,38 +187,21 @@ def _idefics3(out_dir: Path, image_size: int):
 
 
 def _qwen2_5_vl(out_dir: Path, image_size: int):
-    from transformers import (
-        Qwen2_5_VLConfig,
-        Qwen2_5_VLForConditionalGeneration,
-        Qwen2VLImageProcessorPil,
-    )
+    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
 
-    from radvqa_train.processors import register_processors
+    from radvqa_train.processors import QWEN_VL_TEMPLATE, qwen_processor
 
-    processor_class = register_processors()
-    from radvqa_train.bpe import qwen_tokenizer
-
-    tokenizer = qwen_tokenizer()
     patch, merge = 8, 2
-    image_processor = Qwen2VLImageProcessorPil(  # size in pixels: every image becomes image_size^2
-        min_pixels=image_size * image_size,
-        max_pixels=image_size * image_size,
-        patch_size=patch,
-        merge_size=merge,
-        temporal_patch_size=2,
-        image_mean=[0.5] * 3,
-        image_std=[0.5] * 3,
+    pixels = image_size * image_size  # every image becomes image_size^2 pixels
+    processor = qwen_processor(
+        "qwen2_5_vl",
+        patch=patch,
+        merge=merge,
+        min_pixels=pixels,
+        max_pixels=pixels,
+        chat_template=QWEN_VL_TEMPLATE,
     )
-    template = (
-        "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
-        "{% for part in message['content'] %}"
-        "{% if part['type'] == 'image' %}<|vision_start|><|image_pad|><|vision_end|>"
-        "{% else %}{{ part['text'] }}{% endif %}{% endfor %}<|im_end|>\n{% endfor %}"
-        "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-    )
-    processor = processor_class(
-        image_processor=image_processor, tokenizer=tokenizer, chat_template=template
-    )
+    tokenizer = processor.tokenizer
     head_dim = HIDDEN // HEADS
     config = Qwen2_5_VLConfig(
         vision_config={

@@ -136,3 +136,13 @@ def test_vision_attention_recorder_sees_every_layer(tiny_model_dirs):
         assert roll.shape == (2, 16, 16)  # two images, 16 patches each
         assert torch.allclose(roll.sum(-1), torch.ones(2, 16), atol=1e-4)  # rows stay distributions
         assert res[0].extra["rollout"] == "lm+vision"
+
+
+def test_explanation_model_is_frozen_and_still_gets_pixel_gradients(tiny_model_dirs):
+    """Diag loads weights frozen: saliency's backward reaches the pixels and image features but
+    allocates no weight gradient (a 2 B model's would cost 4 GB)."""
+    lm = load_model(tiny_model_dirs["paligemma"])
+    assert not any(p.requires_grad for p in lm.model.parameters())
+    res = explain_batch(lm, _images(1), ["is there a fracture?"], ["yes"])[0]
+    assert res.maps["grad_x_input"].sum() > 0 and res.maps["gradcam"].sum() > 0
+    assert all(p.grad is None for p in lm.model.parameters())

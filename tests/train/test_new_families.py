@@ -43,7 +43,10 @@ def test_recipe_trains_evaluates_and_explains(family, tiny_models, toy_data, tmp
     from radvqa_diag.explain import explain_one
     from radvqa_train.evaluate import evaluate
 
-    cfg = load_config(RECIPES[family], overrides=SMALL, model=str(tiny_models[family]))
+    # the Qwen recipe's pixel bounds (256^2..512^2) sized for the tiny model: a 40 px toy image
+    # is upscaled to min_pixels 48^2: 3 x 3 tokens of 16 px (the tiny model's own 32^2: 2 x 2)
+    bounds = ["image.min_pixels=2304", "image.max_pixels=2304"] if family == "qwen3_vl" else []
+    cfg = load_config(RECIPES[family], overrides=[*SMALL, *bounds], model=str(tiny_models[family]))
     out = tmp_path / "run"
     summaries = run_recipe(
         cfg, out=out, shards=toy_data["shards"], catalog=toy_data["catalog"], progress=False
@@ -72,5 +75,13 @@ def test_recipe_trains_evaluates_and_explains(family, tiny_models, toy_data, tmp
     assert metrics["overall"]["n"] == 4 and (tmp_path / "eval" / "predictions.parquet").is_file()
 
     image = sorted((toy_data["root"] / "img").glob("*.png"))[0]
+    if family == "qwen3_vl":  # eval and diag load the stage's processor, bounds included
+        from PIL import Image
+
+        from radvqa_diag.loading import load_model
+
+        processor = load_model(out / "benchmark").processor
+        enc = processor(images=[Image.open(image)], text=["<|image_pad|>"], return_tensors="pt")
+        assert enc["image_grid_thw"].tolist() == [[1, 6, 6]]  # 48 px / patch 8
     res = explain_one(out / "benchmark", image, "Is the image bright?", None, tmp_path / "sal.png")
     assert Path(res["png"]).is_file() and Path(res["npz"]).is_file()

@@ -128,6 +128,11 @@ def _doc_examples() -> list[tuple[str, list[str]]]:
 def test_docs_override_examples_are_valid():
     examples = _doc_examples()
     assert examples, "docs/train.md shows override examples; the parser found none"
+    from radvqa_train.preflight import check_model
+
     for recipe, overrides in examples:
         cfg = load_config(recipe, overrides=overrides)
         assert cfg.stages
+        # and the model side of `run`'s checks (real-size config on the meta device: LoRA
+        # targets, pixel bounds only for Qwen-VL); a `--model` folder is not ours to build
+        assert check_model(cfg, where=f"docs: {recipe}") == [], (recipe, overrides)
