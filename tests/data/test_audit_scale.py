@@ -105,3 +105,30 @@ def test_shared_real_images_on_ray_equal_local(
     on_ray = _audit(Path(shutil.copy(real_catalog, tmp_path / "ray.duckdb")), executor="ray")
     assert _findings(on_ray) == _findings(local)
     assert sum(f.kind == "benchmark_image" for f in local.findings) >= 4
+
+
+def test_crop_search_by_source_equals_pairwise_searches(sample_dir: Path) -> None:
+    """The source-grouped crop search over padded views (`score_pairs_padded`, what the audit
+    runs) gives every pair the score, direction and location of its two single searches."""
+    import numpy as np
+
+    from radvqa_data.audit.coarse import CropSearch, pad_views, score_pairs_padded
+    from radvqa_data.audit.descriptors import describe
+
+    imgs = sorted((sample_dir / "medpix2" / "images").glob("*.png"))[:24]
+    if len(imgs) < 8:
+        pytest.skip("sample images not shipped")
+    views = [describe(str(p), str(p)).gate for p in imgs]
+    rng = np.random.default_rng(0)
+    left = rng.integers(0, len(views), 120)
+    right = (left + rng.integers(1, len(views), 120)) % len(views)
+    cs = CropSearch(views, 32)
+    img, shape = pad_views(views, 32)
+    got, hits = score_pairs_padded(img, shape, left, right)
+    for k in range(len(left)):
+        fwd = cs.search(int(left[k]), np.array([right[k]]))[0]
+        bwd = cs.search(int(right[k]), np.array([left[k]]))[0]
+        side, want = (0, fwd) if fwd.score >= bwd.score else (1, bwd)
+        assert got[k] == pytest.approx(want.score, abs=1e-9)
+        assert hits[k][0] == side
+        assert hits[k][1].scale == want.scale and hits[k][1].x == pytest.approx(want.x)
