@@ -132,3 +132,20 @@ def test_crop_search_by_source_equals_pairwise_searches(sample_dir: Path) -> Non
         assert got[k] == pytest.approx(want.score, abs=1e-9)
         assert hits[k][0] == side
         assert hits[k][1].scale == want.scale and hits[k][1].x == pytest.approx(want.x)
+
+
+def test_band_pass_of_a_region_equals_the_whole_image_band_pass_cut(sample_dir: Path) -> None:
+    """A sweep band-passes only its region (and the filter's reach around it): the same values
+    as band-passing the whole search image and cutting the region, at the edges too."""
+    import numpy as np
+
+    from radvqa_data.audit.pixels import highpass, highpass_region, thumbnail
+
+    p = sample_dir / "medpix2" / "images" / "MPX2028_synpic34050.png"
+    if not p.exists():
+        pytest.skip("sample image not shipped")
+    a = np.asarray(thumbnail(str(p), 256), dtype=np.float64)
+    H, W = a.shape
+    for region in ((0, H, 0, W), (0, 40, 0, 30), (10, H, 5, W - 3), (60, 70, 100, 180)):
+        y0, y1, x0, x1 = region
+        assert np.array_equal(highpass_region(a, region), highpass(a)[y0:y1, x0:x1]), region
