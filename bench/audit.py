@@ -396,6 +396,7 @@ def images_bench(
     )
     print("|---|---|---|---|---|---|---|---|---|")
     runs = [(n, None) for n in sizes] + ([(baseline_at, code)] if code else [])
+    per_image: dict[int, tuple[float, float]] = {}  # this version: (wall, CPU) ms per image
     for n, c in runs:
         cat = _prefix_catalog(all_cat, cache / f"bench_{n}.duckdb", n)
         r = _images_child(cat, cache / f"bench_{n}.json", c, executor)
@@ -408,6 +409,15 @@ def images_bench(
             flush=True,
         )
         print(f"    phases: {r['phases']}; load now {os.getloadavg()[0]:.2f}", flush=True)
+        if c is None:
+            per_image[n] = (r["secs"] / r["images"], r["cpu"] / r["images"])
+    if len(per_image) > 1:
+        lo, hi = min(per_image), max(per_image)
+        wall, cpu = (per_image[hi][k] / per_image[lo][k] for k in (0, 1))
+        print(
+            f"growth {lo:,} -> {hi:,} images: per-image wall x{wall:.2f}, per-image CPU "
+            f"x{cpu:.2f} (target <= 1.3)"
+        )
 
 
 def boilerplate_stats(tables: list[Path]) -> None:

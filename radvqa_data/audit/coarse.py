@@ -33,6 +33,9 @@ class Hit:
     h: float
 
 
+PREPARE_BLOCK = 1024  # views prepared at once
+
+
 class CropSearch:
     """Small thumbnails of a set of images, prepared for batched crop searches between them."""
 
@@ -43,51 +46,75 @@ class CropSearch:
         crop_fraction: float = 0.8,
         scales: np.ndarray | None = None,
     ) -> None:
+        img, shape = pad_views(thumbs, size)
+        self._prepare(img, shape, crop_fraction, scales)
+
+    @classmethod
+    def from_padded(
+        cls,
+        img: np.ndarray,
+        shape: np.ndarray,
+        crop_fraction: float = 0.8,
+        scales: np.ndarray | None = None,
+    ) -> CropSearch:
+        """From views already padded into one (n, size, size) array (`pad_views`): no per-image
+        Python work, a large set is prepared in a few vectorized steps."""
+        cs = cls.__new__(cls)
+        cs._prepare(img, shape, crop_fraction, scales)
+        return cs
+
+    def _prepare(
+        self,
+        img: np.ndarray,
+        shape: np.ndarray,
+        crop_fraction: float,
+        scales: np.ndarray | None,
+    ) -> None:
         from scipy import fft
 
+        n, size = img.shape[0], img.shape[1]
         self.size = size
         self.crop_fraction = crop_fraction
         self.scales = np.geomspace(1.04, 0.45, 8) if scales is None else np.asarray(scales)
-        n = len(thumbs)
-        self.shape = np.zeros((n, 2), dtype=np.int64)  # (h, w) of each image in the frame
-        img = np.zeros((n, size, size), dtype=np.float64)
-        self.ok = np.zeros(n, dtype=bool)
-        for i, t in enumerate(thumbs):
-            if t is None or min(t.shape) < 8:
-                continue
-            h, w = min(size, t.shape[0]), min(size, t.shape[1])
-            img[i, :h, :w] = t[:h, :w]
-            self.shape[i] = (h, w)
-            self.ok[i] = True
-        self.img = img
-        self.F = fft.rfft2(img, axes=(1, 2))
+        self.shape = np.asarray(shape, dtype=np.int64)  # (h, w) of each image in the frame
+        self.ok = self.shape.min(axis=1) >= 8
+        self.img = np.asarray(img, dtype=np.float32)  # the views (float32, as cached)
+        # prepared once per image (~26 KB at 32 px), in blocks that bound the temporaries: a
+        # preparation per search chunk repeated each partner's for every chunk it appears in
+        self.F = np.zeros((n, size, size // 2 + 1), dtype=np.complex128)
         self.S1 = np.zeros((n, size + 1, size + 1))
         self.S2 = np.zeros((n, size + 1, size + 1))
-        self.S1[:, 1:, 1:] = img.cumsum(1).cumsum(2)
-        self.S2[:, 1:, 1:] = (img**2).cumsum(1).cumsum(2)
-        # windows with (almost) no texture score -1 (as in pixels._ncc_map)
-        var = np.array(
-            [
-                img[i, : self.shape[i, 0], : self.shape[i, 1]].var() if self.ok[i] else 0.0
-                for i in range(n)
-            ]
-        )
+        for s in range(0, n, PREPARE_BLOCK):
+            a = self.img[s : s + PREPARE_BLOCK].astype(np.float64)
+            self.F[s : s + len(a)] = fft.rfft2(a, axes=(1, 2))
+            self.S1[s : s + len(a), 1:, 1:] = a.cumsum(1).cumsum(2)
+            self.S2[s : s + len(a), 1:, 1:] = (a**2).cumsum(1).cumsum(2)
+        # windows with (almost) no texture score -1 (as in pixels._ncc_map); the image's own
+        # variance from its integral images (the padding is zeros, outside the (h, w) corner)
+        h, w = self.shape[:, 0], self.shape[:, 1]
+        cnt = np.maximum(h * w, 1)
+        mean = self.S1[np.arange(n), h, w] / cnt
+        var = np.where(self.ok, self.S2[np.arange(n), h, w] / cnt - mean**2, 0.0)
         self.floor = 1e-4 * np.maximum(var, 1e-9)
 
     def _template(self, i: int, scale: float) -> np.ndarray | None:
-        from radvqa_data.audit.pixels import _central, _resize
+        from radvqa_data.audit.descriptors import _resample
+        from radvqa_data.audit.pixels import _central
 
         h, w = self.shape[i]
-        part = _central(self.img[i, :h, :w], self.crop_fraction)
+        part = _central(self.img[i, :h, :w].astype(np.float64), self.crop_fraction)
         th, tw = max(6, round(part.shape[0] * scale)), max(6, round(part.shape[1] * scale))
         if th > self.size or tw > self.size:
             return None
-        t = _resize(part, tw, th)
+        # the same triangle filter as Pillow's antialiased bilinear resize, as two small matrix
+        # products (a Pillow round trip per template was a quarter of the search's time)
+        t = _resample(part.shape[0], th) @ part @ _resample(part.shape[1], tw).T
         t = t - t.mean()
         return t if np.linalg.norm(t) > 1e-6 else None
 
     def search(self, src: int, dsts: np.ndarray) -> list[Hit]:
-        """Best match of image `src`'s central part inside each of `dsts` (one Hit per dst)."""
+        """Best match of image `src`'s central part inside each of `dsts` (one Hit per dst):
+        its templates at every scale in one FFT, their correlations with all dsts in one more."""
         from scipy import fft
 
         dsts = np.asarray(dsts, dtype=np.int64)
@@ -95,21 +122,26 @@ class CropSearch:
         where = np.zeros((len(dsts), 5))  # scale, x, y, w, h
         if not self.ok[src] or len(dsts) == 0:
             return [Hit(-1.0, 0.0, 0.0, 0.0, 0.0, 0.0) for _ in dsts]
-        F = self.F[dsts]
+        ts = [
+            (float(sc), t)
+            for sc in self.scales
+            if (t := self._template(src, float(sc))) is not None
+        ]
+        if not ts:
+            return [Hit(-1.0, 0.0, 0.0, 0.0, 0.0, 0.0) for _ in dsts]
+        size = self.size
+        T = np.zeros((len(ts), size, size))
+        for j, (_, t) in enumerate(ts):
+            T[j, : t.shape[0], : t.shape[1]] = t
+        FT = np.conj(fft.rfft2(T, axes=(1, 2)))
+        corr_all = fft.irfft2(self.F[dsts][:, None] * FT[None], s=(size, size), axes=(2, 3))
         S1, S2 = self.S1[dsts], self.S2[dsts]
         H, W = self.shape[dsts, 0], self.shape[dsts, 1]
         floor = self.floor[dsts]
-        rows = np.arange(self.size)
-        for sc in self.scales:
-            t = self._template(src, float(sc))
-            if t is None:
-                continue
+        rows = np.arange(size)
+        for j, (sc, t) in enumerate(ts):
             th, tw = t.shape
-            corr = fft.irfft2(
-                F * np.conj(fft.rfft2(t, s=(self.size, self.size)))[None],
-                s=(self.size, self.size),
-                axes=(1, 2),
-            )[:, : self.size - th + 1, : self.size - tw + 1]
+            corr = corr_all[:, j, : size - th + 1, : size - tw + 1]
             n = th * tw
             s1 = S1[:, th:, tw:] - S1[:, :-th, tw:] - S1[:, th:, :-tw] + S1[:, :-th, :-tw]
             s2 = S2[:, th:, tw:] - S2[:, :-th, tw:] - S2[:, th:, :-tw] + S2[:, :-th, :-tw]
@@ -137,6 +169,21 @@ class CropSearch:
         return [Hit(float(best[j]), *map(float, where[j])) for j in range(len(dsts))]
 
 
+def pad_views(thumbs: list[np.ndarray | None], size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Views zero-padded into one (n, size, size) float32 array, and their (h, w) (0, 0 for a
+    missing or too small view)."""
+    n = len(thumbs)
+    img = np.zeros((n, size, size), dtype=np.float32)
+    shape = np.zeros((n, 2), dtype=np.int64)
+    for i, t in enumerate(thumbs):
+        if t is None or min(t.shape) < 8:
+            continue
+        h, w = min(size, t.shape[0]), min(size, t.shape[1])
+        img[i, :h, :w] = t[:h, :w]
+        shape[i] = (h, w)
+    return img, shape
+
+
 def score_pairs(
     cs: CropSearch, left: np.ndarray, right: np.ndarray, tick=None
 ) -> tuple[np.ndarray, list[tuple]]:
@@ -145,23 +192,40 @@ def score_pairs(
     Returns the scores and, per pair, the better direction's (template side, Hit): side 0 means
     left's central part was found in right (right is the larger / zoomed-out one).
     """
+    return _score(cs, left, right, tick)
+
+
+def score_pairs_padded(
+    img: np.ndarray,
+    shape: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    tick=None,
+) -> tuple[np.ndarray, list[tuple]]:
+    """`score_pairs` over views padded once for the whole set (`pad_views`): every view prepared
+    once, every image's templates built once (one search per template source)."""
+    return _score(CropSearch.from_padded(img, shape), left, right, tick)
+
+
+def _score(cs: CropSearch, left, right, tick) -> tuple[np.ndarray, list[tuple]]:
+    """Both directions of every pair, grouped by template source: one `search` per image (its
+    templates at every scale against all its partners, as the left or the right of a pair),
+    where a search per (image, direction, chunk of left images) made ~10 per image."""
     left, right = np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64)
-    fwd = np.full(len(left), -1.0)
-    bwd = np.full(len(left), -1.0)
-    hits_f: list = [None] * len(left)
-    hits_b: list = [None] * len(left)
-    # group by template source so each source's templates are built once per direction
-    for src_arr, dst_arr, out, hits in ((left, right, fwd, hits_f), (right, left, bwd, hits_b)):
-        order = np.argsort(src_arr, kind="stable")
-        bounds = np.flatnonzero(np.r_[True, src_arr[order][1:] != src_arr[order][:-1], True])
-        for a, b in zip(bounds[:-1], bounds[1:], strict=False):
-            idx = order[a:b]
-            for k, h in zip(idx, cs.search(int(src_arr[idx[0]]), dst_arr[idx]), strict=True):
-                out[k] = h.score
-                hits[k] = h
-            if tick:
-                tick(b - a)
-    best = []
-    for k in range(len(left)):
-        best.append((0, hits_f[k]) if fwd[k] >= bwd[k] else (1, hits_b[k]))
+    m = len(left)
+    src, dst = np.concatenate([left, right]), np.concatenate([right, left])
+    scores = np.full(2 * m, -1.0)
+    hits: list = [Hit(-1.0, 0.0, 0.0, 0.0, 0.0, 0.0)] * (2 * m)
+    order = np.argsort(src, kind="stable")
+    ss = src[order]
+    bounds = np.flatnonzero(np.r_[True, ss[1:] != ss[:-1], True]) if m else np.array([0])
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        idx = order[a:b]
+        for k, h in zip(idx, cs.search(int(src[idx[0]]), dst[idx]), strict=True):
+            scores[k] = h.score
+            hits[k] = h
+        if tick:
+            tick(b - a)
+    fwd, bwd = scores[:m], scores[m:]
+    best = [(0, hits[k]) if fwd[k] >= bwd[k] else (1, hits[m + k]) for k in range(m)]
     return np.maximum(fwd, bwd), best

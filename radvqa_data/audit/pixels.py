@@ -165,6 +165,23 @@ def highpass(a: np.ndarray, k: int = 5) -> np.ndarray:
     return gaussian_filter(a, 1.0, mode="nearest") - gaussian_filter(a, 2.0, mode="nearest")
 
 
+#: how far the band-pass reaches: `gaussian_filter`'s radius at sigma 2 (truncate 4)
+HP_REACH = 8
+
+
+def highpass_region(a: np.ndarray, region: tuple[int, int, int, int]) -> np.ndarray:
+    """`highpass(a)[y0:y1, x0:x1]` computed on the region and `HP_REACH` pixels around it only:
+    the same values (each output pixel reads the same inputs; at the image's own edges the
+    region's cut is the image's), at the cost of the region where a sweep used to band-pass
+    the whole search image."""
+    y0, y1, x0, x1 = region
+    H, W = a.shape
+    py0, px0 = max(0, y0 - HP_REACH), max(0, x0 - HP_REACH)
+    py1, px1 = min(H, y1 + HP_REACH), min(W, x1 + HP_REACH)
+    hp = highpass(a[py0:py1, px0:px1])
+    return hp[y0 - py0 : y1 - py0, x0 - px0 : x1 - px0]
+
+
 def aligned_hp(a: np.ndarray, b: np.ndarray, grid: int = 128) -> float:
     """High-pass NCC of the two whole frames on one grid x grid raster."""
     return float(
@@ -184,7 +201,7 @@ def _sweep(
     """Best whole-pixel band-pass NCC of `crop`, resized by each scale, inside `region`
     (y0, y1, x0, x1) of `search`; the placement as (s, tx, ty): crop pixel u at tx + s * u."""
     y0, y1, x0, x1 = region
-    prepared = _Search(highpass(search)[y0:y1, x0:x1])
+    prepared = _Search(highpass_region(search, region))
     best, place = -1.0, None
     for sc in scales:
         # the template keeps its own aspect ratio exactly

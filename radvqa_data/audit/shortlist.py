@@ -129,12 +129,11 @@ def coarse_rank(
     short: pl.DataFrame,
     cfg: CandidateConfig,
     tick: Callable[[int], None] | None = None,
-    chunk: int = 128,
     group: np.ndarray | None = None,
 ) -> pl.DataFrame:
     """The pairs worth a pixel verification (li, ri, coarse, hint): the coarse crop search on the
-    short list, in chunks of `chunk` left images (memory: their partners' views only)."""
-    from radvqa_data.audit.coarse import CropSearch, score_pairs
+    short list, one search per template source against all its partners."""
+    from radvqa_data.audit.coarse import pad_views, score_pairs_padded
 
     hint_type = pl.Struct(
         {
@@ -151,32 +150,28 @@ def coarse_rank(
     )
     if short.height == 0:
         return empty
-    lefts = short["li"].unique().sort().to_numpy()
-    ranked = []
-    for s in range(0, len(lefts), chunk):
-        part = short.filter(pl.col("li").is_in(lefts[s : s + chunk]))
-        li, ri = part["li"].to_numpy(), part["ri"].to_numpy()
-        used, inv = np.unique(np.concatenate([li, ri]), return_inverse=True)
-        views = []
-        for i in used:
-            r = store.get(keys[i])
-            views.append(None if r is None or r.gate is None else r.gate.astype(np.float64))
-        cs = CropSearch(views, cfg.gate_size)
-        scores, hits = score_pairs(cs, inv[: len(li)], inv[len(li) :], tick)
-        hint = [
-            {
-                "side": "a" if side == 0 else "b",
-                "scale": h.scale,
-                "x": h.x,
-                "y": h.y,
-                "w": h.w,
-                "h": h.h,
-            }
-            for side, h in hits
-        ]
-        ranked.append(
-            part.with_columns(pl.Series("coarse", scores), pl.Series("hint", hint, dtype=hint_type))
-        )
+    # every image's view padded and prepared once (~30 KB per image at 32 px); one search per
+    # template source
+    views = [store.get(k) for k in keys]
+    img, shape = pad_views([None if r is None else r.gate for r in views], cfg.gate_size)
+    del views
+    li, ri = short["li"].to_numpy(), short["ri"].to_numpy()
+    scores, hits = score_pairs_padded(img, shape, li, ri, tick)
+    del img
+    hint = [
+        {
+            "side": "a" if side == 0 else "b",
+            "scale": h.scale,
+            "x": h.x,
+            "y": h.y,
+            "w": h.w,
+            "h": h.h,
+        }
+        for side, h in hits
+    ]
+    ranked = [
+        short.with_columns(pl.Series("coarse", scores), pl.Series("hint", hint, dtype=hint_type))
+    ]
     ranked_df = pl.concat(ranked).filter(pl.col("coarse") >= cfg.gate_min)
     gs = pl.Series(np.zeros(len(keys), dtype=np.int64) if group is None else np.asarray(group))
     ranked_df = ranked_df.with_columns(

@@ -105,3 +105,47 @@ def test_shared_real_images_on_ray_equal_local(
     on_ray = _audit(Path(shutil.copy(real_catalog, tmp_path / "ray.duckdb")), executor="ray")
     assert _findings(on_ray) == _findings(local)
     assert sum(f.kind == "benchmark_image" for f in local.findings) >= 4
+
+
+def test_crop_search_by_source_equals_pairwise_searches(sample_dir: Path) -> None:
+    """The source-grouped crop search over padded views (`score_pairs_padded`, what the audit
+    runs) gives every pair the score, direction and location of its two single searches."""
+    import numpy as np
+
+    from radvqa_data.audit.coarse import CropSearch, pad_views, score_pairs_padded
+    from radvqa_data.audit.descriptors import describe
+
+    imgs = sorted((sample_dir / "medpix2" / "images").glob("*.png"))[:24]
+    if len(imgs) < 8:
+        pytest.skip("sample images not shipped")
+    views = [describe(str(p), str(p)).gate for p in imgs]
+    rng = np.random.default_rng(0)
+    left = rng.integers(0, len(views), 120)
+    right = (left + rng.integers(1, len(views), 120)) % len(views)
+    cs = CropSearch(views, 32)
+    img, shape = pad_views(views, 32)
+    got, hits = score_pairs_padded(img, shape, left, right)
+    for k in range(len(left)):
+        fwd = cs.search(int(left[k]), np.array([right[k]]))[0]
+        bwd = cs.search(int(right[k]), np.array([left[k]]))[0]
+        side, want = (0, fwd) if fwd.score >= bwd.score else (1, bwd)
+        assert got[k] == pytest.approx(want.score, abs=1e-9)
+        assert hits[k][0] == side
+        assert hits[k][1].scale == want.scale and hits[k][1].x == pytest.approx(want.x)
+
+
+def test_band_pass_of_a_region_equals_the_whole_image_band_pass_cut(sample_dir: Path) -> None:
+    """A sweep band-passes only its region (and the filter's reach around it): the same values
+    as band-passing the whole search image and cutting the region, at the edges too."""
+    import numpy as np
+
+    from radvqa_data.audit.pixels import highpass, highpass_region, thumbnail
+
+    p = sample_dir / "medpix2" / "images" / "MPX2028_synpic34050.png"
+    if not p.exists():
+        pytest.skip("sample image not shipped")
+    a = np.asarray(thumbnail(str(p), 256), dtype=np.float64)
+    H, W = a.shape
+    for region in ((0, H, 0, W), (0, 40, 0, 30), (10, H, 5, W - 3), (60, 70, 100, 180)):
+        y0, y1, x0, x1 = region
+        assert np.array_equal(highpass_region(a, region), highpass(a)[y0:y1, x0:x1]), region
