@@ -101,10 +101,16 @@ def _answer_and_map(folder: Path, row: dict) -> tuple[str, tuple, str]:
 
 
 def _out_of_memory(exc: BaseException) -> bool:
-    """Whether `exc` is an allocation failure (torch and safetensors raise RuntimeError)."""
+    """Whether `exc` is an allocation failure: torch and safetensors raise RuntimeError, DuckDB
+    (reading the stage's rows from the catalog) its own `OutOfMemoryException`."""
     text = str(exc)
-    return isinstance(exc, MemoryError) or any(
-        m in text for m in ("Cannot allocate memory", "not enough memory", "DefaultCPUAllocator")
+    return (
+        isinstance(exc, MemoryError)
+        or type(exc).__name__ == "OutOfMemoryException"
+        or any(
+            m in text
+            for m in ("Cannot allocate memory", "not enough memory", "DefaultCPUAllocator")
+        )
     )
 
 
@@ -201,7 +207,7 @@ def rehearse_real(
             entry, processor = _stage(
                 stage, spec, processor, family, previous, out, rows, catalog, shards
             )
-        except (MemoryError, RuntimeError) as exc:
+        except Exception as exc:  # which allocator gives up depends on where the cap is hit
             if not _out_of_memory(exc):
                 raise
             cap = f"the --ram-cap-gb {ram_cap_gb} address-space cap" if ram_cap_gb else "RAM"
