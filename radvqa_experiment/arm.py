@@ -29,6 +29,7 @@ class Prepared:
     val: list[dict]
     test: list[dict]
     encoder: Encoder
+    captions: list[dict] = dataclasses.field(default_factory=list)  # alignment stage
 
 
 def prepare(processor: Any, family: str, data: ExperimentData, image_size: int) -> Prepared:
@@ -40,6 +41,7 @@ def prepare(processor: Any, family: str, data: ExperimentData, image_size: int) 
         enc.encode(data.val, answers=False),
         enc.encode(data.test, answers=False),
         enc,
+        enc.encode(data.captions, answers=True),
     )
 
 
@@ -113,7 +115,17 @@ def run_arm(
             f"arm {name}: data version '{arm.data}' not given "
             f"(pass --data {arm.data}=DIR; known: {', '.join(prep.synthetic)})"
         )
-    sources = {"benchmark": prep.benchmark, "synthetic": prep.synthetic[arm.data]}
+    sources = {
+        "benchmark": prep.benchmark,
+        "synthetic": prep.synthetic[arm.data],
+        "captions": prep.captions,
+    }
+    for stage_name in arm.stages:
+        if "captions" in recipe.stages[stage_name].data and not prep.captions:
+            raise InputError(
+                f"arm {name}: stage {stage_name} trains on captions, but no caption rows were "
+                "read (MedPix train captions of the audited synthetic pictures)"
+            )
     enc = prep.encoder
     val = blanked(prep.val, enc) if arm.blank_images else prep.val
 

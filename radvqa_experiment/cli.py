@@ -46,7 +46,12 @@ def run_cmd(
         None, "--seeds", help="Seeds per arm (default: the recipe's)."
     ),
     arms: str | None = typer.Option(
-        None, "--arms", help="Comma-separated arms to run (default: all of the recipe's)."
+        None,
+        "--arms",
+        help=(
+            "Comma-separated arms to run (default: the recipe's arms not marked extra); "
+            "+A,B: the default arms plus A and B (resume a finished OUT with more arms)."
+        ),
     ),
     audit: Path | None = typer.Option(
         None, "--audit", help="The `audit --fix` folder, to record how many rows it removed."
@@ -65,11 +70,17 @@ def run_cmd(
         from radvqa_experiment.recipe import load_recipe, select_arms
         from radvqa_experiment.run import run_experiment
 
-        r = select_arms(load_recipe(recipe, quick=quick), arms)
+        versions = parse_versions(shards, data)
+        r, left_out = select_arms(load_recipe(recipe, quick=quick), arms, versions)
+        if left_out and not (arms or "").strip().removeprefix("+"):
+            typer.echo(
+                "arms left out (name them in --arms to run them): " + ", ".join(left_out),
+                err=True,
+            )
         res = run_experiment(
             r,
             catalog=catalog,
-            shards=parse_versions(shards, data),
+            shards=versions,
             out=out,
             seeds=seeds,
             audit=audit,

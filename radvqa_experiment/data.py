@@ -31,6 +31,7 @@ class ExperimentData:
     train_all: list[dict]  # all of VQA-RAD train (validation included, no limit): baselines
     folders: dict[str, str]
     totals: dict[str, dict] = field(default_factory=dict)  # per version, before any limit
+    captions: list[dict] = field(default_factory=list)  # image-caption alignment rows
 
     @property
     def synthetic(self) -> list[dict]:
@@ -46,6 +47,7 @@ class ExperimentData:
             "vqa_rad_test": len(self.test),
             "synthetic_rows": len(self.synthetic),
             "synthetic_images": len({r["image_id"] for r in self.synthetic}),
+            "caption_rows": len(self.captions),
             "versions": {
                 name: {"folder": self.folders[name], **self.totals.get(name, version_counts(rows))}
                 for name, rows in self.versions.items()
@@ -63,6 +65,40 @@ def version_counts(rows: list[dict]) -> dict:
             for k in sorted({str(r.get("split")) for r in rows})
         },
     }
+
+
+CAPTION_WORDS = 24  # a caption target longer than this is cut at a word (the model's max_length)
+
+
+def caption_target(text: str, words: int = CAPTION_WORDS) -> str:
+    """The caption's first sentence, at most `words` words: what the alignment stage generates.
+
+    MedPix captions open with what the picture is ("Axial T2 FLAIR MRI shows ..."); later
+    sentences often discuss the case, not the picture, and a 96-token model sequence holds
+    about two dozen words after the image tokens and the prompt."""
+    t = " ".join(str(text).split())
+    for stop in (". ", "; "):
+        cut = t.find(stop)
+        if 0 < cut:
+            t = t[:cut]
+    return " ".join(t.rstrip(".").split()[:words])
+
+
+def caption_rows(catalog: Path, synthetic_train: list[dict]) -> list[dict]:
+    """MedPix train-split captions of the pictures the audited synthetic train rows are on.
+
+    The same leak-free picture set as the label encoder's pretraining
+    (`radvqa_experiment.vision.leak_free_pictures`): the audit dropped every row on a picture it
+    matched to a VQA-RAD picture, and dev/test pictures are not train rows."""
+    allowed = {(r["source"], r["image_id"]) for r in synthetic_train}
+    rows = read_qa("captions:*:train", catalog=catalog).to_dicts()
+    out = []
+    for r in rows:
+        if (r["source"], r["image_id"]) in allowed and r.get("answer"):
+            target = caption_target(r["answer"])
+            if target:
+                out.append({**r, "answer": target, "answer_type": "open"})
+    return out
 
 
 def in_val(image_id: str, fraction: float) -> bool:
@@ -100,11 +136,13 @@ def load_experiment_data(
     val_fraction: float = 0.15,
     benchmark: str = "vqa-rad",
     limit: int | None = None,
+    captions: bool = False,
 ) -> ExperimentData:
     """Read every split once; `limit` keeps the first N rows of each training split (quick mode;
     test stays whole, so its baselines are the real ones).
 
-    With `limit` the model is scored on the first N test rows only: see `run_experiment`."""
+    With `limit` the model is scored on the first N test rows only: see `run_experiment`.
+    `captions`: also read the alignment rows (`caption_rows`) of the default version."""
     if not Path(catalog).is_file():
         raise InputError(f"{catalog}: catalog not found (build it with `radvqa-data catalog add`)")
     folders = shards if isinstance(shards, dict) else {DEFAULT_VERSION: Path(shards)}
@@ -130,9 +168,25 @@ def load_experiment_data(
             + ", ".join(f"{n} {len(r)} ({folders[n]})" for n, r in versions.items())
         )
     totals = {n: version_counts(rows) for n, rows in versions.items()}
+    aligned = (
+        caption_rows(
+            catalog,
+            [r for r in versions[DEFAULT_VERSION] if str(r.get("split")) == "train"],
+        )
+        if captions
+        else []
+    )
     if limit is not None:
         train, val = train[:limit], val[:limit]
         versions = {n: rows[:limit] for n, rows in versions.items()}
+        aligned = aligned[:limit]
     return ExperimentData(
-        train, val, test, versions, train_all, {n: str(f) for n, f in folders.items()}, totals
+        train,
+        val,
+        test,
+        versions,
+        train_all,
+        {n: str(f) for n, f in folders.items()},
+        totals,
+        aligned,
     )

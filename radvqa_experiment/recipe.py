@@ -3,8 +3,11 @@
 An arm is a list of stage names trained one after another on one model, from scratch; the last
 stage keeps the epoch with the best validation closed accuracy. ``blank_images: true`` trains
 and scores the arm on blank pictures (the language prior). A stage's ``data`` maps a source
-(``benchmark``: VQA-RAD train minus validation; ``synthetic``: the audited synthetic QA) to
-the rows drawn per epoch as a multiple of that source's size (0.25: a quarter of it).
+(``benchmark``: VQA-RAD train minus validation; ``synthetic``: the audited synthetic QA;
+``captions``: image-caption alignment on the MedPix train captions of the same audited pictures,
+the paper's stage 1) to the rows drawn per epoch as a multiple of that source's size (0.25: a
+quarter of it). ``extra: true`` arms run only when ``--arms`` names them; an arm whose ``data``
+version is not given is left out the same way unless named.
 
 ``data: NAME`` makes an arm draw its ``synthetic`` rows from data version NAME (a folder given
 as ``--data NAME=DIR``; default: the ``--shards`` folder), so data versions are compared in one
@@ -16,6 +19,7 @@ settings. ``compare: [[a, b], ...]`` adds paired comparisons to the default ones
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -26,7 +30,7 @@ import yaml
 from radvqa_data.core.errors import ConfigError, InputError
 from radvqa_experiment.trainer import TrainSettings
 
-SOURCES = ("benchmark", "synthetic")
+SOURCES = ("benchmark", "synthetic", "captions")
 VISIONS = ("scratch", "label_encoder")
 
 
@@ -52,6 +56,7 @@ class Arm:
     description: str = ""
     data: str = "default"  # the data version its synthetic rows come from
     vision: str = "scratch"  # scratch | label_encoder (pretrained, swapped in)
+    extra: bool = False  # run only when --arms names it (variants already recorded)
 
 
 @dataclass
@@ -66,6 +71,13 @@ class Recipe:
     quick: dict[str, Any] = field(default_factory=dict)  # overrides applied by --quick
     vision_pretrain: dict[str, Any] = field(default_factory=dict)  # LabelModelConfig settings
     compare: list[list[str]] = field(default_factory=list)  # extra (a, b) comparisons
+
+
+def uses_captions(recipe: Recipe) -> bool:
+    """Whether an arm of `recipe` trains a stage on the ``captions`` source."""
+    return any(
+        "captions" in recipe.stages[s].data for arm in recipe.arms.values() for s in arm.stages
+    )
 
 
 def _fields(cls: type, raw: dict, where: str, errors: list[str]) -> dict:
@@ -149,12 +161,24 @@ def load_recipe(recipe: str, *, quick: bool = False) -> Recipe:
     return parse_recipe(raw, quick=quick)
 
 
-def select_arms(recipe: Recipe, arms: str | None) -> Recipe:
-    """The recipe restricted to a comma-separated list of arms (None: all). `question_only`
-    and `benchmark` are always kept: every comparison is made against them."""
-    if not arms:
-        return recipe
-    wanted = [a.strip() for a in arms.split(",") if a.strip()]
+def select_arms(
+    recipe: Recipe, arms: str | None, versions: Collection[str] | None = None
+) -> tuple[Recipe, list[str]]:
+    """The recipe restricted to a comma-separated list of arms, and the arms left out (with
+    why, for the default selection).
+
+    None: every arm that is not ``extra`` and whose data version is in `versions` (None: all
+    versions count as given). ``+A,B``: that default selection plus A and B (a resumed run
+    adds arms to a finished one). `question_only` and `benchmark` are always kept: every
+    comparison is made against them. A named arm is always kept (a missing data version is
+    then an error of the run)."""
+    default = {
+        k
+        for k, a in recipe.arms.items()
+        if not a.extra and (versions is None or a.data in versions)
+    }
+    spec = (arms or "").strip()
+    wanted = [a.strip() for a in spec.lstrip("+").split(",") if a.strip()]
     unknown = [a for a in wanted if a not in recipe.arms]
     if unknown:
         raise InputError(
@@ -162,6 +186,19 @@ def select_arms(recipe: Recipe, arms: str | None) -> Recipe:
             f"(recipe arms: {', '.join(recipe.arms)})"
         )
     keep = {"question_only", "benchmark", *wanted}
+    if not wanted or spec.startswith("+"):
+        keep |= default
+    left = [
+        f"{k} ({'extra' if a.extra else 'data version ' + a.data + ' not given'})"
+        if k not in default
+        else k
+        for k, a in recipe.arms.items()
+        if k not in keep
+    ]
+    return _restricted(recipe, keep), left
+
+
+def _restricted(recipe: Recipe, keep: set[str]) -> Recipe:
     return dataclasses.replace(
         recipe,
         arms={k: v for k, v in recipe.arms.items() if k in keep},

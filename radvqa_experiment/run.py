@@ -34,7 +34,7 @@ from radvqa_data.core.errors import InputError
 from radvqa_data.core.schema import predictions_schema
 from radvqa_experiment import stats
 from radvqa_experiment.data import DEFAULT_VERSION
-from radvqa_experiment.recipe import Arm, Recipe
+from radvqa_experiment.recipe import Arm, Recipe, uses_captions
 from radvqa_train.evaluate import IMAGE_ABLATIONS as ABLATIONS
 from radvqa_train.metrics import METRIC_KEYS
 
@@ -95,7 +95,13 @@ def _init_worker(
     from radvqa_train.modeling import load_model
 
     torch.set_num_threads(threads)
-    data = load_experiment_data(catalog, shards, val_fraction=recipe.val_fraction, limit=limit)
+    data = load_experiment_data(
+        catalog,
+        shards,
+        val_fraction=recipe.val_fraction,
+        limit=limit,
+        captions=uses_captions(recipe),
+    )
     model, processor = load_model(str(out / "models" / "_scratch-seed0"))
     if limit is not None:  # quick mode: the model answers a slice of test (baselines use it all)
         data.test = data.test[:limit]
@@ -206,7 +212,13 @@ def run_experiment(
                 f"arm {name}: data version '{arm.data}' not given "
                 f"(pass --data {arm.data}=DIR; given: {', '.join(versions)})"
             )
-    data = load_experiment_data(catalog, versions, val_fraction=recipe.val_fraction, limit=limit)
+    data = load_experiment_data(
+        catalog,
+        versions,
+        val_fraction=recipe.val_fraction,
+        limit=limit,
+        captions=uses_captions(recipe),
+    )
     log(f"data: {data.counts()}")
     vision_info = None
     if any(a.vision == "label_encoder" for a in recipe.arms.values()):

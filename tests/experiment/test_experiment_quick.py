@@ -81,7 +81,7 @@ def sample_run(sample_dir, tmp_path_factory):
             "--data",
             f"unaudited={tmp / 'shards'}",
             "--arms",
-            "vision_synthetic_then_benchmark",
+            "vision_synthetic_then_benchmark,caption_synthetic_then_benchmark",
             "--seeds",
             "1",
             "--audit",
@@ -103,6 +103,8 @@ def test_results_carry_subsets_versions_and_grounding(sample_run):
         "benchmark",
         "vision_synthetic_then_benchmark",
         "vision_synthetic_then_benchmark@unaudited",
+        "caption_synthetic_then_benchmark",
+        "caption_synthetic_then_benchmark@unaudited",
     }
     for arm in res["arms"].values():
         for sub in ("image_determined", "closed"):
@@ -129,6 +131,52 @@ def test_results_carry_subsets_versions_and_grounding(sample_run):
     assert versions["unaudited"]["folder"] == str(tmp / "shards")
     # the audit removed rows on pictures VQA-RAD tests on: the unaudited version has more
     assert versions["unaudited"]["rows"] > versions["default"]["rows"] > 0
+
+
+def test_caption_stage_trains_on_leak_free_captions(sample_run):
+    """The alignment stage reads MedPix train captions of the audited synthetic pictures only."""
+    import polars as pl
+
+    from radvqa_data.reader import read_qa
+    from radvqa_experiment.data import CAPTION_WORDS, load_experiment_data
+
+    tmp, res, _ = sample_run
+    runs = [r for r in res["runs"] if r["arm"] == "caption_synthetic_then_benchmark"]
+    assert [s["stage"] for s in runs[0]["stages"]] == ["captions", "synthetic", "benchmark"]
+    assert res["data"]["caption_rows"] > 0
+    data = load_experiment_data(tmp / "catalog.duckdb", tmp / "clean", captions=True)
+    audited_train = read_qa("synthetic:train", shards=tmp / "clean", catalog=tmp / "catalog.duckdb")
+    allowed = set(zip(audited_train["source"], audited_train["image_id"], strict=True))
+    unaudited = read_qa("synthetic:train", shards=tmp / "shards", catalog=tmp / "catalog.duckdb")
+    removed = set(zip(unaudited["source"], unaudited["image_id"], strict=True)) - allowed
+    keys = {(r["source"], r["image_id"]) for r in data.captions}
+    assert keys and keys <= allowed and not keys & removed
+    assert all(0 < len(r["answer"].split()) <= CAPTION_WORDS for r in data.captions)
+    # each caption row is its picture's own caption (its first sentence)
+    captions = pl.from_dicts(data.captions)
+    assert captions["image_id"].n_unique() == captions.height
+
+
+def test_default_arms_leave_out_extra_ones_and_plus_adds_them():
+    from radvqa_experiment.recipe import load_recipe, select_arms
+
+    recipe = load_recipe("data-centric-cpu")
+    r, left = select_arms(recipe, None, {"default"})
+    assert "synthetic_mixed" not in r.arms and "synthetic_mixed (extra)" in left
+    assert {"question_only", "benchmark", "caption_synthetic_then_benchmark"} <= set(r.arms)
+    more, _ = select_arms(recipe, "+synthetic_unaudited_then_benchmark", {"default", "unaudited"})
+    assert set(more.arms) == set(r.arms) | {"synthetic_unaudited_then_benchmark"}
+    assert ["synthetic_then_benchmark", "synthetic_unaudited_then_benchmark"] in more.compare
+    only, _ = select_arms(recipe, "vision_benchmark")
+    assert set(only.arms) == {"question_only", "benchmark", "vision_benchmark"}
+
+
+def test_caption_target_is_the_first_sentence_cut_at_a_word():
+    from radvqa_experiment.data import caption_target
+
+    text = "Axial T2 FLAIR MRI shows a hyperintense lesion. It enhances."
+    assert caption_target(text) == "Axial T2 FLAIR MRI shows a hyperintense lesion"
+    assert caption_target("one two three four", words=2) == "one two"
 
 
 def test_pretrained_encoder_is_leak_free_and_swapped_in(sample_run):
