@@ -94,8 +94,9 @@ demo-llm: setup
 
 # The data-centric experiment on the real data: MedPix 2.0 (all 2,050 pictures when
 # $shared/medpix2-train-256 is there) + VQA-RAD -> catalog -> entities -> synth -> audit --fix against
-# VQA-RAD -> arms x 3 seeds (scratch and pretrained-vision) -> out/experiment/run/{results.json,results.md,
-# closed_accuracy.png,report/}. Extra args go to `radvqa-experiment run` (e.g. --data v2=DIR). See docs/experiment.md.
+# VQA-RAD -> arms x 3 seeds (scratch, caption-aligned and pretrained-vision) -> out/experiment/run/{results.json,
+# results.md,closed_accuracy.png,report/}. Extra args go to `radvqa-experiment run`, e.g. the data-version comparison
+# into the same OUT: `--arms +synthetic_unaudited_then_benchmark --data unaudited=out/experiment/data/shards`.
 experiment out="out/experiment" *args="": setup
     #!/usr/bin/env bash
     set -euo pipefail

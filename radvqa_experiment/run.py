@@ -520,14 +520,16 @@ def results_markdown(r: dict) -> str:
 
 
 def plot(r: dict, path: Path) -> None:
-    """Closed accuracy per arm: seed points, mean, and mean ± 1.96 x the seeds' std error bar."""
+    """Two panels per arm: closed accuracy (seed points, mean, mean ± 1.96 x the seeds' std), and
+    accuracy where the picture decides (`image_determined`) on real beside blank test pictures:
+    a gap between the two is the model using the picture."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     names = list(r["arms"])
-    fig, ax = plt.subplots(figsize=(1.6 * len(names) + 2, 4))
+    fig, (ax, bx) = plt.subplots(2, 1, figsize=(1.6 * len(names) + 2, 7.5), sharex=True)
     for i, n in enumerate(names):
         ca = r["arms"][n]["closed_accuracy"]
         ax.scatter([i] * len(ca["per_seed"]), ca["per_seed"], color="grey", s=12, zorder=2)
@@ -540,12 +542,31 @@ def plot(r: dict, path: Path) -> None:
             capsize=6,
             zorder=3,
         )
+        sub = r["arms"][n].get("subsets", {}).get("image_determined")
+        for dx, key, color in ((-0.12, "accuracy", "C0"), (0.12, "blank", "C3")):
+            if sub and sub.get(key):
+                c = sub[key]
+                bx.scatter([i + dx] * len(c["per_seed"]), c["per_seed"], color="grey", s=10)
+                bx.errorbar(
+                    [i + dx],
+                    [c["mean"]],
+                    yerr=[[1.96 * c["std"]], [1.96 * c["std"]]],
+                    fmt="o",
+                    color=color,
+                    capsize=5,
+                    label=("real pictures" if key == "accuracy" else "blank pictures")
+                    if i == 0
+                    else None,
+                )
     for j, (b, v) in enumerate(r["baselines"].items()):
         ax.axhline(v["closed_accuracy"], color=f"C{j + 1}", ls="--", lw=1, label=b)
-    ax.set_xticks(range(len(names)), names, rotation=20, ha="right")
-    ax.set_ylabel("closed accuracy (answer_type), VQA-RAD test")
-    ax.set_title(f"mean ± 1.96 std over {r['seeds']} seeds; grey: seeds")
+    bx.set_xticks(range(len(names)), names, rotation=20, ha="right")
+    ax.set_ylabel("closed accuracy (answer_type)")
+    ax.set_title(f"VQA-RAD test: mean ± 1.96 std over {r['seeds']} seeds; grey: seeds")
     ax.legend(fontsize=8)
+    bx.set_ylabel("accuracy, image_determined")
+    bx.set_title("where the picture decides (MODALITY, PLANE, ORGAN): real vs blank test pictures")
+    bx.legend(fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.png")
