@@ -10,15 +10,25 @@ The statement is used only when it plainly covers the whole structure, read stri
 
 - the structure is the subject ("<the> <side> <structure> is/are/was/appears normal|unremarkable",
   or a list of them: "The liver, spleen and pancreas are unremarkable"), or the head of a noun
-  phrase that the normality word opens ("a normal left adrenal gland", "unremarkable liver.");
+  phrase that the normality word opens at the clause start, after a verb of showing or after
+  "<image|MRI|...> of" ("shows a normal left adrenal gland", "MR imaging of the normal
+  prostate"), not inside another phrase ("fragment located over the normal lateral meniscus");
 - nothing hedges or narrows it: no word between the verb and "normal" but "also" ("grossly",
   "otherwise", "essentially" are out), nothing after it but the clause end ("normal in signal",
   "normal in size" state one property only), and the sentence has no "except", "remainder",
   "otherwise", "but", ... ("the remainder of the osseous structures are unremarkable");
-- the sentence affirms no finding, and the structure is named nowhere else in the caption (a
-  "hepatic mass" two sentences earlier makes "the liver is otherwise normal" a partial statement);
+- the sentence affirms no finding; no sentence that affirms one names the structure (a "hepatic
+  mass" two sentences earlier makes "the liver is normal" partial); in a caption, the structure
+  is named nowhere else at all ("the accessory bladder in front of the normal bladder", "a
+  supernumerary testicle ... as the normal testes": the anomaly is of that structure);
 - the sentence is about this picture (`scope.other_image`) and not under an exclusion cue;
-- "clear" counts only for the lungs ("clear lungs": no consolidation or opacity).
+- "clear" counts only for the lungs, and the lungs are asked about (consolidation, opacity) only
+  on CT or radiographs (an "opacity" on ultrasound is no finding);
+- in the case's findings text, only where the paragraph is about this image's study, as for
+  the case-level negations (`case_normality_no`).
+
+Measured on the `normal6` gold slice (tests/data/gold/README.md): 40/44 correct before the v6
+fixes above (the named-again, ultrasound and inside-a-phrase rules came from its 4 misses).
 """
 
 from __future__ import annotations
