@@ -43,7 +43,7 @@ MIN_ROWS = 20
 def rows(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> dict[str, list[dict]]:
     dataset(shared_data, "medpix2")
     dataset(shared_data, "roco")
-    names = ("fresh5_no", "fresh5", "normal6")
+    names = ("fresh5_no", "fresh5", "normal6", "fresh6_no", "fresh6b_no")
     images = gold_images(names)
     cat = build_catalog(tmp_path_factory.mktemp("gold20") / "gold.duckdb", shared_data, images)
     return {name: caption_rows(cat, gold_images([name])) for name in names}
@@ -87,7 +87,8 @@ def _labelled(rows: list[dict], labels: dict) -> list[dict]:
     "source",
     [
         "medpix2",
-        # Not met (docs/synth.md, issue 20): 41/60 before the round-5 fixes, 32/39 after. The
+        # Not met (docs/synth.md, issue 20): 41/60 before the round-5 fixes, 32/39 after, 33/38
+        # after v6 (fresh6b_no, drawn after v6, holds 49/53: test_roco_pres_no_on_the_v6_slices). The
         # misses left are denials narrower than the question that the rules cannot see (a
         # device's thrombus, "no gallstones" for any stone, a clinical course): strict xfail, so
         # the day it passes the marker must go.
@@ -131,3 +132,20 @@ def test_normal_statement_rows_precision(rows, labels):
     print(f"\nnormal6: {n} PRES 'no' rows from statements of normality, {dict(c)}")
     assert n >= 20, "the source stopped writing most of its rows"
     assert c["correct"] / n >= MIN_PRES_NO, f"{c['correct']}/{n}"
+
+
+def _pres_no(rows: list[dict], labels: dict) -> Counter:
+    nos = [r for r in rows if r["question_type"] == "PRES" and r["answer"] == "no"]
+    return Counter(r["label"] for r in _labelled(nos, labels))
+
+
+@pytest.mark.slow
+def test_roco_pres_no_on_the_v6_slices(rows, labels):
+    """ROCO PRES "no", strictly read: fresh6b_no (fresh after the v6 fixes) holds the bar; the
+    tuning slice fresh6_no is printed (50/60 before the fixes) and must hold it too."""
+    for name in ("fresh6_no", "fresh6b_no"):
+        c = _pres_no(rows[name], labels)
+        n = sum(c.values())
+        print(f"\n{name} roco: {n} PRES 'no' rows, {dict(c)}, precision {c['correct'] / n:.3f}")
+        assert n >= 50, f"{name}: the rules stopped writing most of its rows"
+        assert c["correct"] / n >= MIN_PRES_NO, f"{name}: {c['correct']}/{n}"
