@@ -88,9 +88,9 @@ def _labelled(rows: list[dict], labels: dict) -> list[dict]:
     [
         "medpix2",
         # Not met (docs/synth.md, issue 20): 41/60 before the round-5 fixes, 32/39 after, 33/38
-        # after v6 (fresh6b_no, drawn after v6, holds 49/53: test_roco_pres_no_on_the_v6_slices). The
-        # misses left are denials narrower than the question that the rules cannot see (a
-        # device's thrombus, "no gallstones" for any stone, a clinical course): strict xfail, so
+        # after v6 (fresh6b_no, drawn after v6, holds 49/53: test_roco_pres_no_on_the_v6_slices).
+        # The misses left are denials narrower than the question that the rules cannot see (a
+        # device's thrombus, a clinical course): strict xfail, so
         # the day it passes the marker must go.
         pytest.param("roco", marks=pytest.mark.xfail(strict=True, reason="ROCO PRES 'no' < 0.90")),
     ],
