@@ -166,12 +166,16 @@ def scoped_phrase(
         "in the"
     ):
         return None  # v6: "In the absence of ascites, ... may not be": a condition, not a fact
-    if e.start > s and finding_group(e.norm) in _INTERNAL_GROUPS and any(
-        u.kind == "FINDING"
-        and u.ent is not None
-        and not u.ent.negated
-        and finding_group(u.ent.norm) == "mass"
-        for u in before
+    if (
+        e.start > s
+        and finding_group(e.norm) in _INTERNAL_GROUPS
+        and any(
+            u.kind == "FINDING"
+            and u.ent is not None
+            and not u.ent.negated
+            and finding_group(u.ent.norm) == "mass"
+            for u in before
+        )
     ):
         return None  # v6: "This nodule ... with no calcification": denied of the nodule only
     after_all = units(text, e.end, hi, sent)
