@@ -226,6 +226,7 @@ RULES_LAYERS = (
     "evidence",
     "scope",
     "negation",
+    "normality",
     "modifiers",
     "caption_check",
     "caption_questions",

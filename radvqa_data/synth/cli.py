@@ -121,6 +121,13 @@ def synth_cmd(
         help="rules: rows of a caption that sibling images share are written once (once) or on "
         "every sharer (all).",
     ),
+    normal_statements: str = typer.Option(
+        "on",
+        "--normal-statements",
+        help="rules: a structure the caption (or the case findings about this study) states "
+        "normal gives a PRES 'no' about that structure only ('Is there a mass in the left "
+        "kidney?'): on, off.",
+    ),
     label_issues: str = typer.Option(
         "reject",
         "--label-issues",
@@ -154,7 +161,11 @@ def synth_cmd(
             llm=llm_options,
             verify=verify,
             executor=executor,
-            rules={"label_issues": label_issues, "shared_captions": shared_captions},
+            rules={
+                "label_issues": label_issues,
+                "shared_captions": shared_captions,
+                "normal_statements": normal_statements,
+            },
         )
         config = SynthConfig(
             backend=backend,

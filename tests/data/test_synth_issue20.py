@@ -206,6 +206,12 @@ def test_templates_mean_one_thing():
         "Repeat head computed tomography showing significant resolution of infarct size.",
         "Resolution of lesions in chest X-ray (arrows).",
         "Coronary angiogram without significant lesions.",
+        # v6, from the fresh6_no slice: a mass's content, a condition, a remnant
+        "The mass depicts a predominantly fluid signal intensity without any evidence of soft "
+        "tissue, calcification or fat.",
+        "This nodule has a regular margin and is heterogeneous with no calcification.",
+        "In the absence of ascites, surface nodularity may not be as conspicuous as in Fig. 5",
+        "Postoperative magnetic resonance image. No mass remnant (white arrow) was found.",
     ],
 )
 def test_narrower_denials_ask_nothing(nlp, caption):
@@ -280,3 +286,19 @@ def test_manifest_counts_balance_and_weight_mode_writes_weights(sample_shards, t
               "--balance", "maybe"],
     )  # fmt: skip
     assert bad.exit_code != 0 and "balance must be one of" in bad.output
+
+
+def test_a_denial_asks_what_it_names(nlp):
+    """v6: "no gallstones" asks about a gallstone (not any stone); an adjectival structure keeps
+    its noun ("in the right thoracic wall", not "in the right thoracic")."""
+    kept, _ = caption_rows(
+        rec(nlp, "Abdominal CT on admission. There were no gallstones.", region="abdomen",
+            modality="CT")
+    )  # fmt: skip
+    nos = [c.question for c in kept if c.question_type == "PRES" and c.answer == "no"]
+    assert len(nos) == 1 and "gallstone" in nos[0], nos
+    kept, _ = caption_rows(
+        rec(nlp, "MRI imaging detected no lesion in the right thoracic wall.", region="chest")
+    )
+    nos = [c.question for c in kept if c.question_type == "PRES" and c.answer == "no"]
+    assert nos and all(q.endswith("in the right thoracic wall?") for q in nos), nos

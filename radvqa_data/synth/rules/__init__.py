@@ -11,6 +11,7 @@ Layered, each module importing only those above it:
     evidence.py            negation spans, finding groups, image regions
     scope.py               exclusion cues and sentences about another image (issue 20)
     negation.py            PRES "no" questions from negated findings
+    normality.py           PRES "no" questions about a structure stated normal (v6)
     modifiers.py           POS, SIZE, ATTRIB, COUNT questions from a finding's frame
     caption_check.py       is a caption usable at all (empty, figure-only, non-English, ...)
     caption_questions.py   PRES/ABN questions and the caption walk that calls the two above

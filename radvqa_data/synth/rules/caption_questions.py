@@ -26,6 +26,7 @@ from radvqa_data.synth.rules.evidence import finding_group, image_regions, regio
 from radvqa_data.synth.rules.finding_frames import GENERIC_NOUNS, STRUCTURE_CHANGES, CaptionReading
 from radvqa_data.synth.rules.modifiers import finding_questions, size_of_anatomy
 from radvqa_data.synth.rules.negation import pres_no
+from radvqa_data.synth.rules.normality import case_normality_no, normality_no
 from radvqa_data.synth.rules.scope import excluded, other_image
 from radvqa_data.synth.rules.sentence_units import (
     DETERMINERS,
@@ -87,8 +88,11 @@ _ATTRIBUTE_NOUNS = frozenset(
 )
 
 
-def caption_candidates(rec: ImageRecord, rng: QuestionRandom) -> Iterator[Candidate]:
-    """PRES, ABN, POS, SIZE, ATTRIB and COUNT candidates from the caption and its entities."""
+def caption_candidates(
+    rec: ImageRecord, rng: QuestionRandom, normal_statements: bool = True
+) -> Iterator[Candidate]:
+    """PRES, ABN, POS, SIZE, ATTRIB and COUNT candidates from the caption and its entities
+    (with `normal_statements`, also the PRES "no" of a structure stated normal)."""
     caption = rec.texts.get("caption")
     reason = source_text_reason(caption)
     if reason is not None:
@@ -138,6 +142,10 @@ def caption_candidates(rec: ImageRecord, rng: QuestionRandom) -> Iterator[Candid
             **span_of(e),
         )
     yield from pres_no(rec, rng, cap, usable, regions)
+    if normal_statements:
+        taken: set[str] = set()
+        yield from normality_no(rec, rng, cap.text, cap.bounds, cap.ents, regions, taken)
+        yield from case_normality_no(rec, rng, regions, taken)
     if not affirmed:
         return
     main = _main_finding(

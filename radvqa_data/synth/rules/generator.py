@@ -14,6 +14,9 @@ from radvqa_data.synth.types import Generator
 #: `--shared-captions`: `once` writes a caption shared by sibling images on one of them; `all`
 #: on every sharer (the behaviour before issue 20).
 SHARED_CAPTION_POLICIES = ("once", "all")
+#: `--normal-statements`: PRES "no" rows from statements of normality ("The left kidney is
+#: normal" -> "Is there a mass in the left kidney? no"; `synth/rules/normality.py`), or none.
+NORMAL_STATEMENT_POLICIES = ("on", "off")
 
 
 class RulesGenerator(Generator):
@@ -31,7 +34,11 @@ class RulesGenerator(Generator):
     text_fields = ("caption", "findings")
 
     def __init__(
-        self, seed: int = 0, label_issues: str = "reject", shared_captions: str = "once"
+        self,
+        seed: int = 0,
+        label_issues: str = "reject",
+        shared_captions: str = "once",
+        normal_statements: str = "on",
     ) -> None:
         from radvqa_data.core.errors import ConfigError
         from radvqa_data.synth.rules.metadata_questions import LABEL_ISSUE_POLICIES
@@ -45,9 +52,15 @@ class RulesGenerator(Generator):
                 f"--shared-captions {shared_captions}: expected one of "
                 f"{', '.join(SHARED_CAPTION_POLICIES)}"
             )
+        if normal_statements not in NORMAL_STATEMENT_POLICIES:
+            raise ConfigError(
+                f"--normal-statements {normal_statements}: expected one of "
+                f"{', '.join(NORMAL_STATEMENT_POLICIES)}"
+            )
         self.seed = seed
         self.label_issues = label_issues  # what a fact flagged by `label-issues` becomes
         self.shared_captions = shared_captions  # once: a shared caption's rows on one image
+        self.normal_statements = normal_statements  # on: "no" rows from "the liver is normal"
 
     @property
     def settings(self) -> dict[str, object]:
@@ -60,6 +73,7 @@ class RulesGenerator(Generator):
             "seed": self.seed,
             "label_issues": self.label_issues,
             "shared_captions": self.shared_captions,
+            "normal_statements": self.normal_statements,
         }
 
     def generate(self, records: Iterable[ImageRecord]) -> Iterator[Candidate]:
@@ -74,7 +88,7 @@ class RulesGenerator(Generator):
                 yield reject(rec, "OTHER", "caption.shared", "caption_on_sibling", "caption", "")
                 continue
             shared = ",".join(others) or None
-            for cand in caption_candidates(rec, rng):
+            for cand in caption_candidates(rec, rng, self.normal_statements == "on"):
                 cand.seed = self.seed
                 if cand.source_field == "caption" and cand.reject_reason is None:
                     cand.shared_with = shared

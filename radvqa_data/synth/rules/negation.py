@@ -138,6 +138,10 @@ _NEUTRAL = frozenset(
 _SEPARATORS = frozenset({"or", "and", "nor", ",", "/"})
 _PLACE_PREPS = frozenset({"in", "of", "within", "involving"})
 _QUALIFIER_KINDS = frozenset({"ATTRIBUTE", "SIZE", "LATERALITY", "ANATOMY"})
+#: Findings that are also what a mass holds inside: denied after an affirmed mass in the same
+#: sentence ("The mass ... without any evidence of soft tissue, calcification or fat"), the
+#: denial is of the mass's content, not of the picture (v6).
+_INTERNAL_GROUPS = frozenset({"calcium", "necrosis", "blood", "air", "fluid"})
 
 
 def scoped_phrase(
@@ -158,6 +162,22 @@ def scoped_phrase(
         return None  # "RCA free of thrombus": the denial is about the subject before it
     if _partial_resolution(text, lo, s):
         return None  # "resolution of X" need not be complete ("significant resolution of ...")
+    if text[s : s + 8].lower() == "absence " and text[max(lo, s - 7) : s].lower().strip() == (
+        "in the"
+    ):
+        return None  # v6: "In the absence of ascites, ... may not be": a condition, not a fact
+    if (
+        e.start > s
+        and finding_group(e.norm) in _INTERNAL_GROUPS
+        and any(
+            u.kind == "FINDING"
+            and u.ent is not None
+            and not u.ent.negated
+            and finding_group(u.ent.norm) == "mass"
+            for u in before
+        )
+    ):
+        return None  # v6: "This nodule ... with no calcification": denied of the nodule only
     after_all = units(text, e.end, hi, sent)
     if (
         after_all
@@ -183,7 +203,18 @@ def scoped_phrase(
     said, norm_words = e.text.lower().split(), e.norm.split()
     if len(said) > len(norm_words):
         words += said[: len(said) - len(norm_words)]
-    after = units(text, e.end, hi, sent)[:4]
+    one = said[0].rstrip("s") if len(said) == 1 else ""
+    if one and one != e.norm and one.endswith(e.norm):
+        return _joined(words, one, text, e, hi, sent)  # v6: "no gallstones" denies no other stone
+    return _joined(words, e.norm, text, e, hi, sent)
+
+
+def _joined(
+    words: list[str], noun: str, text: str, e: Entity, hi: int, sent: list[Entity]
+) -> str | None:
+    """The qualifiers, the denied noun and its place ("in the left kidney"), or None when the
+    clause goes on with a place the question cannot carry."""
+    after = units(text, e.end, hi, sent)[:6]
     place = ""
     if after and after[0].low in _PLACE_PREPS:
         k = 1
@@ -194,11 +225,21 @@ def scoped_phrase(
         ):
             k += 1
         if k < len(after) and after[k].kind == "ANATOMY":
-            place = " " + text[after[0].start : after[k].end].lower()
+            end = after[k].end
+            nxt = after[k + 1] if k + 1 < len(after) else None
+            if (
+                nxt is not None
+                and after[k].low.endswith(_ADJ_END)
+                and nxt.kind == "WORD"
+                and nxt.low.isalpha()
+                and nxt.low not in _AFTER_OK
+            ):
+                end = nxt.end  # v6: "in the right thoracic wall", not "in the right thoracic"
+            place = " " + text[after[0].start : end].lower()
     if not place and _unplaced(text, e.end, hi, sent):
         return None  # "No mass lesion is seen at the lead point": denied there only
-    words = [w for w in words if not w.startswith(e.norm[:6])]  # "metastatic metastasis"
-    phrase = " ".join([*words, e.norm]) + place
+    words = [w for w in words if not w.startswith(noun[:6])]  # "metastatic metastasis"
+    phrase = " ".join([*words, noun]) + place
     return " ".join(phrase.split())
 
 
@@ -211,6 +252,8 @@ _AFTER_OK = frozenset(
     "since during following here there this these either any has have had".split()
 )
 #: Prepositions that put a denied finding in a place ("at the lead point", "in the RVOT").
+#: Endings of an adjectival anatomy word that needs the noun after it ("thoracic wall").
+_ADJ_END = ("ic", "al", "ar", "ary")
 _PLACE_WORDS = frozenset({"in", "at", "of", "within", "under", "along", "around", "on", "into"})
 _COMPLETE = frozenset({"complete", "completely", "total", "full", "entire"})
 

@@ -67,7 +67,7 @@ MODIFIER_WORDS = frozenset(
 )
 #: Words with an adjective's suffix that are nouns here.
 _NOUNS_LIKE_ADJECTIVES = frozenset(
-    "signal signals interval material level wall image images".split()
+    "signal signals interval material level wall image images remnant remnants".split()
 )
 _ADJ_SUFFIXES = (
     "al",

@@ -15,11 +15,13 @@ device names, legend entries, treated cases, negated adjectives scoped to their 
 v5 (issue 20): exclusion cues and other-image sentences, scoped negations (qualifier carried into
 the question), a "no" per denied finding, shared captions once, no either/or contrast
 phrasing, FLAIR/T2* sequence alternatives that are really other.
+v6 (issue 20): PRES "no" from statements of normality ("The left kidney is normal" -> "Is there a
+mass in the left kidney? no"), template `pres.normal`; `--normal-statements off` leaves them out.
 """
 
 from __future__ import annotations
 
-RULES_VERSION = "v5"
+RULES_VERSION = "v6"
 
 TEMPLATES: dict[str, tuple[str, ...]] = {
     # MODALITY
@@ -98,6 +100,15 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "Is there evidence of {f}?",
         "Does the image show {f_article} {f}?",
         "Is {f} present?",
+    ),
+    # PRES "no" from a statement of normality ("The left kidney is normal"): the same phrasings,
+    # their own key so the source is told apart in `template_id`
+    "pres.normal": (
+        "Is there {f_article} {f}?",
+        "Is {f_article} {f} seen?",
+        "Is there evidence of {f_article} {f}?",
+        "Does the image show {f_article} {f}?",
+        "Is {f_article} {f} present?",
     ),
     # ABN
     "abn.open": (

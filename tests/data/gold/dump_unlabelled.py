@@ -35,6 +35,8 @@ from pathlib import Path
 GOLD_DIR = Path(__file__).resolve().parent
 ROOT = GOLD_DIR.parents[2]
 LABELS_FILE = GOLD_DIR / "captions.jsonl"
+#: Later labelling rounds, each its own file (the earlier files are never rewritten).
+MORE_LABEL_FILES = (GOLD_DIR / "captions_v6.jsonl",)
 IMAGES_FILE = GOLD_DIR / "caption_images.json"
 Key = tuple[str, str, str, str]  # source, image_id, question, answer
 
@@ -51,10 +53,14 @@ def gold_images(slices: Iterable[str] | None = None) -> list[tuple[str, str]]:
 
 
 def load_labels() -> dict[Key, dict]:
-    """The labelled rows, keyed on (source, image_id, question, answer)."""
-    if not LABELS_FILE.exists():
-        return {}
-    rows = [json.loads(line) for line in LABELS_FILE.read_text().splitlines() if line.strip()]
+    """The labelled rows, keyed on (source, image_id, question, answer), of every labels file."""
+    rows = [
+        json.loads(line)
+        for path in (LABELS_FILE, *MORE_LABEL_FILES)
+        if path.exists()
+        for line in path.read_text().splitlines()
+        if line.strip()
+    ]
     return {(r["source"], r["image_id"], r["question"], r["answer"]): r for r in rows}
 
 
