@@ -38,6 +38,10 @@ class PixelConfig:
     tiles: int = 4  # the decision also takes a low quantile of NCCs over tiles x tiles (overlays)
     quick_min: float = 0.5  # half-resolution band-pass NCC below which a pair is rejected at once
     hint_recheck: float = 0.95  # coarse score from which a failed hinted pair gets the full search
+    # whole-pixel band-pass NCC at full resolution below which the sub-pixel polish is skipped
+    # (the pair is another picture): the polish and the tiles lift a pair by far less than the
+    # gap (calibration in docs/audit.md); None polishes every pair that passes `quick_min`
+    polish_min: float | None = None
 
 
 @dataclass(frozen=True)
@@ -156,13 +160,34 @@ def best_crop_match(
     return best, info
 
 
+@lru_cache(maxsize=8)
+def _gauss_weights(sigma: float) -> np.ndarray:
+    """`scipy.ndimage.gaussian_filter`'s kernel at `sigma` (truncate 4), made once: the filter
+    recomputes it in Python on every call, which was a fifth of a band-pass of these small
+    images (verification calls it ~40 times per pair)."""
+    r = int(4.0 * sigma + 0.5)
+    x = np.arange(-r, r + 1)
+    w = np.exp(-0.5 / (sigma * sigma) * x**2)
+    return (w / w.sum())[::-1]
+
+
+def _gauss(a: np.ndarray, sigma: float) -> np.ndarray:
+    """`gaussian_filter(a, sigma, mode="nearest")` on a 2-D float64 array, bit for bit (the same
+    two `correlate1d` passes, the second in place as scipy does), without its per-call setup."""
+    from scipy.ndimage import correlate1d
+
+    w = _gauss_weights(sigma)
+    out = np.empty_like(a)
+    correlate1d(a, w, 0, out, "nearest", 0.0, 0)
+    correlate1d(out, w, 1, out, "nearest", 0.0, 0)
+    return out
+
+
 def highpass(a: np.ndarray, k: int = 5) -> np.ndarray:
     """Band-pass (difference of Gaussians, sigma 1 and 2 px): keeps the fine structure that
     differs between two slices, drops the near-pixel noise that resampling and JPEG change."""
-    from scipy.ndimage import gaussian_filter
-
     a = np.asarray(a, dtype=np.float64)
-    return gaussian_filter(a, 1.0, mode="nearest") - gaussian_filter(a, 2.0, mode="nearest")
+    return _gauss(a, 1.0) - _gauss(a, 2.0)
 
 
 #: how far the band-pass reaches: `gaussian_filter`'s radius at sigma 2 (truncate 4)
@@ -280,6 +305,9 @@ def refine(
     best, place = _sweep(crop, search, region, s * np.array([0.98, 0.99, 1.0, 1.01, 1.02]))
     if place is None:
         return max(half, best), {"half": round(half, 4)}
+    if cfg.polish_min is not None and best < cfg.polish_min:
+        # too far from a match for the polish (the costly step) to lift it over the threshold
+        return max(half, best), {"half": round(half, 4), "pixel": round(best, 4)}
     whole, tiles, (s, tx, ty) = Pair(crop, search, place[0], cfg.tiles).polish(*place)
     det = {
         "half": round(half, 4),

@@ -173,3 +173,18 @@ def test_band_pass_of_a_region_equals_the_whole_image_band_pass_cut(sample_dir: 
     for region in ((0, H, 0, W), (0, 40, 0, 30), (10, H, 5, W - 3), (60, 70, 100, 180)):
         y0, y1, x0, x1 = region
         assert np.array_equal(highpass_region(a, region), highpass(a)[y0:y1, x0:x1]), region
+
+
+def test_band_pass_equals_scipys_gaussian_filters_bit_for_bit() -> None:
+    """`highpass` runs scipy's two `correlate1d` passes with kernels made once: the values of
+    `gaussian_filter(sigma 1) - gaussian_filter(sigma 2)` exactly, on odd and tiny shapes too."""
+    import numpy as np
+    from scipy.ndimage import gaussian_filter
+
+    from radvqa_data.audit.pixels import highpass
+
+    rng = np.random.default_rng(0)
+    for shape in ((8, 8), (17, 40), (128, 97), (256, 256), (300, 5)):
+        a = rng.random(shape) * 255
+        want = gaussian_filter(a, 1.0, mode="nearest") - gaussian_filter(a, 2.0, mode="nearest")
+        assert np.array_equal(highpass(a), want), shape
