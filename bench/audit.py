@@ -318,10 +318,17 @@ def _prefix_catalog(all_cat: Path, out: Path, n: int) -> Path:
     with db.connect(out) as con:
         con.execute(f"ATTACH '{all_cat}' AS src (READ_ONLY)")
         con.execute("INSERT INTO sources SELECT * FROM src.sources")
+        # ids are the files' names under the folder ("000123.png"): the number decides (a
+        # string bound such as "images/002500" let every image through, so each size audited
+        # all 20,000)
         con.execute(
-            "INSERT INTO images SELECT * FROM src.images WHERE image_id < ? ORDER BY image_id",
-            [f"images/{n:06d}"],
+            "INSERT INTO images SELECT * FROM src.images WHERE CAST(regexp_extract("
+            "image_id, '(\\d+)\\.[A-Za-z]+$', 1) AS INTEGER) < ? ORDER BY image_id",
+            [n],
         )
+        got = con.execute("SELECT count(*) FROM images").fetchone()[0]
+        if got != n:
+            raise SystemExit(f"{out}: {got} images for a prefix of {n}: image ids not as expected")
         con.execute("DETACH src")
     del duckdb
     return out

@@ -201,16 +201,35 @@ def score_pairs_padded(
     left: np.ndarray,
     right: np.ndarray,
     tick=None,
+    workers: int = 1,
 ) -> tuple[np.ndarray, list[tuple]]:
     """`score_pairs` over views padded once for the whole set (`pad_views`): every view prepared
-    once, every image's templates built once (one search per template source)."""
-    return _score(CropSearch.from_padded(img, shape), left, right, tick)
+    once, every image's templates built once (one search per template source). `workers` > 1:
+    the searches are shared out to that many forked processes (the prepared views are
+    inherited, not copied: only the pairs' indices and the hits cross)."""
+    return _score(CropSearch.from_padded(img, shape), left, right, tick, workers)
 
 
-def _score(cs: CropSearch, left, right, tick) -> tuple[np.ndarray, list[tuple]]:
+SEARCH_SHARD = 64  # template sources per forked task: small enough to balance two workers
+#: the CropSearch the forked workers inherit (set just before the pool forks)
+_SHARED: CropSearch | None = None
+
+
+def _search_shard(jobs: list[tuple[int, np.ndarray]]) -> list[np.ndarray]:
+    """A forked worker's share: `search` of each (source, partners) with the inherited
+    `_SHARED`; hits as rows (score, scale, x, y, w, h), cheap to send back."""
+    assert _SHARED is not None
+    return [
+        np.array([(h.score, h.scale, h.x, h.y, h.w, h.h) for h in _SHARED.search(s, d)])
+        for s, d in jobs
+    ]
+
+
+def _score(cs: CropSearch, left, right, tick, workers: int = 1) -> tuple[np.ndarray, list[tuple]]:
     """Both directions of every pair, grouped by template source: one `search` per image (its
     templates at every scale against all its partners, as the left or the right of a pair),
     where a search per (image, direction, chunk of left images) made ~10 per image."""
+    global _SHARED
     left, right = np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64)
     m = len(left)
     src, dst = np.concatenate([left, right]), np.concatenate([right, left])
@@ -219,13 +238,31 @@ def _score(cs: CropSearch, left, right, tick) -> tuple[np.ndarray, list[tuple]]:
     order = np.argsort(src, kind="stable")
     ss = src[order]
     bounds = np.flatnonzero(np.r_[True, ss[1:] != ss[:-1], True]) if m else np.array([0])
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-        idx = order[a:b]
-        for k, h in zip(idx, cs.search(int(src[idx[0]]), dst[idx]), strict=True):
-            scores[k] = h.score
-            hits[k] = h
-        if tick:
-            tick(b - a)
+    groups = [order[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    if workers > 1 and len(groups) > SEARCH_SHARD:
+        from radvqa_data.executor.local import LocalExecutor
+
+        shards = [groups[s : s + SEARCH_SHARD] for s in range(0, len(groups), SEARCH_SHARD)]
+        jobs = [[(int(src[g[0]]), dst[g]) for g in sh] for sh in shards]
+        _SHARED = cs  # inherited by the workers forked below
+        try:
+            got = LocalExecutor("fork", workers).map(_search_shard, jobs, ordered=True)
+            for sh, rows in zip(shards, got, strict=True):
+                for g, r in zip(sh, rows, strict=True):
+                    for k, row in zip(g, r, strict=True):
+                        scores[k] = row[0]
+                        hits[k] = Hit(*map(float, row))
+                    if tick:
+                        tick(len(g))
+        finally:
+            _SHARED = None
+    else:
+        for idx in groups:
+            for k, h in zip(idx, cs.search(int(src[idx[0]]), dst[idx]), strict=True):
+                scores[k] = h.score
+                hits[k] = h
+            if tick:
+                tick(len(idx))
     fwd, bwd = scores[:m], scores[m:]
     best = [(0, hits[k]) if fwd[k] >= bwd[k] else (1, hits[m + k]) for k in range(m)]
     return np.maximum(fwd, bwd), best

@@ -47,9 +47,10 @@ def _pairs(
     store: DescriptorStore,
     task: TaskFactory,
     secs: dict[str, float] | None = None,
+    workers: int = 1,
 ) -> pl.DataFrame:
     """Candidate pairs (li < ri, via, coarse, hint) over `frame` = audited rows then protected;
-    `secs` gets each stage's seconds."""
+    `secs` gets each stage's seconds; `workers`: forked processes for the coarse crop search."""
     import time
 
     secs = {} if secs is None else secs
@@ -73,7 +74,13 @@ def _pairs(
     secs["shortlist"] = time.perf_counter() - t
     t = time.perf_counter()
     kn = coarse_rank(
-        store, keys, short, ccfg, task("coarse crop search", 2 * short.height), group=grp
+        store,
+        keys,
+        short,
+        ccfg,
+        task("coarse crop search", 2 * short.height),
+        group=grp,
+        workers=workers,
     )
     secs["coarse"] = time.perf_counter() - t
     secs["pairs_short"], secs["pairs_verified"] = short.height, kn.height
@@ -185,8 +192,11 @@ def image_findings(
     store: DescriptorStore | None = None,
     executor=None,
     secs: dict[str, float] | None = None,
+    coarse_workers: int = 1,
 ) -> tuple[list[Finding], list[Finding]]:
     """(image_same_picture among `imgs`, benchmark_image of `imgs` against `protected`).
+
+    `coarse_workers`: forked processes for the coarse crop search (local runs; 1 in-process).
 
     An audited image that *is* a protected image (same source and id) is a benchmark_image with
     method 'same-id', without pixel work; an image never pairs with itself.
@@ -218,7 +228,9 @@ def image_findings(
     frame = pl.concat([_cols(imgs)] + ([_cols(protected)] if want_bench else []))
     store.ensure(frame, tick=task("descriptors", frame.height))  # a no-op when run.py did it
     secs = {} if secs is None else secs
-    pairs = _pairs(frame, imgs.height, want_same, want_bench, ccfg, store, task, secs)
+    pairs = _pairs(
+        frame, imgs.height, want_same, want_bench, ccfg, store, task, secs, coarse_workers
+    )
     allr = recs + prec
     import time
 

@@ -130,6 +130,9 @@ def _image_checks(
             store,
             verify_ex,
             stages,
+            # the coarse crop search forks its own two workers locally; on Ray it stays in
+            # the driver (a forked copy of a Ray driver is not safe)
+            coarse_workers=1 if opts.executor == "ray" else 2,
         )
         secs.update({f"images: {k}": v for k, v in stages.items()})
         secs["images: described now"] = store.computed

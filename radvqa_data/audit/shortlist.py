@@ -130,9 +130,11 @@ def coarse_rank(
     cfg: CandidateConfig,
     tick: Callable[[int], None] | None = None,
     group: np.ndarray | None = None,
+    workers: int = 1,
 ) -> pl.DataFrame:
     """The pairs worth a pixel verification (li, ri, coarse, hint): the coarse crop search on the
-    short list, one search per template source against all its partners."""
+    short list, one search per template source against all its partners (`workers` forked
+    processes share the searches out)."""
     from radvqa_data.audit.coarse import pad_views, score_pairs_padded
 
     hint_type = pl.Struct(
@@ -156,7 +158,7 @@ def coarse_rank(
     img, shape = pad_views([None if r is None else r.gate for r in views], cfg.gate_size)
     del views
     li, ri = short["li"].to_numpy(), short["ri"].to_numpy()
-    scores, hits = score_pairs_padded(img, shape, li, ri, tick)
+    scores, hits = score_pairs_padded(img, shape, li, ri, tick, workers)
     del img
     hint = [
         {

@@ -134,6 +134,30 @@ def test_crop_search_by_source_equals_pairwise_searches(sample_dir: Path) -> Non
         assert hits[k][1].scale == want.scale and hits[k][1].x == pytest.approx(want.x)
 
 
+def test_crop_search_in_forked_workers_equals_one_process(
+    sample_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The coarse crop search shared out to two forked workers (the local audit's default):
+    every pair's score, direction and location exactly as in one process."""
+    import numpy as np
+
+    from radvqa_data.audit import coarse
+    from radvqa_data.audit.descriptors import describe
+
+    imgs = sorted((sample_dir / "medpix2" / "images").glob("*.png"))[:24]
+    if len(imgs) < 8:
+        pytest.skip("sample images not shipped")
+    img, shape = coarse.pad_views([describe(str(p), str(p)).gate for p in imgs], 32)
+    rng = np.random.default_rng(1)
+    left = rng.integers(0, len(imgs), 150)
+    right = (left + rng.integers(1, len(imgs), 150)) % len(imgs)
+    one, one_hits = coarse.score_pairs_padded(img, shape, left, right)
+    monkeypatch.setattr(coarse, "SEARCH_SHARD", 5)  # several shards from 24 sources
+    two, two_hits = coarse.score_pairs_padded(img, shape, left, right, workers=2)
+    assert np.array_equal(one, two)
+    assert two_hits == one_hits
+
+
 def test_band_pass_of_a_region_equals_the_whole_image_band_pass_cut(sample_dir: Path) -> None:
     """A sweep band-passes only its region (and the filter's reach around it): the same values
     as band-passing the whole search image and cutting the region, at the edges too."""
@@ -149,3 +173,18 @@ def test_band_pass_of_a_region_equals_the_whole_image_band_pass_cut(sample_dir: 
     for region in ((0, H, 0, W), (0, 40, 0, 30), (10, H, 5, W - 3), (60, 70, 100, 180)):
         y0, y1, x0, x1 = region
         assert np.array_equal(highpass_region(a, region), highpass(a)[y0:y1, x0:x1]), region
+
+
+def test_band_pass_equals_scipys_gaussian_filters_bit_for_bit() -> None:
+    """`highpass` runs scipy's two `correlate1d` passes with kernels made once: the values of
+    `gaussian_filter(sigma 1) - gaussian_filter(sigma 2)` exactly, on odd and tiny shapes too."""
+    import numpy as np
+    from scipy.ndimage import gaussian_filter
+
+    from radvqa_data.audit.pixels import highpass
+
+    rng = np.random.default_rng(0)
+    for shape in ((8, 8), (17, 40), (128, 97), (256, 256), (300, 5)):
+        a = rng.random(shape) * 255
+        want = gaussian_filter(a, 1.0, mode="nearest") - gaussian_filter(a, 2.0, mode="nearest")
+        assert np.array_equal(highpass(a), want), shape
