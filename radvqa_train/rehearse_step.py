@@ -10,7 +10,8 @@ of each stage (the kernel's high-water mark, reset at each stage start) are repo
 `--ram-cap-gb` bounds resident memory (RSS), what "fits in N GB of RAM" means, not address
 space: the one loader maps each safetensors file whole and its tensors are views of the map
 (no copy), so a reload adds the file's size to the address space but to RSS only the pages
-touched; an address-space cap (RLIMIT_AS) failed reloads that fit in RAM with gigabytes to spare.
+touched; under the address-space cap used before (RLIMIT_AS) the Qwen2.5-VL-3B and MedGemma-4B
+reloads failed on that charge, not for lack of RAM.
 
 This is an orchestrator like `radvqa_experiment`: the one trainer module that may import
 diag (tests/test_boundaries.py).
