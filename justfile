@@ -124,11 +124,15 @@ experiment out="out/experiment" *args="": setup
 # Every shipped real-size recipe rehearsed on CPU (no weights, no GPU): `--meta` for all (parameters
 # vs published, LoRA targets, image tokens vs max_length, FLOPs, GPU memory table), then one real
 # full-size bf16 step per stage (train, save + reload, answer, saliency) for the recipes in `real`,
-# on the shipped sample's rows: SmolVLM-256M and Qwen3-VL-2B (peak RSS about 4 and 6 GB). The 3-4 B
-# recipes fit 24 GB of RAM too (about 8-11 GB, estimated) but not 30 minutes on 2 cores; name them to
-# run them: `just rehearse out/rehearse "qwen2.5-vl-3b" 22` (address-space cap in GB; docs/train.md).
+# on the shipped sample's rows. All fit 24 GB of RAM (peak RSS 4-16 GB measured, docs/train.md);
+# by CPU seconds on 2 idle cores, SmolVLM-256M + Qwen3-VL-2B + --meta of all (635 CPU s),
+# PaliGemma-3B (539) and Qwen2.5-VL-3B (about 500) come to about 19 minutes, so they run by
+# default, largest first (a memory stop shows early). MedGemma-4B (about 700 CPU s, estimated)
+# would bring it to the 30-minute edge with no margin: name it to run it, e.g.
+# `just rehearse out/rehearse medgemma-4b 18`. `cap`: the resident-memory (RSS) cap in GB; past
+# it the run stops with one line rather than wake the OOM killer.
 # Reports: OUT/*.json. The SmolVLM real step is also a slow-tier test; the default tier runs --meta.
-rehearse out="out/rehearse" real="smolvlm-256m qwen3-vl-2b" cap="14": setup
+rehearse out="out/rehearse" real="qwen2.5-vl-3b paligemma-3b qwen3-vl-2b smolvlm-256m" cap="18": setup
     #!/usr/bin/env bash
     set -euo pipefail
     o="{{out}}"; mkdir -p "$o"
@@ -148,6 +152,7 @@ rehearse out="out/rehearse" real="smolvlm-256m qwen3-vl-2b" cap="14": setup
             'stages.synthetic_qa.data=[vqa-rad:test]' 'stages.benchmark.data=[vqa-rad:train]' \
             > "$o/$r.real.json"
         echo "real step ok: $r"
+        rm -rf "$o/steps/$r"  # three full-size stage folders: up to 26 GB (MedGemma-4B)
     done
 
 # Default test tier: CPU, minutes.

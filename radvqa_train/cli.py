@@ -164,7 +164,7 @@ def rehearse_cmd(
     rows: int = typer.Option(2, "--rows", help="Real step: catalog rows per stage batch."),
     mfu: float = typer.Option(0.4, "--mfu", help="Assumed model FLOPs utilisation for steps/s."),
     ram_cap_gb: float = typer.Option(
-        0, "--ram-cap-gb", help="Real step: address-space cap in GB (0: none); fails, not OOM."
+        0, "--ram-cap-gb", help="Real step: RSS cap in GB (0: none); one line, not OOM."
     ),
     out: Path = typer.Option(
         Path("out/rehearse"), "--out", help="Real step: where stage checkpoints are written."

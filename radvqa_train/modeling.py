@@ -14,7 +14,9 @@ the adapter alone is saved too (`STAGE/adapter/`) for small-footprint sharing.
 
 from __future__ import annotations
 
+import errno
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -167,3 +169,48 @@ def finalize(model: Any) -> Any:
     if hasattr(model, "merge_and_unload"):
         return model.merge_and_unload()
     return model
+
+
+#: errno values of a write that the disk cannot take: full (ENOSPC), quota (EDQUOT), file-size
+#: limit (EFBIG). safetensors raises its own SafetensorError naming only "os error N".
+_DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def _disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError) and exc.errno in _DISK_FULL_ERRNOS:
+        return True
+    return any(f"(os error {n})" in str(exc) for n in _DISK_FULL_ERRNOS)
+
+
+def save_model_folder(model: Any, processor: Any, folder: Path) -> None:
+    """Save `model` (safetensors) + `processor` into `folder`, as a stage result.
+
+    A disk that cannot hold it is one `InputError` naming the folder and the space needed:
+    checked before writing (the weights' bytes against the free space, counting the weights a
+    re-save replaces), and again if a write fails for lack of space on the way (another
+    process filled the disk, a quota, a file-size limit).
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    # tied weights (embeddings = LM head) are one storage, written once
+    sizes = {t.data_ptr(): t.numel() * t.element_size() for t in model.state_dict().values()}
+    need = sum(sizes.values())
+    replaced = sum(f.stat().st_size for f in folder.glob("model*.safetensors"))
+    free = shutil.disk_usage(folder).free
+    hint = "free some disk space or write elsewhere (--out)"
+    if need - replaced > free:
+        raise InputError(
+            f"{folder}: not enough disk space to save the stage: the weights need "
+            f"{need / 1e9:.2f} GB, {(free + replaced) / 1e9:.2f} GB free there; {hint}"
+        )
+    try:
+        model.save_pretrained(folder)
+        processor.save_pretrained(folder)
+    except Exception as exc:
+        if not _disk_full(exc):
+            raise
+        raise InputError(
+            f"{folder}: the disk filled while saving the stage ({str(exc).splitlines()[0]}); "
+            f"the weights need {need / 1e9:.2f} GB, {shutil.disk_usage(folder).free / 1e9:.2f} "
+            f"GB free there now; {hint}"
+        ) from exc

@@ -4,8 +4,14 @@ Per stage, with random bf16 weights built from the shipped real-size config (sta
 previous stage's saved folder: one AdamW step on `rows` real catalog rows of the stage's first
 data source (the trainable weights must change), the stage result saved as `run` saves it
 (LoRA merged) and reloaded through the one loader, one greedy answer generated from it (the
-eval path), and one saliency map computed by `radvqa_diag` on it. Wall time and the process's
-peak RSS (a lifetime maximum, so it grows from stage to stage) are reported per stage.
+eval path), and one saliency map computed by `radvqa_diag` on it. Wall time and the peak RSS
+of each stage (the kernel's high-water mark, reset at each stage start) are reported.
+
+`--ram-cap-gb` bounds resident memory (RSS), what "fits in N GB of RAM" means, not address
+space: the one loader maps each safetensors file whole and its tensors are views of the map
+(no copy), so a reload adds the file's size to the address space but to RSS only the pages
+touched; under the address-space cap used before (RLIMIT_AS) the Qwen2.5-VL-3B and MedGemma-4B
+reloads failed on that charge, not for lack of RAM.
 
 This is an orchestrator like `radvqa_experiment`: the one trainer module that may import
 diag (tests/test_boundaries.py).
@@ -14,8 +20,11 @@ diag (tests/test_boundaries.py).
 from __future__ import annotations
 
 import gc
+import os
+import re
 import resource
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -25,8 +34,67 @@ from radvqa_train.config import DataSpec, TrainConfig
 
 
 def peak_rss_gb() -> float:
-    """Peak resident memory of this process so far (Linux reports KiB)."""
+    """Peak resident memory of this process since start or the last `reset_peak_rss` (KiB)."""
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2, 2)
+
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process so far (all its threads)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def reset_peak_rss() -> None:
+    """Reset the kernel's peak-RSS mark (VmHWM, ru_maxrss) to the current RSS (Linux >= 4.0)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:  # not Linux, or /proc read-only: the peak stays a lifetime maximum
+        pass
+
+
+def _status_kb(field: str) -> int:
+    m = re.search(rf"^{field}:\s+(\d+) kB", Path("/proc/self/status").read_text(), re.M)
+    return int(m.group(1)) if m else 0
+
+
+class RssCap:
+    """Stop this process, with one `Error:` line naming the stage, when its peak RSS passes
+    `cap_gb`, before the kernel's OOM killer picks some process on a shared machine.
+
+    A thread reads the kernel's high-water mark (VmHWM) every `interval` s, so a spike between
+    two reads is still seen; the process may overshoot the cap by what it touches in one interval
+    (at most a few hundred MB). It ends the process with `os._exit`: the allocation in flight
+    may be inside one C++ call (a backward pass) that no Python exception could interrupt.
+    """
+
+    def __init__(self, cap_gb: float, interval: float = 0.02) -> None:
+        self.cap_gb = cap_gb
+        self.interval = interval
+        self.stage = "start"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="rss-cap", daemon=True)
+
+    def __enter__(self) -> RssCap:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        cap_kb = self.cap_gb * 1024**2
+        while not self._stop.wait(self.interval):
+            hwm = _status_kb("VmHWM")
+            if hwm > cap_kb:
+                sys.stdout.flush()
+                sys.stderr.write(
+                    f"Error: stage '{self.stage}': out of memory: resident memory reached "
+                    f"{hwm / 1024**2:.2f} GB, over the --ram-cap-gb {self.cap_gb:g} cap "
+                    "(RSS); stopped before the machine runs out\n"
+                )
+                sys.stderr.flush()
+                os._exit(1)
 
 
 def _rows(stage: Any, rows: int, catalog: Path | None, shards: Path | None) -> list[dict]:
@@ -129,7 +197,12 @@ def _stage(
     import torch
 
     from radvqa_train.loop import Counts, encode_rows
-    from radvqa_train.modeling import finalize, load_model, prepare_for_stage
+    from radvqa_train.modeling import (
+        finalize,
+        load_model,
+        prepare_for_stage,
+        save_model_folder,
+    )
     from radvqa_train.real_size import build_model
 
     data = _rows(stage, rows, catalog, shards)
@@ -151,8 +224,7 @@ def _stage(
     folder = out / stage.name
     model = finalize(model)
     model.to(dtype=torch.bfloat16)  # a projector stage upcast its trainable weights
-    model.save_pretrained(folder)
-    processor.save_pretrained(folder)
+    save_model_folder(model, processor, folder)
     del model, batch
     gc.collect()
     answer, shape, note = _answer_and_map(folder, data[0])
@@ -180,15 +252,25 @@ def rehearse_real(
 ) -> list[dict]:
     """One real step, save, reload, answer and saliency map per stage (see module doc).
 
-    `ram_cap_gb`: cap this process's address space, so that a model too big for the machine
-    fails with a MemoryError here instead of waking the kernel's OOM killer (which may pick
-    another process on a shared machine). Address space exceeds RSS by the libraries' mappings
-    (about 3 GB with torch), so the cap is RSS + 3 GB or so. An allocation that fails under it
-    is reported as one line naming the stage (InputError)."""
+    `ram_cap_gb`: the most resident memory (RSS, GB) this process may reach; past it the
+    process stops with one line naming the stage (`RssCap`) instead of waking the kernel's OOM
+    killer, which may pick another process on a shared machine. 0: no cap; an allocation the
+    machine cannot serve is then reported as one line too (InputError)."""
     if ram_cap_gb:
-        cap = int(ram_cap_gb * 1024**3)
-        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+        with RssCap(ram_cap_gb) as cap:
+            return _rehearse_stages(cfg, catalog, shards, rows, out, recipe, cap)
+    return _rehearse_stages(cfg, catalog, shards, rows, out, recipe, None)
 
+
+def _rehearse_stages(
+    cfg: TrainConfig,
+    catalog: Path | None,
+    shards: Path | None,
+    rows: int,
+    out: Path,
+    recipe: str,
+    cap: RssCap | None,
+) -> list[dict]:
     from radvqa_train.families import FAMILY_OF_MODEL_TYPE
     from radvqa_train.processors import set_pixel_bounds
     from radvqa_train.real_size import RealSpec, build_processor
@@ -202,7 +284,12 @@ def rehearse_real(
     previous: Path | None = None
     report = []
     for stage in cfg.stages:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_seconds()
+        if cap is not None:
+            cap.stage = stage.name
+        gc.collect()
+        rss_start = round(_status_kb("VmRSS") / 1024**2, 2)
+        reset_peak_rss()  # the peak of this stage, not of the stages before it
         try:
             entry, processor = _stage(
                 stage, spec, processor, family, previous, out, rows, catalog, shards
@@ -210,15 +297,15 @@ def rehearse_real(
         except Exception as exc:  # which allocator gives up depends on where the cap is hit
             if not _out_of_memory(exc):
                 raise
-            cap = f"the --ram-cap-gb {ram_cap_gb} address-space cap" if ram_cap_gb else "RAM"
             raise InputError(
-                f"stage '{stage.name}': out of memory under {cap} (peak RSS so far "
-                f"{peak_rss_gb()} GB; address space exceeds RSS by about 3 GB of library "
-                f"mappings): {str(exc).splitlines()[0][:200]}"
+                f"stage '{stage.name}': out of memory (peak RSS of the stage {peak_rss_gb()} "
+                f"GB): {str(exc).splitlines()[0][:200]}"
             ) from exc
         entry = {
             **entry,
             "seconds": round(time.perf_counter() - t0, 1),
+            "cpu_seconds": round(cpu_seconds() - c0, 1),
+            "rss_start_gb": rss_start,
             "peak_rss_gb": peak_rss_gb(),
         }
         report.append(entry)

@@ -73,7 +73,8 @@ def format_report(report: dict) -> str:
         out.append(
             f"real step {r['stage']}: loss {r['loss']:.3f}, {r['rows']} rows, "
             f"answer {r['generated']!r}, saliency {r['saliency_shape']}, reload ok; "
-            f"{r['seconds']} s, peak RSS {r['peak_rss_gb']} GB"
+            f"{r['seconds']} s ({r['cpu_seconds']} CPU s), peak RSS {r['peak_rss_gb']} GB "
+            f"(at start {r['rss_start_gb']} GB)"
         )
     return "\n".join(out)
 

@@ -175,6 +175,11 @@ def run_recipe(
         if main:
             _save_stage(trained, processor, stage_dir, summary, to_dict(stage))
         accelerator.wait_for_everyone()
+        # the next stage loads the saved folder: free this stage's model and optimizer first
+        # (accelerate's `prepare` keeps references to both), or the next stage holds two models
+        # and the old AdamW state (GPU memory; RAM on a CPU)
+        del model, trained
+        accelerator.free_memory()
         summaries.append(summary)
         start_model = str(stage_dir)
     log.close()
@@ -187,13 +192,12 @@ def _save_stage(
     model: Any, processor: Any, stage_dir: Path, summary: dict, stage_cfg: dict
 ) -> None:
     """Adapter (if any), merged model + processor, then stage.json last (marks it finished)."""
-    from radvqa_train.modeling import finalize
+    from radvqa_train.modeling import finalize, save_model_folder
 
     if hasattr(model, "peft_config"):
         model.save_pretrained(stage_dir / "adapter")
     merged = finalize(model)
-    merged.save_pretrained(stage_dir)
-    processor.save_pretrained(stage_dir)
+    save_model_folder(merged, processor, stage_dir)
     write_json(stage_dir / "stage_config.json", stage_cfg)
     write_json(stage_dir / "stage.json", summary)
 

@@ -104,3 +104,35 @@ def test_rerun_without_resume_refuses(tiny_models, toy_data, tmp_path):
             catalog=toy_data["catalog"],
             progress=False,
         )
+
+
+def test_next_stage_loads_after_the_previous_model_is_freed(
+    tiny_models, toy_data, tmp_path, monkeypatch
+):
+    """Each stage starts from the previous stage's saved folder; the previous stage's model and
+    optimizer must be gone by then (accelerate's `prepare` keeps references to both), or a
+    3-4 B model is held twice (on a GPU: its weights and AdamW state beside the next stage)."""
+    import gc
+    import weakref
+
+    from radvqa_train import modeling
+
+    real_load, loaded, alive_at_load = modeling.load_model, [], []
+
+    def load_and_track(*args, **kwargs):
+        gc.collect()
+        alive_at_load.append(sum(ref() is not None for ref in loaded))
+        model, processor = real_load(*args, **kwargs)
+        loaded.append(weakref.ref(model))
+        return model, processor
+
+    monkeypatch.setattr(modeling, "load_model", load_and_track)
+    stages = (
+        "stages=[{name: a, data: [captions], train: projector, max_steps: 1, batch_size: 2}, "
+        "{name: b, data: [captions], train: lora_lm, max_steps: 1, batch_size: 2}]"
+    )
+    cfg = load_config("tiny-demo", overrides=[stages], model=str(tiny_models["paligemma"]))
+    run_recipe(
+        cfg, out=tmp_path, shards=toy_data["shards"], catalog=toy_data["catalog"], progress=False
+    )
+    assert alive_at_load == [0, 0]
