@@ -5,7 +5,8 @@ Required columns (`PREDICTIONS_REQUIRED`): id, question, prediction, correct, an
 image_id + a catalog). The other columns the trainer writes (`PREDICTIONS_OPTIONAL`: reference,
 answer_type, question_type, modality, organ, source, split, linked_id, phrase_type) are filled
 with nulls when absent; scores pass through. Relative image paths are resolved against the
-predictions file's folder.
+predictions file's folder. A column an earlier trainer wrote under another name
+(`RENAMED_PREDICTION_COLUMNS`: ``reference`` is ``answer``) is renamed here, where the file is read.
 Both lists come from `radvqa_data.core.schema`, where the trainer's writer finds them too.
 """
 
@@ -16,7 +17,11 @@ from pathlib import Path
 import polars as pl
 
 from radvqa_data.core.errors import InputError
-from radvqa_data.core.schema import PREDICTIONS_OPTIONAL, PREDICTIONS_REQUIRED
+from radvqa_data.core.schema import (
+    PREDICTIONS_OPTIONAL,
+    PREDICTIONS_REQUIRED,
+    prediction_renames,
+)
 
 REQUIRED = PREDICTIONS_REQUIRED
 OPTIONAL = PREDICTIONS_OPTIONAL
@@ -33,6 +38,7 @@ def read_predictions(path: str | Path) -> pl.DataFrame:
         df = pl.read_parquet(path)
     except Exception as exc:  # polars raises several types for a non-Parquet file
         raise InputError(f"{path}: not a readable Parquet file ({exc})") from exc
+    df = df.rename(prediction_renames(df.columns))  # a file an earlier version wrote
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
         raise InputError(

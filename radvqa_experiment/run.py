@@ -31,7 +31,7 @@ import pyarrow as pa
 from radvqa_data.core.answers import is_closed
 from radvqa_data.core.atomic import write_json, write_parquet, write_text
 from radvqa_data.core.errors import InputError
-from radvqa_data.core.schema import predictions_schema
+from radvqa_data.core.schema import prediction_renames, predictions_schema
 from radvqa_experiment import stats
 from radvqa_experiment.data import DEFAULT_VERSION
 from radvqa_experiment.recipe import Arm, Recipe, uses_captions
@@ -141,6 +141,13 @@ def _job(job: tuple[str, int]) -> dict:
         **info,
         "test_closed_accuracy": stats.metric(scored["test"], "closed_accuracy"),
     }
+
+
+def _read_preds(path: Path) -> list[dict]:
+    """Rows of a predictions table `_write_preds` wrote (an earlier version's too: its columns
+    are renamed here, where the file is read)."""
+    df = pl.read_parquet(path)
+    return df.rename(prediction_renames(df.columns)).to_dicts()
 
 
 def _pred_path(out: Path, arm: str, seed: int, kind: str) -> Path:
@@ -261,7 +268,7 @@ def run_experiment(
                 record(line)
     runs = {
         a: [
-            {k: pl.read_parquet(_pred_path(out, a, s, k)).to_dicts() for k in ("test", *ABLATIONS)}
+            {k: _read_preds(_pred_path(out, a, s, k)) for k in ("test", *ABLATIONS)}
             for s in range(n_seeds)
         ]
         for a in recipe.arms

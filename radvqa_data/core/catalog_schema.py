@@ -317,6 +317,44 @@ CORE_TABLES: Final = (
 )
 
 
+@dataclass(frozen=True)
+class Renamed:
+    """A column a previous version of the catalog named otherwise (`core.db.migrate` renames it).
+
+    `values`: the same rename in the data, for columns whose values name the renamed column
+    (a ``label_issues`` row's `field` is the name of the `images` column it is about):
+    (table, column, old value).
+    """
+
+    table: str
+    old: str
+    new: str
+    values: tuple[tuple[str, str, str], ...] = ()
+
+
+#: Columns renamed since catalogs were first written, oldest first. A catalog on disk that still
+#: has `old` gets ``ALTER TABLE ... RENAME COLUMN`` when it is opened; a rename applies only once
+#: the contract above declares `new` (so this list may name a rename before the contract makes
+#: it). The catalog keeps no version number: which columns a table has says what it needs.
+RENAMED: Final = (
+    Renamed("images", "group_id", "case_id"),
+    Renamed(
+        "images",
+        "region",
+        "organ",
+        (("label_issues", "field", "region"), ("label_predictions", "field", "region")),
+    ),
+    Renamed("images", "region_raw", "organ_raw"),
+)
+
+
+def contract_renames() -> tuple[Renamed, ...]:
+    """The renames the contract has made: `new` declared in its table, `old` no longer."""
+    return tuple(
+        r for r in RENAMED if r.new in column_names(r.table) and r.old not in column_names(r.table)
+    )
+
+
 def tables_ddl(*names: str) -> str:
     """The ``CREATE TABLE IF NOT EXISTS`` statements of the named tables, in that order."""
     return "".join(TABLES[n].ddl() for n in names)

@@ -14,6 +14,10 @@ Later steps add their own tables with ``ensure_tables(con, NAME)`` (entities, th
 probe cache) and never alter these. Every table's columns are declared in
 `core.catalog_schema.TABLES`, nowhere else.
 
+A catalog written by an earlier version, whose columns the contract has since renamed
+(`core.catalog_schema.RENAMED`), is migrated when it is opened: ``ALTER TABLE ... RENAME
+COLUMN`` in one transaction (a read-only open migrates through a short read-write open first).
+
 The connection `connect` returns is a context manager that closes it (`with connect(path) as
 con:`): use that form, so that a step that raises leaves no connection open (an open read-only
 connection blocks a later read-write open of the same file in this process).
@@ -28,7 +32,13 @@ from pathlib import Path
 
 import duckdb
 
-from radvqa_data.core.catalog_schema import CORE_TABLES, column_names, tables_ddl
+from radvqa_data.core.catalog_schema import (
+    CORE_TABLES,
+    Renamed,
+    column_names,
+    contract_renames,
+    tables_ddl,
+)
 from radvqa_data.core.errors import InputError
 
 #: What `connect` creates: the core tables of the contract (`core.catalog_schema`).
@@ -54,16 +64,77 @@ def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConn
                 f"`radvqa-data catalog add KIND PATH --catalog {p}`"
             )
         try:
-            return duckdb.connect(str(p), read_only=True)
+            con = duckdb.connect(str(p), read_only=True)
         except duckdb.Error as exc:
             raise InputError(f"{p}: not a readable DuckDB catalog ({exc})") from exc
+        todo = outdated_columns(con)
+        if not todo:
+            return con
+        con.close()
+        _migrate_file(p, todo)
+        return duckdb.connect(str(p), read_only=True)
     p.parent.mkdir(parents=True, exist_ok=True)
     try:
         con = duckdb.connect(str(p))
     except duckdb.Error as exc:
         raise InputError(f"{p}: cannot open as a DuckDB catalog ({exc})") from exc
+    migrate(con)
     con.execute(CORE_DDL)
     return con
+
+
+def outdated_columns(con: duckdb.DuckDBPyConnection) -> list[Renamed]:
+    """The contract's column renames (`catalog_schema.RENAMED`) this catalog has not had yet."""
+    have = set(
+        con.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema()"
+        ).fetchall()
+    )
+    return [
+        r for r in contract_renames() if (r.table, r.old) in have and (r.table, r.new) not in have
+    ]
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[Renamed]:
+    """Rename the columns an earlier version wrote under another name, in one transaction.
+
+    Values that name a renamed column (``label_issues.field = 'region'``) change with it. A
+    catalog already up to date is left alone; returns the renames made.
+    """
+    todo = outdated_columns(con)
+    if not todo:
+        return []
+    tables = {
+        r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+    }
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for r in todo:
+            con.execute(f'ALTER TABLE {r.table} RENAME COLUMN "{r.old}" TO "{r.new}"')
+            for table, column, old_value in r.values:
+                if table in tables:
+                    con.execute(
+                        f"UPDATE {table} SET {column} = ? WHERE {column} = ?", [r.new, old_value]
+                    )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return todo
+
+
+def _migrate_file(p: Path, todo: list[Renamed]) -> None:
+    """Migrate the catalog file `p` through a short read-write open (for a read-only open)."""
+    names = ", ".join(f"{r.table}.{r.old} -> {r.new}" for r in todo)
+    try:
+        with duckdb.connect(str(p)) as con:
+            migrate(con)
+    except duckdb.Error as exc:
+        raise InputError(
+            f"{p}: catalog written by an earlier version (columns to rename: {names}); it must "
+            f"be opened for writing once to migrate, which failed ({exc})"
+        ) from exc
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection, *names: str) -> None:

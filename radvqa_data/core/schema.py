@@ -156,6 +156,22 @@ JUDGE_FIELDS: Final = (
     Column("judge_status", pa.string(), "judged, or why there is no verdict"),
 )
 
+#: Predictions columns an earlier version wrote under another name (old -> new). Whoever reads a
+#: predictions file renames them where it reads it (`prediction_renames`), nowhere else.
+RENAMED_PREDICTION_COLUMNS: Final = {"reference": "answer"}
+
+
+def prediction_renames(columns: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """{old: new} for the columns of an older predictions file that now have another name
+    (a rename applies once `PREDICTION_FIELDS` declares the new name)."""
+    declared = {c.name for c in PREDICTION_FIELDS}
+    return {
+        old: new
+        for old, new in RENAMED_PREDICTION_COLUMNS.items()
+        if old in columns and new not in columns and new in declared and old not in declared
+    }
+
+
 #: What a predictions file must have (diag fills the other `PREDICTION_FIELDS` with nulls).
 PREDICTIONS_REQUIRED: Final = ("id", "question", "prediction", "correct")
 PREDICTIONS_OPTIONAL: Final = tuple(

@@ -57,8 +57,12 @@ class LabelModelConfig:
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> LabelModelConfig:
         """Rebuild from config.json (unknown keys are an error: a config from another version)."""
+        from radvqa_data.labels.tasks import task_renames
+
         d = dict(d)
         d["widths"] = tuple(d.get("widths", cls.widths))
+        renames = task_renames()  # a folder an earlier version wrote: its task names
+        d["classes"] = {renames.get(t, t): v for t, v in d.get("classes", {}).items()}
         return cls(**d)
 
 
@@ -130,6 +134,12 @@ def load_model(folder: Path, name: str) -> Any:
     """Rebuild a saved model (eval mode) from `folder/name.safetensors` + config.json."""
     from safetensors.torch import load_file
 
+    from radvqa_data.labels.tasks import task_renames
+
     model = build_model(load_config(folder))
-    model.load_state_dict(load_file(str(folder / f"{name}.safetensors")))
+    state = load_file(str(folder / f"{name}.safetensors"))
+    # a folder an earlier version wrote names a renamed task's head by its old name
+    for old, new in task_renames().items():
+        state = {k.replace(f"heads.{old}.", f"heads.{new}.", 1): v for k, v in state.items()}
+    model.load_state_dict(state)
     return model.eval()

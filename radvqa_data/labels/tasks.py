@@ -20,6 +20,16 @@ import duckdb
 
 #: The three tasks: the catalog column each one learns.
 TASKS: tuple[str, ...] = ("modality", "plane", "region")
+#: Task names a label model folder written by an earlier version uses (old -> new): its
+#: config.json and weights are renamed where they are read (`model.load_config`, `load_model`).
+RENAMED_TASKS: dict[str, str] = {"region": "organ"}
+
+
+def task_renames() -> dict[str, str]:
+    """{old: new} of the renamed tasks that `TASKS` now names."""
+    return {o: n for o, n in RENAMED_TASKS.items() if n in TASKS and o not in TASKS}
+
+
 #: Image kinds (catalog `image_kind`) whose metadata a picture can confirm; None: not stated.
 CHECKABLE_KINDS = frozenset({"scan", "montage", "3d", "scout", None})
 #: Source kinds whose pictures are evaluation data: predicted, never trained on or checked.
