@@ -443,7 +443,7 @@ def boilerplate_stats(tables: list[Path]) -> None:
         r = prepare(r.with_columns(pl.col("__k").cast(pl.Int64)))
         long = r.filter(pl.col("__na").str.count_matches(" ") >= cfg.min_words - 1)
         labels = _label_questions(r, cfg)
-        case = pl.coalesce("__group_id", "__image_id")
+        case = pl.coalesce("__case_id", "__image_id")
         g = (
             long.filter(~pl.col("__nq").is_in(list(labels)))
             .with_columns(case.alias("c"))

@@ -49,7 +49,7 @@ BASELINE_DEFINITIONS: Final = {
 
 def _scored(refs: list, preds: list, types: list) -> list[dict[str, Any]]:
     return [
-        {**score(r or "", p or "", t), "answer_type": t, "reference": r}
+        {**score(r or "", p or "", t), "answer_type": t, "answer": r}
         for r, p, t in zip(refs, preds, types, strict=True)
     ]
 
@@ -58,7 +58,7 @@ def model_metrics(table: pl.DataFrame) -> dict[str, Any]:
     """`radvqa-train eval`'s overall metrics for the model's predictions in `table`."""
     return aggregate(
         _scored(
-            table["reference"].to_list(),
+            table["answer"].to_list(),
             table["prediction"].to_list(),
             table["answer_type"].to_list(),
         )
@@ -70,7 +70,7 @@ def type_majority_answers(table: pl.DataFrame) -> list[str]:
     ties go to the alphabetically first answer so the baseline is deterministic."""
     keys = list(zip(table["question_type"].to_list(), table["answer_type"].to_list(), strict=True))
     counts: dict[tuple, Counter] = {}
-    for key, ref in zip(keys, table["reference"].to_list(), strict=True):
+    for key, ref in zip(keys, table["answer"].to_list(), strict=True):
         counts.setdefault(key, Counter())[normalize_answer(ref)] += 1
     best = {k: min(c.items(), key=lambda kv: (-kv[1], kv[0]))[0] for k, c in counts.items()}
     return [best[k] for k in keys]
@@ -78,7 +78,7 @@ def type_majority_answers(table: pl.DataFrame) -> list[str]:
 
 def baseline_metrics(table: pl.DataFrame) -> dict[str, dict[str, Any]]:
     """{"always_yes": metrics, "type_majority": metrics} over the same rows as the model."""
-    refs, types = table["reference"].to_list(), table["answer_type"].to_list()
+    refs, types = table["answer"].to_list(), table["answer_type"].to_list()
     return {
         "always_yes": aggregate(_scored(refs, ["yes"] * table.height, types)),
         "type_majority": aggregate(_scored(refs, type_majority_answers(table), types)),

@@ -74,7 +74,7 @@ def _cards(gallery: pl.DataFrame, patterns: pl.DataFrame, assets: dict) -> list[
             {
                 "id": r["id"],
                 "question": r["question"],
-                "reference": r.get("reference") or "",
+                "reference": r.get("answer") or "",
                 "prediction": r["prediction"],
                 "correct": bool(r["correct"]),
                 "confidence": _num(r["confidence"]),

@@ -20,7 +20,7 @@ import polars as pl
 #: Below this probability a missing label stays unknown.
 MIN_CONFIDENCE = 0.8
 #: predictions column -> label_predictions.field
-FIELDS = {"modality": "modality", "organ": "region"}
+FIELDS = {"modality": "modality", "organ": "organ"}
 SUFFIX = " (predicted)"
 
 

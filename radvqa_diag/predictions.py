@@ -2,7 +2,7 @@
 from the catalog.
 
 Required columns (`PREDICTIONS_REQUIRED`): id, question, prediction, correct, and image_path (or
-image_id + a catalog). The other columns the trainer writes (`PREDICTIONS_OPTIONAL`: reference,
+image_id + a catalog). The other columns the trainer writes (`PREDICTIONS_OPTIONAL`: answer,
 answer_type, question_type, modality, organ, source, split, linked_id, phrase_type) are filled
 with nulls when absent; scores pass through. Relative image paths are resolved against the
 predictions file's folder. A column an earlier trainer wrote under another name

@@ -205,7 +205,7 @@ def _scored_summary(table: pl.DataFrame) -> dict:
     the predictions carry no reference answers (then only `accuracy`, from `correct`, exists)."""
     from radvqa_diag.baselines import baseline_metrics, model_metrics
 
-    if "reference" not in table.columns or table["reference"].is_null().any():
+    if "answer" not in table.columns or table["answer"].is_null().any():
         return {"headline": None, "metrics": None, "baselines": None, "headline_ci95": None}
     m = model_metrics(table)
     headline = "closed_accuracy" if m["n_closed"] else "accuracy"

@@ -33,7 +33,7 @@ SUBSET_METRICS = {"closed": "closed_accuracy", "image_determined": "image_determ
 
 
 def is_yesno(row: dict) -> bool:
-    return normalize_answer(row.get("reference", row.get("answer"))) in ("yes", "no")
+    return normalize_answer(row.get("answer")) in ("yes", "no")
 
 
 def per_question(rows: list[dict], metric: str) -> list[tuple[str, float]]:
@@ -120,10 +120,7 @@ def baselines(train: list[dict], test: list[dict]) -> dict:
     PRES question gets the commonest closed PRES answer, an open one the commonest open one."""
 
     def scored(pred_of) -> list[dict]:
-        return [
-            {**r, "reference": r["answer"], **score(r["answer"], pred_of(r), r["answer_type"])}
-            for r in test
-        ]
+        return [{**r, **score(r["answer"], pred_of(r), r["answer_type"])} for r in test]
 
     def key(r: dict) -> tuple[str, str]:
         return r["question_type"], r["answer_type"]

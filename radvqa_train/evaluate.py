@@ -1,7 +1,7 @@
 """`radvqa-train eval`: greedy answers (or a predictions file) -> per-row scores -> metrics.
 
 Writes, atomically, under OUT:
-- ``predictions.parquet``: id, image_id, image_path, question, reference, prediction,
+- ``predictions.parquet``: id, image_id, image_path, question, answer, prediction,
   answer_type, question_type, modality, organ, source, split, correct, exact_match, token_f1,
   recall, bleu1, rouge_l (+ judge_score, judge_status with ``--judge``).
 - ``metrics.json``: `radvqa_train.metrics.summarize` plus ``data``, ``model``/``predictions``,
@@ -89,13 +89,13 @@ def ablate(rows: list[dict], mode: str | None, seed: int = 0) -> list[dict]:
 
 
 def score_rows(rows: list[dict], answers: list[str]) -> list[dict]:
-    """Eval rows (reference renamed from answer, prediction added) with the per-row scores of
+    """Eval rows (the QA row's answer, prediction added) with the per-row scores of
     `radvqa_train.metrics.score`: the one scoring path of eval and the experiment."""
     scored = []
     for r, a in zip(rows, answers, strict=True):
         row = {
             **{k: v for k, v in r.items() if k != "answer"},
-            "reference": r["answer"],
+            "answer": r["answer"],
             "prediction": a,
         }
         scored.append({**row, **score(r["answer"], a, r["answer_type"])})

@@ -99,7 +99,7 @@ def _cache_line(key: str, reply: str, settings: JudgeSettings, q: str, ref: str,
         "model": settings.model,
         "template": settings.template,
         "question": q,
-        "reference": ref,
+        "answer": ref,
         "prediction": pred,
     }
     return json.dumps(entry, ensure_ascii=False) + "\n"
@@ -135,10 +135,10 @@ def judge_open_answers(
     for r in open_rows:
         if (r["prediction"] or "").strip():
             r["_key"] = cache_key(
-                r["question"], r["reference"], r["prediction"], settings.model, settings.template
+                r["question"], r["answer"], r["prediction"], settings.model, settings.template
             )
             if r["_key"] not in known:
-                todo[r["_key"]] = (r["question"], r["reference"], r["prediction"])
+                todo[r["_key"]] = (r["question"], r["answer"], r["prediction"])
     hits = sum(1 for r in open_rows if r.get("_key") in known)
     new, failed = _request(todo, settings, backend, cache, progress) if todo else ({}, {})
     known.update(new)

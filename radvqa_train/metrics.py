@@ -109,7 +109,7 @@ def aggregate(rows: list[dict]) -> dict:
     """Summary of scored rows (dicts with answer_type, correct and METRIC_KEYS)."""
     closed = [r for r in rows if is_closed(r.get("answer_type"))]
     opened = [r for r in rows if not is_closed(r.get("answer_type"))]
-    yesno = [r for r in rows if normalize_answer(r.get("reference")) in ("yes", "no")]
+    yesno = [r for r in rows if normalize_answer(r.get("answer")) in ("yes", "no")]
     return {
         "closed_accuracy": _mean(float(r["correct"]) for r in closed),
         "closed_accuracy_yesno": _mean(float(r["correct"]) for r in yesno),

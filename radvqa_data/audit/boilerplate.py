@@ -67,7 +67,7 @@ def boilerplate(rows: pl.DataFrame, cfg: BoilerplateConfig | None = None) -> lis
     long = rows.filter(pl.col("__na").str.count_matches(" ") >= cfg.min_words - 1)
     if long.height == 0:
         return []
-    case = pl.coalesce("__group_id", "__image_id", pl.col("__k").cast(pl.String))
+    case = pl.coalesce("__case_id", "__image_id", pl.col("__k").cast(pl.String))
     long = long.with_columns(case.alias("__case"))
     # only answers that could reach a threshold at all are looked at row by row
     n_cases = long.group_by("__na").agg(pl.col("__case").n_unique().alias("n"))

@@ -37,7 +37,7 @@ def rows_to_remove(rows: pl.DataFrame, findings: list[Finding]) -> pl.DataFrame:
     by_img: dict[tuple, list[int]] = {}
     by_group: dict[tuple, list[int]] = {}
     for k, src, split, rid, img, grp in rows.select(
-        "__k", "__source", "__split", "__row_id", "__image_id", "__group_id"
+        "__k", "__source", "__split", "__row_id", "__image_id", "__case_id"
     ).iter_rows():
         by_rowid.setdefault((src, split, rid), []).append(k)
         by_img.setdefault((src, img), []).append(k)

@@ -1,6 +1,6 @@
 """Load what the audit reads: our QA shards or anyone's QA table, mapped to canonical columns.
 
-Canonical columns: ``row_id, source, split, image_id, group_id, question, answer, text`` (missing
+Canonical columns: ``row_id, source, split, image_id, case_id, question, answer, text`` (missing
 ones are null; `text` is the row's own source text, e.g. the caption a QA pair was made from).
 The original columns are kept alongside (prefixed ``_orig_`` only when a mapping renamed them)
 so that `--fix` can write the user's own table back unchanged in shape.
@@ -21,7 +21,7 @@ CANONICAL: dict[str, tuple[str, ...]] = {
     "source": ("source",),
     "split": ("split",),
     "image_id": ("image_id", "image", "image_name", "img_name", "img_id"),
-    "group_id": ("case_id", "group_id", "group", "patient_id"),
+    "case_id": ("case_id", "group_id", "group", "patient_id"),
     "question": ("question",),
     "answer": ("answer",),
     "text": ("source_text", "context", "caption"),
@@ -33,7 +33,7 @@ def parse_columns(spec: str | None) -> dict[str, str]:
     canonical name -> the user's column."""
     if not spec:
         return {}
-    alias = {"image": "image_id", "group": "group_id", "id": "row_id", "row": "row_id"}
+    alias = {"image": "image_id", "group": "case_id", "id": "row_id", "row": "row_id"}
     out: dict[str, str] = {}
     for part in spec.split(","):
         if not part.strip():

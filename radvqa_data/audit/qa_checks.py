@@ -132,13 +132,13 @@ def _term_agreement(pairs: pl.DataFrame, texts: list[str]) -> pl.DataFrame:
 def group_leaks(rows: pl.DataFrame) -> list[Finding]:
     """group_leak: one case / patient group with QA rows in two splits (one finding per split
     pair)."""
-    g = rows.filter(pl.col("__group_id").is_not_null() & pl.col("__split").is_not_null())
+    g = rows.filter(pl.col("__case_id").is_not_null() & pl.col("__split").is_not_null())
     first = g.sort("__k").unique(
-        ["__source", "__group_id", "__split"], keep="first", maintain_order=True
+        ["__source", "__case_id", "__split"], keep="first", maintain_order=True
     )
-    multi = first.filter(pl.col("__split").n_unique().over(["__source", "__group_id"]) > 1)
+    multi = first.filter(pl.col("__split").n_unique().over(["__source", "__case_id"]) > 1)
     out = []
-    for _, grp in multi.group_by(["__source", "__group_id"], maintain_order=True):
+    for _, grp in multi.group_by(["__source", "__case_id"], maintain_order=True):
         recs = sorted(grp.iter_rows(named=True), key=lambda r: priority(r["__split"]))
         for i in range(len(recs)):
             for k in range(i + 1, len(recs)):
@@ -150,7 +150,7 @@ def group_leaks(rows: pl.DataFrame) -> list[Finding]:
                         side(b),
                         "same-group-id",
                         1.0,
-                        {"group": a["__group_id"], "k_a": a["__k"], "k_b": b["__k"]},
+                        {"group": a["__case_id"], "k_a": a["__k"], "k_b": b["__k"]},
                     )
                 )
     return out

@@ -239,7 +239,7 @@ def _catalog_training_rows(con, sets) -> pl.DataFrame | None:
             pl.col("source").alias("__source"),
             pl.col("split").alias("__split"),
             pl.col("image_id").alias("__image_id"),
-            pl.col("group_id").alias("__group_id"),
+            pl.col("case_id").alias("__case_id"),
             pl.col("question").alias("__question"),
             pl.col("answer").alias("__answer"),
         )
@@ -294,7 +294,7 @@ def _caption_texts(
 
 
 def _catalog_group_leaks(con) -> list[Finding]:
-    """group_leak over catalog images: one group_id with images in two splits of one source."""
+    """group_leak over catalog images: one case_id with images in two splits of one source."""
     df = (
         catalog_reader.grouped_images(con)
         .select(
@@ -302,7 +302,7 @@ def _catalog_group_leaks(con) -> list[Finding]:
             pl.col("split").alias("__split"),
             pl.col("image_id").alias("__image_id"),
             pl.col("image_id").alias("__row_id"),
-            pl.col("group_id").alias("__group_id"),
+            pl.col("case_id").alias("__case_id"),
             pl.lit(None, pl.String).alias("__question"),
             pl.lit(None, pl.String).alias("__answer"),
         )

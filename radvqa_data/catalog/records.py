@@ -19,13 +19,13 @@ class SourceImage:
     image_id: str  # the source's own name (MPX1009_synpic46283, synpic46720.jpg, ROCO_00001)
     path: Path | None  # file to probe; None when the source ships no file for it
     split: str | None = None
-    group_id: str | None = None
+    case_id: str | None = None
     modality: str | None = None
     modality_raw: str | None = None
     plane: str | None = None
     plane_raw: str | None = None
-    region: str | None = None
-    region_raw: str | None = None
+    organ: str | None = None
+    organ_raw: str | None = None
     laterality: str | None = None
     licence: str | None = None
     age: str | None = None

@@ -7,9 +7,9 @@ names (`column_names`) are generated from `TABLES`; no other module spells a ``C
 ``ensure_tables(con, "name")``.
 
 A source's field is renamed where the source arrives (`catalog/sources/KIND.py`); the
-reader (`radvqa_data/reader/`) returns catalog columns under these names, except `read_qa`,
-which gives train and diag the QA row's names (`core.schema.READ_COLUMNS`: `region` is
-`organ` there).
+reader (`radvqa_data/reader/`) returns catalog columns under these names; a field has one
+name from the catalog through the QA row to the predictions row (tests/test_boundaries.py
+checks that the reader renames no column).
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ IMAGES = Table(
         _c("source", V, nn=True),
         _c("image_id", V, "the source's own name: MPX1009_synpic46283, ROCO_00001", nn=True),
         _c("split", V, "train | validation | test | NULL when the source has none"),
-        _c("group_id", V, "case / patient / article id: images of one group share a split"),
+        _c("case_id", V, "case / patient / article id: images of one group share a split"),
         _c("path", V, "absolute path of the image file (NULL when the source has no file)"),
         _c("status", V, "ok | missing | corrupt", nn=True),
         _c("error", V, "why missing/corrupt"),
@@ -98,8 +98,8 @@ IMAGES = Table(
         _c("modality_raw", V),
         _c("plane", V, "axial | coronal | sagittal | frontal | lateral | oblique | other | NULL"),
         _c("plane_raw", V),
-        _c("region", V, "normalized anatomy region: head, neck, chest, abdomen, pelvis, ..."),
-        _c("region_raw", V),
+        _c("organ", V, "normalized body region: head, neck, chest, abdomen, pelvis, ..."),
+        _c("organ_raw", V),
         _c("laterality", V, "left | right | bilateral | NULL (only where stated)"),
         _c("licence", V),
         _c("age", V),
@@ -149,7 +149,7 @@ BENCHMARK_QA = Table(
         _c("question_type_raw", V),
         _c("phrase_type", V, "VQA-RAD freeform / para / test_freeform / test_para"),
         _c("linked_id", V, "VQA-RAD qid_linked_id: a question and its paraphrase share it"),
-        _c("organ", V, "images.region's vocabulary (VQA-RAD ABD -> abdomen); raw: extra.organ_raw"),
+        _c("organ", V, "images.organ's vocabulary (VQA-RAD ABD -> abdomen); raw: extra.organ_raw"),
         _c("modality", V),
         _c("extra", J),
     ),
@@ -224,7 +224,7 @@ LABEL_PREDICTIONS = Table(
     (
         _c("source", V, nn=True),
         _c("image_id", V, nn=True),
-        _c("field", V, "modality | plane | region", nn=True),
+        _c("field", V, "modality | plane | organ", nn=True),
         _c("model", V, "the model folder's id (config + training set hash)", nn=True),
         _c(
             "how",
@@ -249,7 +249,7 @@ LABEL_ISSUES = Table(
     (
         _c("source", V, nn=True),
         _c("image_id", V, nn=True),
-        _c("field", V, "modality | plane | region (images.<field>)", nn=True),
+        _c("field", V, "modality | plane | organ (images.<field>)", nn=True),
         _c("given", V, "the catalog's value"),
         _c("suggested", V, "the model's (or the text's) value; NULL: none known"),
         _c(

@@ -46,7 +46,7 @@ CORE_DDL = tables_ddl(*CORE_TABLES)
 
 #: The label model's tables (`radvqa_data.labels`; docs/label-issues.md), created by
 #: `ensure_tables(con, *LABEL_TABLES)`. Read by synth (the facts it rejects or corrects) and by
-#: diag (predicted modality/plane/region where a source gives none).
+#: diag (predicted modality/plane/organ where a source gives none).
 LABEL_TABLES = ("label_predictions", "label_issues")
 LABEL_ISSUE_COLUMNS = column_names("label_issues")
 

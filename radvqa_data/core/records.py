@@ -49,8 +49,8 @@ class ImageRecord:
     modality: str | None = None  # normalized (schema.MODALITIES)
     modality_raw: str | None = None
     plane: str | None = None
-    region: str | None = None
-    region_raw: str | None = None
+    organ: str | None = None
+    organ_raw: str | None = None
     laterality: str | None = None
     texts: dict[str, str] = field(default_factory=dict)  # field -> text (caption, findings, ...)
     entities: list[Entity] = field(default_factory=list)
@@ -61,7 +61,7 @@ class ImageRecord:
     contradicted: tuple[str, ...] = ()  # metadata fields the caption contradicts (catalog.picture)
     # The catalog's `label_issues` (radvqa-data label-issues): field -> suggested value (or None)
     label_issues: dict[str, str | None] = field(default_factory=dict)
-    #: The other images of this record's case (source and group_id), each with its modality,
+    #: The other images of this record's case (source and case_id), each with its modality,
     #: plane and whether its caption is this record's caption word for word (issue 20: a caption
     #: shared by sibling images is written once; a case-level negation once per case).
     siblings: tuple[Sibling, ...] = ()

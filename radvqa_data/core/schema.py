@@ -116,7 +116,7 @@ RECORD_COLUMNS: Final = {
 }
 
 #: Columns the reader adds from the catalog's `images` table (column -> `images` column).
-READ_IMAGE_COLUMNS: Final = {"image_path": "path", "modality": "modality", "organ": "region"}
+READ_IMAGE_COLUMNS: Final = {"image_path": "path", "modality": "modality", "organ": "organ"}
 
 #: Columns the reader passes on from the catalog's `benchmark_qa` rows (null for synthetic and
 #: caption rows): a question and its paraphrase share a `linked_id`, so diag's paraphrase check
@@ -139,7 +139,7 @@ PREDICTION_FIELDS: Final = (
     Column("image_id", pa.string(), ""),
     Column("image_path", pa.string(), "absolute, or relative to the predictions file"),
     Column("question", pa.string(), ""),
-    Column("reference", pa.string(), "the QA row's answer"),
+    Column("answer", pa.string(), "the QA row's answer (the gold answer)"),
     Column("prediction", pa.string(), "the model's answer"),
     Column("answer_type", pa.string(), ""),
     Column("question_type", pa.string(), ""),

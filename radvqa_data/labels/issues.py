@@ -54,7 +54,7 @@ class LabelIssue:
 
     source: str
     image_id: str
-    field: str  # modality | plane | region
+    field: str  # modality | plane | organ
     given: str | None
     suggested: str | None
     score: float | None  # out-of-fold probability of the given label (None: no picture)

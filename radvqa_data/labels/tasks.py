@@ -1,6 +1,6 @@
 """What the label model learns and checks: its three tasks, their classes, and which images.
 
-The classes are the catalog's own normalized values (`images.modality`, `plane`, `region`), so
+The classes are the catalog's own normalized values (`images.modality`, `plane`, `organ`), so
 a suggested label is a value synthesis can use as it is. A task learns a value only when at
 least `min_class_images` training pictures carry it (MedPix 2.0 holds only CT and MRI, and 4
 breast images): rarer values are neither learned nor checked, and say so in the summary.
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import duckdb
 
 #: The three tasks: the catalog column each one learns.
-TASKS: tuple[str, ...] = ("modality", "plane", "region")
+TASKS: tuple[str, ...] = ("modality", "plane", "organ")
 #: Task names a label model folder written by an earlier version uses (old -> new): its
 #: config.json and weights are renamed where they are read (`model.load_config`, `load_model`).
 RENAMED_TASKS: dict[str, str] = {"region": "organ"}
@@ -63,7 +63,7 @@ def pictures(con: duckdb.DuckDBPyConnection, sources: list[str] | None = None) -
     out = []
     for src, iid, path, sha, group, mod, plane, region, kind, src_kind, split in rows:
         train = src_kind not in BENCHMARK_KINDS and kind in CHECKABLE_KINDS
-        labels = {"modality": mod, "plane": plane, "region": region}
+        labels = {"modality": mod, "plane": plane, "organ": region}
         out.append(Picture(src, iid, path, sha, f"{src}/{group}", labels, train, split))
     return out
 

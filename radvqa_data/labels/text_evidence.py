@@ -91,7 +91,7 @@ class TextEvidence:
 
     source: str
     image_id: str
-    field: str  # modality | plane | region
+    field: str  # modality | plane | organ
     given: str | None  # the catalog's normalized value
     suggested: str | None  # what the text says
     evidence: str  # the quoted span and where it came from
@@ -189,7 +189,7 @@ def text_label_evidence(con, images: list[tuple[str, str]] | None = None) -> lis
             hits += [
                 ("modality", modality, _modality(modality, caption, "caption") if scan else None),
                 ("plane", plane, _plane(modality, plane, caption) if scan else None),
-                ("region", region, _region(region, caption)),
+                ("organ", region, _region(region, caption)),
             ]
         elif findings and case_size == 1 and scan:  # the case text is about this image alone
             hits.append(("modality", modality, _modality(modality, findings, "case findings")))

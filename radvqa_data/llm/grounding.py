@@ -72,7 +72,7 @@ def _find_form(phrase: str, record: ImageRecord) -> Grounding | None:
         m = pattern.search(text.lower())
         if m:
             return Grounding(phrase, name, text[m.start() : m.end()], m.start(), m.end())
-    for key in ("modality", "modality_raw", "plane", "region", "region_raw", "laterality"):
+    for key in ("modality", "modality_raw", "plane", "organ", "organ_raw", "laterality"):
         value = getattr(record, key)
         if value and (needle == value.lower() or pattern.search(value.lower())):
             return Grounding(phrase, f"metadata.{key.removesuffix('_raw')}", value)

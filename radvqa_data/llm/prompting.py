@@ -150,7 +150,7 @@ def record_context(record: ImageRecord) -> dict[str, Any]:
         for key, value in (
             ("modality", record.modality_raw or record.modality),
             ("plane", record.plane),
-            ("region", record.region_raw or record.region),
+            ("region", record.organ_raw or record.organ),
             ("laterality", record.laterality),
         )
         if value

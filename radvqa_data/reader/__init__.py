@@ -5,7 +5,7 @@
 
 - ``synthetic`` / ``synthetic:SPLIT``: the QA shards written by `radvqa-data synth`
   (``SHARDS/qa/part-*.parquet``, columns of `radvqa_data.core.schema.QA_SCHEMA`), joined to the
-  catalog's ``images`` table for the image file, modality and region.
+  catalog's ``images`` table for the image file, modality and organ.
 - ``NAME:SPLIT`` (``vqa-rad:test``, ``slake:train``): benchmark rows of the catalog
   (``benchmark_qa`` joined to ``images``); ``id`` is the benchmark's own row id (``qid``), and
   ``linked_id`` / ``phrase_type`` come along (the predictions row keeps them for diag).
@@ -51,7 +51,7 @@ def _benchmark(name: str, split: str, catalog: Path | None) -> pl.DataFrame:
     sql = """
         SELECT q.qid AS id, q.image_id, i.path AS image_path, q.question, q.answer,
                lower(trim(q.answer_type)) AS answer_type, q.question_type,
-               coalesce(q.modality, i.modality) AS modality, coalesce(q.organ, i.region) AS organ,
+               coalesce(q.modality, i.modality) AS modality, coalesce(q.organ, i.organ) AS organ,
                q.source, q.split, q.linked_id, q.phrase_type
         FROM benchmark_qa q LEFT JOIN images i ON i.source = q.source AND i.image_id = q.image_id
         WHERE q.source = ? AND q.split = ? ORDER BY q.qid
@@ -81,7 +81,7 @@ def _captions(source: str | None, split: str | None, catalog: Path | None) -> pl
     sql = f"""
         SELECT i.source || ':' || i.image_id AS id, i.image_id, i.path AS image_path,
                '{CAPTION_QUESTION}' AS question, t.text AS answer, 'open' AS answer_type,
-               'OTHER' AS question_type, i.modality, i.region AS organ, i.source,
+               'OTHER' AS question_type, i.modality, i.organ, i.source,
                coalesce(i.split, 'train') AS split
         FROM texts t JOIN images i ON i.source = t.source AND i.image_id = t.image_id
         WHERE t.field = 'caption'

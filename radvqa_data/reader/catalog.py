@@ -18,8 +18,7 @@ if TYPE_CHECKING:
 
 #: The `images` columns the audit works on (its image checks and candidate generation).
 AUDIT_IMAGE_COLUMNS = (
-    "source, image_id, split, group_id, path, status, sha256, phash, modality, width, height, "
-    "format"
+    "source, image_id, split, case_id, path, status, sha256, phash, modality, width, height, format"
 )
 
 
@@ -85,16 +84,16 @@ def benchmark_questions(
 
 
 def image_groups(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """(source, image_id, group_id) of every image."""
-    return frame(con, "SELECT source, image_id, group_id FROM images")
+    """(source, image_id, case_id) of every image."""
+    return frame(con, "SELECT source, image_id, case_id FROM images")
 
 
 def grouped_images(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """(source, image_id, split, group_id) of the images that have both a group and a split."""
+    """(source, image_id, split, case_id) of the images that have both a group and a split."""
     return frame(
         con,
-        "SELECT source, image_id, split, group_id FROM images "
-        "WHERE group_id IS NOT NULL AND split IS NOT NULL",
+        "SELECT source, image_id, split, case_id FROM images "
+        "WHERE case_id IS NOT NULL AND split IS NOT NULL",
     )
 
 
@@ -158,7 +157,7 @@ def review_images(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     return frame(
         con,
         "SELECT source, image_id, path AS filepath, status, split AS image_split, "
-        "group_id AS case_id, modality, plane, region FROM images",
+        "case_id, modality, plane, organ FROM images",
     )
 
 
@@ -183,13 +182,13 @@ def metadata_with_texts(
     con: duckdb.DuckDBPyConnection, exclude_kinds: tuple[str, ...]
 ) -> list[tuple]:
     """Per image of a source whose kind is not in `exclude_kinds`: (source, image_id, modality,
-    plane, region, image_kind, caption, findings, images in the case, images of the case with
+    plane, organ, image_kind, caption, findings, images in the case, images of the case with
     the same caption). The text evidence against per-image metadata reads this."""
     kinds = ",".join(f"'{k}'" for k in sorted(exclude_kinds))
     sql = (
-        "SELECT i.source, i.image_id, i.modality, i.plane, i.region, i.extra->>'image_kind', "
-        "c.text, f.text, count(*) OVER (PARTITION BY i.source, i.group_id), "
-        "count(*) OVER (PARTITION BY i.source, coalesce(i.group_id, i.image_id), "
+        "SELECT i.source, i.image_id, i.modality, i.plane, i.organ, i.extra->>'image_kind', "
+        "c.text, f.text, count(*) OVER (PARTITION BY i.source, i.case_id), "
+        "count(*) OVER (PARTITION BY i.source, coalesce(i.case_id, i.image_id), "
         "lower(trim(c.text))) "
         "FROM images i JOIN sources s ON s.name = i.source "
         "LEFT JOIN texts c ON c.source = i.source AND c.image_id = i.image_id "
@@ -219,7 +218,7 @@ def labelled_pictures(
     con: duckdb.DuckDBPyConnection, sources: list[str] | None = None
 ) -> list[tuple]:
     """Every readable picture (status ok, with a file), sorted by key, with what the label model
-    learns from: (source, image_id, path, sha256, case or image id, modality, plane, region,
+    learns from: (source, image_id, path, sha256, case or image id, modality, plane, organ,
     image kind, source kind, split)."""
     where = "i.status = 'ok' AND i.path IS NOT NULL"
     params: list = []
@@ -227,8 +226,8 @@ def labelled_pictures(
         where += f" AND i.source IN ({','.join('?' * len(sources))})"
         params += sources
     return con.execute(
-        "SELECT i.source, i.image_id, i.path, i.sha256, coalesce(i.group_id, i.image_id), "
-        "i.modality, i.plane, i.region, i.extra->>'image_kind', s.kind, i.split "
+        "SELECT i.source, i.image_id, i.path, i.sha256, coalesce(i.case_id, i.image_id), "
+        "i.modality, i.plane, i.organ, i.extra->>'image_kind', s.kind, i.split "
         f"FROM images i LEFT JOIN sources s ON s.name = i.source WHERE {where} "
         "ORDER BY i.source, i.image_id",
         params,

@@ -90,10 +90,10 @@ def case_splits(
 ) -> tuple[dict[tuple[str, str], str], int]:
     """(source, case) -> the split all its images get, and how many cases spanned several splits."""
     rows = con.execute(
-        f"SELECT source, group_id, list(DISTINCT split) FROM images "
+        f"SELECT source, case_id, list(DISTINCT split) FROM images "
         f"WHERE source IN ({','.join('?' * len(sources))}) "
-        "AND group_id IS NOT NULL AND split IS NOT NULL "
-        "GROUP BY source, group_id",
+        "AND case_id IS NOT NULL AND split IS NOT NULL "
+        "GROUP BY source, case_id",
         sources,
     ).fetchall()
     resolved: dict[tuple[str, str], str] = {}
@@ -131,8 +131,8 @@ def load_shard(
         fields_params = list(text_fields)
     status = "" if allow_missing else " AND status = 'ok'"
     images = con.execute(
-        "SELECT source, image_id, group_id, split, status, path, modality, modality_raw, plane, "
-        "region, region_raw, laterality, extra->>'image_kind', extra->>'region_status', "
+        "SELECT source, image_id, case_id, split, status, path, modality, modality_raw, plane, "
+        "organ, organ_raw, laterality, extra->>'image_kind', extra->>'region_status', "
         f"extra->>'caption_contradicts' FROM images WHERE {rng}{status} ORDER BY image_id",
         params,
     ).fetchall()
@@ -190,13 +190,13 @@ def _add_siblings(
     rows = con.execute(
         "SELECT a.image_id, b.image_id, b.modality, b.plane, "
         "coalesce(ta.text = tb.text, false) FROM images a "
-        "JOIN images b ON b.source = a.source AND b.group_id = a.group_id "
+        "JOIN images b ON b.source = a.source AND b.case_id = a.case_id "
         "AND b.image_id <> a.image_id "
         "LEFT JOIN texts ta ON ta.source = a.source AND ta.image_id = a.image_id "
         "AND ta.field = 'caption' "
         "LEFT JOIN texts tb ON tb.source = b.source AND tb.image_id = b.image_id "
         "AND tb.field = 'caption' "
-        "WHERE a.source = ? AND a.image_id BETWEEN ? AND ? AND a.group_id IS NOT NULL"
+        "WHERE a.source = ? AND a.image_id BETWEEN ? AND ? AND a.case_id IS NOT NULL"
         + status.replace("status", "b.status")
         + " ORDER BY a.image_id, b.image_id",
         [plan.source, plan.first, plan.last],
@@ -215,8 +215,8 @@ def catalog_fingerprint(con: duckdb.DuckDBPyConnection, sources: list[str]) -> s
     ph = ",".join("?" * len(sources))
     parts = [
         con.execute(
-            "SELECT count(*), coalesce(sum(hash(source, image_id, split, group_id, status, "
-            "modality, modality_raw, plane, region, extra->>'image_kind', "
+            "SELECT count(*), coalesce(sum(hash(source, image_id, split, case_id, status, "
+            "modality, modality_raw, plane, organ, extra->>'image_kind', "
             "extra->>'region_status', extra->>'caption_contradicts')), 0) "
             f"FROM images WHERE source IN ({ph})",
             sources,

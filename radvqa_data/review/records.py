@@ -35,9 +35,9 @@ LABEL_COLUMNS = (
     "span_end",
 )
 #: Image columns put on each sample.
-IMAGE_FIELDS = ("split", "case_id", "modality", "plane", "region", "status")
+IMAGE_FIELDS = ("split", "case_id", "modality", "plane", "organ", "status")
 #: Metadata fields whose label issues (issue 21's `label_issues` table) become sample flags.
-FLAGGED_FIELDS = ("modality", "plane", "region")
+FLAGGED_FIELDS = ("modality", "plane", "organ")
 
 
 @dataclass

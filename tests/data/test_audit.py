@@ -272,7 +272,7 @@ def test_shards_against_the_shipped_sample(tmp_path: Path, sample_catalog: Path)
 
     con = duckdb.connect(str(sample_catalog), read_only=True)
     imgs = con.execute(
-        "SELECT image_id, split, group_id FROM images WHERE source = 'medpix2' AND status = 'ok'"
+        "SELECT image_id, split, case_id FROM images WHERE source = 'medpix2' AND status = 'ok'"
     ).fetchall()
     con.close()
     rows = [

@@ -24,7 +24,7 @@ def test_roco_real(tmp_path: Path, shared_data: Path) -> None:
     assert st["splits"] == {"test": 8179, "validation": 8180, "train": 17752}
     assert st["modality"]["CT"] > 5000 and st["concepts"] > 100_000
     row = _rows(
-        cat, "SELECT group_id, licence, modality, plane FROM images WHERE image_id = 'ROCO_00006'"
+        cat, "SELECT case_id, licence, modality, plane FROM images WHERE image_id = 'ROCO_00006'"
     )[0]
     assert row == ("PMC4840839", "CC BY-NC-ND", "CT", "coronal")
     cuis = {r[0] for r in _rows(cat, "SELECT cui FROM concepts WHERE image_id = 'ROCO_00006'")}
@@ -78,7 +78,7 @@ def test_slake_real_english_rows(tmp_path: Path, shared_data: Path) -> None:
     assert st["qa_splits"] == {"train": 4918, "validation": 1053, "test": 1061}
     assert s.issues == {"bad_record": 1}
     assert _rows(
-        cat, "SELECT group_id, modality, region FROM images WHERE image_id = 'xmlab1/source.jpg'"
+        cat, "SELECT case_id, modality, organ FROM images WHERE image_id = 'xmlab1/source.jpg'"
     )[0] == ("xmlab1", "MRI", "abdomen")
     qtypes = {r[0] for r in _rows(cat, "SELECT DISTINCT question_type FROM benchmark_qa")}
     from radvqa_data.core.schema import QUESTION_TYPES
@@ -148,7 +148,7 @@ def test_dicom_pydicom_testfiles_and_unreadable(tmp_path: Path) -> None:
     assert s.issues == {"unreadable_dicom": 2}
     ct = _rows(
         cat,
-        "SELECT modality, group_id, path, width, height, format, extra->>'series_uid' FROM images "
+        "SELECT modality, case_id, path, width, height, format, extra->>'series_uid' FROM images "
         "WHERE image_id = 'CT_small.dcm'",
     )[0]
     assert ct[0] == "CT" and ct[1] and ct[3:6] == (128, 128, "PNG") and ct[6]

@@ -125,7 +125,7 @@ def test_real_medpix_regions_and_kinds(real_catalog: Path, shared_data: Path) ->
     planes = Counter(r["Description"].get("Plane") for r in raw)
     rows = query_catalog(
         real_catalog,
-        "SELECT region, region_raw, extra->>'image_kind', extra->>'region_status', "
+        "SELECT organ, organ_raw, extra->>'image_kind', extra->>'region_status', "
         "extra->>'caption_contradicts' FROM images WHERE source = 'medpix2'",
     )
     kinds = Counter(r[2] for r in rows)

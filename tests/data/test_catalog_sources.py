@@ -23,7 +23,7 @@ def test_sample_catalog_medpix_and_vqarad(sample_catalog: Path) -> None:
     # ids are the sources' own names; images of one case share the case id as group
     row = _rows(
         sample_catalog,
-        "SELECT group_id, modality_raw, plane, region, sha256, phash, width, format FROM images "
+        "SELECT case_id, modality_raw, plane, organ, sha256, phash, width, format FROM images "
         "WHERE image_id = 'MPX1007_synpic46720'",
     )[0]
     assert (

@@ -34,7 +34,7 @@ def rec(**kw) -> ImageRecord:
         modality="CT",
         modality_raw="CT - noncontrast",
         plane="coronal",
-        region="pelvis",
+        organ="pelvis",
         texts={"caption": CAPTION},
     )
     base.update(kw)

@@ -87,22 +87,22 @@ def test_combine_pixels_text_and_both():
         ("s", "b", "modality"): _v("CT", "MRI", 0.05, True),  # pixels + text
         ("s", "c", "plane"): _v("axial", "axial", 0.97, False),  # text, picture disagrees
         ("s", "d", "plane"): _v("axial", "sagittal", 0.3, False),  # text, pixels lean
-        ("s", "e", "region"): _v("head", "head", 0.99, False),  # nothing
+        ("s", "e", "organ"): _v("head", "head", 0.99, False),  # nothing
     }
     text = [
         TextEvidence("s", "b", "modality", "CT", "MRI", 'caption: "T2"'),
         TextEvidence("s", "c", "plane", "axial", "sagittal", 'caption: "sagittal"'),
         TextEvidence("s", "d", "plane", "axial", "coronal", 'caption: "coronal"'),
-        TextEvidence("s", "f", "region", "chest", "head", 'caption: "brain"'),  # no picture
+        TextEvidence("s", "f", "organ", "chest", "head", 'caption: "brain"'),  # no picture
     ]
     got = {(i.image_id, i.field): i for i in combine(verdicts, text)}
-    assert set(got) == {("a", "modality"), ("b", "modality"), ("d", "plane"), ("f", "region")}
+    assert set(got) == {("a", "modality"), ("b", "modality"), ("d", "plane"), ("f", "organ")}
     assert got[("a", "modality")].method == "pixels"
     assert (
         got[("b", "modality")].method == "pixels+text" and "T2" in got[("b", "modality")].evidence
     )
     assert got[("d", "plane")].suggested == "coronal"  # the text's value
-    assert got[("f", "region")].method == "text" and got[("f", "region")].score is None
+    assert got[("f", "organ")].method == "text" and got[("f", "organ")].score is None
     order = [i.image_id for i in combine(verdicts, text)]
     assert order == ["a", "b", "d", "f"]  # worst (lowest probability of the given) first
 
@@ -173,7 +173,7 @@ def test_real_crossfit_learns_and_finds_planted_modality_flips(labelled):
     score = score_flips(flips, got, field="modality")
     assert score.found >= 0.3 * score.planted, score
     # region is flagged only with the text's support (issues.PIXEL_ONLY_FIELDS)
-    assert not [k for k in got if k[2] == "region"]
+    assert not [k for k in got if k[2] == "organ"]
     how = dict(query_catalog(cat, "SELECT how, count(*) FROM label_predictions GROUP BY how"))
     assert how.get("oof", 0) >= 3 * 230  # every checkable picture got an out-of-fold row
     page = (Path(summary.report)).read_text()

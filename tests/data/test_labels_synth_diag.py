@@ -18,8 +18,8 @@ from radvqa_data.synth.rules.metadata_questions import metadata_candidates
 def _rec(**kw) -> ImageRecord:
     base = dict(
         source="medpix2", image_id="MPX1_synpic1", case_id="MPX1", split="train", status="ok",
-        modality="CT", modality_raw="CT - noncontrast", plane="axial", region="abdomen",
-        region_raw="Abdomen", kind="scan",
+        modality="CT", modality_raw="CT - noncontrast", plane="axial", organ="abdomen",
+        organ_raw="Abdomen", kind="scan",
     )  # fmt: skip
     base.update(kw)
     return ImageRecord(**base)

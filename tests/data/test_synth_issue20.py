@@ -25,7 +25,7 @@ def rec(nlp, caption: str, image_id: str = "MPX1_synpic1", **kw) -> ImageRecord:
 
     base = dict(
         source="medpix2", image_id=image_id, case_id="MPX1", split="train", status="ok",
-        modality="MRI", modality_raw="MR - T2 weighted", plane="axial", region="head",
+        modality="MRI", modality_raw="MR - T2 weighted", plane="axial", organ="head",
         texts={"caption": caption}, entities=doc_entities(nlp(caption), "caption"),
     )  # fmt: skip
     base.update(kw)
@@ -78,12 +78,12 @@ def test_scoped_negation_carries_its_qualifier(nlp):
     """ "No peripheral enhancing fluid collections are seen" became "Is there a fluid
     collection? no" (13 rows of one case): the question now asks what was denied."""
     kept, _ = caption_rows(
-        rec(nlp, "No peripheral enhancing fluid collections are seen.", region="abdomen")
+        rec(nlp, "No peripheral enhancing fluid collections are seen.", organ="abdomen")
     )
     no = [c for c in kept if c.question_type == "PRES" and c.answer == "no"]
     assert no and all("peripheral enhancing fluid collection" in c.question for c in no)
     assert no[0].source_text.startswith("No peripheral enhancing fluid collection")
-    kept, _ = caption_rows(rec(nlp, "There is no pulmonary embolism.", region="chest"))
+    kept, _ = caption_rows(rec(nlp, "There is no pulmonary embolism.", organ="chest"))
     no = [c for c in kept if c.question_type == "PRES" and c.answer == "no"]
     assert no and all("pulmonary embolism" in c.question for c in no)
 
@@ -94,7 +94,7 @@ def test_negation_scoped_to_a_structure_gives_no_question(nlp):
         rec(
             nlp,
             "Large right renal mass. The left kidney is normal with no hydronephrosis.",
-            region="abdomen",
+            organ="abdomen",
         )
     )
     assert not [c for c in kept if "hydronephrosis" in c.question]
@@ -189,7 +189,7 @@ def test_templates_mean_one_thing():
     for k in range(200):
         r = ImageRecord(
             "medpix2", f"MPX9_synpic{k}", "MPX9", "train", "ok", modality="MRI",
-            modality_raw="MR - FLAIR", plane="axial", region="head",
+            modality_raw="MR - FLAIR", plane="axial", organ="head",
         )  # fmt: skip
         for c in metadata_candidates(r, QuestionRandom(f"{k}")):
             if c.template_id.startswith("modality.sequence_yesno") and c.answer == "no":
@@ -215,7 +215,7 @@ def test_templates_mean_one_thing():
     ],
 )
 def test_narrower_denials_ask_nothing(nlp, caption):
-    kept, _ = caption_rows(rec(nlp, caption, region="chest", modality="CT"))
+    kept, _ = caption_rows(rec(nlp, caption, organ="chest", modality="CT"))
     assert not [c for c in kept if c.question_type == "PRES" and c.answer == "no"]
 
 
@@ -224,7 +224,7 @@ def test_complete_resolution_and_a_place_on_the_study_still_deny(nlp):
         ("MRI demonstrating complete resolution of inferior vena cava thrombosis.", "MRI"),
         ("No adrenal mass was observed on computed tomography of the abdomen.", "CT"),
     ):
-        kept, _ = caption_rows(rec(nlp, caption, region="abdomen", modality=modality))
+        kept, _ = caption_rows(rec(nlp, caption, organ="abdomen", modality=modality))
         assert [c for c in kept if c.question_type == "PRES" and c.answer == "no"], caption
 
 
@@ -292,13 +292,13 @@ def test_a_denial_asks_what_it_names(nlp):
     """v6: "no gallstones" asks about a gallstone (not any stone); an adjectival structure keeps
     its noun ("in the right thoracic wall", not "in the right thoracic")."""
     kept, _ = caption_rows(
-        rec(nlp, "Abdominal CT on admission. There were no gallstones.", region="abdomen",
+        rec(nlp, "Abdominal CT on admission. There were no gallstones.", organ="abdomen",
             modality="CT")
     )  # fmt: skip
     nos = [c.question for c in kept if c.question_type == "PRES" and c.answer == "no"]
     assert len(nos) == 1 and "gallstone" in nos[0], nos
     kept, _ = caption_rows(
-        rec(nlp, "MRI imaging detected no lesion in the right thoracic wall.", region="chest")
+        rec(nlp, "MRI imaging detected no lesion in the right thoracic wall.", organ="chest")
     )
     nos = [c.question for c in kept if c.question_type == "PRES" and c.answer == "no"]
     assert nos and all(q.endswith("in the right thoracic wall?") for q in nos), nos

@@ -28,7 +28,7 @@ def rec(nlp, caption: str, **kw) -> ImageRecord:
 
     base = dict(
         source="medpix2", image_id="MPX1_synpic1", case_id="MPX1", split="train", status="ok",
-        modality="CT", modality_raw="CT - noncontrast", plane="axial", region="abdomen",
+        modality="CT", modality_raw="CT - noncontrast", plane="axial", organ="abdomen",
         texts={"caption": caption}, entities=doc_entities(nlp(caption), "caption"),
     )  # fmt: skip
     base.update(kw)
@@ -71,7 +71,7 @@ def normal_rows(r: ImageRecord, on: bool = True) -> list[Candidate]:
     ],
 )
 def test_a_structure_stated_normal_answers_for_itself_only(nlp, caption, region, asked, span):
-    rows = normal_rows(rec(nlp, caption, region=region))
+    rows = normal_rows(rec(nlp, caption, organ=region))
     if asked is None:
         assert rows == []
         return
@@ -104,12 +104,12 @@ def test_partial_hedged_or_contradicted_statements_ask_nothing(nlp, caption):
 
 def test_clear_lungs_only_on_ct_or_radiographs(nlp):
     caption = "The lungs are clear with no clear infiltrates or any evidence of pneumothorax."
-    rows = normal_rows(rec(nlp, caption, modality="X-ray", plane="frontal", region="chest"))
+    rows = normal_rows(rec(nlp, caption, modality="X-ray", plane="frontal", organ="chest"))
     assert len(rows) == 1
     assert "in the lungs" in rows[0].question
     assert any(f in rows[0].question for f in ("consolidation", "opacity"))
     caption = "This demonstrates the ultrasound appearance of normal lung."
-    assert normal_rows(rec(nlp, caption, modality="ultrasound", region="chest")) == []
+    assert normal_rows(rec(nlp, caption, modality="ultrasound", organ="chest")) == []
     # "clear" of anything but the lungs states nothing
     assert normal_rows(rec(nlp, "The liver is clear.")) == []
 
@@ -124,7 +124,7 @@ def test_case_findings_statement_only_about_this_study(nlp):
         "signal is seen within the posterior cruciate ligament, consistent with a complete tear. "
         " The anterior cruciate ligament is also normal."
     )
-    r = rec(nlp, "Joint effusion present.", modality="MRI", plane="sagittal", region="extremity")
+    r = rec(nlp, "Joint effusion present.", modality="MRI", plane="sagittal", organ="extremity")
     r.texts["findings"] = findings
     r.entities += doc_entities(nlp(findings), "findings")
     rows = normal_rows(r)

@@ -51,7 +51,7 @@ def record(nlp, image_id: str, **kw) -> ImageRecord:
         modality="MRI",
         modality_raw="MR - T2 weighted",
         plane="axial",
-        region="abdomen",
+        organ="abdomen",
         texts={"caption": text},
         entities=doc_entities(nlp(text), "caption"),
     )
@@ -103,21 +103,21 @@ def test_non_scan_images_get_no_modality_or_plane_questions(nlp):
 
 def test_contradicted_fields_and_unresolved_regions_are_counted_not_asked(nlp):
     rec = record(
-        nlp, "STYLE1", contradicted=("modality", "plane"), region=None, region_status="conflict"
+        nlp, "STYLE1", contradicted=("modality", "plane"), organ=None, region_status="conflict"
     )
     cands = list(metadata_candidates(rec, QuestionRandom("0")))
     assert sorted((c.question_type, c.reject_reason) for c in cands) == [
         ("MODALITY", "caption_contradicts_modality"), ("ORGAN", "region_conflict"),
         ("PLANE", "caption_contradicts_plane"),
     ]  # fmt: skip
-    rec = record(nlp, "STYLE1", contradicted=("plane",), region=None, region_status="undecided")
+    rec = record(nlp, "STYLE1", contradicted=("plane",), organ=None, region_status="undecided")
     kept_c, rejected = FilterChain(default_filters()).split(
         metadata_candidates(rec, QuestionRandom("0"))
     )
     assert {c.question_type for c in kept_c} == {"MODALITY"}
     assert sorted(r for _, r in rejected) == ["caption_contradicts_plane", "region_undecided"]
     # a source that states no region (ROCO) yields no ORGAN rows and no rejects
-    rec = record(nlp, "STYLE1", region=None)
+    rec = record(nlp, "STYLE1", organ=None)
     assert not [
         c for c in metadata_candidates(rec, QuestionRandom("0")) if c.question_type == "ORGAN"
     ]
@@ -138,7 +138,7 @@ def test_region_no_answers_name_a_region_the_picture_cannot_show(nlp):
     for region, near in neighbours.items():
         assert not set(REGION_ALTERNATIVES[region]) & near, region
     for seed in range(20):
-        rec = record(nlp, "STYLE1", region="abdomen")
+        rec = record(nlp, "STYLE1", organ="abdomen")
         for c in metadata_candidates(rec, QuestionRandom(str(seed))):
             if c.template_id.startswith("organ.yesno") and c.answer == "no":
                 assert "pelvis" not in c.question and "chest" not in c.question
@@ -154,7 +154,7 @@ def test_contrast_and_sequence_parsing():
 
 
 def test_pres_no_cites_the_negation(nlp):
-    rec = record(nlp, "MPX1009_synpic46283", region="pelvis")
+    rec = record(nlp, "MPX1009_synpic46283", organ="pelvis")
     cands = kept(caption_candidates(rec, QuestionRandom("0")))
     pres = {c.answer: c for c in by_template(cands, "pres.yesno")}
     assert pres["yes"].source_text.lower() == "calcifications"
@@ -178,7 +178,7 @@ def test_pres_no_cites_the_negation(nlp):
 def test_no_pres_no_without_a_negation(nlp, caption):
     """A caption is not a complete report: what it does not mention is not absent."""
     CAPTIONS["ANY"] = caption
-    rec = record(nlp, "ANY", region="head")
+    rec = record(nlp, "ANY", organ="head")
     del CAPTIONS["ANY"]
     nos = [
         c
@@ -211,7 +211,7 @@ def test_case_level_negation_from_the_findings_text(nlp):
         nlp,
         "Chest radiograph of the patient.",
         findings,
-        region="chest",
+        organ="chest",
         plane="frontal",
         modality="X-ray",
     )
@@ -238,7 +238,7 @@ def test_case_level_negation_about_another_study_is_a_counted_reject(nlp, findin
         nlp,
         "T1 weighted axial image of the left ankle reveals thickening of the Achilles tendon.",
         findings,
-        region="extremity",
+        organ="extremity",
         plane="axial",
         modality="MRI",
         laterality="left",
@@ -273,7 +273,7 @@ def test_treated_findings_moved_parts_and_several_studies(nlp, caption, template
     CAPTIONS["T"] = caption
     cands = kept(
         caption_candidates(
-            record(nlp, "T", region="head" if "herniation" in caption else "chest"),
+            record(nlp, "T", organ="head" if "herniation" in caption else "chest"),
             QuestionRandom("0"),
         )
     )
@@ -360,7 +360,7 @@ def _caption_rows(nlp, caption: str, **kw):
     ],
 )
 def test_gone_history_landmarks_and_truncated_main_findings(nlp, caption, region, template, absent):
-    cands = kept(_caption_rows(nlp, caption, region=region))
+    cands = kept(_caption_rows(nlp, caption, organ=region))
     assert not [
         c for c in by_template(cands, template) if absent in c.question or c.answer == absent
     ]
@@ -382,23 +382,23 @@ def test_gone_history_landmarks_and_truncated_main_findings(nlp, caption, region
     ],
 )
 def test_places_of_coordinated_structures(nlp, caption, region, answers):
-    cands = kept(_caption_rows(nlp, caption, region=region))
+    cands = kept(_caption_rows(nlp, caption, organ=region))
     assert {c.answer for c in by_template(cands, "pos.organ_open")} == answers
 
 
 def test_a_complication_after_a_procedure_is_still_there(nlp):
-    cands = kept(_caption_rows(nlp, "Large hematoma following surgery.", region="abdomen"))
+    cands = kept(_caption_rows(nlp, "Large hematoma following surgery.", organ="abdomen"))
     assert [c.answer for c in by_template(cands, "abn.open")] == ["hematoma"]
 
 
 def test_lateral_mass_is_anatomy_and_evaluative_words_keep_the_main_finding(nlp):
-    cands = kept(_caption_rows(nlp, "Fracture of the right lateral mass of C1.", region="spine"))
+    cands = kept(_caption_rows(nlp, "Fracture of the right lateral mass of C1.", organ="spine"))
     assert not [c for c in cands if "mass" in c.question]
     cands = kept(
-        _caption_rows(nlp, "CT shows an irregular opacity in the right lung.", region="chest")
+        _caption_rows(nlp, "CT shows an irregular opacity in the right lung.", organ="chest")
     )
     assert [c.answer for c in by_template(cands, "abn.open")] == ["opacity"]
-    cands = kept(_caption_rows(nlp, "CT consistent with hemorrhagic stroke.", region="head"))
+    cands = kept(_caption_rows(nlp, "CT consistent with hemorrhagic stroke.", organ="head"))
     assert [c.answer for c in by_template(cands, "abn.open")] == ["hemorrhagic stroke"]
 
 
@@ -413,7 +413,7 @@ def test_lateral_mass_is_anatomy_and_evaluative_words_keep_the_main_finding(nlp)
 )
 def test_a_change_of_a_structure_is_not_asked_without_it(nlp, caption, region):
     """v4: "Is there enlargement?", "Which side is the enlargement on?" name no structure."""
-    cands = _caption_rows(nlp, caption, region=region)
+    cands = _caption_rows(nlp, caption, organ=region)
     assert not kept(cands)
     assert "change_without_structure" in {c.reject_reason for c in cands}
 
@@ -438,7 +438,7 @@ def test_a_change_of_a_structure_is_not_asked_without_it(nlp, caption, region):
     ],
 )
 def test_no_main_finding_unless_the_caption_names_one(nlp, caption, region):
-    cands = kept(_caption_rows(nlp, caption, region=region))
+    cands = kept(_caption_rows(nlp, caption, organ=region))
     assert not by_template(cands, "abn.open")
     assert by_template(cands, "pres.yesno")  # the findings are still there
 
@@ -446,7 +446,7 @@ def test_no_main_finding_unless_the_caption_names_one(nlp, caption, region):
 def test_one_finding_named_twice_is_still_the_main_finding(nlp):
     cands = kept(
         _caption_rows(
-            nlp, "Large mass in the left kidney. The mass is heterogeneous.", region="abdomen"
+            nlp, "Large mass in the left kidney. The mass is heterogeneous.", organ="abdomen"
         )
     )
     assert [c.answer for c in by_template(cands, "abn.open")] == ["mass"]
@@ -464,7 +464,7 @@ def test_one_finding_named_twice_is_still_the_main_finding(nlp):
     ],
 )
 def test_device_names_and_treated_cases_are_not_findings(nlp, caption, region, reason):
-    cands = _caption_rows(nlp, caption, region=region)
+    cands = _caption_rows(nlp, caption, organ=region)
     assert not kept(cands) and reason in {c.reject_reason for c in cands}
 
 
@@ -474,12 +474,12 @@ def test_a_negated_adjective_denies_only_its_noun(nlp):
         _caption_rows(
             nlp,
             "CT demonstrating a hepatic cyst and a non-obstructed decompressed small bowel.",
-            region="abdomen",
+            organ="abdomen",
         )
     )
     assert not [c for c in cands if c.answer == "no"]
     cands = kept(
-        _caption_rows(nlp, "CT demonstrating a hepatic cyst. No obstruction.", region="abdomen")
+        _caption_rows(nlp, "CT demonstrating a hepatic cyst. No obstruction.", organ="abdomen")
     )
     assert [c.answer for c in cands if c.question_type == "PRES"].count("no") == 1
 
@@ -494,7 +494,7 @@ def test_a_negated_adjective_denies_only_its_noun(nlp):
     ],
 )
 def test_qualified_negations_are_not_evidence(nlp, caption, denied):
-    cands = kept(_caption_rows(nlp, caption, region="chest"))
+    cands = kept(_caption_rows(nlp, caption, organ="chest"))
     nos = [c for c in by_template(cands, "pres.yesno") if c.answer == "no"]
     assert bool(nos) == denied
 
@@ -525,7 +525,7 @@ def test_hybrid_study_keeps_its_main_finding(nlp):
 def test_modifiers_attach_to_their_own_finding(nlp, caption, absent):
     CAPTIONS["ATTACH"] = caption
     rec = record(
-        nlp, "ATTACH", region="abdomen" if "Splenic" in caption or "retro" in caption else "head"
+        nlp, "ATTACH", organ="abdomen" if "Splenic" in caption or "retro" in caption else "head"
     )
     cands = kept(caption_candidates(rec, QuestionRandom("0")))
     del CAPTIONS["ATTACH"]
@@ -621,7 +621,7 @@ def test_region_constraints_and_alternatives_are_counted_rejects(
     nlp, caption, region, reason, word
 ):
     CAPTIONS["REG"] = caption
-    cands = list(caption_candidates(record(nlp, "REG", region=region), QuestionRandom("0")))
+    cands = list(caption_candidates(record(nlp, "REG", organ=region), QuestionRandom("0")))
     del CAPTIONS["REG"]
     assert reason in {c.reject_reason for c in cands}
     assert word not in " ".join(c.question for c in cands if not c.reject_reason)

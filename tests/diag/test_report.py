@@ -161,7 +161,7 @@ def _quadrant_predictions(tmp_path, n: int):
                 "id": f"q{i}",
                 "image_path": f"q{i}.png",
                 "question": "is the corner bright?",
-                "reference": "yes",
+                "answer": "yes",
                 "prediction": ["yes", "no"][i % 2],
                 "correct": i % 2 == 0,
                 "answer_type": "closed",

@@ -43,7 +43,7 @@ def test_baselines_are_the_scores_of_guessing(sample_report, capsys):
     out, preds = sample_report[0], sample_report[1]
     s = json.loads((out / "summary.json").read_text())
     df = pl.read_parquet(preds).with_columns(
-        pl.col("reference").map_elements(normalize_answer, return_dtype=pl.Utf8).alias("ref")
+        pl.col("answer").map_elements(normalize_answer, return_dtype=pl.Utf8).alias("ref")
     )
     closed = df.filter(pl.col("answer_type") == "closed")
     # always "yes" is right on a closed question exactly when the reference is yes
@@ -122,7 +122,7 @@ def test_organs_are_the_catalogs_regions_in_catalog_eval_and_diag(sample_report,
 
     con = duckdb.connect(str(sample_catalog), read_only=True)
     rows = con.execute(
-        "SELECT q.organ, q.extra->>'organ_raw', i.region FROM benchmark_qa q "
+        "SELECT q.organ, q.extra->>'organ_raw', i.organ FROM benchmark_qa q "
         "JOIN images i USING (source, image_id) WHERE q.source = 'vqa-rad'"
     ).fetchall()
     con.close()

@@ -15,7 +15,7 @@ def audited_shards(root: Path, sample_catalog: Path) -> Path:
 
     con = duckdb.connect(str(sample_catalog), read_only=True)
     imgs = con.execute(
-        "SELECT image_id, split, group_id FROM images WHERE source = 'medpix2' AND status = 'ok' "
+        "SELECT image_id, split, case_id FROM images WHERE source = 'medpix2' AND status = 'ok' "
         "ORDER BY image_id"
     ).fetchall()
     con.close()

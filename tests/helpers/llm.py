@@ -29,7 +29,7 @@ def make_record(image_id: str = "MPX1_synpic1", caption: str = CAPTION) -> Image
         modality="CT",
         modality_raw="CT - noncontrast",
         plane="axial",
-        region="Head",
+        organ="Head",
         texts={"caption": caption, "findings": "Acute left subdural hematoma, 8 mm thick."},
         entities=entities,
     )

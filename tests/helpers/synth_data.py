@@ -22,7 +22,7 @@ def insert_catalog(
 ) -> Path:
     """A catalog holding `records` (MedPix 2.0 shape), inserted directly into the core tables.
 
-    Modality/plane/region are normalized the way the catalog does it, so the unit tests do not
+    Modality/plane/organ are normalized the way the catalog does it, so the unit tests do not
     depend on a full ingest.
     """
     from radvqa_data.catalog import normalize
@@ -36,8 +36,8 @@ def insert_catalog(
         d = r["Description"]
         split = ("train", "validation", "test")[i % 3]
         con.execute(
-            "INSERT OR REPLACE INTO images (source, image_id, split, group_id, status, modality, "
-            "modality_raw, plane, plane_raw, region, region_raw) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT OR REPLACE INTO images (source, image_id, split, case_id, status, modality, "
+            "modality_raw, plane, plane_raw, organ, organ_raw) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             [
                 source,
                 r["image"],

@@ -134,7 +134,7 @@ def _rows(predictions: list[str]) -> list[dict]:
             {
                 "id": f"r{i}",
                 "question": f"Where is finding {i}?",
-                "reference": "left kidney",
+                "answer": "left kidney",
                 "prediction": pred,
                 "answer_type": "open",
                 "question_type": "POS",
@@ -145,7 +145,7 @@ def _rows(predictions: list[str]) -> list[dict]:
         {
             "id": "closed",
             "question": "Is it a CT?",
-            "reference": "yes",
+            "answer": "yes",
             "prediction": "yes",
             "answer_type": "closed",
             "question_type": "MODALITY",

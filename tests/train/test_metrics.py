@@ -106,7 +106,7 @@ def test_grounding_counts_drops_and_changed_answers():
             "id": str(i),
             "question_type": qt,
             "answer_type": "OPEN",
-            "reference": ref,
+            "answer": ref,
             "prediction": pred,
             **score(ref, pred, "OPEN"),
         }

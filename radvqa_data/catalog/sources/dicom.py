@@ -126,11 +126,11 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
         rec = SourceImage(
             image_id=rel,
             path=None,
-            group_id=str(ds.get("PatientID") or "") or None,
+            case_id=str(ds.get("PatientID") or "") or None,
             modality=normalize.modality(ds.get("Modality")),
             modality_raw=ds.get("Modality"),
-            region=normalize.region(ds.get("BodyPartExamined")),
-            region_raw=ds.get("BodyPartExamined"),
+            organ=normalize.region(ds.get("BodyPartExamined")),
+            organ_raw=ds.get("BodyPartExamined"),
             laterality={"L": "left", "R": "right", "B": "bilateral"}.get(
                 str(laterality or "").upper()
             ),

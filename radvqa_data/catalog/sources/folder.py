@@ -64,7 +64,7 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
                 image_id=rel,
                 path=path,
                 split=split,
-                group_id=str(Path(rel).parent) if "/" in rel else None,
+                case_id=str(Path(rel).parent) if "/" in rel else None,
                 modality=modality.value,
                 plane=plane.value,
                 plane_raw=plane.raw,

@@ -107,7 +107,7 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
                     image_id=rid,
                     path=path,
                     split=split,
-                    group_id=pmc.group(1) if pmc else None,
+                    case_id=pmc.group(1) if pmc else None,
                     modality=modality.value,
                     modality_raw=cui_modality,
                     plane=plane.value,

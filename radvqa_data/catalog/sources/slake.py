@@ -85,11 +85,11 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
                 image_id=image,
                 path=path if path.is_file() else None,
                 split=splits[0] if len(splits) == 1 else None,
-                group_id=image.split("/")[0] if "/" in image else None,
+                case_id=image.split("/")[0] if "/" in image else None,
                 modality=normalize.modality(info["modality"]),
                 modality_raw=info["modality"],
-                region=normalize.region(info["location"]),
-                region_raw=info["location"],
+                organ=normalize.region(info["location"]),
+                organ_raw=info["location"],
                 licence="CC BY 4.0",  # dataset-wide
                 extra={"qa_splits": splits},
                 error=None

@@ -123,7 +123,7 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
                 "question_type_raw": clean(row.get("question_type")),
                 "phrase_type": clean(row.get("phrase_type")),
                 "linked_id": clean(row.get("qid_linked_id")),
-                # the catalog's region vocabulary (ABD -> abdomen), as `images.region` says
+                # the catalog's region vocabulary (ABD -> abdomen), as `images.organ` says
                 # it: one name for an organ in catalog, eval and diag; the raw value in extra
                 "organ": normalize.region(clean(row.get("image_organ"))),
                 "modality": None,
@@ -151,12 +151,12 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
                 image_id=name,
                 path=files.get(name),
                 split=splits[0] if len(splits) == 1 else None,
-                group_id=match.group(1) if match else None,
+                case_id=match.group(1) if match else None,
                 modality=stated[0][0] if stated else None,
                 modality_raw=stated[0][1] if stated else None,
-                region=normalize.region(info["organ"]),
+                organ=normalize.region(info["organ"]),
                 licence=LICENCE,
-                region_raw=info["organ"],
+                organ_raw=info["organ"],
                 extra={
                     "qa_splits": splits,
                     "synpic": name.rsplit(".", 1)[0],

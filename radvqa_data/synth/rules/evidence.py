@@ -119,7 +119,7 @@ def _anatomy_region(norm: str) -> str | None:
 
 def image_regions(rec: ImageRecord) -> frozenset[str]:
     """Where the image is, from the catalog region and the caption's anatomy words."""
-    found = {rec.region} if rec.region and rec.region not in _NO_REGION else set()
+    found = {rec.organ} if rec.organ and rec.organ not in _NO_REGION else set()
     for e in rec.entities:
         if e.field == "caption" and e.label == "ANATOMY":
             region = _anatomy_region(e.norm)

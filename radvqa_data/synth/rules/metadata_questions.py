@@ -178,7 +178,7 @@ LABEL_ISSUE_POLICIES = ("reject", "use-suggested", "ignore")
 _ISSUE_FIELDS = {
     "modality": ("MODALITY", "modality", "modality_raw"),
     "plane": ("PLANE", "plane", None),
-    "region": ("ORGAN", "organ", "region_raw"),
+    "organ": ("ORGAN", "organ", "organ_raw"),
 }
 _USABLE = {"modality": MODALITY_ALTERNATIVES, "plane": PLANE_ALTERNATIVES}
 
@@ -221,7 +221,7 @@ def metadata_candidates(
         for qtype, key, value in (
             ("MODALITY", "modality", rec.modality),
             ("PLANE", "plane", rec.plane),
-            ("ORGAN", "region", rec.region),
+            ("ORGAN", "organ", rec.organ),
         ):
             if value is not None:
                 yield reject(
@@ -272,24 +272,22 @@ def _metadata_candidates(rec: ImageRecord, rng: QuestionRandom) -> Iterator[Cand
                 "p",
             )
     if rec.kind not in REGION_KINDS:
-        yield reject(
-            rec, "ORGAN", "organ", f"image_is_{rec.kind}", "metadata.region", rec.region_raw
-        )
-    elif rec.region in REGION_ALTERNATIVES:
+        yield reject(rec, "ORGAN", "organ", f"image_is_{rec.kind}", "metadata.organ", rec.organ_raw)
+    elif rec.organ in REGION_ALTERNATIVES:
         yield from _three_forms(
             rec,
             rng,
             "ORGAN",
             "organ",
-            REGION_NAMES[rec.region],
-            REGION_ALTERNATIVES[rec.region],
-            "metadata.region",
-            rec.region,
+            REGION_NAMES[rec.organ],
+            REGION_ALTERNATIVES[rec.organ],
+            "metadata.organ",
+            rec.organ,
             "r",
         )
     elif rec.region_status in ("conflict", "undecided"):
         yield reject(
-            rec, "ORGAN", "organ", f"region_{rec.region_status}", "metadata.region", rec.region_raw
+            rec, "ORGAN", "organ", f"region_{rec.region_status}", "metadata.organ", rec.organ_raw
         )
 
 

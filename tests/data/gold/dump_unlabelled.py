@@ -146,7 +146,7 @@ def draw_images(data_root: Path, per_source: int, seed: int) -> list[tuple[str, 
         add_source(path, "roco", data_root / "roco", progress=False)
         con = duckdb.connect(str(path), read_only=True)
         rows = con.execute(
-            "SELECT i.source, i.image_id, i.group_id FROM images i "
+            "SELECT i.source, i.image_id, i.case_id FROM images i "
             "JOIN texts t USING (source, image_id) WHERE t.field = 'caption' "
             "AND i.split IN ('validation', 'test') ORDER BY i.source, i.image_id"
         ).fetchall()
