@@ -1,6 +1,6 @@
 """Review records -> a persistent FiftyOne dataset: one sample per image, one label per QA row.
 
-Each sample carries the image's file, source, split, case, modality/plane/region, their label
+Each sample carries the image's file, source, split, case, modality/plane/organ, their label
 issue flags and audit notes, and `qa`: a `Classifications` field with one `Classification` per
 QA row. Its `label` is "question -> answer" (what the app writes over the picture); the row's
 columns are attributes (question, answer, question_type, ..., `row_id`, `audit`), so the app's

@@ -2,7 +2,7 @@
 
 `review_records(folder, catalog, ...)` reads a shard folder (`radvqa-data synth` or
 `audit --fix` output), joins its rows to the catalog's images (file, split, case, modality,
-plane, region), and, when asked, to the catalog's `label_issues` table and to an audit's
+plane, organ), and, when asked, to the catalog's `label_issues` table and to an audit's
 findings. Nothing here imports FiftyOne: `dataset.py` turns the records into samples, and the
 records' `digest` lets a rerun add or update only what changed.
 """

@@ -34,3 +34,28 @@ def test_same_image_id_in_two_sources_joins_its_own_row(tmp_path):
     assert out.height == 3  # no row doubled by the shared image id
     assert out["image_path"].to_list() == ["/a/img1.png", "/b/img1.png", "/b/img2.png"]
     assert out["source"].to_list() == ["a", "b", None]  # the caller's columns are untouched
+
+
+def test_a_predictions_file_of_the_previous_version_reads_its_reference_as_answer(tmp_path):
+    """Before issue 19 the trainer wrote the gold answer as `reference`; diag renames it where
+    it reads the file, and the baselines score it as they score a new file."""
+    from radvqa_diag.baselines import baseline_metrics
+    from radvqa_diag.predictions import read_predictions
+
+    rows = {
+        "id": ["q1", "q2"],
+        "image_path": ["/a/1.png", "/a/2.png"],
+        "question": ["is this a ct?", "which organ?"],
+        "prediction": ["yes", "chest"],
+        "correct": [True, False],
+        "answer_type": ["closed", "open"],
+        "question_type": ["MODALITY", "ORGAN"],
+    }
+    pl.DataFrame({**rows, "reference": ["yes", "head"]}).write_parquet(tmp_path / "old.parquet")
+    pl.DataFrame({**rows, "answer": ["yes", "head"]}).write_parquet(tmp_path / "new.parquet")
+    old = read_predictions(tmp_path / "old.parquet")
+    new = read_predictions(tmp_path / "new.parquet")
+    assert "reference" not in old.columns
+    assert old["answer"].to_list() == ["yes", "head"]
+    assert old.select(sorted(old.columns)).equals(new.select(sorted(new.columns)))
+    assert baseline_metrics(old) == baseline_metrics(new) and baseline_metrics(old)
