@@ -74,6 +74,7 @@ def _roco_captions(root: Path) -> dict[str, dict[str, str]]:
     return out
 
 
+@pytest.mark.slow  # all ROCO captions: about 10 s (default tier <= 8 min, issue 19)
 def test_roco_captions_shared_across_splits(tmp_path: Path, shared_data: Path) -> None:
     from radvqa_data.audit.normalize import normalize_text
     from radvqa_data.catalog.ingest import add_source

@@ -24,6 +24,9 @@ from tests.conftest import dataset
 from tests.data.gold.roco_metadata import build_catalog, load_labels, metadata_rows
 from tests.data.gold.roco_plane_share import plane_share
 
+# real MedPix + ROCO catalogs: about 9 s of setup and more per test (default tier <= 8 min)
+pytestmark = pytest.mark.slow
+
 #: slice -> (min precision, min labelled rows still written)
 BARS = {
     "tuning1": (0.95, 100),  # fresh1, read on v2; its errors tuned v3

@@ -16,6 +16,7 @@ from tests.conftest import dataset, query_catalog
 _rows = query_catalog
 
 
+@pytest.mark.slow  # all ROCO records: about 7 s (default tier <= 8 min, issue 19)
 def test_roco_real(tmp_path: Path, shared_data: Path) -> None:
     cat = tmp_path / "c.duckdb"
     s = add_source(cat, "roco", dataset(shared_data, "roco"), progress=False)

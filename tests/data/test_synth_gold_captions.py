@@ -33,6 +33,9 @@ from tests.data.gold.dump_unlabelled import (
     load_labels,
 )
 
+# the gold catalog of real captions takes about 27 s to build: slow tier (issue 19's rule)
+pytestmark = pytest.mark.slow
+
 MIN_PRECISION = 0.90  # correct / labelled rows produced, overall and per type with >= MIN_ROWS
 MAX_UNSUPPORTED_OR_WRONG = 0.08
 MIN_ROWS = 20
