@@ -78,6 +78,20 @@ def _score_test(
 _STATE: dict = {}  # per worker process: recipe, encoded features, output folder
 
 
+def _read_data(recipe: Recipe, catalog: Path, shards: dict[str, Path], limit: int | None) -> Any:
+    """The experiment's rows as the recipe needs them (caption rows only when a stage uses them);
+    the same call in the driver and in every worker."""
+    from radvqa_experiment.data import load_experiment_data
+
+    return load_experiment_data(
+        catalog,
+        shards,
+        val_fraction=recipe.val_fraction,
+        limit=limit,
+        captions=uses_captions(recipe),
+    )
+
+
 def _init_worker(
     recipe: Recipe,
     catalog: Path,
@@ -90,18 +104,11 @@ def _init_worker(
     import torch
 
     from radvqa_experiment.arm import prepare
-    from radvqa_experiment.data import load_experiment_data
     from radvqa_train.families import family_of
     from radvqa_train.modeling import load_model
 
     torch.set_num_threads(threads)
-    data = load_experiment_data(
-        catalog,
-        shards,
-        val_fraction=recipe.val_fraction,
-        limit=limit,
-        captions=uses_captions(recipe),
-    )
+    data = _read_data(recipe, catalog, shards, limit)
     model, processor = load_model(str(out / "models" / "_scratch-seed0"))
     if limit is not None:  # quick mode: the model answers a slice of test (baselines use it all)
         data.test = data.test[:limit]
@@ -202,7 +209,6 @@ def run_experiment(
     whenever one is preempted), so two 1-thread workers beat one 2-thread process.
     """
     from radvqa_experiment.arm import build_seed_model, vision_dir
-    from radvqa_experiment.data import load_experiment_data
 
     t0 = time.perf_counter()
     out = Path(out)
@@ -219,13 +225,7 @@ def run_experiment(
                 f"arm {name}: data version '{arm.data}' not given "
                 f"(pass --data {arm.data}=DIR; given: {', '.join(versions)})"
             )
-    data = load_experiment_data(
-        catalog,
-        versions,
-        val_fraction=recipe.val_fraction,
-        limit=limit,
-        captions=uses_captions(recipe),
-    )
+    data = _read_data(recipe, catalog, versions, limit)
     log(f"data: {data.counts()}")
     vision_info = None
     if any(a.vision == "label_encoder" for a in recipe.arms.values()):
