@@ -125,14 +125,13 @@ experiment out="out/experiment" *args="": setup
 # vs published, LoRA targets, image tokens vs max_length, FLOPs, GPU memory table), then one real
 # full-size bf16 step per stage (train, save + reload, answer, saliency) for the recipes in `real`,
 # on the shipped sample's rows. All fit 24 GB of RAM (peak RSS 4-16 GB measured, docs/train.md);
-# by CPU seconds on 2 idle cores, SmolVLM-256M + Qwen3-VL-2B + --meta of all (635 CPU s),
-# PaliGemma-3B (539) and Qwen2.5-VL-3B (about 500) come to about 19 minutes, so they run by
-# default, largest first (a memory stop shows early). MedGemma-4B (about 700 CPU s, estimated)
-# would bring it to the 30-minute edge with no margin: name it to run it, e.g.
+# measured on a fresh clone (docs/train.md): meta of all + the real steps of Qwen2.5-VL-3B, PaliGemma-3B,
+# Qwen3-VL-2B and SmolVLM-256M 10 min 18 s; MedGemma-4B's real steps 5 min 9 s (peak RSS 14.5 GB), so all
+# five run by default, largest first (a memory stop shows early): about 16 minutes. A subset by name, e.g.
 # `just rehearse out/rehearse medgemma-4b 18`. `cap`: the resident-memory (RSS) cap in GB; past
 # it the run stops with one line rather than wake the OOM killer.
 # Reports: OUT/*.json. The SmolVLM real step is also a slow-tier test; the default tier runs --meta.
-rehearse out="out/rehearse" real="qwen2.5-vl-3b paligemma-3b qwen3-vl-2b smolvlm-256m" cap="18": setup
+rehearse out="out/rehearse" real="medgemma-4b qwen2.5-vl-3b paligemma-3b qwen3-vl-2b smolvlm-256m" cap="18": setup
     #!/usr/bin/env bash
     set -euo pipefail
     o="{{out}}"; mkdir -p "$o"
