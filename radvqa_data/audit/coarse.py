@@ -81,7 +81,9 @@ class CropSearch:
         self.img = np.asarray(img, dtype=np.float32)  # the views (float32, as cached)
         # prepared once per image (~26 KB at 32 px), in blocks that bound the temporaries: a
         # preparation per search chunk repeated each partner's for every chunk it appears in
-        self.F = np.zeros((n, size, size // 2 + 1), dtype=np.complex128)
+        # the spectra in single precision: the batched inverse FFT of a search (its largest
+        # step) runs at float32 speed; scores move by ~1e-6 (docs/audit.md, fourth round)
+        self.F = np.zeros((n, size, size // 2 + 1), dtype=np.complex64)
         self.S1 = np.zeros((n, size + 1, size + 1))
         self.S2 = np.zeros((n, size + 1, size + 1))
         for s in range(0, n, PREPARE_BLOCK):
@@ -133,7 +135,7 @@ class CropSearch:
         T = np.zeros((len(ts), size, size))
         for j, (_, t) in enumerate(ts):
             T[j, : t.shape[0], : t.shape[1]] = t
-        FT = np.conj(fft.rfft2(T, axes=(1, 2)))
+        FT = np.conj(fft.rfft2(T, axes=(1, 2))).astype(np.complex64)
         corr_all = fft.irfft2(self.F[dsts][:, None] * FT[None], s=(size, size), axes=(2, 3))
         S1, S2 = self.S1[dsts], self.S2[dsts]
         H, W = self.shape[dsts, 0], self.shape[dsts, 1]
