@@ -362,11 +362,33 @@ json.dump({{"secs": secs, "cpu": cpu, "peak_mb": max(me.ru_maxrss, kids.ru_maxrs
     return json.loads(out.read_text())
 
 
-def _score_images(truth: dict, pairs: list, n: int) -> dict:
-    """Recall of planted copies, decoys matched, other matches, for the first `n` images."""
+#: copies whose longest side is under this many pixels are counted apart: the bench's pictures
+#: are 160-320 px, so a 0.5x copy of a 50% crop is ~60-150 px with the planting's 9-px minimum
+#: text over a quarter of it (the verifier misses most of those, docs/audit.md)
+SMALL_COPY = 150
+
+
+def _score_images(truth: dict, pairs: list, n: int, images: Path | None = None) -> dict:
+    """Recall of planted copies, decoys matched, other matches, for the first `n` images;
+    with `images` (the folder), also the recall of copies under / from `SMALL_COPY` px."""
     found = {frozenset((a.split("/")[-1], b.split("/")[-1])) for a, b, *_ in pairs}
     planted = truth["planted"][: n // truth["block"]]
     hits = sum(frozenset((p["original"], p["copy"])) in found for p in planted)
+    by_size = ""
+    if images is not None:
+        from PIL import Image
+
+        small = {
+            p["copy"] for p in planted if max(Image.open(images / p["copy"]).size) < SMALL_COPY
+        }
+        parts = []
+        for name, sel in (
+            (f"< {SMALL_COPY} px", [p for p in planted if p["copy"] in small]),
+            (f">= {SMALL_COPY} px", [p for p in planted if p["copy"] not in small]),
+        ):
+            got = sum(frozenset((p["original"], p["copy"])) in found for p in sel)
+            parts.append(f"copies {name}: {got}/{len(sel)}")
+        by_size = ", ".join(parts)
     decoy = {frozenset((p["decoy"], p[k])) for p in planted for k in ("original", "copy")}
     truth_pairs = {frozenset((p["original"], p["copy"])) for p in planted}
     return {
@@ -374,6 +396,7 @@ def _score_images(truth: dict, pairs: list, n: int) -> dict:
         "recall": hits / max(1, len(planted)),
         "decoys": len(found & decoy),
         "others": len(found - decoy - truth_pairs),
+        "by_size": by_size,
     }
 
 
@@ -407,7 +430,7 @@ def images_bench(
     for n, c in runs:
         cat = _prefix_catalog(all_cat, cache / f"bench_{n}.duckdb", n)
         r = _images_child(cat, cache / f"bench_{n}.json", c, executor)
-        sc = _score_images(truth, r["pairs"], n)
+        sc = _score_images(truth, r["pairs"], n, cache / "images")
         print(
             f"| {r['images']:,} | {'old (' + str(c) + ')' if c else 'this version'} | "
             f"{1000 * r['secs'] / r['images']:.1f} | {1000 * r['cpu'] / r['images']:.1f} | "
@@ -415,6 +438,7 @@ def images_bench(
             f"{sc['recall']:.3f} ({sc['planted']}) | {sc['decoys']} | {sc['others']} |",
             flush=True,
         )
+        print(f"    recall by copy size: {sc['by_size']}", flush=True)
         print(f"    phases: {r['phases']}; load now {os.getloadavg()[0]:.2f}", flush=True)
         if c is None:
             per_image[n] = (r["secs"] / r["images"], r["cpu"] / r["images"])

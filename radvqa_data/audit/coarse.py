@@ -81,7 +81,9 @@ class CropSearch:
         self.img = np.asarray(img, dtype=np.float32)  # the views (float32, as cached)
         # prepared once per image (~26 KB at 32 px), in blocks that bound the temporaries: a
         # preparation per search chunk repeated each partner's for every chunk it appears in
-        self.F = np.zeros((n, size, size // 2 + 1), dtype=np.complex128)
+        # the spectra in single precision: the batched inverse FFT of a search (its largest
+        # step) runs at float32 speed; scores move by ~1e-6 (docs/audit.md, fourth round)
+        self.F = np.zeros((n, size, size // 2 + 1), dtype=np.complex64)
         self.S1 = np.zeros((n, size + 1, size + 1))
         self.S2 = np.zeros((n, size + 1, size + 1))
         for s in range(0, n, PREPARE_BLOCK):
@@ -133,7 +135,7 @@ class CropSearch:
         T = np.zeros((len(ts), size, size))
         for j, (_, t) in enumerate(ts):
             T[j, : t.shape[0], : t.shape[1]] = t
-        FT = np.conj(fft.rfft2(T, axes=(1, 2)))
+        FT = np.conj(fft.rfft2(T, axes=(1, 2))).astype(np.complex64)
         corr_all = fft.irfft2(self.F[dsts][:, None] * FT[None], s=(size, size), axes=(2, 3))
         S1, S2 = self.S1[dsts], self.S2[dsts]
         H, W = self.shape[dsts, 0], self.shape[dsts, 1]
@@ -210,6 +212,13 @@ def score_pairs_padded(
     return _score(CropSearch.from_padded(img, shape), left, right, tick, workers)
 
 
+def score_arrays_padded(
+    img: np.ndarray, shape: np.ndarray, left, right, tick=None, workers: int = 1
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`score_arrays` over views padded once for the whole set (as `score_pairs_padded`)."""
+    return score_arrays(CropSearch.from_padded(img, shape), left, right, tick, workers)
+
+
 SEARCH_SHARD = 64  # template sources per forked task: small enough to balance two workers
 #: the CropSearch the forked workers inherit (set just before the pool forks)
 _SHARED: CropSearch | None = None
@@ -226,15 +235,29 @@ def _search_shard(jobs: list[tuple[int, np.ndarray]]) -> list[np.ndarray]:
 
 
 def _score(cs: CropSearch, left, right, tick, workers: int = 1) -> tuple[np.ndarray, list[tuple]]:
+    """`score_arrays` as (scores, [(side, Hit)]) per pair."""
+    best, side, where = score_arrays(cs, left, right, tick, workers)
+    return best, [
+        (int(side[k]), Hit(float(best[k]), *map(float, where[k]))) for k in range(len(best))
+    ]
+
+
+def score_arrays(
+    cs: CropSearch, left, right, tick=None, workers: int = 1
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Both directions of every pair, grouped by template source: one `search` per image (its
     templates at every scale against all its partners, as the left or the right of a pair),
-    where a search per (image, direction, chunk of left images) made ~10 per image."""
+    where a search per (image, direction, chunk of left images) made ~10 per image.
+
+    Returns per pair the better direction's score, its side (0: left's central part found in
+    right) and its location (scale, x, y, w, h): arrays, no object per pair (at 20,000 images
+    the short list has ~600,000 pairs)."""
     global _SHARED
     left, right = np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64)
     m = len(left)
     src, dst = np.concatenate([left, right]), np.concatenate([right, left])
-    scores = np.full(2 * m, -1.0)
-    hits: list = [Hit(-1.0, 0.0, 0.0, 0.0, 0.0, 0.0)] * (2 * m)
+    rows = np.zeros((2 * m, 6))  # score, scale, x, y, w, h of each direction
+    rows[:, 0] = -1.0
     order = np.argsort(src, kind="stable")
     ss = src[order]
     bounds = np.flatnonzero(np.r_[True, ss[1:] != ss[:-1], True]) if m else np.array([0])
@@ -247,22 +270,20 @@ def _score(cs: CropSearch, left, right, tick, workers: int = 1) -> tuple[np.ndar
         _SHARED = cs  # inherited by the workers forked below
         try:
             got = LocalExecutor("fork", workers).map(_search_shard, jobs, ordered=True)
-            for sh, rows in zip(shards, got, strict=True):
-                for g, r in zip(sh, rows, strict=True):
-                    for k, row in zip(g, r, strict=True):
-                        scores[k] = row[0]
-                        hits[k] = Hit(*map(float, row))
+            for sh, res in zip(shards, got, strict=True):
+                for g, r in zip(sh, res, strict=True):
+                    rows[g] = r
                     if tick:
                         tick(len(g))
         finally:
             _SHARED = None
     else:
         for idx in groups:
-            for k, h in zip(idx, cs.search(int(src[idx[0]]), dst[idx]), strict=True):
-                scores[k] = h.score
-                hits[k] = h
+            hs = cs.search(int(src[idx[0]]), dst[idx])
+            rows[idx] = [(h.score, h.scale, h.x, h.y, h.w, h.h) for h in hs]
             if tick:
                 tick(len(idx))
-    fwd, bwd = scores[:m], scores[m:]
-    best = [(0, hits[k]) if fwd[k] >= bwd[k] else (1, hits[m + k]) for k in range(m)]
-    return np.maximum(fwd, bwd), best
+    fwd, bwd = rows[:m], rows[m:]
+    back = bwd[:, 0] > fwd[:, 0]  # ties go to the left's template, as before
+    pick = np.where(back[:, None], bwd, fwd)
+    return pick[:, 0].copy(), back.astype(np.int64), pick[:, 1:].copy()

@@ -43,14 +43,21 @@ class Described:
 
 
 @lru_cache(maxsize=512)
+@lru_cache(maxsize=4096)
 def _resample(n_in: int, n_out: int) -> np.ndarray:
-    """(n_out, n_in) weights of an antialiased triangle-filter resize (Pillow's BILINEAR)."""
+    """(n_out, n_in) weights of an antialiased triangle-filter resize (Pillow's BILINEAR).
+
+    Cached (read-only): the descriptor's 77 parts and the crop search's 8 templates per image
+    ask for the same few hundred shapes again and again, and building the matrix was a fifth
+    of a coarse search's CPU."""
     scale = n_in / n_out
     support = max(scale, 1.0)
     centre = (np.arange(n_out) + 0.5) * scale
     x = np.arange(n_in) + 0.5
     w = np.maximum(0.0, 1.0 - np.abs((x[None, :] - centre[:, None]) / support))
-    return w / np.maximum(w.sum(axis=1, keepdims=True), 1e-12)
+    w = w / np.maximum(w.sum(axis=1, keepdims=True), 1e-12)
+    w.flags.writeable = False  # shared by every caller through the cache
+    return w
 
 
 def _part(a: np.ndarray, y0: float, y1: float, x0: float, x1: float) -> np.ndarray:

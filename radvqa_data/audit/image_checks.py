@@ -131,9 +131,15 @@ def verify_batch(job: tuple[PixelConfig, list[tuple]]) -> list[tuple[int, int, V
         # other's frame): no whole-frame comparison (a crop never matches one)
         whole = via != "knn" or hint is None or hint[2]["scale"] >= WHOLE_FRAME_SCALE
         v = compare_files(pa, pb, pcfg, hint, whole)
-        if not v.same and hint is not None and hint[1] >= pcfg.hint_recheck:
+        if (
+            not v.same
+            and hint is not None
+            and hint[1] >= pcfg.hint_recheck
+            and v.score >= pcfg.recheck_min
+        ):
             # the 32-px location can be off by a scale step or point the wrong way; a pair
-            # that close at 32 px gets the full search at the coarse size before it is dropped
+            # that close at 32 px, and close from the hinted start, gets the full search at
+            # the coarse size before it is dropped
             v = compare_files(pa, pb, pcfg)
         if v.same:
             out.append((li, ri, v))

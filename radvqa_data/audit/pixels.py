@@ -41,6 +41,10 @@ class PixelConfig:
     # full-resolution sweep; see docs/audit.md)
     quick_min: float = 0.6
     hint_recheck: float = 0.95  # coarse score from which a failed hinted pair gets the full search
+    # ... and the hinted pass's own score from which it does: the full search costs ~3 hinted
+    # passes and changed 1 decision in 1,930 rechecks of a 2,500-image bench run (first pass
+    # 0.861) and none in 164 on the real MedPix 2.0 + VQA-RAD audit (docs/audit.md)
+    recheck_min: float = 0.8
     # whole-pixel band-pass NCC at full resolution below which the sub-pixel polish is skipped
     # (the pair is another picture): the polish and the tiles lift a pair by far less than the
     # gap (bench, 11,709 pairs: the 65 same pictures score >= 0.717 before the polish, and the

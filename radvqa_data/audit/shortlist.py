@@ -15,6 +15,7 @@ hnswlib 0.8 on the same vectors, see docs/audit.md (Scale).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import numpy as np
@@ -29,6 +30,7 @@ HNSW_M = 16  # graph degree; higher: better recall, more memory and build time
 EF_CONSTRUCTION = 80
 EF_SEARCH = 32  # candidates explored per query; higher: better recall, slower queries
 K_PER_WINDOW = 8  # neighbours per window vector
+SEARCH_THREADS = min(2, os.cpu_count() or 1)  # OpenMP threads of the index queries
 
 
 def _faiss():
@@ -73,6 +75,9 @@ def ann_shortlist(
     index.add(vecs)
     index.hnsw.efSearch = EF_SEARCH
     del vecs
+    # the queries (~60% of this stage) on every core: each query is answered on its own, so the
+    # result does not depend on the thread count (one thread again for anything after)
+    faiss.omp_set_num_threads(SEARCH_THREADS)
     parts = []
     for s in range(0, len(idx), QUERY_BATCH):
         qi = idx[s : s + QUERY_BATCH]
@@ -104,6 +109,7 @@ def ann_shortlist(
         )
         if tick:
             tick(len(qi))
+    faiss.omp_set_num_threads(1)
     if not parts:
         return empty
     pairs = pl.concat(parts).group_by("li", "ri").agg(pl.col("sim").max())
@@ -135,7 +141,7 @@ def coarse_rank(
     """The pairs worth a pixel verification (li, ri, coarse, hint): the coarse crop search on the
     short list, one search per template source against all its partners (`workers` forked
     processes share the searches out)."""
-    from radvqa_data.audit.coarse import pad_views, score_pairs_padded
+    from radvqa_data.audit.coarse import pad_views, score_arrays_padded
 
     hint_type = pl.Struct(
         {
@@ -158,23 +164,18 @@ def coarse_rank(
     img, shape = pad_views([None if r is None else r.gate for r in views], cfg.gate_size)
     del views
     li, ri = short["li"].to_numpy(), short["ri"].to_numpy()
-    scores, hits = score_pairs_padded(img, shape, li, ri, tick, workers)
+    scores, side, where = score_arrays_padded(img, shape, li, ri, tick, workers)
     del img
-    hint = [
-        {
-            "side": "a" if side == 0 else "b",
-            "scale": h.scale,
-            "x": h.x,
-            "y": h.y,
-            "w": h.w,
-            "h": h.h,
-        }
-        for side, h in hits
-    ]
-    ranked = [
-        short.with_columns(pl.Series("coarse", scores), pl.Series("hint", hint, dtype=hint_type))
-    ]
-    ranked_df = pl.concat(ranked).filter(pl.col("coarse") >= cfg.gate_min)
+    # the gate first, then the hints as columns: no Python object per short-listed pair
+    ok = scores >= cfg.gate_min
+    where = where[ok]
+    ranked_df = short.filter(pl.Series(ok)).with_columns(
+        pl.Series("coarse", scores[ok]),
+        pl.struct(
+            pl.Series("side", np.where(side[ok] == 0, "a", "b")),
+            *(pl.Series(k, where[:, j]) for j, k in enumerate(("scale", "x", "y", "w", "h"))),
+        ).alias("hint"),
+    )
     gs = pl.Series(np.zeros(len(keys), dtype=np.int64) if group is None else np.asarray(group))
     ranked_df = ranked_df.with_columns(
         gs.gather(ranked_df["li"]).alias("gl"), gs.gather(ranked_df["ri"]).alias("gr")

@@ -188,3 +188,62 @@ def test_band_pass_equals_scipys_gaussian_filters_bit_for_bit() -> None:
         a = rng.random(shape) * 255
         want = gaussian_filter(a, 1.0, mode="nearest") - gaussian_filter(a, 2.0, mode="nearest")
         assert np.array_equal(highpass(a), want), shape
+
+
+def test_short_list_is_the_same_on_one_or_two_query_threads(
+    sample_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The index queries run on every core (OpenMP); each query is answered on its own, so the
+    short list is the one a single thread gives."""
+    import numpy as np
+
+    from radvqa_data.audit import shortlist
+    from radvqa_data.audit.descriptors import describe
+    from radvqa_data.audit.images import CandidateConfig
+
+    imgs = sorted((sample_dir / "medpix2" / "images").glob("*.png"))[:40]
+    if len(imgs) < 8:
+        pytest.skip("sample images not shipped")
+    rows = {str(p): describe(str(p), str(p)) for p in imgs}
+
+    class Store:  # the DescriptorStore's read side over rows described here
+        def get(self, key: str):
+            return rows.get(key)
+
+    keys = list(rows)
+    allow = lambda i, j: np.ones(len(i), dtype=bool)  # noqa: E731
+    got = {}
+    for threads in (1, 2):
+        monkeypatch.setattr(shortlist, "SEARCH_THREADS", threads)
+        got[threads] = shortlist.ann_shortlist(Store(), keys, allow, CandidateConfig())
+    assert got[1].height > 0
+    assert got[1].equals(got[2])
+
+
+def test_a_recheck_only_when_the_hinted_pass_came_close(
+    sample_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failed hinted pair with a high 32-px score gets the full search only when its hinted
+    pass scored >= `recheck_min` (the full search costs about three hinted passes)."""
+    from radvqa_data.audit import image_checks
+    from radvqa_data.audit.pixels import PixelConfig, compare_files
+
+    a = sample_dir / "medpix2" / "images" / "MPX2028_synpic34050.png"
+    b = sample_dir / "medpix2" / "images" / "MPX2028_synpic34054.png"
+    if not (a.exists() and b.exists()):
+        pytest.skip("sample images not shipped")
+    calls: list[bool] = []
+
+    def counted(*args, **kw):  # the real comparison, counted
+        calls.append(len(args) > 3 and args[3] is not None)
+        return compare_files(*args, **kw)
+
+    monkeypatch.setattr(image_checks, "compare_files", counted)
+    hint = {"side": "a", "scale": 0.7, "x": 0.0, "y": 0.0, "w": 0.5, "h": 0.5}
+    item = (0, 1, str(a), str(b), "sa", "sb", hint, 0.97, "knn")
+    first = compare_files(str(a), str(b), PixelConfig(), ("a", 0.97, hint), False)
+    assert not first.same
+    for recheck_min, rechecked in ((first.score + 0.01, False), (first.score - 0.01, True)):
+        calls.clear()
+        image_checks.verify_batch((PixelConfig(recheck_min=recheck_min), [item]))
+        assert calls == [True, False] if rechecked else calls == [True]
