@@ -21,7 +21,7 @@ mass in the left kidney? no"), template `pres.normal`; `--normal-statements off`
 
 from __future__ import annotations
 
-RULES_VERSION = "v6"
+RULES_VERSION = "v7"
 
 TEMPLATES: dict[str, tuple[str, ...]] = {
     # MODALITY
@@ -97,9 +97,9 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
     "pres.yesno": (
         "Is there {f_article} {f}?",
         "Is {f_article} {f} seen?",
-        "Is there evidence of {f}?",
+        "Is there evidence of {f_article} {f}?",
         "Does the image show {f_article} {f}?",
-        "Is {f} present?",
+        "Is {f_article} {f} present?",
     ),
     # PRES "no" from a statement of normality ("The left kidney is normal"): the same phrasings,
     # their own key so the source is told apart in `template_id`

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import os
 import random
 import sys
@@ -36,7 +37,7 @@ GOLD_DIR = Path(__file__).resolve().parent
 ROOT = GOLD_DIR.parents[2]
 LABELS_FILE = GOLD_DIR / "captions.jsonl"
 #: Later labelling rounds, each its own file (the earlier files are never rewritten).
-MORE_LABEL_FILES = (GOLD_DIR / "captions_v6.jsonl",)
+MORE_LABEL_FILES = (GOLD_DIR / "captions_v6.jsonl", GOLD_DIR / "captions_v7.jsonl")
 IMAGES_FILE = GOLD_DIR / "caption_images.json"
 Key = tuple[str, str, str, str]  # source, image_id, question, answer
 
@@ -61,7 +62,7 @@ def load_labels() -> dict[Key, dict]:
         for line in path.read_text().splitlines()
         if line.strip()
     ]
-    return {(r["source"], r["image_id"], r["question"], r["answer"]): r for r in rows}
+    return {key(r): r for r in rows}
 
 
 def build_catalog(path: Path, data_root: Path, images: list[tuple[str, str]]) -> Path:
@@ -171,8 +172,15 @@ def _images_json(by_slice: dict[str, list]) -> str:
     return "{\n" + ",\n".join(blocks) + "\n}\n"
 
 
+#: v7 gave two PRES phrasings the article they lacked ("Is gallstone present?" -> "Is a
+#: gallstone present?", "Is there evidence of a gallstone?"); the join ignores that article so a
+#: label given to the older wording still names the same question (nothing else is normalized).
+_V7_ARTICLE = re.compile(r"^(Is|Is there evidence of) (?:a|an) ")
+
+
 def key(row: dict) -> Key:
-    return row["source"], row["image_id"], row["question"], row["answer"]
+    question = _V7_ARTICLE.sub(r"\1 ", row["question"])
+    return row["source"], row["image_id"], question, row["answer"]
 
 
 def chunk_rows(rows: list[dict], prefix: str) -> list[dict]:
