@@ -28,14 +28,17 @@ caption_findings`); the others get nothing from it (no copies on siblings).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from dataclasses import replace
 
 from radvqa_data.core.records import Candidate, Entity, ImageRecord
 from radvqa_data.synth.rules.candidates import QuestionRandom
 from radvqa_data.synth.rules.evidence import finding_group, region_allows
 from radvqa_data.synth.rules.finding_frames import STRUCTURE_CHANGES, CaptionReading
+from radvqa_data.synth.rules.finding_phrases import side_of
 from radvqa_data.synth.rules.frame import Frame
-from radvqa_data.synth.rules.modifiers import finding_questions
+from radvqa_data.synth.rules.modifiers import _is_plural, finding_questions
 from radvqa_data.synth.rules.negation import (
     CROSS_SECTION_VIEWS,
     _anatomy_fits,
@@ -59,6 +62,13 @@ class FindingsReading:
         self.rec = rec
         self.frames: list[Frame] = []  # anchored, usable, heading their phrase
         self.cap: CaptionReading | None = None
+        self.anchor_of: dict[Entity, list[Frame]] = {}
+        #: the MR sequences the caption names: the picture is one of those
+        cap_sequences = {
+            e.norm for e in rec.entities if e.field == "caption" and e.label == "SEQUENCE"
+        }
+        # a caption with a measurement of its own: the findings' could be another finding's
+        measured = bool(_MEASURE.search(rec.texts.get("caption") or ""))
         text = rec.texts.get("findings") or ""
         if not text or rec.plane not in CROSS_SECTION_VIEWS or rec.kind not in (None, "scan"):
             return
@@ -101,15 +111,28 @@ class FindingsReading:
                 continue
             if not _places_agree(anchors[group], fr):
                 continue
-            if not _owner(rec, group):
+            told = _told(anchors[group], fr, cap_sequences, measured)
+            if told is None or not _owner(rec, group):
                 continue
-            self.frames.append(fr)
+            self.frames.append(told)
+            self.anchor_of[told.finding] = anchors[group]
 
     def specific_name(self) -> Entity | None:
         """The one specific name (not "mass"/"lesion"/"tumor") the anchored findings give a
-        finding of the mass class, or None when they give none or several."""
-        named = {fr.finding.norm: fr.finding for fr in self.frames}
-        specific = [e for n, e in named.items() if n not in GENERIC_ABN]
+        finding of the mass class, placed where the caption places its mass (both name a place,
+        and a common one: "mass arising from the left adrenal gland" and "benign adrenal
+        adenoma"), or None when they give none or several. (v7 draft: without the place, 1 of 4
+        read true: an optic glioma named for a cervical fusion mass, the liver's carcinoma for a
+        vertebral lesion.)"""
+        named = {fr.finding.norm: fr for fr in self.frames}
+        specific = [
+            fr.finding
+            for n, fr in named.items()
+            if n not in GENERIC_ABN
+            and n not in _NOT_NAMES
+            and fr.locations
+            and _places_shared(self.anchor_of[fr.finding], fr)
+        ]
         groups = {finding_group(n) for n in named}
         if len(specific) != 1 or groups != {"mass"}:
             return None
@@ -139,6 +162,79 @@ def _caption_anchors(rec: ImageRecord, frames: dict[Entity, Frame]) -> dict[str,
             continue
         out.setdefault(finding_group(e.norm), []).append(fr)
     return out
+
+
+_MEASURE = re.compile(r"\d\s*(?:mm|cm)\b", re.IGNORECASE)
+#: Mass-class findings that are no name for a mass ("lymphadenopathy" beside "masses").
+_NOT_NAMES = frozenset({"lymphadenopathy", "cyst", "nodule", "nodules"})
+#: Finding classes whose findings rows are not asked (a catheter's place is no finding).
+_NOT_ASKED = frozenset({"device"})
+
+
+def _sides(frames: list[Frame]) -> set[str]:
+    """The sides the frames state: a side word, or a place that starts with one."""
+    out = {side_of(u) for fr in frames for u in fr.sides}
+    for fr in frames:
+        for u in fr.locations:
+            first = u.low.split()[0] if u.low else ""
+            if first in ("left", "right"):
+                out.add(first)
+            elif u.ent is not None and u.ent.norm.split()[0] in ("left", "right"):
+                out.add(u.ent.norm.split()[0])  # "RPA": right pulmonary artery
+    return out
+
+
+def _told(anchors: list[Frame], fr: Frame, cap_sequences: set[str], measured: bool) -> Frame | None:
+    """The findings frame `fr` with what it may add to the caption's picture, or None when it
+    may add nothing (v7 tuning, read from the `findings7` slice's misses):
+
+    - the caption's mentions of the class state several sides ("right adrenal mass ... left
+      kidney ... mass"): which the findings describe is not known;
+    - the findings state a side the caption does not ("catheter fragment in RPA" against "left
+      pulmonary artery"), or the number differs ("a few small renal cysts" against one cyst,
+      "a lytic lesion" against the liver's "multiple lesions");
+    - a device (its place is no finding).
+
+    The caption's own measurement anywhere ("... 5x5x8cm / Left kidney ... mass 2x2x2cm") leaves
+    the findings' measurements out (a CT's 3x2x2 cm of the left kidney mass is another study's).
+
+    What the caption states itself (a place, a size word, a measurement) is left to the caption:
+    the findings' place, size or measurement could be another of several ("bilateral hilar
+    and mediastinal adenopathy" against "mediastinal"). A signal attribute is kept only when it
+    is bound to an MR sequence the caption names (a T2 signal asked of the T1 picture cannot be
+    read from it)."""
+    if finding_group(fr.finding.norm) in _NOT_ASKED:
+        return None
+    said = _sides(anchors)
+    if len(said) > 1 and "bilateral" not in said:
+        return None
+    here = _sides([fr])
+    if here and said and here != said:
+        return None
+    plural = {_is_plural(a.finding) for a in anchors}
+    if len(plural) != 1 or plural != {_is_plural(fr.finding)}:
+        return None
+    keep = [
+        (a, q)
+        for a, q in fr.attributes
+        if a.group != "signal"
+        or (q is not None and q.ent is not None and q.ent.norm in cap_sequences)
+    ]
+    return replace(
+        fr,
+        attributes=keep,
+        locations=[] if any(a.locations for a in anchors) else fr.locations,
+        sizes=[] if any(a.sizes for a in anchors) else fr.sizes,
+        measures=[] if measured or any(a.measures for a in anchors) else fr.measures,
+        count=None if any(a.count is not None for a in anchors) else fr.count,
+    )
+
+
+def _places_shared(anchors: list[Frame], fr: Frame) -> bool:
+    """True when the caption and the findings both place the finding, in a common place."""
+    said = {u.ent.norm for a in anchors for u in a.locations if u.ent is not None}
+    here = {u.ent.norm for u in fr.locations if u.ent is not None}
+    return bool(said & here)
 
 
 def _places_agree(anchors: list[Frame], fr: Frame) -> bool:

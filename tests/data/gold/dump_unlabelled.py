@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import os
 import random
+import re
 import sys
 import tempfile
 from collections.abc import Iterable
