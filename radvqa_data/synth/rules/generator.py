@@ -42,7 +42,7 @@ class RulesGenerator(Generator):
         label_issues: str = "reject",
         shared_captions: str = "once",
         normal_statements: str = "on",
-        case_findings: str = "on",
+        case_findings: str = "off",
     ) -> None:
         from radvqa_data.core.errors import ConfigError
         from radvqa_data.synth.rules.metadata_questions import LABEL_ISSUE_POLICIES

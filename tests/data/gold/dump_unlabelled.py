@@ -65,9 +65,13 @@ def load_labels() -> dict[Key, dict]:
     return {key(r): r for r in rows}
 
 
-def build_catalog(path: Path, data_root: Path, images: list[tuple[str, str]]) -> Path:
+def build_catalog(
+    path: Path, data_root: Path, images: list[tuple[str, str]], keep_cases: bool = False
+) -> Path:
     """Catalog MedPix 2.0 and ROCO, and extract entities for the gold images' texts only (the
-    rules read captions and case findings; the other 34,000 ROCO captions would cost 15 s)."""
+    rules read captions and case findings; the other 34,000 ROCO captions would cost 15 s).
+    `keep_cases` keeps the texts of every image of a gold image's MedPix case too (the
+    case-findings source picks its image among the case's captions)."""
     import duckdb
 
     from radvqa_data.catalog.ingest import add_source
@@ -80,6 +84,12 @@ def build_catalog(path: Path, data_root: Path, images: list[tuple[str, str]]) ->
     try:
         con.execute("CREATE TEMP TABLE gold (source VARCHAR, image_id VARCHAR)")
         con.executemany("INSERT INTO gold VALUES (?, ?)", images)
+        if keep_cases:
+            con.execute(
+                "INSERT INTO gold SELECT DISTINCT b.source, b.image_id FROM images a "
+                "JOIN gold g ON g.source = a.source AND g.image_id = a.image_id "
+                "JOIN images b ON b.source = a.source AND b.case_id = a.case_id"
+            )
         con.execute(
             "DELETE FROM texts t WHERE NOT EXISTS "
             "(SELECT 1 FROM gold g WHERE g.source = t.source AND g.image_id = t.image_id)"
@@ -90,16 +100,16 @@ def build_catalog(path: Path, data_root: Path, images: list[tuple[str, str]]) ->
     return path
 
 
-def caption_rows(catalog: Path, images: list[tuple[str, str]]) -> list[dict]:
-    """The caption-derived rows (source_field not metadata.*) that RulesGenerator and the default
-    filter chain keep for `images`, in image order."""
+def caption_rows(catalog: Path, images: list[tuple[str, str]], **options: str) -> list[dict]:
+    """The caption-derived rows (source_field not metadata.*) that RulesGenerator (default
+    options, or `options`) and the default filter chain keep for `images`, in image order."""
     import duckdb
 
     from radvqa_data.filters import FilterChain, default_filters
     from radvqa_data.reader.image_records import ShardPlan, load_shard
     from radvqa_data.synth.rules.generator import RulesGenerator
 
-    gen = RulesGenerator(seed=0)
+    gen = RulesGenerator(seed=0, **options)
     con = duckdb.connect(str(catalog), read_only=True)
     rows = []
     try:
