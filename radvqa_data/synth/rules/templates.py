@@ -17,6 +17,9 @@ the question), a "no" per denied finding, shared captions once, no either/or con
 phrasing, FLAIR/T2* sequence alternatives that are really other.
 v6 (issue 20): PRES "no" from statements of normality ("The left kidney is normal" -> "Is there a
 mass in the left kidney? no"), template `pres.normal`; `--normal-statements off` leaves them out.
+v7 (issue 20): "Is {f} present?" and "Is there evidence of {f}?" take the finding's article ("Is
+a gallstone present?"; a mass noun keeps none); the case-findings source (`case_findings.py`,
+`--case-findings on`, off by default).
 """
 
 from __future__ import annotations
