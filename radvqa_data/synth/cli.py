@@ -134,7 +134,7 @@ def synth_cmd(
         help="rules: a sentence of the case findings about this image's study gives POS, SIZE, "
         "ATTRIB and COUNT rows (and the specific name of a captioned 'mass') where the image's "
         "caption affirms the same finding; once per case: on, off (default: its fresh slice read "
-        "16/17, under the 0.95 bar).",
+        "26/36, under the 0.95 bar).",
     ),
     label_issues: str = typer.Option(
         "reject",

@@ -177,15 +177,19 @@ def findings_rows(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -
 @pytest.mark.slow
 def test_case_findings_rows_precision(findings_rows, labels):
     """Rows from the case findings anchored to a picture (v7). `findings7` was labelled before
-    any tuning (24/38 correct) and then tuned the source, so its figure here is a tuning figure;
-    `findings7b` (the other half of the pool, labelled after the tuning, never tuned on) read
-    16/17, under the 0.95 bar: the source is off by default (`--case-findings off`)."""
+    any tuning (24/38 correct) and then tuned the source, so its figure here is a tuning figure
+    (>= 0.95 of the rows still written). `findings7b` is every row the tuned source writes
+    outside the earlier slices, labelled after the tuning and never tuned on (26/36): while it
+    reads under the 0.95 bar the source must stay off by default."""
     from radvqa_data.synth.rules.generator import RulesGenerator
 
-    for name, least in (("findings7", 0.95), ("findings7b", 0.90)):
+    fig = {}
+    for name in ("findings7", "findings7b"):
         c = Counter(r["label"] for r in _labelled(findings_rows[name], labels))
         n = sum(c.values())
-        print(f"\n{name}: {n} case-findings rows, {dict(c)}, precision {c['correct'] / n:.3f}")
-        assert n >= 10, f"{name}: the source stopped writing most of its rows"
-        assert c["correct"] / n >= least, f"{name}: {c['correct']}/{n}"
-    assert RulesGenerator().case_findings == "off"
+        fig[name] = c["correct"] / n
+        print(f"\n{name}: {n} case-findings rows, {dict(c)}, precision {fig[name]:.3f}")
+        assert n >= 15, f"{name}: the source stopped writing most of its rows"
+    assert fig["findings7"] >= MIN_ALL
+    if fig["findings7b"] < MIN_ALL:
+        assert RulesGenerator().case_findings == "off"
