@@ -18,8 +18,15 @@ one picture. A findings sentence gives rows on an image only when all of these h
   alternative, treated, gone, a device, a landmark, a change without its structure).
 
 Rows: the POS, SIZE, ATTRIB and COUNT questions of those findings (`modifiers.finding_questions`,
-the same rules as for a caption), citing the findings span (`source_field` `findings`), and
-`specific_abn`: the name the findings give a caption's generic "mass"/"lesion".
+the same rules as for a caption), citing the findings span (`source_field` `findings`), with
+what the caption states itself left to the caption (`_told`), and `FindingsReading.
+specific_name`: the name the findings give a caption's generic "mass"/"lesion" where both place
+it in a common structure.
+
+Measured (docs/synth.md, rules v7): 24/38 correct on the draft (`findings7`, before tuning),
+26/36 on every row of the tuned source outside that slice (`findings7b`, never tuned on):
+anchoring by finding *class* cannot tell the caption's finding from another of its class, nor
+another image of the same study. So `--case-findings` is off by default.
 
 Written once per case: a sentence's rows go to one image, the first by id among the images of
 the case with this modality whose caption affirms a finding of that class (`Sibling.
