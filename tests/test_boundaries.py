@@ -230,6 +230,7 @@ RULES_LAYERS = (
     "negation",
     "normality",
     "modifiers",
+    "case_findings",
     "caption_check",
     "caption_questions",
     "metadata_questions",

@@ -75,6 +75,9 @@ class Sibling:
     modality: str | None
     plane: str | None
     same_caption: bool
+    #: The norms of the FINDING entities its caption affirms (not negated, not uncertain): v7
+    #: writes a case-findings sentence on one image of the case whose caption names the finding.
+    caption_findings: tuple[str, ...] = ()
 
 
 @dataclass

@@ -201,9 +201,23 @@ def _add_siblings(
         + " ORDER BY a.image_id, b.image_id",
         [plan.source, plan.first, plan.last],
     ).fetchall()
+    affirmed: dict[str, list[str]] = defaultdict(list)
+    if rows and table_exists(con, "entities"):
+        # the findings each sibling's caption affirms (v7: one image per case writes a case
+        # findings sentence, chosen among those whose caption names its finding)
+        for sib, norm in con.execute(
+            "SELECT DISTINCT e.image_id, e.norm FROM entities e JOIN images b "
+            "ON b.source = e.source AND b.image_id = e.image_id "
+            "WHERE e.source = ? AND e.field = 'caption' AND e.label = 'FINDING' "
+            "AND NOT e.negated AND NOT e.uncertain AND b.case_id IN ("
+            "SELECT case_id FROM images WHERE source = ? AND image_id BETWEEN ? AND ?) "
+            "ORDER BY e.image_id, e.norm",
+            [plan.source, plan.source, plan.first, plan.last],
+        ).fetchall():
+            affirmed[sib].append(norm)
     found: dict[str, list[Sibling]] = defaultdict(list)
     for iid, sib, modality, plane, same in rows:
-        found[iid].append(Sibling(sib, modality, plane, bool(same)))
+        found[iid].append(Sibling(sib, modality, plane, bool(same), tuple(affirmed.get(sib, ()))))
     for iid, sibs in found.items():
         if iid in records:
             records[iid].siblings = tuple(sibs)

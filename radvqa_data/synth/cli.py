@@ -128,6 +128,14 @@ def synth_cmd(
         "normal gives a PRES 'no' about that structure only ('Is there a mass in the left "
         "kidney?'): on, off.",
     ),
+    case_findings: str = typer.Option(
+        "off",
+        "--case-findings",
+        help="rules: a sentence of the case findings about this image's study gives POS, SIZE, "
+        "ATTRIB and COUNT rows (and the specific name of a captioned 'mass') where the image's "
+        "caption affirms the same finding; once per case: on, off (default: its fresh slice read "
+        "26/36, under the 0.95 bar).",
+    ),
     label_issues: str = typer.Option(
         "reject",
         "--label-issues",
@@ -165,6 +173,7 @@ def synth_cmd(
                 "label_issues": label_issues,
                 "shared_captions": shared_captions,
                 "normal_statements": normal_statements,
+                "case_findings": case_findings,
             },
         )
         config = SynthConfig(

@@ -53,7 +53,7 @@ def test_shards_manifest_and_provenance(rules_catalog, tmp_path):
     assert m["images"] == 300 and m["images_with_rows"] == 300 and m["complete"]
     assert m["by_source"] == {"medpix2": qa.height} and sum(m["by_split"].values()) == qa.height
     assert m["catalog"]["fingerprint"]
-    assert m["code_version"]["rules_version"] == RULES_VERSION == "v6"
+    assert m["code_version"]["rules_version"] == RULES_VERSION == "v7"
     assert m["config"]["sources"] == ["medpix2"]  # benchmarks (vqa-rad) are not synthesized from
     assert qa["id"].n_unique() == qa.height
     assert (

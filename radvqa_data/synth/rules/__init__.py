@@ -13,6 +13,7 @@ Layered, each module importing only those above it:
     negation.py            PRES "no" questions from negated findings
     normality.py           PRES "no" questions about a structure stated normal (v6)
     modifiers.py           POS, SIZE, ATTRIB, COUNT questions from a finding's frame
+    case_findings.py       rows from the case findings about a finding the caption names (v7)
     caption_check.py       is a caption usable at all (empty, figure-only, non-English, ...)
     caption_questions.py   PRES/ABN questions and the caption walk that calls the two above
     metadata_questions.py  MODALITY, PLANE, ORGAN questions from the image's metadata

@@ -22,6 +22,7 @@ from radvqa_data.core.answers import CLOSED, OPEN
 from radvqa_data.core.records import Candidate, Entity, ImageRecord
 from radvqa_data.synth.rules.candidates import QuestionRandom, finding_slots, make, reject, span_of
 from radvqa_data.synth.rules.caption_check import source_text_reason
+from radvqa_data.synth.rules.case_findings import GENERIC_ABN, FindingsReading, findings_rows
 from radvqa_data.synth.rules.evidence import finding_group, image_regions, region_allows
 from radvqa_data.synth.rules.finding_frames import GENERIC_NOUNS, STRUCTURE_CHANGES, CaptionReading
 from radvqa_data.synth.rules.modifiers import finding_questions, size_of_anatomy
@@ -89,10 +90,15 @@ _ATTRIBUTE_NOUNS = frozenset(
 
 
 def caption_candidates(
-    rec: ImageRecord, rng: QuestionRandom, normal_statements: bool = True
+    rec: ImageRecord,
+    rng: QuestionRandom,
+    normal_statements: bool = True,
+    case_findings: bool = True,
 ) -> Iterator[Candidate]:
     """PRES, ABN, POS, SIZE, ATTRIB and COUNT candidates from the caption and its entities
-    (with `normal_statements`, also the PRES "no" of a structure stated normal)."""
+    (with `normal_statements`, also the PRES "no" of a structure stated normal; with
+    `case_findings`, the rows of the case findings' sentences anchored to this picture,
+    `case_findings.py`)."""
     caption = rec.texts.get("caption")
     reason = source_text_reason(caption)
     if reason is not None:
@@ -151,8 +157,17 @@ def caption_candidates(
     main = _main_finding(
         cap, [e for e in usable if not e.negated], [e for e in changes if not e.negated]
     )
+    reading = FindingsReading(rec, cap.frames) if case_findings else None
+    specific = reading.specific_name() if reading is not None else None
     if main is not None and _studies_named(cap) > 1:
         yield reject(rec, "ABN", "abn.open", "caption_of_several_studies", "caption", caption)
+    elif main is not None and main.norm in GENERIC_ABN and specific is not None:
+        # v7: the case findings name what the caption calls a mass ("meningioma")
+        assert reading is not None and reading.cap is not None
+        yield make(
+            rec, rng, "ABN", "abn.open", specific.norm, OPEN, "findings", specific.text, {},
+            **span_of(specific),
+        )  # fmt: skip
     elif main is not None:
         yield make(
             rec,
@@ -175,6 +190,8 @@ def caption_candidates(
         ]
         yield from finding_questions(rec, rng, cap, e, same)
     yield from size_of_anatomy(rec, rng, cap)
+    if reading is not None:
+        yield from findings_rows(rec, rng, reading)
 
 
 def _main_finding(

@@ -132,11 +132,12 @@ _AFTER_HEAD = frozenset({"SEQUENCE", "ATTRIBUTE", "MODALITY", "PLANE", "CONTRAST
 
 
 class CaptionReading:
-    """A caption's findings read once: units and frames per sentence, the MR sequences named."""
+    """A caption's findings read once: units and frames per sentence, the MR sequences named.
+    `field` reads another text of the record the same way (v7: the case's findings text)."""
 
-    def __init__(self, rec: ImageRecord, caption: str) -> None:
-        self.rec, self.text = rec, caption
-        self.ents = [e for e in rec.entities if e.field == "caption"]
+    def __init__(self, rec: ImageRecord, caption: str, field: str = "caption") -> None:
+        self.rec, self.text, self.field = rec, caption, field
+        self.ents = [e for e in rec.entities if e.field == field]
         self.bounds = sentence_bounds(caption)
         self.frames: dict[Entity, Frame] = {}
         self.sentences: list[list[Unit]] = []

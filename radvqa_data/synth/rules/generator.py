@@ -17,6 +17,9 @@ SHARED_CAPTION_POLICIES = ("once", "all")
 #: `--normal-statements`: PRES "no" rows from statements of normality ("The left kidney is
 #: normal" -> "Is there a mass in the left kidney? no"; `synth/rules/normality.py`), or none.
 NORMAL_STATEMENT_POLICIES = ("on", "off")
+#: `--case-findings`: rows from the case's findings sentences about a finding this image's
+#: caption affirms (v7, `synth/rules/case_findings.py`), or none.
+CASE_FINDINGS_POLICIES = ("on", "off")
 
 
 class RulesGenerator(Generator):
@@ -39,6 +42,7 @@ class RulesGenerator(Generator):
         label_issues: str = "reject",
         shared_captions: str = "once",
         normal_statements: str = "on",
+        case_findings: str = "off",
     ) -> None:
         from radvqa_data.core.errors import ConfigError
         from radvqa_data.synth.rules.metadata_questions import LABEL_ISSUE_POLICIES
@@ -57,6 +61,12 @@ class RulesGenerator(Generator):
                 f"--normal-statements {normal_statements}: expected one of "
                 f"{', '.join(NORMAL_STATEMENT_POLICIES)}"
             )
+        if case_findings not in CASE_FINDINGS_POLICIES:
+            raise ConfigError(
+                f"--case-findings {case_findings}: expected one of "
+                f"{', '.join(CASE_FINDINGS_POLICIES)}"
+            )
+        self.case_findings = case_findings  # on: rows from findings sentences about this picture
         self.seed = seed
         self.label_issues = label_issues  # what a fact flagged by `label-issues` becomes
         self.shared_captions = shared_captions  # once: a shared caption's rows on one image
@@ -74,6 +84,7 @@ class RulesGenerator(Generator):
             "label_issues": self.label_issues,
             "shared_captions": self.shared_captions,
             "normal_statements": self.normal_statements,
+            "case_findings": self.case_findings,
         }
 
     def generate(self, records: Iterable[ImageRecord]) -> Iterator[Candidate]:
@@ -88,7 +99,9 @@ class RulesGenerator(Generator):
                 yield reject(rec, "OTHER", "caption.shared", "caption_on_sibling", "caption", "")
                 continue
             shared = ",".join(others) or None
-            for cand in caption_candidates(rec, rng, self.normal_statements == "on"):
+            for cand in caption_candidates(
+                rec, rng, self.normal_statements == "on", self.case_findings == "on"
+            ):
                 cand.seed = self.seed
                 if cand.source_field == "caption" and cand.reject_reason is None:
                     cand.shared_with = shared

@@ -88,7 +88,7 @@ def finding_questions(
             "pos.side_open",
             side,
             OPEN,
-            "caption",
+            cap.field,
             s.ent.text,
             {"f": f.norm},
             **span_of(s),
@@ -103,7 +103,7 @@ def finding_questions(
                 "pos.side_yesno",
                 "yes" if yes else "no",
                 CLOSED,
-                "caption",
+                cap.field,
                 s.ent.text,
                 {"f": f.norm, "s": asked},
                 **span_of(s),
@@ -118,7 +118,7 @@ def finding_questions(
             "pos.organ_open",
             place_answer(o),
             OPEN,
-            "caption",
+            cap.field,
             o.ent.text,
             {"f": f.norm},
             **span_of(o),
@@ -138,7 +138,7 @@ def finding_questions(
             "size.choice",
             size,
             CLOSED,
-            "caption",
+            cap.field,
             s.ent.text,
             {"f": f.norm, "x": x, "y": y},
             **span_of(s),
@@ -156,13 +156,13 @@ def finding_questions(
             "size.measure_open",
             answer,
             OPEN,
-            "caption",
+            cap.field,
             cap.text[m.start : m.end],
             {"f": f.norm},
             **span_of(m),
         )
     yield from _attribute(rec, rng, cap, f, same)
-    yield from _count(rec, rng, f, same)
+    yield from _count(rec, rng, cap, f, same)
 
 
 def _superlative(cap: CaptionReading, same: list[Frame]) -> bool:
@@ -215,7 +215,7 @@ def _attribute(rec, rng, cap: CaptionReading, f: Entity, same: list[Frame]) -> I
             f"{key}_yesno" if seq_norm else "attrib.yesno",
             "yes" if yes else "no",
             CLOSED,
-            "caption",
+            cap.field,
             text,
             {**slots, "a": asked},
             **span,
@@ -228,7 +228,7 @@ def _attribute(rec, rng, cap: CaptionReading, f: Entity, same: list[Frame]) -> I
             f"{key}_choice" if seq_norm else "attrib.choice",
             norm,
             CLOSED,
-            "caption",
+            cap.field,
             text,
             {**slots, "x": x, "y": y},
             **span,
@@ -236,7 +236,7 @@ def _attribute(rec, rng, cap: CaptionReading, f: Entity, same: list[Frame]) -> I
         return
 
 
-def _count(rec, rng, f: Entity, same: list[Frame]) -> Iterator[Candidate]:
+def _count(rec, rng, cap: CaptionReading, f: Entity, same: list[Frame]) -> Iterator[Candidate]:
     """COUNT from a number or count word in the finding's own phrase ("two cysts", "solitary
     nodule"); the noun's number must agree ("multiple" with a plural)."""
     if f.norm in MASS_NOUNS:
@@ -256,7 +256,7 @@ def _count(rec, rng, f: Entity, same: list[Frame]) -> Iterator[Candidate]:
     if len(counts) != 1:
         return
     count, c = next(iter(counts.items()))
-    text = rec.texts["caption"][c.start : c.end]
+    text = cap.text[c.start : c.end]
     if count != "1":
         yield make(
             rec,
@@ -265,7 +265,7 @@ def _count(rec, rng, f: Entity, same: list[Frame]) -> Iterator[Candidate]:
             "count.open",
             count,
             OPEN,
-            "caption",
+            cap.field,
             text,
             {"f": plural(f.norm)},
             **span_of(c),
@@ -277,7 +277,7 @@ def _count(rec, rng, f: Entity, same: list[Frame]) -> Iterator[Candidate]:
         "count.yesno",
         "no" if count == "1" else "yes",
         CLOSED,
-        "caption",
+        cap.field,
         text,
         {"f": plural(f.norm), "f1": f.norm},
         **span_of(c),
@@ -311,7 +311,7 @@ def size_of_anatomy(
                 "size.yesno",
                 answer,
                 CLOSED,
-                "caption",
+                cap.field,
                 s.ent.text,
                 {"loc": place_answer(organ)},
                 **span_of(s),

@@ -17,11 +17,14 @@ the question), a "no" per denied finding, shared captions once, no either/or con
 phrasing, FLAIR/T2* sequence alternatives that are really other.
 v6 (issue 20): PRES "no" from statements of normality ("The left kidney is normal" -> "Is there a
 mass in the left kidney? no"), template `pres.normal`; `--normal-statements off` leaves them out.
+v7 (issue 20): "Is {f} present?" and "Is there evidence of {f}?" take the finding's article ("Is
+a gallstone present?"; a mass noun keeps none); the case-findings source (`case_findings.py`,
+`--case-findings on`, off by default).
 """
 
 from __future__ import annotations
 
-RULES_VERSION = "v6"
+RULES_VERSION = "v7"
 
 TEMPLATES: dict[str, tuple[str, ...]] = {
     # MODALITY
@@ -97,9 +100,9 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
     "pres.yesno": (
         "Is there {f_article} {f}?",
         "Is {f_article} {f} seen?",
-        "Is there evidence of {f}?",
+        "Is there evidence of {f_article} {f}?",
         "Does the image show {f_article} {f}?",
-        "Is {f} present?",
+        "Is {f_article} {f} present?",
     ),
     # PRES "no" from a statement of normality ("The left kidney is normal"): the same phrasings,
     # their own key so the source is told apart in `template_id`

@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import random
+import re
 import sys
 import tempfile
 from collections.abc import Iterable
@@ -36,7 +37,7 @@ GOLD_DIR = Path(__file__).resolve().parent
 ROOT = GOLD_DIR.parents[2]
 LABELS_FILE = GOLD_DIR / "captions.jsonl"
 #: Later labelling rounds, each its own file (the earlier files are never rewritten).
-MORE_LABEL_FILES = (GOLD_DIR / "captions_v6.jsonl",)
+MORE_LABEL_FILES = (GOLD_DIR / "captions_v6.jsonl", GOLD_DIR / "captions_v7.jsonl")
 IMAGES_FILE = GOLD_DIR / "caption_images.json"
 Key = tuple[str, str, str, str]  # source, image_id, question, answer
 
@@ -61,12 +62,16 @@ def load_labels() -> dict[Key, dict]:
         for line in path.read_text().splitlines()
         if line.strip()
     ]
-    return {(r["source"], r["image_id"], r["question"], r["answer"]): r for r in rows}
+    return {key(r): r for r in rows}
 
 
-def build_catalog(path: Path, data_root: Path, images: list[tuple[str, str]]) -> Path:
+def build_catalog(
+    path: Path, data_root: Path, images: list[tuple[str, str]], keep_cases: bool = False
+) -> Path:
     """Catalog MedPix 2.0 and ROCO, and extract entities for the gold images' texts only (the
-    rules read captions and case findings; the other 34,000 ROCO captions would cost 15 s)."""
+    rules read captions and case findings; the other 34,000 ROCO captions would cost 15 s).
+    `keep_cases` keeps the texts of every image of a gold image's MedPix case too (the
+    case-findings source picks its image among the case's captions)."""
     import duckdb
 
     from radvqa_data.catalog.ingest import add_source
@@ -79,6 +84,12 @@ def build_catalog(path: Path, data_root: Path, images: list[tuple[str, str]]) ->
     try:
         con.execute("CREATE TEMP TABLE gold (source VARCHAR, image_id VARCHAR)")
         con.executemany("INSERT INTO gold VALUES (?, ?)", images)
+        if keep_cases:
+            con.execute(
+                "INSERT INTO gold SELECT DISTINCT b.source, b.image_id FROM images a "
+                "JOIN gold g ON g.source = a.source AND g.image_id = a.image_id "
+                "JOIN images b ON b.source = a.source AND b.case_id = a.case_id"
+            )
         con.execute(
             "DELETE FROM texts t WHERE NOT EXISTS "
             "(SELECT 1 FROM gold g WHERE g.source = t.source AND g.image_id = t.image_id)"
@@ -89,16 +100,16 @@ def build_catalog(path: Path, data_root: Path, images: list[tuple[str, str]]) ->
     return path
 
 
-def caption_rows(catalog: Path, images: list[tuple[str, str]]) -> list[dict]:
-    """The caption-derived rows (source_field not metadata.*) that RulesGenerator and the default
-    filter chain keep for `images`, in image order."""
+def caption_rows(catalog: Path, images: list[tuple[str, str]], **options: str) -> list[dict]:
+    """The caption-derived rows (source_field not metadata.*) that RulesGenerator (default
+    options, or `options`) and the default filter chain keep for `images`, in image order."""
     import duckdb
 
     from radvqa_data.filters import FilterChain, default_filters
     from radvqa_data.reader.image_records import ShardPlan, load_shard
     from radvqa_data.synth.rules.generator import RulesGenerator
 
-    gen = RulesGenerator(seed=0)
+    gen = RulesGenerator(seed=0, **options)
     con = duckdb.connect(str(catalog), read_only=True)
     rows = []
     try:
@@ -171,8 +182,15 @@ def _images_json(by_slice: dict[str, list]) -> str:
     return "{\n" + ",\n".join(blocks) + "\n}\n"
 
 
+#: v7 gave two PRES phrasings the article they lacked ("Is gallstone present?" -> "Is a
+#: gallstone present?", "Is there evidence of a gallstone?"); the join ignores that article so a
+#: label given to the older wording still names the same question (nothing else is normalized).
+_V7_ARTICLE = re.compile(r"^(Is|Is there evidence of) (?:a|an) ")
+
+
 def key(row: dict) -> Key:
-    return row["source"], row["image_id"], row["question"], row["answer"]
+    question = _V7_ARTICLE.sub(r"\1 ", row["question"])
+    return row["source"], row["image_id"], question, row["answer"]
 
 
 def chunk_rows(rows: list[dict], prefix: str) -> list[dict]:
