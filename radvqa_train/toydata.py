@@ -97,7 +97,7 @@ def make_toy_data(
     con = connect(catalog)
     for source in ("toy", "vqa-rad"):
         con.executemany(
-            "INSERT INTO images (source, image_id, split, path, status, modality, organ) "
+            "INSERT INTO images (source, image_id, split, image_path, status, modality, organ) "
             f"VALUES ('{source}', ?, ?, ?, 'ok', ?, ?)",
             images,
         )

@@ -396,11 +396,11 @@ def test_crop_found_by_descriptor_when_the_hash_is_far(
     paths = [str(p) for p in imgs] + [str(crop)]
     df = pl.DataFrame(
         {
-            "path": paths,
+            "image_path": paths,
             "sha256": [None] * len(paths),
             "phash": [phash64(Image.open(p)) for p in paths],
         },
-        schema={"path": pl.String, "sha256": pl.String, "phash": pl.UInt64},
+        schema={"image_path": pl.String, "sha256": pl.String, "phash": pl.UInt64},
     )
     i = paths.index(str(src))
     j = len(paths) - 1

@@ -149,7 +149,7 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
         data.images.append(
             SourceImage(
                 image_id=name,
-                path=files.get(name),
+                image_path=files.get(name),
                 split=splits[0] if len(splits) == 1 else None,
                 case_id=match.group(1) if match else None,
                 modality=stated[0][0] if stated else None,
