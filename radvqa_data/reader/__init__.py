@@ -27,6 +27,7 @@ from pathlib import Path
 
 import polars as pl
 
+from radvqa_data.core.answers import OPEN
 from radvqa_data.core.errors import InputError
 from radvqa_data.core.schema import READ_COLUMNS, READ_IMAGE_COLUMNS
 from radvqa_data.core.shards import ShardDir
@@ -80,7 +81,7 @@ def _benchmark(name: str, split: str, catalog: Path | None) -> pl.DataFrame:
 def _captions(source: str | None, split: str | None, catalog: Path | None) -> pl.DataFrame:
     sql = f"""
         SELECT i.source || ':' || i.image_id AS id, i.image_id, i.image_path,
-               '{CAPTION_QUESTION}' AS question, t.text AS answer, 'open' AS answer_type,
+               '{CAPTION_QUESTION}' AS question, t.text AS answer, '{OPEN}' AS answer_type,
                'OTHER' AS question_type, i.modality, i.organ, i.source,
                coalesce(i.split, 'train') AS split
         FROM texts t JOIN images i ON i.source = t.source AND i.image_id = t.image_id
