@@ -70,7 +70,7 @@ def threads(catalog: Path) -> None:
     with connect(catalog, read_only=True) as con:
         pics = [p for p in tasks.pictures(con) if p.train][:800]
     cfg = LabelModelConfig(epochs=4)
-    x, _ = decode_all([p.path for p in pics], cfg.image_size)
+    x, _ = decode_all([p.image_path for p in pics], cfg.image_size)
     cfg.classes = tasks.task_classes(pics, cfg.min_class_images)
     y = {t: np.array(v) for t, v in tasks.targets(pics, cfg.classes).items()}
     idx = np.arange(len(pics))

@@ -89,7 +89,7 @@ def fill_image_paths(df: pl.DataFrame, catalog: str | Path | None) -> pl.DataFra
         imgs = image_paths(con).select(
             pl.col("source").cast(pl.Utf8),
             pl.col("image_id").cast(pl.Utf8),
-            pl.col("path").cast(pl.Utf8).alias("catalog_path"),
+            pl.col("image_path").cast(pl.Utf8).alias("catalog_path"),
         )
     sole = (
         imgs.group_by("image_id")

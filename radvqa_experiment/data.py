@@ -11,6 +11,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from radvqa_data.core.answers import answer_type_of
 from radvqa_data.core.errors import InputError
 from radvqa_data.reader import read_qa
 
@@ -108,8 +109,8 @@ def in_val(image_id: str, fraction: float) -> bool:
 
 
 def _closed(rows: list[dict]) -> list[dict]:
-    for r in rows:  # VQA-RAD ships one answer_type with a trailing space
-        r["answer_type"] = (r.get("answer_type") or "").strip().lower()
+    for r in rows:  # VQA-RAD ships one answer_type with a trailing space; "" when there is none
+        r["answer_type"] = answer_type_of(r.get("answer_type")) or ""
     return rows
 
 

@@ -95,7 +95,7 @@ def pretrain_label_encoder(
             "(shared data: medpix2-train-256, see its README)"
         )
     config = replace(config, classes=classes)
-    x, failed = decode_all([p.path for p in pics], config.image_size, workers=1)
+    x, failed = decode_all([p.image_path for p in pics], config.image_size, workers=1)
     y = {t: np.array(v, dtype=np.int64) for t, v in targets(pics, classes).items()}
     for i in failed:  # an unreadable picture trains nothing
         for t in y:

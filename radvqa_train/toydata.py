@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from radvqa_data.core.answers import CLOSED, OPEN
 from radvqa_data.core.schema import QA_SCHEMA
 from radvqa_data.core.shards import ShardDir
 
@@ -59,16 +60,16 @@ def make_toy_data(
                 split,
                 "Is the image bright?",
                 "yes" if bright else "no",
-                "closed",
+                CLOSED,
                 "ATTRIB",
             )
         )
         bench.append(
-            (f"q{i}b", image_id, split, "What modality is this?", modality, "open", "MODALITY")
+            (f"q{i}b", image_id, split, "What modality is this?", modality, OPEN, "MODALITY")
         )
         for q, a, at, qt in (
-            ("Is the left side inverted?", "yes" if left else "no", "closed", "ATTRIB"),
-            ("Which modality is shown?", modality, "open", "MODALITY"),
+            ("Is the left side inverted?", "yes" if left else "no", CLOSED, "ATTRIB"),
+            ("Which modality is shown?", modality, OPEN, "MODALITY"),
         ):
             qa.append(
                 {
@@ -97,7 +98,7 @@ def make_toy_data(
     con = connect(catalog)
     for source in ("toy", "vqa-rad"):
         con.executemany(
-            "INSERT INTO images (source, image_id, split, path, status, modality, organ) "
+            "INSERT INTO images (source, image_id, split, image_path, status, modality, organ) "
             f"VALUES ('{source}', ?, ?, ?, 'ok', ?, ?)",
             images,
         )

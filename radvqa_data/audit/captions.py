@@ -67,6 +67,11 @@ def caption_leaks(texts: pl.DataFrame, cfg: NearDupConfig, near: bool = True) ->
             & ((pl.col("source_a") + pl.col("split_a")) < (pl.col("source_b") + pl.col("split_b")))
         )
     )
+    # Polars joins do not keep row order: sort, so that the findings' order and which pairs the
+    # per-text cap keeps are the same on every run (audit.json is compared across runs).
+    j = j.sort(
+        "i", "j", *(f"{c}_{s}" for s in "ab" for c in ("source", "split", "image_id", "text"))
+    )
     j = j.with_columns(
         pl.int_range(pl.len()).over(["i", "j", "split_a", "split_b"]).alias("n")
     ).filter(pl.col("n") < MAX_PAIRS_PER_TEXT)

@@ -34,9 +34,10 @@ class DescriptorStore:
         self.failed = 0  # undecodable images (left out of the pixel checks)
 
     def keys(self, df: pl.DataFrame) -> list[str]:
-        """The store key of every row of an image frame (columns sha256, path)."""
+        """The store key of every row of an image frame (columns sha256, image_path)."""
         return [
-            _key(s, p) for s, p in zip(df["sha256"].to_list(), df["path"].to_list(), strict=True)
+            _key(s, p)
+            for s, p in zip(df["sha256"].to_list(), df["image_path"].to_list(), strict=True)
         ]
 
     def get(self, key: str) -> Described | None:
@@ -54,7 +55,7 @@ class DescriptorStore:
         open catalog connection) where it has the row, else computed by `executor` (and cached
         when `con` can write)."""
         keys = self.keys(df)
-        paths = dict(zip(keys, df["path"].to_list(), strict=True))
+        paths = dict(zip(keys, df["image_path"].to_list(), strict=True))
         todo = [k for k in dict.fromkeys(keys) if k not in self.rows]
         writable = con is not None and _cache_ready(con)
         if con is not None and _has_cache(con):

@@ -109,7 +109,9 @@ def candidates(
 
 
 def _cols(df: pl.DataFrame) -> pl.DataFrame:
-    return df.select("path", pl.col("sha256").cast(pl.String), pl.col("phash").cast(pl.UInt64))
+    return df.select(
+        "image_path", pl.col("sha256").cast(pl.String), pl.col("phash").cast(pl.UInt64)
+    )
 
 
 def verify_batch(job: tuple[PixelConfig, list[tuple]]) -> list[tuple[int, int, Verdict]]:
@@ -158,7 +160,7 @@ def verify(
     from radvqa_data.executor import make_executor
 
     tick = task("verify candidates", pairs.height)
-    lp, rp = left["path"].to_list(), right["path"].to_list()
+    lp, rp = left["image_path"].to_list(), right["image_path"].to_list()
     ls, rs = left["sha256"].to_list(), right["sha256"].to_list()
     has_hint = "hint" in pairs.columns
     items, via = [], {}
@@ -183,7 +185,7 @@ def _side(r: dict) -> Side:
 
 
 def _finding(kind: str, a: dict, b: dict, v: Verdict, via: str) -> Finding:
-    extra = {"candidate": via, **v.detail, "path_a": a["path"], "path_b": b["path"]}
+    extra = {"candidate": via, **v.detail, "path_a": a["image_path"], "path_b": b["image_path"]}
     return Finding(kind, _side(a), _side(b), v.method, v.score, extra)
 
 
@@ -228,7 +230,7 @@ def image_findings(
                         _side(p),
                         "same-id",
                         1.0,
-                        {"path_a": r["path"], "path_b": p["path"]},
+                        {"path_a": r["image_path"], "path_b": p["image_path"]},
                     )
                 )
     frame = pl.concat([_cols(imgs)] + ([_cols(protected)] if want_bench else []))

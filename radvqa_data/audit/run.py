@@ -105,8 +105,8 @@ def _image_checks(
         return [], []
     store = DescriptorStore()
     frame = pl.concat(
-        [audited.select("path", "sha256")]
-        + ([prot_imgs.select("path", "sha256")] if want_bench else [])
+        [audited.select("image_path", "sha256")]
+        + ([prot_imgs.select("image_path", "sha256")] if want_bench else [])
     )
     if opts.executor == "ray":
         ex = make_executor("ray", address=opts.ray_address)

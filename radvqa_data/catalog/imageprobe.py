@@ -37,7 +37,7 @@ DRAFT_SHORT_SIDE = 256
 class Probe(NamedTuple):
     """The result of probing one file (a row of `catalog_probe_cache`)."""
 
-    path: str
+    image_path: str
     size: int | None
     mtime_ns: int | None
     status: str  # ok | missing | corrupt

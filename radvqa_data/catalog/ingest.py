@@ -188,7 +188,11 @@ def add_source(
                 deferred_interrupt()
             ):  # texts/QA rows go in while the threads decode (not committed)
                 staged = begin_source(tx, source, data)
-            files = [im.path for im in data.images if im.path is not None and im.status is None]
+            files = [
+                im.image_path
+                for im in data.images
+                if im.image_path is not None and im.status is None
+            ]
             # no rate on the bar: the summary gives the run's one rate (probes overlap parsing)
             with progress_bar(
                 f"probing {source}", len(files), "img", progress and bool(files), rate=False

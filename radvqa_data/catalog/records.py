@@ -17,7 +17,7 @@ class SourceImage:
     """One image record of a source, before its file is probed."""
 
     image_id: str  # the source's own name (MPX1009_synpic46283, synpic46720.jpg, ROCO_00001)
-    path: Path | None  # file to probe; None when the source ships no file for it
+    image_path: Path | None  # file to probe; None when the source ships no file for it
     split: str | None = None
     case_id: str | None = None
     modality: str | None = None

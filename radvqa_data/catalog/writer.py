@@ -31,20 +31,20 @@ def _image_rows(
         row: dict[str, Any] = {
             k: getattr(im, k)
             for k, _ in IMAGE_WRITE_COLUMNS
-            if hasattr(im, k) and k not in {"path", "extra", "status", "error"}
+            if hasattr(im, k) and k not in {"image_path", "extra", "status", "error"}
         }
         row.update(source=source, extra=json.dumps(im.extra, default=str) if im.extra else None)
-        path = str(im.path) if im.path is not None else None
+        path = str(im.image_path) if im.image_path is not None else None
         if im.status is not None:  # the reader already judged the file (e.g. unreadable DICOM)
-            row.update(status=im.status, error=im.error, path=path)
+            row.update(status=im.status, error=im.error, image_path=path)
         elif path is None:
-            row.update(status="missing", error=im.error or "no image file", path=None)
+            row.update(status="missing", error=im.error or "no image file", image_path=None)
         else:
             probe = probes[path]
             row.update(
                 status=probe.status, error=probe.error, sha256=probe.sha256, phash=probe.phash,
                 width=probe.width, height=probe.height, format=probe.format,
-                path=None if probe.status == "missing" else path,
+                image_path=None if probe.status == "missing" else path,
             )  # fmt: skip
             if probe.status == "missing":
                 row["error"] = f"file not found: {path}"

@@ -86,7 +86,7 @@ IMAGES = Table(
         _c("image_id", V, "the source's own name: MPX1009_synpic46283, ROCO_00001", nn=True),
         _c("split", V, "train | validation | test | NULL when the source has none"),
         _c("case_id", V, "case / patient / article id: images of one group share a split"),
-        _c("path", V, "absolute path of the image file (NULL when the source has no file)"),
+        _c("image_path", V, "absolute path of the image file (NULL when the source has no file)"),
         _c("status", V, "ok | missing | corrupt", nn=True),
         _c("error", V, "why missing/corrupt"),
         _c("sha256", V, "of the file bytes"),
@@ -202,7 +202,7 @@ ENTITY_TEXTS = Table(
 PROBE_CACHE = Table(
     "catalog_probe_cache",
     (
-        _c("path", V),
+        _c("image_path", V, "the probed image file (images.image_path)"),
         _c("size", B),
         _c("mtime_ns", B),
         _c("status", V),
@@ -214,8 +214,8 @@ PROBE_CACHE = Table(
         _c("format", V),
         _c("version", INT),
     ),
-    ("path",),
-    "image probes by (path, size, mtime): `catalog add` reuses them for unchanged files",
+    ("image_path",),
+    "image probes by (image_path, size, mtime): `catalog add` reuses them for unchanged files",
     owner="radvqa_data.catalog.fast.probe_pool",
 )
 
@@ -345,6 +345,9 @@ RENAMED: Final = (
         (("label_issues", "field", "region"), ("label_predictions", "field", "region")),
     ),
     Renamed("images", "region_raw", "organ_raw"),
+    # The image file's path has the QA row's name (a source's `path` is its folder: not renamed).
+    Renamed("images", "path", "image_path"),
+    Renamed("catalog_probe_cache", "path", "image_path"),
 )
 
 

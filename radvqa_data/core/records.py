@@ -45,7 +45,7 @@ class ImageRecord:
     case_id: str | None
     split: str | None
     status: str  # ok | missing | corrupt
-    path: str | None = None
+    image_path: str | None = None
     modality: str | None = None  # normalized (schema.MODALITIES)
     modality_raw: str | None = None
     plane: str | None = None

@@ -115,8 +115,8 @@ RECORD_COLUMNS: Final = {
     "split": "split",
 }
 
-#: Columns the reader adds from the catalog's `images` table (column -> `images` column).
-READ_IMAGE_COLUMNS: Final = {"image_path": "path", "modality": "modality", "organ": "organ"}
+#: Columns the reader adds from the catalog's `images` table, under their catalog names.
+READ_IMAGE_COLUMNS: Final = ("image_path", "modality", "organ")
 
 #: Columns the reader passes on from the catalog's `benchmark_qa` rows (null for synthetic and
 #: caption rows): a question and its paraphrase share a `linked_id`, so diag's paraphrase check

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import yaml
 
+from radvqa_data.core.answers import CLOSED, OPEN
 from radvqa_data.export.inputs import IMAGE_PROBLEMS, ExportInput
 from radvqa_data.export.sources import source_info
 from radvqa_data.export.stats import RowStats, card_license, licence_details, size_category
@@ -114,7 +115,7 @@ def _counts(stats: RowStats, inp: ExportInput) -> list[str]:
         out += ["There is **no `train` split**: these rows are for evaluation only.", ""]
     out += _table(
         ["question type", "closed", "open", "yes-rate (yes / yes+no)"],
-        [[t, c["closed"], c["open"], _yes_rate(stats, t)] for t, c in stats.by_type.items()],
+        [[t, c[CLOSED], c[OPEN], _yes_rate(stats, t)] for t, c in stats.by_type.items()],
     )
     return out
 

@@ -85,7 +85,7 @@ def _catalog_tables(catalog: Path, given: bool) -> tuple[pl.DataFrame, pl.DataFr
     from radvqa_data.reader.catalog import image_files, source_kinds
 
     with connect(catalog, read_only=True) as con:
-        images = image_files(con).rename({"path": "image_path", "status": "image_status"})
+        images = image_files(con).rename({"status": "image_status"})
         known = source_kinds(con)
     kinds = pl.DataFrame(
         {"source": list(known), "source_kind": list(known.values())},

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from radvqa_data.core.answers import ANSWER_TYPES, CLOSED
 from radvqa_data.export.sources import hub_license, source_info
 
 
@@ -22,7 +23,7 @@ class RowStats:
     rows: int
     images: int
     by_split: dict[str, dict[str, int]]  # split -> {"rows", "images"}
-    by_type: dict[str, dict[str, int]]  # question type -> {"closed", "open"}
+    by_type: dict[str, dict[str, int]]  # question type -> {answer type: rows}
     yes_no: dict[str, dict[str, int]]  # question type -> {"yes", "no"}
     by_source: dict[str, dict]  # source -> {"kind", "rows", "images", "licences": {text: images}}
 
@@ -41,9 +42,9 @@ def row_stats(rows: pl.DataFrame) -> RowStats:
         .sort("question_type", "answer_type")
         .iter_rows()
     ):
-        by_type.setdefault(qt, {"closed": 0, "open": 0})[at] = n
+        by_type.setdefault(qt, dict.fromkeys(ANSWER_TYPES, 0))[at] = n
     yn = rows.filter(
-        (pl.col("answer_type") == "closed")
+        (pl.col("answer_type") == CLOSED)
         & pl.col("answer").str.strip_chars().str.to_lowercase().is_in(["yes", "no"])
     )
     yes_no: dict[str, dict[str, int]] = {}

@@ -53,7 +53,7 @@ def _counts(d: dict[str, int]) -> str:
 def render(issues: list[LabelIssue], summary, pics: list[Picture]) -> str:
     """The report page as a string."""
     esc = html.escape
-    paths = {p.key: p.path for p in pics}
+    paths = {p.key: p.image_path for p in pics}
     acc = ", ".join(f"{t} {a:.1%}" for t, a in summary.accuracy.items()) or "n/a"
     share = summary.flagged_images / summary.checked_images if summary.checked_images else 0.0
     head = (

@@ -116,7 +116,7 @@ def _decode(pics: list[tasks.Picture], size: int, workers: int, progress: bool, 
     from radvqa_data.labels.pixels import decode_all
 
     with progress_bar("label-issues: decode", len(pics), "images", progress) as advance:
-        x, failed = decode_all([p.path for p in pics], size, workers=workers, advance=advance)
+        x, failed = decode_all([p.image_path for p in pics], size, workers=workers, advance=advance)
     for i, why in failed.items():
         summary.unreadable[f"{pics[i].source}/{pics[i].image_id}"] = why
     return x, failed

@@ -42,7 +42,7 @@ class Picture:
 
     source: str
     image_id: str
-    path: str
+    image_path: str
     sha256: str | None
     group: str  # case id (or the image id): a case's pictures share a fold
     labels: dict[str, str | None]  # task -> the catalog's value (None: not stated)
@@ -61,9 +61,9 @@ def pictures(con: duckdb.DuckDBPyConnection, sources: list[str] | None = None) -
 
     rows = labelled_pictures(con, sources)
     out = []
-    for src, iid, path, sha, group, mod, plane, region, kind, src_kind, split in rows:
+    for src, iid, path, sha, group, mod, plane, organ, kind, src_kind, split in rows:
         train = src_kind not in BENCHMARK_KINDS and kind in CHECKABLE_KINDS
-        labels = {"modality": mod, "plane": plane, "organ": region}
+        labels = {"modality": mod, "plane": plane, "organ": organ}
         out.append(Picture(src, iid, path, sha, f"{src}/{group}", labels, train, split))
     return out
 

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from radvqa_data.core.answers import CLOSED
+from radvqa_data.core.answers import CLOSED, OPEN
 from radvqa_data.core.records import Candidate, ImageRecord
 from radvqa_data.llm import grounding
 from radvqa_data.llm.backends.base import Backend, Completion
@@ -119,7 +119,7 @@ class LLMGenerator(Generator):
         for record in map(self.view, records):
             if not any(t.strip() for t in record.texts.values()):
                 first = next(iter(self.templates.values()))
-                src = _Source(record, first, template_version(first), "open")
+                src = _Source(record, first, template_version(first), OPEN)
                 out.append(self._reject(src, "no_source_text"))
                 continue
             for kind, template_id in self.templates.items():
@@ -188,7 +188,7 @@ class LLMGenerator(Generator):
 
         Useful to re-check saved replies; the generation loop uses the same code.
         """
-        kind = next((k for k, t in self.templates.items() if t == template_id), "open")
+        kind = next((k for k, t in self.templates.items() if t == template_id), OPEN)
         src = _Source(self.view(record), template_id, template_version(template_id), kind)
         kept: list[tuple[Candidate, ParsedItem]] = []
         rejects = self._candidates(src, Completion(text), kept)

@@ -12,13 +12,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from radvqa_data.core.answers import ANSWER_TYPES
+from radvqa_data.core.answers import ANSWER_TYPES, CLOSED, OPEN
 from radvqa_data.core.errors import ConfigError
 from radvqa_data.core.records import ImageRecord
 from radvqa_data.core.schema import QUESTION_TYPES
 
 #: The QA templates a run uses by default (kind -> file name).
-DEFAULT_TEMPLATES = {"open": "open_qa.v1.jinja", "closed": "closed_qa.v1.jinja"}
+DEFAULT_TEMPLATES = {OPEN: "open_qa.v1.jinja", CLOSED: "closed_qa.v1.jinja"}
 DEFAULT_VERIFY_TEMPLATE = "verify.v1.jinja"
 #: Source texts are cut to this many characters: long case reports would crowd out the answer.
 MAX_TEXT_CHARS = 1500

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import polars as pl
 
+from radvqa_data.core.answers import OPEN
 from radvqa_data.core.errors import InputError
 from radvqa_data.core.schema import READ_COLUMNS, READ_IMAGE_COLUMNS
 from radvqa_data.core.shards import ShardDir
@@ -49,7 +50,7 @@ def _query_catalog(catalog: Path | None, sql: str, params: list, what: str) -> p
 
 def _benchmark(name: str, split: str, catalog: Path | None) -> pl.DataFrame:
     sql = """
-        SELECT q.qid AS id, q.image_id, i.path AS image_path, q.question, q.answer,
+        SELECT q.qid AS id, q.image_id, i.image_path, q.question, q.answer,
                lower(trim(q.answer_type)) AS answer_type, q.question_type,
                coalesce(q.modality, i.modality) AS modality, coalesce(q.organ, i.organ) AS organ,
                q.source, q.split, q.linked_id, q.phrase_type
@@ -79,8 +80,8 @@ def _benchmark(name: str, split: str, catalog: Path | None) -> pl.DataFrame:
 
 def _captions(source: str | None, split: str | None, catalog: Path | None) -> pl.DataFrame:
     sql = f"""
-        SELECT i.source || ':' || i.image_id AS id, i.image_id, i.path AS image_path,
-               '{CAPTION_QUESTION}' AS question, t.text AS answer, 'open' AS answer_type,
+        SELECT i.source || ':' || i.image_id AS id, i.image_id, i.image_path,
+               '{CAPTION_QUESTION}' AS question, t.text AS answer, '{OPEN}' AS answer_type,
                'OTHER' AS question_type, i.modality, i.organ, i.source,
                coalesce(i.split, 'train') AS split
         FROM texts t JOIN images i ON i.source = t.source AND i.image_id = t.image_id
@@ -110,7 +111,7 @@ def _synthetic(split: str | None, shards: Path | None, catalog: Path | None) -> 
                 f"data 'synthetic:{split}': the shards in {shards} have no '{split}' rows "
                 f"(there: {have or 'none'}; `radvqa-data describe {shards}` says why)"
             )
-    cols = ", ".join(f"{src} AS {name}" for name, src in READ_IMAGE_COLUMNS.items())
+    cols = ", ".join(READ_IMAGE_COLUMNS)
     images = _query_catalog(
         catalog, f"SELECT source, image_id, {cols} FROM images", [], "'synthetic'"
     )

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 #: The `images` columns the audit works on (its image checks and candidate generation).
 AUDIT_IMAGE_COLUMNS = (
-    "source, image_id, split, case_id, path, status, sha256, phash, modality, width, height, format"
+    "source, image_id, split, case_id, image_path, status, sha256, phash, modality, width, height, "
+    "format"
 )
 
 
@@ -51,7 +52,7 @@ def audit_images(
     """Images with a readable file (status ok) matching `where`: `AUDIT_IMAGE_COLUMNS`."""
     sql = (
         f"SELECT {AUDIT_IMAGE_COLUMNS} FROM images "
-        f"WHERE status = 'ok' AND path IS NOT NULL AND ({where})"
+        f"WHERE status = 'ok' AND image_path IS NOT NULL AND ({where})"
     )
     return frame(con, sql, params or [])
 
@@ -109,13 +110,15 @@ def texts_with_split(con: duckdb.DuckDBPyConnection, fields: tuple[str, ...]) ->
 
 
 def image_paths(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """(source, image_id, path) of the images that have a file."""
-    return frame(con, "SELECT source, image_id, path FROM images WHERE path IS NOT NULL")
+    """(source, image_id, image_path) of the images that have a file."""
+    return frame(
+        con, "SELECT source, image_id, image_path FROM images WHERE image_path IS NOT NULL"
+    )
 
 
 def image_files(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """(source, image_id, path, status, licence) of every image (export's image check)."""
-    return frame(con, "SELECT source, image_id, path, status, licence FROM images")
+    """(source, image_id, image_path, status, licence) of every image (export's image check)."""
+    return frame(con, "SELECT source, image_id, image_path, status, licence FROM images")
 
 
 def pending_texts(
@@ -152,11 +155,11 @@ def pending_texts(
 
 
 def review_images(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Every image with what `radvqa-data review` shows beside it (path as FiftyOne's
+    """Every image with what `radvqa-data review` shows beside it (image_path as FiftyOne's
     `filepath`, split and case under the names the review samples use)."""
     return frame(
         con,
-        "SELECT source, image_id, path AS filepath, status, split AS image_split, "
+        "SELECT source, image_id, image_path AS filepath, status, split AS image_split, "
         "case_id, modality, plane, organ FROM images",
     )
 
@@ -164,7 +167,7 @@ def review_images(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 def images_with_files(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """(source, image_id) of the images with a readable file."""
     return frame(
-        con, "SELECT source, image_id FROM images WHERE status = 'ok' AND path IS NOT NULL"
+        con, "SELECT source, image_id FROM images WHERE status = 'ok' AND image_path IS NOT NULL"
     )
 
 
@@ -218,15 +221,15 @@ def labelled_pictures(
     con: duckdb.DuckDBPyConnection, sources: list[str] | None = None
 ) -> list[tuple]:
     """Every readable picture (status ok, with a file), sorted by key, with what the label model
-    learns from: (source, image_id, path, sha256, case or image id, modality, plane, organ,
+    learns from: (source, image_id, image_path, sha256, case or image id, modality, plane, organ,
     image kind, source kind, split)."""
-    where = "i.status = 'ok' AND i.path IS NOT NULL"
+    where = "i.status = 'ok' AND i.image_path IS NOT NULL"
     params: list = []
     if sources:
         where += f" AND i.source IN ({','.join('?' * len(sources))})"
         params += sources
     return con.execute(
-        "SELECT i.source, i.image_id, i.path, i.sha256, coalesce(i.case_id, i.image_id), "
+        "SELECT i.source, i.image_id, i.image_path, i.sha256, coalesce(i.case_id, i.image_id), "
         "i.modality, i.plane, i.organ, i.extra->>'image_kind', s.kind, i.split "
         f"FROM images i LEFT JOIN sources s ON s.name = i.source WHERE {where} "
         "ORDER BY i.source, i.image_id",

@@ -131,8 +131,8 @@ def load_shard(
         fields_params = list(text_fields)
     status = "" if allow_missing else " AND status = 'ok'"
     images = con.execute(
-        "SELECT source, image_id, case_id, split, status, path, modality, modality_raw, plane, "
-        "organ, organ_raw, laterality, extra->>'image_kind', extra->>'region_status', "
+        "SELECT source, image_id, case_id, split, status, image_path, modality, modality_raw, "
+        "plane, organ, organ_raw, laterality, extra->>'image_kind', extra->>'region_status', "
         f"extra->>'caption_contradicts' FROM images WHERE {rng}{status} ORDER BY image_id",
         params,
     ).fetchall()

@@ -127,6 +127,7 @@ def describe_run(out, samples: int = 5, seed: int = 0) -> str:
 
     import polars as pl
 
+    from radvqa_data.core.answers import OPEN
     from radvqa_data.core.errors import InputError
     from radvqa_data.core.shards import ShardDir
     from radvqa_data.synth.manifest import splits_text
@@ -148,7 +149,7 @@ def describe_run(out, samples: int = 5, seed: int = 0) -> str:
     if not m["qa_rows"]:  # an `--allow-empty` run: no shard to read, nothing to sample
         return "\n".join(lines)
     qa = shard_dir.read_qa(f"{out}: no QA shards (expected {out}/qa/part-*.parquet)")
-    open_rows = qa.filter(pl.col("answer_type") == "open")
+    open_rows = qa.filter(pl.col("answer_type") == OPEN)
     leaks = sum(a.lower() in q.lower() for q, a in open_rows.select("question", "answer").rows())
     lines.append(f"open answers appearing verbatim in their question: {leaks}")
     # column widths from the longest name: a name is never cut nor run into its count

@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from radvqa_data.core.answers import OPEN
 from radvqa_data.core.records import Candidate, ImageRecord
 from radvqa_data.executor import item_error
 from radvqa_data.filters import FilterChain, YesNoBalancer, default_filters
@@ -81,7 +82,7 @@ def _generate(
             out.extend(generator.generate([rec]))
         except Exception as exc:  # one bad record must not stop the run
             out.append(Candidate(
-                record=rec, question="", answer="", answer_type="open", question_type="OTHER",
+                record=rec, question="", answer="", answer_type=OPEN, question_type="OTHER",
                 generator=generator.name, template_id="",
                 prompt_version="", reject_reason="generator_error", source_field="error",
                 source_text=item_error(exc),

@@ -396,11 +396,11 @@ def test_crop_found_by_descriptor_when_the_hash_is_far(
     paths = [str(p) for p in imgs] + [str(crop)]
     df = pl.DataFrame(
         {
-            "path": paths,
+            "image_path": paths,
             "sha256": [None] * len(paths),
             "phash": [phash64(Image.open(p)) for p in paths],
         },
-        schema={"path": pl.String, "sha256": pl.String, "phash": pl.UInt64},
+        schema={"image_path": pl.String, "sha256": pl.String, "phash": pl.UInt64},
     )
     i = paths.index(str(src))
     j = len(paths) - 1
@@ -458,3 +458,28 @@ def test_audit_request_holds_the_options_once():
     )
     assert isinstance(opts, AuditOptions)
     assert opts.text.threshold == 80 and opts.only == frozenset({"qa_duplicate"})
+
+
+def test_caption_findings_do_not_depend_on_row_order() -> None:
+    """The same captions in another row order give the same findings in the same order, and the
+    per-text cap (`MAX_PAIRS_PER_TEXT`) keeps the same pairs: audit.json is reproducible (Polars
+    joins do not keep row order; before the sort, four runs on MedPix 2.0 gave four orders)."""
+    from radvqa_data.audit.captions import MAX_PAIRS_PER_TEXT, caption_leaks
+
+    shared = "Axial CT of the abdomen shows a large hepatic mass."
+    rows = [("m", f"train{i:03d}", "train", shared) for i in range(MAX_PAIRS_PER_TEXT + 10)]
+    rows += [("m", f"test{i}", "test", shared) for i in range(2)]
+    rows += [("m", "val0", "validation", "Coronal MRI of the knee, torn meniscus."),
+             ("m", "train_knee", "train", "Coronal MRI of the knee: torn meniscus!")]  # fmt: skip
+    df = pl.DataFrame(rows, schema=["source", "image_id", "split", "text"], orient="row")
+
+    def key(findings):
+        return [(f.a.image_id, f.b.image_id, f.method, round(f.score, 4)) for f in findings]
+
+    want = key(caption_leaks(df, NearDupConfig()))
+    assert len(want) == MAX_PAIRS_PER_TEXT + 1  # 120 pairs capped per (text, split pair); knee
+    for seed in range(3):
+        assert (
+            key(caption_leaks(df.sample(fraction=1.0, shuffle=True, seed=seed), NearDupConfig()))
+            == want
+        )

@@ -210,7 +210,7 @@ def test_probe_threads_give_the_probes_of_a_serial_run(sample_dir: Path, tmp_pat
     serial = {p: probe_file(p) for p in paths}
     try:
         threaded = {
-            probe.path: probe for probe in _submit(paths * 2, workers=2)
+            probe.image_path: probe for probe in _submit(paths * 2, workers=2)
         }  # each file twice, concurrently
     finally:
         close_pool()

@@ -149,8 +149,8 @@ def test_dicom_pydicom_testfiles_and_unreadable(tmp_path: Path) -> None:
     assert s.issues == {"unreadable_dicom": 2}
     ct = _rows(
         cat,
-        "SELECT modality, case_id, path, width, height, format, extra->>'series_uid' FROM images "
-        "WHERE image_id = 'CT_small.dcm'",
+        "SELECT modality, case_id, image_path, width, height, format, extra->>'series_uid' "
+        "FROM images WHERE image_id = 'CT_small.dcm'",
     )[0]
     assert ct[0] == "CT" and ct[1] and ct[3:6] == (128, 128, "PNG") and ct[6]
     # the rendering lives beside the catalog and is a real 8-bit image with contrast

@@ -90,6 +90,6 @@ def test_real_medpix_and_vqarad_figures(real_catalog: Path) -> None:
     # a record without its file is `missing` with no path, never an error
     (path, err) = _rows(
         real_catalog,
-        "SELECT path, error FROM images WHERE source='medpix2' AND status='missing' LIMIT 1",
+        "SELECT image_path, error FROM images WHERE source='medpix2' AND status='missing' LIMIT 1",
     )[0]
     assert path is None and "no file" in err

@@ -99,11 +99,12 @@ def test_interrupted_ray_runs_do_only_what_was_missing(sample_pair, tmp_path: Pa
 
     con = duckdb.connect(str(cat))
     cached = con.execute(
-        "SELECT count(*) FROM catalog_probe_cache WHERE path LIKE '%medpix2%'"
+        "SELECT count(*) FROM catalog_probe_cache WHERE image_path LIKE '%medpix2%'"
     ).fetchall()[0][0]
     con.execute(
-        "DELETE FROM catalog_probe_cache WHERE path IN (SELECT path FROM catalog_probe_cache "
-        "WHERE path LIKE '%medpix2%' ORDER BY path LIMIT 10)"
+        "DELETE FROM catalog_probe_cache WHERE image_path IN "
+        "(SELECT image_path FROM catalog_probe_cache WHERE image_path LIKE '%medpix2%' "
+        "ORDER BY image_path LIMIT 10)"
     )
     con.execute(
         "DELETE FROM entity_texts WHERE rowid IN "

@@ -78,7 +78,9 @@ SHAREGPT_SCHEMA = {
 def catalog_files(catalog: Path) -> dict[str, str]:
     from tests.conftest import query_catalog
 
-    return {img: path for img, path in query_catalog(catalog, "SELECT image_id, path FROM images")}
+    return {
+        img: path for img, path in query_catalog(catalog, "SELECT image_id, image_path FROM images")
+    }
 
 
 @functools.cache

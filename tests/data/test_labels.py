@@ -302,7 +302,7 @@ def test_train_split_keeps_pictures_out_of_the_model_and_the_encoder_loads(tmp_p
     from tests.conftest import query_catalog
 
     cat = _small_catalog(tmp_path, shared_data, 120)
-    rows = query_catalog(cat, "SELECT image_id, split, sha256, path FROM images ORDER BY 1")
+    rows = query_catalog(cat, "SELECT image_id, split, sha256, image_path FROM images ORDER BY 1")
     test_ids = sorted(i for i, s, _, _ in rows if s == "test")
     dropped = test_ids[0]
     sha = next(h for i, _, h, _ in rows if i == dropped)

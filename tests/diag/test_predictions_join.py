@@ -11,7 +11,7 @@ from radvqa_diag.predictions import fill_image_paths
 def _catalog(path):
     with connect(path) as con:
         con.execute(
-            "INSERT INTO images (source, image_id, status, path) VALUES "
+            "INSERT INTO images (source, image_id, status, image_path) VALUES "
             "('a', 'img1', 'ok', '/a/img1.png'), ('b', 'img1', 'ok', '/b/img1.png'), "
             "('b', 'img2', 'ok', '/b/img2.png')"
         )

@@ -30,7 +30,7 @@ def test_rows_without_image_file_are_dropped_and_counted(toy_data, tmp_path):
     shutil.copy(toy_data["catalog"], cat)
     con = duckdb.connect(str(cat))
     con.execute(
-        "UPDATE images SET path = '/nonexistent.png' "
+        "UPDATE images SET image_path = '/nonexistent.png' "
         "WHERE source = 'vqa-rad' AND image_id = 'toy018'"
     )
     con.close()

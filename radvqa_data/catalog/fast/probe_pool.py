@@ -44,19 +44,20 @@ def _cached(con: duckdb.DuckDBPyConnection, paths: list[str]) -> dict[str, Probe
     if not paths:
         return {}
     rows = con.execute(
-        "SELECT path, size, mtime_ns, status, error, sha256, phash, width, height, format "
-        "FROM catalog_probe_cache WHERE version = ? AND path IN (SELECT unnest(?::VARCHAR[]))",
+        "SELECT image_path, size, mtime_ns, status, error, sha256, phash, width, height, format "
+        "FROM catalog_probe_cache WHERE version = ? "
+        "AND image_path IN (SELECT unnest(?::VARCHAR[]))",
         [PROBE_VERSION, paths],
     ).fetchall()
     out: dict[str, Probe] = {}
     for row in rows:
         probe = Probe(*row)
         try:
-            st = os.stat(probe.path)
+            st = os.stat(probe.image_path)
         except OSError:
             continue
         if st.st_size == probe.size and st.st_mtime_ns == probe.mtime_ns:
-            out[probe.path] = probe
+            out[probe.image_path] = probe
     return out
 
 
@@ -195,10 +196,10 @@ def probe_all(
     batch: list[Probe] = []
     try:
         for probe in itertools.chain(pre.results, _submit(todo, workers, executor=executor)):
-            counted = probe.path in done  # a cached file probed before the cache lookup ended
-            done[probe.path] = probe
+            counted = probe.image_path in done  # a cached file probed before the cache lookup ended
+            done[probe.image_path] = probe
             batch.append(probe)
-            if on_done and not counted and probe.path in wanted_set:
+            if on_done and not counted and probe.image_path in wanted_set:
                 on_done(1)
             if len(batch) >= BATCH:
                 _commit(con, batch)

@@ -112,7 +112,7 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
             data.images.append(
                 SourceImage(
                     image_id=rel,
-                    path=None,
+                    image_path=None,
                     status="corrupt",
                     error=reason,
                     extra={"dicom_path": str(path)},
@@ -125,7 +125,7 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
         image_type = {str(v).upper() for v in (ds.get("ImageType") or [])}
         rec = SourceImage(
             image_id=rel,
-            path=None,
+            image_path=None,
             case_id=str(ds.get("PatientID") or "") or None,
             modality=normalize.modality(ds.get("Modality")),
             modality_raw=ds.get("Modality"),
@@ -148,7 +148,7 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
         out = assets / f"{rel}.png"
         try:
             rec.extra["window"] = render_png(ds, out)
-            rec.path = out
+            rec.image_path = out
         except Exception as exc:  # pixel handlers raise many types; the run goes on
             rec.status, rec.error = "corrupt", f"no renderable pixel data: {exc}"
             data.issues.append(Issue(rel, "unreadable_dicom", rec.error))

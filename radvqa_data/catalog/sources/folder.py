@@ -62,7 +62,7 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
         data.images.append(
             SourceImage(
                 image_id=rel,
-                path=path,
+                image_path=path,
                 split=split,
                 case_id=str(Path(rel).parent) if "/" in rel else None,
                 modality=modality.value,

@@ -160,7 +160,7 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
         data.images.append(
             SourceImage(
                 image_id=image_id,
-                path=path,
+                image_path=path,
                 split=splits.get(image_id),
                 case_id=uid,
                 modality=modality,

@@ -105,7 +105,7 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
             data.images.append(
                 SourceImage(
                     image_id=rid,
-                    path=path,
+                    image_path=path,
                     split=split,
                     case_id=pmc.group(1) if pmc else None,
                     modality=modality.value,

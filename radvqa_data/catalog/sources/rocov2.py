@@ -71,7 +71,7 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
             data.images.append(
                 SourceImage(
                     image_id=rid,
-                    path=path,
+                    image_path=path,
                     split=split,
                     modality=modality.value,
                     modality_raw=next((c for c in cuis if c in normalize.MODALITY_CUIS), None),

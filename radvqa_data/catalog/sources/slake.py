@@ -83,7 +83,7 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
         data.images.append(
             SourceImage(
                 image_id=image,
-                path=path if path.is_file() else None,
+                image_path=path if path.is_file() else None,
                 split=splits[0] if len(splits) == 1 else None,
                 case_id=image.split("/")[0] if "/" in image else None,
                 modality=normalize.modality(info["modality"]),

@@ -18,6 +18,7 @@ from typing import Any
 from radvqa_data.catalog import normalize
 from radvqa_data.catalog.records import Issue, SourceData, SourceImage
 from radvqa_data.catalog.sources.common import clean, load_json_list
+from radvqa_data.core.answers import OPEN
 from radvqa_data.core.errors import InputError
 
 JSON_NAME = "VQA_RAD Dataset Public.json"
@@ -133,7 +134,7 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
         info = per_image.setdefault(
             image, {"splits": set(), "organ": None, "url": None, "modality": []}
         )
-        if data.qa[-1]["question_type"] == "MODALITY" and data.qa[-1]["answer_type"] == "open":
+        if data.qa[-1]["question_type"] == "MODALITY" and data.qa[-1]["answer_type"] == OPEN:
             info["modality"].append(answer)
         info["splits"].add(split)
         info["organ"] = info["organ"] or clean(row.get("image_organ"))
@@ -149,7 +150,7 @@ def read(root: Path, *, source: str, assets: Path) -> SourceData:
         data.images.append(
             SourceImage(
                 image_id=name,
-                path=files.get(name),
+                image_path=files.get(name),
                 split=splits[0] if len(splits) == 1 else None,
                 case_id=match.group(1) if match else None,
                 modality=stated[0][0] if stated else None,

@@ -26,7 +26,7 @@ def _images_with_files(shards: Path, catalog: Path) -> set[tuple[str, str]]:
 
     rows = qa_rows(shards).select("source", "image_id").unique()
     with duckdb.connect(str(catalog), read_only=True) as con:
-        ok = con.sql("SELECT source, image_id, path FROM images WHERE status = 'ok'").pl()
+        ok = con.sql("SELECT source, image_id, image_path FROM images WHERE status = 'ok'").pl()
     have = rows.join(ok, on=["source", "image_id"])
     return {(s, i) for s, i, p in have.iter_rows() if Path(p).is_file()}
 
