@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from radvqa_data.core.records import ImageRecord
+from radvqa_data.core.pipeline_records import ImageRecord
 from radvqa_data.llm.backends.base import Sampling
 from radvqa_data.llm.backends.openai_http import OpenAIBackend
 from radvqa_data.llm.prompting import qa_prompt

@@ -2,7 +2,7 @@
 
 Times, in one process and one FiftyOne database (started before the clock):
 
-- ``records``: shards + catalog -> one record per image (`radvqa_data.review.records`);
+- ``records``: shards + catalog -> one record per image (`radvqa_data.review.review_records`);
 - ``build``: `build_dataset` into a new dataset (batched `add_samples`);
 - ``baseline``: the naive loop, one `dataset.add_sample` per image (`build_naive`);
 - ``rerun``: `build_dataset` again on the same records (nothing changed: nothing written);
@@ -37,7 +37,7 @@ def main() -> None:
 
     from radvqa_data.review.dataset import build_dataset, build_naive
     from radvqa_data.review.fo import fiftyone
-    from radvqa_data.review.records import read_rows, review_records
+    from radvqa_data.review.review_records import read_rows, review_records
     from radvqa_data.review.verdicts import pull
 
     t = time.perf_counter()

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from radvqa_data.catalog.fast import deferred_interrupt
-from radvqa_data.catalog.records import Issue, SourceData
+from radvqa_data.catalog.source_records import Issue, SourceData
 from radvqa_data.catalog.textcheck import (
     PLACEHOLDER_MAX_CHARS,
     non_english_reason,

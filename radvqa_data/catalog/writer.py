@@ -16,7 +16,7 @@ import duckdb
 
 from radvqa_data.catalog.fast import insert_columns, insert_rows
 from radvqa_data.catalog.imageprobe import Probe
-from radvqa_data.catalog.records import Issue, SourceData
+from radvqa_data.catalog.source_records import Issue, SourceData
 from radvqa_data.core.catalog_schema import write_columns
 
 #: [(column, type)] of an `images` row, from the catalog contract (`core.catalog_schema`).

@@ -13,7 +13,7 @@ import functools
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from radvqa_data.core.records import Entity
+from radvqa_data.core.pipeline_records import Entity
 from radvqa_data.executor import Executor, make_executor
 from radvqa_data.lexicon import surface_index
 

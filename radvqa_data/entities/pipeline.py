@@ -16,7 +16,7 @@ import warnings
 from typing import Any
 
 from radvqa_data.core.errors import ConfigError
-from radvqa_data.core.records import Entity
+from radvqa_data.core.pipeline_records import Entity
 from radvqa_data.lexicon import BLOCKING_LABELS, ruler_patterns, surface_index
 
 from .context import TRIGGER_FIRST_WORDS, context_flags

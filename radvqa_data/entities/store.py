@@ -14,7 +14,7 @@ import duckdb
 
 from radvqa_data.core.catalog_schema import column_names
 from radvqa_data.core.db import ensure_tables
-from radvqa_data.core.records import Entity
+from radvqa_data.core.pipeline_records import Entity
 from radvqa_data.lexicon import LABELS, LEXICON_DIR
 
 from . import context, pipeline

@@ -4,7 +4,7 @@ A shard folder (synth output, or an `audit --fix` output) becomes the layout a t
 reads as it is, with a dataset card (README.md) that carries provenance and contamination:
 
     inputs.py         rows + manifest + catalog join; why an image is unusable
-    records.py        one row as LLaVA / ShareGPT / chat-messages record, provenance fields
+    row_formats.py    one row as LLaVA / ShareGPT / chat-messages record, provenance fields
     jsonfiles.py      llava, sharegpt (+ LLaMA-Factory dataset_info.json)
     images.py         images copied / linked under OUT/images/
     parquet.py        hf, messages (Parquet with `datasets` features, images embedded)

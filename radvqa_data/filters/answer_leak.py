@@ -6,7 +6,7 @@ import functools
 import re
 
 from radvqa_data.core.answers import OPEN
-from radvqa_data.core.records import Candidate
+from radvqa_data.core.pipeline_records import Candidate
 from radvqa_data.filters.base import Filter
 from radvqa_data.lexicon import synonyms_of
 

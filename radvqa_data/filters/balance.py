@@ -6,7 +6,7 @@ import hashlib
 from collections import defaultdict
 
 from radvqa_data.core.answers import CLOSED
-from radvqa_data.core.records import Candidate
+from radvqa_data.core.pipeline_records import Candidate
 
 #: What the balancer does with a type's surplus majority rows (`synth --balance`).
 BALANCE_MODES = ("reject", "weight", "off")

@@ -6,7 +6,7 @@ import abc
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from radvqa_data.core.records import Candidate
+from radvqa_data.core.pipeline_records import Candidate
 
 
 class Filter(abc.ABC):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from radvqa_data.core.records import Candidate
+from radvqa_data.core.pipeline_records import Candidate
 from radvqa_data.filters.base import Filter
 
 _SPACE = re.compile(r"\s+")

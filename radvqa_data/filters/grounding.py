@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from rapidfuzz import fuzz
 
-from radvqa_data.core.records import Candidate
+from radvqa_data.core.pipeline_records import Candidate
 from radvqa_data.filters.base import Filter
 from radvqa_data.lexicon import NUMBER_WORDS, synonyms_of
 

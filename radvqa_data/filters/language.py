@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 
 from radvqa_data.catalog.textcheck import non_english_reason
-from radvqa_data.core.records import Candidate
+from radvqa_data.core.pipeline_records import Candidate
 from radvqa_data.filters.base import Filter
 
 # Template questions repeat thousands of times: remember the verdict per string.

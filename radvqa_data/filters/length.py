@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from radvqa_data.core.records import Candidate
+from radvqa_data.core.pipeline_records import Candidate
 from radvqa_data.filters.base import Filter
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 
-from radvqa_data.core.records import Candidate
+from radvqa_data.core.pipeline_records import Candidate
 from radvqa_data.filters.base import Filter
 
 #: reason -> pattern (lower-cased text). Order matters: the first match names the reason.

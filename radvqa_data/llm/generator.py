@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from radvqa_data.core.answers import CLOSED, OPEN
-from radvqa_data.core.records import Candidate, ImageRecord
+from radvqa_data.core.pipeline_records import Candidate, ImageRecord
 from radvqa_data.llm import grounding
 from radvqa_data.llm.backends.base import Backend, Completion
 from radvqa_data.llm.parse import ParsedItem, parse_response

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from radvqa_data.core.records import ImageRecord
+from radvqa_data.core.pipeline_records import ImageRecord
 from radvqa_data.lexicon import synonyms_of
 
 MAX_ANSWER_WORDS = (

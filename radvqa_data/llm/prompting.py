@@ -14,7 +14,7 @@ from typing import Any
 
 from radvqa_data.core.answers import ANSWER_TYPES, CLOSED, OPEN
 from radvqa_data.core.errors import ConfigError
-from radvqa_data.core.records import ImageRecord
+from radvqa_data.core.pipeline_records import ImageRecord
 from radvqa_data.core.schema import QUESTION_TYPES
 
 #: The QA templates a run uses by default (kind -> file name).

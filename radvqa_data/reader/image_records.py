@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import duckdb
 
 from radvqa_data.core.db import table_exists
-from radvqa_data.core.records import Entity, ImageRecord, Sibling
+from radvqa_data.core.pipeline_records import Entity, ImageRecord, Sibling
 from radvqa_data.core.splits import SPLIT_PRECEDENCE
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from radvqa_data.core.progress import progress_bar
 from radvqa_data.review.fo import fiftyone
-from radvqa_data.review.records import ReviewRecords
+from radvqa_data.review.review_records import ReviewRecords
 
 
 def _label(fo: Any, qa: dict) -> Any:

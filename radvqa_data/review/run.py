@@ -8,7 +8,7 @@ from typing import Any
 import polars as pl
 
 from radvqa_data.core.errors import InputError
-from radvqa_data.review.records import read_rows, review_records
+from radvqa_data.review.review_records import read_rows, review_records
 
 
 def build_review(

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from radvqa_data.core.answers import OPEN
-from radvqa_data.core.records import Candidate, ImageRecord
+from radvqa_data.core.pipeline_records import Candidate, ImageRecord
 from radvqa_data.executor import item_error
 from radvqa_data.filters import FilterChain, YesNoBalancer, default_filters
 from radvqa_data.reader.image_records import ShardPlan, load_shard

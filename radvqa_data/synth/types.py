@@ -1,8 +1,9 @@
 """The synthesis step's contract: what a generator is, and every member the driver uses.
 
-The records a generator reads and yields are core types (`radvqa_data.core.records`); they are
-re-exported here so that code and pickles naming `radvqa_data.synth.types.Candidate` (or
-`ImageRecord`, `Entity`) keep working. New code imports them from the core.
+The records a generator reads and yields are core types
+(`radvqa_data.core.pipeline_records`); they are re-exported here so that code and pickles
+naming `radvqa_data.synth.types.Candidate` (or `ImageRecord`, `Entity`) keep working. New code
+imports them from the core.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import abc
 from collections.abc import Callable, Iterable, Iterator
 from typing import Literal
 
-from radvqa_data.core.records import Candidate, Entity, ImageRecord
+from radvqa_data.core.pipeline_records import Candidate, Entity, ImageRecord
 
 __all__ = ["Candidate", "Entity", "Generator", "ImageRecord"]
 

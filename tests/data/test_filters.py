@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from radvqa_data.core.records import Candidate, ImageRecord
+from radvqa_data.core.pipeline_records import Candidate, ImageRecord
 from radvqa_data.filters import (
     AnswerInQuestionFilter,
     FilterChain,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
-from radvqa_data.core.records import ImageRecord
+from radvqa_data.core.pipeline_records import ImageRecord
 from radvqa_data.filters import FilterChain, default_filters
 from radvqa_data.synth.rules.candidates import QuestionRandom
 from radvqa_data.synth.rules.metadata_questions import metadata_candidates

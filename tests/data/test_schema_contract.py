@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from radvqa_data.core.records import Candidate
+from radvqa_data.core.pipeline_records import Candidate
 from radvqa_data.core.schema import QA_COLUMNS, RECORD_COLUMNS
 from radvqa_data.core.shards import ShardDir
 
@@ -104,7 +104,7 @@ def test_candidate_fields_are_qa_columns():
 
 
 def test_to_row_has_every_qa_column_in_schema_order():
-    from radvqa_data.core.records import ImageRecord
+    from radvqa_data.core.pipeline_records import ImageRecord
 
     rec = ImageRecord(source="s", image_id="i", case_id="c", split="test", status="ok")
     cand = Candidate(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from radvqa_data.core.records import Candidate, ImageRecord, Sibling
+from radvqa_data.core.pipeline_records import Candidate, ImageRecord, Sibling
 from radvqa_data.filters import FilterChain, default_filters
 from radvqa_data.synth.rules.candidates import QuestionRandom, finding_slots, make
 from radvqa_data.synth.rules.caption_questions import caption_candidates

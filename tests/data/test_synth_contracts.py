@@ -7,7 +7,7 @@ import copy
 
 import pytest
 
-from radvqa_data.core.records import Candidate, ImageRecord
+from radvqa_data.core.pipeline_records import Candidate, ImageRecord
 from radvqa_data.filters.base import Filter, FilterChain
 from radvqa_data.synth.config import SynthConfig
 from radvqa_data.synth.driver import run_synth

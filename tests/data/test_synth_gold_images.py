@@ -206,7 +206,7 @@ def test_gold_set_is_well_formed() -> None:
 
 
 def test_scoring_rules() -> None:
-    from radvqa_data.core.records import Candidate, ImageRecord
+    from radvqa_data.core.pipeline_records import Candidate, ImageRecord
 
     rec = ImageRecord("medpix2", "x", None, None, "ok")
 

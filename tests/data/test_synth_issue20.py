@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from radvqa_data.core.records import Candidate, ImageRecord, Sibling
+from radvqa_data.core.pipeline_records import Candidate, ImageRecord, Sibling
 from radvqa_data.filters import FilterChain, YesNoBalancer, default_filters
 from radvqa_data.synth.rules.candidates import QuestionRandom
 from radvqa_data.synth.rules.caption_questions import caption_candidates

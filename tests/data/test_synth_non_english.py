@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from radvqa_data.core.records import ImageRecord
+from radvqa_data.core.pipeline_records import ImageRecord
 from radvqa_data.synth.rules.candidates import QuestionRandom
 from radvqa_data.synth.rules.metadata_questions import metadata_candidates
 

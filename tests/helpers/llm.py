@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from radvqa_data.core.records import Entity, ImageRecord
+from radvqa_data.core.pipeline_records import Entity, ImageRecord
 
 CAPTION = (
     "Axial noncontrast CT shows a hyperdense subdural hematoma over the left convexity. "

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from radvqa_data.catalog import normalize
-from radvqa_data.catalog.records import Issue, SourceData, SourceImage
+from radvqa_data.catalog.source_records import Issue, SourceData, SourceImage
 from radvqa_data.core.atomic import atomic_path
 from radvqa_data.core.errors import InputError
 

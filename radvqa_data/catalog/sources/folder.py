@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from radvqa_data.catalog import caption_meta, normalize
-from radvqa_data.catalog.records import Issue, SourceData, SourceImage
+from radvqa_data.catalog.source_records import Issue, SourceData, SourceImage
 from radvqa_data.catalog.sources.common import iter_jsonl, read_csv
 from radvqa_data.core.errors import InputError
 

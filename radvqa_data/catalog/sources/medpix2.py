@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from radvqa_data.catalog import normalize, picture, regions
-from radvqa_data.catalog.records import Issue, SourceData, SourceImage
+from radvqa_data.catalog.source_records import Issue, SourceData, SourceImage
 from radvqa_data.catalog.sources.common import clean, iter_jsonl, load_json_list, require_file
 from radvqa_data.core.splits import normalize_split
 

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 from radvqa_data.catalog import caption_meta, normalize
-from radvqa_data.catalog.records import Issue, SourceData, SourceImage
+from radvqa_data.catalog.source_records import Issue, SourceData, SourceImage
 from radvqa_data.catalog.sources.common import read_csv
 from radvqa_data.core.errors import InputError
 from radvqa_data.core.splits import normalize_split

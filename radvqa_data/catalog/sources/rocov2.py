@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from radvqa_data.catalog import caption_meta, normalize
-from radvqa_data.catalog.records import SourceData, SourceImage
+from radvqa_data.catalog.source_records import SourceData, SourceImage
 from radvqa_data.catalog.sources.common import read_csv
 from radvqa_data.core.errors import InputError
 from radvqa_data.core.splits import normalize_split

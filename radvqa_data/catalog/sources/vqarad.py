@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from radvqa_data.catalog import normalize
-from radvqa_data.catalog.records import Issue, SourceData, SourceImage
+from radvqa_data.catalog.source_records import Issue, SourceData, SourceImage
 from radvqa_data.catalog.sources.common import clean, load_json_list
 from radvqa_data.core.answers import OPEN
 from radvqa_data.core.errors import InputError

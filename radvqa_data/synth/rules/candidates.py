@@ -7,7 +7,7 @@ import random
 from typing import TYPE_CHECKING
 
 from radvqa_data.core.answers import OPEN
-from radvqa_data.core.records import Candidate, Entity, ImageRecord
+from radvqa_data.core.pipeline_records import Candidate, Entity, ImageRecord
 from radvqa_data.synth.rules.templates import RULES_VERSION, TEMPLATES, article
 
 if TYPE_CHECKING:

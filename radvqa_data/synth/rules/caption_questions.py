@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from radvqa_data.core.answers import CLOSED, OPEN
-from radvqa_data.core.records import Candidate, Entity, ImageRecord
+from radvqa_data.core.pipeline_records import Candidate, Entity, ImageRecord
 from radvqa_data.synth.rules.candidates import QuestionRandom, finding_slots, make, reject, span_of
 from radvqa_data.synth.rules.caption_check import source_text_reason
 from radvqa_data.synth.rules.case_findings import GENERIC_ABN, FindingsReading, findings_rows

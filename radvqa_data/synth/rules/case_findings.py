@@ -39,7 +39,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import replace
 
-from radvqa_data.core.records import Candidate, Entity, ImageRecord
+from radvqa_data.core.pipeline_records import Candidate, Entity, ImageRecord
 from radvqa_data.synth.rules.candidates import QuestionRandom
 from radvqa_data.synth.rules.evidence import finding_group, region_allows
 from radvqa_data.synth.rules.finding_frames import STRUCTURE_CHANGES, CaptionReading

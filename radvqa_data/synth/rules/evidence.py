@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import re
 
-from radvqa_data.core.records import Entity, ImageRecord
+from radvqa_data.core.pipeline_records import Entity, ImageRecord
 from radvqa_data.entities.context import (
     POST_NEGATION,
     PRE_NEGATION,

@@ -15,7 +15,7 @@ a whole caption once: its sentences, units and frames.
 
 from __future__ import annotations
 
-from radvqa_data.core.records import Entity, ImageRecord
+from radvqa_data.core.pipeline_records import Entity, ImageRecord
 from radvqa_data.synth.rules.finding_phrases import (
     REGION_WORDS,
     TISSUE_SURFACES,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from radvqa_data.core.records import Entity
+from radvqa_data.core.pipeline_records import Entity
 from radvqa_data.synth.rules.sentence_units import Unit
 
 

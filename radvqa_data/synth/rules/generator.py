@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from radvqa_data.core.records import Candidate, ImageRecord
+from radvqa_data.core.pipeline_records import Candidate, ImageRecord
 from radvqa_data.synth.rules.candidates import QuestionRandom, reject
 from radvqa_data.synth.rules.caption_questions import caption_candidates
 from radvqa_data.synth.rules.metadata_questions import metadata_candidates

@@ -33,7 +33,7 @@ from collections.abc import Iterator
 
 from radvqa_data.catalog.textcheck import non_english_reason
 from radvqa_data.core.answers import CLOSED, OPEN
-from radvqa_data.core.records import Candidate, ImageRecord
+from radvqa_data.core.pipeline_records import Candidate, ImageRecord
 from radvqa_data.lexicon import load_lexicon
 from radvqa_data.synth.rules.candidates import QuestionRandom, make, pick_polarity, reject
 

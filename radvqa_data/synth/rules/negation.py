@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from radvqa_data.core.answers import CLOSED
-from radvqa_data.core.records import Candidate, Entity, ImageRecord
+from radvqa_data.core.pipeline_records import Candidate, Entity, ImageRecord
 from radvqa_data.lexicon import by_norm
 from radvqa_data.synth.rules.candidates import (
     MASS_NOUNS,

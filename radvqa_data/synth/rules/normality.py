@@ -37,7 +37,7 @@ import re
 from collections.abc import Callable, Iterator
 
 from radvqa_data.core.answers import CLOSED
-from radvqa_data.core.records import Candidate, Entity, ImageRecord
+from radvqa_data.core.pipeline_records import Candidate, Entity, ImageRecord
 from radvqa_data.synth.rules.candidates import QuestionRandom, make
 from radvqa_data.synth.rules.evidence import region_allows
 from radvqa_data.synth.rules.scope import excluded, other_image

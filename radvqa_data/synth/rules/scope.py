@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from radvqa_data.core.records import Entity, ImageRecord
+from radvqa_data.core.pipeline_records import Entity, ImageRecord
 from radvqa_data.synth.rules.sentence_units import group_of, sentence_of
 
 #: Cues after which a finding is only named (to its clause end).

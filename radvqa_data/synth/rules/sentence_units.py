@@ -15,7 +15,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from radvqa_data.core.records import Entity
+from radvqa_data.core.pipeline_records import Entity
 from radvqa_data.lexicon import NUMBER_WORDS, by_norm
 
 _SENT_END = re.compile(r"[.!?;](?=\s|$)|\n+")

@@ -149,7 +149,7 @@ def _row_function() -> Callable[[Candidate, str], dict]:
         items.append(f"{name!r}: {value}")
     src = f"def to_row(c, row_id):\n    r = c.record\n    return {{{', '.join(items)}}}\n"
     namespace: dict = {}
-    exec(compile(src, "<radvqa_data.core.records.to_row>", "exec"), namespace)
+    exec(compile(src, "<radvqa_data.core.pipeline_records.to_row>", "exec"), namespace)
     return namespace["to_row"]
 
 
