@@ -370,7 +370,15 @@ SMALL_COPY = 150
 
 def _score_images(truth: dict, pairs: list, n: int, images: Path | None = None) -> dict:
     """Recall of planted copies, decoys matched, other matches, for the first `n` images;
-    with `images` (the folder), also the recall of copies under / from `SMALL_COPY` px."""
+    with `images` (the folder), also the recall of copies under / from `SMALL_COPY` px.
+
+    Other matches are judged by the images' provenance (`audit_images.shared_fraction`): right
+    when one image is (>= 80% of its area) a view of the same real picture region as the other
+    in the same orientation, else wrong ("partial": they share a patch, e.g. two composites
+    with crops of one real picture; "unrelated": no shared picture region at all). Wrong
+    matches are errors beside the decoys."""
+    from audit_images import shared_fraction
+
     found = {frozenset((a.split("/")[-1], b.split("/")[-1])) for a, b, *_ in pairs}
     planted = truth["planted"][: n // truth["block"]]
     hits = sum(frozenset((p["original"], p["copy"])) in found for p in planted)
@@ -391,13 +399,44 @@ def _score_images(truth: dict, pairs: list, n: int, images: Path | None = None) 
         by_size = ", ".join(parts)
     decoy = {frozenset((p["decoy"], p[k])) for p in planted for k in ("original", "copy")}
     truth_pairs = {frozenset((p["original"], p["copy"])) for p in planted}
+    others = found - decoy - truth_pairs
+    prov = truth.get("provenance")
+    kinds: dict[str, list[tuple[str, str]]] = {"right": [], "partial": [], "unrelated": []}
+    if prov is not None:
+        for k in sorted(others, key=sorted):
+            a, b = sorted(k)
+            fa, fb = shared_fraction(prov[a], prov[b])
+            kind = "right" if max(fa, fb) >= 0.8 else "partial" if max(fa, fb) > 0 else "unrelated"
+            kinds[kind].append((a, b))
     return {
         "planted": len(planted),
         "recall": hits / max(1, len(planted)),
         "decoys": len(found & decoy),
-        "others": len(found - decoy - truth_pairs),
+        "others": len(others),
+        "right": len(kinds["right"]) if prov is not None else None,
+        "wrong": kinds["partial"] + kinds["unrelated"] if prov is not None else None,
+        "partial": len(kinds["partial"]),
         "by_size": by_size,
     }
+
+
+def _contact_sheet(images: Path, pairs: list[tuple[str, str]], out: Path, rows: int = 8) -> None:
+    """The first `rows` pairs side by side (160-px thumbnails, names), to look at by eye."""
+    from PIL import Image, ImageDraw
+
+    pairs = pairs[:rows]
+    if not pairs:
+        return
+    sheet = Image.new("L", (560, 180 * len(pairs)), 0)
+    draw = ImageDraw.Draw(sheet)
+    for i, (a, b) in enumerate(pairs):
+        for j, name in enumerate((a, b)):
+            with Image.open(images / name) as im:
+                g = im.convert("L")
+                g.thumbnail((170, 170))
+                sheet.paste(g, (j * 190, i * 180))
+        draw.text((390, i * 180 + 20), f"{a}\n{b}", fill=255)
+    sheet.save(out)
 
 
 def images_bench(
@@ -422,9 +461,9 @@ def images_bench(
     print(f"machine load at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (2 cores)")
     print(
         "| images | method | wall ms/image | CPU ms/image | wall s | peak RSS MB | recall | decoys "
-        "| other matches |"
+        "| other matches (right / wrong) | errors (decoys + wrong) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     runs = [(n, None) for n in sizes] + ([(baseline_at, code)] if code else [])
     per_image: dict[int, tuple[float, float]] = {}  # this version: (wall, CPU) ms per image
     for n, c in runs:
@@ -435,10 +474,19 @@ def images_bench(
             f"| {r['images']:,} | {'old (' + str(c) + ')' if c else 'this version'} | "
             f"{1000 * r['secs'] / r['images']:.1f} | {1000 * r['cpu'] / r['images']:.1f} | "
             f"{r['secs']:.0f} | {r['peak_mb']:.0f} | "
-            f"{sc['recall']:.3f} ({sc['planted']}) | {sc['decoys']} | {sc['others']} |",
+            f"{sc['recall']:.3f} ({sc['planted']}) | {sc['decoys']} | {sc['others']} "
+            f"({sc['right']} / {len(sc['wrong'])}) | {sc['decoys'] + len(sc['wrong'])} |",
             flush=True,
         )
         print(f"    recall by copy size: {sc['by_size']}", flush=True)
+        if sc["wrong"]:
+            sheet = cache / f"wrong_{n}{'_old' if c else ''}.png"
+            _contact_sheet(cache / "images", sc["wrong"], sheet)
+            print(
+                f"    wrong matches: {len(sc['wrong'])} ({sc['partial']} share a patch), "
+                f"first ones: {sc['wrong'][:4]}; contact sheet {sheet}",
+                flush=True,
+            )
         print(f"    phases: {r['phases']}; load now {os.getloadavg()[0]:.2f}", flush=True)
         if c is None:
             per_image[n] = (r["secs"] / r["images"], r["cpu"] / r["images"])
