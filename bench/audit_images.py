@@ -23,7 +23,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from radvqa_data.audit.planted import draw_spec, other_format, plant, save, series_neighbours
+from radvqa_data.audit.planted import (
+    MIN_TEXT,
+    draw_spec,
+    other_format,
+    plant,
+    save,
+    series_neighbours,
+)
 
 BLOCK = 100  # images per planted pair: 1 original + 1 copy + 1 decoy + 97 distinct
 
@@ -87,12 +94,22 @@ def _frac(im: Image.Image, box: tuple[int, int, int, int]) -> tuple[float, float
     return (box[0] / w, box[1] / h, box[2] / w, box[3] / h)
 
 
-def generate(shared: Path, out: Path, n: int, seed: int = 0, write: bool = True) -> dict:
+def generate(
+    shared: Path,
+    out: Path,
+    n: int,
+    seed: int = 0,
+    write: bool = True,
+    planted_only: bool = False,
+    min_text: int = MIN_TEXT,
+) -> dict:
     """Write `n` images (a multiple of BLOCK) into `out/images`; returns and saves the truth
     (`out/truth.json`: planted pairs as file names, and `provenance`: each image's patches,
     see `Patch`). Reuses a finished folder. `write=False` replays the same random draws without
     making pixels: the provenance of a folder generated before it was recorded (the draws do
-    not depend on pixels, only on the real images' sizes)."""
+    not depend on pixels, only on the real images' sizes). `planted_only`: write the planted
+    trios only (the same draws), e.g. with another `min_text` (`planted.overlay`) to measure
+    the verifier under another overlay rule."""
     out = Path(out)
     truth_file = out / "truth.json"
     if truth_file.exists() and write:
@@ -112,6 +129,7 @@ def generate(shared: Path, out: Path, n: int, seed: int = 0, write: bool = True)
     img_dir = out / "images"
     if write:
         img_dir.mkdir(parents=True, exist_ok=True)
+    pixels = write and not planted_only  # the distinct pictures' pixels
     rng = np.random.default_rng(seed)
     medpix, real = _real_images(shared)
     blocks = n // BLOCK
@@ -143,7 +161,7 @@ def generate(shared: Path, out: Path, n: int, seed: int = 0, write: bool = True)
                 im = _load(p, cache)
                 box = _crop_box(im, rng, 0.35, 0.8)
                 patches[:] = [(str(p), _frac(im, box), t, False)]
-                if not write:
+                if not pixels:
                     w, h = box[2] - box[0], box[3] - box[1]
                     return Image.new("L", (w, h) if t % 2 == 0 else (h, w))
                 return im.crop(box).rotate(90 * t, expand=True)
@@ -158,7 +176,7 @@ def generate(shared: Path, out: Path, n: int, seed: int = 0, write: bool = True)
             im = _load(real[int(si)], cache)
             box = _crop_box(im, rng, 0.3, 0.6)
             patches.append((str(real[int(si)]), _frac(im, box), 0, True))
-            if not write:
+            if not pixels:
                 continue
             patch = ImageOps.mirror(im.crop(box))
             canvas.paste(
@@ -192,8 +210,8 @@ def generate(shared: Path, out: Path, n: int, seed: int = 0, write: bool = True)
         spec = draw_spec(rng)
         box = frac_box(o_im)
         if write:
-            o, c = plant(o_im.crop(box), spec)
-            _, d = plant(n_im.resize(o_im.size).crop(box), spec)
+            o, c = plant(o_im.crop(box), spec, min_text)
+            _, d = plant(n_im.resize(o_im.size).crop(box), spec, min_text)
             po = save(o, img_dir / f"{k:06d}", other_format(spec.fmt))
             pc = save(c, img_dir / f"{k + 1:06d}", spec.fmt)
             pd = save(d, img_dir / f"{k + 2:06d}", spec.fmt)
@@ -217,7 +235,7 @@ def generate(shared: Path, out: Path, n: int, seed: int = 0, write: bool = True)
         k += 3
         for _ in range(BLOCK - 3):
             im = single() if rng.uniform() < 0.45 else composite()
-            path = _write(_finish(im, rng, write), img_dir / f"{k:06d}", rng, write)
+            path = _write(_finish(im, rng, pixels), img_dir / f"{k:06d}", rng, pixels)
             provenance[path.name] = list(patches)
             k += 1
         if len(cache) > 3000:

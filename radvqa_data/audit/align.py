@@ -53,6 +53,24 @@ def rest_ncc(
     return float((_zn(a[rest]) * _zn(b[rest])).sum())
 
 
+def textured_share(a: np.ndarray, b: np.ndarray, keep: np.ndarray | None = None) -> float:
+    """Share of the overlap (`keep`'s pixels) where both band-passed sides carry texture: a
+    local RMS (5x5) of at least `TEXTURE_RMS` grey levels. Air, black borders and flat
+    patches carry none; a template that is mostly those matches by its one edge."""
+    from scipy.ndimage import uniform_filter
+
+    ra = np.sqrt(np.maximum(uniform_filter(a * a, 5, mode="nearest"), 0.0))
+    rb = np.sqrt(np.maximum(uniform_filter(b * b, 5, mode="nearest"), 0.0))
+    tex = (ra >= TEXTURE_RMS) & (rb >= TEXTURE_RMS)
+    if keep is not None:
+        return float(tex[keep].mean()) if keep.any() else 0.0
+    return float(tex.mean())
+
+
+#: the band-pass RMS (grey levels of the 0-255 thumbnail) that counts as texture
+TEXTURE_RMS = 1.0
+
+
 def masked_ncc(a: np.ndarray, b: np.ndarray, keep: np.ndarray) -> float:
     """NCC of two aligned arrays over the pixels in `keep` (-1 when fewer than 16)."""
     if keep.sum() < 16:
@@ -210,7 +228,7 @@ class Pair:
                 best, p = max(cand, key=lambda c: c[0])
             step /= 2
         v = self.views(*p)
-        self.rest, self.overlap, self.kept = -1.0, 0, 0.0
+        self.rest, self.overlap, self.kept, self.textured = -1.0, 0, 0.0, 0.0
         if v is None:
             return best, -1.0, (float(p[0]), float(p[1]), float(p[2]))
         keep = self.keep()
@@ -220,4 +238,5 @@ class Pair:
             best = masked_ncc(v[0], v[1], keep) if self.kept >= MIN_KEPT else -1.0
         tiles = tile_quantile(v[0], v[1], self.tiles, keep=keep)
         self.rest = rest_ncc(v[0], v[1], keep=keep)
+        self.textured = textured_share(v[0], v[1], keep)
         return best, tiles, (float(p[0]), float(p[1]), float(p[2]))

@@ -61,6 +61,12 @@ class PixelConfig:
     # by shared text scores near 0 there (bench: the 45 wrong matches of a 2,500-image run
     # <= 0.13), copies >= 0.58 and the real same pictures >= 0.69 (docs/audit.md)
     rest_min: float = 0.5
+    # the least share of a crop match's overlap with texture on both sides (`align.
+    # textured_share`): a mostly black or flat template matches by its one edge even over its
+    # weaker pixels (the edge's band-pass tails). Scale bench, 20,000 images: 3 wrong matches
+    # of one mostly black picture at 0.066-0.074; planted copies >= 0.144, the real same
+    # pictures >= 0.551 (docs/audit.md)
+    textured_min: float = 0.12
     # how far a whole-frame match may fall when the overlays are left out (see `compare`)
     mask_drop: float = 0.04
     # a pair whose smaller image is under `native_below` px (longest side) is compared at that
@@ -394,6 +400,7 @@ def refine(
     det = {
         "rest": round(pair.rest, 4),
         "kept": round(pair.kept, 3),
+        "textured": round(pair.textured, 3),
         "half": round(half, 4),
         "pixel": round(best, 4),
         "whole": round(whole, 4),
@@ -486,7 +493,10 @@ def compare(
         )
         if fine > best:
             best = fine
-            ok = fdet.get("rest", -1.0) >= cfg.rest_min
+            ok = (
+                fdet.get("rest", -1.0) >= cfg.rest_min
+                and fdet.get("textured", 0.0) >= cfg.textured_min
+            )
             det = {
                 "method": "ncc-crop-search",
                 "template": name,
