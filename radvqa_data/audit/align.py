@@ -14,6 +14,10 @@ On 349 planted crops with overlays plus 349 neighbouring-slice decoys (docs/audi
 NCC alone left 6 copies below 0.925 and the decoys at most 0.892; with the tiles' median 1 copy,
 decoys up to 0.918; with the 35% quantile 1 copy (0.900), decoys up to 0.897. A quantile below
 the median keeps adjacent slices, whose tiles correlate unevenly, further from the threshold.
+
+Both scores leave out the overlay masks of either side (`Pair(masks=...)`), and the caller
+checks the overlap's weaker pixels (`rest_ncc`) and its texture (`textured_share`): a template
+that matches by one edge or by shared burnt-in text fails those (docs/audit.md, "Fifth round").
 """
 
 from __future__ import annotations
