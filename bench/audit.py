@@ -368,9 +368,48 @@ json.dump({{"secs": secs, "cpu": cpu, "peak_mb": max(me.ru_maxrss, kids.ru_maxrs
 SMALL_COPY = 150
 
 
-def _score_images(truth: dict, pairs: list, n: int, images: Path | None = None) -> dict:
+#: share of one bench image's area that must show the other's picture region for a match to
+#: count as right: the audit's template is an image's central 80% (64% of its area), found
+#: inside the other
+RELATED = 0.6
+
+
+def _same_pictures(audit_json: Path | None) -> dict[str, str]:
+    """Real pictures that are one picture under two numbers, from a real audit's `audit.json`
+    (its `image_same_picture` and `benchmark_image` findings): picture -> representative, so
+    that bench images made from both count as related (`audit_images.shared_fraction`)."""
+    if audit_json is None:
+        return {}
+    from audit_images import _picture
+
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            x = parent[x]
+        return x
+
+    for f in json.loads(Path(audit_json).read_text())["findings"]:
+        if f["kind"] in ("image_same_picture", "benchmark_image"):
+            a, b = find(_picture(f["a"]["image_id"])), find(_picture(f["b"]["image_id"]))
+            parent[a] = b
+    return {k: find(k) for k in parent}
+
+
+def _score_images(
+    truth: dict, pairs: list, n: int, images: Path | None = None, same: dict | None = None
+) -> dict:
     """Recall of planted copies, decoys matched, other matches, for the first `n` images;
-    with `images` (the folder), also the recall of copies under / from `SMALL_COPY` px."""
+    with `images` (the folder), also the recall of copies under / from `SMALL_COPY` px.
+
+    Other matches are judged by the images' provenance (`audit_images.shared_fraction`): right
+    when >= `RELATED` of one image's area is a view of the same real picture region as the
+    other, in the same orientation, else wrong ("partial": they share a patch, e.g. two composites
+    with crops of one real picture; "unrelated": no shared picture region at all). Wrong
+    matches are errors beside the decoys. `same`: `_same_pictures` (without it, bench images
+    made from one real picture under two numbers count as wrong)."""
+    from audit_images import shared_fraction
+
     found = {frozenset((a.split("/")[-1], b.split("/")[-1])) for a, b, *_ in pairs}
     planted = truth["planted"][: n // truth["block"]]
     hits = sum(frozenset((p["original"], p["copy"])) in found for p in planted)
@@ -391,17 +430,76 @@ def _score_images(truth: dict, pairs: list, n: int, images: Path | None = None) 
         by_size = ", ".join(parts)
     decoy = {frozenset((p["decoy"], p[k])) for p in planted for k in ("original", "copy")}
     truth_pairs = {frozenset((p["original"], p["copy"])) for p in planted}
+    others = found - decoy - truth_pairs
+    prov = truth.get("provenance")
+    kinds: dict[str, list[tuple[str, str]]] = {"right": [], "partial": [], "unrelated": []}
+    if prov is not None:
+        for k in sorted(others, key=sorted):
+            a, b = sorted(k)
+            fa, fb = shared_fraction(prov[a], prov[b], same)
+            share = max(fa, fb)
+            kind = "right" if share >= RELATED else "partial" if share > 0 else "unrelated"
+            kinds[kind].append((a, b))
     return {
         "planted": len(planted),
         "recall": hits / max(1, len(planted)),
         "decoys": len(found & decoy),
-        "others": len(found - decoy - truth_pairs),
+        "others": len(others),
+        "right": len(kinds["right"]) if prov is not None else None,
+        "wrong": kinds["partial"] + kinds["unrelated"] if prov is not None else None,
+        "partial": len(kinds["partial"]),
         "by_size": by_size,
     }
 
 
+def _contact_sheet(images: Path, pairs: list[tuple[str, str]], out: Path, rows: int = 8) -> None:
+    """The first `rows` pairs side by side (160-px thumbnails, names), to look at by eye."""
+    from PIL import Image, ImageDraw
+
+    pairs = pairs[:rows]
+    if not pairs:
+        return
+    sheet = Image.new("L", (560, 180 * len(pairs)), 0)
+    draw = ImageDraw.Draw(sheet)
+    for i, (a, b) in enumerate(pairs):
+        for j, name in enumerate((a, b)):
+            with Image.open(images / name) as im:
+                g = im.convert("L")
+                g.thumbnail((170, 170))
+                sheet.paste(g, (j * 190, i * 180))
+        draw.text((390, i * 180 + 20), f"{a}\n{b}", fill=255)
+    sheet.save(out)
+
+
+def images_rescore(sizes: list[int], cache: Path, same_json: Path | None) -> None:
+    """The rows of an earlier `--images` run (its `bench_N.json` in the cache) scored again,
+    e.g. with the real data's same pictures (`--same-pictures`); no audit is run."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    truth = json.loads((cache / "truth.json").read_text())
+    same = _same_pictures(same_json)
+    print("| images | recall | decoys | other matches (right / wrong) | errors (decoys + wrong) |")
+    print("|---|---|---|---|---|")
+    for n in sizes:
+        r = json.loads((cache / f"bench_{n}.json").read_text())
+        sc = _score_images(truth, r["pairs"], n, cache / "images", same)
+        print(
+            f"| {n:,} | {sc['recall']:.3f} ({sc['planted']}) | {sc['decoys']} | {sc['others']} "
+            f"({sc['right']} / {len(sc['wrong'])}) | {sc['decoys'] + len(sc['wrong'])} |"
+        )
+        print(f"    recall by copy size: {sc['by_size']}")
+        if sc["wrong"]:
+            sheet = cache / f"wrong_{n}_rescored.png"
+            _contact_sheet(cache / "images", sc["wrong"], sheet)
+            print(f"    wrong: {sc['wrong'][:12]}; contact sheet {sheet}")
+
+
 def images_bench(
-    sizes: list[int], cache: Path, code: Path | None, baseline_at: int, executor: str
+    sizes: list[int],
+    cache: Path,
+    code: Path | None,
+    baseline_at: int,
+    executor: str,
+    same_json: Path | None = None,
 ) -> None:
     """The image checks at scale: generated pictures (bench/audit_images.py) with 1% planted
     copies and as many neighbouring-slice decoys, `image_same_picture` at each size."""
@@ -414,6 +512,7 @@ def images_bench(
 
     shared = Path(os.environ.get("RADVQA_SHARED_DATA", Path(__file__).parents[2] / "shared/data"))
     truth = generate(shared, cache, max(sizes))
+    same = _same_pictures(same_json)
     all_cat = cache / "all.duckdb"
     if not all_cat.exists():
         add_source(all_cat.with_suffix(".tmp"), "folder", cache / "images", progress=False)
@@ -422,23 +521,32 @@ def images_bench(
     print(f"machine load at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (2 cores)")
     print(
         "| images | method | wall ms/image | CPU ms/image | wall s | peak RSS MB | recall | decoys "
-        "| other matches |"
+        "| other matches (right / wrong) | errors (decoys + wrong) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     runs = [(n, None) for n in sizes] + ([(baseline_at, code)] if code else [])
     per_image: dict[int, tuple[float, float]] = {}  # this version: (wall, CPU) ms per image
     for n, c in runs:
         cat = _prefix_catalog(all_cat, cache / f"bench_{n}.duckdb", n)
         r = _images_child(cat, cache / f"bench_{n}.json", c, executor)
-        sc = _score_images(truth, r["pairs"], n, cache / "images")
+        sc = _score_images(truth, r["pairs"], n, cache / "images", same)
         print(
             f"| {r['images']:,} | {'old (' + str(c) + ')' if c else 'this version'} | "
             f"{1000 * r['secs'] / r['images']:.1f} | {1000 * r['cpu'] / r['images']:.1f} | "
             f"{r['secs']:.0f} | {r['peak_mb']:.0f} | "
-            f"{sc['recall']:.3f} ({sc['planted']}) | {sc['decoys']} | {sc['others']} |",
+            f"{sc['recall']:.3f} ({sc['planted']}) | {sc['decoys']} | {sc['others']} "
+            f"({sc['right']} / {len(sc['wrong'])}) | {sc['decoys'] + len(sc['wrong'])} |",
             flush=True,
         )
         print(f"    recall by copy size: {sc['by_size']}", flush=True)
+        if sc["wrong"]:
+            sheet = cache / f"wrong_{n}{'_old' if c else ''}.png"
+            _contact_sheet(cache / "images", sc["wrong"], sheet)
+            print(
+                f"    wrong matches: {len(sc['wrong'])} ({sc['partial']} share a patch), "
+                f"first ones: {sc['wrong'][:4]}; contact sheet {sheet}",
+                flush=True,
+            )
         print(f"    phases: {r['phases']}; load now {os.getloadavg()[0]:.2f}", flush=True)
         if c is None:
             per_image[n] = (r["secs"] / r["images"], r["cpu"] / r["images"])
@@ -647,11 +755,30 @@ def main() -> None:
     )
     ap.add_argument("--baseline-at", type=int, default=2500)
     ap.add_argument("--executor", default="local", help="with --images: local or ray")
+    ap.add_argument(
+        "--same-pictures",
+        type=Path,
+        metavar="AUDIT_JSON",
+        help="with --images: a real audit's audit.json; its same pictures (one picture under two "
+        "numbers) make bench images built from them related, not wrong matches",
+    )
+    ap.add_argument(
+        "--images-rescore",
+        action="store_true",
+        help="with --images: score the cache's bench_N.json of an earlier run again (no audit)",
+    )
     args = ap.parse_args()
     if args.images is not None:
         sizes = args.images or [2500, 5000, 10000, 20000]
+        if args.images_rescore:
+            return images_rescore(sizes, args.images_cache, args.same_pictures)
         return images_bench(
-            sizes, args.images_cache, args.images_baseline, args.baseline_at, args.executor
+            sizes,
+            args.images_cache,
+            args.images_baseline,
+            args.baseline_at,
+            args.executor,
+            args.same_pictures,
         )
     if args.crops:
         args.out.mkdir(parents=True, exist_ok=True)

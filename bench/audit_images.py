@@ -23,7 +23,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from radvqa_data.audit.planted import draw_spec, other_format, plant, save, series_neighbours
+from radvqa_data.audit.planted import (
+    MIN_TEXT,
+    draw_spec,
+    other_format,
+    plant,
+    save,
+    series_neighbours,
+)
 
 BLOCK = 100  # images per planted pair: 1 original + 1 copy + 1 decoy + 97 distinct
 
@@ -46,42 +53,83 @@ def _load(p: Path, cache: dict) -> Image.Image:
     return cache[p]
 
 
-def _crop(im: Image.Image, rng: np.random.Generator, lo: float, hi: float) -> Image.Image:
+def _crop_box(
+    im: Image.Image, rng: np.random.Generator, lo: float, hi: float
+) -> tuple[int, int, int, int]:
     w, h = im.size
     sw, sh = rng.uniform(lo, hi), rng.uniform(lo, hi)
     cw, ch = max(16, round(w * sw)), max(16, round(h * sh))
     x, y = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
-    return im.crop((x, y, x + cw, y + ch))
+    return (x, y, x + cw, y + ch)
 
 
-def _finish(im: Image.Image, rng: np.random.Generator) -> Image.Image:
+def _finish(im: Image.Image, rng: np.random.Generator, write: bool = True) -> Image.Image:
     side = int(rng.integers(160, 321))
     w, h = im.size
     s = side / max(w, h)
+    if not write:  # provenance replay: the same draws, no pixels
+        return im
     return im.resize((max(16, round(w * s)), max(16, round(h * s))), Image.LANCZOS)
 
 
-def _write(im: Image.Image, path: Path, rng: np.random.Generator) -> Path:
+def _write(im: Image.Image, path: Path, rng: np.random.Generator, write: bool = True) -> Path:
     if rng.uniform() < 0.6:
         path = path.with_suffix(".jpg")
-        im.save(path, "JPEG", quality=90)
+        if write:
+            im.save(path, "JPEG", quality=90)
     else:
         path = path.with_suffix(".png")
-        im.save(path, "PNG")
+        if write:
+            im.save(path, "PNG")
     return path
 
 
-def generate(shared: Path, out: Path, n: int, seed: int = 0) -> dict:
+#: one patch of a bench image: (real image path, crop box as fractions (x0, y0, x1, y1) of the
+#: real image, quarter turns, mirrored); a composite has 2 or 4, a single or a planted image 1
+Patch = tuple[str, tuple[float, float, float, float], int, bool]
+
+
+def _frac(im: Image.Image, box: tuple[int, int, int, int]) -> tuple[float, float, float, float]:
+    w, h = im.size
+    return (box[0] / w, box[1] / h, box[2] / w, box[3] / h)
+
+
+def generate(
+    shared: Path,
+    out: Path,
+    n: int,
+    seed: int = 0,
+    write: bool = True,
+    planted_only: bool = False,
+    min_text: int = MIN_TEXT,
+) -> dict:
     """Write `n` images (a multiple of BLOCK) into `out/images`; returns and saves the truth
-    (`out/truth.json`: planted pairs as file names). Reuses a finished folder."""
+    (`out/truth.json`: planted pairs as file names, and `provenance`: each image's patches,
+    see `Patch`). Reuses a finished folder. `write=False` replays the same random draws without
+    making pixels: the provenance of a folder generated before it was recorded (the draws do
+    not depend on pixels, only on the real images' sizes). `planted_only`: write the planted
+    trios only (the same draws), e.g. with another `min_text` (`planted.overlay`) to measure
+    the verifier under another overlay rule."""
     out = Path(out)
     truth_file = out / "truth.json"
-    if truth_file.exists():
+    if truth_file.exists() and write:
         truth = json.loads(truth_file.read_text())
-        if truth["n"] >= n:
+        if truth["n"] >= n and (not write or "provenance" in truth):
+            return truth
+        if truth["n"] >= n and write:  # an older folder: its provenance by replay
+            rep = generate(shared, out, truth["n"], seed, write=False)
+            have = {p.name for p in (out / "images").iterdir()}
+            if set(rep["provenance"]) != have or rep["planted"] != truth["planted"]:
+                raise SystemExit(f"{out}: the replay does not give this folder's images")
+            truth["provenance"] = rep["provenance"]
+            tmp = truth_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps(truth, indent=1))
+            tmp.replace(truth_file)
             return truth
     img_dir = out / "images"
-    img_dir.mkdir(parents=True, exist_ok=True)
+    if write:
+        img_dir.mkdir(parents=True, exist_ok=True)
+    pixels = write and not planted_only  # the distinct pictures' pixels
     rng = np.random.default_rng(seed)
     medpix, real = _real_images(shared)
     blocks = n // BLOCK
@@ -100,6 +148,8 @@ def generate(shared: Path, out: Path, n: int, seed: int = 0) -> dict:
     used_turns: dict[Path, set[int]] = {}
     cache: dict = {}
     planted = []
+    provenance: dict[str, list[Patch]] = {}
+    patches: list[Patch] = []
 
     def single() -> Image.Image:
         while True:
@@ -108,15 +158,27 @@ def generate(shared: Path, out: Path, n: int, seed: int = 0) -> dict:
             if free:
                 t = free[int(rng.integers(len(free)))]
                 used_turns[p].add(t)
-                return _crop(_load(p, cache), rng, 0.35, 0.8).rotate(90 * t, expand=True)
+                im = _load(p, cache)
+                box = _crop_box(im, rng, 0.35, 0.8)
+                patches[:] = [(str(p), _frac(im, box), t, False)]
+                if not pixels:
+                    w, h = box[2] - box[0], box[3] - box[1]
+                    return Image.new("L", (w, h) if t % 2 == 0 else (h, w))
+                return im.crop(box).rotate(90 * t, expand=True)
 
     def composite() -> Image.Image:
         grid = (2, 2) if rng.uniform() < 0.6 else ((1, 2) if rng.uniform() < 0.5 else (2, 1))
         cell = 160
         canvas = Image.new("L", (cell * grid[1], cell * grid[0]))
         srcs = rng.choice(len(real), size=grid[0] * grid[1], replace=False)
+        patches.clear()
         for k, si in enumerate(srcs):
-            patch = ImageOps.mirror(_crop(_load(real[int(si)], cache), rng, 0.3, 0.6))
+            im = _load(real[int(si)], cache)
+            box = _crop_box(im, rng, 0.3, 0.6)
+            patches.append((str(real[int(si)]), _frac(im, box), 0, True))
+            if not pixels:
+                continue
+            patch = ImageOps.mirror(im.crop(box))
             canvas.paste(
                 patch.resize((cell, cell), Image.BILINEAR),
                 (cell * (k % grid[1]), cell * (k // grid[1])),
@@ -136,23 +198,31 @@ def generate(shared: Path, out: Path, n: int, seed: int = 0) -> dict:
             c_rng.uniform(0.7, 1),
         )
 
-        def frac_crop(im: Image.Image, fx=fx, fy=fy, sw=sw, sh=sh) -> Image.Image:
+        def frac_box(im: Image.Image, fx=fx, fy=fy, sw=sw, sh=sh) -> tuple[int, int, int, int]:
             w, h = im.size
-            return im.crop(
-                (
-                    round(w * fx),
-                    round(h * fy),
-                    round(w * min(1, fx + sw)),
-                    round(h * min(1, fy + sh)),
-                )
+            return (
+                round(w * fx),
+                round(h * fy),
+                round(w * min(1, fx + sw)),
+                round(h * min(1, fy + sh)),
             )
 
         spec = draw_spec(rng)
-        o, c = plant(frac_crop(o_im), spec)
-        _, d = plant(frac_crop(n_im.resize(o_im.size)), spec)
-        po = save(o, img_dir / f"{k:06d}", other_format(spec.fmt))
-        pc = save(c, img_dir / f"{k + 1:06d}", spec.fmt)
-        pd = save(d, img_dir / f"{k + 2:06d}", spec.fmt)
+        box = frac_box(o_im)
+        if write:
+            o, c = plant(o_im.crop(box), spec, min_text)
+            _, d = plant(n_im.resize(o_im.size).crop(box), spec, min_text)
+            po = save(o, img_dir / f"{k:06d}", other_format(spec.fmt))
+            pc = save(c, img_dir / f"{k + 1:06d}", spec.fmt)
+            pd = save(d, img_dir / f"{k + 2:06d}", spec.fmt)
+        else:
+            po, pc, pd = (
+                Path(f"{k + i:06d}").with_suffix(".jpg" if f == "JPEG" else ".png")
+                for i, f in enumerate((other_format(spec.fmt), spec.fmt, spec.fmt))
+            )
+        # the copy is a crop of the original (its box within `box` is not needed here)
+        provenance[po.name] = provenance[pc.name] = [(orig_src, _frac(o_im, box), 0, False)]
+        provenance[pd.name] = [(neigh_src, _frac(o_im, box), 0, False)]
         planted.append(
             {
                 "original": po.name,
@@ -165,12 +235,14 @@ def generate(shared: Path, out: Path, n: int, seed: int = 0) -> dict:
         k += 3
         for _ in range(BLOCK - 3):
             im = single() if rng.uniform() < 0.45 else composite()
-            _write(_finish(im, rng), img_dir / f"{k:06d}", rng)
+            path = _write(_finish(im, rng, pixels), img_dir / f"{k:06d}", rng, pixels)
+            provenance[path.name] = list(patches)
             k += 1
         if len(cache) > 3000:
             cache.clear()
-    truth = {"n": blocks * BLOCK, "block": BLOCK, "planted": planted}
-    truth_file.write_text(json.dumps(truth, indent=1))
+    truth = {"n": blocks * BLOCK, "block": BLOCK, "planted": planted, "provenance": provenance}
+    if write:
+        truth_file.write_text(json.dumps(truth, indent=1))
     return truth
 
 
@@ -184,3 +256,37 @@ if __name__ == "__main__":
     a = ap.parse_args()
     t = generate(a.shared, a.out, a.n)
     print(t["n"], "images,", len(t["planted"]), "planted pairs")
+
+
+def _picture(path: str) -> str:
+    """A real picture's identity across the shared folders: its MedPix 'synpic' number (the
+    same picture is in medpix2, medpix2-train-256 and VQA-RAD under that number)."""
+    stem = Path(path).stem
+    return stem[stem.find("synpic") :] if "synpic" in stem else stem
+
+
+def shared_fraction(a: list, b: list, same: dict[str, str] | None = None) -> tuple[float, float]:
+    """How much of bench image a, and of b, shows the same real picture region as the other, in
+    the same orientation: per image, the sum over its patches of (the patch's share of the
+    image) x (the part of the patch's box that the other's patch with the same picture, turn
+    and mirroring covers). `same`: picture -> representative, for real pictures that are the
+    same under two numbers (the real audit's findings). Composite patches are squeezed into
+    square cells, so a shared patch is shared content, not always the same geometry."""
+
+    def pic(p: str) -> str:
+        k = _picture(p)
+        return (same or {}).get(k, k)
+
+    fa = fb = 0.0
+    for pa in a:
+        for pb in b:
+            if pic(pa[0]) != pic(pb[0]) or pa[2:] != pb[2:]:
+                continue
+            (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = pa[1], pb[1]
+            iw, ih = min(ax1, bx1) - max(ax0, bx0), min(ay1, by1) - max(ay0, by0)
+            if iw <= 0 or ih <= 0:
+                continue
+            inter = iw * ih
+            fa += inter / ((ax1 - ax0) * (ay1 - ay0)) / len(a)
+            fb += inter / ((bx1 - bx0) * (by1 - by0)) / len(b)
+    return min(1.0, fa), min(1.0, fb)

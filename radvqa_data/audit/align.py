@@ -14,6 +14,10 @@ On 349 planted crops with overlays plus 349 neighbouring-slice decoys (docs/audi
 NCC alone left 6 copies below 0.925 and the decoys at most 0.892; with the tiles' median 1 copy,
 decoys up to 0.918; with the 35% quantile 1 copy (0.900), decoys up to 0.897. A quantile below
 the median keeps adjacent slices, whose tiles correlate unevenly, further from the threshold.
+
+Both scores leave out the overlay masks of either side (`Pair(masks=...)`), and the caller
+checks the overlap's weaker pixels (`rest_ncc`) and its texture (`textured_share`): a template
+that matches by one edge or by shared burnt-in text fails those (docs/audit.md, "Fifth round").
 """
 
 from __future__ import annotations
@@ -27,7 +31,60 @@ def _zn(a: np.ndarray) -> np.ndarray:
     return a / n if n > 1e-9 else a
 
 
-def tile_quantile(a: np.ndarray, b: np.ndarray, n: int, q: float = 0.35) -> float:
+def rest_ncc(
+    a: np.ndarray, b: np.ndarray, q: float = 0.15, grow: int = 1, keep: np.ndarray | None = None
+) -> float:
+    """NCC of two aligned band-passed arrays over the pixels that are *not* among either side's
+    strongest `q` (band-pass energy), the excluded set grown by `grow` px (the filter's ringing).
+
+    The strongest pixels are where a few structures sit: burnt-in text, a ruler, one edge
+    between two flat patches. A copy still matches over the rest (texture, noise grain); two
+    pictures that agree only there (an edge-only template, the same text on two slices) do not.
+    `keep`: the pixels to consider at all (overlay masks left out). -1 when less than a quarter
+    of the considered pixels remain."""
+    from scipy.ndimage import binary_dilation
+
+    keep = np.ones(a.shape, dtype=bool) if keep is None else keep
+    if keep.sum() < 16:
+        return -1.0
+    ea, eb = a * a, b * b
+    strong = (ea > np.quantile(ea[keep], 1 - q)) | (eb > np.quantile(eb[keep], 1 - q))
+    if grow:
+        strong = binary_dilation(strong, iterations=grow)
+    rest = keep & ~strong
+    if rest.sum() < max(16, keep.sum() // 4):
+        return -1.0
+    return float((_zn(a[rest]) * _zn(b[rest])).sum())
+
+
+def textured_share(a: np.ndarray, b: np.ndarray, keep: np.ndarray | None = None) -> float:
+    """Share of the overlap (`keep`'s pixels) where both band-passed sides carry texture: a
+    local RMS (5x5) of at least `TEXTURE_RMS` grey levels. Air, black borders and flat
+    patches carry none; a template that is mostly those matches by its one edge."""
+    from scipy.ndimage import uniform_filter
+
+    ra = np.sqrt(np.maximum(uniform_filter(a * a, 5, mode="nearest"), 0.0))
+    rb = np.sqrt(np.maximum(uniform_filter(b * b, 5, mode="nearest"), 0.0))
+    tex = (ra >= TEXTURE_RMS) & (rb >= TEXTURE_RMS)
+    if keep is not None:
+        return float(tex[keep].mean()) if keep.any() else 0.0
+    return float(tex.mean())
+
+
+#: the band-pass RMS (grey levels of the 0-255 thumbnail) that counts as texture
+TEXTURE_RMS = 1.0
+
+
+def masked_ncc(a: np.ndarray, b: np.ndarray, keep: np.ndarray) -> float:
+    """NCC of two aligned arrays over the pixels in `keep` (-1 when fewer than 16)."""
+    if keep.sum() < 16:
+        return -1.0
+    return float((_zn(a[keep]) * _zn(b[keep])).sum())
+
+
+def tile_quantile(
+    a: np.ndarray, b: np.ndarray, n: int, q: float = 0.35, keep: np.ndarray | None = None
+) -> float:
     """Quantile `q` of the NCCs of the n x n tiles of two aligned arrays, over tiles with texture
     on both sides (flat tiles, e.g. air around the body, say nothing); -1 when fewer than a third
     qualify."""
@@ -39,6 +96,11 @@ def tile_quantile(a: np.ndarray, b: np.ndarray, n: int, q: float = 0.35) -> floa
         for j in range(n):
             ta = a[ys[i] : ys[i + 1], xs[j] : xs[j + 1]]
             tb = b[ys[i] : ys[i + 1], xs[j] : xs[j + 1]]
+            if keep is not None:  # a tile mostly under an overlay says nothing
+                k = keep[ys[i] : ys[i + 1], xs[j] : xs[j + 1]]
+                if k.sum() < 0.5 * k.size:
+                    continue
+                ta, tb = ta[k], tb[k]
             if ta.size < 16:
                 continue
             ta, tb = ta - ta.mean(), tb - tb.mean()
@@ -54,6 +116,11 @@ def tile_quantile(a: np.ndarray, b: np.ndarray, n: int, q: float = 0.35) -> floa
     return float(np.quantile(v[keep], q))
 
 
+#: the least share of an overlap that must be free of overlay masks for a decision: where text
+#: covers more, the pixels left cannot tell a copy from a look-alike
+MIN_KEPT = 0.3
+
+
 class Pair:
     """A template image and a search image at decision resolution, ready for repeated scoring
     at sub-pixel placements: template pixel (u, v) sits at (tx + s*u, ty + s*v) in the search.
@@ -64,7 +131,14 @@ class Pair:
     aliasing) without filtering again at every placement.
     """
 
-    def __init__(self, tmpl: np.ndarray, search: np.ndarray, s0: float, tiles: int = 4) -> None:
+    def __init__(
+        self,
+        tmpl: np.ndarray,
+        search: np.ndarray,
+        s0: float,
+        tiles: int = 4,
+        masks: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> None:
         from scipy.ndimage import gaussian_filter, spline_filter
 
         def band(a: np.ndarray, k: float) -> np.ndarray:
@@ -74,6 +148,7 @@ class Pair:
             )
 
         self.tiles = tiles
+        self.masks = masks  # overlay masks (template, search) in their own frames, or None
         self.t_shape, self.s_shape = np.shape(tmpl), np.shape(search)
         self.finer_template = s0 <= 1.0
         if self.finer_template:  # compare on the search grid
@@ -100,6 +175,8 @@ class Pair:
             a = map_coordinates(
                 self.moving, [(Y - ty) / s, (X - tx) / s], order=3, mode="nearest", prefilter=False
             )
+            coords = [(Y - ty) / s, (X - tx) / s]
+            self._where = ("t", coords, (slice(y0, y1 + 1), slice(x0, x1 + 1)))
             return a, self.fixed[y0 : y1 + 1, x0 : x1 + 1]
         rows = ty + s * np.arange(th)
         cols = tx + s * np.arange(tw)
@@ -110,7 +187,21 @@ class Pair:
             return None
         Y, X = np.meshgrid(rows[r], cols[c], indexing="ij")
         b = map_coordinates(self.moving, [Y, X], order=3, mode="nearest", prefilter=False)
+        self._where = ("s", [Y, X], np.ix_(r, c))
         return self.fixed[np.ix_(r, c)], b
+
+    def keep(self) -> np.ndarray | None:
+        """Pixels of the last `views` overlap under no overlay mask on either side (None: no
+        masks). The moving side's mask is resampled bilinearly, any overlap counts."""
+        from scipy.ndimage import map_coordinates
+
+        if self.masks is None:
+            return None
+        mt, ms = self.masks
+        side, coords, fixed_idx = self._where
+        moving_mask, fixed_mask = (mt, ms) if side == "t" else (ms, mt)
+        moved = map_coordinates(moving_mask.astype(np.float64), coords, order=1, mode="nearest")
+        return ~((moved > 0.01) | fixed_mask[fixed_idx])
 
     def ncc(self, s: float, tx: float, ty: float) -> float:
         """NCC of the band-passed overlap at this placement (-1 when there is none)."""
@@ -121,7 +212,8 @@ class Pair:
         self, s: float, tx: float, ty: float, rounds: int = 2
     ) -> tuple[float, float, tuple[float, float, float]]:
         """Pattern search on (s, tx, ty) maximizing the NCC: per parameter, a parabola through
-        three placements, steps halved each round. Returns (NCC, tile score, placement)."""
+        three placements, steps halved each round. Returns (NCC, tile score, placement); the
+        final overlap's `rest_ncc` is left in `self.rest`."""
         p = np.array([s, tx, ty], dtype=np.float64)
         best = self.ncc(*p)
         step = np.array([0.006 * s, 0.5, 0.5])
@@ -140,5 +232,15 @@ class Pair:
                 best, p = max(cand, key=lambda c: c[0])
             step /= 2
         v = self.views(*p)
-        tiles = tile_quantile(v[0], v[1], self.tiles) if v is not None else -1.0
+        self.rest, self.overlap, self.kept, self.textured = -1.0, 0, 0.0, 0.0
+        if v is None:
+            return best, -1.0, (float(p[0]), float(p[1]), float(p[2]))
+        keep = self.keep()
+        self.overlap = int(v[0].size)
+        if keep is not None:  # the score leaves burnt-in text and rulers out (either side)
+            self.kept = float(keep.mean())
+            best = masked_ncc(v[0], v[1], keep) if self.kept >= MIN_KEPT else -1.0
+        tiles = tile_quantile(v[0], v[1], self.tiles, keep=keep)
+        self.rest = rest_ncc(v[0], v[1], keep=keep)
+        self.textured = textured_share(v[0], v[1], keep)
         return best, tiles, (float(p[0]), float(p[1]), float(p[2]))

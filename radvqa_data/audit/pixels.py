@@ -16,11 +16,14 @@ well below the thresholds; docs/audit.md explains how the thresholds were calibr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
+
+from radvqa_data.audit.align import MIN_KEPT
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,30 @@ class PixelConfig:
     # gap (bench, 11,709 pairs: the 65 same pictures score >= 0.717 before the polish, and the
     # polish lifts a pair by at most 0.34; docs/audit.md); None polishes every pair past `quick_min`
     polish_min: float | None = 0.6
+    # overlay masks: burnt-in text and rulers (`overlay_mask`) are left out of the decision's
+    # comparison on both sides, so shared text cannot make a match nor one-sided text a miss
+    masks: bool = True
+    # the least NCC over the overlap's weaker pixels (`align.rest_ncc`: without either side's
+    # strongest 15%) for a same-picture decision: a template that matches only by one edge or
+    # by shared text scores near 0 there (bench: the 45 wrong matches of a 2,500-image run
+    # <= 0.13), copies >= 0.58 and the real same pictures >= 0.69 (docs/audit.md)
+    rest_min: float = 0.5
+    # the least share of a crop match's overlap with texture on both sides (`align.
+    # textured_share`): a mostly black or flat template matches by its one edge even over its
+    # weaker pixels (the edge's band-pass tails). Scale bench, 20,000 images: 3 wrong matches
+    # of one mostly black picture at 0.066-0.074; planted copies >= 0.144, the real same
+    # pictures >= 0.551 (docs/audit.md)
+    textured_min: float = 0.12
+    # how far a whole-frame match may fall when the overlays are left out (see `compare`)
+    mask_drop: float = 0.04
+    # a pair whose smaller image is under `native_below` px (longest side) is compared at that
+    # image's own size (not under `native_floor`), not blown up to `hi_size`: the band-pass at
+    # 256 px of a 3x enlarged copy sees interpolation and overlay edges, not the picture. On
+    # the scale bench's 200 planted pairs (verifier alone): 167 -> 186 copies found, 0 decoys;
+    # capping larger pairs too lost 3 copies of 150-250 px (docs/audit.md)
+    native_cap: bool = True
+    native_floor: int = 64
+    native_below: int = 150
 
 
 @dataclass(frozen=True)
@@ -77,6 +104,18 @@ def thumbnail(path: str, size: int) -> np.ndarray | None:
             return np.asarray(g, dtype=np.float32)
     except Exception:  # a corrupt or unreadable file is "not verifiable", never a crash
         return None
+
+
+@lru_cache(maxsize=4096)
+def native_side(path: str) -> int:
+    """The longest side of an image file in pixels (its header only; 0 when unreadable)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return max(im.size)
+    except Exception:
+        return 0
 
 
 def _zn(a: np.ndarray) -> np.ndarray:
@@ -222,6 +261,37 @@ def aligned_hp(a: np.ndarray, b: np.ndarray, grid: int = 128) -> float:
     )
 
 
+def overlay_mask(a: np.ndarray) -> np.ndarray:
+    """Pixels of a grayscale thumbnail (0-255) under burnt-in text, rulers or other thin bright
+    strokes: a white top-hat (the image minus its 7-px grey opening) over 40 on a pixel
+    brighter than 120, grown by 2 px for the band-pass's reach. Thin bright anatomy (bone
+    cortex, contrast-filled vessels) is caught too; it is left out of both sides alike."""
+    from scipy.ndimage import binary_dilation, grey_opening
+
+    a = np.asarray(a, dtype=np.float32)
+    m = ((a - grey_opening(a, size=(7, 7))) > 40) & (a > 120)
+    return binary_dilation(m, iterations=2)
+
+
+def _grid_mask(m: np.ndarray, grid: int) -> np.ndarray:
+    return _resize(m.astype(np.float32), grid, grid) > 0.01
+
+
+def aligned_masked(
+    a: np.ndarray, b: np.ndarray, ma: np.ndarray, mb: np.ndarray, grid: int = 128
+) -> tuple[float, float, float]:
+    """The whole frames on one grid x grid raster, band-passed, compared without the overlay
+    masks of either side: (NCC, `align.rest_ncc`, share of the raster kept)."""
+    from radvqa_data.audit.align import masked_ncc, rest_ncc
+
+    ha, hb = highpass(_resize(a, grid, grid)), highpass(_resize(b, grid, grid))
+    keep = ~(_grid_mask(ma, grid) | _grid_mask(mb, grid))
+    kept = float(keep.mean())
+    if kept < MIN_KEPT:
+        return -1.0, -1.0, kept
+    return masked_ncc(ha, hb, keep), rest_ncc(ha, hb, keep=keep), kept
+
+
 def _half(a: np.ndarray) -> np.ndarray:
     """2x2 block means: half the resolution; pixel i here is the centre of pixels 2i, 2i+1."""
     h, w = a.shape[0] // 2 * 2, a.shape[1] // 2 * 2
@@ -257,7 +327,11 @@ def _sweep(
 
 
 def refine(
-    tmpl_src: np.ndarray, search: np.ndarray, info: dict[str, Any], cfg: PixelConfig
+    tmpl_src: np.ndarray,
+    search: np.ndarray,
+    info: dict[str, Any],
+    cfg: PixelConfig,
+    masks: Callable[[], tuple[np.ndarray, np.ndarray] | None] | None = None,
 ) -> tuple[float, dict[str, Any]]:
     """Fine step at high resolution around a coarse location; returns (score, details).
 
@@ -268,8 +342,11 @@ def refine(
     3. The best placement is polished to sub-pixel precision (`align.Pair.polish`) and scored
        overlay-robustly: the better of the whole overlap's NCC and the tiles' 35% quantile.
     The inner part (central 75% of the coarse template) keeps scale errors from misaligning the
-    template's edges. Same picture: >= 0.95; a neighbouring slice or another patient: well below
-    (calibration in docs/audit.md).
+    template's edges. `masks`: gives the overlay masks of `tmpl_src` and `search`
+    (`overlay_mask`), called only when a pair reaches the polish; they are left out of the final
+    score; details "rest" (`align.rest_ncc`) and "kept" (the share of the overlap free of
+    masks) go to the verdict. Same picture: >= 0.95; a neighbouring slice or another patient:
+    well below (calibration in docs/audit.md).
     """
     from radvqa_data.audit.align import Pair
 
@@ -316,8 +393,14 @@ def refine(
     if cfg.polish_min is not None and best < cfg.polish_min:
         # too far from a match for the polish (the costly step) to lift it over the threshold
         return max(half, best), {"half": round(half, 4), "pixel": round(best, 4)}
-    whole, tiles, (s, tx, ty) = Pair(crop, search, place[0], cfg.tiles).polish(*place)
+    m = None if masks is None else masks()
+    pm = None if m is None else (_central(_central(m[0], cfg.crop_fraction), inner), m[1])
+    pair = Pair(crop, search, place[0], cfg.tiles, pm)
+    whole, tiles, (s, tx, ty) = pair.polish(*place)
     det = {
+        "rest": round(pair.rest, 4),
+        "kept": round(pair.kept, 3),
+        "textured": round(pair.textured, 3),
         "half": round(half, 4),
         "pixel": round(best, 4),
         "whole": round(whole, 4),
@@ -360,10 +443,30 @@ def compare(
     cfg = cfg or PixelConfig()
     a_hi = a if a_hi is None else a_hi
     b_hi = b if b_hi is None else b_hi
+    got: list = []
+
+    def masks() -> tuple[np.ndarray, np.ndarray] | None:
+        # made only for a pair that reaches a decision (~4 ms per pair): most stop before
+        if cfg.masks and not got:
+            got.append((overlay_mask(a_hi), overlay_mask(b_hi)))
+        return got[0] if got else None
+
     al = aligned_hp(a_hi, b_hi) if aligned else -1.0
+    adet: dict[str, Any] = {}
     if al >= cfg.same_threshold:
-        return Verdict(True, "ncc-aligned", al)
-    best, det = al, {"method": "ncc-aligned"}
+        # the whole frames' score decides (as calibrated on the real data), and must hold
+        # without the overlays: two small pictures with the same burnt-in text at the same
+        # places (the scale bench's decoys) score 0.93-0.96 unmasked, 0.78-0.87 masked; the
+        # real same pictures drop by at most 0.05 (docs/audit.md)
+        m = masks()
+        ok = m is None
+        if m is not None:
+            alm, rest, kept = aligned_masked(a_hi, b_hi, *m)
+            adet = {"masked": round(alm, 4), "rest": round(rest, 4), "kept": round(kept, 3)}
+            ok = alm >= cfg.same_threshold - cfg.mask_drop and rest >= cfg.rest_min
+        if ok:
+            return Verdict(True, "ncc-aligned", al, adet)
+    best, det, ok = al, {"method": "ncc-aligned", **adet}, False
     if hint is not None:
         name, coarse, info = hint
         tsrc_hi, srch_hi = (a_hi, b_hi) if name == "a" else (b_hi, a_hi)
@@ -376,11 +479,24 @@ def compare(
             (c1, i1, a_hi, b_hi, "a") if c1 >= c2 else (c2, i2, b_hi, a_hi, "b")
         )
     if coarse >= cfg.coarse_min and info:
+
+        def side_masks() -> tuple[np.ndarray, np.ndarray] | None:
+            m = masks()
+            return None if m is None else (m if name == "a" else (m[1], m[0]))
+
         fine, fdet = refine(
-            np.asarray(tsrc_hi, dtype=np.float64), np.asarray(srch_hi, dtype=np.float64), info, cfg
+            np.asarray(tsrc_hi, dtype=np.float64),
+            np.asarray(srch_hi, dtype=np.float64),
+            info,
+            cfg,
+            side_masks,
         )
         if fine > best:
             best = fine
+            ok = (
+                fdet.get("rest", -1.0) >= cfg.rest_min
+                and fdet.get("textured", 0.0) >= cfg.textured_min
+            )
             det = {
                 "method": "ncc-crop-search",
                 "template": name,
@@ -393,7 +509,9 @@ def compare(
     method = det.pop("method")
     if aligned:
         det["aligned"] = round(al, 4)
-    return Verdict(best >= cfg.same_threshold, method, best, det)
+    # the guard: a score over the threshold whose weaker pixels do not agree (`rest_min`) is an
+    # edge-only or text-only match, not the same picture
+    return Verdict(best >= cfg.same_threshold and ok, method, best, det)
 
 
 def compare_files(
@@ -406,7 +524,12 @@ def compare_files(
     """`compare` on two image files; an unreadable file gives a negative verdict, method
     'unreadable'."""
     cfg = cfg or PixelConfig()
-    a_hi, b_hi = thumbnail(path_a, cfg.hi_size), thumbnail(path_b, cfg.hi_size)
+    hi = cfg.hi_size
+    if cfg.native_cap:
+        na, nb = native_side(path_a), native_side(path_b)
+        if na and nb and min(na, nb) < cfg.native_below:
+            hi = min(hi, max(cfg.native_floor, min(na, nb)))
+    a_hi, b_hi = thumbnail(path_a, hi), thumbnail(path_b, hi)
     if a_hi is None or b_hi is None:
         return Verdict(False, "unreadable", 0.0)
     if hint is not None:

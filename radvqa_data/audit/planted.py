@@ -76,13 +76,19 @@ def crop_box(w: int, h: int, spec: PlantSpec) -> tuple[int, int, int, int]:
     return x0, y0, x0 + cw, y0 + ch
 
 
-def overlay(im: Image.Image, seed: int, ruler: bool) -> Image.Image:
-    """Burn scanner-style text into two or three corners and, optionally, a ruler along an edge."""
+#: the smallest text the planting burns in (px): 9 was chosen for 512-px MedPix images; on the
+#: scale bench's 60-150 px copies it covers a quarter to a half of the picture (docs/audit.md)
+MIN_TEXT = 9
+
+
+def overlay(im: Image.Image, seed: int, ruler: bool, min_text: int = MIN_TEXT) -> Image.Image:
+    """Burn scanner-style text into two or three corners and, optionally, a ruler along an edge.
+    Text is 2.5-4.5% of the height, at least `min_text` px."""
     rng = np.random.default_rng(seed)
     out = im.convert("L").copy()
     d = ImageDraw.Draw(out)
     w, h = out.size
-    size = max(9, round(h * rng.uniform(0.025, 0.045)))
+    size = max(min_text, round(h * rng.uniform(0.025, 0.045)))
     font = ImageFont.load_default(size=size)
     fill = int(rng.choice([255, 235, 200]))
     corners = rng.choice(4, size=int(rng.integers(2, 4)), replace=False)
@@ -141,9 +147,12 @@ def overlay(im: Image.Image, seed: int, ruler: bool) -> Image.Image:
     return out
 
 
-def plant(original: Image.Image, spec: PlantSpec) -> tuple[Image.Image, Image.Image]:
+def plant(
+    original: Image.Image, spec: PlantSpec, min_text: int = MIN_TEXT
+) -> tuple[Image.Image, Image.Image]:
     """(original side, copy side) for one planted pair: the copy is a crop of the original,
-    rescaled; overlays go on the side(s) `spec.overlay` names (different text on each side)."""
+    rescaled; overlays go on the side(s) `spec.overlay` names (different text on each side,
+    at least `min_text` px high)."""
     src = original.convert("L")
     w, h = src.size
     copy = src.crop(crop_box(w, h, spec))
@@ -153,9 +162,9 @@ def plant(original: Image.Image, spec: PlantSpec) -> tuple[Image.Image, Image.Im
     )
     orig = src
     if spec.overlay in ("original", "both"):
-        orig = overlay(orig, spec.seed, spec.ruler)
+        orig = overlay(orig, spec.seed, spec.ruler, min_text)
     if spec.overlay in ("copy", "both"):
-        copy = overlay(copy, spec.seed + 1, spec.ruler)
+        copy = overlay(copy, spec.seed + 1, spec.ruler, min_text)
     return orig, copy
 
 

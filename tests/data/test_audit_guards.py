@@ -1,0 +1,98 @@
+"""The same-picture decision's guards (docs/audit.md, "Fifth round"): overlay masks, so burnt-in
+text neither makes nor breaks a match, and the weak-pixel and texture checks, so a template
+that matches only by one edge is not called the same picture."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from radvqa_data.audit.align import rest_ncc, textured_share
+from radvqa_data.audit.pixels import (
+    PixelConfig,
+    compare_files,
+    highpass,
+    overlay_mask,
+    thumbnail,
+)
+from radvqa_data.audit.planted import overlay
+
+
+def _sample(sample_dir: Path, n: int) -> list[Path]:
+    images = sorted((sample_dir / "medpix2" / "images").glob("*.png"))
+    if len(images) < n:
+        pytest.skip("sample images not shipped")
+    return images
+
+
+def test_overlay_mask_covers_burnt_in_text_and_little_else(
+    tmp_path: Path, sample_dir: Path
+) -> None:
+    src = _sample(sample_dir, 5)[3]
+    with Image.open(src) as im:
+        base = im.convert("L")
+        base.thumbnail((256, 256))
+    over = overlay(base, seed=7, ruler=True)
+    base.save(tmp_path / "a.png")
+    over.save(tmp_path / "b.png")
+    a, b = thumbnail(str(tmp_path / "a.png"), 256), thumbnail(str(tmp_path / "b.png"), 256)
+    text = np.abs(b - a) > 60  # where the overlay changed the picture strongly
+    m = overlay_mask(b)
+    assert text.sum() > 100
+    assert m[text].mean() > 0.9  # the text and ruler strokes are masked
+    assert m[~text].mean() < 0.25  # most of the picture is not
+
+
+def test_shared_text_on_two_slices_is_not_a_match_and_one_sided_text_is(
+    tmp_path: Path, sample_dir: Path
+) -> None:
+    """Two small neighbouring slices with the same text at the same places (the scale bench's
+    decoys) must not match; a copy with text on one side must."""
+    images = _sample(sample_dir, 20)
+    by_case: dict[str, list[Path]] = {}
+    for p in images:
+        by_case.setdefault(p.name.split("_")[0], []).append(p)
+    case = next(v for v in by_case.values() if len(v) >= 2)
+
+    def small(p: Path, side: int) -> Image.Image:
+        with Image.open(p) as im:
+            g = im.convert("L")
+            return g.resize((side, round(side * g.height / g.width)), Image.LANCZOS)
+
+    for name, p in (("s1", case[0]), ("s2", case[1])):
+        overlay(small(p, 90), seed=3, ruler=True).save(tmp_path / f"{name}.png")
+    decoy = compare_files(str(tmp_path / "s1.png"), str(tmp_path / "s2.png"))
+    assert not decoy.same, decoy
+    # one-sided text decides neither way from ~200 px (smaller copies: docs/audit.md, Limits)
+    overlay(small(case[0], 200), seed=3, ruler=True).save(tmp_path / "t.png")
+    small(case[0], 200).save(tmp_path / "clean.png")
+    copy = compare_files(str(tmp_path / "t.png"), str(tmp_path / "clean.png"))
+    assert copy.same, copy
+
+
+def test_an_edge_only_match_fails_the_weak_pixel_and_texture_checks() -> None:
+    """Two pictures that share one strong edge between flat areas, with independent fine
+    texture elsewhere, correlate highly over the whole overlap (the edge dominates the
+    band-pass), but not over their weaker pixels; a copy correlates everywhere."""
+    rng = np.random.default_rng(0)
+    edge = np.zeros((80, 80))
+    edge[:, 40:] = 120.0
+    a = highpass(edge + rng.normal(0, 1.0, edge.shape))
+    b = highpass(edge + rng.normal(0, 1.0, edge.shape))
+    whole = float(((a - a.mean()) * (b - b.mean())).sum() / (a.std() * b.std() * a.size))
+    assert whole > 0.9
+    assert rest_ncc(a, b) < 0.3
+    assert textured_share(a, b) < 0.3
+    tex = rng.normal(0, 20.0, edge.shape)
+    c = highpass(edge + tex)
+    d = highpass(edge + tex + rng.normal(0, 1.0, edge.shape))  # the same picture, re-encoded
+    assert rest_ncc(c, d) > 0.9
+    assert textured_share(c, d) > 0.9
+
+
+def test_guards_can_be_turned_off() -> None:
+    cfg = PixelConfig(masks=False, rest_min=-1.0, textured_min=0.0, native_cap=False)
+    assert not cfg.masks and cfg.rest_min < 0
