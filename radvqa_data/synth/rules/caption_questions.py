@@ -93,7 +93,7 @@ def caption_candidates(
     rec: ImageRecord,
     rng: QuestionRandom,
     normal_statements: bool = True,
-    case_findings: bool = True,
+    case_findings: bool = False,
 ) -> Iterator[Candidate]:
     """PRES, ABN, POS, SIZE, ATTRIB and COUNT candidates from the caption and its entities
     (with `normal_statements`, also the PRES "no" of a structure stated normal; with
