@@ -493,6 +493,28 @@ def images_rescore(sizes: list[int], cache: Path, same_json: Path | None) -> Non
             print(f"    wrong: {sc['wrong'][:12]}; contact sheet {sheet}")
 
 
+def _text_variant(shared: Path, cache: Path, n: int, min_text: int) -> Path:
+    """A bench folder whose planted trios carry overlay text of at least `min_text` px
+    (`planted.overlay`), every other image a link to `cache`'s: `cache/text{min_text}`."""
+    from audit_images import generate
+
+    out = cache / f"text{min_text}"
+    if (out / "truth.json").exists():
+        return out
+    tmp = cache / f"text{min_text}.tmp"
+    if tmp.exists():
+        import shutil
+
+        shutil.rmtree(tmp)
+    generate(shared, tmp, n, planted_only=True, min_text=min_text)
+    have = {p.name for p in (tmp / "images").iterdir()}
+    for p in (cache / "images").iterdir():
+        if p.name not in have:
+            (tmp / "images" / p.name).symlink_to(p.resolve())
+    tmp.rename(out)
+    return out
+
+
 def images_bench(
     sizes: list[int],
     cache: Path,
@@ -500,18 +522,25 @@ def images_bench(
     baseline_at: int,
     executor: str,
     same_json: Path | None = None,
+    min_text: int | None = None,
 ) -> None:
     """The image checks at scale: generated pictures (bench/audit_images.py) with 1% planted
-    copies and as many neighbouring-slice decoys, `image_same_picture` at each size."""
+    copies and as many neighbouring-slice decoys, `image_same_picture` at each size.
+    `min_text`: the planted overlays' least text height in px (`planted.MIN_TEXT` when None)."""
     import os
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from audit_images import generate
 
+    from radvqa_data.audit.planted import MIN_TEXT
     from radvqa_data.catalog.ingest import add_source
 
     shared = Path(os.environ.get("RADVQA_SHARED_DATA", Path(__file__).parents[2] / "shared/data"))
     truth = generate(shared, cache, max(sizes))
+    if min_text is not None and min_text != MIN_TEXT:
+        cache = _text_variant(shared, cache, truth["n"], min_text)
+        truth = json.loads((cache / "truth.json").read_text())
+    print(f"bench folder {cache}, overlay text >= {min_text or MIN_TEXT} px")
     same = _same_pictures(same_json)
     all_cat = cache / "all.duckdb"
     if not all_cat.exists():
@@ -763,6 +792,13 @@ def main() -> None:
         "numbers) make bench images built from them related, not wrong matches",
     )
     ap.add_argument(
+        "--min-text",
+        type=int,
+        metavar="PX",
+        help="with --images: the planted overlays' least text height (default: planted.MIN_TEXT, "
+        "9 px, made for 512-px pictures); the bench's copies are 60-640 px",
+    )
+    ap.add_argument(
         "--images-rescore",
         action="store_true",
         help="with --images: score the cache's bench_N.json of an earlier run again (no audit)",
@@ -779,6 +815,7 @@ def main() -> None:
             args.baseline_at,
             args.executor,
             args.same_pictures,
+            args.min_text,
         )
     if args.crops:
         args.out.mkdir(parents=True, exist_ok=True)

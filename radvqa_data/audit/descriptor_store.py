@@ -173,6 +173,6 @@ def load_cached(con, keys: list[str]) -> list[Described]:
 
 
 def _dim() -> int:
-    from radvqa_data.audit.images import DESC_GRID
+    from radvqa_data.audit.descriptors import DESC_GRID
 
     return DESC_GRID * DESC_GRID

@@ -6,11 +6,8 @@ Candidates come from three cheap paths; `pixels` then verifies each one:
 - ``phash-band``: the 64-bit perceptual hash split into 8 bands of 8 bits; two images that
   share a band value and differ in at most `max_hamming` bits are candidates. By pigeonhole,
   every pair within 7 bits shares a band; DuckDB does the band self-join.
-- ``knn``: crops and added borders move the perceptual hash far away, so each query image also
-  gets its `knn` nearest neighbours by a small crop-tolerant descriptor (12x12 thumbnails of its
-  central part, compared with 27 sub-windows of the other image: three sizes at 3x3 centres),
-  in blocks with matrix products. Linear in (query set x reference set): cheap for a protected
-  benchmark against a catalog; for all-pairs within a very large set it is the slow part.
+- ``knn``: crops and added borders move the perceptual hash far away; that path is the
+  descriptor index (`descriptors`, `shortlist`) and the coarse crop search (`coarse`).
 """
 
 from __future__ import annotations
@@ -18,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
-import numpy as np
 import polars as pl
 
 from radvqa_data.reader.catalog import audit_images
@@ -81,98 +77,6 @@ def phash_candidates(
         """
         out = query_pl(con, q)
     return out
-
-
-#: query parts: the central 80% and 60% of an image
-DESC_QUERY = (0.8, 0.6)
-#: window parts: sub-windows of four sizes, the smaller ones at more centres (up to +-25% of the
-#: frame): where a crop's central part sits in the original, also when the crop is off-centre
-#: (planted off-centre crops of >= 50% area: the true partner among the first 10 for 97%,
-#: against 94% with the first version's 27 windows at +-10%)
-DESC_WINDOWS = tuple(
-    (size, dx, dy)
-    for size, offsets in (
-        (0.8, (-0.1, 0.0, 0.1)),
-        (0.65, (-0.15, -0.05, 0.05, 0.15)),
-        (0.55, (-0.2, -0.1, 0.0, 0.1, 0.2)),
-        (0.45, (-0.25, -0.125, 0.0, 0.125, 0.25)),
-    )
-    for dx in offsets
-    for dy in offsets
-)
-DESC_GRID = 12
-DESC_PARTS = len(DESC_QUERY) + len(DESC_WINDOWS)
-
-
-def _window(a: np.ndarray, size: float, dx: float, dy: float) -> np.ndarray:
-    h, w = a.shape
-    cx, cy = 0.5 + dx, 0.5 + dy
-    x0, x1 = max(0.0, cx - size / 2), min(1.0, cx + size / 2)
-    y0, y1 = max(0.0, cy - size / 2), min(1.0, cy + size / 2)
-    return a[
-        round(h * y0) : max(round(h * y0) + 2, round(h * y1)),
-        round(w * x0) : max(round(w * x0) + 2, round(w * x1)),
-    ]
-
-
-def descriptor(thumb: np.ndarray, grid: int = DESC_GRID) -> np.ndarray:
-    """Crop-tolerant descriptor, shape (DESC_PARTS, grid * grid): the query parts then the window
-    parts, each resized to grid x grid and z-normalized."""
-    from radvqa_data.audit.pixels import _central, _resize
-
-    parts = [_central(thumb, k) for k in DESC_QUERY] + [_window(thumb, *wd) for wd in DESC_WINDOWS]
-    out = np.zeros((len(parts), grid * grid), dtype=np.float32)
-    for i, p in enumerate(parts):
-        v = _resize(p, grid, grid).ravel()
-        v = v - v.mean()
-        n = np.linalg.norm(v)
-        out[i] = v / n if n > 1e-9 else v
-    return out
-
-
-def _similarity(q: np.ndarray, r: np.ndarray) -> np.ndarray:
-    """(len(q), len(r)): best cosine of a query part of one image with a window part of the other,
-    in both directions (a crop of the other, or the other a crop of it)."""
-    nq = len(DESC_QUERY)
-
-    def one_way(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        qa = x[:, :nq].reshape(-1, x.shape[2])
-        wb = y[:, nq:].reshape(-1, y.shape[2])
-        return (qa @ wb.T).reshape(x.shape[0], nq, y.shape[0], -1).max(axis=(1, 3))
-
-    return np.maximum(one_way(q, r), one_way(r, q).T)
-
-
-def knn_candidates(
-    q_desc: np.ndarray, r_desc: np.ndarray, cfg: CandidateConfig, same_table: bool
-) -> pl.DataFrame:
-    """For each query image, its `knn` best reference images above `knn_min` (blocks of queries
-    against all references: linear in the reference set per query)."""
-    rows_q, rows_r, sims = [], [], []
-    k = min(cfg.knn + (1 if same_table else 0), r_desc.shape[0])
-    if k == 0 or q_desc.shape[0] == 0:
-        return pl.DataFrame(schema={"li": pl.Int64, "ri": pl.Int64, "sim": pl.Float64})
-    step = 128  # query block: bounds memory at step * len(reference) * parts^2 floats
-    for s in range(0, q_desc.shape[0], step):
-        S = _similarity(q_desc[s : s + step], r_desc)
-        if same_table:
-            idx = np.arange(s, min(s + step, q_desc.shape[0]))
-            S[idx - s, idx] = -1.0
-        top = np.argpartition(-S, k - 1, axis=1)[:, :k]
-        for qi in range(top.shape[0]):
-            for ri in top[qi]:
-                if S[qi, ri] >= cfg.knn_min:
-                    a, b = s + qi, int(ri)
-                    if same_table and a > b:
-                        a, b = b, a
-                    rows_q.append(a)
-                    rows_r.append(b)
-                    sims.append(float(S[qi, ri]))
-    df = pl.DataFrame(
-        {"li": rows_q, "ri": rows_r, "sim": sims},
-        schema={"li": pl.Int64, "ri": pl.Int64, "sim": pl.Float64},
-    )
-    return df.group_by("li", "ri").agg(pl.col("sim").max())
 
 
 def query_pl(con: duckdb.DuckDBPyConnection, q: str, params: list | None = None) -> pl.DataFrame:

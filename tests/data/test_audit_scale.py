@@ -82,7 +82,7 @@ def test_an_undecodable_image_costs_that_image_only(tmp_path: Path, sample_dir: 
     assert [d.key for d in out] == ["bad", "good", "gone"]
     assert out[0].thumb is None and out[0].error
     assert out[2].thumb is None and out[2].error
-    assert out[1].thumb is not None and out[1].query.shape == (2, 144)
+    assert out[1].thumb is not None and out[1].query.shape == (6, 144)
 
 
 def test_image_checks_on_ray_equal_local(ray_cluster, tmp_path: Path, sample_catalog: Path) -> None:
@@ -247,3 +247,149 @@ def test_a_recheck_only_when_the_hinted_pass_came_close(
         calls.clear()
         image_checks.verify_batch((PixelConfig(recheck_min=recheck_min), [item]))
         assert calls == [True, False] if rechecked else calls == [True]
+
+
+def test_window_parts_are_each_window_filtered_resized_and_high_passed() -> None:
+    """The batched window operators (shared row spans) and the query parts (three aspect
+    ratios) give what cutting each part out of the median-filtered thumbnail, resizing it to the grid, subtracting its
+    Gaussian blur (scipy, edges replicated) and normalizing gives, window by window."""
+    import numpy as np
+    from scipy.ndimage import gaussian_filter, median_filter
+
+    from radvqa_data.audit.descriptors import (
+        DESC_GRID,
+        DESC_HIGHPASS,
+        DESC_WINDOWS,
+        QUERY_PARTS,
+        _resample,
+        clean_thumb,
+        query_parts,
+        window_parts,
+    )
+
+    def unit(p: np.ndarray) -> np.ndarray:
+        v = _resample(p.shape[0], DESC_GRID) @ p @ _resample(p.shape[1], DESC_GRID).T
+        v = (v - gaussian_filter(v, DESC_HIGHPASS, mode="nearest")).ravel()
+        v = v - v.mean()
+        return v / np.linalg.norm(v)
+
+    rng = np.random.default_rng(0)
+    for shape in ((96, 80), (41, 96), (96, 96)):
+        raw = (rng.random(shape) * 255).astype(np.uint8)
+        thumb = clean_thumb(raw)
+        a = median_filter(raw.astype(np.float64), 3, mode="nearest")
+        assert np.array_equal(thumb, a)  # the median of grey levels is a grey level
+        got = window_parts(thumb)
+        assert got.shape == (len(DESC_WINDOWS), DESC_GRID**2)
+        h, w = shape
+        for i, (size, dx, dy) in enumerate(DESC_WINDOWS):
+            cx, cy = 0.5 + dx, 0.5 + dy
+            y0, y1 = max(0.0, cy - size / 2), min(1.0, cy + size / 2)
+            x0, x1 = max(0.0, cx - size / 2), min(1.0, cx + size / 2)
+            r0, c0 = round(h * y0), round(w * x0)
+            part = a[r0 : max(r0 + 2, round(h * y1)), c0 : max(c0 + 2, round(w * x1))]
+            assert np.abs(got[i] - unit(part)).max() < 1e-5, (shape, i)
+        for j, (kw, kh) in enumerate(QUERY_PARTS):
+            r0, c0 = round(h * (1 - kh) / 2), round(w * (1 - kw) / 2)
+            part = a[
+                r0 : max(r0 + 2, round(h * (1 + kh) / 2)), c0 : max(c0 + 2, round(w * (1 + kw) / 2))
+            ]
+            assert np.abs(query_parts(thumb)[j] - unit(part)).max() < 1e-5, (shape, j)
+
+
+def test_a_skewed_off_centre_crop_with_text_finds_its_original_first(
+    sample_dir: Path, tmp_path: Path
+) -> None:
+    """The descriptor's job: a crop of half the area, off-centre, its aspect skewed 1.4x,
+    shrunk to 0.6x and carrying scanner text and a ruler, has its original first among the
+    sample's 40 pictures for most such crops, and among its 5 first for all 10 (the sample holds
+    neighbouring slices of one series, which may rank higher; the bench's figure is the
+    partner among an image's first 32 of 20,000, docs/audit.md)."""
+    import numpy as np
+
+    from radvqa_data.audit.descriptors import describe, window_parts
+    from radvqa_data.audit.planted import PlantSpec, plant, save
+
+    imgs = sorted((sample_dir / "medpix2" / "images").glob("*.png"))
+    if len(imgs) < 20:
+        pytest.skip("sample images not shipped")
+    ranks = []
+    rows = [describe(str(p), str(p)) for p in imgs]
+    q = np.stack([r.query for r in rows])  # (n, 2, d)
+    wins = [window_parts(r.thumb) for r in rows]
+    for k, src in enumerate(imgs[:10]):
+        spec = PlantSpec(0.5, 1.4 if k % 2 else 1 / 1.4, 0.9, 0.1, 0.6, "PNG", "copy", True, k)
+        with Image.open(src) as im:
+            _, copy = plant(im, spec)
+        cp = save(copy, tmp_path / f"copy{k}", "PNG")
+        c = describe(str(cp), str(cp))
+        # the copy's central part inside each picture's windows ("copy inside x"), and each
+        # picture's central part inside the copy's windows: the two ways the index pairs them
+        inside = np.array([(w @ c.query.T).max() for w in wins])
+        win = window_parts(c.thumb)
+        around = (win @ q.reshape(-1, q.shape[2]).T).reshape(len(win), len(rows), -1).max((0, 2))
+        sim = np.maximum(inside, around)
+        ranks.append(int((sim > sim[k]).sum()))
+    assert max(ranks) < 5 and sorted(ranks)[len(ranks) // 2] == 0, ranks
+
+
+def test_a_recheck_skips_guard_failures_and_a_place_already_refined(
+    sample_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failed hinted pair that scored over the threshold (a guard said no) is not rechecked;
+    one whose full search lands where the hint did is not refined a second time."""
+    from radvqa_data.audit import image_checks, pixels
+    from radvqa_data.audit.pixels import SAME_PLACE, PixelConfig, compare_files
+
+    a = sample_dir / "medpix2" / "images" / "MPX2028_synpic34050.png"
+    b = sample_dir / "medpix2" / "images" / "MPX2028_synpic34054.png"
+    if not (a.exists() and b.exists()):
+        pytest.skip("sample images not shipped")
+    # where the full search puts one image's central part in the other: a hint there is "the
+    # same place"
+    probe = compare_files(str(a), str(b), PixelConfig())
+    d = probe.detail
+    assert probe.method == "ncc-crop-search", probe
+    side = d["template"]
+    refines: list[int] = []
+    real_refine = pixels.refine
+
+    def counted(*args, **kw):
+        refines.append(1)
+        return real_refine(*args, **kw)
+
+    monkeypatch.setattr(pixels, "refine", counted)
+    full = compare_files(str(a), str(b), PixelConfig())
+    assert len(refines) == 1
+    # the full search's box, as the crop search's hint describes one
+    elsewhere = {"scale": 0.5, "x": 0.5, "y": 0.5, "w": 0.4, "h": 0.4}
+    other = compare_files(str(a), str(b), PixelConfig(), unless_at=(side, 0.97, elsewhere))
+    assert other.method == "ncc-crop-search" and other.score == full.score  # refined
+    src, dst = (a, b) if side == "a" else (b, a)
+    t = pixels.thumbnail(str(src), PixelConfig().size)
+    s96 = pixels.thumbnail(str(dst), PixelConfig().size)
+    frac = PixelConfig().crop_fraction
+    here = {"scale": d["scale"], "x": d["x"], "y": d["y"]}
+    here["w"] = round(t.shape[1] * frac) * d["scale"] / s96.shape[1]
+    here["h"] = round(t.shape[0] * frac) * d["scale"] / s96.shape[0]
+    refines.clear()
+    again = compare_files(str(a), str(b), PixelConfig(), unless_at=(side, 0.97, here))
+    assert again.method == SAME_PLACE and not refines
+    # through the batch: a hinted pass at that place fails (a strict threshold), its score is
+    # over `recheck_min`; under the threshold it is rechecked once, not refined again
+    item = (0, 1, str(a), str(b), "sa", "sb", {"side": side, **here}, 0.97, "knn")
+    strict = PixelConfig(same_threshold=full.score + 0.01, recheck_min=0.0)
+    calls: list[dict] = []
+
+    def spy(*args, **kw):
+        calls.append(kw)
+        return compare_files(*args, **kw)
+
+    monkeypatch.setattr(image_checks, "compare_files", spy)
+    assert image_checks.verify_batch((strict, [item])) == []
+    assert len(calls) == 2 and "unless_at" in calls[1]
+    # over the threshold but failing a guard: no recheck at all
+    calls.clear()
+    guarded = PixelConfig(same_threshold=0.1, rest_min=2.0, recheck_min=0.0)
+    assert image_checks.verify_batch((guarded, [item])) == []
+    assert len(calls) == 1
