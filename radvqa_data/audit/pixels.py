@@ -431,7 +431,6 @@ def compare(
     b_hi: np.ndarray | None = None,
     hint: Hint | None = None,
     aligned: bool = True,
-    unless_at: Hint | None = None,
 ) -> Verdict:
     """Decide whether two images are the same picture; method and score are reported.
 
@@ -440,9 +439,6 @@ def compare(
     `hint`: a location from the batched crop search (`coarse`), which replaces the coarse
     search here (`a`, `b` may then be None). `aligned=False` skips the whole-frame comparison
     (a third of the cost) for a pair the crop search placed as a crop: a whole frame cannot match.
-    `unless_at`: the hint of a hinted pass that failed (a recheck, without `hint`): when the full
-    search locates the template where that hint did (`same_place`), the verdict is method
-    `SAME_PLACE` (not the same picture, score -1): the refinement would repeat the first pass.
     """
     cfg = cfg or PixelConfig()
     a_hi = a if a_hi is None else a_hi
@@ -482,8 +478,6 @@ def compare(
         coarse, info, tsrc_hi, srch_hi, name = (
             (c1, i1, a_hi, b_hi, "a") if c1 >= c2 else (c2, i2, b_hi, a_hi, "b")
         )
-        if unless_at is not None and info and same_place(unless_at, name, info):
-            return Verdict(False, SAME_PLACE, -1.0)
     if coarse >= cfg.coarse_min and info:
 
         def side_masks() -> tuple[np.ndarray, np.ndarray] | None:
@@ -520,34 +514,15 @@ def compare(
     return Verdict(best >= cfg.same_threshold and ok, method, best, det)
 
 
-#: `compare`'s method for a recheck that located the template where the failed hint did
-SAME_PLACE = "same-place"
-
-
-def same_place(hint: Hint, side: str, info: dict[str, Any]) -> bool:
-    """Whether a full search's location (`side`'s template at `info`) is where `hint` put it:
-    the same template side, the box's corner within 2% of the frame and the scale within 8%
-    (one step of the full search's scales, less than the refinement's own reach of +-4% of
-    the frame and one coarse scale step, so the refinement would land where it did)."""
-    h = hint[2]
-    return (
-        hint[0] == side
-        and abs(info["x"] - h["x"]) <= 0.02
-        and abs(info["y"] - h["y"]) <= 0.02
-        and max(info["w"] / h["w"], h["w"] / info["w"]) <= 1.08
-    )
-
-
 def compare_files(
     path_a: str,
     path_b: str,
     cfg: PixelConfig | None = None,
     hint: Hint | None = None,
     aligned: bool = True,
-    unless_at: Hint | None = None,
 ) -> Verdict:
     """`compare` on two image files; an unreadable file gives a negative verdict, method
-    'unreadable'. `unless_at`: see `compare`."""
+    'unreadable'."""
     cfg = cfg or PixelConfig()
     hi = cfg.hi_size
     if cfg.native_cap:
@@ -559,11 +534,4 @@ def compare_files(
         return Verdict(False, "unreadable", 0.0)
     if hint is not None:
         return compare(None, None, cfg, a_hi, b_hi, hint, aligned)
-    return compare(
-        thumbnail(path_a, cfg.size),
-        thumbnail(path_b, cfg.size),
-        cfg,
-        a_hi,
-        b_hi,
-        unless_at=unless_at,
-    )
+    return compare(thumbnail(path_a, cfg.size), thumbnail(path_b, cfg.size), cfg, a_hi, b_hi)

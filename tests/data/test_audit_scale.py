@@ -251,8 +251,9 @@ def test_a_recheck_only_when_the_hinted_pass_came_close(
 
 def test_window_parts_are_each_window_filtered_resized_and_high_passed() -> None:
     """The batched window operators (shared row spans) and the query parts (three aspect
-    ratios) give what cutting each part out of the median-filtered thumbnail, resizing it to the grid, subtracting its
-    Gaussian blur (scipy, edges replicated) and normalizing gives, window by window."""
+    ratios) give what cutting each part out of the median-filtered thumbnail, resizing it to
+    the grid, subtracting its Gaussian blur (scipy, edges replicated) and normalizing gives,
+    part by part."""
     import numpy as np
     from scipy.ndimage import gaussian_filter, median_filter
 
@@ -333,63 +334,39 @@ def test_a_skewed_off_centre_crop_with_text_finds_its_original_first(
     assert max(ranks) < 5 and sorted(ranks)[len(ranks) // 2] == 0, ranks
 
 
-def test_a_recheck_skips_guard_failures_and_a_place_already_refined(
+def test_a_guard_failure_is_not_rechecked_and_a_whole_frame_hint_is(
     sample_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A failed hinted pair that scored over the threshold (a guard said no) is not rechecked;
-    one whose full search lands where the hint did is not refined a second time."""
-    from radvqa_data.audit import image_checks, pixels
-    from radvqa_data.audit.pixels import SAME_PLACE, PixelConfig, compare_files
+    """A failed hinted pair that scored over the threshold (a guard said no: its place was
+    found) gets no full search; under the threshold it does. A near-whole-frame hint gets it
+    whatever its pass scored."""
+    from radvqa_data.audit import image_checks
+    from radvqa_data.audit.pixels import PixelConfig, compare_files
 
     a = sample_dir / "medpix2" / "images" / "MPX2028_synpic34050.png"
     b = sample_dir / "medpix2" / "images" / "MPX2028_synpic34054.png"
     if not (a.exists() and b.exists()):
         pytest.skip("sample images not shipped")
-    # where the full search puts one image's central part in the other: a hint there is "the
-    # same place"
-    probe = compare_files(str(a), str(b), PixelConfig())
-    d = probe.detail
-    assert probe.method == "ncc-crop-search", probe
-    side = d["template"]
-    refines: list[int] = []
-    real_refine = pixels.refine
+    calls: list[bool] = []
 
-    def counted(*args, **kw):
-        refines.append(1)
-        return real_refine(*args, **kw)
-
-    monkeypatch.setattr(pixels, "refine", counted)
-    full = compare_files(str(a), str(b), PixelConfig())
-    assert len(refines) == 1
-    # the full search's box, as the crop search's hint describes one
-    elsewhere = {"scale": 0.5, "x": 0.5, "y": 0.5, "w": 0.4, "h": 0.4}
-    other = compare_files(str(a), str(b), PixelConfig(), unless_at=(side, 0.97, elsewhere))
-    assert other.method == "ncc-crop-search" and other.score == full.score  # refined
-    src, dst = (a, b) if side == "a" else (b, a)
-    t = pixels.thumbnail(str(src), PixelConfig().size)
-    s96 = pixels.thumbnail(str(dst), PixelConfig().size)
-    frac = PixelConfig().crop_fraction
-    here = {"scale": d["scale"], "x": d["x"], "y": d["y"]}
-    here["w"] = round(t.shape[1] * frac) * d["scale"] / s96.shape[1]
-    here["h"] = round(t.shape[0] * frac) * d["scale"] / s96.shape[0]
-    refines.clear()
-    again = compare_files(str(a), str(b), PixelConfig(), unless_at=(side, 0.97, here))
-    assert again.method == SAME_PLACE and not refines
-    # through the batch: a hinted pass at that place fails (a strict threshold), its score is
-    # over `recheck_min`; under the threshold it is rechecked once, not refined again
-    item = (0, 1, str(a), str(b), "sa", "sb", {"side": side, **here}, 0.97, "knn")
-    strict = PixelConfig(same_threshold=full.score + 0.01, recheck_min=0.0)
-    calls: list[dict] = []
-
-    def spy(*args, **kw):
-        calls.append(kw)
+    def counted(*args, **kw):  # the real comparison, counted
+        calls.append(len(args) > 3 and args[3] is not None)
         return compare_files(*args, **kw)
 
-    monkeypatch.setattr(image_checks, "compare_files", spy)
-    assert image_checks.verify_batch((strict, [item])) == []
-    assert len(calls) == 2 and "unless_at" in calls[1]
-    # over the threshold but failing a guard: no recheck at all
-    calls.clear()
-    guarded = PixelConfig(same_threshold=0.1, rest_min=2.0, recheck_min=0.0)
-    assert image_checks.verify_batch((guarded, [item])) == []
-    assert len(calls) == 1
+    monkeypatch.setattr(image_checks, "compare_files", counted)
+    hint = {"side": "a", "scale": 0.7, "x": 0.0, "y": 0.0, "w": 0.5, "h": 0.5}
+    item = (0, 1, str(a), str(b), "sa", "sb", hint, 0.97, "knn")
+    first = compare_files(str(a), str(b), PixelConfig(), ("a", 0.97, hint), False)
+    assert not first.same
+    # the same first pass, judged by a threshold under its score with a guard it cannot meet
+    for threshold, rechecked in ((first.score - 0.01, False), (first.score + 0.01, True)):
+        calls.clear()
+        cfg = PixelConfig(same_threshold=threshold, rest_min=2.0, recheck_min=-1.0)
+        assert image_checks.verify_batch((cfg, [item])) == []
+        assert calls == ([True, False] if rechecked else [True])
+    # a near-whole-frame hint is rechecked however low its pass scored; a crop hint is not
+    for scale, rechecked in ((1.04, True), (0.7, False)):
+        calls.clear()
+        item = (0, 1, str(a), str(b), "sa", "sb", {**hint, "scale": scale}, 0.97, "knn")
+        assert image_checks.verify_batch((PixelConfig(recheck_min=2.0), [item])) == []
+        assert calls == ([True, False] if rechecked else [True])
