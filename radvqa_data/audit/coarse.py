@@ -1,6 +1,6 @@
 """Batched low-resolution crop search: which candidate pairs are worth a pixel verification.
 
-The crop-tolerant descriptor (`images.descriptor`) ranks a copy among the first few neighbours of
+The crop-tolerant descriptor (`descriptors`) ranks a copy among the first few neighbours of
 its original only when the crop is near the centre and the overlays are light; on planted
 off-centre crops with scanner text the true partner ranks anywhere in the first 60. So the
 descriptor only shortlists (`CandidateConfig.shortlist` neighbours per image) and this module

@@ -1,8 +1,8 @@
 """Descriptors of the images under audit: read from the catalog's cache, the missing ones computed
 by the executor (locally or on Ray) in batches and written back.
 
-The store holds, per image, its thumbnail (uint8, ~9 KB at 96 px), crop-search view and query
-vectors: memory grows by ~12 KB per image (the thumbnails), nothing else is kept per image.
+The store holds, per image, its thumbnail (uint8, ~9 KB at 96 px), crop-search view (~4 KB) and
+query vectors (~3.5 KB): memory grows by ~16 KB per image, nothing else is kept per image.
 Images are keyed by sha256; an image without one (files outside a catalog) by its path, and such
 rows are never cached.
 """

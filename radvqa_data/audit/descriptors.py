@@ -7,8 +7,8 @@ file again until the pixel verification of a short list:
   (3x3: overlay strokes removed): the windows of the crop-tolerant descriptor are cut from it
   when the image queries the index;
 - ``gate``: the coarse crop search's view (that thumbnail shrunk to 32 px);
-- ``query``: the descriptor's query parts (central 80% and 60%, 12x12): the vectors of the
-  nearest-neighbour index.
+- ``query``: the descriptor's 6 query parts (central 80% and 60%, 3 aspects each, 12x12): the
+  vectors of the nearest-neighbour index.
 
 Every part (query or window) is cut from the median-filtered thumbnail (burnt-in text and ruler
 strokes gone, as in the crop search's view), resized to 12x12, high-passed on that grid (minus a

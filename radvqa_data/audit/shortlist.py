@@ -3,9 +3,9 @@ the descriptors' query parts, queried by every image's window parts, then the ba
 search (`coarse`) on each image's short list.
 
 Pair (x, y) is similar when y's central part looks like one of x's windows (y is a crop of x) or
-the other way round. The index holds the query parts (2 vectors per image); an image queries it
+the other way round. The index holds the query parts (6 vectors per image); an image queries it
 with its 75 windows, so "y inside x" is found when x queries and "x inside y" when y does, and
-the pair keeps the better of the two. Index memory: 2 x 144 floats per image plus the graph;
+the pair keeps the better of the two. Index memory: 6 x 144 floats per image plus the graph;
 each query costs ~log(N): the candidate search grows linearly with the image count, where the
 all-pairs matrix product it replaces grew with its square.
 
