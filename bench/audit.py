@@ -493,7 +493,9 @@ def images_rescore(sizes: list[int], cache: Path, same_json: Path | None) -> Non
             print(f"    wrong: {sc['wrong'][:12]}; contact sheet {sheet}")
 
 
-def _text_variant(shared: Path, cache: Path, n: int, min_text: int) -> Path:
+def _text_variant(
+    shared: Path, cache: Path, n: int, min_text: int, pictures: int | None = None
+) -> Path:
     """A bench folder whose planted trios carry overlay text of at least `min_text` px
     (`planted.overlay`), every other image a link to `cache`'s: `cache/text{min_text}`."""
     from audit_images import generate
@@ -506,7 +508,7 @@ def _text_variant(shared: Path, cache: Path, n: int, min_text: int) -> Path:
         import shutil
 
         shutil.rmtree(tmp)
-    generate(shared, tmp, n, planted_only=True, min_text=min_text)
+    generate(shared, tmp, n, planted_only=True, min_text=min_text, pictures=pictures)
     have = {p.name for p in (tmp / "images").iterdir()}
     for p in (cache / "images").iterdir():
         if p.name not in have:
@@ -523,10 +525,13 @@ def images_bench(
     executor: str,
     same_json: Path | None = None,
     min_text: int | None = None,
+    pictures: int | None = None,
 ) -> None:
     """The image checks at scale: generated pictures (bench/audit_images.py) with 1% planted
     copies and as many neighbouring-slice decoys, `image_same_picture` at each size.
-    `min_text`: the planted overlays' least text height in px (`planted.MIN_TEXT` when None)."""
+    `min_text`: the planted overlays' least text height in px (`planted.MIN_TEXT` when None).
+    `pictures`: build the images from that many real images (`audit_images.generate`), in
+    `cache/pictures{K}`: the growth control (each real image reused as often as at a larger N)."""
     import os
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -536,9 +541,11 @@ def images_bench(
     from radvqa_data.catalog.ingest import add_source
 
     shared = Path(os.environ.get("RADVQA_SHARED_DATA", Path(__file__).parents[2] / "shared/data"))
-    truth = generate(shared, cache, max(sizes))
+    if pictures is not None:
+        cache = cache / f"pictures{pictures}"
+    truth = generate(shared, cache, max(sizes), pictures=pictures)
     if min_text is not None and min_text != MIN_TEXT:
-        cache = _text_variant(shared, cache, truth["n"], min_text)
+        cache = _text_variant(shared, cache, truth["n"], min_text, pictures)
         truth = json.loads((cache / "truth.json").read_text())
     print(f"bench folder {cache}, overlay text >= {min_text or MIN_TEXT} px")
     same = _same_pictures(same_json)
@@ -799,6 +806,14 @@ def main() -> None:
         "9 px, made for 512-px pictures); the bench's copies are 60-640 px",
     )
     ap.add_argument(
+        "--pictures",
+        type=int,
+        metavar="K",
+        help="with --images: build the images from K of the real images only (the growth "
+        "control: 2,500 images from 320 reuse each real image about as often as 20,000 "
+        "from all 2,365); its own folder under --images-cache",
+    )
+    ap.add_argument(
         "--images-rescore",
         action="store_true",
         help="with --images: score the cache's bench_N.json of an earlier run again (no audit)",
@@ -816,6 +831,7 @@ def main() -> None:
             args.executor,
             args.same_pictures,
             args.min_text,
+            args.pictures,
         )
     if args.crops:
         args.out.mkdir(parents=True, exist_ok=True)

@@ -102,6 +102,7 @@ def generate(
     write: bool = True,
     planted_only: bool = False,
     min_text: int = MIN_TEXT,
+    pictures: int | None = None,
 ) -> dict:
     """Write `n` images (a multiple of BLOCK) into `out/images`; returns and saves the truth
     (`out/truth.json`: planted pairs as file names, and `provenance`: each image's patches,
@@ -109,7 +110,10 @@ def generate(
     making pixels: the provenance of a folder generated before it was recorded (the draws do
     not depend on pixels, only on the real images' sizes). `planted_only`: write the planted
     trios only (the same draws), e.g. with another `min_text` (`planted.overlay`) to measure
-    the verifier under another overlay rule."""
+    the verifier under another overlay rule. `pictures`: build the distinct pictures from
+    that many real images only (a fixed random subset; the planted trios are unchanged), so
+    that a small bench reuses each real image as often as a large one does (the growth
+    control of `bench/audit.py --pictures`)."""
     out = Path(out)
     truth_file = out / "truth.json"
     if truth_file.exists() and write:
@@ -132,6 +136,14 @@ def generate(
     pixels = write and not planted_only  # the distinct pictures' pixels
     rng = np.random.default_rng(seed)
     medpix, real = _real_images(shared)
+    if pictures is not None:
+        if not BLOCK <= pictures <= len(real):
+            raise SystemExit(f"--pictures {pictures}: expected {BLOCK} to {len(real)}")
+        pick = np.random.default_rng(seed + 7).choice(len(real), pictures, replace=False)
+        real = [real[i] for i in sorted(pick)]
+        # singles take one turn of one real image each: 4 per image at most
+        if 0.5 * n > 4 * len(real):
+            raise SystemExit(f"--pictures {pictures}: too few for {n} images (singles)")
     blocks = n // BLOCK
     # neighbouring slices (the hardest look-alike of each image in its case), enough for `blocks`
     from radvqa_data.audit.planted import series_of

@@ -116,6 +116,10 @@ def tile_quantile(
     return float(np.quantile(v[keep], q))
 
 
+#: the slide (`Pair.slide`) in pixels of the compared frame: band-passed picture detail (sigma
+#: 1-2 px) has decorrelated by then (bench copies keep <= 0.87 of their NCC), a straight edge not
+SLIDE_PX = 3
+
 #: the least share of an overlap that must be free of overlay masks for a decision: where text
 #: covers more, the pixels left cannot tell a copy from a look-alike
 MIN_KEPT = 0.3
@@ -207,6 +211,19 @@ class Pair:
         """NCC of the band-passed overlap at this placement (-1 when there is none)."""
         v = self.views(s, tx, ty)
         return -1.0 if v is None else float((_zn(v[0]) * _zn(v[1])).sum())
+
+    def slide(self, s: float, tx: float, ty: float, d: int = SLIDE_PX) -> float:
+        """How well the match survives a slide: the best NCC of the 8 placements `d` pixels
+        (of the compared frame) away, over the NCC at (s, tx, ty). A picture's band-passed
+        detail decorrelates within a few pixels in every direction; a match made by one
+        straight edge or a set of parallel lines does not decorrelate along them, and keeps
+        ~1 (docs/audit.md, "Seventh round"). 0 when the placement's NCC is not positive."""
+        base = self.ncc(s, tx, ty)
+        if base <= 0:
+            return 0.0
+        step = d if self.finer_template else d * s  # one compared-frame pixel in search pixels
+        dirs = ((1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (-1, -1), (1, -1), (-1, 1))
+        return max(self.ncc(s, tx + dx * step, ty + dy * step) for dx, dy in dirs) / base
 
     def polish(
         self, s: float, tx: float, ty: float, rounds: int = 2

@@ -67,6 +67,12 @@ class PixelConfig:
     # of one mostly black picture at 0.066-0.074; planted copies >= 0.144, the real same
     # pictures >= 0.551 (docs/audit.md)
     textured_min: float = 0.12
+    # the most of its NCC a crop match may keep when slid 3 px (`align.Pair.slide`): a match
+    # made by one straight edge or parallel lines keeps ~1 along them, a picture's detail does
+    # not. Scale bench, 20,000 images: the 367 planted copies and right matches keep <= 0.868,
+    # the real same pictures by crop search <= 0.372, the wrong matches of a vessel strip beside
+    # black 0.96-1.00 (docs/audit.md, "Seventh round"); None: no check
+    slide_max: float | None = 0.93
     # how far a whole-frame match may fall when the overlays are left out (see `compare`)
     mask_drop: float = 0.04
     # a pair whose smaller image is under `native_below` px (longest side) is compared at that
@@ -397,6 +403,9 @@ def refine(
     pm = None if m is None else (_central(_central(m[0], cfg.crop_fraction), inner), m[1])
     pair = Pair(crop, search, place[0], cfg.tiles, pm)
     whole, tiles, (s, tx, ty) = pair.polish(*place)
+    slide = None
+    if cfg.slide_max is not None and max(whole, tiles) >= cfg.same_threshold:
+        slide = round(pair.slide(s, tx, ty), 4)  # 8 NCCs: only for a pair that may be a match
     det = {
         "rest": round(pair.rest, 4),
         "kept": round(pair.kept, 3),
@@ -407,6 +416,8 @@ def refine(
         "tiles": round(tiles, 4),
         "fine_scale": round(s, 4),
     }
+    if slide is not None:
+        det["slide"] = slide
     return max(whole, tiles), det
 
 
@@ -496,6 +507,7 @@ def compare(
             ok = (
                 fdet.get("rest", -1.0) >= cfg.rest_min
                 and fdet.get("textured", 0.0) >= cfg.textured_min
+                and (cfg.slide_max is None or fdet.get("slide", 1.0) <= cfg.slide_max)
             )
             det = {
                 "method": "ncc-crop-search",
@@ -509,8 +521,9 @@ def compare(
     method = det.pop("method")
     if aligned:
         det["aligned"] = round(al, 4)
-    # the guard: a score over the threshold whose weaker pixels do not agree (`rest_min`) is an
-    # edge-only or text-only match, not the same picture
+    # the guards: a score over the threshold whose weaker pixels do not agree (`rest_min`), or
+    # that holds when the template slides along it (`slide_max`), is an edge-only or text-only
+    # match, not the same picture
     return Verdict(best >= cfg.same_threshold and ok, method, best, det)
 
 

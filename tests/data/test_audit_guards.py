@@ -96,3 +96,36 @@ def test_an_edge_only_match_fails_the_weak_pixel_and_texture_checks() -> None:
 def test_guards_can_be_turned_off() -> None:
     cfg = PixelConfig(masks=False, rest_min=-1.0, textured_min=0.0, native_cap=False)
     assert not cfg.masks and cfg.rest_min < 0
+
+
+def test_a_match_that_holds_when_slid_is_an_edge_not_a_picture(
+    tmp_path: Path, sample_dir: Path
+) -> None:
+    """The scale bench's wrong matches of a vessel strip beside black: a soft straight edge
+    between exactly flat areas matches any such edge, and its band-pass tails agree even over
+    the weaker pixels, so only the slide check (`align.Pair.slide`) turns it down. A real crop
+    of a real picture loses most of its NCC when slid 3 px."""
+    from scipy.ndimage import gaussian_filter
+
+    rng = np.random.default_rng(0)
+    strip = np.full((260, 170), 12.0)
+    strip[:, :40] = 140.0
+    other = np.zeros((300, 300))
+    other[:, :150] = 150.0 + gaussian_filter(rng.normal(0, 30, (300, 150)), 3)
+    for name, a in (("strip", strip), ("other", other)):
+        a = np.clip(gaussian_filter(a, 1.2), 0, 255).astype(np.uint8)
+        Image.fromarray(a).save(tmp_path / f"{name}.png")
+    pa, pb = str(tmp_path / "strip.png"), str(tmp_path / "other.png")
+    unguarded = compare_files(pa, pb, PixelConfig(slide_max=None))
+    assert unguarded.same, unguarded  # the other guards let it through
+    v = compare_files(pa, pb)
+    assert not v.same and v.detail["slide"] > PixelConfig().slide_max, v
+
+    src = _sample(sample_dir, 5)[1]
+    with Image.open(src) as im:
+        g = im.convert("L")
+        w, h = g.size
+        c = g.crop((w // 5, h // 6, w - w // 10, h - h // 5))
+        c.resize((200, round(200 * c.height / c.width))).save(tmp_path / "crop.png")
+    copy = compare_files(str(tmp_path / "crop.png"), str(src))
+    assert copy.same and copy.detail["slide"] < 0.8, copy
