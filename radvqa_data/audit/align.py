@@ -116,6 +116,11 @@ def tile_quantile(
     return float(np.quantile(v[keep], q))
 
 
+#: `Pair.far`: the weaker pixels at least this far from either side's strongest ones, out of
+#: reach of their band-pass tails (the filter's sigma 2 px): what a curved bright band (a skull
+#: arc) matched onto another one leaves to compare
+FAR_PX = 5
+
 #: the slide (`Pair.slide`) in pixels of the compared frame: band-passed picture detail (sigma
 #: 1-2 px) has decorrelated by then (bench copies keep <= 0.87 of their NCC), a straight edge not
 SLIDE_PX = 3
@@ -211,6 +216,15 @@ class Pair:
         """NCC of the band-passed overlap at this placement (-1 when there is none)."""
         v = self.views(s, tx, ty)
         return -1.0 if v is None else float((_zn(v[0]) * _zn(v[1])).sum())
+
+    def far(self, s: float, tx: float, ty: float) -> float:
+        """`rest_ncc` of the overlap at (s, tx, ty) over the pixels at least `FAR_PX` from either
+        side's strongest: -1 when too few are left (a small or busy overlap), which says
+        nothing. A copy agrees there too; a match carried by one bright curved band (a skull's
+        arc on another skull) leaves only unrelated tissue there (docs/audit.md, "Seventh
+        round")."""
+        v = self.views(s, tx, ty)
+        return -1.0 if v is None else rest_ncc(v[0], v[1], grow=FAR_PX, keep=self.keep())
 
     def slide(self, s: float, tx: float, ty: float, d: int = SLIDE_PX) -> float:
         """How well the match survives a slide: the best NCC of the 8 placements `d` pixels

@@ -73,6 +73,13 @@ class PixelConfig:
     # the real same pictures by crop search <= 0.372, the wrong matches of a vessel strip beside
     # black 0.96-1.00 (docs/audit.md, "Seventh round"); None: no check
     slide_max: float | None = 0.93
+    # the least `align.Pair.far` (the weaker pixels >= 5 px from either side's strongest) of a
+    # crop match, where enough such pixels remain: a bright curved band matched onto another
+    # (a skull's arc) agrees only near it. Scale bench, 20,000 images: the planted copies and
+    # right matches >= 0.57 (81 of 362 have too few such pixels), the real same pictures
+    # >= 0.916, the skull-arc wrong matches <= 0.23 (docs/audit.md, "Seventh round"); None: no
+    # check
+    far_min: float | None = 0.38
     # how far a whole-frame match may fall when the overlays are left out (see `compare`)
     mask_drop: float = 0.04
     # a pair whose smaller image is under `native_below` px (longest side) is compared at that
@@ -403,9 +410,12 @@ def refine(
     pm = None if m is None else (_central(_central(m[0], cfg.crop_fraction), inner), m[1])
     pair = Pair(crop, search, place[0], cfg.tiles, pm)
     whole, tiles, (s, tx, ty) = pair.polish(*place)
-    slide = None
-    if cfg.slide_max is not None and max(whole, tiles) >= cfg.same_threshold:
-        slide = round(pair.slide(s, tx, ty), 4)  # 8 NCCs: only for a pair that may be a match
+    extra = {}
+    if max(whole, tiles) >= cfg.same_threshold:  # only for a pair that may be a match
+        if cfg.slide_max is not None:
+            extra["slide"] = round(pair.slide(s, tx, ty), 4)
+        if cfg.far_min is not None:
+            extra["far"] = round(pair.far(s, tx, ty), 4)
     det = {
         "rest": round(pair.rest, 4),
         "kept": round(pair.kept, 3),
@@ -416,9 +426,7 @@ def refine(
         "tiles": round(tiles, 4),
         "fine_scale": round(s, 4),
     }
-    if slide is not None:
-        det["slide"] = slide
-    return max(whole, tiles), det
+    return max(whole, tiles), {**det, **extra}
 
 
 def despeckle(a: np.ndarray) -> np.ndarray:
@@ -508,6 +516,7 @@ def compare(
                 fdet.get("rest", -1.0) >= cfg.rest_min
                 and fdet.get("textured", 0.0) >= cfg.textured_min
                 and (cfg.slide_max is None or fdet.get("slide", 1.0) <= cfg.slide_max)
+                and (cfg.far_min is None or _far_ok(fdet.get("far", -1.0), cfg.far_min))
             )
             det = {
                 "method": "ncc-crop-search",
@@ -521,10 +530,15 @@ def compare(
     method = det.pop("method")
     if aligned:
         det["aligned"] = round(al, 4)
-    # the guards: a score over the threshold whose weaker pixels do not agree (`rest_min`), or
-    # that holds when the template slides along it (`slide_max`), is an edge-only or text-only
-    # match, not the same picture
+    # the guards: a score over the threshold whose weaker pixels do not agree (`rest_min`, and
+    # away from the strong ones `far_min`), or that holds when the template slides along it
+    # (`slide_max`), is an edge-only or text-only match, not the same picture
     return Verdict(best >= cfg.same_threshold and ok, method, best, det)
+
+
+def _far_ok(far: float, far_min: float) -> bool:
+    """`far` (-1: too few far pixels, which says nothing) passes `far_min`."""
+    return far == -1.0 or far >= far_min
 
 
 def compare_files(

@@ -103,8 +103,9 @@ def test_a_match_that_holds_when_slid_is_an_edge_not_a_picture(
 ) -> None:
     """The scale bench's wrong matches of a vessel strip beside black: a soft straight edge
     between exactly flat areas matches any such edge, and its band-pass tails agree even over
-    the weaker pixels, so only the slide check (`align.Pair.slide`) turns it down. A real crop
-    of a real picture loses most of its NCC when slid 3 px."""
+    the weaker pixels, so the fifth round's guards let it through; the slide check
+    (`align.Pair.slide`) turns it down. A real crop of a real picture loses most of its NCC
+    when slid 3 px."""
     from scipy.ndimage import gaussian_filter
 
     rng = np.random.default_rng(0)
@@ -116,10 +117,11 @@ def test_a_match_that_holds_when_slid_is_an_edge_not_a_picture(
         a = np.clip(gaussian_filter(a, 1.2), 0, 255).astype(np.uint8)
         Image.fromarray(a).save(tmp_path / f"{name}.png")
     pa, pb = str(tmp_path / "strip.png"), str(tmp_path / "other.png")
-    unguarded = compare_files(pa, pb, PixelConfig(slide_max=None))
-    assert unguarded.same, unguarded  # the other guards let it through
-    v = compare_files(pa, pb)
+    unguarded = compare_files(pa, pb, PixelConfig(slide_max=None, far_min=None))
+    assert unguarded.same, unguarded  # the fifth round's guards let it through
+    v = compare_files(pa, pb, PixelConfig(far_min=None))
     assert not v.same and v.detail["slide"] > PixelConfig().slide_max, v
+    assert not compare_files(pa, pb).same  # (flat beside the edge: `far` says no as well)
 
     src = _sample(sample_dir, 5)[1]
     with Image.open(src) as im:
@@ -129,3 +131,39 @@ def test_a_match_that_holds_when_slid_is_an_edge_not_a_picture(
         c.resize((200, round(200 * c.height / c.width))).save(tmp_path / "crop.png")
     copy = compare_files(str(tmp_path / "crop.png"), str(src))
     assert copy.same and copy.detail["slide"] < 0.8, copy
+
+
+def _skull(seed: int, texture: float) -> np.ndarray:
+    """An axial head at 300 px: a soft bright arc (the skull) around faint brain texture."""
+    from scipy.ndimage import gaussian_filter
+
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[:300, :300]
+    d = np.hypot(y - 160, x - 150)
+    img = np.zeros((300, 300))
+    img[d < 141] = 40.0
+    img[(d >= 141) & (d < 150)] = 230.0
+    img = gaussian_filter(img, 3.5)
+    brain = d < 135
+    img[brain] += texture * gaussian_filter(rng.normal(0, 1, img.shape), 1.0)[brain]
+    return img
+
+
+def test_a_match_carried_by_a_skull_arc_fails_the_far_pixel_check() -> None:
+    """The scale bench's remaining wrong matches: the top of one skull placed on another. The
+    arc's soft band-pass tails carry the whole NCC and the weaker pixels (`rest` passes), and
+    a curved band does not hold when slid (`slide` passes); only the pixels out of the arc's
+    reach (`Pair.far`) tell the brains apart. A copy agrees there too."""
+    from radvqa_data.audit.align import FAR_PX, Pair
+
+    cfg = PixelConfig()
+    one, other = _skull(1, 2.0), _skull(2, 2.0)
+    arc = Pair(one[:150, 40:260], other, 1.0)
+    ncc, _, place = arc.polish(1.0, 40.0, 0.0)
+    assert ncc > cfg.same_threshold and arc.rest >= cfg.rest_min
+    assert arc.slide(*place) <= cfg.slide_max
+    assert arc.far(*place) < cfg.far_min  # the guard that decides
+    noise = np.random.default_rng(9).normal(0, 1.0, (150, 220))
+    copy = Pair(other[:150, 40:260] + noise, other, 1.0)
+    _, _, place = copy.polish(1.0, 40.0, 0.0)
+    assert copy.far(*place) > 0.6 and FAR_PX >= 3
