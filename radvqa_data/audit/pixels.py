@@ -43,6 +43,14 @@ class PixelConfig:
     # the 65 same pictures score >= 0.67 there; 0.5 -> 0.6 stops 1,644 more pairs before the
     # full-resolution sweep; see docs/audit.md)
     quick_min: float = 0.6
+    # ... and the least `align.rest_ncc` there, over the pixels >= 3 px (6 at full size) from
+    # either side's strongest, where enough remain: a look-alike that passes `quick_min` by its
+    # edges (a skull arc, a body outline, a shared patch's border) stops here instead of after
+    # the full-resolution sweep and the polish. Scale bench, 20,000 images: the 363 pairs found
+    # the same score >= 0.441 (10 have too few such pixels); 463 of the 589 sampled pairs that
+    # pass `quick_min` score under 0.3, 41% of the verification's CPU (docs/audit.md, "Seventh
+    # round"); None: no check
+    quick_far_min: float | None = 0.3
     hint_recheck: float = 0.95  # coarse score from which a failed hinted pair gets the full search
     # ... and the hinted pass's own score from which it does: the full search costs ~3 hinted
     # passes and changed 1 decision in 1,930 rechecks of a 2,500-image bench run (first pass
@@ -339,6 +347,15 @@ def _sweep(
     return best, place
 
 
+def _half_far(crop: np.ndarray, search: np.ndarray, place: tuple[float, float, float]) -> float:
+    """`align.rest_ncc` of the half-resolution sweep's placement over the pixels >= 3 px from
+    either side's strongest (-1: too few of them, or no overlap)."""
+    from radvqa_data.audit.align import Pair, rest_ncc
+
+    v = Pair(crop, search, place[0]).views(*place)
+    return -1.0 if v is None else rest_ncc(v[0], v[1], grow=3)
+
+
 def refine(
     tmpl_src: np.ndarray,
     search: np.ndarray,
@@ -350,7 +367,9 @@ def refine(
 
     1. At half resolution, the band-pass NCC of the template's inner part over small shifts
        (+-4% of the frame) and scales (+- one coarse scale step), whole pixels. Below
-       `cfg.quick_min` the pair is another picture and the work stops here (most candidates).
+       `cfg.quick_min` the pair is another picture and the work stops here (most candidates);
+       so it does when the placement agrees only near the strongest structures
+       (`cfg.quick_far_min`: a look-alike by its edges).
     2. At full resolution, +-2% scale and a few pixels around that placement.
     3. The best placement is polished to sub-pixel precision (`align.Pair.polish`) and scored
        overlay-robustly: the better of the whole overlap's NCC and the tiles' 35% quantile.
@@ -390,6 +409,10 @@ def refine(
         return half, {}
     if half < cfg.quick_min:  # no polish can lift this to a match: another picture
         return half, {"half": round(half, 4)}
+    if cfg.quick_far_min is not None:
+        far = _half_far(crop_h, search_h, place)
+        if far != -1.0 and far < cfg.quick_far_min:  # alike by its edges only: another picture
+            return half, {"half": round(half, 4), "half_far": round(far, 4)}
     # to full resolution: half-res centre c is full-res 2c + 0.5
     s, tx, ty = place[0], 2 * place[1] + 0.5 - 0.5 * place[0], 2 * place[2] + 0.5 - 0.5 * place[0]
     Hf, Wf = search.shape

@@ -167,3 +167,32 @@ def test_a_match_carried_by_a_skull_arc_fails_the_far_pixel_check() -> None:
     copy = Pair(other[:150, 40:260] + noise, other, 1.0)
     _, _, place = copy.polish(1.0, 40.0, 0.0)
     assert copy.far(*place) > 0.6 and FAR_PX >= 3
+
+
+def test_a_look_alike_by_its_edges_stops_at_half_resolution() -> None:
+    """A bright curved band with independent faint texture on each side passes `quick_min` at
+    half resolution (the band carries the NCC) and used to go on to the full-resolution sweep
+    and the polish; the pixels out of the band's reach disagree, so it stops there now
+    (`quick_far_min`). A copy with noise goes on."""
+    from scipy.ndimage import gaussian_filter
+
+    from radvqa_data.audit.pixels import refine
+
+    y, x = np.mgrid[:240, :320]
+    curve = np.abs(y - 0.001 * (x - 160) ** 2 - 60) < 10
+    band = gaussian_filter(np.where(curve, 200.0, 20.0), 4.0)
+
+    def texture(seed: int) -> np.ndarray:
+        return 6.0 * gaussian_filter(np.random.default_rng(seed).normal(0, 1, band.shape), 2.0)
+
+    one, other = band + texture(1), band + texture(2)
+    box = {"scale": 1.0, "x": 0.1, "y": 0.1, "w": 0.8, "h": 0.8}  # where the template lies
+    cfg = PixelConfig()
+    _, det = refine(one, other, box, cfg)
+    assert det["half"] >= cfg.quick_min and det["half_far"] < cfg.quick_far_min
+    assert "pixel" not in det  # stopped before the full-resolution sweep
+    _, det = refine(one, other, box, PixelConfig(quick_far_min=None))
+    assert "pixel" in det and "whole" in det  # the old path went on to the polish
+    copy = other + np.random.default_rng(3).normal(0, 1.0, other.shape)
+    score, det = refine(copy, other, box, cfg)
+    assert "half_far" not in det and score > cfg.same_threshold and det["far"] > cfg.far_min
