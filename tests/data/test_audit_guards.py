@@ -169,14 +169,9 @@ def test_a_match_carried_by_a_skull_arc_fails_the_far_pixel_check() -> None:
     assert copy.far(*place) > 0.6 and FAR_PX >= 3
 
 
-def test_a_look_alike_by_its_edges_stops_at_half_resolution() -> None:
-    """A bright curved band with independent faint texture on each side passes `quick_min` at
-    half resolution (the band carries the NCC) and used to go on to the full-resolution sweep
-    and the polish; the pixels out of the band's reach disagree, so it stops there now
-    (`quick_far_min`). A copy with noise goes on."""
+def _band_pair() -> tuple[np.ndarray, np.ndarray]:
+    """Two pictures alike by one bright curved band, with independent faint texture."""
     from scipy.ndimage import gaussian_filter
-
-    from radvqa_data.audit.pixels import refine
 
     y, x = np.mgrid[:240, :320]
     curve = np.abs(y - 0.001 * (x - 160) ** 2 - 60) < 10
@@ -185,7 +180,17 @@ def test_a_look_alike_by_its_edges_stops_at_half_resolution() -> None:
     def texture(seed: int) -> np.ndarray:
         return 6.0 * gaussian_filter(np.random.default_rng(seed).normal(0, 1, band.shape), 2.0)
 
-    one, other = band + texture(1), band + texture(2)
+    return band + texture(1), band + texture(2)
+
+
+def test_a_look_alike_by_its_edges_stops_at_half_resolution() -> None:
+    """A bright curved band with independent faint texture on each side passes `quick_min` at
+    half resolution (the band carries the NCC) and used to go on to the full-resolution sweep
+    and the polish; the pixels out of the band's reach disagree, so it stops there now
+    (`quick_far_min`). A copy with noise goes on."""
+    from radvqa_data.audit.pixels import refine
+
+    one, other = _band_pair()
     box = {"scale": 1.0, "x": 0.1, "y": 0.1, "w": 0.8, "h": 0.8}  # where the template lies
     cfg = PixelConfig()
     _, det = refine(one, other, box, cfg)
@@ -196,3 +201,32 @@ def test_a_look_alike_by_its_edges_stops_at_half_resolution() -> None:
     copy = other + np.random.default_rng(3).normal(0, 1.0, other.shape)
     score, det = refine(copy, other, box, cfg)
     assert "half_far" not in det and score > cfg.same_threshold and det["far"] > cfg.far_min
+
+
+def test_a_pass_stopped_by_its_far_pixels_is_not_rechecked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hinted pass stopped at half resolution by `quick_far_min` scores the half-resolution
+    NCC (here >= `recheck_min`, under the threshold), which used to buy the full search; its
+    strong structures coincide there, so it does not any more (a near-whole-frame hint still
+    does: there the side itself may be wrong; `test_audit_scale`)."""
+    from radvqa_data.audit import image_checks
+
+    for name, a in zip(("one", "other"), _band_pair(), strict=True):
+        Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)).save(tmp_path / f"{name}.png")
+    pa, pb = str(tmp_path / "one.png"), str(tmp_path / "other.png")
+    calls: list[bool] = []
+
+    def counted(*args, **kw):  # the real comparison, counted
+        calls.append(len(args) > 3 and args[3] is not None)
+        return compare_files(*args, **kw)
+
+    monkeypatch.setattr(image_checks, "compare_files", counted)
+    cfg = PixelConfig()
+    hint = {"side": "a", "scale": 0.8, "x": 0.1, "y": 0.1, "w": 0.8, "h": 0.8}
+    first = compare_files(pa, pb, cfg, ("a", 0.99, hint), False)
+    assert "half_far" in first.detail
+    # what bought the full search before: a close 32-px score and a close hinted pass
+    assert 0.99 >= cfg.hint_recheck and cfg.recheck_min <= first.score < cfg.same_threshold
+    assert image_checks.verify_batch((cfg, [(0, 1, pa, pb, "a", "b", hint, 0.99, "knn")])) == []
+    assert calls == [True]
