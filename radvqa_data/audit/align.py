@@ -217,14 +217,14 @@ class Pair:
         v = self.views(s, tx, ty)
         return -1.0 if v is None else float((_zn(v[0]) * _zn(v[1])).sum())
 
-    def far(self, s: float, tx: float, ty: float) -> float:
-        """`rest_ncc` of the overlap at (s, tx, ty) over the pixels at least `FAR_PX` from either
+    def far(self, s: float, tx: float, ty: float, d: int = FAR_PX) -> float:
+        """`rest_ncc` of the overlap at (s, tx, ty) over the pixels at least `d` from either
         side's strongest: -1 when too few are left (a small or busy overlap), which says
         nothing. A copy agrees there too; a match carried by one bright curved band (a skull's
         arc on another skull) leaves only unrelated tissue there (docs/audit.md, "Seventh
         round")."""
         v = self.views(s, tx, ty)
-        return -1.0 if v is None else rest_ncc(v[0], v[1], grow=FAR_PX, keep=self.keep())
+        return -1.0 if v is None else rest_ncc(v[0], v[1], grow=d, keep=self.keep())
 
     def slide(self, s: float, tx: float, ty: float, d: int = SLIDE_PX) -> float:
         """How well the match survives a slide: the best NCC of the 8 placements `d` pixels

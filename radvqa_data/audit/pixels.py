@@ -347,15 +347,6 @@ def _sweep(
     return best, place
 
 
-def _half_far(crop: np.ndarray, search: np.ndarray, place: tuple[float, float, float]) -> float:
-    """`align.rest_ncc` of the half-resolution sweep's placement over the pixels >= 3 px from
-    either side's strongest (-1: too few of them, or no overlap)."""
-    from radvqa_data.audit.align import Pair, rest_ncc
-
-    v = Pair(crop, search, place[0]).views(*place)
-    return -1.0 if v is None else rest_ncc(v[0], v[1], grow=3)
-
-
 def refine(
     tmpl_src: np.ndarray,
     search: np.ndarray,
@@ -410,8 +401,9 @@ def refine(
     if half < cfg.quick_min:  # no polish can lift this to a match: another picture
         return half, {"half": round(half, 4)}
     if cfg.quick_far_min is not None:
-        far = _half_far(crop_h, search_h, place)
-        if far != -1.0 and far < cfg.quick_far_min:  # alike by its edges only: another picture
+        # 3 half-resolution pixels: 6 at full size, past the band-pass tails there too
+        far = Pair(crop_h, search_h, place[0]).far(*place, d=3)
+        if not _far_ok(far, cfg.quick_far_min):  # alike by its edges only: another picture
             return half, {"half": round(half, 4), "half_far": round(far, 4)}
     # to full resolution: half-res centre c is full-res 2c + 0.5
     s, tx, ty = place[0], 2 * place[1] + 0.5 - 0.5 * place[0], 2 * place[2] + 0.5 - 0.5 * place[0]
