@@ -72,8 +72,20 @@ class LocalExecutor:
             close_pool()
 
 
+def one_native_thread() -> None:
+    """Limit this process's native thread pools (OpenBLAS, OpenMP) to one thread: a forked
+    worker shares the cores with its siblings, one per core, and a second BLAS thread in each
+    only spins. Measured on the audit's pixel verification (`np.linalg.norm` of 64K-pixel
+    arrays is a threaded BLAS call): 8.6 ms CPU per pair for 5.5 ms wall with OpenBLAS's 2
+    threads, 5.5 ms CPU for the same wall with 1 (docs/audit.md, "Eighth round")."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)
+
+
 def _forked(fn: Callable[[B], R], batches: Iterable[B], workers: int) -> Iterator[R]:
-    """Results of `fn` over `batches` from forked workers, in input order.
+    """Results of `fn` over `batches` from forked workers, in input order; each worker keeps its
+    native libraries to one thread (`one_native_thread`).
 
     Falls back to the calling process for one worker or where fork is unavailable.
     """
@@ -84,7 +96,7 @@ def _forked(fn: Callable[[B], R], batches: Iterable[B], workers: int) -> Iterato
     ctx = mp.get_context("fork")
     gc.freeze()  # keep the parent's objects out of the children's GC: fewer copy-on-write pages
     try:
-        with ctx.Pool(workers) as pool:
+        with ctx.Pool(workers, initializer=one_native_thread) as pool:
             yield from pool.imap(fn, batches)
             # Let the workers exit on their own: leaving the block would SIGTERM them, and in
             # a process that joined Ray they inherit its handler, which prints a stack dump.
