@@ -224,6 +224,15 @@ def run_request(req: AuditRequest) -> int:
         read_decisions(req.decisions)  # a bad file fails before the audit runs
     res = run_audit(opts)
     print_check_lines(res.findings, res.checks_run, kinds)
+    if res.unreadable:
+        path, why = res.unreadable[0]
+        typer.secho(
+            f"warning: {len(res.unreadable)} image(s) could not be read and were left out of "
+            f"the image checks, e.g. {path} ({why})"
+            + (f"; all listed in {report / 'audit.json'}" if report is not None else ""),
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
     if report is not None:
         from radvqa_data.audit.groups import summarize, totals
         from radvqa_data.audit.html import write_report_html
@@ -232,6 +241,7 @@ def run_request(req: AuditRequest) -> int:
         fix_cmd = fix_command(req)
         groups = summarize(res.findings, res.rows, status, fix_cmd)
         tot = totals(res.findings, res.rows, fix_cmd)
+        tot["unreadable_images"] = [{"path": p, "error": e} for p, e in res.unreadable]
         write_audit_json(report / "audit.json", res.findings, groups, tot)
         meta = {
             "rows": str(res.n_rows),
@@ -239,6 +249,8 @@ def run_request(req: AuditRequest) -> int:
             "against": ", ".join(res.against) or "-",
             "inputs": ", ".join(str(p) for p in inputs) or "(catalog)",
         }
+        if res.unreadable:  # left out of the image checks (listed in audit.json)
+            meta["unreadable images"] = str(len(res.unreadable))
         write_report_html(report / "report.html", res.findings, status, meta, groups, tot)
         typer.echo(f"report: {report / 'audit.json'}, {report / 'report.html'}")
     if fix is not None and res.rows is not None:

@@ -40,6 +40,15 @@ class DescriptorStore:
             for s, p in zip(df["sha256"].to_list(), df["image_path"].to_list(), strict=True)
         ]
 
+    def unreadable(self, df: pl.DataFrame) -> list[tuple[str, str]]:
+        """(path, why) of every image of `df` that could not be described (it is left out of
+        the pixel checks)."""
+        return [
+            (p, d.error or "cannot decode")
+            for k, p in zip(self.keys(df), df["image_path"].to_list(), strict=True)
+            if (d := self.rows.get(k)) is not None and d.thumb is None
+        ]
+
     def get(self, key: str) -> Described | None:
         """The row of `key` (None when it was never described)."""
         return self.rows.get(key)
@@ -78,7 +87,9 @@ class DescriptorStore:
                 self.rows[d.key] = d
                 self.computed += 1
                 self.failed += d.thumb is None
-            pending += [d for d in out if not d.key.startswith("path:")]
+            # a failed row is not cached: the next run tries the file again (a file fixed or
+            # restored since, or a failure that was ours, is then described)
+            pending += [d for d in out if not d.key.startswith("path:") and d.thumb is not None]
             if writable and len(pending) >= WRITE_EVERY:
                 save_cached(con, pending)
                 pending = []

@@ -63,6 +63,8 @@ class AuditResult:
     n_images: int = 0
     n_protected: int = 0
     against: list[str] = field(default_factory=list)
+    #: (path, why) of the images the image checks could not read (left out of them)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
 
 
 def run_audit(opts: AuditOptions) -> AuditResult:
@@ -90,10 +92,17 @@ def _open_catalog(opts: AuditOptions):
 
 
 def _image_checks(
-    opts: AuditOptions, con, audited, prot_imgs, ph, secs: dict[str, float]
+    opts: AuditOptions,
+    con,
+    audited,
+    prot_imgs,
+    ph,
+    secs: dict[str, float],
+    unreadable: list[tuple[str, str]],
 ) -> tuple[list, list]:
     """(image_same_picture, benchmark_image) findings: one descriptor pass (cached in the
-    catalog), one candidate search and one verification for both checks."""
+    catalog), one candidate search and one verification for both checks; `unreadable` gets
+    (path, why) of the images that could not be described."""
     from radvqa_data.audit.descriptor_store import DescriptorStore
     from radvqa_data.executor import make_executor
 
@@ -136,6 +145,7 @@ def _image_checks(
         )
         secs.update({f"images: {k}": v for k, v in stages.items()})
         secs["images: described now"] = store.computed
+        unreadable += store.unreadable(frame)
         return out
     finally:
         describe_ex.close()
@@ -173,13 +183,14 @@ def _run_checks(opts: AuditOptions, con) -> AuditResult:
                     checks.append(kind)
 
         audited = pl.DataFrame()
+        unreadable: list[tuple[str, str]] = []
         if con is not None:
             audited = _audited_images(con, rows, prot_imgs, from_input=bool(opts.inputs))
             same_imgs: list[Finding] = []
             bimg: list[Finding] = []
             if opts.images and audited.height:
                 t = time.perf_counter()
-                same_imgs, bimg = _image_checks(opts, con, audited, prot_imgs, ph, secs)
+                same_imgs, bimg = _image_checks(opts, con, audited, prot_imgs, ph, secs, unreadable)
                 secs["images"] = time.perf_counter() - t
             if opts.images and audited.height and opts.wants("image_same_picture"):
                 findings += same_imgs
@@ -218,6 +229,7 @@ def _run_checks(opts: AuditOptions, con) -> AuditResult:
         n_images=audited.height if con is not None else 0,
         n_protected=prot_imgs.height,
         against=[a.label for a in sets],
+        unreadable=unreadable,
     )
 
 
