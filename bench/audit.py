@@ -590,8 +590,8 @@ def images_bench(
         lo, hi = min(per_image), max(per_image)
         wall, cpu = (per_image[hi][k] / per_image[lo][k] for k in (0, 1))
         print(
-            f"growth {lo:,} -> {hi:,} images: per-image wall x{wall:.2f}, per-image CPU "
-            f"x{cpu:.2f} (target <= 1.3)"
+            f"growth {lo:,} -> {hi:,} images: per-image wall x{wall:.3f}, per-image CPU "
+            f"x{cpu:.3f} (target <= 1.3)"
         )
 
 

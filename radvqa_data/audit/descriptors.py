@@ -194,14 +194,14 @@ def gate_view(thumb: np.ndarray, size: int = GATE_SIZE) -> np.ndarray:
 def describe(key: str, path: str) -> Described:
     """Decode `path` once and compute its descriptor row; an undecodable file gives a row with
     `error` set (that image is left out of the pixel checks, the run goes on)."""
-    from radvqa_data.audit.pixels import thumbnail
+    from radvqa_data.audit.pixels import decode_thumbnail
     from radvqa_data.executor import item_error
 
     try:
-        t = thumbnail.__wrapped__(path, THUMB_SIZE)  # no caching: each file is read once here
+        t = decode_thumbnail(path, THUMB_SIZE)  # no caching: each file is read once here
         if t is None:
             return Described(key, None, None, None, "cannot decode")
-        t8 = clean_thumb(np.asarray(t, dtype=np.uint8))
+        t8 = clean_thumb(t)
         # float16 precision, as the cache stores them: a fresh and a cached run rank alike
         gate = gate_view(t8).astype(np.float16).astype(np.float32)
         query = query_parts(t8).astype(np.float16).astype(np.float32)

@@ -140,16 +140,24 @@ def verify_batch(job: tuple[PixelConfig, list[tuple]]) -> list[tuple[int, int, V
             and v.score < pcfg.same_threshold
             and (
                 hint[2]["scale"] >= WHOLE_FRAME_SCALE
-                or (v.score >= pcfg.recheck_min and "half_far" not in v.detail)
+                or (
+                    v.score >= pcfg.recheck_min
+                    and v.detail.get("rest", -1.0) >= pcfg.rest_min
+                    and "whole" in v.detail
+                )
             )
         ):
             # the 32-px location can be off by a scale step or point the wrong way; a pair
-            # that close at 32 px, and close from the hinted start, gets the full search at
-            # the coarse size before it is dropped. Not rechecked: a pair that scored over the
-            # threshold and failed a guard (its place was found; the guards judge what is there),
-            # nor one stopped at half resolution by its far pixels (`quick_far_min`: its strong
-            # structures coincide there, the rest does not; at 20,000 images 104 of 131 sampled
-            # rechecks, none of which turned a pair into a match).
+            # that close at 32 px, and polished close from the hinted start with its weaker
+            # pixels agreeing there (`rest_min`), gets the full search at the coarse size before
+            # it is dropped. Not rechecked: a pair that scored over the threshold and failed a
+            # guard (its place was found; the guards judge what is there), nor one stopped
+            # before the polish (at half resolution, by its far pixels or at whole pixels), nor
+            # one whose weaker pixels disagree at the polished place: a look-alike by its strong
+            # structures. At 20,000 bench images the 6 pairs a recheck turned into matches were
+            # all polished with rest >= 0.587; of 37 rechecks in 6,000 sampled items none
+            # turned, and 28 of them stopped before the polish or had rest < 0.5 (docs/audit.md,
+            # "Eighth round").
             # A near-whole-frame hint is rechecked whatever its pass scored: when two frames
             # nearly coincide, 32 px cannot tell which is inside which, and from the wrong side
             # the hinted pass scores nothing (the scale bench: 237 such pairs of 90,332 at
@@ -181,13 +189,39 @@ def verify(
         via[(li, ri)] = r["via"]
         h = r["hint"] if has_hint else None
         items.append((li, ri, lp[li], rp[ri], ls[li], rs[ri], h, r.get("coarse"), r["via"]))
+    order = locality_order(pairs["li"].to_numpy(), pairs["ri"].to_numpy(), left is right)
+    items = [items[k] for k in order]
     ex = executor or make_executor("local")
     batches = [(pcfg, items[s : s + VERIFY_BATCH]) for s in range(0, len(items), VERIFY_BATCH)]
     out = []
     for got, b in zip(ex.map(verify_batch, batches, ordered=True), batches, strict=True):
         out += [(li, ri, v, via[(li, ri)]) for li, ri, v in got]
         tick(len(b[1]))
-    return out
+    return sorted(out, key=lambda t: (t[0], t[1]))  # the candidates' order, however verified
+
+
+def locality_order(li: np.ndarray, ri: np.ndarray, one_frame: bool = True) -> np.ndarray:
+    """An order of the pairs (li[k], ri[k]) in which pairs that share an image come close
+    together: a worker's decode cache (`pixels.THUMB_CACHE`) then finds an image it decoded
+    for an earlier pair. The images are numbered by reverse Cuthill-McKee on the pair graph (a
+    numbering that keeps linked images close), and the pairs sorted by their images' numbers.
+    At 20,000 bench images the decodes per pair went from 0.67 to 0.47 (at 2,500: 0.45 to
+    0.40); docs/audit.md, "Eighth round". `one_frame=False`: `li` and `ri` index two frames."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import reverse_cuthill_mckee
+
+    if len(li) < 2:
+        return np.arange(len(li))
+    a, b = li.astype(np.int64), ri.astype(np.int64)
+    if not one_frame:  # one node per image of either frame
+        b = b + int(a.max()) + 1
+    n = int(max(a.max(), b.max())) + 1
+    g = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n, n)).tocsr()
+    perm = reverse_cuthill_mckee((g + g.T).tocsr(), symmetric_mode=True)
+    rank = np.empty(n, dtype=np.int64)
+    rank[perm] = np.arange(n)
+    ra, rb = rank[a], rank[b]
+    return np.lexsort((np.maximum(ra, rb), np.minimum(ra, rb)))
 
 
 def _side(r: dict) -> Side:

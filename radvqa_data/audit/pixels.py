@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -110,9 +110,16 @@ class Verdict:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-@lru_cache(maxsize=1024)
-def thumbnail(path: str, size: int) -> np.ndarray | None:
-    """Grayscale float thumbnail (longest side `size`), or None when the file cannot be decoded."""
+#: decoded thumbnails kept per process, as the 8-bit grey values they are (<= 64 KB each at
+#: 256 px: <= 256 MB): at 20,000 images an image's verification pairs lie further apart in the
+#: candidate order than at 2,500, and 1,024 kept images missed 0.94 decodes per pair there
+#: (0.56 at 2,500); 4,096 miss 0.67 (0.45). docs/audit.md, "Eighth round"
+THUMB_CACHE = 4096
+
+
+def decode_thumbnail(path: str, size: int) -> np.ndarray | None:
+    """The grayscale 8-bit thumbnail (longest side `size`) of an image file, decoded now (no
+    cache), read-only; None when the file cannot be decoded."""
     from PIL import Image
 
     try:
@@ -122,12 +129,25 @@ def thumbnail(path: str, size: int) -> np.ndarray | None:
             w, h = g.size
             s = size / max(w, h)
             g = g.resize((max(8, round(w * s)), max(8, round(h * s))), Image.BILINEAR)
-            return np.asarray(g, dtype=np.float32)
+            a = np.asarray(g, dtype=np.uint8)
+            a.flags.writeable = False  # may be shared by every caller through a cache
+            return a
     except Exception:  # a corrupt or unreadable file is "not verifiable", never a crash
         return None
 
 
-@lru_cache(maxsize=4096)
+_decoded = lru_cache(maxsize=THUMB_CACHE)(decode_thumbnail)
+
+
+def thumbnail(path: str, size: int) -> np.ndarray | None:
+    """Grayscale float thumbnail (longest side `size`), or None when the file cannot be decoded.
+    Decoded once per process while it stays among the last `THUMB_CACHE` used; each call gets
+    its own float32 array."""
+    g = _decoded(path, size)
+    return None if g is None else g.astype(np.float32)
+
+
+@lru_cache(maxsize=8 * THUMB_CACHE)  # ints: a few MB
 def native_side(path: str) -> int:
     """The longest side of an image file in pixels (its header only; 0 when unreadable)."""
     from PIL import Image
@@ -319,14 +339,25 @@ def _half(a: np.ndarray) -> np.ndarray:
     return a[:h, :w].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
 
 
+class _Swept(NamedTuple):
+    """A sweep's best whole-pixel placement: its band-pass NCC, the placement (s, tx, ty) or
+    None, and the compared arrays there (the band-passed resized template, and the band-passed
+    search window under it)."""
+
+    best: float
+    place: tuple[float, float, float] | None
+    tmpl: np.ndarray | None = None
+    window: np.ndarray | None = None
+
+
 def _sweep(
     crop: np.ndarray, search: np.ndarray, region: tuple[int, int, int, int], scales: np.ndarray
-) -> tuple[float, tuple[float, float, float] | None]:
+) -> _Swept:
     """Best whole-pixel band-pass NCC of `crop`, resized by each scale, inside `region`
     (y0, y1, x0, x1) of `search`; the placement as (s, tx, ty): crop pixel u at tx + s * u."""
     y0, y1, x0, x1 = region
     prepared = _Search(highpass_region(search, region))
-    best, place = -1.0, None
+    out = _Swept(-1.0, None)
     for sc in scales:
         # the template keeps its own aspect ratio exactly
         th, tw = round(crop.shape[0] * sc), round(crop.shape[1] * sc)
@@ -338,13 +369,14 @@ def _sweep(
             continue
         m = _ncc_map(prepared, t)
         k = int(m.argmax())
-        if m.flat[k] > best:
+        if m.flat[k] > out.best:
             yy, xx = divmod(k, m.shape[1])
             # crop pixel u sits at resized pixel (u + 0.5) * scale - 0.5 (pixel centres)
             sx, sy = tw / crop.shape[1], th / crop.shape[0]
-            best = float(m.flat[k])
             place = ((sx + sy) / 2, x0 + xx + 0.5 * sx - 0.5, y0 + yy + 0.5 * sy - 0.5)
-    return best, place
+            window = prepared.img[yy : yy + th, xx : xx + tw]
+            out = _Swept(float(m.flat[k]), place, t, window)
+    return out
 
 
 def refine(
@@ -371,7 +403,7 @@ def refine(
     masks) go to the verdict. Same picture: >= 0.95; a neighbouring slice or another patient:
     well below (calibration in docs/audit.md).
     """
-    from radvqa_data.audit.align import Pair
+    from radvqa_data.audit.align import Pair, rest_ncc
 
     inner = 0.75
     crop = _central(_central(tmpl_src, cfg.crop_fraction), inner)
@@ -393,16 +425,17 @@ def refine(
     )
     # both thumbnails share one longest side, so the coarse scale carries over between sizes
     n = max(5, int(2 * step / (2 * cfg.refine_spacing)) + 1)
-    half, place = _sweep(
-        crop_h, search_h, region, info["scale"] * np.linspace(1 - step, 1 + step, n)
-    )
+    swept = _sweep(crop_h, search_h, region, info["scale"] * np.linspace(1 - step, 1 + step, n))
+    half, place = swept.best, swept.place
     if place is None:
         return half, {}
     if half < cfg.quick_min:  # no polish can lift this to a match: another picture
         return half, {"half": round(half, 4)}
     if cfg.quick_far_min is not None:
-        # 3 half-resolution pixels: 6 at full size, past the band-pass tails there too
-        far = Pair(crop_h, search_h, place[0]).far(*place, d=3)
+        # on the sweep's own arrays at the placement (no resampling: a quarter of the cost of
+        # `Pair.far`, and it judges small overlaps too, where `Pair`'s margins leave too few
+        # pixels); 3 half-resolution pixels: 6 at full size, past the band-pass tails there too
+        far = rest_ncc(swept.tmpl, swept.window, grow=3)
         if not _far_ok(far, cfg.quick_far_min):  # alike by its edges only: another picture
             return half, {"half": round(half, 4), "half_far": round(far, 4)}
     # to full resolution: half-res centre c is full-res 2c + 0.5
@@ -415,7 +448,7 @@ def refine(
         max(0, int(tx) - pad),
         min(Wf, int(tx + s * crop.shape[1]) + pad),
     )
-    best, place = _sweep(crop, search, region, s * np.array([0.98, 0.99, 1.0, 1.01, 1.02]))
+    best, place, *_ = _sweep(crop, search, region, s * np.array([0.98, 0.99, 1.0, 1.01, 1.02]))
     if place is None:
         return max(half, best), {"half": round(half, 4)}
     if cfg.polish_min is not None and best < cfg.polish_min:

@@ -224,9 +224,11 @@ def test_a_recheck_only_when_the_hinted_pass_came_close(
     sample_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A failed hinted pair with a high 32-px score gets the full search only when its hinted
-    pass scored >= `recheck_min` (the full search costs about three hinted passes) and under
-    the threshold (over it, a guard said no: its place was found); a near-whole-frame hint
-    gets it whatever its pass scored."""
+    pass was polished to >= `recheck_min` with its weaker pixels agreeing (rest >= `rest_min`),
+    and under the threshold (over it, a guard said no: its place was found); a pass stopped
+    before the polish is not rechecked; a near-whole-frame hint is, whatever its pass scored."""
+    from dataclasses import replace
+
     from radvqa_data.audit import image_checks
     from radvqa_data.audit.pixels import PixelConfig, compare_files
 
@@ -240,27 +242,37 @@ def test_a_recheck_only_when_the_hinted_pass_came_close(
         calls.append(len(args) > 3 and args[3] is not None)
         return compare_files(*args, **kw)
 
+    def rechecked(cfg: PixelConfig, hint: dict) -> bool:
+        calls.clear()
+        item = (0, 1, str(a), str(b), "sa", "sb", hint, 0.97, "knn")
+        image_checks.verify_batch((cfg, [item]))  # with a threshold this low a recheck may match
+        assert calls in ([True], [True, False])
+        return calls == [True, False]
+
     monkeypatch.setattr(image_checks, "compare_files", counted)
     hint = {"side": "a", "scale": 0.7, "x": 0.0, "y": 0.0, "w": 0.5, "h": 0.5}
-    item = (0, 1, str(a), str(b), "sa", "sb", hint, 0.97, "knn")
+    # neighbouring slices: the default pass stops at half resolution, before the polish
     first = compare_files(str(a), str(b), PixelConfig(), ("a", 0.97, hint), False)
-    assert not first.same
-    for recheck_min, rechecked in ((first.score + 0.01, False), (first.score - 0.01, True)):
-        calls.clear()
-        image_checks.verify_batch((PixelConfig(recheck_min=recheck_min), [item]))
-        assert calls == [True, False] if rechecked else calls == [True]
-    # the same first pass, judged by a threshold under its score with a guard it cannot meet
-    for threshold, rechecked in ((first.score - 0.01, False), (first.score + 0.01, True)):
-        calls.clear()
-        cfg = PixelConfig(same_threshold=threshold, rest_min=2.0, recheck_min=-1.0)
-        assert image_checks.verify_batch((cfg, [item])) == []
-        assert calls == ([True, False] if rechecked else [True])
+    assert not first.same and "whole" not in first.detail
+    assert not rechecked(PixelConfig(recheck_min=-1.0, rest_min=-2.0), hint)
+    # every pass polished: the recheck depends on its score and its weaker pixels
+    polish = PixelConfig(quick_min=-1.0, quick_far_min=None, polish_min=None)
+    first = compare_files(str(a), str(b), polish, ("a", 0.97, hint), False)
+    s, r = first.score, first.detail["rest"]
+    assert not first.same and "whole" in first.detail and s < polish.same_threshold
+    for recheck_min, want in ((s + 0.01, False), (s - 0.01, True)):
+        assert rechecked(replace(polish, recheck_min=recheck_min, rest_min=r - 0.01), hint) == want
+    for rest_min, want in ((r + 0.01, False), (r - 0.01, True)):
+        assert rechecked(replace(polish, recheck_min=-1.0, rest_min=rest_min), hint) == want
+    # the same pass judged by a threshold under its score with a guard it cannot meet
+    for threshold, want in ((s - 0.01, False), (s + 0.01, True)):
+        cfg = replace(
+            polish, same_threshold=threshold, textured_min=2.0, rest_min=r - 0.01, recheck_min=-1.0
+        )
+        assert rechecked(cfg, hint) == want
     # a near-whole-frame hint is rechecked however low its pass scored; a crop hint is not
-    for scale, rechecked in ((1.04, True), (0.7, False)):
-        calls.clear()
-        item = (0, 1, str(a), str(b), "sa", "sb", {**hint, "scale": scale}, 0.97, "knn")
-        assert image_checks.verify_batch((PixelConfig(recheck_min=2.0), [item])) == []
-        assert calls == ([True, False] if rechecked else [True])
+    for scale, want in ((1.04, True), (0.7, False)):
+        assert rechecked(PixelConfig(recheck_min=2.0), {**hint, "scale": scale}) == want
 
 
 def test_window_parts_are_each_window_filtered_resized_and_high_passed() -> None:
@@ -346,3 +358,109 @@ def test_a_skewed_off_centre_crop_with_text_finds_its_original_first(
         sim = np.maximum(inside, around)
         ranks.append(int((sim > sim[k]).sum()))
     assert max(ranks) < 5 and sorted(ranks)[len(ranks) // 2] == 0, ranks
+
+
+def test_an_image_unreadable_at_audit_time_is_reported_and_retried_next_run(
+    tmp_path: Path, sample_dir: Path
+) -> None:
+    """A catalogued file spoiled after cataloguing: the audit names it (a warning line, and
+    `audit.json`'s totals) and audits the rest; its failure is not cached, so once the file is
+    back the next run describes it and says nothing."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from radvqa_data.catalog.ingest import add_source
+    from radvqa_data.cli import app
+
+    src = sorted((sample_dir / "medpix2" / "images").glob("*.png"))
+    if len(src) < 4:
+        pytest.skip("sample images not shipped")
+    folder = tmp_path / "pics"
+    folder.mkdir()
+    for p in src[:4]:
+        shutil.copy(p, folder / p.name)
+    cat = tmp_path / "c.duckdb"
+    add_source(cat, "folder", folder, progress=False)
+    spoiled = folder / src[1].name
+    spoiled.write_bytes(b"\x89PNG\r\n\x1a\n" + b"cut short" * 10)
+    rep = tmp_path / "rep"
+    args = ["audit", "--catalog", str(cat), "--only", "image_same_picture", "--no-progress"]
+    res = CliRunner().invoke(app, [*args, "--report", str(rep)])
+    assert res.exit_code == 0, res.output
+    assert "1 image(s) could not be read" in res.output and str(spoiled) in res.output
+    doc = json.loads((rep / "audit.json").read_text())
+    assert [u["path"] for u in doc["totals"]["unreadable_images"]] == [str(spoiled)]
+    shutil.copy(src[1], spoiled)
+    again = run_audit(AuditOptions(catalog=cat, only=IMAGE_KINDS, progress=False))
+    assert again.unreadable == []
+    assert again.seconds["images: described now"] == 1  # the other three came from the cache
+
+
+def _blas_threads(_: int) -> list[int]:
+    """The thread count of each BLAS library loaded in this process."""
+    from threadpoolctl import threadpool_info
+
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+
+def test_forked_workers_run_their_native_libraries_on_one_thread() -> None:
+    """The verification's and the crop search's forked workers share the cores one per core: a
+    second OpenBLAS thread in each only spins (docs/audit.md, "Eighth round")."""
+    from radvqa_data.executor.local import LocalExecutor
+
+    if not _blas_threads(0):
+        pytest.skip("numpy has no BLAS that threadpoolctl sees")
+    got = list(LocalExecutor("fork", 2).map(_blas_threads, range(4), ordered=True))
+    assert got == [[1] * len(_blas_threads(0))] * 4
+
+
+def test_locality_order_keeps_pairs_that_share_images_together() -> None:
+    """Pairs of 30 separate groups of images, numbered so that the groups interleave: in the
+    locality order each group's pairs come in one run (a worker's decode cache then serves the
+    group's images after their first use); the order is a permutation of the pairs."""
+    import numpy as np
+
+    from radvqa_data.audit.image_checks import locality_order
+
+    rng = np.random.default_rng(0)
+    groups = 30
+    li, ri, grp = [], [], []
+    for g in range(groups):
+        ids = g + groups * np.arange(6)  # image g, g+30, g+60, ...: interleaved with the others
+        for a in range(6):
+            for b in range(a + 1, 6):
+                if rng.random() < 0.7 or b == a + 1:  # connected: a chain plus random links
+                    li.append(ids[a]), ri.append(ids[b]), grp.append(g)
+    li, ri, grp = np.array(li), np.array(ri), np.array(grp)
+    plain = np.lexsort((ri, li))
+    order = locality_order(li, ri)
+    assert sorted(order.tolist()) == list(range(len(li)))
+    runs = int((np.diff(grp[order]) != 0).sum()) + 1
+    assert runs == groups
+    assert int((np.diff(grp[plain]) != 0).sum()) + 1 > 3 * groups  # what it replaces interleaves
+    # two frames: left image i and right image i are different images
+    two = locality_order(li, ri, one_frame=False)
+    assert sorted(two.tolist()) == list(range(len(li)))
+
+
+def test_thumbnails_are_decoded_once_and_each_caller_gets_its_own_array(
+    tmp_path: Path, sample_dir: Path
+) -> None:
+    import numpy as np
+
+    from radvqa_data.audit import pixels
+
+    src = sorted((sample_dir / "medpix2" / "images").glob("*.png"))
+    if not src:
+        pytest.skip("sample images not shipped")
+    p = str(shutil.copy(src[0], tmp_path / "a.png"))
+    first = pixels.thumbnail(p, 256)
+    assert first.dtype == np.float32 and max(first.shape) == 256
+    assert np.array_equal(first, pixels.decode_thumbnail(p, 256))  # 8-bit values, lossless
+    first[:] = 0  # a caller's change stays its own
+    hits = pixels._decoded.cache_info().hits
+    again = pixels.thumbnail(p, 256)
+    assert pixels._decoded.cache_info().hits == hits + 1
+    assert np.array_equal(again, pixels.decode_thumbnail(p, 256)) and again.any()
+    assert pixels.thumbnail(str(tmp_path / "missing.png"), 256) is None
