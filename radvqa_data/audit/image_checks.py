@@ -156,7 +156,7 @@ def verify_batch(job: tuple[PixelConfig, list[tuple]]) -> list[tuple[int, int, V
             # one whose weaker pixels disagree at the polished place: a look-alike by its strong
             # structures. At 20,000 bench images the 6 pairs a recheck turned into matches were
             # all polished with rest >= 0.587; of 37 rechecks in 6,000 sampled items none
-            # turned, and 28 of them stopped before the polish or had rest < 0.5 (docs/audit.md,
+            # turned, and 26 of them stopped before the polish or had rest < 0.5 (docs/audit.md,
             # "Eighth round").
             # A near-whole-frame hint is rechecked whatever its pass scored: when two frames
             # nearly coincide, 32 px cannot tell which is inside which, and from the wrong side

@@ -43,13 +43,13 @@ class PixelConfig:
     # the 65 same pictures score >= 0.67 there; 0.5 -> 0.6 stops 1,644 more pairs before the
     # full-resolution sweep; see docs/audit.md)
     quick_min: float = 0.6
-    # ... and the least `align.rest_ncc` there, over the pixels >= 3 px (6 at full size) from
-    # either side's strongest, where enough remain: a look-alike that passes `quick_min` by its
-    # edges (a skull arc, a body outline, a shared patch's border) stops here instead of after
-    # the full-resolution sweep and the polish. Scale bench, 20,000 images: the 363 pairs found
-    # the same score >= 0.441 (10 have too few such pixels); 463 of the 589 sampled pairs that
-    # pass `quick_min` score under 0.3, 41% of the verification's CPU (docs/audit.md, "Seventh
-    # round"); None: no check
+    # ... and the least `align.rest_ncc` there (the sweep's band-passed template and window at
+    # its placement), over the pixels >= 3 px (6 at full size) from either side's strongest,
+    # where enough remain: a look-alike that passes `quick_min` by its edges (a skull arc, a
+    # body outline, a shared patch's border) stops here instead of after the full-resolution
+    # sweep and the polish. Scale bench, 20,000 images: the 365 pairs found the same score
+    # >= 0.440 (12 have too few such pixels); 401 of 472 sampled pairs that pass `quick_min`
+    # score under 0.3 (docs/audit.md, "Seventh round" and "Eighth round"); None: no check
     quick_far_min: float | None = 0.3
     hint_recheck: float = 0.95  # coarse score from which a failed hinted pair gets the full search
     # ... and the hinted pass's own score from which it does: the full search costs ~3 hinted
