@@ -31,7 +31,6 @@ class DescriptorStore:
         self.rows: dict[str, Described] = {}
         self.computed = 0  # described in this run
         self.cached = 0  # read from the catalog's cache
-        self.failed = 0  # undecodable images (left out of the pixel checks)
 
     def keys(self, df: pl.DataFrame) -> list[str]:
         """The store key of every row of an image frame (columns sha256, image_path)."""
@@ -86,7 +85,6 @@ class DescriptorStore:
             for d in out:
                 self.rows[d.key] = d
                 self.computed += 1
-                self.failed += d.thumb is None
             # a failed row is not cached: the next run tries the file again (a file fixed or
             # restored since, or a failure that was ours, is then described)
             pending += [d for d in out if not d.key.startswith("path:") and d.thumb is not None]
