@@ -61,6 +61,14 @@ class PixelConfig:
     # gap (bench, 11,709 pairs: the 65 same pictures score >= 0.717 before the polish, and the
     # polish lifts a pair by at most 0.34; docs/audit.md); None polishes every pair past `quick_min`
     polish_min: float | None = 0.6
+    # ... and the least `align.rest_ncc` on the whole-pixel sweep's own arrays at its placement
+    # (3 px from either side's strongest; -1, too few such pixels, passes): `quick_far_min`'s
+    # test again at full resolution, before the polish. The closer look-alikes a larger
+    # collection offers pass the half-resolution stops and cost a polish (~20 ms) each. Scale
+    # bench: the pairs found the same score >= 0.496 there (370 at 20,000, >= 0.651 for 25 at
+    # 2,500); of the sampled pairs that reached the polish and were not the same, 89 of 105 at
+    # 20,000 and 45 of 46 at 2,500 score under 0.3 (docs/audit.md, "Ninth round"); None: no check
+    pixel_far_min: float | None = 0.3
     # overlay masks: burnt-in text and rulers (`overlay_mask`) are left out of the decision's
     # comparison on both sides, so shared text cannot make a match nor one-sided text a miss
     masks: bool = True
@@ -393,7 +401,8 @@ def refine(
        `cfg.quick_min` the pair is another picture and the work stops here (most candidates);
        so it does when the placement agrees only near the strongest structures
        (`cfg.quick_far_min`: a look-alike by its edges).
-    2. At full resolution, +-2% scale and a few pixels around that placement.
+    2. At full resolution, +-2% scale and a few pixels around that placement; the same two
+       stops there (`cfg.polish_min`, `cfg.pixel_far_min`).
     3. The best placement is polished to sub-pixel precision (`align.Pair.polish`) and scored
        overlay-robustly: the better of the whole overlap's NCC and the tiles' 35% quantile.
     The inner part (central 75% of the coarse template) keeps scale errors from misaligning the
@@ -448,12 +457,18 @@ def refine(
         max(0, int(tx) - pad),
         min(Wf, int(tx + s * crop.shape[1]) + pad),
     )
-    best, place, *_ = _sweep(crop, search, region, s * np.array([0.98, 0.99, 1.0, 1.01, 1.02]))
+    swept = _sweep(crop, search, region, s * np.array([0.98, 0.99, 1.0, 1.01, 1.02]))
+    best, place = swept.best, swept.place
     if place is None:
         return max(half, best), {"half": round(half, 4)}
     if cfg.polish_min is not None and best < cfg.polish_min:
         # too far from a match for the polish (the costly step) to lift it over the threshold
         return max(half, best), {"half": round(half, 4), "pixel": round(best, 4)}
+    if cfg.pixel_far_min is not None:
+        far = rest_ncc(swept.tmpl, swept.window, grow=3)
+        if not _far_ok(far, cfg.pixel_far_min):  # alike by its edges only, seen closer
+            det = {"half": round(half, 4), "pixel": round(best, 4), "pixel_far": round(far, 4)}
+            return max(half, best), det
     m = None if masks is None else masks()
     pm = None if m is None else (_central(_central(m[0], cfg.crop_fraction), inner), m[1])
     pair = Pair(crop, search, place[0], cfg.tiles, pm)

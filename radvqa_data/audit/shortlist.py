@@ -143,10 +143,13 @@ def coarse_rank(
     tick: Callable[[int], None] | None = None,
     group: np.ndarray | None = None,
     workers: int = 1,
-) -> pl.DataFrame:
+    extra: pl.DataFrame | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The pairs worth a pixel verification (li, ri, coarse, hint): the coarse crop search on the
     short list, one search per template source against all its partners (`workers` forked
-    processes share the searches out)."""
+    processes share the searches out). `extra`: more pairs (li, ri) searched in the same pass
+    and returned second, each with its coarse score and hint whatever they are (the perceptual
+    hash's candidates: the hint spares their verification the full search)."""
     from radvqa_data.audit.coarse import pad_views, score_arrays_padded
 
     hint_type = pl.Struct(
@@ -162,26 +165,44 @@ def coarse_rank(
     empty = pl.DataFrame(
         schema={"li": pl.Int64, "ri": pl.Int64, "coarse": pl.Float64, "hint": hint_type}
     )
-    if short.height == 0:
-        return empty
+    extra = (
+        empty.select("li", "ri")
+        if extra is None
+        else extra.select(pl.col("li", "ri").cast(pl.Int64))
+    )
+    if short.height == 0 and extra.height == 0:
+        return empty, empty
     # every image's view padded and prepared once (~30 KB per image at 32 px); one search per
     # template source
     views = [store.get(k) for k in keys]
     img, shape = pad_views([None if r is None else r.gate for r in views], cfg.gate_size)
+    # an extra pair with an image not described (unreadable) gets no hint: its verification
+    # says so
+    seen = pl.Series([r is not None and r.gate is not None for r in views])
+    extra = extra.filter(seen.gather(extra["li"]) & seen.gather(extra["ri"]))
     del views
-    li, ri = short["li"].to_numpy(), short["ri"].to_numpy()
+    li = np.concatenate([short["li"].to_numpy(), extra["li"].to_numpy()]).astype(np.int64)
+    ri = np.concatenate([short["ri"].to_numpy(), extra["ri"].to_numpy()]).astype(np.int64)
     scores, side, where = score_arrays_padded(img, shape, li, ri, tick, workers)
     del img
-    # the gate first, then the hints as columns: no Python object per short-listed pair
+
+    def hinted(df: pl.DataFrame, at: np.ndarray) -> pl.DataFrame:
+        # the hints as columns: no Python object per pair
+        return df.with_columns(
+            pl.Series("coarse", scores[at]),
+            pl.struct(
+                pl.Series("side", np.where(side[at] == 0, "a", "b")),
+                *(pl.Series(k, where[at, j]) for j, k in enumerate(("scale", "x", "y", "w", "h"))),
+            ).alias("hint"),
+        )
+
+    extra = hinted(extra, np.arange(short.height, len(li)))
+    scores, side, where = scores[: short.height], side[: short.height], where[: short.height]
+    if short.height == 0:
+        return empty, extra
+    # the gate first, then the hints
     ok = scores >= cfg.gate_min
-    where = where[ok]
-    ranked_df = short.filter(pl.Series(ok)).with_columns(
-        pl.Series("coarse", scores[ok]),
-        pl.struct(
-            pl.Series("side", np.where(side[ok] == 0, "a", "b")),
-            *(pl.Series(k, where[:, j]) for j, k in enumerate(("scale", "x", "y", "w", "h"))),
-        ).alias("hint"),
-    )
+    ranked_df = hinted(short.filter(pl.Series(ok)), np.flatnonzero(ok))
     gs = pl.Series(np.zeros(len(keys), dtype=np.int64) if group is None else np.asarray(group))
     ranked_df = ranked_df.with_columns(
         gs.gather(ranked_df["li"]).alias("gl"), gs.gather(ranked_df["ri"]).alias("gr")
@@ -203,4 +224,4 @@ def coarse_rank(
     ]
     cols = ["li", "ri", "sim", "coarse", "hint"]
     keep = pl.concat([k.select(cols) for k in by_coarse + by_desc]).unique(["li", "ri"])
-    return keep.select("li", "ri", "coarse", "hint") if keep.height else empty
+    return (keep.select("li", "ri", "coarse", "hint") if keep.height else empty), extra

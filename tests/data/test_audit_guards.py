@@ -196,11 +196,48 @@ def test_a_look_alike_by_its_edges_stops_at_half_resolution() -> None:
     _, det = refine(one, other, box, cfg)
     assert det["half"] >= cfg.quick_min and det["half_far"] < cfg.quick_far_min
     assert "pixel" not in det  # stopped before the full-resolution sweep
-    _, det = refine(one, other, box, PixelConfig(quick_far_min=None))
+    _, det = refine(one, other, box, PixelConfig(quick_far_min=None, pixel_far_min=None))
     assert "pixel" in det and "whole" in det  # the old path went on to the polish
     copy = other + np.random.default_rng(3).normal(0, 1.0, other.shape)
     score, det = refine(copy, other, box, cfg)
     assert "half_far" not in det and score > cfg.same_threshold and det["far"] > cfg.far_min
+
+
+def test_a_look_alike_by_its_edges_that_passes_at_half_resolution_stops_before_the_polish() -> None:
+    """The same far-pixel test on the full-resolution sweep's arrays (`pixel_far_min`): a
+    look-alike by its edges that the half-resolution test lets through (here: switched off)
+    stops before the polish; a copy with noise goes on to it."""
+    from radvqa_data.audit.pixels import refine
+
+    one, other = _band_pair()
+    box = {"scale": 1.0, "x": 0.1, "y": 0.1, "w": 0.8, "h": 0.8}
+    cfg = PixelConfig(quick_far_min=None)
+    _, det = refine(one, other, box, cfg)
+    assert det["pixel"] >= cfg.polish_min and det["pixel_far"] < cfg.pixel_far_min
+    assert "whole" not in det  # no polish
+    copy = other + np.random.default_rng(3).normal(0, 1.0, other.shape)
+    score, det = refine(copy, other, box, cfg)
+    assert "pixel_far" not in det and score > cfg.same_threshold and "whole" in det
+
+
+def test_spline_grid_is_map_coordinates_on_a_grid() -> None:
+    """`align.spline_grid` (two 1-D passes) gives `map_coordinates`' order-3 values on the
+    grids `Pair.views` samples: both branches' kind of coordinates, scales under and over 1."""
+    from scipy.ndimage import map_coordinates, spline_filter
+
+    from radvqa_data.audit.align import spline_grid
+
+    rng = np.random.default_rng(5)
+    coef = spline_filter(rng.normal(0, 30, (120, 150)), order=3)
+    for s, ty, tx in ((0.62, 7.3, 3.9), (1.0, 2.0, 2.0), (1.7, 2.25, 11.5)):
+        ys = ty + s * np.arange(int((115 - ty) / s))
+        xs = tx + s * np.arange(int((145 - tx) / s))
+        got = spline_grid(coef, ys, xs)
+        want = map_coordinates(
+            coef, np.meshgrid(ys, xs, indexing="ij"), order=3, mode="nearest", prefilter=False
+        )
+        assert got.shape == want.shape == (len(ys), len(xs))
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-10)
 
 
 def test_a_pass_stopped_by_its_far_pixels_is_not_rechecked(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import polars as pl
 import pytest
 from PIL import Image
 
@@ -256,7 +257,7 @@ def test_a_recheck_only_when_the_hinted_pass_came_close(
     assert not first.same and "whole" not in first.detail
     assert not rechecked(PixelConfig(recheck_min=-1.0, rest_min=-2.0), hint)
     # every pass polished: the recheck depends on its score and its weaker pixels
-    polish = PixelConfig(quick_min=-1.0, quick_far_min=None, polish_min=None)
+    polish = PixelConfig(quick_min=-1.0, quick_far_min=None, polish_min=None, pixel_far_min=None)
     first = compare_files(str(a), str(b), polish, ("a", 0.97, hint), False)
     s, r = first.score, first.detail["rest"]
     assert not first.same and "whole" in first.detail and s < polish.same_threshold
@@ -464,3 +465,40 @@ def test_thumbnails_are_decoded_once_and_each_caller_gets_its_own_array(
     assert pixels._decoded.cache_info().hits == hits + 1
     assert np.array_equal(again, pixels.decode_thumbnail(p, 256)) and again.any()
     assert pixels.thumbnail(str(tmp_path / "missing.png"), 256) is None
+
+
+def test_hash_candidates_get_the_coarse_searchs_hint_without_its_gate(sample_dir: Path) -> None:
+    """Pairs the perceptual hash proposes go through the batched coarse search too: each gets
+    its score and location there (the hint that spares it the full search), whatever the score
+    (the gate and the best-partners cut are the short list's, not theirs); a pair the short
+    list also kept has the same hint either way."""
+    import numpy as np
+
+    from radvqa_data.audit.coarse import pad_views, score_pairs_padded
+    from radvqa_data.audit.descriptor_store import DescriptorStore
+    from radvqa_data.audit.image_checks import candidates
+    from radvqa_data.audit.images import CandidateConfig
+    from radvqa_data.audit.pixels import PixelConfig
+    from radvqa_data.audit.planted import image_frame
+
+    imgs = [str(p) for p in sorted((sample_dir / "medpix2" / "images").glob("*.png"))[:40]]
+    if len(imgs) < 8:
+        pytest.skip("sample images not shipped")
+    frame = image_frame(imgs, "train")
+    # every pair sharing a hash band is proposed, however far the rest of the hash
+    ccfg = CandidateConfig(max_hamming=64)
+    store = DescriptorStore()
+    got = candidates(frame, None, ccfg, PixelConfig(), store=store)
+    assert got["hint"].null_count() == 0 and got["coarse"].null_count() == 0
+    only_hash = got.filter(pl.col("via") == "phash")
+    assert only_hash.height > 0 and only_hash["coarse"].min() < ccfg.gate_min  # no gate
+    # each pair's hint is its coarse search's: score, side and place
+    views = [store.get(k).gate for k in store.keys(frame)]
+    img, shape = pad_views(views, ccfg.gate_size)
+    li, ri = got["li"].to_numpy(), got["ri"].to_numpy()
+    scores, hits = score_pairs_padded(img, shape, li, ri)
+    assert np.allclose(got["coarse"].to_numpy(), scores)
+    for k, h in enumerate(got["hint"].to_list()):
+        side, hit = hits[k]
+        assert h["side"] == ("a" if side == 0 else "b") and h["scale"] == hit.scale
+        assert h["x"] == pytest.approx(hit.x) and h["w"] == pytest.approx(hit.w)
