@@ -197,11 +197,10 @@ def coarse_rank(
         )
 
     extra = hinted(extra, np.arange(short.height, len(li)))
-    scores, side, where = scores[: short.height], side[: short.height], where[: short.height]
     if short.height == 0:
         return empty, extra
-    # the gate first, then the hints
-    ok = scores >= cfg.gate_min
+    # the gate first (the short list's pairs come first in the arrays), then the hints
+    ok = scores[: short.height] >= cfg.gate_min
     ranked_df = hinted(short.filter(pl.Series(ok)), np.flatnonzero(ok))
     gs = pl.Series(np.zeros(len(keys), dtype=np.int64) if group is None else np.asarray(group))
     ranked_df = ranked_df.with_columns(
