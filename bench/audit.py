@@ -517,6 +517,29 @@ def _text_variant(
     return out
 
 
+def _machine() -> str:
+    """The CPU as this run found it: model, cores, the widest SIMD numpy dispatches to. One
+    commit took twice the CPU on another day's 2-core machine (docs/audit.md, "Tenth round";
+    what the earlier machine had was not recorded): figures from two machines do not compare."""
+    import os
+    import platform
+
+    model = platform.processor() or "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        from numpy.core._multiarray_umath import __cpu_features__ as feats
+    except ImportError:  # another numpy layout: say so rather than guess
+        feats = {}
+    simd = [k for k in ("AVX512F", "AVX2", "AVX", "SSE42") if feats.get(k)]
+    return f"{model}, {os.cpu_count()} cores, SIMD {simd[0] if simd else 'unknown'}"
+
+
 def images_bench(
     sizes: list[int],
     cache: Path,
@@ -526,12 +549,15 @@ def images_bench(
     same_json: Path | None = None,
     min_text: int | None = None,
     pictures: int | None = None,
+    bracket: bool = True,
 ) -> None:
     """The image checks at scale: generated pictures (bench/audit_images.py) with 1% planted
     copies and as many neighbouring-slice decoys, `image_same_picture` at each size.
     `min_text`: the planted overlays' least text height in px (`planted.MIN_TEXT` when None).
     `pictures`: build the images from that many real images (`audit_images.generate`), in
-    `cache/pictures{K}`: the growth control (each real image reused as often as at a larger N)."""
+    `cache/pictures{K}`: the growth control (each real image reused as often as at a larger N).
+    `bracket`: time the smallest size again after the largest; the growth is then the largest
+    size's per-image time over the mean of the smallest's two (each ratio is printed too)."""
     import os
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -555,16 +581,22 @@ def images_bench(
         all_cat.with_suffix(".tmp").rename(all_cat)
     load = os.getloadavg()
     print(f"machine load at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (2 cores)")
+    print(f"machine: {_machine()}")
     print(
         "| images | method | wall ms/image | CPU ms/image | wall s | peak RSS MB | recall | decoys "
         "| other matches (right / wrong) | errors (decoys + wrong) |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
-    runs = [(n, None) for n in sizes] + ([(baseline_at, code)] if code else [])
-    per_image: dict[int, tuple[float, float]] = {}  # this version: (wall, CPU) ms per image
+    # the smallest size again after the largest (`bracket`): a 30-s run and a 5-min run meet
+    # the machine at different moments, and its speed drifts by more than the growth measured
+    # (docs/audit.md, "Tenth round"); growth is then taken against the mean of the two
+    again = [(min(sizes), None)] if bracket and len(sizes) > 1 else []
+    runs = [(n, None) for n in sizes] + again + ([(baseline_at, code)] if code else [])
+    per_image: dict[int, list[tuple[float, float]]] = {}  # this version: (wall, CPU) per image
     for n, c in runs:
-        cat = _prefix_catalog(all_cat, cache / f"bench_{n}.duckdb", n)
-        r = _images_child(cat, cache / f"bench_{n}.json", c, executor)
+        tag = f"{n}_again" if c is None and n in per_image else str(n)
+        cat = _prefix_catalog(all_cat, cache / f"bench_{tag}.duckdb", n)
+        r = _images_child(cat, cache / f"bench_{tag}.json", c, executor)
         sc = _score_images(truth, r["pairs"], n, cache / "images", same)
         print(
             f"| {r['images']:,} | {'old (' + str(c) + ')' if c else 'this version'} | "
@@ -585,14 +617,27 @@ def images_bench(
             )
         print(f"    phases: {r['phases']}; load now {os.getloadavg()[0]:.2f}", flush=True)
         if c is None:
-            per_image[n] = (r["secs"] / r["images"], r["cpu"] / r["images"])
+            per_image.setdefault(n, []).append((r["secs"] / r["images"], r["cpu"] / r["images"]))
     if len(per_image) > 1:
-        lo, hi = min(per_image), max(per_image)
-        wall, cpu = (per_image[hi][k] / per_image[lo][k] for k in (0, 1))
-        print(
-            f"growth {lo:,} -> {hi:,} images: per-image wall x{wall:.3f}, per-image CPU "
-            f"x{cpu:.3f} (target <= 1.3)"
-        )
+        print(_growth_line(per_image))
+
+
+def _growth_line(per_image: dict[int, list[tuple[float, float]]]) -> str:
+    """The growth from the smallest size to the largest: the largest's per-image (wall, CPU)
+    over the mean of the smallest's runs (two when bracketed, each ratio shown too)."""
+    lo, hi = min(per_image), max(per_image)
+    wall, cpu = (
+        np.mean([t[k] for t in per_image[hi]]) / np.mean([t[k] for t in per_image[lo]])
+        for k in (0, 1)
+    )
+    each = ""
+    if len(per_image[lo]) > 1:
+        ratios = ", ".join(f"x{per_image[hi][0][0] / t[0]:.3f}" for t in per_image[lo])
+        each = f" (against each {lo:,} run, before and after: {ratios})"
+    return (
+        f"growth {lo:,} -> {hi:,} images: per-image wall x{wall:.3f}, per-image CPU "
+        f"x{cpu:.3f} (target <= 1.3){each}"
+    )
 
 
 def boilerplate_stats(tables: list[Path]) -> None:
@@ -814,6 +859,12 @@ def main() -> None:
         "from all 2,365); its own folder under --images-cache",
     )
     ap.add_argument(
+        "--no-bracket",
+        action="store_true",
+        help="with --images: do not time the smallest size again after the largest (by default "
+        "the growth is taken against the mean of the smallest size's two runs)",
+    )
+    ap.add_argument(
         "--images-rescore",
         action="store_true",
         help="with --images: score the cache's bench_N.json of an earlier run again (no audit)",
@@ -832,6 +883,7 @@ def main() -> None:
             args.same_pictures,
             args.min_text,
             args.pictures,
+            not args.no_bracket,
         )
     if args.crops:
         args.out.mkdir(parents=True, exist_ok=True)
