@@ -39,8 +39,10 @@ review-db:
     d="$(mktemp -d)"; trap 'rm -rf "$d"' EXIT
     mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
     # The mirrors this machine's apt already uses, with Debian 11's suites instead of its own.
-    uris="$( (grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}';
-              grep -hs '^deb ' /etc/apt/sources.list | awk '{print $2}') | sort -u)"
+    # Either file may be absent (Debian 12 images ship only debian.sources): a grep that finds
+    # no file must not end the recipe under pipefail.
+    uris="$( ( (grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources || true) | awk '{print $2}';
+               (grep -hs '^deb ' /etc/apt/sources.list || true) | awk '{print $2}') | sort -u)"
     for u in $uris; do
         case "$u" in
             */debian-security) echo "deb $u bullseye-security main" ;;
